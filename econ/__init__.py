@@ -1,0 +1,25 @@
+"""Classical solvers for the (heterogeneous) RBC economy of the MARL-BC project.
+
+``econ`` solves; ``rl`` learns; ``validation`` compares.  Nothing here imports ``rl``.
+"""
+
+from econ.brock_mirman import BrockMirmanPolicy, brock_mirman_policy
+from econ.economy import ACTION_EPS, CAPITAL_FLOOR, action_to_fraction, markets, period
+from econ.fixed_point import ConvergenceError, fixed_point
+from econ.params import RBCParams
+from econ.steady_state import SteadyState, steady_state
+
+__all__ = [
+    "ACTION_EPS",
+    "CAPITAL_FLOOR",
+    "BrockMirmanPolicy",
+    "ConvergenceError",
+    "RBCParams",
+    "SteadyState",
+    "action_to_fraction",
+    "brock_mirman_policy",
+    "fixed_point",
+    "markets",
+    "period",
+    "steady_state",
+]
