@@ -6,20 +6,29 @@
 from econ.brock_mirman import BrockMirmanPolicy, brock_mirman_policy
 from econ.economy import ACTION_EPS, CAPITAL_FLOOR, action_to_fraction, markets, period
 from econ.fixed_point import ConvergenceError, fixed_point
+from econ.heterogeneous import HeterogeneousSteadyState, heterogeneous_steady_state, productivity_grid
+from econ.linear import BlanchardKahnError, LinearSolution, impulse_response, linearize
 from econ.params import RBCParams
 from econ.steady_state import SteadyState, steady_state
 
 __all__ = [
     "ACTION_EPS",
     "CAPITAL_FLOOR",
+    "BlanchardKahnError",
     "BrockMirmanPolicy",
+    "HeterogeneousSteadyState",
+    "LinearSolution",
     "ConvergenceError",
     "RBCParams",
     "SteadyState",
     "action_to_fraction",
     "brock_mirman_policy",
     "fixed_point",
+    "heterogeneous_steady_state",
+    "impulse_response",
+    "linearize",
     "markets",
     "period",
+    "productivity_grid",
     "steady_state",
 ]
