@@ -154,6 +154,17 @@ class LinearSolution:
     state_names: tuple = STATE_NAMES
     control_names: tuple = CONTROL_NAMES
 
+    def controls(self, capital, log_tfp) -> Dict[str, np.ndarray]:
+        """The linear policy in levels: each control at states (capital, log_tfp), vectorised."""
+        ss = self.steady_state
+        deviations = np.stack(np.broadcast_arrays(np.asarray(capital, dtype=float) - ss.capital,
+                                                  np.asarray(log_tfp, dtype=float)))
+        levels = {name: getattr(ss, name) for name in CONTROL_NAMES}
+        return {
+            name: levels[name] + np.tensordot(self.policy[i], deviations, axes=1)
+            for i, name in enumerate(CONTROL_NAMES)
+        }
+
     def impulse_response(self, horizon: int = 40, shock_size: float = 1.0) -> Dict[str, np.ndarray]:
         """Level deviations after a TFP shock of ``shock_size`` standard deviations in period 0."""
         horizon = validate.positive_int("horizon", horizon)
