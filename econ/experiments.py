@@ -1,0 +1,370 @@
+"""The spec's six experiments (``../shared/spec/MODEL.md`` section 2) as immutable, validated records.
+
+An :class:`Experiment` holds everything the environment needs to simulate one
+heterogeneous RBC economy of N households for an episode of T periods:
+
+- the technology (``"ar1"``: log A' = rho log A + sigma eps; ``"ks"``: the
+  Krusell-Smith 4-state chain of :class:`econ.ks_params.KrusellSmithParams`);
+- each household's capital and labour productivity kappa_i, lambda_i;
+- the period utility (``linear``: log c - chi l; ``log_leisure``:
+  log c + chi log(1 - l); ``log``: log c, the KS variants, where labour is the
+  endowment lbar * e and not chosen);
+- the initial state (k_{i,0} = capital_scale * U(low, high), or exactly the
+  steady state), the exact-unemployment switch of the KS variants, and
+- ``capital_scale``: the benchmark steady-state capital by which observations
+  are normalised (representative-agent steady state for ``ar1``; the
+  deterministic steady state of the KS economy for ``ks``, see
+  :func:`ks_steady_state_capital`).
+
+``make_experiment(name, n_agents=None, **overrides)`` builds one by its spec
+name; any field can be overridden and every value is validated (``ValueError``
+naming the field and its allowed range).  This module is economics: it does
+not import ``rl``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple, Optional
+
+import numpy as np
+
+from econ import validate
+from econ.heterogeneous import productivity_grid
+from econ.ks_params import KrusellSmithParams
+from econ.params import DEFAULT_CHI, RBCParams
+from econ.steady_state import steady_state
+
+EPISODE_LENGTH = 500
+"""T, the episode length of every experiment (spec section 1)."""
+
+TECHNOLOGIES = ("ar1", "ks")
+"""``ar1``: log A_{t+1} = rho log A_t + sigma eps; ``ks``: the Krusell-Smith chain of z and e."""
+
+UTILITY_FORMS = ("linear", "log_leisure", "log")
+"""Period utility forms, as :data:`econ.economy.REWARD_FORMS`."""
+
+OBSERVATIONS = {
+    "capital": "k_i / capital_scale, the household's own capital",
+    "aggregate_capital": "K / capital_scale, effective aggregate capital (1/N) sum kappa_i k_i",
+    "log_tfp": "log A_t, as is",
+    "aggregate_state": "z_t: 1 in the good state, 0 in the bad (KS only)",
+    "employed": "e_{i,t}: 1 employed, 0 unemployed (KS only)",
+    "capital_productivity": "kappa_i, as is",
+    "labour_productivity": "lambda_i, as is",
+}
+"""Observation components an experiment may list, and what each one is."""
+
+KS_ONLY_OBSERVATIONS = ("aggregate_state", "employed")
+
+GENERAL_AGENTS = (4, 529)
+"""Range of N for the ``general`` experiment (g x g grids, g = 2..23)."""
+
+
+def ks_steady_state_capital(ks: KrusellSmithParams) -> float:
+    """Deterministic steady-state effective capital of the Krusell-Smith economy.
+
+    Technology and employment are held at their stationary means: A = mean z,
+    L = (mean employment rate) * lbar under the aggregate chain's stationary law.
+    The rental rate that makes the Euler equation hold, r = 1/beta - 1 + delta,
+    fixes K/L = (alpha A / r)^(1/(1-alpha)), hence K = (K/L) L.  (With
+    kappa types the same K is the level observations are normalised by; it is a
+    scale, not a claim about the heterogeneous steady state.)
+    """
+    pi = aggregate_stationary_law(ks)
+    technology = float(pi @ ks.technology)
+    labour = float(pi @ (1.0 - ks.unemployment_rates)) * ks.labour_endowment
+    r = 1.0 / ks.beta - 1.0 + ks.delta
+    k_per_l = (ks.alpha * technology / r) ** (1.0 / (1.0 - ks.alpha))
+    return k_per_l * labour
+
+
+def aggregate_stationary_law(ks: KrusellSmithParams) -> np.ndarray:
+    """Stationary probabilities of z (order bad, good) under the KS aggregate chain."""
+    P = ks.aggregate_transition
+    total = P[0, 1] + P[1, 0]
+    return np.array([0.5, 0.5]) if total == 0 else np.array([P[1, 0], P[0, 1]]) / total
+
+
+class _ExperimentFields(NamedTuple):
+    name: str
+    num_agents: int
+    alpha: float
+    beta: float
+    delta: float
+    technology: str
+    rho: float
+    sigma: float
+    ks: Optional[KrusellSmithParams]
+    capital_productivity: tuple
+    labour_productivity: tuple
+    utility: str
+    chi: float
+    episode_length: int
+    initial_capital_low: float
+    initial_capital_high: float
+    start_at_steady_state: bool
+    exact_unemployment: bool
+    capital_scale: float
+    observations: tuple
+
+
+class Experiment(_ExperimentFields):
+    """One experiment of spec section 2, validated on construction.
+
+    Parameters
+    ----------
+    name : str
+        Label (the spec name for the built-in experiments).
+    num_agents : int >= 1
+        N, households per economy.
+    alpha, beta : float in (0, 1)
+        Capital share and discount factor (beta is also the RL discount gamma).
+    delta : float in (0, 1]
+        Depreciation.
+    technology : {"ar1", "ks"}
+        TFP process, see ``TECHNOLOGIES``.
+    rho : float in (-1, 1); sigma : float >= 0
+        AR(1) persistence and innovation standard deviation (``ar1`` only; 0 for ``ks``).
+    ks : KrusellSmithParams or None
+        The KS chain, z values and labour endowment (required for ``ks``, None
+        for ``ar1``).  Its alpha, beta, delta are set to the experiment's.
+    capital_productivity, labour_productivity : tuples of N floats > 0
+        kappa_i and lambda_i.
+    utility : {"linear", "log_leisure", "log"}
+        Period utility; ``log`` only where labour is not chosen (``ks``).
+    chi : float > 0 or None
+        Labour weight; None takes 1 (linear) or 5 (log_leisure); ignored (0) for ``log``.
+    episode_length : int >= 1
+        T, the time limit (truncation, not a terminal state).
+    initial_capital_low, initial_capital_high : float, 0 < low <= high
+        k_{i,0} = capital_scale * U(low, high), independently per household.
+    start_at_steady_state : bool
+        Start every household at k = capital_scale (and log A = 0) instead.
+    exact_unemployment : bool
+        KS: after each draw re-assign employment at random so that exactly
+        round(u_z N) households are unemployed.
+    capital_scale : float > 0 or None
+        Normalising capital level; None computes the benchmark steady state.
+    observations : tuple of str
+        Components of each household's observation, names from ``OBSERVATIONS``.
+    """
+
+    __slots__ = ()
+
+    def __new__(
+        cls,
+        name="custom",
+        num_agents=1,
+        alpha=0.36,
+        beta=0.95,
+        delta=0.025,
+        technology="ar1",
+        rho=0.9,
+        sigma=0.01,
+        ks=None,
+        capital_productivity=None,
+        labour_productivity=None,
+        utility="linear",
+        chi=None,
+        episode_length=EPISODE_LENGTH,
+        initial_capital_low=0.5,
+        initial_capital_high=1.5,
+        start_at_steady_state=False,
+        exact_unemployment=True,
+        capital_scale=None,
+        observations=("capital", "log_tfp"),
+    ):
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"name must be a non-empty string, got {name!r}")
+        num_agents = validate.positive_int("num_agents", num_agents)
+        alpha = validate.open_interval("alpha", alpha, 0.0, 1.0)
+        beta = validate.open_interval("beta", beta, 0.0, 1.0)
+        delta = validate.half_open("delta", delta, 0.0, 1.0)
+        technology = validate.one_of("technology", technology, TECHNOLOGIES)
+        utility = validate.one_of("utility", utility, UTILITY_FORMS)
+        if technology == "ar1":
+            rho = validate.open_interval("rho", rho, -1.0, 1.0)
+            sigma = validate.non_negative("sigma", sigma)
+            if ks is not None:
+                raise ValueError("ks must be None for technology 'ar1' (the KS chain is used only with technology 'ks')")
+            if utility == "log":
+                raise ValueError(
+                    "utility 'log' (log c, no labour term) is for technology 'ks' where labour is an endowment; "
+                    f"with chosen labour use one of {('linear', 'log_leisure')}"
+                )
+        else:
+            if not isinstance(ks, KrusellSmithParams):
+                raise ValueError(f"ks must be a KrusellSmithParams for technology 'ks', got {type(ks).__name__}")
+            ks = ks._replace(alpha=alpha, beta=beta, delta=delta)
+            rho, sigma = 0.0, 0.0
+            if utility == "log_leisure" and ks.labour_endowment >= 1.0:
+                raise ValueError(
+                    f"utility 'log_leisure' needs labour below 1, but the KS labour endowment is "
+                    f"{ks.labour_endowment}; use utility 'log' (or 'linear')"
+                )
+        if utility == "log":
+            chi = 0.0
+        else:
+            chi = DEFAULT_CHI[utility] if chi is None else validate.positive("chi", chi)
+
+        if capital_productivity is None:
+            capital_productivity = np.ones(num_agents)
+        if labour_productivity is None:
+            labour_productivity = np.ones(num_agents)
+        kappa = validate.positive_array("capital_productivity", np.atleast_1d(capital_productivity), length=num_agents)
+        lam = validate.positive_array("labour_productivity", np.atleast_1d(labour_productivity), length=num_agents)
+
+        episode_length = validate.positive_int("episode_length", episode_length)
+        low = validate.positive("initial_capital_low", initial_capital_low)
+        high = validate.positive("initial_capital_high", initial_capital_high)
+        if high < low:
+            raise ValueError(f"initial_capital_high must be >= initial_capital_low ({low}), got {high}")
+        for flag_name, flag in (("start_at_steady_state", start_at_steady_state), ("exact_unemployment", exact_unemployment)):
+            if not isinstance(flag, (bool, np.bool_)):
+                raise ValueError(f"{flag_name} must be True or False, got {flag!r}")
+
+        if isinstance(observations, str):
+            observations = (observations,)
+        observations = tuple(observations)
+        if not observations:
+            raise ValueError(f"observations must list at least one of {tuple(OBSERVATIONS)}")
+        for item in observations:
+            validate.one_of("observations entry", item, OBSERVATIONS)
+            if technology == "ar1" and item in KS_ONLY_OBSERVATIONS:
+                raise ValueError(f"observation {item!r} exists only for technology 'ks' (experiment has 'ar1')")
+        if len(set(observations)) != len(observations):
+            raise ValueError(f"observations must not repeat an entry, got {observations}")
+
+        if capital_scale is None:
+            if technology == "ks":
+                capital_scale = ks_steady_state_capital(ks)
+            else:
+                capital_scale = steady_state(RBCParams(alpha, beta, delta, rho, sigma, chi, utility)).capital
+        capital_scale = validate.positive("capital_scale", capital_scale)
+
+        return super().__new__(
+            cls, name, num_agents, alpha, beta, delta, technology, rho, sigma, ks,
+            tuple(float(x) for x in kappa), tuple(float(x) for x in lam), utility, float(chi),
+            episode_length, low, high, bool(start_at_steady_state), bool(exact_unemployment),
+            capital_scale, observations,
+        )
+
+    @property
+    def chooses_labour(self) -> bool:
+        """Households choose labour (``ar1``); in ``ks`` labour is the endowment lbar * e."""
+        return self.technology == "ar1"
+
+    @property
+    def action_size(self) -> int:
+        """2 (consumption fraction, labour) where labour is chosen, else 1."""
+        return 2 if self.chooses_labour else 1
+
+    @property
+    def rbc_params(self) -> RBCParams:
+        """The representative-agent calibration (``ar1`` experiments)."""
+        if self.technology != "ar1":
+            raise ValueError(f"experiment {self.name!r} has technology 'ks': it has no RBCParams")
+        return RBCParams(self.alpha, self.beta, self.delta, self.rho, self.sigma, self.chi, self.utility)
+
+    def _replace(self, **changes) -> "Experiment":
+        """A copy with some fields changed, validated like the constructor (capital_scale recomputed unless given)."""
+        fields = self._asdict()
+        if "capital_scale" not in changes:
+            fields["capital_scale"] = None
+        if "utility" in changes and "chi" not in changes:
+            fields["chi"] = None
+        fields.update(changes)
+        return Experiment(**fields)
+
+
+EXPERIMENTS = ("rbc-full-depreciation", "rbc", "ks", "ks-het-mild", "ks-het-marked", "general")
+"""The spec's experiment names (section 2)."""
+
+_KS_CONSTRUCTORS = {"ks": KrusellSmithParams.ks, "ks-het-mild": KrusellSmithParams.ks_het_mild,
+                    "ks-het-marked": KrusellSmithParams.ks_het_marked}
+_DEFAULT_AGENTS = {"rbc-full-depreciation": 1, "rbc": 1, "ks": 20, "ks-het-mild": 20, "ks-het-marked": 20, "general": 9}
+_DEFAULT_OBSERVATIONS = {
+    "rbc-full-depreciation": ("capital", "log_tfp"),
+    "rbc": ("capital", "log_tfp"),
+    "ks": ("capital", "aggregate_capital", "aggregate_state", "employed"),
+    "ks-het-mild": ("capital", "aggregate_capital", "aggregate_state", "employed", "capital_productivity"),
+    "ks-het-marked": ("capital", "aggregate_capital", "aggregate_state", "employed", "capital_productivity"),
+    "general": ("capital", "aggregate_capital", "log_tfp", "capital_productivity", "labour_productivity"),
+}
+_KS_ONLY_FIELDS = tuple(f for f in KrusellSmithParams._fields if f not in ("alpha", "beta", "delta", "capital_productivity"))
+
+
+def make_experiment(name: str, n_agents: Optional[int] = None, **overrides) -> Experiment:
+    """The spec experiment ``name`` with N = ``n_agents`` households and any field overridden.
+
+    Parameters
+    ----------
+    name : str
+        One of ``EXPERIMENTS``.
+    n_agents : int or None
+        N; None takes the spec's default (1, 1, 20, 20, 20, 9).  ``general``
+        needs a perfect square g*g in [4, 529] (kappa x lambda on a g x g grid
+        on [0.98, 1.02]); the KS heterogeneous variants split N into types with
+        ``KrusellSmithParams.household_capital_productivity``.
+    **overrides
+        Any :class:`Experiment` field (except ``name`` and ``num_agents``) and,
+        for the KS experiments, any ``KrusellSmithParams`` field
+        (``labour_endowment``, ``z_good``, ``unemployment_bad``, ``type_shares``, ...).
+
+    Raises
+    ------
+    ValueError
+        Unknown experiment, unknown field, or a value outside its allowed range.
+    """
+    if name not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {name!r}; known experiments: {', '.join(EXPERIMENTS)}")
+    is_ks = name in _KS_CONSTRUCTORS
+    settable = tuple(f for f in Experiment._fields if f not in ("name", "num_agents"))
+    allowed = settable + (_KS_ONLY_FIELDS if is_ks else ())
+    for key in overrides:
+        if key not in allowed:
+            raise ValueError(
+                f"unknown field {key!r} for experiment {name!r}; fields that can be overridden: {', '.join(allowed)}"
+            )
+    n = _DEFAULT_AGENTS[name] if n_agents is None else validate.positive_int("n_agents", n_agents)
+    fields = {k: v for k, v in overrides.items() if k in settable}
+    fields.setdefault("observations", _DEFAULT_OBSERVATIONS[name])
+
+    if name == "rbc-full-depreciation":
+        fields.setdefault("delta", 1.0)
+    if is_ks:
+        if "rho" in overrides or "sigma" in overrides:
+            raise ValueError(f"rho and sigma describe the AR(1) technology; experiment {name!r} uses the KS chain")
+        ks_overrides = {k: v for k, v in overrides.items() if k in _KS_ONLY_FIELDS}
+        for k in ("alpha", "beta", "delta"):
+            if k in overrides:
+                ks_overrides[k] = overrides[k]
+        ks = _KS_CONSTRUCTORS[name](**ks_overrides)
+        fields.update(technology="ks", ks=ks, alpha=ks.alpha, beta=ks.beta, delta=ks.delta)
+        fields.setdefault("utility", "log")
+        fields.setdefault("initial_capital_low", 0.25)
+        fields.setdefault("initial_capital_high", 1.75)
+        if "capital_productivity" not in fields:
+            fields["capital_productivity"] = ks.household_capital_productivity(n)
+    if name == "general" and "capital_productivity" not in fields and "labour_productivity" not in fields:
+        g = math.isqrt(n)
+        if g * g != n or not GENERAL_AGENTS[0] <= n <= GENERAL_AGENTS[1]:
+            raise ValueError(
+                f"n_agents for 'general' must be a perfect square g*g in [{GENERAL_AGENTS[0]}, {GENERAL_AGENTS[1]}] "
+                f"(a g x g grid of kappa x lambda), got {n}"
+            )
+        fields["capital_productivity"], fields["labour_productivity"] = productivity_grid(g)
+    return Experiment(name=name, num_agents=n, **fields)
+
+
+__all__ = [
+    "EPISODE_LENGTH",
+    "EXPERIMENTS",
+    "Experiment",
+    "OBSERVATIONS",
+    "TECHNOLOGIES",
+    "aggregate_stationary_law",
+    "ks_steady_state_capital",
+    "make_experiment",
+]
