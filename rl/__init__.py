@@ -1,0 +1,21 @@
+"""The learning half of MARL-BC: the economy as a multi-agent environment (``rl`` learns, ``econ`` solves).
+
+- :func:`make_vec_env`: SB3 ``VecEnv`` whose slots are all households of all economies;
+- :func:`make_gym_env`: Gymnasium ``Env`` for N = 1 experiments;
+- :func:`make_parallel_env`: PettingZoo ``ParallelEnv`` (optional extra ``pettingzoo``, imported lazily).
+"""
+
+from rl.gym_env import EconomyGymEnv, make_gym_env
+from rl.vec_env import EconomyVecEnv, make_vec_env
+
+
+def make_parallel_env(experiment, n_agents=None, seed=0, **overrides):
+    """PettingZoo adapter (see :mod:`rl.parallel_env`); needs ``pip install pettingzoo``."""
+    try:
+        from rl.parallel_env import make_parallel_env as _make
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError("make_parallel_env needs PettingZoo: pip install 'marl-bc[pettingzoo]'") from err
+    return _make(experiment, n_agents=n_agents, seed=seed, **overrides)
+
+
+__all__ = ["EconomyGymEnv", "EconomyVecEnv", "make_gym_env", "make_parallel_env", "make_vec_env"]

@@ -1,0 +1,265 @@
+"""The MARL-BC environment as pure functions: state in, state out (gymnax style).
+
+A batch of ``E`` independent economies of ``N`` households each is an
+:class:`EconomyState` of arrays with economies on the first axis and households
+on the second.  :func:`step` advances every economy by one period through
+:func:`econ.economy.period` (the one implementation of the period equations,
+shared with every benchmark) and then draws the shocks of period t+1 from the
+``numpy.random.Generator`` it is given; nothing here holds state or draws from
+a global generator.
+
+Timing (spec section 1): in period t the households observe (k_{i,t}, A_t,
+z_t, e_{i,t}), choose chat_{i,t} (and l_{i,t}); production, prices,
+consumption, next capital and rewards follow from :func:`econ.economy.period`;
+then the technology (and in KS variants employment) moves to t+1.  An episode
+is truncated when t reaches the experiment's ``episode_length`` (a time limit,
+not a terminal state); :func:`reset_where` redraws the initial state of the
+economies whose episode ended.
+
+Observation components (``econ.experiments.OBSERVATIONS``), per household:
+capital k_i / capital_scale, aggregate effective capital K / capital_scale,
+log A_t as is, z_t and e_{i,t} as 0/1 indicators, kappa_i and lambda_i as is.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from econ.economy import PeriodOutcome, action_to_fraction, next_log_tfp, period
+from econ.experiments import Experiment, aggregate_stationary_law
+
+
+class EconomyState(NamedTuple):
+    """State of E economies at the start of a period (economies on axis 0, households on axis 1)."""
+
+    capital: np.ndarray
+    """k_{i,t}, shape (E, N)."""
+    log_tfp: np.ndarray
+    """log A_t, shape (E,).  In KS variants log z_t."""
+    aggregate_state: np.ndarray
+    """z_t index, shape (E,): 1 good, 0 bad (KS); always 0 for the AR(1) technology."""
+    employed: np.ndarray
+    """e_{i,t} in {0, 1}, shape (E, N), bool (always True for the AR(1) technology)."""
+    time: np.ndarray
+    """t, periods elapsed in the current episode, shape (E,)."""
+
+
+class Transition(NamedTuple):
+    """Everything one call of :func:`step` determines."""
+
+    state: EconomyState
+    """The state at t+1 (before any reset)."""
+    outcome: PeriodOutcome
+    """Aggregates, prices, wealth, consumption, next capital and rewards of period t, each (E,) or (E, N)."""
+    consumption_fraction: np.ndarray
+    """chat_{i,t}, (E, N)."""
+    labour: np.ndarray
+    """l_{i,t} (chosen, or lbar e_{i,t} in KS variants), (E, N)."""
+    technology: np.ndarray
+    """A_t, (E,)."""
+    truncated: np.ndarray
+    """True where the episode hit its time limit at t+1, (E,)."""
+
+
+# ----------------------------------------------------------------------------- shocks
+def _target_unemployed(exp: Experiment, aggregate_state: np.ndarray) -> np.ndarray:
+    """round(u_z N) (halves up), one per economy."""
+    rates = exp.ks.unemployment_rates[aggregate_state]
+    return np.floor(rates * exp.num_agents + 0.5).astype(np.int64)
+
+
+def _set_unemployment_count(employed: np.ndarray, target: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Re-assign employment at random so that exactly ``target`` households per economy are unemployed.
+
+    Only households on the side with too many are switched, each of them
+    equally likely (a uniform random subset of the required size).
+    """
+    keys = rng.random(employed.shape)
+    excess = (~employed).sum(axis=1) - target  # > 0: too many unemployed, hire some of them
+    candidates = np.where((excess > 0)[:, None], ~employed, employed) & (excess != 0)[:, None]
+    keys = np.where(candidates, keys, np.inf)
+    rank = np.argsort(np.argsort(keys, axis=1), axis=1)
+    return employed ^ (candidates & (rank < np.abs(excess)[:, None]))
+
+
+def _draw_employment(exp: Experiment, probability_employed: np.ndarray, aggregate_state, rng) -> np.ndarray:
+    employed = rng.random(probability_employed.shape) < probability_employed
+    if exp.exact_unemployment:
+        employed = _set_unemployment_count(employed, _target_unemployed(exp, aggregate_state), rng)
+    return employed
+
+
+def _next_shocks(exp: Experiment, state: EconomyState, rng: np.random.Generator):
+    """Draw (log A, z, e) of period t+1 given period t's."""
+    n_economies = state.capital.shape[0]
+    if exp.technology == "ar1":
+        log_tfp = next_log_tfp(state.log_tfp, exp.rho, exp.sigma, rng.standard_normal(n_economies))
+        return log_tfp, state.aggregate_state, state.employed
+    P = exp.ks.transition
+    z = state.aggregate_state
+    probability_good = exp.ks.aggregate_transition[z, 1]
+    z_next = (rng.random(n_economies) < probability_good).astype(np.int64)
+    row = 2 * z[:, None] + state.employed.astype(np.int64)
+    column = 2 * z_next[:, None]
+    to_employed = P[row, column + 1]
+    probability_employed = to_employed / (P[row, column] + to_employed)  # P(e' = 1 | z, e, z')
+    employed = _draw_employment(exp, probability_employed, z_next, rng)
+    return np.log(exp.ks.technology[z_next]), z_next, employed
+
+
+# ----------------------------------------------------------------------------- public verbs
+def initial_state(exp: Experiment, n_economies: int, rng: np.random.Generator) -> EconomyState:
+    """Initial states of ``n_economies`` economies (spec section 2).
+
+    log A_0 = 0 (AR(1)); z_0 from the chain's stationary law and e_{i,0} given
+    z_0 (exact unemployment count if the experiment says so); k_{i,0} =
+    capital_scale * U(low, high), or exactly capital_scale with
+    ``start_at_steady_state``.
+    """
+    shape = (n_economies, exp.num_agents)
+    if exp.technology == "ar1":
+        log_tfp = np.zeros(n_economies)
+        aggregate_state = np.zeros(n_economies, dtype=np.int64)
+        employed = np.ones(shape, dtype=bool)
+    else:
+        probability_good = aggregate_stationary_law(exp.ks)[1]
+        aggregate_state = (rng.random(n_economies) < probability_good).astype(np.int64)
+        rates = exp.ks.unemployment_rates[aggregate_state]
+        employed = _draw_employment(exp, np.broadcast_to(1.0 - rates[:, None], shape), aggregate_state, rng)
+        log_tfp = np.log(exp.ks.technology[aggregate_state])
+    if exp.start_at_steady_state:
+        capital = np.full(shape, exp.capital_scale)
+    else:
+        capital = exp.capital_scale * rng.uniform(exp.initial_capital_low, exp.initial_capital_high, shape)
+    return EconomyState(capital, log_tfp, aggregate_state, employed, np.zeros(n_economies, dtype=np.int64))
+
+
+def technology(exp: Experiment, state: EconomyState) -> np.ndarray:
+    """A_t of each economy."""
+    if exp.technology == "ar1":
+        return np.exp(state.log_tfp)
+    return exp.ks.technology[state.aggregate_state]
+
+
+def actions_to_choices(exp: Experiment, state: EconomyState, actions) -> tuple[np.ndarray, np.ndarray]:
+    """Map actions in [-1, 1] (shape (E, N, action_size)) to (chat, labour), each (E, N).
+
+    Labour is the chosen fraction (AR(1) experiments) or lbar * e_{i,t} (KS).
+    Non-finite actions raise ``ValueError`` (in :func:`econ.economy.action_to_fraction`).
+    """
+    actions = np.asarray(actions, dtype=float)
+    shape = state.capital.shape
+    expected = shape + (exp.action_size,)
+    if actions.size != np.prod(expected):
+        raise ValueError(f"actions must have shape {expected} (economies, households, action size), got {actions.shape}")
+    fractions = action_to_fraction(actions.reshape(expected))
+    chat = fractions[..., 0]
+    if exp.chooses_labour:
+        labour = fractions[..., 1]
+    else:
+        labour = exp.ks.labour_endowment * state.employed
+    return chat, labour
+
+
+def step(exp: Experiment, state: EconomyState, actions, rng: np.random.Generator) -> Transition:
+    """Advance every economy by one period (see the module docstring); no reset here."""
+    chat, labour = actions_to_choices(exp, state, actions)
+    tfp = technology(exp, state)
+    outcome = period(
+        state.capital,
+        chat,
+        labour,
+        tfp,
+        alpha=exp.alpha,
+        delta=exp.delta,
+        chi=exp.chi,
+        utility_form=exp.utility,
+        capital_productivity=np.asarray(exp.capital_productivity),
+        labour_productivity=np.asarray(exp.labour_productivity),
+    )
+    log_tfp, aggregate_state, employed = _next_shocks(exp, state, rng)
+    time = state.time + 1
+    next_state = EconomyState(outcome.next_capital, log_tfp, aggregate_state, employed, time)
+    return Transition(next_state, outcome, chat, labour, tfp, time >= exp.episode_length)
+
+
+def reset_where(exp: Experiment, state: EconomyState, mask, rng: np.random.Generator) -> EconomyState:
+    """Replace the economies where ``mask`` is True by fresh initial states (draws only for those)."""
+    mask = np.asarray(mask, dtype=bool)
+    n_reset = int(mask.sum())
+    if n_reset == 0:
+        return state
+    fresh = initial_state(exp, n_reset, rng)
+    fields = []
+    for old, new in zip(state, fresh):
+        merged = old.copy()
+        merged[mask] = new
+        fields.append(merged)
+    return EconomyState(*fields)
+
+
+def observation_size(exp: Experiment) -> int:
+    """Length of one household's observation vector."""
+    return len(exp.observations)
+
+
+def observe(exp: Experiment, state: EconomyState) -> np.ndarray:
+    """Normalised observations, float32 of shape (E, N, len(exp.observations))."""
+    capital = state.capital
+    shape = capital.shape
+    out = np.empty(shape + (len(exp.observations),), dtype=np.float32)
+    for j, item in enumerate(exp.observations):
+        if item == "capital":
+            out[..., j] = capital / exp.capital_scale
+        elif item == "aggregate_capital":
+            # effective capital K = (1/N) sum kappa_i k_i, as econ.economy.markets defines it
+            kappa = np.asarray(exp.capital_productivity)
+            out[..., j] = (np.mean(kappa * capital, axis=-1) / exp.capital_scale)[:, None]
+        elif item == "log_tfp":
+            out[..., j] = state.log_tfp[:, None]
+        elif item == "aggregate_state":
+            out[..., j] = state.aggregate_state[:, None]
+        elif item == "employed":
+            out[..., j] = state.employed
+        elif item == "capital_productivity":
+            out[..., j] = np.asarray(exp.capital_productivity)
+        elif item == "labour_productivity":
+            out[..., j] = np.asarray(exp.labour_productivity)
+        else:  # pragma: no cover - Experiment validates the names
+            raise ValueError(f"unknown observation {item!r}")
+    return out
+
+
+def raw_quantities(transition: Transition) -> dict:
+    """The economic quantities of one period as a dict of arrays (for analysis code)."""
+    o = transition.outcome
+    return {
+        "next_capital": o.next_capital,  # k_{i,t+1}
+        "consumption": o.consumption,
+        "consumption_fraction": transition.consumption_fraction,
+        "labour": transition.labour,
+        "wealth": o.wealth,
+        "interest_rate": o.interest_rate,
+        "wage": o.wage,
+        "output": o.output,
+        "effective_capital": o.effective_capital,
+        "effective_labour": o.effective_labour,
+        "technology": transition.technology,
+        "reward": o.reward,
+    }
+
+
+__all__ = [
+    "EconomyState",
+    "Transition",
+    "actions_to_choices",
+    "initial_state",
+    "observation_size",
+    "observe",
+    "raw_quantities",
+    "reset_where",
+    "step",
+    "technology",
+]

@@ -1,0 +1,57 @@
+"""A Gymnasium ``Env`` for one household (N = 1 experiments: ``rbc``, ``rbc-full-depreciation``).
+
+Same core as the VecEnv (:mod:`rl.core`); draws come from Gymnasium's seeded
+``self.np_random`` (a ``numpy.random.Generator``).  ``truncated`` is True when
+the episode reaches the time limit; ``terminated`` is always False (an infinite
+horizon cut by a time limit).  ``info`` holds the raw quantities of the step.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import gymnasium as gym
+import numpy as np
+
+from econ.experiments import Experiment
+from rl import core
+from rl.vec_env import _resolve, _spaces
+
+
+class EconomyGymEnv(gym.Env):
+    """One household in a one-household economy (the planner's problem when N = 1)."""
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, experiment: Experiment, seed: Optional[int] = None):
+        if experiment.num_agents != 1:
+            raise ValueError(
+                f"the single-agent Gymnasium env needs an experiment with N = 1, got N = {experiment.num_agents}; "
+                "use rl.make_vec_env or rl.make_parallel_env for several households"
+            )
+        self.experiment = experiment
+        self.observation_space, self.action_space = _spaces(experiment)
+        self.state: Optional[core.EconomyState] = None
+        self._seed = seed
+
+    def reset(self, *, seed: Optional[int] = None, options: Optional[dict] = None):
+        if seed is None and self._seed is not None:
+            seed, self._seed = self._seed, None
+        super().reset(seed=seed)
+        self.state = core.initial_state(self.experiment, 1, self.np_random)
+        return core.observe(self.experiment, self.state)[0, 0], {}
+
+    def step(self, action):
+        if self.state is None:
+            raise RuntimeError("call reset() before step()")
+        action = np.asarray(action, dtype=float).reshape(1, 1, self.experiment.action_size)
+        transition = core.step(self.experiment, self.state, action, self.np_random)
+        self.state = transition.state
+        info = {key: float(np.ravel(value)[0]) for key, value in core.raw_quantities(transition).items()}
+        observation = core.observe(self.experiment, self.state)[0, 0]
+        return observation, float(transition.outcome.reward[0, 0]), False, bool(transition.truncated[0]), info
+
+
+def make_gym_env(experiment, seed: Optional[int] = 0, **overrides) -> EconomyGymEnv:
+    """A Gymnasium env for an N = 1 experiment (name or :class:`Experiment`); ``seed`` applies at the first reset."""
+    return EconomyGymEnv(_resolve(experiment, None, overrides), seed=seed)

@@ -1,0 +1,159 @@
+"""Stable-Baselines3 ``VecEnv`` over the agents of several economies (parameter sharing).
+
+Slot ``j`` of the VecEnv is household ``j % N`` of economy ``j // N``: the
+``num_envs = n_economies * N`` slots are every household of every economy, so
+one SB3 policy (one network) acts for all of them.  An economy is one
+:class:`rl.core.EconomyState` row; stepping and resetting go through the pure
+functions of :mod:`rl.core`, with one ``numpy.random.Generator`` for all draws.
+
+Truncation: every economy starts at t = 0 and its episode ends at
+t = ``episode_length``.  On that step each of its households' slots reports
+``done = True`` with ``info["TimeLimit.truncated"] = True`` and
+``info["terminal_observation"]`` (the observation of the final state, for SB3
+to bootstrap from), and the returned observation is already that of the
+economy's fresh initial state (SB3's auto-reset convention).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+import numpy as np
+from gymnasium import spaces
+from stable_baselines3.common.vec_env import VecEnv
+
+from econ.experiments import Experiment, make_experiment
+from rl import core
+
+
+def _spaces(exp: Experiment):
+    observation_space = spaces.Box(-np.inf, np.inf, shape=(core.observation_size(exp),), dtype=np.float32)
+    action_space = spaces.Box(-1.0, 1.0, shape=(exp.action_size,), dtype=np.float32)
+    return observation_space, action_space
+
+
+class EconomyVecEnv(VecEnv):
+    """``n_economies`` economies of ``experiment.num_agents`` households as one SB3 ``VecEnv``.
+
+    Raw economic quantities of the last step: :attr:`last_transition` (a
+    :class:`rl.core.Transition` of (E, N) arrays) and :meth:`raw`; the current
+    state: :attr:`state`.  ``get_attr``/``set_attr``/``env_method`` act on this
+    shared object (one economy core behind all slots): ``env_method`` calls the
+    method once and returns its result for every requested index.
+    """
+
+    def __init__(self, experiment: Experiment, n_economies: int = 1, seed: Optional[int] = 0):
+        if not isinstance(experiment, Experiment):
+            raise TypeError(f"experiment must be an econ.experiments.Experiment, got {type(experiment).__name__}")
+        if isinstance(n_economies, bool) or not isinstance(n_economies, (int, np.integer)) or n_economies < 1:
+            raise ValueError(f"n_economies must be an integer >= 1, got {n_economies!r}")
+        self.experiment = experiment
+        self.n_economies = int(n_economies)
+        self.n_agents = experiment.num_agents
+        self.render_mode = None
+        self._rng = np.random.default_rng(seed)
+        self.state: Optional[core.EconomyState] = None
+        self.last_transition: Optional[core.Transition] = None
+        self._actions = None
+        observation_space, action_space = _spaces(experiment)
+        super().__init__(self.n_economies * self.n_agents, observation_space, action_space)
+
+    # ------------------------------------------------------------------ the VecEnv contract
+    def reset(self) -> np.ndarray:
+        if self._seeds[0] is not None:
+            self._rng = np.random.default_rng(self._seeds[0])
+        self._reset_seeds()
+        self._reset_options()
+        self.state = core.initial_state(self.experiment, self.n_economies, self._rng)
+        self.reset_infos = [{} for _ in range(self.num_envs)]
+        return self._flat_observation()
+
+    def seed(self, seed: Optional[int] = None) -> Sequence[Optional[int]]:
+        """Seed the one generator of all economies; takes effect at the next ``reset`` (SB3 convention)."""
+        return super().seed(seed)
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = actions
+
+    def step_wait(self):
+        if self.state is None:
+            raise RuntimeError("call reset() before step()")
+        exp = self.experiment
+        actions = np.asarray(self._actions, dtype=float).reshape(self.n_economies, self.n_agents, exp.action_size)
+        transition = core.step(exp, self.state, actions, self._rng)
+        self.last_transition = transition
+        rewards = transition.outcome.reward.reshape(-1).astype(np.float32)
+        truncated = transition.truncated
+        dones = np.repeat(truncated, self.n_agents)
+        infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
+        state = transition.state
+        if truncated.any():
+            terminal = core.observe(exp, state).reshape(self.num_envs, -1)
+            for slot in np.flatnonzero(dones):
+                infos[slot]["terminal_observation"] = terminal[slot]
+                infos[slot]["TimeLimit.truncated"] = True
+            state = core.reset_where(exp, state, truncated, self._rng)
+        self.state = state
+        return self._flat_observation(), rewards, dones, infos
+
+    def close(self) -> None:
+        pass
+
+    def get_attr(self, attr_name: str, indices=None) -> list[Any]:
+        return [getattr(self, attr_name)] * len(self._indices(indices))
+
+    def set_attr(self, attr_name: str, value: Any, indices=None) -> None:
+        self._indices(indices)
+        setattr(self, attr_name, value)
+
+    def env_method(self, method_name: str, *method_args, indices=None, **method_kwargs) -> list[Any]:
+        result = getattr(self, method_name)(*method_args, **method_kwargs)
+        return [result] * len(self._indices(indices))
+
+    def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:
+        return [False] * len(self._indices(indices))
+
+    def get_images(self) -> Sequence[Optional[np.ndarray]]:
+        return [None] * self.num_envs
+
+    # ------------------------------------------------------------------ analysis helpers
+    def raw(self) -> dict:
+        """Economic quantities of the last step, arrays of shape (n_economies, N) or (n_economies,)."""
+        if self.last_transition is None:
+            raise RuntimeError("no step taken yet")
+        return core.raw_quantities(self.last_transition)
+
+    def slot(self, economy: int, agent: int) -> int:
+        """VecEnv slot of household ``agent`` of economy ``economy``."""
+        return economy * self.n_agents + agent
+
+    # ------------------------------------------------------------------ internals
+    def _flat_observation(self) -> np.ndarray:
+        return core.observe(self.experiment, self.state).reshape(self.num_envs, -1)
+
+    def _indices(self, indices) -> list[int]:
+        if indices is None:
+            return list(range(self.num_envs))
+        if isinstance(indices, (int, np.integer)):
+            return [int(indices)]
+        return list(indices)
+
+
+def make_vec_env(experiment, n_agents: Optional[int] = None, n_economies: int = 1, seed: Optional[int] = 0,
+                 **overrides) -> EconomyVecEnv:
+    """An SB3 ``VecEnv`` for ``experiment`` (a spec name or an :class:`Experiment`).
+
+    ``n_agents`` and ``overrides`` go to :func:`econ.experiments.make_experiment`
+    when ``experiment`` is a name.  ``num_envs = n_agents * n_economies``.
+    """
+    return EconomyVecEnv(_resolve(experiment, n_agents, overrides), n_economies=n_economies, seed=seed)
+
+
+def _resolve(experiment, n_agents, overrides) -> Experiment:
+    if isinstance(experiment, Experiment):
+        if n_agents is not None or overrides:
+            raise ValueError("pass n_agents and overrides with an experiment name, not with an Experiment record")
+        return experiment
+    if not isinstance(experiment, str):
+        raise ValueError(f"experiment must be a name or an Experiment, got {experiment!r}")
+    return make_experiment(experiment, n_agents, **overrides)
