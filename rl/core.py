@@ -23,7 +23,7 @@ log A_t as is, z_t and e_{i,t} as 0/1 indicators, kappa_i and lambda_i as is.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import numpy as np
 
@@ -63,10 +63,45 @@ class Transition(NamedTuple):
     """True where the episode hit its time limit at t+1, (E,)."""
 
 
+# ----------------------------------------------------------------------------- static arrays
+class _Static(NamedTuple):
+    capital_productivity: np.ndarray
+    labour_productivity: np.ndarray
+    transition: Optional[np.ndarray]
+    aggregate_transition: Optional[np.ndarray]
+    ks_technology: Optional[np.ndarray]
+    unemployment_rates: Optional[np.ndarray]
+    stationary_good: float
+
+
+_STATIC_CACHE: dict = {}
+
+
+def _static(exp: Experiment) -> _Static:
+    """Arrays derived from ``exp`` once (the records hold tuples); cached by object identity."""
+    hit = _STATIC_CACHE.get(id(exp))
+    if hit is not None and hit[0] is exp:
+        return hit[1]
+    ks = exp.ks
+    static = _Static(
+        np.asarray(exp.capital_productivity, dtype=float),
+        np.asarray(exp.labour_productivity, dtype=float),
+        None if ks is None else ks.transition,
+        None if ks is None else ks.aggregate_transition,
+        None if ks is None else ks.technology,
+        None if ks is None else ks.unemployment_rates,
+        0.0 if ks is None else float(aggregate_stationary_law(ks)[1]),
+    )
+    if len(_STATIC_CACHE) > 64:
+        _STATIC_CACHE.clear()
+    _STATIC_CACHE[id(exp)] = (exp, static)
+    return static
+
+
 # ----------------------------------------------------------------------------- shocks
 def _target_unemployed(exp: Experiment, aggregate_state: np.ndarray) -> np.ndarray:
     """round(u_z N) (halves up), one per economy."""
-    rates = exp.ks.unemployment_rates[aggregate_state]
+    rates = _static(exp).unemployment_rates[aggregate_state]
     return np.floor(rates * exp.num_agents + 0.5).astype(np.int64)
 
 
@@ -97,16 +132,17 @@ def _next_shocks(exp: Experiment, state: EconomyState, rng: np.random.Generator)
     if exp.technology == "ar1":
         log_tfp = next_log_tfp(state.log_tfp, exp.rho, exp.sigma, rng.standard_normal(n_economies))
         return log_tfp, state.aggregate_state, state.employed
-    P = exp.ks.transition
+    static = _static(exp)
+    P = static.transition
     z = state.aggregate_state
-    probability_good = exp.ks.aggregate_transition[z, 1]
+    probability_good = static.aggregate_transition[z, 1]
     z_next = (rng.random(n_economies) < probability_good).astype(np.int64)
     row = 2 * z[:, None] + state.employed.astype(np.int64)
     column = 2 * z_next[:, None]
     to_employed = P[row, column + 1]
     probability_employed = to_employed / (P[row, column] + to_employed)  # P(e' = 1 | z, e, z')
     employed = _draw_employment(exp, probability_employed, z_next, rng)
-    return np.log(exp.ks.technology[z_next]), z_next, employed
+    return np.log(static.ks_technology[z_next]), z_next, employed
 
 
 # ----------------------------------------------------------------------------- public verbs
@@ -124,11 +160,11 @@ def initial_state(exp: Experiment, n_economies: int, rng: np.random.Generator) -
         aggregate_state = np.zeros(n_economies, dtype=np.int64)
         employed = np.ones(shape, dtype=bool)
     else:
-        probability_good = aggregate_stationary_law(exp.ks)[1]
-        aggregate_state = (rng.random(n_economies) < probability_good).astype(np.int64)
-        rates = exp.ks.unemployment_rates[aggregate_state]
+        static = _static(exp)
+        aggregate_state = (rng.random(n_economies) < static.stationary_good).astype(np.int64)
+        rates = static.unemployment_rates[aggregate_state]
         employed = _draw_employment(exp, np.broadcast_to(1.0 - rates[:, None], shape), aggregate_state, rng)
-        log_tfp = np.log(exp.ks.technology[aggregate_state])
+        log_tfp = np.log(static.ks_technology[aggregate_state])
     if exp.start_at_steady_state:
         capital = np.full(shape, exp.capital_scale)
     else:
@@ -140,7 +176,7 @@ def technology(exp: Experiment, state: EconomyState) -> np.ndarray:
     """A_t of each economy."""
     if exp.technology == "ar1":
         return np.exp(state.log_tfp)
-    return exp.ks.technology[state.aggregate_state]
+    return _static(exp).ks_technology[state.aggregate_state]
 
 
 def actions_to_choices(exp: Experiment, state: EconomyState, actions) -> tuple[np.ndarray, np.ndarray]:
@@ -176,8 +212,8 @@ def step(exp: Experiment, state: EconomyState, actions, rng: np.random.Generator
         delta=exp.delta,
         chi=exp.chi,
         utility_form=exp.utility,
-        capital_productivity=np.asarray(exp.capital_productivity),
-        labour_productivity=np.asarray(exp.labour_productivity),
+        capital_productivity=_static(exp).capital_productivity,
+        labour_productivity=_static(exp).labour_productivity,
     )
     log_tfp, aggregate_state, employed = _next_shocks(exp, state, rng)
     time = state.time + 1
@@ -215,7 +251,7 @@ def observe(exp: Experiment, state: EconomyState) -> np.ndarray:
             out[..., j] = capital / exp.capital_scale
         elif item == "aggregate_capital":
             # effective capital K = (1/N) sum kappa_i k_i, as econ.economy.markets defines it
-            kappa = np.asarray(exp.capital_productivity)
+            kappa = _static(exp).capital_productivity
             out[..., j] = (np.mean(kappa * capital, axis=-1) / exp.capital_scale)[:, None]
         elif item == "log_tfp":
             out[..., j] = state.log_tfp[:, None]
@@ -224,9 +260,9 @@ def observe(exp: Experiment, state: EconomyState) -> np.ndarray:
         elif item == "employed":
             out[..., j] = state.employed
         elif item == "capital_productivity":
-            out[..., j] = np.asarray(exp.capital_productivity)
+            out[..., j] = _static(exp).capital_productivity
         elif item == "labour_productivity":
-            out[..., j] = np.asarray(exp.labour_productivity)
+            out[..., j] = _static(exp).labour_productivity
         else:  # pragma: no cover - Experiment validates the names
             raise ValueError(f"unknown observation {item!r}")
     return out
