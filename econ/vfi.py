@@ -47,7 +47,7 @@ DEFAULT_CAPITAL_BOUNDS = (0.5, 1.5)
 """Default capital grid as multiples of the deterministic steady state k_ss.
 
 At the spec's calibrations (sigma 0.01, rho 0.9) simulated capital stays
-within about +-15% of k_ss for delta = 1 and +-25% for delta = 0.025, so
+within about +-15% of k_ss for both delta = 1 and delta = 0.025, so
 [0.5, 1.5] k_ss contains the ergodic set with a wide margin for both.
 Larger shocks need wider bounds (``capital_bounds``)."""
 
@@ -119,7 +119,6 @@ class VFIResult:
         k, A = np.broadcast_arrays(np.asarray(capital, dtype=float), np.asarray(technology, dtype=float))
         if np.any(~np.isfinite(k)) or np.any(k <= 0) or np.any(~np.isfinite(A)) or np.any(A <= 0):
             raise ValueError("policy needs finite capital > 0 and technology A > 0")
-        shape = k.shape
         kq = np.ascontiguousarray(k.ravel())
         zq = np.ascontiguousarray(np.log(A).ravel())
         chat = np.empty(kq.shape[0])
@@ -130,7 +129,7 @@ class VFIResult:
         kernels.interpolate_on_grid(
             self.capital_grid, self.log_tfp_grid, self.labour, self._labour_curvature, kq, zq, labour
         )
-        return chat.reshape(shape), labour.reshape(shape)
+        return chat.reshape(k.shape), labour.reshape(k.shape)
 
     def simulate(self, n_periods: int = 10_000, *, seed: int = 0, burn_in: int = 1_000,
                  initial_capital: Optional[float] = None) -> Dict[str, np.ndarray]:
