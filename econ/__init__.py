@@ -10,6 +10,7 @@ from econ.heterogeneous import HeterogeneousSteadyState, heterogeneous_steady_st
 from econ.linear import BlanchardKahnError, LinearSolution, impulse_response, linearize
 from econ.params import RBCParams
 from econ.steady_state import SteadyState, steady_state
+from econ.vfi import VFIResult, euler_errors, nonlinear_impulse_response, simulate_policy, solve_vfi
 
 __all__ = [
     "ACTION_EPS",
@@ -21,14 +22,19 @@ __all__ = [
     "ConvergenceError",
     "RBCParams",
     "SteadyState",
+    "VFIResult",
     "action_to_fraction",
     "brock_mirman_policy",
+    "euler_errors",
     "fixed_point",
     "heterogeneous_steady_state",
     "impulse_response",
     "linearize",
     "markets",
+    "nonlinear_impulse_response",
     "period",
     "productivity_grid",
+    "simulate_policy",
+    "solve_vfi",
     "steady_state",
 ]
