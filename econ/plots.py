@@ -57,9 +57,9 @@ def plot_policy(
     fig, (ax_c, ax_l) = plt.subplots(1, 2, figsize=(11, 4.5), layout="constrained")
     styles = ["-", "--", ":", "-."]
     for (label, by_tfp), style in zip(policies.items(), styles * 4):
-        for A, (chat, labour) in by_tfp.items():
-            ax_c.plot(capital, chat, style, label=f"{label}, A = {A:.3f}")
-            ax_l.plot(capital, labour, style, label=f"{label}, A = {A:.3f}")
+        for j, (A, (chat, labour)) in enumerate(by_tfp.items()):
+            ax_c.plot(capital, chat, style, color=f"C{j}", label=f"{label}, A = {A:.3f}")
+            ax_l.plot(capital, labour, style, color=f"C{j}", label=f"{label}, A = {A:.3f}")
     for ax, name in ((ax_c, "consumption fraction  c / a"), (ax_l, "labour  l")):
         if steady_capital is not None:
             ax.axvline(steady_capital, color="grey", lw=0.6, ls=":", label="steady-state capital")
