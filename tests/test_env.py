@@ -315,3 +315,20 @@ def test_bad_inputs_get_clear_errors():
     pz.reset()
     with pytest.raises(ValueError, match="finite"):
         pz.step({"household_0": np.array([np.nan]), "household_1": np.array([0.0])})
+
+
+def test_train_cli_writes_run_dir_and_resumes(tmp_path):
+    """Smoke test of python -m rl.train: gamma = beta, atomic config and model, checkpoints, --resume."""
+    import json
+
+    from rl.train import main
+
+    args = ["rbc", "--algo", "sac", "--seed", "1", "--out", str(tmp_path), "--checkpoint-every", "20", "--no-progress"]
+    assert main(args + ["--timesteps", "40"]) == 0
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["hyperparameters"]["gamma"] == config["experiment"]["beta"] == 0.95
+    assert (tmp_path / "model.zip").exists() and (tmp_path / "checkpoints" / "model_40_steps.zip").exists()
+    assert main(args + ["--timesteps", "60", "--resume"]) == 0
+    from stable_baselines3 import SAC
+
+    assert SAC.load(tmp_path / "model.zip", device="cpu").num_timesteps == 60
