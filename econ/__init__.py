@@ -9,6 +9,8 @@ from econ.fixed_point import ConvergenceError, fixed_point
 from econ.heterogeneous import HeterogeneousSteadyState, heterogeneous_steady_state, productivity_grid
 from econ.linear import BlanchardKahnError, LinearSolution, impulse_response, linearize
 from econ.params import RBCParams
+from econ.ks_params import KrusellSmithParams
+from econ.krusell_smith import KrusellSmithSolution, solve_krusell_smith
 from econ.steady_state import SteadyState, steady_state
 from econ.vfi import VFIResult, euler_errors, nonlinear_impulse_response, simulate_policy, solve_vfi
 
@@ -21,6 +23,9 @@ __all__ = [
     "LinearSolution",
     "ConvergenceError",
     "RBCParams",
+    "KrusellSmithParams",
+    "KrusellSmithSolution",
+    "solve_krusell_smith",
     "SteadyState",
     "VFIResult",
     "action_to_fraction",

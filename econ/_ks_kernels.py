@@ -1,0 +1,183 @@
+"""Compiled kernels of the Krusell-Smith solver (see :mod:`econ.krusell_smith`).
+
+Small ``@njit(cache=True)`` functions with no I/O and no randomness; they write
+into arrays they are given.  Array layout of the household policy:
+
+    consumption[type, state, iK, ik]   state = 2 * z_index + employed (see econ.ks_params)
+
+is consumption c(k, K; z, e, type) at individual capital ``k_grid[ik]`` and
+effective aggregate capital ``K_grid[iK]``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def marginal_products(K, z, L, alpha):
+    """(MPK, MPL) of Y = z K^alpha L^(1-alpha); zero for L = 0 (the limit used by econ.economy).
+
+    The compiled twin of :func:`econ.economy.factor_prices` on the solver's
+    (K, z) grid; a test checks the two agree.
+    """
+    if L <= 0.0:
+        return 0.0, 0.0
+    ratio = K / L
+    return alpha * z * ratio ** (alpha - 1.0), (1.0 - alpha) * z * ratio**alpha
+
+
+@njit(cache=True)
+def _bracket(grid, x):
+    """Index j and weight w with x ~ (1 - w) grid[j] + w grid[j+1]; extrapolates linearly at the ends."""
+    n = grid.shape[0]
+    j = np.searchsorted(grid, x) - 1
+    if j < 0:
+        j = 0
+    elif j > n - 2:
+        j = n - 2
+    w = (x - grid[j]) / (grid[j + 1] - grid[j])
+    return j, w
+
+
+@njit(cache=True)
+def _walk(grid, x, j):
+    """Bracket of x on ``grid`` as :func:`_bracket`, searching from the guess j (cheap when x moves little)."""
+    n = grid.shape[0]
+    if j > n - 2:
+        j = n - 2
+    if j < 0:
+        j = 0
+    while j < n - 2 and x >= grid[j + 1]:
+        j += 1
+    while j > 0 and x < grid[j]:
+        j -= 1
+    return j, (x - grid[j]) / (grid[j + 1] - grid[j])
+
+
+@njit(cache=True)
+def egm_step(consumption, k_grid, K_grid, alm, z_values, L_values, labour_endowment, kappa, transition,
+             alpha, beta, delta, out, endo_wealth, endo_capital):
+    """One endogenous-grid-method update of the consumption policy (Carroll 2006).
+
+    For every type, state s = (z, e) and aggregate capital K, tomorrow's
+    aggregate capital is K' = exp(alm[z, 0] + alm[z, 1] log K).  For each
+    end-of-period capital k'_j = k_grid[j] the Euler equation
+
+        1 / c_j = beta sum_{s'} P[s, s'] (1 - delta + kappa r(K', z')) / c(k'_j, K'; s')
+
+    (c(., K'; s') linear in K between grid points) gives c_j, and the
+    endogenous wealth a_j = c_j + k'_j.  Today's wealth on the capital grid,
+    a_i = (1 - delta + kappa r(K, z)) k_i + w(K, z) lbar e, is then located
+    among the a_j and k'(a_i) interpolated linearly (through the origin
+    (a, k') = (0, 0), which k_grid[0] = 0 represents: with no unemployment
+    benefit, zero capital and unemployment leave nothing to consume).
+    ``out`` receives c_i = a_i - k'(a_i).
+    """
+    num_types, num_states, num_K, num_k = consumption.shape
+    for t in range(num_types):
+        for s in range(num_states):
+            zi = s // 2
+            employed = s % 2
+            for m in range(num_K):
+                K_next = np.exp(alm[zi, 0] + alm[zi, 1] * np.log(K_grid[m]))
+                jK, wK = _bracket(K_grid, K_next)
+                returns_next = np.empty(num_states)
+                for sn in range(num_states):
+                    mpk, mpl = marginal_products(K_next, z_values[sn // 2], L_values[sn // 2], alpha)
+                    returns_next[sn] = 1.0 - delta + kappa[t] * mpk
+                endo_wealth[0] = 0.0
+                endo_capital[0] = 0.0
+                for j in range(1, num_k):
+                    expectation = 0.0
+                    for sn in range(num_states):
+                        p = transition[s, sn]
+                        if p > 0.0:
+                            c_next = (1.0 - wK) * consumption[t, sn, jK, j] + wK * consumption[t, sn, jK + 1, j]
+                            expectation += p * returns_next[sn] / c_next
+                    c = 1.0 / (beta * expectation)
+                    endo_wealth[j] = c + k_grid[j]
+                    endo_capital[j] = k_grid[j]
+                mpk, mpl = marginal_products(K_grid[m], z_values[zi], L_values[zi], alpha)
+                gross_return = 1.0 - delta + kappa[t] * mpk
+                labour_income = mpl * labour_endowment * employed
+                j = 0
+                for i in range(num_k):  # today's wealth rises with k_i: walk along the endogenous grid
+                    wealth = gross_return * k_grid[i] + labour_income
+                    j, w = _walk(endo_wealth, wealth, j)
+                    k_next = (1.0 - w) * endo_capital[j] + w * endo_capital[j + 1]
+                    if k_next < 0.0:
+                        k_next = 0.0
+                    out[t, s, m, i] = wealth - k_next
+
+
+@njit(cache=True)
+def wealth_on_grid(k_grid, K_grid, z_values, L_values, labour_endowment, kappa, alpha, delta, out):
+    """a(k, K; z, e, type) = (1 - delta + kappa r(K, z)) k + w(K, z) lbar e on the grid (layout as consumption)."""
+    num_types, num_states, num_K, num_k = out.shape
+    for t in range(num_types):
+        for s in range(num_states):
+            zi = s // 2
+            for m in range(num_K):
+                mpk, mpl = marginal_products(K_grid[m], z_values[zi], L_values[zi], alpha)
+                for i in range(num_k):
+                    out[t, s, m, i] = (1.0 - delta + kappa[t] * mpk) * k_grid[i] + mpl * labour_endowment * (s % 2)
+
+
+@njit(cache=True)
+def consumption_at(capital, aggregate_capital, states, types, k_grid, K_grid, consumption, out, index):
+    """Bilinear interpolation of c(k, K; s, type) at each household's (k_i, s_i, type_i) and a common K.
+
+    Linear extrapolation beyond the grids.  ``index`` holds a guess of each
+    household's bracket on ``k_grid`` and is updated in place (in a panel
+    simulation capital moves little from one period to the next).
+    """
+    jK, wK = _bracket(K_grid, aggregate_capital)
+    for i in range(capital.shape[0]):
+        j, w = _walk(k_grid, capital[i], index[i])
+        index[i] = j
+        t = types[i]
+        s = states[i]
+        low = (1.0 - w) * consumption[t, s, jK, j] + w * consumption[t, s, jK, j + 1]
+        high = (1.0 - w) * consumption[t, s, jK + 1, j] + w * consumption[t, s, jK + 1, j + 1]
+        out[i] = (1.0 - wK) * low + wK * high
+
+
+@njit(cache=True)
+def euler_residuals(capital, aggregate_capital, states, types, k_grid, K_grid, consumption, alm, z_values,
+                    L_values, labour_endowment, kappa, transition, alpha, beta, delta, out):
+    """Unit-free Euler errors 1 - c / c_EE at arbitrary points (Judd 1992).
+
+    c is the policy interpolated at (k_i, K_i; s_i, type_i), k' = a - c, and
+    c_EE = 1 / (beta E[(1 - delta + kappa r') / c(k', K'; s')]) with K' from the law of motion.
+    """
+    num_states = consumption.shape[1]
+    c_one = np.empty(1)
+    k_one = np.empty(1)
+    s_one = np.empty(1, dtype=np.int64)
+    t_one = np.empty(1, dtype=np.int64)
+    j_one = np.zeros(1, dtype=np.int64)
+    for i in range(capital.shape[0]):
+        t = types[i]
+        s = states[i]
+        zi = s // 2
+        K = aggregate_capital[i]
+        mpk, mpl = marginal_products(K, z_values[zi], L_values[zi], alpha)
+        wealth = (1.0 - delta + kappa[t] * mpk) * capital[i] + mpl * labour_endowment * (s % 2)
+        k_one[0] = capital[i]
+        s_one[0] = s
+        t_one[0] = t
+        consumption_at(k_one, K, s_one, t_one, k_grid, K_grid, consumption, c_one, j_one)
+        c = c_one[0]
+        k_one[0] = wealth - c
+        K_next = np.exp(alm[zi, 0] + alm[zi, 1] * np.log(K))
+        expectation = 0.0
+        for sn in range(num_states):
+            p = transition[s, sn]
+            if p > 0.0:
+                mpk_n, mpl_n = marginal_products(K_next, z_values[sn // 2], L_values[sn // 2], alpha)
+                s_one[0] = sn
+                consumption_at(k_one, K_next, s_one, t_one, k_grid, K_grid, consumption, c_one, j_one)
+                expectation += p * (1.0 - delta + kappa[t] * mpk_n) / c_one[0]
+        out[i] = 1.0 - c * beta * expectation

@@ -1,0 +1,486 @@
+"""The Krusell-Smith (1998) economy solved by a log-linear law of motion (spec section 4.5).
+
+Households (log utility, inelastic labour lbar e, no unemployment benefit,
+permanent capital productivity kappa) solve
+
+    V(k, K; z, e) = max_{k' >= 0} log c + beta E[V(k', K'; z', e') | z, e]
+    c + k' = a = (1 - delta + kappa r(K, z)) k + w(K, z) lbar e
+    r = alpha z (K/L_z)^(alpha-1),  w = (1-alpha) z (K/L_z)^alpha,  L_z = (1 - u_z) lbar
+
+believing that effective aggregate capital K = mean(kappa k) follows
+
+    log K' = a_z + b_z log K                                       (the law of motion, ALM)
+
+The algorithm (Krusell and Smith 1998; Maliar, Maliar and Valli 2010):
+
+1. Given the ALM, the endogenous grid method (Carroll 2006) iterates the
+   Euler equation 1/c = beta E[(1 - delta + kappa r') / c'] to a fixed point
+   on a grid of (k, K) for each (z, e, type) (kernel ``egm_step``).
+2. A panel of households (10,000 x 1,100 periods by default; exact
+   unemployment counts round(u_z N), as KS panel simulations do) is
+   simulated with the same shocks at every iteration (common random
+   numbers).  Each period calls :func:`econ.economy.markets` -- the project's
+   single implementation of the period equations -- for K, prices and wealth.
+3. log K_{t+1} is regressed on log K_t by OLS separately for z_t = bad, good
+   (the first ``burn_in`` periods dropped); the ALM is damped towards the
+   estimate until the predicted log K' moves by less than ``tol`` on the K grid
+   (:func:`econ.fixed_point.fixed_point`).
+4. The solve is repeated once from the previous pass's final cross-section
+   (and with the K grid re-centred on the simulated mean), so that the
+   reported distribution is not coloured by the degenerate initial one.
+
+Accuracy: R^2 of the regressions and den Haan's (2010) dynamic forecast error:
+iterate the ALM forward from the simulated K_0 on the simulated z path alone
+and report 100 max_t |log Khat_t - log K_t| and its mean (percent).
+
+References: Krusell and Smith (1998), JPE 106(5); Carroll (2006), Econ.
+Letters 91(3); den Haan (2010), JEDC 34(1); Maliar, Maliar and Valli (2010),
+JEDC 34(1).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping, Optional
+
+import numpy as np
+import quantecon as qe
+
+from econ import _ks_kernels as kernels
+from econ import validate
+from econ.economy import CAPITAL_FLOOR, markets
+from econ.fixed_point import ConvergenceError, fixed_point
+from econ.ks_params import AGGREGATE_STATES, KrusellSmithParams
+
+# ---------------------------------------------------------------------------- policy
+
+
+@dataclass(frozen=True)
+class HouseholdPolicy:
+    """The household's consumption rule c(k, K; z, e, type) on a grid.
+
+    Arrays have the layout ``[type, state, iK, ik]`` with ``state = 2 z_index + employed``
+    (0 bad/unemployed, 1 bad/employed, 2 good/unemployed, 3 good/employed).
+    """
+
+    capital_grid: np.ndarray = field(repr=False)
+    """Individual capital k (first point 0)."""
+    aggregate_capital_grid: np.ndarray = field(repr=False)
+    """Effective aggregate capital K."""
+    consumption: np.ndarray = field(repr=False)
+    """c(k, K; state, type)."""
+    wealth: np.ndarray = field(repr=False)
+    """a(k, K; state, type) = (1 - delta + kappa r) k + w lbar e."""
+
+    @property
+    def consumption_fraction(self) -> np.ndarray:
+        """chat = c / a (at a = 0, where c = 0 too, the limit from the next grid point)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frac = self.consumption / self.wealth
+        frac[..., 0] = np.where(self.wealth[..., 0] > 0, frac[..., 0], frac[..., 1])
+        return frac
+
+    @property
+    def marginal_propensity_to_consume(self) -> np.ndarray:
+        """dc/da along the wealth grid (finite differences, same layout)."""
+        return np.gradient(self.consumption, axis=-1) / np.gradient(self.wealth, axis=-1)
+
+    def at_aggregate_capital(self, aggregate_capital: float):
+        """(wealth, consumption, consumption fraction, MPC), each [type, state, ik], at K (linear in K)."""
+        j, w = kernels._bracket(self.aggregate_capital_grid, float(aggregate_capital))
+        out = []
+        for arr in (self.wealth, self.consumption, self.consumption_fraction, self.marginal_propensity_to_consume):
+            out.append((1.0 - w) * arr[:, :, j, :] + w * arr[:, :, j + 1, :])
+        return tuple(out)
+
+    def evaluate(self, capital, aggregate_capital: float, states, types) -> np.ndarray:
+        """c at households' capital, one common K, their states (0..3) and types (bilinear interpolation)."""
+        capital = np.ascontiguousarray(capital, dtype=float).ravel()
+        states = np.broadcast_to(np.asarray(states, dtype=np.int64), capital.shape).copy()
+        types = np.broadcast_to(np.asarray(types, dtype=np.int64), capital.shape).copy()
+        out = np.empty_like(capital)
+        guess = np.zeros(capital.shape, dtype=np.int64)
+        kernels.consumption_at(capital, float(aggregate_capital), states, types, self.capital_grid,
+                               self.aggregate_capital_grid, self.consumption, out, guess)
+        return out
+
+
+# ---------------------------------------------------------------------------- result
+
+
+@dataclass(frozen=True)
+class KrusellSmithSolution:
+    """Immutable outcome of :func:`solve_krusell_smith`."""
+
+    params: KrusellSmithParams
+    alm: Mapping[str, tuple]
+    """``{"good": (a, b), "bad": (a, b)}``: log K' = a + b log K, K effective capital."""
+    r_squared: Mapping[str, float]
+    den_haan_max: float
+    """Den Haan's dynamic forecast error, max over the kept periods (percent)."""
+    den_haan_mean: float
+    gini_wealth: float
+    """Gini of wealth a = (1-delta) k + r k + w l, averaged over every 10th kept period."""
+    gini_capital: float
+    lorenz_wealth: tuple = field(repr=False)
+    """(population share, wealth share) in the final period (quantecon.lorenz_curve)."""
+    lorenz_capital: tuple = field(repr=False)
+    mean_capital: float
+    """Mean effective capital K over the kept periods."""
+    capital_by_type: tuple
+    """Mean individual capital k of each type over the kept periods."""
+    consumption_fraction_by_type: tuple
+    """Mean consumption fraction c/a of each type over the kept periods."""
+    policy: HouseholdPolicy = field(repr=False)
+    capital_path: np.ndarray = field(repr=False)
+    """K_t of the final simulation, all periods (burn-in included)."""
+    z_path: np.ndarray = field(repr=False)
+    """z index (0 bad, 1 good) of the final simulation."""
+    burn_in: int
+    household_capital: np.ndarray = field(repr=False)
+    """Final-period cross-section of k."""
+    household_wealth: np.ndarray = field(repr=False)
+    household_consumption: np.ndarray = field(repr=False)
+    household_types: np.ndarray = field(repr=False)
+    household_employed: np.ndarray = field(repr=False)
+    converged: bool
+    num_iter: int
+    """Outer (law-of-motion) iterations, all passes."""
+    alm_distance: float
+    """Last undamped change in the predicted log K' on the K grid."""
+    timings: Mapping[str, float]
+    """Seconds: ``household`` (EGM), ``simulation``, ``total``."""
+    seed: int
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def gini(values) -> float:
+    """Gini coefficient of a non-negative sample: 2 sum_i i x_(i) / (n sum x) - (n + 1)/n."""
+    x = np.sort(np.asarray(values, dtype=float).ravel())
+    n = x.size
+    total = x.sum()
+    if n == 0 or total <= 0:
+        raise ValueError("gini needs a non-empty sample with a positive sum")
+    return float(2.0 * np.dot(np.arange(1, n + 1), x) / (n * total) - (n + 1.0) / n)
+
+
+def simulate_shocks(params: KrusellSmithParams, num_households: int, num_periods: int, rng: np.random.Generator,
+                    z0: Optional[int] = None, employed0: Optional[np.ndarray] = None, exact_unemployment: bool = True):
+    """Paths of the aggregate state and employment from the KS chain.
+
+    z_0 is drawn from the stationary law unless given; each household's
+    employment moves with P(e' | e, z, z').  With ``exact_unemployment`` the
+    number of unemployed is then set to round(u_z' N) by re-assigning randomly
+    chosen households (spec section 1).  Returns ``(z_index[T], employed[T, N] bool)``.
+    """
+    P = params.transition
+    Pz = params.aggregate_transition
+    u = params.unemployment_rates
+    z = np.empty(num_periods, dtype=np.int64)
+    employed = np.empty((num_periods, num_households), dtype=bool)
+    if z0 is None:
+        stationary = qe.MarkovChain(Pz).stationary_distributions[0]
+        z0 = int(rng.random() < stationary[1])
+    z[0] = z0
+    if employed0 is None:
+        employed0 = np.ones(num_households, dtype=bool)
+        employed0[rng.choice(num_households, int(round(u[z0] * num_households)), replace=False)] = False
+    employed[0] = employed0
+    for t in range(1, num_periods):
+        z[t] = int(rng.random() < Pz[z[t - 1], 1])
+        zp, zn = z[t - 1], z[t]
+        rows = 2 * zp + employed[t - 1].astype(np.int64)
+        p_unemployed = P[rows, 2 * zn] / (P[rows, 2 * zn] + P[rows, 2 * zn + 1])
+        e = rng.random(num_households) >= p_unemployed
+        if exact_unemployment:
+            target = int(round(u[zn] * num_households))
+            unemployed = np.flatnonzero(~e)
+            if unemployed.size > target:
+                e[rng.choice(unemployed, unemployed.size - target, replace=False)] = True
+            elif unemployed.size < target:
+                e[rng.choice(np.flatnonzero(e), target - unemployed.size, replace=False)] = False
+        employed[t] = e
+    return z, employed
+
+
+def _simulate_capital(params, consumption, k_grid, K_grid, z_path, employed, types, kappa_i, capital0,
+                      record_every: int = 0, burn_in: int = 0):
+    """Panel simulation of capital under the policy; prices and wealth from econ.economy.markets.
+
+    Returns the K path and, if ``record_every``, cross-sections of (k, a, c/a) every
+    ``record_every`` kept periods plus the final period's arrays.
+    """
+    T = z_path.shape[0]
+    k = capital0.copy()
+    K_path = np.empty(T)
+    c = np.empty_like(k)
+    bracket = np.zeros(k.shape, dtype=np.int64)
+    z_values = params.technology
+    lbar = params.labour_endowment
+    records = []
+    last = None
+    for t in range(T):
+        e = employed[t]
+        m = markets(k, lbar * e, z_values[z_path[t]], alpha=params.alpha, delta=params.delta,
+                    capital_productivity=kappa_i)
+        K_path[t] = float(m.effective_capital)
+        states = 2 * z_path[t] + e.astype(np.int64)
+        kernels.consumption_at(k, K_path[t], states, types, k_grid, K_grid, consumption, c, bracket)
+        wealth = m.wealth
+        if record_every and t >= burn_in and (t - burn_in) % record_every == 0:
+            records.append((k.copy(), wealth.copy(), c / wealth))
+        if t == T - 1:
+            last = (k.copy(), wealth.copy(), c.copy(), e.copy(), m)
+        k = np.maximum(wealth - c, CAPITAL_FLOOR)
+    return K_path, records, last, k
+
+
+def estimate_alm(K_path, z_path, burn_in: int):
+    """OLS of log K_{t+1} on log K_t per z_t over t >= burn_in: ``alm[z_index] = (a, b)`` and R^2."""
+    logK = np.log(K_path[burn_in:])
+    z = z_path[burn_in:-1]
+    alm = np.empty((2, 2))
+    r2 = np.empty(2)
+    for zi in (0, 1):
+        sel = z == zi
+        x, y = logK[:-1][sel], logK[1:][sel]
+        if x.size < 3:
+            raise ValueError(f"too few kept periods in aggregate state {AGGREGATE_STATES[zi]!r} to estimate "
+                             "the law of motion: simulate longer")
+        X = np.column_stack([np.ones_like(x), x])
+        coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+        resid = y - X @ coef
+        alm[zi] = coef
+        r2[zi] = 1.0 - resid @ resid / np.sum((y - y.mean()) ** 2)
+    return alm, r2
+
+
+def den_haan_errors(alm, K_path, z_path, burn_in: int):
+    """Den Haan's (2010) dynamic forecast errors 100 |log Khat_t - log K_t| (percent), t >= burn_in."""
+    logK = np.log(K_path[burn_in:])
+    z = z_path[burn_in:]
+    forecast = np.empty_like(logK)
+    forecast[0] = logK[0]
+    for t in range(1, logK.size):
+        forecast[t] = alm[z[t - 1], 0] + alm[z[t - 1], 1] * forecast[t - 1]
+    err = 100.0 * np.abs(forecast - logK)
+    return float(err.max()), float(err.mean())
+
+
+def _aggregate_grid(center: float, width: float, num: int) -> np.ndarray:
+    return np.geomspace(center * (1.0 - width), center * (1.0 + width), num)
+
+
+def representative_capital(params: KrusellSmithParams) -> float:
+    """Deterministic steady-state effective capital of the representative agent with mean kappa (a grid centre)."""
+    mpk = (1.0 / params.beta - 1.0 + params.delta) / params.mean_capital_productivity
+    L = float(np.mean(params.aggregate_labour))
+    return L * (params.alpha / mpk) ** (1.0 / (1.0 - params.alpha))
+
+
+# ---------------------------------------------------------------------------- solver
+
+
+def solve_krusell_smith(
+    params: KrusellSmithParams,
+    *,
+    num_households: int = 10_000,
+    num_periods: int = 1_100,
+    burn_in: int = 100,
+    seed: int = 0,
+    damping: float = 0.5,
+    tol: float = 1e-6,
+    max_iter: int = 300,
+    household_tol: float = 1e-9,
+    num_capital: int = 200,
+    capital_max: float = 30.0,
+    grid_power: float = 3.0,
+    num_aggregate: int = 7,
+    aggregate_width: float = 0.15,
+    passes: int = 2,
+    pass_tol: float = 1e-4,
+    initial_alm: Optional[np.ndarray] = None,
+    verbose: bool = False,
+) -> KrusellSmithSolution:
+    """Solve the Krusell-Smith economy for its log-linear law of motion (see the module docstring).
+
+    Parameters
+    ----------
+    params : KrusellSmithParams
+    num_households, num_periods, burn_in : int
+        Panel size; the first ``burn_in`` periods are dropped from the regression.
+    seed : int
+        Seeds the one ``numpy.random.Generator`` that draws every shock.
+    damping : float in [0, 1)
+        Weight on the old law of motion in each update.
+    tol : float
+        Stop when the predicted log K' changes by less than ``tol`` on the K grid.
+    max_iter : int
+        Outer iterations per pass; reaching it raises ``ConvergenceError``.
+    household_tol : float
+        Sup-norm tolerance of the EGM fixed point (consumption units).
+    num_capital, capital_max, grid_power : grid of individual capital,
+        k_i = capital_max * K_centre * (i / (n-1))^grid_power.
+    num_aggregate, aggregate_width : grid of K, geometric on K_centre (1 -/+ width).
+    passes : int >= 1
+        Solves, each starting from the previous one's final cross-section and
+        ALM with the K grid re-centred on the simulated mean.
+    pass_tol : float
+        Tolerance of every pass but the last (only a starting point for the next).
+    initial_alm : array (2, 2), optional
+        Starting law of motion ``[[a_bad, b_bad], [a_good, b_good]]``.
+    """
+    if not isinstance(params, KrusellSmithParams):
+        raise TypeError(f"params must be a KrusellSmithParams, got {type(params).__name__}")
+    num_households = validate.positive_int("num_households", num_households, 2)
+    num_periods = validate.positive_int("num_periods", num_periods, 10)
+    burn_in = validate.positive_int("burn_in", burn_in, 0)
+    if burn_in >= num_periods - 10:
+        raise ValueError(f"burn_in must be below num_periods - 10, got {burn_in}")
+    passes = validate.positive_int("passes", passes)
+    num_capital = validate.positive_int("num_capital", num_capital, 10)
+    num_aggregate = validate.positive_int("num_aggregate", num_aggregate, 2)
+
+    start = time.perf_counter()
+    timings = {"household": 0.0, "simulation": 0.0}
+    rng = np.random.default_rng(seed)
+    types = params.household_types(num_households).astype(np.int64)
+    kappa_i = np.asarray(params.capital_productivity)[types]
+    kappa = np.asarray(params.capital_productivity)
+    P = params.transition
+    z_values, L_values = params.technology, params.aggregate_labour
+    lbar, alpha, beta, delta = params.labour_endowment, params.alpha, params.beta, params.delta
+
+    center = representative_capital(params)
+    capital0 = np.full(num_households, center / params.mean_capital_productivity)
+    alm = (np.array([[0.04 * np.log(center), 0.96]] * 2) if initial_alm is None
+           else np.array(initial_alm, dtype=float).reshape(2, 2))
+    z0, employed0 = None, None
+    consumption = None
+    total_iter = 0
+
+    for pass_index in range(passes):
+        K_grid = _aggregate_grid(center, aggregate_width, num_aggregate)
+        k_grid = capital_max * center * np.linspace(0.0, 1.0, num_capital) ** grid_power
+        wealth = np.empty((kappa.size, 4, num_aggregate, num_capital))
+        kernels.wealth_on_grid(k_grid, K_grid, z_values, L_values, lbar, kappa, alpha, delta, wealth)
+        if consumption is None or consumption.shape != wealth.shape:
+            consumption = wealth.copy()  # "last period": consume everything
+        else:  # warm start: previous consumption rule as a fraction of wealth
+            consumption = np.minimum(consumption, wealth)
+        if z0 is None:
+            z_path, employed = simulate_shocks(params, num_households, num_periods, rng)
+        else:  # continue the chain from the previous pass's last period
+            z_path, employed = simulate_shocks(params, num_households, num_periods + 1, rng, z0, employed0)
+            z_path, employed = z_path[1:], employed[1:]
+        buffer = np.empty_like(consumption)
+        endo_wealth = np.empty(num_capital)
+        endo_capital = np.empty(num_capital)
+        log_K_grid = np.log(K_grid)
+
+        def household(alm_now, c_start):
+            def step(c):
+                kernels.egm_step(c, k_grid, K_grid, alm_now, z_values, L_values, lbar, kappa, P, alpha, beta,
+                                 delta, buffer, endo_wealth, endo_capital)
+                return buffer.copy()
+
+            t0 = time.perf_counter()
+            res = fixed_point(step, c_start, tol=household_tol, max_iter=20_000, name="Krusell-Smith EGM")
+            timings["household"] += time.perf_counter() - t0
+            return res.x
+
+        state = {"consumption": consumption}
+
+        def update(x):
+            alm_now = x.reshape(2, 2)
+            state["consumption"] = household(alm_now, state["consumption"])
+            t0 = time.perf_counter()
+            K_path, _, _, _ = _simulate_capital(params, state["consumption"], k_grid, K_grid, z_path, employed,
+                                                types, kappa_i, capital0)
+            timings["simulation"] += time.perf_counter() - t0
+            new_alm, _ = estimate_alm(K_path, z_path, burn_in)
+            state["K_path"] = K_path
+            return new_alm.ravel()
+
+        def predicted_change(new, old):
+            new, old = new.reshape(2, 2), old.reshape(2, 2)
+            return float(np.max(np.abs((new[:, :1] - old[:, :1]) + (new[:, 1:] - old[:, 1:]) * log_K_grid)))
+
+        def report(iteration, x, dist):
+            if verbose:
+                print(f"  pass {pass_index + 1} iteration {iteration:3d}: step {dist:.2e}  alm {np.round(x, 5)}")
+
+        try:
+            final_pass = pass_index == passes - 1
+            res = fixed_point(update, alm.ravel(), tol=tol if final_pass else max(tol, pass_tol), max_iter=max_iter, damping=damping,
+                              distance=predicted_change, name="Krusell-Smith law of motion", callback=report)
+        except ConvergenceError as err:
+            raise ConvergenceError(
+                f"{err} [pass {pass_index + 1}, calibration beta={beta}, lbar={lbar}, kappa={params.capital_productivity}; "
+                f"K grid {K_grid[0]:.3f}..{K_grid[-1]:.3f}; last simulated mean K "
+                f"{np.mean(state.get('K_path', [np.nan])[burn_in:]):.3f}]", err.result) from None
+        total_iter += res.num_iter
+        alm = res.x.reshape(2, 2)
+        # The fixed point's policy and simulation belong to the last undamped step; redo both at the final ALM.
+        consumption = household(alm, state["consumption"])
+        t0 = time.perf_counter()
+        K_path, records, last, k_end = _simulate_capital(params, consumption, k_grid, K_grid, z_path, employed,
+                                                         types, kappa_i, capital0, record_every=10, burn_in=burn_in)
+        timings["simulation"] += time.perf_counter() - t0
+        # next pass: start where this one ended, grid centred on the simulated mean
+        capital0 = k_end
+        z0, employed0 = int(z_path[-1]), employed[-1].copy()
+        center = float(np.mean(K_path[burn_in:]))
+
+    fitted, r2 = estimate_alm(K_path, z_path, burn_in)
+    dh_max, dh_mean = den_haan_errors(alm, K_path, z_path, burn_in)
+    k_last, a_last, c_last, e_last, _ = last
+    gini_w = float(np.mean([gini(a) for _, a, _ in records]))
+    gini_k = float(np.mean([gini(k) for k, _, _ in records]))
+    capital_by_type = tuple(float(np.mean([k[types == t].mean() for k, _, _ in records])) for t in range(kappa.size))
+    fraction_by_type = tuple(float(np.mean([f[types == t].mean() for _, _, f in records])) for t in range(kappa.size))
+    timings["total"] = time.perf_counter() - start
+    policy = HouseholdPolicy(k_grid, K_grid, consumption, wealth)
+    return KrusellSmithSolution(
+        params=params,
+        alm=MappingProxyType({"good": (float(alm[1, 0]), float(alm[1, 1])), "bad": (float(alm[0, 0]), float(alm[0, 1]))}),
+        r_squared=MappingProxyType({"good": float(r2[1]), "bad": float(r2[0])}),
+        den_haan_max=dh_max,
+        den_haan_mean=dh_mean,
+        gini_wealth=gini_w,
+        gini_capital=gini_k,
+        lorenz_wealth=qe.lorenz_curve(np.sort(a_last)),
+        lorenz_capital=qe.lorenz_curve(np.sort(k_last)),
+        mean_capital=float(np.mean(K_path[burn_in:])),
+        capital_by_type=capital_by_type,
+        consumption_fraction_by_type=fraction_by_type,
+        policy=policy,
+        capital_path=K_path,
+        z_path=z_path,
+        burn_in=burn_in,
+        household_capital=k_last,
+        household_wealth=a_last,
+        household_consumption=c_last,
+        household_types=types,
+        household_employed=e_last,
+        converged=True,
+        num_iter=total_iter,
+        alm_distance=float(res.distance),
+        timings=MappingProxyType(dict(timings)),
+        seed=seed,
+    )
+
+
+__all__ = [
+    "HouseholdPolicy",
+    "KrusellSmithSolution",
+    "den_haan_errors",
+    "estimate_alm",
+    "gini",
+    "simulate_shocks",
+    "solve_krusell_smith",
+]
