@@ -359,3 +359,27 @@ def test_mild_types_between_homogeneous_and_marked(ks_marked, ks_experiment):
     mild = solve_krusell_smith(KrusellSmithParams.ks_het_mild(), seed=0)
     assert ks_experiment.gini_wealth < mild.gini_wealth < ks_marked.gini_wealth
     assert mild.den_haan_max < DEN_HAAN_MAX
+
+
+# ----------------------------------------------------------------------------- command line
+
+
+def test_cli_prints_and_writes_figures(tmp_path, capsys):
+    from econ.__main__ import main
+
+    code = main(["ks", "--calibration", "ks-het-mild", "--households", "1000", "--periods", "300", "--burn-in", "50",
+                 "--out", str(tmp_path)])
+    assert code == 0
+    out = capsys.readouterr().out
+    for text in ("log K' = a + b log K", "R^2", "Den Haan", "Gini", "seconds"):
+        assert text in out
+    for name in ("ks_law_of_motion.png", "ks_lorenz.png", "ks_consumption_fraction.png", "summary.json"):
+        assert (tmp_path / name).stat().st_size > 0
+
+
+def test_cli_refuses_bad_override(capsys):
+    from econ.ks_cli import main
+
+    with pytest.raises(SystemExit):
+        main(["--calibration", "ks", "--beta", "1.5"])
+    assert "beta" in capsys.readouterr().err
