@@ -57,7 +57,7 @@ from econ.ks_params import AGGREGATE_STATES, KrusellSmithParams
 # ---------------------------------------------------------------------------- policy
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class HouseholdPolicy:
     """The household's consumption rule c(k, K; z, e, type) on a grid.
 
@@ -110,7 +110,7 @@ class HouseholdPolicy:
 # ---------------------------------------------------------------------------- result
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class KrusellSmithSolution:
     """Immutable outcome of :func:`solve_krusell_smith`."""
 

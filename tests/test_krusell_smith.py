@@ -241,8 +241,7 @@ def test_policy_is_monotone_and_feasible(ks1998):
     assert np.all((mpc > 0) & (mpc < 1))
     w, c, f, m = pol.at_aggregate_capital(ks1998.mean_capital)
     assert w.shape == (1, 4, pol.capital_grid.size)
-    # unemployed consume a larger fraction of the same wealth? no: they save less out of income-free wealth;
-    # what must hold is that at equal wealth the employed (who expect labour income) consume more.
+    # at equal wealth the employed, who expect labour income, consume more than the unemployed
     i = np.searchsorted(w[0, 1], 20.0)
     assert np.interp(w[0, 1, i], w[0, 0], c[0, 0]) < c[0, 1, i]
 
