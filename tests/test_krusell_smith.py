@@ -382,3 +382,74 @@ def test_cli_refuses_bad_override(capsys):
     with pytest.raises(SystemExit):
         main(["--calibration", "ks", "--beta", "1.5"])
     assert "beta" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- independent method (slow)
+
+
+def _time_iteration(sol: KrusellSmithSolution, tol: float = 1e-9) -> np.ndarray:
+    """Consumption rule by time iteration on the exogenous grid (Coleman 1990), given the solution's ALM.
+
+    For every grid point (k, K; s, type), bisect the Euler equation
+    1/(a - k') = beta sum_s' P[s, s'] R(K', z') / c(k', K'; s') over k' in (0, a),
+    with c(., K'; s') the previous iterate interpolated linearly in k and K.
+    Independent of the EGM kernel: exogenous instead of endogenous grid, root-finding instead of inversion;
+    prices from econ.economy.factor_prices.
+    """
+    from econ.economy import factor_prices
+    from econ.fixed_point import fixed_point
+
+    p, pol = sol.params, sol.policy
+    kg, Kg, wealth = pol.capital_grid, pol.aggregate_capital_grid, pol.wealth
+    num_types, num_states, num_K, num_k = wealth.shape
+    alm = np.array([sol.alm["bad"], sol.alm["good"]])
+    z_of = np.arange(num_states) // 2
+    K_next = np.exp(alm[z_of, 0][:, None] + alm[z_of, 1][:, None] * np.log(Kg)[None, :])  # (s, m)
+    jK = np.clip(np.searchsorted(Kg, K_next) - 1, 0, num_K - 2)
+    wK = (K_next - Kg[jK]) / (Kg[jK + 1] - Kg[jK])
+    _, mpk, _ = factor_prices(K_next[:, :, None], p.aggregate_labour[z_of][None, None, :], p.technology[z_of][None, None, :],
+                              p.alpha)  # (s, m, s')
+    kappa = np.asarray(p.capital_productivity)
+    gross = 1 - p.delta + kappa[:, None, None, None] * mpk[None]  # (type, s, m, s')
+    P = p.transition
+
+    def step(c):
+        low, high = np.zeros_like(wealth), wealth.copy()
+        for _ in range(60):
+            k_next = 0.5 * (low + high)
+            j = np.clip(np.searchsorted(kg, k_next) - 1, 0, num_k - 2)
+            w = (k_next - kg[j]) / (kg[j + 1] - kg[j])
+            expectation = np.zeros_like(wealth)
+            for sn in range(num_states):
+                for t in range(num_types):
+                    rows_low = c[t, sn, jK]  # (s, m, k) at the bracketing K nodes
+                    rows_high = c[t, sn, jK + 1]
+                    c_low = np.take_along_axis(rows_low, j[t], -1) * (1 - w[t]) + np.take_along_axis(rows_low, j[t] + 1, -1) * w[t]
+                    c_high = np.take_along_axis(rows_high, j[t], -1) * (1 - w[t]) + np.take_along_axis(rows_high, j[t] + 1, -1) * w[t]
+                    c_next = (1 - wK[..., None]) * c_low + wK[..., None] * c_high
+                    with np.errstate(divide="ignore"):
+                        expectation[t] += P[:, sn][:, None, None] * gross[t, :, :, sn][..., None] / c_next
+            with np.errstate(divide="ignore", invalid="ignore"):  # k = 0 unemployed: a = 0, c = 0
+                residual = 1.0 / (wealth - k_next) - p.beta * expectation
+            too_much = residual > 0
+            high = np.where(too_much, k_next, high)
+            low = np.where(too_much, low, k_next)
+        return wealth - 0.5 * (low + high)
+
+    return fixed_point(step, wealth.copy(), tol=tol, max_iter=5000, name="time iteration").x
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["ks_experiment", "ks_marked"])
+def test_egm_agrees_with_time_iteration(name, request):
+    """EGM and time iteration on the same grid and ALM give the same consumption rule on the ergodic range."""
+    sol = request.getfixturevalue(name)
+    c_ti = _time_iteration(sol)
+    c_egm = sol.policy.consumption
+    kg = sol.policy.capital_grid
+    inside = (kg > 0) & (kg <= np.percentile(sol.household_capital, 99))
+    rel = np.abs(c_ti[..., inside] / c_egm[..., inside] - 1)
+    # Both interpolate linearly in k; time iteration also interpolates c' between k nodes, so they are
+    # O(h^2) apart. Measured (seed 0): ks max 5.8e-4, mean 1.6e-4; ks-het-marked max 7.6e-4, mean 1.2e-4.
+    assert rel.max() < 2e-3
+    assert rel.mean() < 5e-4
