@@ -20,7 +20,9 @@ import os
 import platform
 import re
 import sys
+import time
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -31,10 +33,26 @@ from rl.vec_env import EconomyVecEnv
 ALGORITHMS = ("sac", "ppo", "td3", "ddpg")
 
 PRESETS = {
-    "default": {},
+    "default": {"sac": {}, "ppo": {}, "td3": {}, "ddpg": {}},
+    "tuned": {
+        "sac": {"learning_rate": 1e-3, "batch_size": 256, "learning_starts": 1_000, "tau": 0.01,
+                "policy_kwargs": {"net_arch": [64, 64]}},
+        "ppo": {"learning_rate": 1e-3, "n_steps": 256, "batch_size": 256, "n_epochs": 10,
+                "policy_kwargs": {"net_arch": [64, 64]}},
+        "td3": {"learning_rate": 1e-3, "batch_size": 256, "learning_starts": 1_000,
+                "policy_kwargs": {"net_arch": [64, 64]}},
+        "ddpg": {"learning_rate": 1e-3, "batch_size": 256, "learning_starts": 1_000,
+                 "policy_kwargs": {"net_arch": [64, 64]}},
+    },
 }
-"""Hyperparameter presets per name: ``default`` is SB3's defaults (the paper's setting) with gamma = beta.
-(A tuned preset is not provided yet: none has been measured to learn this problem faster.)"""
+"""Hyperparameters per preset and algorithm (gamma is always added: it is the calibration's beta).
+
+``default`` is SB3's defaults, the paper's setting.  ``tuned`` uses small
+networks (64 x 64: this problem has 2 to 7 inputs and 1 or 2 outputs, and
+SB3's 256 x 256 networks cost ~2.7x the time per update on a CPU) and a
+larger learning rate; docs/performance.md gives the measured time to the
+``rbc`` targets under both.
+"""
 
 
 def _algorithm_class(name: str):
@@ -87,6 +105,175 @@ def _latest_checkpoint(directory: Path):
     return best
 
 
+class ReturnTracker:
+    """SB3 callback recording the mean return of every finished batch of episodes (the learning curve).
+
+    All economies of the VecEnv start together and are truncated together, so
+    each truncation finishes one episode per slot; their mean undiscounted
+    return is one point of ``returns.csv`` (timesteps, seconds, mean_return).
+    ``best_return`` is the largest such mean, ``final_return`` the last.
+    """
+
+    def __new__(cls, path: Optional[Path] = None):
+        from stable_baselines3.common.callbacks import BaseCallback
+
+        class _Tracker(BaseCallback):
+            def __init__(self):
+                super().__init__(0)
+                self.path = path
+                self.points: list = []
+                self.start = time.perf_counter()
+
+            def _on_step(self) -> bool:
+                returns = [info["episode"]["r"] for info in self.locals.get("infos", ()) if "episode" in info]
+                if returns:
+                    point = (int(self.num_timesteps), time.perf_counter() - self.start, float(np.mean(returns)))
+                    self.points.append(point)
+                    self.logger.record("rollout/batch_return", point[2])
+                    if self.path is not None:
+                        new = not self.path.exists()
+                        with open(self.path, "a") as handle:
+                            if new:
+                                handle.write("timesteps,seconds,mean_return\n")
+                            handle.write(f"{point[0]},{point[1]:.3f},{point[2]:.6f}\n")
+                return True
+
+            @property
+            def best_return(self):
+                return max((p[2] for p in self.points), default=None)
+
+            @property
+            def final_return(self):
+                return self.points[-1][2] if self.points else None
+
+        return _Tracker()
+
+
+def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] = None, extra: Optional[dict] = None
+                    ) -> dict:
+    """Resolved keyword arguments of the SB3 algorithm: preset, then ``extra``, then n_steps; gamma = beta."""
+    if algo not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {algo!r}; choose from {ALGORITHMS}")
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose from {tuple(PRESETS)}")
+    hyper = {**PRESETS[preset][algo], **(extra or {})}
+    if "gamma" in hyper:
+        raise ValueError("gamma cannot be set: it is the calibration's beta (spec section 1)")
+    if n_steps is not None:
+        if algo != "ppo":
+            raise ValueError(f"n_steps (the rollout length) applies to PPO only, not {algo}")
+        if n_steps < 2:
+            raise ValueError(f"n_steps must be >= 2, got {n_steps}")
+        hyper["n_steps"] = int(n_steps)
+    hyper["gamma"] = beta
+    return hyper
+
+
+def train(experiment: str, algo: str, timesteps: int, out, *, seed: int = 0, n_agents: Optional[int] = None,
+          n_economies: int = 1, preset: str = "default", overrides: Optional[dict] = None,
+          hyper_overrides: Optional[dict] = None, n_steps: Optional[int] = None, checkpoint_every: int = 50_000,
+          resume: bool = False, progress: bool = False, eval_every: Optional[int] = None,
+          target_welfare_loss: Optional[float] = None, target_policy_error: Optional[float] = None,
+          threads: int = 1, argv: Optional[list] = None) -> dict:
+    """Train one run and write its run directory (see the module docstring); returns ``summary.json``'s content.
+
+    Raises ``ValueError`` for an unknown experiment, algorithm or preset, an
+    override of an unknown field, or incompatible settings (``n_steps`` for an
+    off-policy algorithm, evaluation targets for an experiment without a
+    per-state benchmark).
+    """
+    import torch
+    from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
+
+    from rl.evaluation import BenchmarkEvalCallback, has_benchmark
+
+    if isinstance(timesteps, bool) or int(timesteps) != timesteps or timesteps < 1:
+        raise ValueError(f"timesteps must be an integer >= 1, got {timesteps!r}")
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    if experiment not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {experiment!r}; choose from {EXPERIMENTS}")
+    exp = make_experiment(experiment, n_agents, **(overrides or {}))
+    hyper = hyperparameters(algo, preset, exp.beta, n_steps, hyper_overrides)
+    wants_eval = eval_every is not None or target_welfare_loss is not None or target_policy_error is not None
+    if wants_eval and not has_benchmark(exp):
+        raise ValueError(f"evaluation against a benchmark needs a one-household AR(1) experiment "
+                         f"(rbc, rbc-full-depreciation); {experiment!r} with N = {exp.num_agents} has none")
+    if target_policy_error is not None and target_welfare_loss is None:
+        raise ValueError("target_policy_error is checked together with target_welfare_loss: give both")
+    if wants_eval and eval_every is None:
+        eval_every = 5_000
+    torch.set_num_threads(int(threads))
+    env = EconomyVecEnv(exp, n_economies=n_economies, seed=seed)
+    algo_class = _algorithm_class(algo)
+    out = Path(out)
+    checkpoints = out / "checkpoints"
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out / "config.json", {
+        "experiment": _jsonable(exp),
+        "experiment_name": experiment,
+        "algorithm": algo,
+        "preset": preset,
+        "hyperparameters": _jsonable(hyper),
+        "seed": seed,
+        "n_agents": exp.num_agents,
+        "n_economies": n_economies,
+        "num_envs": env.num_envs,
+        "timesteps": int(timesteps),
+        "overrides": _jsonable(dict(overrides or {})),
+        "threads": int(threads),
+        "argv": list(argv) if argv is not None else None,
+        "versions": _versions(),
+    })
+
+    if resume:
+        latest = _latest_checkpoint(checkpoints)
+        if latest is None:
+            raise ValueError(f"resume: no checkpoint in {checkpoints}")
+        model = algo_class.load(latest, env=env, device="cpu")
+        buffer = latest.with_name(latest.name.replace("model_", "model_replay_buffer_").replace(".zip", ".pkl"))
+        if hasattr(model, "load_replay_buffer") and buffer.exists():
+            model.load_replay_buffer(buffer)
+        print(f"resuming from {latest} at {model.num_timesteps} timesteps")
+    else:
+        model = algo_class("MlpPolicy", env, seed=seed, device="cpu", tensorboard_log=str(out / "tb"), **hyper)
+    if model.gamma != exp.beta:
+        raise RuntimeError(f"gamma {model.gamma} differs from beta {exp.beta}")
+
+    tracker = ReturnTracker(out / "returns.csv")
+    callbacks = [
+        CheckpointCallback(save_freq=max(1, checkpoint_every // env.num_envs), save_path=str(checkpoints),
+                           name_prefix="model", save_replay_buffer=algo != "ppo"),
+        tracker,
+    ]
+    evaluator = None
+    if wants_eval:
+        evaluator = BenchmarkEvalCallback(exp, eval_every, log_path=out / "evaluations.csv",
+                                          target_welfare_loss=target_welfare_loss,
+                                          target_policy_error=target_policy_error, seed=seed)
+        callbacks.append(evaluator)
+    start = time.perf_counter()
+    remaining = int(timesteps) - model.num_timesteps
+    if remaining > 0:
+        model.learn(total_timesteps=remaining, callback=CallbackList(callbacks), progress_bar=progress,
+                    reset_num_timesteps=not resume, tb_log_name=algo)
+    seconds = time.perf_counter() - start
+    tmp = out / ".model.tmp.zip"
+    model.save(tmp)
+    os.replace(tmp, out / "model.zip")
+    summary = {
+        "timesteps": int(model.num_timesteps),
+        "wall_clock_seconds": seconds,
+        "best_return": tracker.best_return,
+        "final_return": tracker.final_return,
+        "evaluations": evaluator.history if evaluator is not None else [],
+        "target_reached": evaluator.reached if evaluator is not None else None,
+    }
+    write_json_atomic(out / "summary.json", summary)
+    print(f"saved {out / 'model.zip'} after {model.num_timesteps} timesteps ({seconds:.1f} s)")
+    return summary
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rl.train", description=__doc__.split("\n\n")[0])
     parser.add_argument("experiment", choices=EXPERIMENTS)
@@ -99,8 +286,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--preset", choices=tuple(PRESETS), default="default")
     parser.add_argument("--set", dest="overrides", type=_parse_override, action="append", default=[],
                         metavar="FIELD=VALUE", help="override an experiment field (repeatable)")
+    parser.add_argument("--hyper", dest="hyper", type=_parse_override, action="append", default=[],
+                        metavar="NAME=VALUE", help="override an SB3 hyperparameter of the preset (repeatable)")
+    parser.add_argument("--n-steps", type=int, default=None, help="PPO rollout length per slot")
     parser.add_argument("--checkpoint-every", type=int, default=50_000, help="agent-steps between checkpoints")
     parser.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    parser.add_argument("--eval-every", type=int, default=None,
+                        help="agent-steps between evaluations against the benchmark (rbc experiments)")
+    parser.add_argument("--target-welfare-loss", type=float, default=None,
+                        help="stop when the welfare loss (percent) is below this")
+    parser.add_argument("--target-policy-error", type=float, default=None,
+                        help="... and the mean |chat - chat*| and |l - l*| are below this")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest for small networks)")
     parser.add_argument("--no-progress", action="store_true")
     return parser
 
@@ -108,60 +305,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.timesteps < 1:
-        parser.error("--timesteps must be >= 1")
-    from stable_baselines3.common.callbacks import CheckpointCallback
-
     try:
-        experiment = make_experiment(args.experiment, args.n_agents, **dict(args.overrides))
-        env = EconomyVecEnv(experiment, n_economies=args.n_economies, seed=args.seed)
+        train(args.experiment, args.algo, args.timesteps, args.out, seed=args.seed, n_agents=args.n_agents,
+              n_economies=args.n_economies, preset=args.preset, overrides=dict(args.overrides),
+              hyper_overrides=dict(args.hyper), n_steps=args.n_steps, checkpoint_every=args.checkpoint_every,
+              resume=args.resume, progress=not args.no_progress, eval_every=args.eval_every,
+              target_welfare_loss=args.target_welfare_loss, target_policy_error=args.target_policy_error,
+              threads=args.threads, argv=sys.argv if argv is None else ["python", "-m", "rl.train", *argv])
     except ValueError as err:
         parser.error(str(err))
-    algo = _algorithm_class(args.algo)
-    hyper = {**PRESETS[args.preset], "gamma": experiment.beta}
-    out = args.out
-    checkpoints = out / "checkpoints"
-    out.mkdir(parents=True, exist_ok=True)
-
-    write_json_atomic(out / "config.json", {
-        "experiment": _jsonable(experiment),
-        "algorithm": args.algo,
-        "preset": args.preset,
-        "hyperparameters": hyper,
-        "seed": args.seed,
-        "n_economies": args.n_economies,
-        "num_envs": env.num_envs,
-        "timesteps": args.timesteps,
-        "argv": sys.argv if argv is None else list(argv),
-        "versions": _versions(),
-    })
-
-    if args.resume:
-        latest = _latest_checkpoint(checkpoints)
-        if latest is None:
-            raise SystemExit(f"--resume: no checkpoint in {checkpoints}")
-        model = algo.load(latest, env=env, device="cpu")
-        buffer = latest.with_name(latest.name.replace("model_", "model_replay_buffer_").replace(".zip", ".pkl"))
-        if hasattr(model, "load_replay_buffer") and buffer.exists():
-            model.load_replay_buffer(buffer)
-        print(f"resuming from {latest} at {model.num_timesteps} timesteps")
-    else:
-        model = algo("MlpPolicy", env, seed=args.seed, device="cpu", tensorboard_log=str(out / "tb"), **hyper)
-    if abs(model.gamma - experiment.beta) > 0:
-        raise SystemExit(f"gamma {model.gamma} differs from beta {experiment.beta}")
-
-    callback = CheckpointCallback(
-        save_freq=max(1, args.checkpoint_every // env.num_envs), save_path=str(checkpoints), name_prefix="model",
-        save_replay_buffer=args.algo != "ppo",
-    )
-    remaining = args.timesteps - model.num_timesteps
-    if remaining > 0:
-        model.learn(total_timesteps=remaining, callback=callback, progress_bar=not args.no_progress,
-                    reset_num_timesteps=not args.resume, tb_log_name=args.algo)
-    tmp = out / ".model.tmp.zip"
-    model.save(tmp)
-    os.replace(tmp, out / "model.zip")
-    print(f"saved {out / 'model.zip'} after {model.num_timesteps} timesteps")
     return 0
 
 

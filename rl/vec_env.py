@@ -6,6 +6,10 @@ one SB3 policy (one network) acts for all of them.  An economy is one
 :class:`rl.core.EconomyState` row; stepping and resetting go through the pure
 functions of :mod:`rl.core`, with one ``numpy.random.Generator`` for all draws.
 
+Finished episodes report ``info["episode"] = {"r": return, "l": length}``
+(the undiscounted return of that household, SB3's Monitor convention), so
+SB3 logs ``rollout/ep_rew_mean``.
+
 Truncation: every economy starts at t = 0 and its episode ends at
 t = ``episode_length``.  On that step each of its households' slots reports
 ``done = True`` with ``info["TimeLimit.truncated"] = True`` and
@@ -65,6 +69,7 @@ class EconomyVecEnv(VecEnv):
         self._reset_seeds()
         self._reset_options()
         self.state = core.initial_state(self.experiment, self.n_economies, self._rng)
+        self._episode_returns = np.zeros(self.num_envs)
         self.reset_infos = [{} for _ in range(self.num_envs)]
         return self._flat_observation()
 
@@ -87,11 +92,15 @@ class EconomyVecEnv(VecEnv):
         dones = np.repeat(truncated, self.n_agents)
         infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
         state = transition.state
+        self._episode_returns += transition.outcome.reward.reshape(-1)
         if truncated.any():
             terminal = core.observe(exp, state).reshape(self.num_envs, -1)
             for slot in np.flatnonzero(dones):
                 infos[slot]["terminal_observation"] = terminal[slot]
                 infos[slot]["TimeLimit.truncated"] = True
+                # SB3's Monitor convention: undiscounted return and length of the finished episode
+                infos[slot]["episode"] = {"r": float(self._episode_returns[slot]), "l": int(exp.episode_length)}
+                self._episode_returns[slot] = 0.0
             state = core.reset_where(exp, state, truncated, self._rng)
         self.state = state
         return self._flat_observation(), rewards, dones, infos
