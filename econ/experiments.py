@@ -47,7 +47,7 @@ UTILITY_FORMS = ("linear", "log_leisure", "log")
 OBSERVATIONS = {
     "capital": "k_i / capital_scale, the household's own capital",
     "aggregate_capital": "K / capital_scale, effective aggregate capital (1/N) sum kappa_i k_i",
-    "log_tfp": "log A_t, as is",
+    "log_tfp": "log A_t / tfp_scale (tfp_scale = 1 by default: log A as is)",
     "aggregate_state": "z_t: 1 in the good state, 0 in the bad (KS only)",
     "employed": "e_{i,t}: 1 employed, 0 unemployed (KS only)",
     "capital_productivity": "kappa_i, as is",
@@ -107,6 +107,7 @@ class _ExperimentFields(NamedTuple):
     exact_unemployment: bool
     capital_scale: float
     observations: tuple
+    tfp_scale: float
 
 
 class Experiment(_ExperimentFields):
@@ -148,6 +149,15 @@ class Experiment(_ExperimentFields):
         Normalising capital level; None computes the benchmark steady state.
     observations : tuple of str
         Components of each household's observation, names from ``OBSERVATIONS``.
+    tfp_scale : float > 0
+        The observed log A is divided by it.  1 (the spec's default: log A as
+        is).  log A has an unconditional standard deviation of
+        sigma / sqrt(1 - rho^2) = 0.023 in the AR(1) experiments, so networks
+        see tiny inputs and learn the TFP response slowly; the shipped ``rbc``
+        policy observes log A in units of that standard deviation
+        (``tfp_scale`` = 0.0229, recorded in its config).  It is a fixed
+        number, not derived from sigma, so a policy sees the same
+        observations when it is evaluated with sigma = 0.
     """
 
     __slots__ = ()
@@ -174,6 +184,7 @@ class Experiment(_ExperimentFields):
         exact_unemployment=True,
         capital_scale=None,
         observations=("capital", "log_tfp"),
+        tfp_scale=1.0,
     ):
         if not isinstance(name, str) or not name:
             raise ValueError(f"name must be a non-empty string, got {name!r}")
@@ -242,12 +253,13 @@ class Experiment(_ExperimentFields):
             else:
                 capital_scale = steady_state(RBCParams(alpha, beta, delta, rho, sigma, chi, utility)).capital
         capital_scale = validate.positive("capital_scale", capital_scale)
+        tfp_scale = validate.positive("tfp_scale", tfp_scale)
 
         return super().__new__(
             cls, name, num_agents, alpha, beta, delta, technology, rho, sigma, ks,
             tuple(float(x) for x in kappa), tuple(float(x) for x in lam), utility, float(chi),
             episode_length, low, high, bool(start_at_steady_state), bool(exact_unemployment),
-            capital_scale, observations,
+            capital_scale, observations, tfp_scale,
         )
 
     @property

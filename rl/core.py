@@ -18,7 +18,7 @@ economies whose episode ended.
 
 Observation components (``econ.experiments.OBSERVATIONS``), per household:
 capital k_i / capital_scale, aggregate effective capital K / capital_scale,
-log A_t as is, z_t and e_{i,t} as 0/1 indicators, kappa_i and lambda_i as is.
+log A_t / tfp_scale (1 by default: as is), z_t and e_{i,t} as 0/1 indicators, kappa_i and lambda_i as is.
 """
 
 from __future__ import annotations
@@ -254,7 +254,7 @@ def observe(exp: Experiment, state: EconomyState) -> np.ndarray:
             kappa = _static(exp).capital_productivity
             out[..., j] = (np.mean(kappa * capital, axis=-1) / exp.capital_scale)[:, None]
         elif item == "log_tfp":
-            out[..., j] = state.log_tfp[:, None]
+            out[..., j] = state.log_tfp[:, None] / exp.tfp_scale
         elif item == "aggregate_state":
             out[..., j] = state.aggregate_state[:, None]
         elif item == "employed":

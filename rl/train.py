@@ -165,8 +165,23 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
         if n_steps < 2:
             raise ValueError(f"n_steps must be >= 2, got {n_steps}")
         hyper["n_steps"] = int(n_steps)
+    if "action_noise_std" in hyper and algo not in ("td3", "ddpg"):
+        raise ValueError(f"action_noise_std applies to TD3 and DDPG, not {algo}")
     hyper["gamma"] = beta
     return hyper
+
+
+def _sb3_kwargs(hyper: dict, exp) -> dict:
+    """``action_noise_std`` (a number, JSON-friendly) becomes SB3's Gaussian ``action_noise`` object."""
+    kwargs = dict(hyper)
+    std = kwargs.pop("action_noise_std", None)
+    if std is not None:
+        from stable_baselines3.common.noise import NormalActionNoise
+
+        if not std > 0:
+            raise ValueError(f"action_noise_std must be > 0, got {std}")
+        kwargs["action_noise"] = NormalActionNoise(np.zeros(exp.action_size), np.full(exp.action_size, float(std)))
+    return kwargs
 
 
 def train(experiment: str, algo: str, timesteps: int, out, *, seed: int = 0, n_agents: Optional[int] = None,
@@ -236,7 +251,8 @@ def train(experiment: str, algo: str, timesteps: int, out, *, seed: int = 0, n_a
             model.load_replay_buffer(buffer)
         print(f"resuming from {latest} at {model.num_timesteps} timesteps")
     else:
-        model = algo_class("MlpPolicy", env, seed=seed, device="cpu", tensorboard_log=str(out / "tb"), **hyper)
+        model = algo_class("MlpPolicy", env, seed=seed, device="cpu", tensorboard_log=str(out / "tb"),
+                           **_sb3_kwargs(hyper, exp))
     if model.gamma != exp.beta:
         raise RuntimeError(f"gamma {model.gamma} differs from beta {exp.beta}")
 

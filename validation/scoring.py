@@ -56,14 +56,14 @@ def model_policy(model, experiment: Experiment) -> Policy:
     """The deterministic policy of an SB3 model as ``(capital, technology) -> (chat, labour)``.
 
     Observations are built exactly as :func:`rl.core.observe` builds them for
-    a one-household AR(1) economy (capital over ``capital_scale``, log A,
+    a one-household AR(1) economy (capital over ``capital_scale``, log A over ``tfp_scale``,
     and the constant productivities when observed).
     """
     _require_rbc(experiment)
     columns = {
         "capital": lambda k, a: k / experiment.capital_scale,
         "aggregate_capital": lambda k, a: experiment.capital_productivity[0] * k / experiment.capital_scale,
-        "log_tfp": lambda k, a: np.log(a),
+        "log_tfp": lambda k, a: np.log(a) / experiment.tfp_scale,
         "capital_productivity": lambda k, a: np.full_like(k, experiment.capital_productivity[0]),
         "labour_productivity": lambda k, a: np.full_like(k, experiment.labour_productivity[0]),
     }
