@@ -1,0 +1,255 @@
+"""Sweeps (rl.sweep): planning and its errors, a local sweep, the same sweep on Ray Tune, resumption, failures.
+
+Budgets are tiny (the learning is not the point): `ks` with 25-period
+episodes, 100 vec-steps per trial (4 finished episodes, so best and final
+returns exist), SAC and TD3 with 50 warm-up agent-steps.
+"""
+
+import contextlib
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rl.sweep import collect_rows, load_config, main, plan_sweep, read_log, run_sweep
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TINY = {"experiments": ["ks"], "algorithms": ["sac", "td3"], "n_agents": [2, 3], "seeds": [0, 1],
+        "presets": ["tuned"], "steps_per_agent": [100], "overrides": {"episode_length": 25},
+        "hyper": {"learning_starts": 50, "batch_size": 64}}
+"""2 algorithms x 2 N x 2 seeds; about a second of training per trial."""
+
+COMPARED = ("run", "experiment", "algorithm", "N", "seed", "timesteps", "best_return", "final_return", "status")
+"""Summary columns that must agree between backends for the same seeds (wall-clock excluded)."""
+
+
+def _cli_args(grid: dict, out) -> list:
+    args = ["run", "--out", str(out), "--quiet"]
+    for key in ("experiments", "algorithms", "n_agents", "seeds", "presets", "steps_per_agent"):
+        args += [f"--{key.replace('_', '-')}", *map(str, grid[key])]
+    args += [arg for field, value in grid.get("overrides", {}).items() for arg in ("--set", f"{field}={value}")]
+    for name, value in grid.get("hyper", {}).items():
+        if isinstance(value, dict):
+            args += [arg for sub, v in value.items() for arg in ("--hyper", f"{name}:{sub}={v}")]
+        else:
+            args += ["--hyper", f"{name}={value}"]
+    return args
+
+
+FAILING = {**TINY, "algorithms": ["ppo"], "n_agents": [2], "seeds": [0], "hyper": {"batch_size": 1}}
+"""A trial that fails at every attempt: SB3 refuses PPO with batch_size 1 (an AssertionError in its constructor)."""
+
+
+def _sweep_through_cli(out, **execution) -> tuple:
+    """The tiny sweep plus the failing trial, from a JSON config file through ``main``; (exit code, stderr)."""
+    config = out / "sweep.json"
+    config.write_text(json.dumps({"retries": 1, **execution, "grid": [TINY, FAILING]}))
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        exit_code = main(["run", "--config", str(config), "--out", str(out), "--quiet"])
+    return exit_code, stderr.getvalue()
+
+
+@pytest.fixture(scope="module")
+def local_sweep(tmp_path_factory):
+    out = tmp_path_factory.mktemp("local")
+    return (out, *_sweep_through_cli(out, workers=2))
+
+
+def _compared(directory) -> list:
+    return [{k: r[k] for k in COMPARED} for r in collect_rows(directory)]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# planning and bad input
+
+
+def test_plan_names_trials_by_config_hash():
+    trials = plan_sweep([TINY])
+    assert len(trials) == 8
+    assert {t.name.rsplit("-", 1)[0] for t in trials} == {
+        f"ks-{a}-N{n}-s{s}" for a in ("sac", "td3") for n in (2, 3) for s in (0, 1)}
+    assert all(len(t.name.rsplit("-", 1)[1]) == 8 for t in trials)
+    assert [t.name for t in plan_sweep([TINY])] == [t.name for t in trials]  # stable
+    # the hash covers the resolved configuration: the same training under another budget spelling is the same run
+    total = {**TINY, "steps_per_agent": None, "timesteps": [200], "n_agents": [2]}
+    by_total = {t.name for t in plan_sweep([total])}
+    assert by_total <= {t.name for t in trials}
+    # ... and any change of the experiment or hyperparameters is a different run
+    other = plan_sweep([{**TINY, "overrides": {"episode_length": 26}}])
+    assert not {t.name for t in other} & {t.name for t in trials}
+    # PPO's rollout length goes to PPO trials only
+    mixed = plan_sweep([{**TINY, "algorithms": ["sac", "ppo"], "hyper": {}, "n_steps": 16}])
+    assert {t.spec["algorithm"]: t.spec["n_steps"] for t in mixed} == {"sac": None, "ppo": 16}
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"experiments": ["kss"]}, "unknown experiment 'kss'"),
+    ({"algorithms": ["sac", "a2c"]}, "unknown algorithm 'a2c'"),
+    ({"presets": ["fast"]}, "unknown preset 'fast'"),
+    ({"n_agents": [0]}, "n_agents must be integers >= 1"),
+    ({"experiments": ["general"], "n_agents": [10]}, "n_agents for 'general' must be a perfect square"),
+    ({"seeds": []}, "empty grid: 'seeds' has no values"),
+    ({"steps_per_agent": None}, "give exactly one budget"),
+    ({"timesteps": [100]}, "give exactly one budget"),
+    ({"overrides": {"beta": 1.5}}, "beta"),
+    ({"overrides": {"gamma": 0.9}}, "gamma"),
+    ({"hyper": {"gamma": 0.9}}, "gamma cannot be set"),
+    ({"hyper": {"ppo": {"n_epochs": 3}}}, "hyper.ppo is given but 'ppo' is not in 'algorithms'"),
+    ({"n_economies": 0}, "n_economies must be integers >= 1"),
+    ({"n_agnets": [2]}, "unknown sweep setting(s) 'n_agnets'"),
+])
+def test_plan_refuses_bad_input_naming_the_parameter(change, message):
+    with pytest.raises(ValueError) as info:
+        plan_sweep([{**TINY, **change}])
+    assert message in str(info.value)
+
+
+def test_command_line_reports_bad_input(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(_cli_args({**TINY, "experiments": ["kss"]}, tmp_path))
+    assert info.value.code == 2
+    assert "unknown experiment 'kss'" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_config_file_blocks_and_errors(tmp_path):
+    config = tmp_path / "sweep.toml"
+    config.write_text(
+        'algorithms = ["sac", "ppo"]\nseeds = [0, 1]\npresets = "tuned"\nsteps_per_agent = 500\nworkers = 1\n'
+        '[hyper.ppo]\nbatch_size = 64\n'
+        '[[grid]]\nexperiments = ["ks"]\nn_agents = [10, 20]\n'
+        '[[grid]]\nexperiments = ["general"]\nn_agents = [9, 16]\n')
+    blocks, execution = load_config(config)
+    trials = plan_sweep(blocks)
+    assert execution == {"workers": 1}
+    assert len(trials) == 16
+    assert {(t.spec["experiment"], t.spec["n_agents"]) for t in trials} == {
+        ("ks", 10), ("ks", 20), ("general", 9), ("general", 16)}
+    assert {t.spec["timesteps"] for t in trials if t.spec["n_agents"] == 16} == {500 * 16}
+    assert all(t.spec["hyper_overrides"] == ({"batch_size": 64} if t.spec["algorithm"] == "ppo" else {})
+               for t in trials)
+    as_json = tmp_path / "sweep.json"
+    as_json.write_text(json.dumps({"experiments": "ks", "algorithm": "sac"}))
+    with pytest.raises(ValueError, match="unknown key.*'algorithm'"):
+        load_config(as_json)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# running
+
+
+def test_local_sweep_writes_run_dirs_summary_and_figures(local_sweep):
+    out, _, _ = local_sweep
+    rows = [r for r in collect_rows(out) if r["algorithm"] != "ppo"]
+    assert [r["status"] for r in rows] == ["ok"] * 8
+    assert all(r["best_return"] >= r["final_return"] and r["timesteps"] == 100 * r["N"] for r in rows)
+    for row in rows:
+        run = out / "runs" / row["run"]
+        assert {"trial.json", "config.json", "summary.json", "returns.csv", "model.zip", "train.log"} <= {
+            p.name for p in run.iterdir()}
+        assert json.loads((run / "config.json").read_text())["threads"] == 1
+    csv_lines = (out / "summary.csv").read_text().splitlines()
+    assert csv_lines[0].startswith("experiment,algorithm,N,seed,preset,timesteps,best_return,final_return,"
+                                   "wall_clock_seconds,status")
+    assert len(csv_lines) == 1 + 9
+    markdown = (out / "summary.md").read_text()
+    assert "| ks | sac | 2 | 0 | tuned | 200 |" in markdown and "Mean ± 2 sd over seeds" in markdown
+    assert (out / "figures" / "scaling-ks.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # run again: everything complete is skipped, nothing is trained (the failed trial is not part of this grid)
+    again = run_sweep(plan_sweep([TINY]), out, quiet=True)
+    assert set(again.skipped) == {r["run"] for r in rows} and not again.completed
+
+
+def test_failing_trial_is_retried_then_reported(local_sweep):
+    out, exit_code, stderr = local_sweep
+    assert exit_code == 1
+    (row,) = [r for r in collect_rows(out) if r["algorithm"] == "ppo"]
+    assert f"FAILED {row['run']}" in stderr
+    assert row["status"] == "failed" and "batch_size" in row["error"] and row["best_return"] is None
+    error = json.loads((out / "runs" / row["run"] / "error.json").read_text())
+    assert len(error["attempts"]) == 2 and "Traceback" in error["attempts"][0]["traceback"]
+    assert "failed (AssertionError" in (out / "summary.md").read_text()
+    events = [e["event"] for e in read_log(out) if e["trial"] == row["run"]]
+    assert events == ["start", "retry", "start", "failed"]
+
+
+def test_summarize_rebuilds_from_run_dirs_alone(local_sweep, tmp_path, capsys):
+    out, _, _ = local_sweep
+    copy = tmp_path / "copy"
+    for run in (out / "runs").iterdir():
+        (copy / "runs" / run.name).mkdir(parents=True)
+        for name in ("trial.json", "summary.json", "error.json"):
+            if (run / name).exists():
+                (copy / "runs" / run.name / name).write_bytes((run / name).read_bytes())
+    assert main(["summarize", str(copy)]) == 1  # one trial failed
+    assert (copy / "summary.csv").read_text() == (out / "summary.csv").read_text()
+    assert "| ks | td3 | 3 | 1 | tuned | 300 |" in capsys.readouterr().out
+
+
+def test_killed_sweep_reruns_only_the_missing_trials(local_sweep, tmp_path):
+    grid = {**TINY, "algorithms": ["td3"], "n_agents": [2], "seeds": [0, 1]}
+    out = tmp_path / "sweep"
+    process = subprocess.Popen([sys.executable, "-m", "rl.sweep", *_cli_args(grid, out), "--workers", "1"],
+                               cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    try:
+        while not list(out.glob("runs/*/summary.json")):
+            assert process.poll() is None, process.stderr.read().decode()
+            assert time.monotonic() < deadline, "no trial completed within 120 s"
+            time.sleep(0.05)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)  # the sweep and its pool worker: the process group it leads
+        process.wait()
+        process.stderr.close()
+    done_before = {p.parent.name: p.stat().st_mtime_ns for p in out.glob("runs/*/summary.json")}
+    assert len(done_before) == 1
+
+    assert main(_cli_args(grid, out)) == 0
+    log = read_log(out)
+    rerun = [e for e in log if e["invocation"] == log[-1]["invocation"]]
+    started = {e["trial"] for e in rerun if e["event"] == "start"}
+    skipped = {e["trial"] for e in rerun if e["event"] == "skip"}
+    assert skipped == set(done_before)
+    assert started == {p.name for p in (out / "runs").iterdir()} - set(done_before) and len(started) == 1
+    assert {name: (out / "runs" / name / "summary.json").stat().st_mtime_ns for name in done_before} == done_before
+    assert [r["status"] for r in collect_rows(out)] == ["ok"] * 2
+    # an interrupted trial restarts from step 0: its numbers are those of the uninterrupted local sweep
+    assert _compared(out) == [row for row in _compared(local_sweep[0]) if row["run"] in started | skipped]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Ray Tune
+
+
+@pytest.fixture(scope="module")
+def ray_session():
+    """A private local Ray instance for this module: 2 CPUs, no dashboard, no usage reporting.
+
+    Ray 2.x turns a loopback node address into the machine's own IP and its
+    servers listen on every interface; with the dashboard off (and Ray's
+    default token authentication) this is as close to loopback-only as
+    ``ray.init`` allows.
+    """
+    ray = pytest.importorskip("ray", reason="Ray Tune is the optional extra 'ray': pip install 'marl-bc[ray]'")
+    pytest.importorskip("ray.tune", reason="Ray is installed without Tune: pip install 'ray[tune]'")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    ray.init(address="local", include_dashboard=False, num_cpus=2, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_tune_sweep_gives_the_local_rows(local_sweep, ray_session, tmp_path):
+    exit_code, stderr = _sweep_through_cli(tmp_path, ray_address="auto")  # uses the session's connection
+    assert exit_code == 1 and "FAILED ks-ppo-N2-s0-" in stderr
+    assert (tmp_path / "ray").is_dir()  # Tune's own results stay inside the sweep directory
+    assert _compared(tmp_path) == _compared(local_sweep[0])  # same seeds, same numbers; the failure too
+    (failed,) = [r for r in collect_rows(tmp_path) if r["status"] != "ok"]
+    assert len(json.loads((tmp_path / "runs" / failed["run"] / "error.json").read_text())["attempts"]) == 2
