@@ -171,9 +171,77 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
     return hyper
 
 
+class _LinearSchedule:
+    """Learning rate falling linearly from ``start`` to ``final`` over the run (picklable, for checkpoints)."""
+
+    def __init__(self, start: float, final: float):
+        self.start, self.final = start, final
+
+    def __call__(self, progress_remaining: float) -> float:
+        return self.final + (self.start - self.final) * progress_remaining
+
+
+def reward_offset(exp) -> float:
+    """Period utility at the deterministic steady state (what ``center_rewards`` subtracts from every reward).
+
+    AR(1) experiments: u(c_ss, l_ss) of the representative-agent steady state.
+    KS experiments: log of steady-state consumption per household,
+    Y - delta K at K = capital_scale, L = mean employment * lbar, A = mean z.
+    """
+    from econ.economy import utility
+
+    if exp.technology == "ar1":
+        from econ.steady_state import steady_state
+
+        ss = steady_state(exp.rbc_params)
+        return float(utility(ss.consumption, ss.labour, exp.chi, exp.utility))
+    from econ.experiments import aggregate_stationary_law
+
+    ks = exp.ks
+    law = aggregate_stationary_law(ks)
+    capital = exp.capital_scale
+    labour = float(law @ (1.0 - ks.unemployment_rates)) * ks.labour_endowment
+    output = float(law @ ks.technology) * capital ** exp.alpha * labour ** (1.0 - exp.alpha)
+    return float(np.log(output - exp.delta * capital))
+
+
+def _centred(env, offset: float):
+    """The VecEnv with ``offset`` subtracted from every reward (the learner's view only).
+
+    A constant shift of the period reward shifts every value by offset/(1 - beta)
+    and leaves the optimal policy unchanged (episodes are truncated, never
+    terminated, and SB3 bootstraps through truncation, so the horizon is
+    effectively infinite).  It removes the large common level (values near
+    -6 in ``rbc``, -40 in ``rbc-full-depreciation``) that the critic otherwise has to fit before the small
+    action-dependent differences that decide the policy: reward centring
+    (Naik et al. 2024, "Reward Centering").  Finished-episode returns in
+    ``info["episode"]`` stay the raw utility sums.
+    """
+    from stable_baselines3.common.vec_env import VecEnvWrapper
+
+    class _Centred(VecEnvWrapper):
+        def reset(self):
+            return self.venv.reset()
+
+        def step_wait(self):
+            obs, rewards, dones, infos = self.venv.step_wait()
+            return obs, rewards - np.float32(offset), dones, infos
+
+    return _Centred(env)
+
+
 def _sb3_kwargs(hyper: dict, exp) -> dict:
-    """``action_noise_std`` (a number, JSON-friendly) becomes SB3's Gaussian ``action_noise`` object."""
+    """JSON-friendly settings become SB3 objects: ``action_noise_std`` (a number) a Gaussian
+    ``action_noise``; ``learning_rate_final`` a linear decay of ``learning_rate`` to it over the run."""
     kwargs = dict(hyper)
+    kwargs.pop("center_rewards", None)
+    final = kwargs.pop("learning_rate_final", None)
+    if final is not None:
+        start = float(kwargs.get("learning_rate", 3e-4))
+        if not final > 0:
+            raise ValueError(f"learning_rate_final must be > 0, got {final}")
+        # SB3 calls schedules with the remaining progress, 1 at the start and 0 at the end
+        kwargs["learning_rate"] = _LinearSchedule(start, float(final))
     std = kwargs.pop("action_noise_std", None)
     if std is not None:
         from stable_baselines3.common.noise import NormalActionNoise
@@ -220,6 +288,8 @@ def train(experiment: str, algo: str, timesteps: int, out, *, seed: int = 0, n_a
         eval_every = 5_000
     torch.set_num_threads(int(threads))
     env = EconomyVecEnv(exp, n_economies=n_economies, seed=seed)
+    if hyper.get("center_rewards"):
+        env = _centred(env, reward_offset(exp))
     algo_class = _algorithm_class(algo)
     out = Path(out)
     checkpoints = out / "checkpoints"

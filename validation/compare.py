@@ -85,15 +85,20 @@ class Row:
     tolerance: Optional[float]
     band: Optional[float] = None
     """2 standard deviations of the RL value across runs (seed band), when several runs are scored."""
+    verdict: Optional[bool] = None
+    """An explicit pass/fail for rows whose test is not ``distance <= tolerance`` (an ordering, say)."""
 
     @property
     def passed(self) -> Optional[bool]:
+        if self.verdict is not None:
+            return self.verdict
         if self.tolerance is None:
             return None
         return bool(np.isfinite(self.distance) and self.distance <= self.tolerance)
 
     def as_dict(self) -> dict:
-        return {**asdict(self), "passed": self.passed}
+        data = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in asdict(self).items() if k != "verdict"}
+        return {**data, "passed": self.passed}
 
 
 # ----------------------------------------------------------------------------- loading policies
@@ -282,16 +287,73 @@ def plot_rbc(result: dict, policies: List[scoring.Policy], experiment: Experimen
     return paths
 
 
+# ----------------------------------------------------------------------------- several households
+def _combine(per_run: List[list]) -> List[Row]:
+    """One row per metric across runs: mean RL value and distance, 2-sd band, pass if every run passes."""
+    rows = []
+    for same in zip(*per_run):
+        first = same[0]
+        numeric = all(isinstance(r.rl, (int, float, np.number)) for r in same)
+        rl = float(np.mean([r.rl for r in same])) if numeric else first.rl
+        distances = [r.distance for r in same if r.distance is not None]
+        distance = float(np.mean(distances)) if distances else float("nan")
+        verdicts = [r.passed for r in same]
+        verdict = None if first.passed is None else all(verdicts)
+        band = _band([float(r.rl) for r in same]) if numeric else None
+        rows.append(Row(first.metric, first.benchmark, rl, distance, first.tolerance, band, verdict))
+    return rows
+
+
+def score_multi_agent(experiment: Experiment, models: list, labels: List[str], tolerances: Dict[str, float],
+                      out: Path):
+    """Scorecard rows, figures and report extras of the KS and general experiments (validation.multi_agent)."""
+    from validation import multi_agent as ma
+
+    settings = ma.DEFAULT_SIMULATION[experiment.name]
+    per_run, summaries, scores_list = [], [], []
+    for model in models:
+        panel = ma.simulate_agents(model, experiment, **settings)
+        if experiment.technology == "ks":
+            scores = ma.ks_scores(panel, experiment, policy=model)
+        else:
+            scores = ma.general_scores(panel, experiment)
+        per_run.append(scores.rows(tolerances or None))
+        summaries.append(scores.summary())
+        scores_list.append((scores, panel))
+    rows = _combine(per_run)
+    scores, _ = scores_list[0]
+    figures = []
+    label = labels[0]
+    if experiment.technology == "ks":
+        figures.append(ma.plot_law_of_motion(scores, out / "law_of_motion.png", title=experiment.name, label=label))
+        figures.append(ma.plot_lorenz(scores, out / "lorenz.png", title=experiment.name, label=label))
+        figures.append(ma.plot_consumption_fraction(scores, out / "consumption_fraction.png",
+                                                     title=experiment.name, label=label))
+        benchmark = "Krusell-Smith law-of-motion solution (econ.solve_krusell_smith), same beta and types"
+    else:
+        figures.append(ma.plot_general_paths(scores, out / "wealth_paths.png", title=experiment.name))
+        figures.append(ma.plot_general_steady_state(scores, out / "steady_state.png", title=experiment.name,
+                                                    label=label))
+        benchmark = "heterogeneous deterministic steady state (econ.heterogeneous_steady_state)"
+    figures = [Path(f) if f is not None else None for f in figures]
+    figures = [f for f in figures if f is not None]
+    return rows, figures, {"benchmark": benchmark, "simulation": settings, "runs": summaries}
+
+
 # ----------------------------------------------------------------------------- printing
 def format_scorecard(title: str, rows: List[Row]) -> str:
-    lines = [title, f"{'metric':<34}{'benchmark':>12}{'RL':>12}{'2sd band':>10}{'distance':>11}{'tolerance':>11}  result"]
+    lines = [title, f"{'metric':<40}{'benchmark':>12}{'RL':>12}{'2sd band':>10}{'distance':>11}{'tolerance':>11}  result"]
+    def number(value, width, digits):
+        if value is None:
+            return " " * width
+        if isinstance(value, (int, float, np.number)):
+            return " " * width if not np.isfinite(value) else f"{value:{width}.{digits}g}"
+        return f"{str(value)[:width - 1]:>{width}}"
+
     for r in rows:
-        bench = "" if r.benchmark is None else f"{r.benchmark:12.5g}"
-        band = "" if r.band is None else f"{r.band:10.3g}"
-        dist = "" if not np.isfinite(r.distance) else f"{r.distance:11.4g}"
-        tol = "" if r.tolerance is None else f"{r.tolerance:11.4g}"
         verdict = {True: "pass", False: "FAIL", None: "info"}[r.passed]
-        lines.append(f"{r.metric:<34}{bench:>12}{r.rl:12.5g}{band:>10}{dist:>11}{tol:>11}  {verdict}")
+        lines.append(f"{r.metric:<40}{number(r.benchmark, 12, 5)}{number(r.rl, 12, 5)}{number(r.band, 10, 3)}"
+                     f"{number(r.distance, 11, 4)}{number(r.tolerance, 11, 4)}  {verdict}")
     return "\n".join(lines)
 
 
@@ -380,6 +442,9 @@ def main(argv=None) -> int:
     if args.train and args.model:
         parser.error("--train and --model exclude each other")
     start = time.perf_counter()
+    import torch
+
+    torch.set_num_threads(1)  # small networks: one thread is fastest (docs/performance.md)
     out.mkdir(parents=True, exist_ok=True)
     try:
         if args.train:
@@ -417,10 +482,7 @@ def main(argv=None) -> int:
         if any(isinstance(m, str) for m in models):
             print("error: the steady-state control applies to rbc and rbc-full-depreciation only", file=sys.stderr)
             return 2
-        from validation import multi_agent_compare
-
-        rows, figures, extra = multi_agent_compare.score(args.experiment, experiment, models, labels, runs,
-                                                          tolerances, out)
+        rows, figures, extra = score_multi_agent(experiment, models, labels, tolerances, out)
     title = f"{args.experiment}: {', '.join(labels)}"
     print(format_scorecard(title, rows))
     failed = [r.metric for r in rows if r.passed is False]
