@@ -40,8 +40,6 @@ import statistics
 import time
 from typing import Optional
 
-import numpy as np
-
 from benchmarks.bench_env import machine, versions
 from econ.experiments import make_experiment
 from econ.io import save_figure_atomic, write_json_atomic
@@ -164,16 +162,18 @@ def figure(report: dict, path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     rows = report["updates"]
-    labels = [f"{r['experiment']} N={r['N']}\n{r['preset']}, {r['threads']} thr" for r in rows]
+    labels = [f"{r['experiment']} N={r['N']}, {r['preset']}, {r['threads']} thread{'s' if r['threads'] > 1 else ''}"
+              for r in rows]
     colours = ["C0" if r["preset"] == "default" else "C1" for r in rows]
     hatches = ["" if r["threads"] == 1 else "//" for r in rows]
     bars = left.bar(range(len(rows)), [r["updates_per_second"] for r in rows], color=colours)
     for bar, hatch in zip(bars, hatches):
         bar.set_hatch(hatch)
-    left.set_xticks(range(len(rows)), labels, fontsize=7)
+    left.set_xticks(range(len(rows)), labels, fontsize=7, rotation=35, ha="right")
     left.set(ylabel="SAC gradient updates per second (batch 256)",
              title="SAC updates/s: default 256x256 (blue) vs tuned 64x64 (orange);\nhatched = 2 torch threads")
     left.title.set_fontsize(9)
@@ -194,6 +194,11 @@ def figure(report: dict, path) -> None:
               title="SAC wall-clock, 100,000 VecEnv steps (linear extrapolation\n"
                     f"from {report['settings']['steps']} timed steps per N)")
     right.title.set_fontsize(9)
+    plain = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}")
+    right.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 3.0, 5.0)))
+    right.yaxis.set_major_formatter(plain)
+    right.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    right.xaxis.set_major_formatter(plain)
     right.grid(True, which="both", alpha=0.3)
     right.legend(fontsize=7)
     fig.tight_layout()
@@ -228,7 +233,7 @@ def main(argv: Optional[list] = None) -> dict:
     print("| experiment | N | preset | torch threads | updates/s |")
     print("|---|---:|---|---:|---:|")
     for r in updates:
-        print(f"| {r['experiment']} | {r['N']} | {r['preset']} | {r['threads']} | {r['updates_per_second']:.0f} |")
+        print(f"| {r['experiment']} | {r['N']} | {r['preset']} | {r['threads']} | {r['updates_per_second']:.1f} |")
 
     runs = [("native", "default"), ("native", "tuned")] + ([] if args.no_supersuit else [("supersuit", "default")])
     print(f"\n## ks: SAC training loop, {args.steps} timed VecEnv steps per N, torch threads {args.threads}")
