@@ -88,3 +88,32 @@ def test_tfp_scale_divides_the_observed_log_tfp():
     assert core.observe(scaled, state)[0, 0, 1] == pytest.approx(0.5)
     with pytest.raises(ValueError, match="tfp_scale"):
         make_experiment("rbc", tfp_scale=0.0)
+
+
+def test_reward_centring_subtracts_the_steady_state_utility():
+    """At the steady state with the steady-state fractions the centred reward is 0; the raw return is kept."""
+    from econ.economy import fraction_to_action
+    from econ.steady_state import steady_state
+    from rl.train import _centred, reward_offset
+
+    exp = make_experiment("rbc", start_at_steady_state=True, sigma=0.0, episode_length=3)
+    ss = steady_state(exp.rbc_params)
+    action = fraction_to_action(np.array([[ss.consumption_fraction, ss.labour]]))
+    env = _centred(rl.make_vec_env(exp), reward_offset(exp))
+    env.reset()
+    for _ in range(3):
+        _, rewards, dones, infos = env.step(action)
+        assert abs(rewards[0]) < 1e-6
+    assert dones[0] and infos[0]["episode"]["r"] == pytest.approx(3 * reward_offset(exp), rel=1e-9)
+
+
+def test_learning_rate_schedule_and_action_noise_become_sb3_objects():
+    from rl.train import _sb3_kwargs
+
+    kwargs = _sb3_kwargs({"learning_rate": 1e-3, "learning_rate_final": 1e-4, "center_rewards": True,
+                          "action_noise_std": 0.1}, make_experiment("rbc"))
+    assert "center_rewards" not in kwargs
+    assert kwargs["learning_rate"](1.0) == pytest.approx(1e-3) and kwargs["learning_rate"](0.0) == pytest.approx(1e-4)
+    assert np.allclose(kwargs["action_noise"]._sigma, 0.1)
+    with pytest.raises(ValueError, match="learning_rate_final"):
+        _sb3_kwargs({"learning_rate_final": 0.0}, make_experiment("rbc"))
