@@ -1450,6 +1450,10 @@ def plot_consumption_fraction(scores: KSScores, path, title: str = "", label: st
             ax.plot(b["wealth"], b["benchmark"], markers[b["employed"]], color=colour, ms=8, mfc="none",
                     label=f"benchmark at {label}'s states, {status}")
         ax.set_xscale("log")
+        from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+        ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels overlap on a short log range
+        ax.xaxis.set_major_formatter(ScalarFormatter())
         ax.set_xlabel("wealth a = (1-δ)k + rk + wl (log scale)")
         ax.set_ylabel("consumption fraction c / a")
         ax.set_ylim(0, 1.02)
