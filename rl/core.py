@@ -6,7 +6,9 @@ on the second.  :func:`step` advances every economy by one period through
 :func:`econ.economy.period` (the one implementation of the period equations,
 shared with every benchmark) and then draws the shocks of period t+1 from the
 ``numpy.random.Generator`` it is given; nothing here holds state or draws from
-a global generator.
+a global generator.  The loops over households of the shocks and observations
+are compiled (:mod:`rl._kernels`); the draws are made here, in a fixed order,
+and passed in.
 
 Timing (spec section 1): in period t the households observe (k_{i,t}, A_t,
 z_t, e_{i,t}), choose chat_{i,t} (and l_{i,t}); production, prices,
@@ -29,6 +31,7 @@ import numpy as np
 
 from econ.economy import PeriodOutcome, action_to_fraction, next_log_tfp, period
 from econ.experiments import Experiment, aggregate_stationary_law
+from rl import _kernels
 
 
 class EconomyState(NamedTuple):
@@ -67,11 +70,14 @@ class Transition(NamedTuple):
 class _Static(NamedTuple):
     capital_productivity: np.ndarray
     labour_productivity: np.ndarray
-    transition: Optional[np.ndarray]
-    aggregate_transition: Optional[np.ndarray]
+    probability_good: Optional[np.ndarray]
+    probability_employed: Optional[np.ndarray]
     ks_technology: Optional[np.ndarray]
+    ks_log_technology: Optional[np.ndarray]
     unemployment_rates: Optional[np.ndarray]
+    target_unemployed: Optional[np.ndarray]
     stationary_good: float
+    observation_codes: np.ndarray
 
 
 _STATIC_CACHE: dict = {}
@@ -86,11 +92,15 @@ def _static(exp: Experiment) -> _Static:
     static = _Static(
         np.asarray(exp.capital_productivity, dtype=float),
         np.asarray(exp.labour_productivity, dtype=float),
-        None if ks is None else ks.transition,
-        None if ks is None else ks.aggregate_transition,
+        None if ks is None else np.ascontiguousarray(ks.aggregate_transition[:, 1], dtype=float),  # P(good | z)
+        None if ks is None else _kernels.employment_probabilities(np.asarray(ks.transition, dtype=float)),
         None if ks is None else ks.technology,
+        None if ks is None else np.log(ks.technology),
         None if ks is None else ks.unemployment_rates,
+        # round(u_z N), halves up, for z = bad, good
+        None if ks is None else np.floor(ks.unemployment_rates * exp.num_agents + 0.5).astype(np.int64),
         0.0 if ks is None else float(aggregate_stationary_law(ks)[1]),
+        np.array([_kernels.OBSERVATION_CODES[name] for name in exp.observations], dtype=np.int64),
     )
     if len(_STATIC_CACHE) > 64:
         _STATIC_CACHE.clear()
@@ -99,50 +109,40 @@ def _static(exp: Experiment) -> _Static:
 
 
 # ----------------------------------------------------------------------------- shocks
-def _target_unemployed(exp: Experiment, aggregate_state: np.ndarray) -> np.ndarray:
-    """round(u_z N) (halves up), one per economy."""
-    rates = _static(exp).unemployment_rates[aggregate_state]
-    return np.floor(rates * exp.num_agents + 0.5).astype(np.int64)
-
-
-def _set_unemployment_count(employed: np.ndarray, target: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Re-assign employment at random so that exactly ``target`` households per economy are unemployed.
-
-    Only households on the side with too many are switched, each of them
-    equally likely (a uniform random subset of the required size).
-    """
-    keys = rng.random(employed.shape)
-    excess = (~employed).sum(axis=1) - target  # > 0: too many unemployed, hire some of them
-    candidates = np.where((excess > 0)[:, None], ~employed, employed) & (excess != 0)[:, None]
-    keys = np.where(candidates, keys, np.inf)
-    rank = np.argsort(np.argsort(keys, axis=1), axis=1)
-    return employed ^ (candidates & (rank < np.abs(excess)[:, None]))
-
-
 def _draw_employment(exp: Experiment, probability_employed: np.ndarray, aggregate_state, rng) -> np.ndarray:
+    """e_i = 1 with the given probabilities; with exact unemployment, then exactly round(u_z N) unemployed.
+
+    The count is made exact by switching a uniformly random subset of the
+    households on the side with too many: one uniform key per household from
+    ``rng``, the candidates with the smallest keys switch
+    (:func:`rl._kernels.set_unemployment_count`, a partial selection).
+    """
     employed = rng.random(probability_employed.shape) < probability_employed
     if exp.exact_unemployment:
-        employed = _set_unemployment_count(employed, _target_unemployed(exp, aggregate_state), rng)
+        keys = rng.random(employed.shape)
+        _kernels.set_unemployment_count(employed, _static(exp).target_unemployed[aggregate_state], keys)
     return employed
 
 
 def _next_shocks(exp: Experiment, state: EconomyState, rng: np.random.Generator):
-    """Draw (log A, z, e) of period t+1 given period t's."""
-    n_economies = state.capital.shape[0]
+    """Draw (log A, z, e) of period t+1 given period t's.
+
+    Draw order: AR(1): one standard normal per economy.  KS: one uniform per
+    economy (z'), one per household (e'), then, with exact unemployment, one
+    key per household (see :func:`_draw_employment`); they are drawn in one
+    call, which gives the same numbers as three calls in this order.
+    """
+    employed = state.employed
+    n_economies, n_households = employed.shape
     if exp.technology == "ar1":
         log_tfp = next_log_tfp(state.log_tfp, exp.rho, exp.sigma, rng.standard_normal(n_economies))
-        return log_tfp, state.aggregate_state, state.employed
+        return log_tfp, state.aggregate_state, employed
     static = _static(exp)
-    P = static.transition
-    z = state.aggregate_state
-    probability_good = static.aggregate_transition[z, 1]
-    z_next = (rng.random(n_economies) < probability_good).astype(np.int64)
-    row = 2 * z[:, None] + state.employed.astype(np.int64)
-    column = 2 * z_next[:, None]
-    to_employed = P[row, column + 1]
-    probability_employed = to_employed / (P[row, column] + to_employed)  # P(e' = 1 | z, e, z')
-    employed = _draw_employment(exp, probability_employed, z_next, rng)
-    return np.log(static.ks_technology[z_next]), z_next, employed
+    exact = exp.exact_unemployment
+    uniforms = rng.random(n_economies + (2 if exact else 1) * n_economies * n_households)
+    return _kernels.ks_next_shocks(state.aggregate_state, employed, static.probability_good,
+                                   static.probability_employed, static.ks_log_technology, static.target_unemployed,
+                                   exact, uniforms)
 
 
 # ----------------------------------------------------------------------------- public verbs
@@ -164,7 +164,7 @@ def initial_state(exp: Experiment, n_economies: int, rng: np.random.Generator) -
         aggregate_state = (rng.random(n_economies) < static.stationary_good).astype(np.int64)
         rates = static.unemployment_rates[aggregate_state]
         employed = _draw_employment(exp, np.broadcast_to(1.0 - rates[:, None], shape), aggregate_state, rng)
-        log_tfp = np.log(static.ks_technology[aggregate_state])
+        log_tfp = static.ks_log_technology[aggregate_state]
     if exp.start_at_steady_state:
         capital = np.full(shape, exp.capital_scale)
     else:
@@ -185,18 +185,16 @@ def actions_to_choices(exp: Experiment, state: EconomyState, actions) -> tuple[n
     Labour is the chosen fraction (AR(1) experiments) or lbar * e_{i,t} (KS).
     Non-finite actions raise ``ValueError`` (in :func:`econ.economy.action_to_fraction`).
     """
-    actions = np.asarray(actions, dtype=float)
-    shape = state.capital.shape
-    expected = shape + (exp.action_size,)
-    if actions.size != np.prod(expected):
+    actions = np.asarray(actions)
+    n_economies, n_households = shape = state.capital.shape
+    action_size = exp.action_size
+    if actions.size != n_economies * n_households * action_size:
+        expected = shape + (action_size,)
         raise ValueError(f"actions must have shape {expected} (economies, households, action size), got {actions.shape}")
-    fractions = action_to_fraction(actions.reshape(expected))
-    chat = fractions[..., 0]
-    if exp.chooses_labour:
-        labour = fractions[..., 1]
-    else:
-        labour = exp.ks.labour_endowment * state.employed
-    return chat, labour
+    fractions = action_to_fraction(actions.reshape(n_economies, n_households, action_size))
+    if action_size == 1:  # KS: the consumption fraction only
+        return fractions.reshape(shape), exp.ks.labour_endowment * state.employed
+    return fractions[..., 0], fractions[..., 1]
 
 
 def step(exp: Experiment, state: EconomyState, actions, rng: np.random.Generator) -> Transition:
@@ -242,29 +240,13 @@ def observation_size(exp: Experiment) -> int:
 
 
 def observe(exp: Experiment, state: EconomyState) -> np.ndarray:
-    """Normalised observations, float32 of shape (E, N, len(exp.observations))."""
+    """Normalised observations, float32 of shape (E, N, len(exp.observations)) (:func:`rl._kernels.observe_into`)."""
+    static = _static(exp)
     capital = state.capital
-    shape = capital.shape
-    out = np.empty(shape + (len(exp.observations),), dtype=np.float32)
-    for j, item in enumerate(exp.observations):
-        if item == "capital":
-            out[..., j] = capital / exp.capital_scale
-        elif item == "aggregate_capital":
-            # effective capital K = (1/N) sum kappa_i k_i, as econ.economy.markets defines it
-            kappa = _static(exp).capital_productivity
-            out[..., j] = (np.mean(kappa * capital, axis=-1) / exp.capital_scale)[:, None]
-        elif item == "log_tfp":
-            out[..., j] = state.log_tfp[:, None] / exp.tfp_scale
-        elif item == "aggregate_state":
-            out[..., j] = state.aggregate_state[:, None]
-        elif item == "employed":
-            out[..., j] = state.employed
-        elif item == "capital_productivity":
-            out[..., j] = _static(exp).capital_productivity
-        elif item == "labour_productivity":
-            out[..., j] = _static(exp).labour_productivity
-        else:  # pragma: no cover - Experiment validates the names
-            raise ValueError(f"unknown observation {item!r}")
+    out = np.empty(capital.shape + (static.observation_codes.shape[0],), dtype=np.float32)
+    _kernels.observe_into(static.observation_codes, capital, state.log_tfp, state.aggregate_state, state.employed,
+                          static.capital_productivity, static.labour_productivity, float(exp.capital_scale),
+                          float(exp.tfp_scale), out)
     return out
 
 
