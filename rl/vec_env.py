@@ -30,6 +30,31 @@ from econ.experiments import Experiment, make_experiment
 from rl import core
 
 
+class _NoInfo(dict):
+    """The empty ``info`` of a slot whose episode goes on: one shared, read-only instance.
+
+    Building N fresh empty dicts every step cost more than the economy itself
+    at N = 500.  SB3 and its wrappers only read these, or copy them
+    (``VecMonitor``), and write only into the infos of finished episodes,
+    which are fresh dicts; writing into this one raises instead of leaking
+    into other slots and steps.
+    """
+
+    __slots__ = ()
+
+    def _read_only(self, *args, **kwargs):
+        raise TypeError("this info dict is shared by every slot whose episode goes on and is read-only; "
+                        "copy it (dict(info)) before adding keys")
+
+    __setitem__ = setdefault = update = __ior__ = _read_only  # the methods that add keys (it is empty)
+
+    def __reduce__(self):
+        return (dict, ())  # a pickled (e.g. sent to another process) copy is an ordinary empty dict
+
+
+_NO_INFO = _NoInfo()
+
+
 def _spaces(exp: Experiment):
     observation_space = spaces.Box(-np.inf, np.inf, shape=(core.observation_size(exp),), dtype=np.float32)
     action_space = spaces.Box(-1.0, 1.0, shape=(exp.action_size,), dtype=np.float32)
@@ -61,6 +86,8 @@ class EconomyVecEnv(VecEnv):
         self._actions = None
         observation_space, action_space = _spaces(experiment)
         super().__init__(self.n_economies * self.n_agents, observation_space, action_space)
+        self._not_done = np.zeros(self.num_envs, dtype=bool)
+        self._not_done.flags.writeable = False  # returned as ``dones`` by every step without a time limit: shared
 
     # ------------------------------------------------------------------ the VecEnv contract
     def reset(self) -> np.ndarray:
@@ -84,23 +111,30 @@ class EconomyVecEnv(VecEnv):
         if self.state is None:
             raise RuntimeError("call reset() before step()")
         exp = self.experiment
-        actions = np.asarray(self._actions, dtype=float).reshape(self.n_economies, self.n_agents, exp.action_size)
-        transition = core.step(exp, self.state, actions, self._rng)
+        transition = core.step(exp, self.state, self._actions, self._rng)
         self.last_transition = transition
-        rewards = transition.outcome.reward.reshape(-1).astype(np.float32)
-        truncated = transition.truncated
-        dones = np.repeat(truncated, self.n_agents)
-        infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
+        reward = transition.outcome.reward.reshape(-1)
+        rewards = reward.astype(np.float32)
+        self._episode_returns += reward
+        infos: list[dict[str, Any]] = [_NO_INFO] * self.num_envs
         state = transition.state
-        self._episode_returns += transition.outcome.reward.reshape(-1)
-        if truncated.any():
-            terminal = core.observe(exp, state).reshape(self.num_envs, -1)
-            for slot in np.flatnonzero(dones):
-                infos[slot]["terminal_observation"] = terminal[slot]
-                infos[slot]["TimeLimit.truncated"] = True
-                # SB3's Monitor convention: undiscounted return and length of the finished episode
-                infos[slot]["episode"] = {"r": float(self._episode_returns[slot]), "l": int(exp.episode_length)}
-                self._episode_returns[slot] = 0.0
+        truncated = transition.truncated
+        if not truncated.any():
+            dones = self._not_done
+        else:
+            dones = np.repeat(truncated, self.n_agents)
+            finished = np.flatnonzero(dones)
+            terminal = core.observe(exp, state).reshape(self.num_envs, -1)[finished]
+            returns = self._episode_returns[finished].tolist()
+            self._episode_returns[finished] = 0.0
+            length = int(exp.episode_length)
+            for slot, observation, episode_return in zip(finished.tolist(), terminal, returns):
+                infos[slot] = {
+                    "terminal_observation": observation,
+                    "TimeLimit.truncated": True,
+                    # SB3's Monitor convention: undiscounted return and length of the finished episode
+                    "episode": {"r": episode_return, "l": length},
+                }
             state = core.reset_where(exp, state, truncated, self._rng)
         self.state = state
         return self._flat_observation(), rewards, dones, infos
