@@ -441,7 +441,8 @@ def _run_ray(trials: list, run_dirs: dict, sweep_dir: Path, address: str, worker
             tune_config=tune.TuneConfig(reuse_actors=True, trial_name_creator=lambda t: t.config["trial"]["name"],
                                         trial_dirname_creator=lambda t: t.config["trial"]["name"]),
             run_config=tune.RunConfig(name=f"tune-{log.invocation}", storage_path=str((sweep_dir / "ray").resolve()),
-                                      failure_config=tune.FailureConfig(max_failures=retries), verbose=1),
+                                      failure_config=tune.FailureConfig(max_failures=retries),
+                                      verbose=0 if log.quiet else 1),
         )
         tuner.fit()
     finally:
@@ -651,6 +652,7 @@ def plot_scaling(groups: list, path, title: str) -> None:
             ax.plot(n, mean, "o-", color=colour, label=f"{algo.upper()} ({seeds} seed{'s' if seeds > 1 else ''})")
             if np.any(band > 0):
                 ax.fill_between(n, mean - band, mean + band, color=colour, alpha=0.2, lw=0)
+    bottom.set_ylim(bottom=0.0)
     top.set_ylabel("best mean episode return per household")
     bottom.set_ylabel("training wall-clock (s)")
     bottom.set_xlabel("number of households N")
@@ -866,7 +868,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         result = run_sweep(trials, sweep_dir, workers=settings["workers"], retries=settings["retries"],
                            ray_address=settings["ray_address"], cpus_per_trial=settings["cpus_per_trial"],
                            quiet=args.quiet)
-    except ValueError as err:
+    except (ValueError, RuntimeError, ConnectionError) as err:
         parser.error(str(err))
     print(f"{len(result.completed)} trained, {len(result.skipped)} already complete, {len(result.failed)} failed; "
           f"summary in {sweep_dir / 'summary.md'}")
