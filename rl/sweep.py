@@ -365,9 +365,18 @@ class _Log:
 
 
 def read_log(sweep_dir) -> list:
-    """The events of ``sweep-log.jsonl`` (dicts with time, invocation, event, trial, ...)."""
+    """The events of ``sweep-log.jsonl`` (dicts with time, invocation, event, trial, ...).
+
+    A line cut short by a killed sweep is skipped.
+    """
     path = Path(sweep_dir) / "sweep-log.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+    events = []
+    for line in path.read_text().splitlines() if path.exists() else ():
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return events
 
 
 def _run_local(trials: list, run_dirs: dict, workers: int, retries: int, log: _Log) -> tuple:
