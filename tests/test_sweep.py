@@ -246,7 +246,7 @@ def ray_session():
     ray.shutdown()
 
 
-def test_ray_tune_sweep_gives_the_local_rows(local_sweep, ray_session, tmp_path):
+def test_ray_tune_sweep_gives_the_local_rows(ray_session, local_sweep, tmp_path):
     exit_code, stderr = _sweep_through_cli(tmp_path, ray_address="auto")  # uses the session's connection
     assert exit_code == 1 and "FAILED ks-ppo-N2-s0-" in stderr
     assert (tmp_path / "ray").is_dir()  # Tune's own results stay inside the sweep directory
