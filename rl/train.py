@@ -173,6 +173,10 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
         if n_steps < 2:
             raise ValueError(f"n_steps must be >= 2, got {n_steps}")
         hyper["n_steps"] = int(n_steps)
+    if "log_std_final" in hyper and algo != "ppo":
+        raise ValueError(f"log_std_final applies to PPO only, not {algo}")
+    if "target_entropy_final" in hyper and algo != "sac":
+        raise ValueError(f"target_entropy_final applies to SAC only, not {algo}")
     if "action_noise_std" in hyper and algo not in ("td3", "ddpg"):
         raise ValueError(f"action_noise_std applies to TD3 and DDPG, not {algo}")
     hyper["gamma"] = beta
@@ -238,11 +242,67 @@ def _centred(env, offset: float):
     return _Centred(env)
 
 
+def _entropy_annealing(final: float, total: int):
+    """SB3 callback moving SAC's ``target_entropy`` linearly from its initial value to ``final`` over the run.
+
+    SAC's entropy bonus includes the log-Jacobian of its tanh squashing, which
+    pulls the mean action away from the ends of the action box with a force
+    proportional to the temperature; where the value is flat in an action
+    (labour, with utility linear in labour) that pull is a visible bias.
+    Lowering the target entropy as training proceeds lowers the temperature
+    once exploration has done its work.
+    """
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class _Anneal(BaseCallback):
+        def _on_training_start(self) -> None:
+            self.start_entropy = float(self.model.target_entropy)
+
+        def _on_step(self) -> bool:
+            progress = min(1.0, self.num_timesteps / total)
+            self.model.target_entropy = self.start_entropy + (final - self.start_entropy) * progress
+            return True
+
+    return _Anneal()
+
+
+def _exploration_annealing(final: float, total: int):
+    """SB3 callback capping PPO's Gaussian log-std by a bound falling linearly from its start to ``final``.
+
+    PPO clips its Gaussian actions to the action box; where the optimum lies
+    close to an end of the box (Brock-Mirman labour 0.973 against the ceiling
+    0.995) the clipped samples bias the mean past the end (the optimal mean of
+    the clipped Gaussian is a* + O(sigma)), and the deterministic action sticks
+    to the ceiling.  Capping sigma as training proceeds removes that bias;
+    learning can still lower sigma below the cap.
+    """
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class _Anneal(BaseCallback):
+        def _on_training_start(self) -> None:
+            self.start_cap = float(self.model.policy.log_std.detach().max())
+
+        def _on_step(self) -> bool:
+            return True
+
+        def _on_rollout_end(self) -> None:
+            import torch
+
+            progress = min(1.0, self.num_timesteps / total)
+            cap = self.start_cap + (final - self.start_cap) * progress
+            with torch.no_grad():
+                self.model.policy.log_std.clamp_(max=cap)
+
+    return _Anneal()
+
+
 def _sb3_kwargs(hyper: dict, exp) -> dict:
     """JSON-friendly settings become SB3 objects: ``action_noise_std`` (a number) a Gaussian
     ``action_noise``; ``learning_rate_final`` a linear decay of ``learning_rate`` to it over the run."""
     kwargs = dict(hyper)
     kwargs.pop("center_rewards", None)
+    kwargs.pop("target_entropy_final", None)
+    kwargs.pop("log_std_final", None)
     final = kwargs.pop("learning_rate_final", None)
     if final is not None:
         start = float(kwargs.get("learning_rate", 3e-4))
@@ -340,6 +400,10 @@ def train(experiment: str, algo: str, timesteps: int, out, *, seed: int = 0, n_a
                            name_prefix="model", save_replay_buffer=algo != "ppo"),
         tracker,
     ]
+    if hyper.get("log_std_final") is not None:
+        callbacks.append(_exploration_annealing(float(hyper["log_std_final"]), int(timesteps)))
+    if hyper.get("target_entropy_final") is not None:
+        callbacks.append(_entropy_annealing(float(hyper["target_entropy_final"]), int(timesteps)))
     evaluator = None
     if wants_eval:
         evaluator = BenchmarkEvalCallback(exp, eval_every, log_path=out / "evaluations.csv",
