@@ -1,0 +1,130 @@
+"""CI regression on the policies shipped in validation/policies/ (issue 5).
+
+- The shipped ``rbc`` policy's consumption, labour and output IRFs against
+  the linear benchmark (relative RMSE at most 0.15, 0.25, 0.25) and its
+  welfare loss (below 0.05 percent); the same IRFs scored directly against
+  the values stored from Dynare (tests/dynare/reference.json, case ``rbc_linear``);
+  the linear IRF itself against Dynare is tests/test_linear_vs_dynare.py.
+- Negative controls: the shipped policy with its labour response to TFP
+  removed, or with its consumption fraction raised by 0.01, fails.
+- The shipped ``rbc-full-depreciation`` policy: mean errors within 0.01 of
+  Brock-Mirman; the max-error criterion (0.01 everywhere) is a known gap,
+  tracked by strict xfails.
+- Every shipped policy records the ``python -m rl.train`` command, seed and
+  versions that produced it, and ``python -m validation.compare`` scores it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from validation import scoring
+from validation.compare import POLICY_DIR, load_model, main as compare, scoring_experiment
+
+SHIPPED = ("rbc-full-depreciation", "rbc", "ks", "ks-het-mild", "ks-het-marked", "general")
+REQUIRED = ("rbc-full-depreciation", "rbc", "ks")
+
+
+def _shipped(name):
+    run = POLICY_DIR / name
+    experiment = scoring_experiment(name, [str(run)])
+    return scoring.model_policy(load_model(run, experiment), experiment), experiment
+
+
+@pytest.fixture(scope="module")
+def rbc():
+    return _shipped("rbc")
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_policy_records_how_it_was_made(name):
+    run = POLICY_DIR / name
+    if name not in REQUIRED and not run.exists():
+        pytest.skip(f"no policy shipped for {name}")
+    config = json.loads((run / "config.json").read_text())
+    assert config["experiment_name"] == name and isinstance(config["seed"], int)
+    assert {"torch", "stable_baselines3", "numpy"} <= set(config["versions"])
+    assert config["hyperparameters"]["gamma"] == config["experiment"]["beta"]
+    note = (run / "TRAINED.md").read_text()
+    assert "python -m rl.train" in note and f"- seed: {config['seed']}" in note
+    assert (run / "model.zip").stat().st_size < 1_000_000  # small enough to ship
+
+
+def test_shipped_rbc_policy_meets_the_tolerances(rbc):
+    policy, experiment = rbc
+    irf = scoring.irf_agreement(policy, experiment)
+    assert irf.converged
+    assert irf.relative_rmse["consumption"] <= 0.15, irf.relative_rmse
+    assert irf.relative_rmse["labour"] <= 0.25, irf.relative_rmse
+    assert irf.relative_rmse["output"] <= 0.25, irf.relative_rmse
+    welfare = scoring.welfare_loss(policy, scoring.benchmark_policy(experiment), experiment)
+    assert welfare.loss_percent < 0.05, welfare
+
+
+def test_shipped_rbc_irfs_against_stored_dynare_values(rbc):
+    from tests.dynare import make_reference
+
+    reference = json.loads(make_reference.REFERENCE_PATH.read_text())
+    case = next(c for c in reference["cases"] if c["name"] == "rbc_linear")
+    policy, experiment = rbc
+    assert case["params"]["delta"] == experiment.delta and case["params"]["utility"] == experiment.utility
+    irf = scoring.irf_agreement(policy, experiment, horizon=reference["horizon"])
+    for name, tolerance in (("consumption", 0.15), ("labour", 0.25), ("output", 0.25)):
+        dynare = np.asarray(case["irf"][name])
+        error = np.linalg.norm(irf.policy_irf[name] - dynare) / np.linalg.norm(dynare)
+        assert error <= tolerance, (name, error)
+
+
+def test_perturbed_shipped_policies_fail(rbc):
+    policy, experiment = rbc
+
+    def no_labour_response(capital, technology):
+        chat, _ = policy(capital, technology)
+        _, labour = policy(capital, np.ones_like(np.asarray(technology, dtype=float)))
+        return chat, labour
+
+    assert scoring.irf_agreement(no_labour_response, experiment).relative_rmse["labour"] > 0.25
+
+    def eats_more(capital, technology):
+        chat, labour = policy(capital, technology)
+        return chat + 0.01, labour
+
+    welfare = scoring.welfare_loss(eats_more, scoring.benchmark_policy(experiment), experiment)
+    assert welfare.loss_percent > 0.05, welfare
+
+
+def test_shipped_brock_mirman_policy_mean_errors_within_001():
+    policy, experiment = _shipped("rbc-full-depreciation")
+    bm = scoring.benchmark_policy(experiment)
+    error = scoring.policy_error(policy, bm, experiment)
+    assert error.chat_mean <= 0.01 and error.labour_mean <= 0.01, error
+    assert scoring.welfare_loss(policy, bm, experiment).loss_percent < 0.05
+
+
+@pytest.mark.xfail(strict=True, reason="known gap (issue 5): labour up to 0.11 and chat up to 0.02 off "
+                                       "Brock-Mirman on part of the ergodic set (high TFP); see docs/results.md")
+def test_shipped_brock_mirman_policy_max_errors_within_001():
+    policy, experiment = _shipped("rbc-full-depreciation")
+    error = scoring.policy_error(policy, scoring.benchmark_policy(experiment), experiment)
+    assert error.chat_max <= 0.01 and error.labour_max <= 0.01, error
+
+
+@pytest.mark.parametrize("name", [
+    "rbc",
+    pytest.param("rbc-full-depreciation", marks=pytest.mark.xfail(strict=True, reason="max policy error > 0.01, see above")),
+])
+def test_compare_passes_out_of_the_box(name, tmp_path):
+    assert compare([name, "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["passed"] and all((tmp_path / f).exists() for f in ("policy.png", "irf.png", "learning_curve.png"))
+
+
+def test_compare_ks_prints_a_scorecard(tmp_path, capsys):
+    status = compare(["ks", "--out", str(tmp_path)])
+    assert status in (0, 1)
+    out = capsys.readouterr().out
+    assert "lom_slope_good" in out and "gini_wealth" in out
+    assert (tmp_path / "law_of_motion.png").exists() and (tmp_path / "lorenz.png").exists()
