@@ -423,14 +423,26 @@ def nonlinear_impulse_response(result: VFIResult, horizon: int = 40, shock_size:
     """
     if not isinstance(result, VFIResult):
         raise ValueError(f"result must be a VFIResult, got {type(result).__name__}")
+    params = result.params
+    shocked, baseline = impulse_paths(result.policy, params, steady_state(params).capital, horizon, shock_size)
+    return {name: shocked[name] - baseline[name] for name in IRF_KEYS}
+
+
+def impulse_paths(policy, params: RBCParams, capital: float, horizon: int = 40, shock_size: float = 1.0):
+    """Level paths of two economies run by ``policy`` (k, A) -> (chat, l) from ``capital``.
+
+    The shocked one has log A_t = rho^t * shock_size * sigma, the baseline
+    log A = 0; both stepped by :func:`econ.economy.period`.  Returns
+    ``(shocked, baseline)``, dicts of arrays of length ``horizon`` for
+    IRF_KEYS (``capital`` is the stock used in production).
+    """
     horizon = validate.positive_int("horizon", horizon)
     shock_size = validate._finite("shock_size", shock_size)
-    params = result.params
-    k = np.full(2, steady_state(params).capital)
+    k = np.full(2, validate.positive("capital", capital))
     z = np.array([shock_size * params.sigma, 0.0])
     path = {name: np.empty((horizon, 2)) for name in IRF_KEYS}
     for t in range(horizon):
-        chat, labour, out = _step(result.policy, params, k, z)
+        chat, labour, out = _step(policy, params, k, z)
         path["consumption"][t] = out.consumption[:, 0]
         path["labour"][t] = labour
         path["output"][t] = out.output
@@ -439,7 +451,7 @@ def nonlinear_impulse_response(result: VFIResult, horizon: int = 40, shock_size:
         path["log_tfp"][t] = z
         k = out.next_capital[:, 0]
         z = params.rho * z
-    return {name: values[:, 0] - values[:, 1] for name, values in path.items()}
+    return {n: p[:, 0].copy() for n, p in path.items()}, {n: p[:, 1].copy() for n, p in path.items()}
 
 
 __all__ = [

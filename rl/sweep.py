@@ -47,7 +47,6 @@ run directories alone.  See docs/scaling.md.
 from __future__ import annotations
 
 import argparse
-import ast
 import csv
 import hashlib
 import io
@@ -757,14 +756,9 @@ def _merge(base: dict, block: dict) -> dict:
 
 
 def _parse_assignment(text: str):
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
-    key, value = text.split("=", 1)
-    try:
-        parsed = ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        parsed = value
-    return key.strip(), parsed
+    from rl.train import _parse_override
+
+    return _parse_override(text)
 
 
 def _parse_hyper(text: str):

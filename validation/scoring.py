@@ -32,7 +32,7 @@ from econ.experiments import Experiment
 from econ.linear import IRF_KEYS, linearize
 from econ.params import RBCParams
 from econ.steady_state import steady_state
-from econ.vfi import simulate_policy
+from econ.vfi import impulse_paths, simulate_policy
 
 Policy = Callable[[np.ndarray, np.ndarray], tuple]
 
@@ -237,26 +237,17 @@ def policy_impulse_response(policy: Policy, params: RBCParams, capital: float, h
     """Paths of the policy's economy from ``capital`` with log A_t = rho^t * shock_size * sigma.
 
     Returns ``(shocked, baseline)`` dicts of level paths for IRF_KEYS; the
-    baseline has log A = 0 throughout.
+    baseline has log A = 0 throughout (:func:`econ.vfi.impulse_paths`).
     """
-    k = np.array([capital, capital])
-    z = np.array([shock_size * params.sigma, 0.0])
-    path = {name: np.empty((horizon, 2)) for name in IRF_KEYS}
-    for t in range(horizon):
-        A = np.exp(z)
-        chat, labour = policy(k, A)
-        chat, labour = np.asarray(chat, dtype=float), np.asarray(labour, dtype=float)
-        out = period(k[:, None], chat[:, None], labour[:, None], A,
-                     alpha=params.alpha, delta=params.delta, chi=params.chi, utility_form=params.utility)
-        path["consumption"][t] = out.consumption[:, 0]
-        path["labour"][t] = labour
-        path["output"][t] = out.output
-        path["capital"][t] = k
-        path["consumption_fraction"][t] = chat
-        path["log_tfp"][t] = z
-        k = out.next_capital[:, 0]
-        z = params.rho * z
-    return {n: p[:, 0] for n, p in path.items()}, {n: p[:, 1] for n, p in path.items()}
+    return impulse_paths(_as_float(policy), params, capital, horizon, shock_size)
+
+
+def _as_float(policy: Policy) -> Policy:
+    def wrapped(capital, technology):
+        chat, labour = policy(capital, technology)
+        return np.asarray(chat, dtype=float), np.asarray(labour, dtype=float)
+
+    return wrapped
 
 
 def irf_agreement(policy: Policy, experiment: Experiment, *, horizon: int = 40, shock_size: float = 1.0
