@@ -242,15 +242,22 @@ def _simulate_capital(params, consumption, k_grid, K_grid, z_path, employed, typ
 def estimate_alm(K_path, z_path, burn_in: int):
     """OLS of log K_{t+1} on log K_t per z_t over t >= burn_in: ``alm[z_index] = (a, b)`` and R^2."""
     logK = np.log(K_path[burn_in:])
-    z = z_path[burn_in:-1]
+    return fit_alm(logK[:-1], logK[1:], z_path[burn_in:-1])
+
+
+def fit_alm(log_k, log_k_next, z):
+    """OLS of ``log_k_next`` on ``log_k`` separately for each aggregate state in ``z`` (pairs, any order).
+
+    Returns ``(alm, r2)``: ``alm[z_index] = (a, b)`` of log K' = a + b log K and R^2 per state.
+    """
     alm = np.empty((2, 2))
     r2 = np.empty(2)
     for zi in (0, 1):
         sel = z == zi
-        x, y = logK[:-1][sel], logK[1:][sel]
+        x, y = log_k[sel], log_k_next[sel]
         if x.size < 3:
             raise ValueError(f"too few kept periods in aggregate state {AGGREGATE_STATES[zi]!r} to estimate "
-                             "the law of motion: simulate longer")
+                             "the law of motion: simulate longer (more periods or economies)")
         X = np.column_stack([np.ones_like(x), x])
         coef, *_ = np.linalg.lstsq(X, y, rcond=None)
         resid = y - X @ coef

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Optional
 
 import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
 
 from econ.experiments import EXPERIMENTS, make_experiment
 from econ.io import write_json_atomic
@@ -113,7 +114,7 @@ def _latest_checkpoint(directory: Path):
     return best
 
 
-class ReturnTracker:
+class ReturnTracker(BaseCallback):
     """SB3 callback recording the mean return of every finished batch of episodes (the learning curve).
 
     All economies of the VecEnv start together and are truncated together, so
@@ -122,39 +123,33 @@ class ReturnTracker:
     ``best_return`` is the largest such mean, ``final_return`` the last.
     """
 
-    def __new__(cls, path: Optional[Path] = None):
-        from stable_baselines3.common.callbacks import BaseCallback
+    def __init__(self, path: Optional[Path] = None):
+        super().__init__(0)
+        self.path = path
+        self.points: list = []
+        self.start = time.perf_counter()
 
-        class _Tracker(BaseCallback):
-            def __init__(self):
-                super().__init__(0)
-                self.path = path
-                self.points: list = []
-                self.start = time.perf_counter()
+    def _on_step(self) -> bool:
+        returns = [info["episode"]["r"] for info in self.locals.get("infos", ()) if "episode" in info]
+        if returns:
+            point = (int(self.num_timesteps), time.perf_counter() - self.start, float(np.mean(returns)))
+            self.points.append(point)
+            self.logger.record("rollout/batch_return", point[2])
+            if self.path is not None:
+                new = not self.path.exists()
+                with open(self.path, "a") as handle:
+                    if new:
+                        handle.write("timesteps,seconds,mean_return\n")
+                    handle.write(f"{point[0]},{point[1]:.3f},{point[2]:.6f}\n")
+        return True
 
-            def _on_step(self) -> bool:
-                returns = [info["episode"]["r"] for info in self.locals.get("infos", ()) if "episode" in info]
-                if returns:
-                    point = (int(self.num_timesteps), time.perf_counter() - self.start, float(np.mean(returns)))
-                    self.points.append(point)
-                    self.logger.record("rollout/batch_return", point[2])
-                    if self.path is not None:
-                        new = not self.path.exists()
-                        with open(self.path, "a") as handle:
-                            if new:
-                                handle.write("timesteps,seconds,mean_return\n")
-                            handle.write(f"{point[0]},{point[1]:.3f},{point[2]:.6f}\n")
-                return True
+    @property
+    def best_return(self):
+        return max((p[2] for p in self.points), default=None)
 
-            @property
-            def best_return(self):
-                return max((p[2] for p in self.points), default=None)
-
-            @property
-            def final_return(self):
-                return self.points[-1][2] if self.points else None
-
-        return _Tracker()
+    @property
+    def final_return(self):
+        return self.points[-1][2] if self.points else None
 
 
 def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] = None, extra: Optional[dict] = None
@@ -242,7 +237,7 @@ def _centred(env, offset: float):
     return _Centred(env)
 
 
-def _entropy_annealing(final: float, total: int):
+class _EntropyAnnealing(BaseCallback):
     """SB3 callback moving SAC's ``target_entropy`` linearly from its initial value to ``final`` over the run.
 
     SAC's entropy bonus includes the log-Jacobian of its tanh squashing, which
@@ -252,21 +247,21 @@ def _entropy_annealing(final: float, total: int):
     Lowering the target entropy as training proceeds lowers the temperature
     once exploration has done its work.
     """
-    from stable_baselines3.common.callbacks import BaseCallback
 
-    class _Anneal(BaseCallback):
-        def _on_training_start(self) -> None:
-            self.start_entropy = float(self.model.target_entropy)
+    def __init__(self, final: float, total: int):
+        super().__init__(0)
+        self.final, self.total = final, total
 
-        def _on_step(self) -> bool:
-            progress = min(1.0, self.num_timesteps / total)
-            self.model.target_entropy = self.start_entropy + (final - self.start_entropy) * progress
-            return True
+    def _on_training_start(self) -> None:
+        self.start_entropy = float(self.model.target_entropy)
 
-    return _Anneal()
+    def _on_step(self) -> bool:
+        progress = min(1.0, self.num_timesteps / self.total)
+        self.model.target_entropy = self.start_entropy + (self.final - self.start_entropy) * progress
+        return True
 
 
-def _exploration_annealing(final: float, total: int):
+class _ExplorationAnnealing(BaseCallback):
     """SB3 callback capping PPO's Gaussian log-std by a bound falling linearly from its start to ``final``.
 
     PPO clips its Gaussian actions to the action box; where the optimum lies
@@ -276,24 +271,24 @@ def _exploration_annealing(final: float, total: int):
     to the ceiling.  Capping sigma as training proceeds removes that bias;
     learning can still lower sigma below the cap.
     """
-    from stable_baselines3.common.callbacks import BaseCallback
 
-    class _Anneal(BaseCallback):
-        def _on_training_start(self) -> None:
-            self.start_cap = float(self.model.policy.log_std.detach().max())
+    def __init__(self, final: float, total: int):
+        super().__init__(0)
+        self.final, self.total = final, total
 
-        def _on_step(self) -> bool:
-            return True
+    def _on_training_start(self) -> None:
+        self.start_cap = float(self.model.policy.log_std.detach().max())
 
-        def _on_rollout_end(self) -> None:
-            import torch
+    def _on_step(self) -> bool:
+        return True
 
-            progress = min(1.0, self.num_timesteps / total)
-            cap = self.start_cap + (final - self.start_cap) * progress
-            with torch.no_grad():
-                self.model.policy.log_std.clamp_(max=cap)
+    def _on_rollout_end(self) -> None:
+        import torch
 
-    return _Anneal()
+        progress = min(1.0, self.num_timesteps / self.total)
+        cap = self.start_cap + (self.final - self.start_cap) * progress
+        with torch.no_grad():
+            self.model.policy.log_std.clamp_(max=cap)
 
 
 def _sb3_kwargs(hyper: dict, exp) -> dict:
@@ -401,9 +396,9 @@ def train(experiment: str, algo: str, timesteps: int, out, *, seed: int = 0, n_a
         tracker,
     ]
     if hyper.get("log_std_final") is not None:
-        callbacks.append(_exploration_annealing(float(hyper["log_std_final"]), int(timesteps)))
+        callbacks.append(_ExplorationAnnealing(float(hyper["log_std_final"]), int(timesteps)))
     if hyper.get("target_entropy_final") is not None:
-        callbacks.append(_entropy_annealing(float(hyper["target_entropy_final"]), int(timesteps)))
+        callbacks.append(_EntropyAnnealing(float(hyper["target_entropy_final"]), int(timesteps)))
     evaluator = None
     if wants_eval:
         evaluator = BenchmarkEvalCallback(exp, eval_every, log_path=out / "evaluations.csv",

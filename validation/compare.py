@@ -493,7 +493,11 @@ def main(argv=None) -> int:
         if any(isinstance(m, str) for m in models):
             print("error: the steady-state control applies to rbc and rbc-full-depreciation only", file=sys.stderr)
             return 2
-        rows, figures, extra = score_multi_agent(experiment, models, labels, tolerances, out)
+        try:
+            rows, figures, extra = score_multi_agent(experiment, models, labels, tolerances, out)
+        except ValueError as err:  # e.g. a --tol naming no metric of this experiment
+            print(f"error: {err}", file=sys.stderr)
+            return 2
     title = f"{args.experiment}: {', '.join(labels)}"
     print(format_scorecard(title, rows))
     failed = [r.metric for r in rows if r.passed is False]

@@ -91,7 +91,7 @@ from econ import validate
 from econ.economy import ACTION_EPS, CAPITAL_FLOOR, fraction_to_action, markets
 from econ.experiments import Experiment
 from econ.heterogeneous import HeterogeneousSteadyState, heterogeneous_steady_state
-from econ.krusell_smith import KrusellSmithSolution, den_haan_errors, gini, solve_krusell_smith
+from econ.krusell_smith import KrusellSmithSolution, den_haan_errors, fit_alm, gini, solve_krusell_smith
 from econ.ks_params import AGGREGATE_STATES
 
 Actor = Callable[[np.ndarray], np.ndarray]
@@ -706,17 +706,7 @@ def _fit_law_of_motion(panel: Panel):
     """
     logK = np.log(panel.effective_capital)  # (T, E)
     x, y, z = logK[:-1].ravel(), logK[1:].ravel(), panel.aggregate_state[:-1].ravel()
-    alm, r2 = np.empty((2, 2)), np.empty(2)
-    for zi in (0, 1):
-        sel = z == zi
-        if sel.sum() < 3:
-            raise ValueError(f"too few kept periods in aggregate state {AGGREGATE_STATES[zi]!r} to estimate the law "
-                             "of motion: raise n_periods or n_economies")
-        X = np.column_stack([np.ones(sel.sum()), x[sel]])
-        coef, *_ = np.linalg.lstsq(X, y[sel], rcond=None)
-        resid = y[sel] - X @ coef
-        alm[zi] = coef
-        r2[zi] = 1.0 - resid @ resid / np.sum((y[sel] - y[sel].mean()) ** 2)
+    alm, r2 = fit_alm(x, y, z)
     return alm, r2, x, y, z
 
 
