@@ -61,13 +61,13 @@ def build_sac(experiment: str, n_agents: Optional[int], preset: str, seed: int =
     """SAC as ``rl.train.train`` builds it (preset, gamma = beta, CPU), on the native VecEnv or SuperSuit's."""
     from stable_baselines3 import SAC
 
-    from rl.train import hyperparameters
+    from rl.train import hyperparameters, sb3_kwargs
     from rl.vec_env import EconomyVecEnv
 
     if stack not in ("native", "supersuit"):
         raise ValueError(f"stack must be 'native' or 'supersuit', got {stack!r}")
     exp = make_experiment(experiment, n_agents)
-    hyper = hyperparameters("sac", preset, exp.beta)
+    hyper = sb3_kwargs(hyperparameters("sac", preset, exp.beta), exp)  # reward centring does not change the speed
     if stack == "native":
         return SAC("MlpPolicy", EconomyVecEnv(exp, n_economies=1, seed=seed), seed=seed, device="cpu", **hyper)
     from stable_baselines3.common.utils import set_random_seed

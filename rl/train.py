@@ -36,8 +36,8 @@ ALGORITHMS = ("sac", "ppo", "td3", "ddpg")
 PRESETS = {
     "default": {"sac": {}, "ppo": {}, "td3": {}, "ddpg": {}},
     "tuned": {
-        "sac": {"learning_rate": 1e-3, "batch_size": 256, "learning_starts": 1_000, "tau": 0.01,
-                "policy_kwargs": {"net_arch": [64, 64]}},
+        "sac": {"learning_rate": 1e-3, "learning_rate_final": 1e-5, "batch_size": 256, "learning_starts": 1_000,
+                "tau": 0.01, "center_rewards": True, "policy_kwargs": {"net_arch": [64, 64], "activation_fn": "silu"}},
         "ppo": {"learning_rate": 3e-4, "n_steps": 128, "batch_size": 2048, "n_epochs": 10,
                 "policy_kwargs": {"net_arch": [64, 64]}, "center_rewards": True},
         "td3": {"learning_rate": 1e-3, "batch_size": 256, "learning_starts": 1_000,
@@ -55,13 +55,22 @@ it is the recipe that reached the ``rbc`` targets (meant for many slots, e.g.
 ``--n-economies 64``: 128-step rollouts of 64 economies give 8,192 samples
 per update round, minibatches of 2,048) with reward centring
 (``center_rewards``: the steady-state period utility is subtracted from every
-reward the learner sees; see :func:`_centred`).  docs/performance.md gives
-the measured time to the ``rbc`` targets.
+reward the learner sees; see :func:`_centred`).  For SAC it is the recipe
+that reached them with SAC (with 16 economies and 4 gradient steps per VecEnv
+step, ``validation.compare.TRAIN_RECIPES``): SiLU activations (a smooth
+critic, since the actor follows the critic's action gradient; not ablated
+against ReLU), reward centring, and a learning rate falling from 1e-3 to 1e-5.
+docs/performance.md gives the measured time to the ``rbc`` targets.
 
 Keys that are not SB3 arguments: ``center_rewards`` (bool),
 ``learning_rate_final`` (linear decay of ``learning_rate`` to it over the
 run), ``action_noise_std`` (Gaussian exploration noise of TD3/DDPG).
+``policy_kwargs`` may name its ``activation_fn`` as a string (one of
+:data:`ACTIVATIONS`), so that every setting stays JSON.
 """
+
+ACTIVATIONS = ("relu", "tanh", "elu", "silu")
+"""Activation functions ``policy_kwargs["activation_fn"]`` may name (torch.nn's ReLU, Tanh, ELU, SiLU)."""
 
 
 def _algorithm_class(name: str):
@@ -170,8 +179,11 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
         hyper["n_steps"] = int(n_steps)
     if "log_std_final" in hyper and algo != "ppo":
         raise ValueError(f"log_std_final applies to PPO only, not {algo}")
-    if "target_entropy_final" in hyper and algo != "sac":
-        raise ValueError(f"target_entropy_final applies to SAC only, not {algo}")
+    for key in ("target_entropy_final", "target_entropy_anneal_start"):
+        if key in hyper and algo != "sac":
+            raise ValueError(f"{key} applies to SAC only, not {algo}")
+    if "target_entropy_anneal_start" in hyper and "target_entropy_final" not in hyper:
+        raise ValueError("target_entropy_anneal_start needs target_entropy_final")
     if "action_noise_std" in hyper and algo not in ("td3", "ddpg"):
         raise ValueError(f"action_noise_std applies to TD3 and DDPG, not {algo}")
     hyper["gamma"] = beta
@@ -238,25 +250,30 @@ def _centred(env, offset: float):
 
 
 class _EntropyAnnealing(BaseCallback):
-    """SB3 callback moving SAC's ``target_entropy`` linearly from its initial value to ``final`` over the run.
+    """SB3 callback moving SAC's ``target_entropy`` linearly to ``final`` over the last part of the run.
 
-    SAC's entropy bonus includes the log-Jacobian of its tanh squashing, which
-    pulls the mean action away from the ends of the action box with a force
+    The target stays at its initial value until the fraction ``start`` of the
+    run's timesteps, then falls linearly to ``final`` at the end.  SAC's
+    entropy bonus includes the log-Jacobian of its tanh squashing, which pulls
+    the mean action towards the middle of the action box with a force
     proportional to the temperature; where the value is flat in an action
-    (labour, with utility linear in labour) that pull is a visible bias.
-    Lowering the target entropy as training proceeds lowers the temperature
-    once exploration has done its work.
+    (labour, with utility linear in labour) that pull is a visible bias: it
+    damps the labour response to TFP and, at Brock-Mirman's l* = 0.973, pulls
+    labour down by 0.04.  Exploring broadly first and lowering the temperature
+    late, once the critic has learned from the broad exploration, removes most
+    of the pull (docs/performance.md).
     """
 
-    def __init__(self, final: float, total: int):
+    def __init__(self, initial: float, final: float, total: int, start: float = 0.0):
         super().__init__(0)
-        self.final, self.total = final, total
-
-    def _on_training_start(self) -> None:
-        self.start_entropy = float(self.model.target_entropy)
+        if not 0.0 <= start < 1.0:
+            raise ValueError(f"target_entropy_anneal_start must be in [0, 1), got {start}")
+        # the initial target is given, not read from the model, so that a resumed run keeps its schedule
+        self.start_entropy, self.final, self.total, self.start = initial, final, total, start
 
     def _on_step(self) -> bool:
-        progress = min(1.0, self.num_timesteps / self.total)
+        progress = (self.num_timesteps / self.total - self.start) / (1.0 - self.start)
+        progress = min(1.0, max(0.0, progress))
         self.model.target_entropy = self.start_entropy + (self.final - self.start_entropy) * progress
         return True
 
@@ -291,12 +308,14 @@ class _ExplorationAnnealing(BaseCallback):
             self.model.policy.log_std.clamp_(max=cap)
 
 
-def _sb3_kwargs(hyper: dict, exp) -> dict:
+def sb3_kwargs(hyper: dict, exp) -> dict:
     """JSON-friendly settings become SB3 objects: ``action_noise_std`` (a number) a Gaussian
-    ``action_noise``; ``learning_rate_final`` a linear decay of ``learning_rate`` to it over the run."""
+    ``action_noise``; ``learning_rate_final`` a linear decay of ``learning_rate`` to it over the run;
+    an activation named in ``policy_kwargs`` the torch.nn class."""
     kwargs = dict(hyper)
     kwargs.pop("center_rewards", None)
     kwargs.pop("target_entropy_final", None)
+    kwargs.pop("target_entropy_anneal_start", None)
     kwargs.pop("log_std_final", None)
     final = kwargs.pop("learning_rate_final", None)
     if final is not None:
@@ -305,6 +324,15 @@ def _sb3_kwargs(hyper: dict, exp) -> dict:
             raise ValueError(f"learning_rate_final must be > 0, got {final}")
         # SB3 calls schedules with the remaining progress, 1 at the start and 0 at the end
         kwargs["learning_rate"] = _LinearSchedule(start, float(final))
+    policy_kwargs = kwargs.get("policy_kwargs")
+    if policy_kwargs is not None and isinstance(policy_kwargs.get("activation_fn"), str):
+        import torch
+
+        name = policy_kwargs["activation_fn"]
+        if name not in ACTIVATIONS:
+            raise ValueError(f"policy_kwargs activation_fn must be one of {ACTIVATIONS}, got {name!r}")
+        classes = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "elu": torch.nn.ELU, "silu": torch.nn.SiLU}
+        kwargs["policy_kwargs"] = {**policy_kwargs, "activation_fn": classes[name]}
     std = kwargs.pop("action_noise_std", None)
     if std is not None:
         from stable_baselines3.common.noise import NormalActionNoise
@@ -385,7 +413,7 @@ def train(experiment: str, algo: str, timesteps: int, out, *, seed: int = 0, n_a
         print(f"resuming from {latest} at {model.num_timesteps} timesteps")
     else:
         model = algo_class("MlpPolicy", env, seed=seed, device="cpu", tensorboard_log=str(out / "tb"),
-                           **_sb3_kwargs(hyper, exp))
+                           **sb3_kwargs(hyper, exp))
     if model.gamma != exp.beta:
         raise RuntimeError(f"gamma {model.gamma} differs from beta {exp.beta}")
 
@@ -398,7 +426,10 @@ def train(experiment: str, algo: str, timesteps: int, out, *, seed: int = 0, n_a
     if hyper.get("log_std_final") is not None:
         callbacks.append(_ExplorationAnnealing(float(hyper["log_std_final"]), int(timesteps)))
     if hyper.get("target_entropy_final") is not None:
-        callbacks.append(_EntropyAnnealing(float(hyper["target_entropy_final"]), int(timesteps)))
+        initial = hyper.get("target_entropy", "auto")
+        initial = -float(exp.action_size) if initial == "auto" else float(initial)  # SB3's "auto": -dim(A)
+        callbacks.append(_EntropyAnnealing(initial, float(hyper["target_entropy_final"]), int(timesteps),
+                                           float(hyper.get("target_entropy_anneal_start", 0.0))))
     evaluator = None
     if wants_eval:
         evaluator = BenchmarkEvalCallback(exp, eval_every, log_path=out / "evaluations.csv",
@@ -471,4 +502,9 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # Run through the importable module: objects that a saved model pickles (the learning-rate
+    # schedule) then refer to ``rl.train._LinearSchedule``, not to ``__main__``, whose class
+    # cloudpickle would store by value and only that cloudpickle version could read back.
+    from rl.train import main as _main
+
+    raise SystemExit(_main())

@@ -108,12 +108,51 @@ def test_reward_centring_subtracts_the_steady_state_utility():
 
 
 def test_learning_rate_schedule_and_action_noise_become_sb3_objects():
-    from rl.train import _sb3_kwargs
+    from rl.train import sb3_kwargs
 
-    kwargs = _sb3_kwargs({"learning_rate": 1e-3, "learning_rate_final": 1e-4, "center_rewards": True,
+    kwargs = sb3_kwargs({"learning_rate": 1e-3, "learning_rate_final": 1e-4, "center_rewards": True,
                           "action_noise_std": 0.1}, make_experiment("rbc"))
     assert "center_rewards" not in kwargs
     assert kwargs["learning_rate"](1.0) == pytest.approx(1e-3) and kwargs["learning_rate"](0.0) == pytest.approx(1e-4)
     assert np.allclose(kwargs["action_noise"]._sigma, 0.1)
     with pytest.raises(ValueError, match="learning_rate_final"):
-        _sb3_kwargs({"learning_rate_final": 0.0}, make_experiment("rbc"))
+        sb3_kwargs({"learning_rate_final": 0.0}, make_experiment("rbc"))
+
+
+def test_activation_is_named_in_json_and_becomes_the_torch_class(tmp_path):
+    import torch
+
+    from rl.train import sb3_kwargs
+
+    kwargs = sb3_kwargs({"policy_kwargs": {"net_arch": [8], "activation_fn": "silu"}}, make_experiment("rbc"))
+    assert kwargs["policy_kwargs"] == {"net_arch": [8], "activation_fn": torch.nn.SiLU}
+    with pytest.raises(ValueError, match="activation_fn"):
+        sb3_kwargs({"policy_kwargs": {"activation_fn": "swish"}}, make_experiment("rbc"))
+    train("rbc", "sac", 200, tmp_path, hyper_overrides={"learning_starts": 50,
+                                                         "policy_kwargs": {"net_arch": [8], "activation_fn": "tanh"}})
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["hyperparameters"]["policy_kwargs"]["activation_fn"] == "tanh"
+    from stable_baselines3 import SAC
+
+    model = SAC.load(tmp_path / "model.zip", device="cpu")
+    assert any(isinstance(layer, torch.nn.Tanh) for layer in model.policy.actor.latent_pi)
+
+
+def test_entropy_annealing_waits_for_its_start_then_falls_linearly():
+    from types import SimpleNamespace
+
+    from rl.train import _EntropyAnnealing
+
+    callback = _EntropyAnnealing(-2.0, -8.0, total=1_000, start=0.75)
+    callback.model = SimpleNamespace(target_entropy=-2.0, num_timesteps=0)
+    targets = {}
+    for steps in (0, 500, 750, 875, 1_000, 1_200):
+        callback.model.num_timesteps = steps
+        callback.on_step()
+        targets[steps] = callback.model.target_entropy
+    assert targets[0] == targets[500] == targets[750] == -2.0
+    assert targets[875] == pytest.approx(-5.0) and targets[1_000] == targets[1_200] == -8.0
+    with pytest.raises(ValueError, match="target_entropy_anneal_start"):
+        _EntropyAnnealing(-2.0, -8.0, total=1_000, start=1.0)
+    with pytest.raises(ValueError, match="needs target_entropy_final"):
+        hyperparameters("sac", "tuned", 0.95, extra={"target_entropy_anneal_start": 0.5})
