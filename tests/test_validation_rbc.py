@@ -18,7 +18,7 @@ import pytest
 from econ.experiments import make_experiment
 from rl import core
 from validation import scoring
-from validation.compare import main as compare
+from validation.compare import POLICY_DIR, main as compare
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +126,18 @@ def test_compare_bad_input(tmp_path, capsys):
         compare(["rbc", "--tol", "welfare_loss_percent=-1"])
     assert compare(["rbc", "--model", str(tmp_path / "missing"), "--out", str(tmp_path)]) == 2
     assert "no model" in capsys.readouterr().err
+
+
+def test_compare_train_recipes_and_algo_choice(capsys):
+    from validation.compare import SHIPPED_ALGORITHM, TRAIN_RECIPES
+
+    for name in ("rbc-full-depreciation", "rbc"):
+        assert set(TRAIN_RECIPES[name]) == {"ppo", "sac"}  # issue 4 names SAC; the shipped policies record theirs
+    for name, algo in SHIPPED_ALGORITHM.items():
+        shipped = json.loads((POLICY_DIR / name / "config.json").read_text())
+        assert shipped["algorithm"] == algo, name
+    with pytest.raises(SystemExit):
+        compare(["rbc", "--algo", "sac"])  # --algo only chooses the recipe of --train
+    with pytest.raises(SystemExit):
+        compare(["ks", "--train", "--algo", "sac"])
+    assert "no 'sac' recipe for ks" in capsys.readouterr().err
