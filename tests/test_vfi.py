@@ -61,8 +61,22 @@ GRID_REFINEMENT_TOL = 1e-5
 nodes: both are ~1e-7 accurate (Euler errors -7.6 and -8.0)."""
 
 GOLDEN_TOL = 1e-8
-"""Golden numbers are deterministic outputs of compiled code; 1e-8 allows for
-libm differences across platforms (the Brent resolution is ~1e-8 relative)."""
+"""Golden values (the value function, the iteration count) are deterministic outputs
+of compiled code; 1e-8 allows for libm differences across platforms (measured
+between the environment that stored them and a later one: 1e-14)."""
+
+GOLDEN_POLICY_TOL = 1e-6
+"""Golden policies are argmaxes found by Brent's method on objectives that are flat
+at the optimum (labour above all): an argmax is determined only to about the
+square root of the rounding in the objective, so 1-ulp differences in exp/log
+(NumPy and LLVM pick SIMD implementations by CPU) move it by ~1e-8 (measured
+between the two environments: 3e-8 in labour).  1e-6 is well below the policies'
+accuracy (grid refinement, 1e-5) and catches any change of method."""
+
+GOLDEN_EULER_SLACK = (0.25, 0.4)
+"""Euler errors of ~1e-7.7 are differences of the size of the policies' 1e-8 noise, so
+their log10 mean and max moved by up to 0.12 and 0.23 between the two environments; the test is
+one-sided: no worse than the golden accuracy by more than these slacks."""
 
 # --------------------------------------------------------------------------
 # Fixtures: each calibration solved once
@@ -288,14 +302,13 @@ def test_golden_values(utility, solutions):
     gold, result = GOLDEN[utility], solutions[f"rbc-{utility}"]
     ss = steady_state(result.params)
     chat, labour = result.policy(ss.capital, 1.0)
-    assert float(chat) == pytest.approx(gold["chat_ss"], abs=GOLDEN_TOL)
-    assert float(labour) == pytest.approx(gold["labour_ss"], abs=GOLDEN_TOL)
+    assert float(chat) == pytest.approx(gold["chat_ss"], abs=GOLDEN_POLICY_TOL)
+    assert float(labour) == pytest.approx(gold["labour_ss"], abs=GOLDEN_POLICY_TOL)
     assert result.value[7, 30] == pytest.approx(gold["value_7_30"], abs=GOLDEN_TOL)
     assert result.num_iter == gold["num_iter"]
     errors = result.euler_errors(n_periods=10_000, seed=0)
-    # Euler errors are logs of ~1e-8 differences: reproducible to about 1e-3 in log10
-    assert errors.mean() == pytest.approx(gold["euler_mean"], abs=1e-3)
-    assert errors.max() == pytest.approx(gold["euler_max"], abs=1e-2)
+    assert errors.mean() < gold["euler_mean"] + GOLDEN_EULER_SLACK[0]
+    assert errors.max() < gold["euler_max"] + GOLDEN_EULER_SLACK[1]
 
 
 def test_same_seed_same_errors_other_seed_other_errors(solutions):
