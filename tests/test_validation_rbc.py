@@ -119,6 +119,13 @@ def test_compare_negative_controls_exit_nonzero(tmp_path):
         assert (out / "irf.png").stat().st_size > 10_000 and (out / "policy.png").exists()
 
 
+def test_brock_mirman_controls_untrained_fails_and_steady_state_is_the_solution(tmp_path):
+    # the closed form holds chat and l constant, so "the steady-state fractions whatever the state"
+    # IS Brock-Mirman at delta = 1 and must pass; the untrained network is the negative control there
+    assert compare(["rbc-full-depreciation", "--model", "untrained", "--out", str(tmp_path / "u")]) == 1
+    assert compare(["rbc-full-depreciation", "--model", "steady-state", "--out", str(tmp_path / "s")]) == 0
+
+
 def test_compare_bad_input(tmp_path, capsys):
     with pytest.raises(SystemExit):
         compare(["rbc", "--tol", "no_such_metric=1"])
