@@ -70,7 +70,7 @@ _SAC_RBC = {"preset": "tuned", "n_economies": 16, "overrides": {"tfp_scale": 0.0
 TRAIN_RECIPES = {
     "rbc-full-depreciation": {
         "sac": {**_SAC_RBC, "timesteps": 800_000,
-                "hyper_overrides": {"gradient_steps": 4, "target_entropy_final": -5.0,
+                "hyper_overrides": {**_SAC_RBC["hyper_overrides"], "target_entropy_final": -5.0,
                                     "target_entropy_anneal_start": 0.5}},
         "ppo": {**_PPO_RBC, "timesteps": 3_000_000,
                 "hyper_overrides": {"learning_rate_final": 3e-5, "log_std_final": -4.5,
