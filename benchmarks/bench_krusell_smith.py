@@ -30,8 +30,8 @@ import time
 
 import numpy as np
 
-from econ.krusell_smith import den_haan_errors, estimate_alm, solve_krusell_smith
-from econ.ks_params import KrusellSmithParams
+from econ.krusell_smith.solver import den_haan_errors, estimate_alm, solve_krusell_smith
+from econ.krusell_smith.params import KrusellSmithParams
 
 NUM_HOUSEHOLDS = 10_000
 NUM_PERIODS = 1_100

@@ -17,7 +17,7 @@ differ in the choice of k':
   would not fit in memory beyond ~100 capital nodes).
 
 Accuracy is measured the same way for both: Euler-equation errors (mean and
-max log10, ``econ.vfi.euler_errors``) on a 10,000-period ergodic simulation
+max log10, ``econ.rbc.vfi.euler_errors``) on a 10,000-period ergodic simulation
 (seed 0) of each policy.  Off the grid, solve_vfi's policy is its own (cubic
 spline in k, cubic in log A); DiscreteDP's grid policy is interpolated
 bilinearly and clamped to the grid (a cubic through a discrete-choice policy
@@ -39,10 +39,10 @@ import quantecon as qe
 import scipy.sparse
 from scipy.interpolate import RegularGridInterpolator
 
-from econ import _vfi_kernels as kernels
-from econ.params import RBCParams
-from econ.steady_state import steady_state
-from econ.vfi import discretise_tfp, euler_errors, solve_vfi
+from econ.rbc import _kernels as kernels
+from econ.rbc.params import RBCParams
+from econ.rbc.steady_state import steady_state
+from econ.rbc.vfi import discretise_tfp, euler_errors, solve_vfi
 
 N_TFP = 7
 BOUNDS = (0.75, 1.25)

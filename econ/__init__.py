@@ -3,16 +3,26 @@
 ``econ`` solves; ``rl`` learns; ``validation`` compares.  Nothing here imports ``rl``.
 """
 
-from econ.brock_mirman import BrockMirmanPolicy, brock_mirman_policy
 from econ.economy import ACTION_EPS, CAPITAL_FLOOR, action_to_fraction, markets, period
 from econ.fixed_point import ConvergenceError, fixed_point
 from econ.heterogeneous import HeterogeneousSteadyState, heterogeneous_steady_state, productivity_grid
-from econ.linear import BlanchardKahnError, LinearSolution, impulse_response, linearize
-from econ.params import RBCParams
-from econ.ks_params import KrusellSmithParams
-from econ.krusell_smith import KrusellSmithSolution, solve_krusell_smith
-from econ.steady_state import SteadyState, steady_state
-from econ.vfi import VFIResult, euler_errors, nonlinear_impulse_response, simulate_policy, solve_vfi
+from econ.krusell_smith import KrusellSmithParams, KrusellSmithSolution, solve_krusell_smith
+from econ.rbc import (
+    BlanchardKahnError,
+    BrockMirmanPolicy,
+    LinearSolution,
+    RBCParams,
+    SteadyState,
+    VFIResult,
+    brock_mirman_policy,
+    euler_errors,
+    impulse_response,
+    linearize,
+    nonlinear_impulse_response,
+    simulate_policy,
+    solve_vfi,
+    steady_state,
+)
 
 __all__ = [
     "ACTION_EPS",

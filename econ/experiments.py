@@ -4,7 +4,7 @@ An :class:`Experiment` holds everything the environment needs to simulate one
 heterogeneous RBC economy of N households for an episode of T periods:
 
 - the technology (``"ar1"``: log A' = rho log A + sigma eps; ``"ks"``: the
-  Krusell-Smith 4-state chain of :class:`econ.ks_params.KrusellSmithParams`);
+  Krusell-Smith 4-state chain of :class:`econ.krusell_smith.params.KrusellSmithParams`);
 - each household's capital and labour productivity kappa_i, lambda_i;
 - the period utility (``linear``: log c - chi l; ``log_leisure``:
   log c + chi log(1 - l); ``log``: log c, the KS variants, where labour is the
@@ -29,11 +29,11 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from econ import validate
+from econ import checks
 from econ.heterogeneous import productivity_grid
-from econ.ks_params import KrusellSmithParams
-from econ.params import DEFAULT_CHI, RBCParams
-from econ.steady_state import steady_state
+from econ.krusell_smith.params import KrusellSmithParams
+from econ.rbc.params import DEFAULT_CHI, RBCParams
+from econ.rbc.steady_state import steady_state
 
 EPISODE_LENGTH = 500
 """T, the episode length of every experiment (spec section 1)."""
@@ -188,15 +188,15 @@ class Experiment(_ExperimentFields):
     ):
         if not isinstance(name, str) or not name:
             raise ValueError(f"name must be a non-empty string, got {name!r}")
-        num_agents = validate.positive_int("num_agents", num_agents)
-        alpha = validate.open_interval("alpha", alpha, 0.0, 1.0)
-        beta = validate.open_interval("beta", beta, 0.0, 1.0)
-        delta = validate.half_open("delta", delta, 0.0, 1.0)
-        technology = validate.one_of("technology", technology, TECHNOLOGIES)
-        utility = validate.one_of("utility", utility, UTILITY_FORMS)
+        num_agents = checks.positive_int("num_agents", num_agents)
+        alpha = checks.open_interval("alpha", alpha, 0.0, 1.0)
+        beta = checks.open_interval("beta", beta, 0.0, 1.0)
+        delta = checks.half_open("delta", delta, 0.0, 1.0)
+        technology = checks.one_of("technology", technology, TECHNOLOGIES)
+        utility = checks.one_of("utility", utility, UTILITY_FORMS)
         if technology == "ar1":
-            rho = validate.open_interval("rho", rho, -1.0, 1.0)
-            sigma = validate.non_negative("sigma", sigma)
+            rho = checks.open_interval("rho", rho, -1.0, 1.0)
+            sigma = checks.non_negative("sigma", sigma)
             if ks is not None:
                 raise ValueError("ks must be None for technology 'ar1' (the KS chain is used only with technology 'ks')")
             if utility == "log":
@@ -217,18 +217,18 @@ class Experiment(_ExperimentFields):
         if utility == "log":
             chi = 0.0
         else:
-            chi = DEFAULT_CHI[utility] if chi is None else validate.positive("chi", chi)
+            chi = DEFAULT_CHI[utility] if chi is None else checks.positive("chi", chi)
 
         if capital_productivity is None:
             capital_productivity = np.ones(num_agents)
         if labour_productivity is None:
             labour_productivity = np.ones(num_agents)
-        kappa = validate.positive_array("capital_productivity", np.atleast_1d(capital_productivity), length=num_agents)
-        lam = validate.positive_array("labour_productivity", np.atleast_1d(labour_productivity), length=num_agents)
+        kappa = checks.positive_array("capital_productivity", np.atleast_1d(capital_productivity), length=num_agents)
+        lam = checks.positive_array("labour_productivity", np.atleast_1d(labour_productivity), length=num_agents)
 
-        episode_length = validate.positive_int("episode_length", episode_length)
-        low = validate.positive("initial_capital_low", initial_capital_low)
-        high = validate.positive("initial_capital_high", initial_capital_high)
+        episode_length = checks.positive_int("episode_length", episode_length)
+        low = checks.positive("initial_capital_low", initial_capital_low)
+        high = checks.positive("initial_capital_high", initial_capital_high)
         if high < low:
             raise ValueError(f"initial_capital_high must be >= initial_capital_low ({low}), got {high}")
         for flag_name, flag in (("start_at_steady_state", start_at_steady_state), ("exact_unemployment", exact_unemployment)):
@@ -241,7 +241,7 @@ class Experiment(_ExperimentFields):
         if not observations:
             raise ValueError(f"observations must list at least one of {tuple(OBSERVATIONS)}")
         for item in observations:
-            validate.one_of("observations entry", item, OBSERVATIONS)
+            checks.one_of("observations entry", item, OBSERVATIONS)
             if technology == "ar1" and item in KS_ONLY_OBSERVATIONS:
                 raise ValueError(f"observation {item!r} exists only for technology 'ks' (experiment has 'ar1')")
         if len(set(observations)) != len(observations):
@@ -252,8 +252,8 @@ class Experiment(_ExperimentFields):
                 capital_scale = ks_steady_state_capital(ks)
             else:
                 capital_scale = steady_state(RBCParams(alpha, beta, delta, rho, sigma, chi, utility)).capital
-        capital_scale = validate.positive("capital_scale", capital_scale)
-        tfp_scale = validate.positive("tfp_scale", tfp_scale)
+        capital_scale = checks.positive("capital_scale", capital_scale)
+        tfp_scale = checks.positive("tfp_scale", tfp_scale)
 
         return super().__new__(
             cls, name, num_agents, alpha, beta, delta, technology, rho, sigma, ks,
@@ -339,7 +339,7 @@ def make_experiment(name: str, n_agents: Optional[int] = None, **overrides) -> E
             raise ValueError(
                 f"unknown field {key!r} for experiment {name!r}; fields that can be overridden: {', '.join(allowed)}"
             )
-    n = _DEFAULT_AGENTS[name] if n_agents is None else validate.positive_int("n_agents", n_agents)
+    n = _DEFAULT_AGENTS[name] if n_agents is None else checks.positive_int("n_agents", n_agents)
     fields = {k: v for k, v in overrides.items() if k in settable}
     fields.setdefault("observations", _DEFAULT_OBSERVATIONS[name])
 

@@ -37,8 +37,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from econ import validate
-from econ.params import RBCParams
+from econ import checks
+from econ.rbc.params import RBCParams
 
 KAPPA_TIE_RTOL = 1e-12
 """Capital productivities within this relative distance of the maximum count as the maximum."""
@@ -49,9 +49,9 @@ def productivity_grid(g: int, low: float = 0.98, high: float = 1.02):
 
     Returns two arrays of length g*g (kappa varies slowest).
     """
-    g = validate.positive_int("g", g, minimum=1)
-    low = validate.positive("low", low)
-    high = validate.positive("high", high)
+    g = checks.positive_int("g", g, minimum=1)
+    low = checks.positive("low", low)
+    high = checks.positive("high", high)
     if high < low:
         raise ValueError(f"high must be >= low, got low={low}, high={high}")
     values = np.linspace(low, high, g) if g > 1 else np.array([(low + high) / 2.0])
@@ -114,8 +114,8 @@ def heterogeneous_steady_state(
         raise TypeError(f"params must be an RBCParams, got {type(params).__name__}")
     if capital_productivity is None and labour_productivity is None:
         capital_productivity, labour_productivity = productivity_grid(3)
-    kappa = validate.positive_array("capital_productivity", capital_productivity)
-    lam = validate.positive_array("labour_productivity", labour_productivity, length=kappa.shape[0])
+    kappa = checks.positive_array("capital_productivity", capital_productivity)
+    lam = checks.positive_array("labour_productivity", labour_productivity, length=kappa.shape[0])
     n = kappa.shape[0]
     alpha, beta, delta, chi = params.alpha, params.beta, params.delta, params.chi
     linear = params.utility == "linear"

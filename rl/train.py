@@ -210,7 +210,7 @@ def reward_offset(exp) -> float:
     from econ.economy import utility
 
     if exp.technology == "ar1":
-        from econ.steady_state import steady_state
+        from econ.rbc.steady_state import steady_state
 
         ss = steady_state(exp.rbc_params)
         return float(utility(ss.consumption, ss.labour, exp.chi, exp.utility))

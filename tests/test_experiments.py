@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from econ.experiments import EXPERIMENTS, Experiment, ks_steady_state_capital, make_experiment
-from econ.ks_params import KrusellSmithParams
-from econ.params import RBCParams
-from econ.steady_state import steady_state
+from econ.krusell_smith.params import KrusellSmithParams
+from econ.rbc.params import RBCParams
+from econ.rbc.steady_state import steady_state
 
 
 def test_every_experiment_builds_with_spec_defaults():

@@ -15,9 +15,9 @@ import pytest
 import quantecon as qe
 
 from econ import ConvergenceError, KrusellSmithParams, KrusellSmithSolution, solve_krusell_smith
-from econ import _ks_kernels as kernels
+from econ.krusell_smith import _kernels as kernels
 from econ.economy import markets
-from econ.krusell_smith import den_haan_errors, estimate_alm, gini, simulate_shocks
+from econ.krusell_smith.solver import den_haan_errors, estimate_alm, gini, simulate_shocks
 
 # Spec section 3, rounded to 6 digits there, hence the tolerance.
 SPEC_TRANSITION = np.array(
@@ -377,7 +377,7 @@ def test_cli_prints_and_writes_figures(tmp_path, capsys):
 
 
 def test_cli_refuses_bad_override(capsys):
-    from econ.ks_cli import main
+    from econ.krusell_smith.cli import main
 
     with pytest.raises(SystemExit):
         main(["--calibration", "ks", "--beta", "1.5"])

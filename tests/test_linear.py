@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from econ import BlanchardKahnError, RBCParams, brock_mirman_policy, impulse_response, linearize, steady_state
-from econ.linear import IRF_KEYS, equilibrium_conditions, klein_solve
+from econ.rbc.linear import IRF_KEYS, equilibrium_conditions, klein_solve
 
 EXACT_TOL = 1e-12
 """At delta = 1 the linear solution is the exact derivative of the closed form: rounding only."""

@@ -7,7 +7,7 @@ The reference values in ``tests/dynare/reference.json`` were produced by
    they satisfy the linearised equilibrium conditions period by period (which
    also audits the one-period shift of capital), and at delta = 1 they equal
    the linearised Brock-Mirman closed form.
-2. ``econ.steady_state`` and ``econ.linearize`` / ``econ.impulse_response``
+2. ``econ.rbc.steady_state`` and ``econ.linearize`` / ``econ.impulse_response``
    agree with the stored numbers for every case.
 3. Live (marker ``dynare``, skipped without Octave + Dynare): one case is
    regenerated with Dynare and must equal the stored numbers and econ's output.
@@ -178,7 +178,7 @@ def test_reference_matches_linearised_brock_mirman(case):
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_steady_state_matches_dynare(case):
-    ss = econ.steady_state(RBCParams(**case["params"]))
+    ss = econ.rbc.steady_state(RBCParams(**case["params"]))
     for key in STEADY_STATE_KEYS:
         assert getattr(ss, key) == pytest.approx(case["steady_state"][key], rel=STEADY_STATE_REL_TOL), key
 

@@ -93,7 +93,7 @@ def test_tfp_scale_divides_the_observed_log_tfp():
 def test_reward_centring_subtracts_the_steady_state_utility():
     """At the steady state with the steady-state fractions the centred reward is 0; the raw return is kept."""
     from econ.economy import fraction_to_action
-    from econ.steady_state import steady_state
+    from econ.rbc.steady_state import steady_state
     from rl.train import _centred, reward_offset
 
     exp = make_experiment("rbc", start_at_steady_state=True, sigma=0.0, episode_length=3)

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from econ.experiments import make_experiment
-from econ.krusell_smith import gini
+from econ.krusell_smith.solver import gini
 from validation import multi_agent as ma
 
 # Benchmark policy at N = 200, 4 economies x 1,000 kept periods (300 burn-in):

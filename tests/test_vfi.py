@@ -1,4 +1,4 @@
-"""Tests of the global solution by value-function iteration (econ.vfi, spec section 4.2).
+"""Tests of the global solution by value-function iteration (econ.rbc.vfi, spec section 4.2).
 
 Three layers (STYLE.md): closed forms (spline exactness, the intratemporal
 root, Brock-Mirman policy and value function, Euler errors of the exact
@@ -17,13 +17,13 @@ import dataclasses
 import numpy as np
 import pytest
 
-from econ import _vfi_kernels as kernels
-from econ.brock_mirman import brock_mirman_policy
+from econ.rbc import _kernels as kernels
+from econ.rbc.brock_mirman import brock_mirman_policy
 from econ.fixed_point import ConvergenceError
-from econ.linear import impulse_response
-from econ.params import RBCParams
-from econ.steady_state import steady_state
-from econ.vfi import VFIResult, euler_errors, nonlinear_impulse_response, solve_vfi
+from econ.rbc.linear import impulse_response
+from econ.rbc.params import RBCParams
+from econ.rbc.steady_state import steady_state
+from econ.rbc.vfi import VFIResult, euler_errors, nonlinear_impulse_response, solve_vfi
 
 # --------------------------------------------------------------------------
 # Tolerances (each with its reason)

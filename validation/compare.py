@@ -38,7 +38,7 @@ import numpy as np
 
 from econ.experiments import EXPERIMENTS, Experiment, make_experiment
 from econ.io import write_json_atomic
-from econ.vfi import euler_errors
+from econ.rbc.vfi import euler_errors
 from validation import scoring
 
 POLICY_DIR = Path(__file__).resolve().parent / "policies"
@@ -246,7 +246,7 @@ def plot_rbc(result: dict, policies: List[scoring.Policy], experiment: Experimen
     import matplotlib.pyplot as plt
 
     from econ.io import save_figure_atomic
-    from econ.plots import IRF_TITLES
+    from econ.rbc.plots import IRF_TITLES
 
     paths = []
     params = experiment.rbc_params

@@ -87,12 +87,12 @@ from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence
 
 import numpy as np
 
-from econ import validate
+from econ import checks
 from econ.economy import ACTION_EPS, CAPITAL_FLOOR, fraction_to_action, markets
 from econ.experiments import Experiment
 from econ.heterogeneous import HeterogeneousSteadyState, heterogeneous_steady_state
-from econ.krusell_smith import KrusellSmithSolution, den_haan_errors, fit_alm, gini, solve_krusell_smith
-from econ.ks_params import AGGREGATE_STATES
+from econ.krusell_smith.solver import KrusellSmithSolution, den_haan_errors, fit_alm, gini, solve_krusell_smith
+from econ.krusell_smith.params import AGGREGATE_STATES
 
 Actor = Callable[[np.ndarray], np.ndarray]
 """``obs (M, obs_dim) float32 -> actions (M, action_size)`` in [-1, 1]; M = E * N rows, economy-major."""
@@ -270,7 +270,7 @@ def _resolve_tolerances(defaults: Mapping[str, Optional[float]], overrides, metr
         if key not in known:
             raise ValueError(f"tolerances: unknown metric {key!r}; known: {', '.join(sorted(known))}")
         if value is not None:
-            validate.non_negative(f"tolerances[{key!r}]", value)
+            checks.non_negative(f"tolerances[{key!r}]", value)
     out = {}
     for name, family in metrics:
         if name in overrides:
@@ -356,12 +356,12 @@ def constant_actor(experiment: Experiment, consumption_fraction: float, labour: 
     None in the KS variants (labour is the endowment there).
     """
     experiment = _require_experiment(experiment)
-    chat = validate.open_interval("consumption_fraction", consumption_fraction, 0.0, 1.0)
+    chat = checks.open_interval("consumption_fraction", consumption_fraction, 0.0, 1.0)
     values = [chat]
     if experiment.chooses_labour:
         if labour is None:
             raise ValueError(f"labour is required: experiment {experiment.name!r} chooses labour")
-        values.append(validate.open_interval("labour", labour, 0.0, 1.0))
+        values.append(checks.open_interval("labour", labour, 0.0, 1.0))
     elif labour is not None:
         raise ValueError(f"labour must be None: in {experiment.name!r} labour is the endowment, not chosen")
     action = fraction_to_action(np.array(values))
@@ -378,14 +378,14 @@ def steady_state_consumption_fraction(experiment: Experiment):
 
     The negative control of issue 5 ("holds the steady-state consumption
     fraction and labour whatever the state") through :func:`constant_actor`.
-    ``ar1``: :func:`econ.steady_state.steady_state`.  KS: every household at
+    ``ar1``: :func:`econ.rbc.steady_state.steady_state`.  KS: every household at
     the normalising capital (``ks_steady_state_capital``: technology and
     employment at their stationary means) with wealth from
     :func:`econ.economy.markets`; chat = 1 - k / a keeps capital constant.
     """
     experiment = _require_experiment(experiment)
     if experiment.technology == "ar1":
-        from econ.steady_state import steady_state
+        from econ.rbc.steady_state import steady_state
 
         ss = steady_state(experiment.rbc_params)
         return float(ss.consumption_fraction), float(ss.labour)
@@ -516,10 +516,10 @@ def simulate_agents(policy, experiment: Experiment, n_periods: int, *, seed: int
 
     experiment = _require_experiment(experiment)
     actor = _as_actor(policy)
-    n_periods = validate.positive_int("n_periods", n_periods, 2)
-    burn_in = experiment.episode_length if burn_in is None else validate.positive_int("burn_in", burn_in, 0)
-    n_economies = validate.positive_int("n_economies", n_economies)
-    seed = validate.positive_int("seed", seed, 0)
+    n_periods = checks.positive_int("n_periods", n_periods, 2)
+    burn_in = experiment.episode_length if burn_in is None else checks.positive_int("burn_in", burn_in, 0)
+    n_economies = checks.positive_int("n_economies", n_economies)
+    seed = checks.positive_int("seed", seed, 0)
     rng = np.random.default_rng(seed)
     n = experiment.num_agents
     if initial_state is None:
@@ -599,7 +599,7 @@ def ks_benchmark(experiment: Experiment, *, seed: int = 0, **solver_options) -> 
     with ``exact_unemployment=False`` is still compared with it.
     """
     experiment = _require_ks(experiment)
-    seed = validate.positive_int("seed", seed, 0)
+    seed = checks.positive_int("seed", seed, 0)
     return _solve_cached(experiment.ks, seed, tuple(sorted(solver_options.items())))
 
 
@@ -636,7 +636,7 @@ class KSBenchmarkActor:
     households in order).  Wealth a_i and K come from
     :func:`econ.economy.markets` on the decoded cross-section -- the same
     equations the environment steps with -- and the rule's consumption
-    c(k_i, K; z, e_i, type) (:meth:`econ.krusell_smith.HouseholdPolicy.evaluate`,
+    c(k_i, K; z, e_i, type) (:meth:`econ.krusell_smith.solver.HouseholdPolicy.evaluate`,
     bilinear in (k, K)) becomes chat = c / a and the action
     :func:`econ.economy.fraction_to_action` (chat) (clipped to [0.005, 0.995],
     which the benchmark's chat never leaves in the calibrations of the spec).
@@ -959,9 +959,9 @@ def ks_scores(panel: Panel, experiment: Optional[Experiment] = None,
         raise ValueError("panel was simulated with a different calibration than experiment (panel.experiment.ks "
                          "must equal experiment.ks)")
     bench = _check_benchmark(experiment, benchmark)
-    n_bins = validate.positive_int("n_bins", n_bins, 1)
-    sample_every = validate.positive_int("sample_every", sample_every)
-    gini_every = validate.positive_int("gini_every", gini_every)
+    n_bins = checks.positive_int("n_bins", n_bins, 1)
+    sample_every = checks.positive_int("sample_every", sample_every)
+    gini_every = checks.positive_int("gini_every", gini_every)
     pexp = panel.experiment
 
     # --- law of motion
@@ -1169,7 +1169,7 @@ def steady_state_initial_state(experiment: Experiment, n_economies: int = 1):
     from rl import core
 
     experiment = _require_ar1(experiment)
-    n_economies = validate.positive_int("n_economies", n_economies)
+    n_economies = checks.positive_int("n_economies", n_economies)
     capital = steady_state_allocation(experiment).capital
     shape = (n_economies, experiment.num_agents)
     return core.EconomyState(np.broadcast_to(np.maximum(capital, CAPITAL_FLOOR), shape).copy(),

@@ -1,7 +1,7 @@
 """Scores of an RBC policy (N = 1 experiments) against a benchmark (spec section 5).
 
 A *policy* here is any callable ``(capital, technology) -> (chat, labour)``
-on arrays of the same shape, the convention of :mod:`econ.vfi`; an SB3 model
+on arrays of the same shape, the convention of :mod:`econ.rbc.vfi`; an SB3 model
 becomes one with :func:`model_policy`.  Every simulation goes through
 :func:`econ.economy.period` (the one implementation of the period equations).
 
@@ -26,13 +26,13 @@ from typing import Callable, Dict, Optional
 
 import numpy as np
 
-from econ import validate
+from econ import checks
 from econ.economy import action_to_fraction, period
 from econ.experiments import Experiment
-from econ.linear import IRF_KEYS, linearize
-from econ.params import RBCParams
-from econ.steady_state import steady_state
-from econ.vfi import impulse_paths, simulate_policy
+from econ.rbc.linear import IRF_KEYS, linearize
+from econ.rbc.params import RBCParams
+from econ.rbc.steady_state import steady_state
+from econ.rbc.vfi import impulse_paths, simulate_policy
 
 Policy = Callable[[np.ndarray, np.ndarray], tuple]
 
@@ -83,8 +83,8 @@ def model_policy(model, experiment: Experiment) -> Policy:
 
 def constant_policy(chat: float, labour: float) -> Policy:
     """A policy that ignores the state (the negative control of the spec: steady-state fractions)."""
-    chat = validate.open_interval("chat", chat, 0.0, 1.0)
-    labour = validate.open_interval("labour", labour, 0.0, 1.0)
+    chat = checks.open_interval("chat", chat, 0.0, 1.0)
+    labour = checks.open_interval("labour", labour, 0.0, 1.0)
 
     def policy(capital, technology):
         shape = np.broadcast(np.asarray(capital), np.asarray(technology)).shape
@@ -103,10 +103,10 @@ def benchmark_policy(experiment: Experiment, **vfi_options) -> Policy:
     """Brock-Mirman (delta = 1) or the global VFI policy (delta < 1) of the experiment's calibration."""
     params = _require_rbc(experiment)
     if params.delta == 1.0:
-        from econ.brock_mirman import brock_mirman_policy
+        from econ.rbc.brock_mirman import brock_mirman_policy
 
         return brock_mirman_policy(params)
-    from econ.vfi import solve_vfi
+    from econ.rbc.vfi import solve_vfi
 
     return solve_vfi(params, **vfi_options).policy
 
@@ -154,10 +154,10 @@ def welfare_loss(policy: Policy, benchmark: Policy, experiment: Experiment, *, n
     period lowers V by -log(1 - x)/(1 - beta), hence the formula.
     """
     params = _require_rbc(experiment)
-    n_states = validate.positive_int("n_states", n_states)
+    n_states = checks.positive_int("n_states", n_states)
     if horizon is None:
         horizon = int(np.ceil(np.log(1e-10) / np.log(params.beta)))
-    horizon = validate.positive_int("horizon", horizon)
+    horizon = checks.positive_int("horizon", horizon)
     rng = np.random.default_rng(seed)
     capital0 = experiment.capital_scale * rng.uniform(experiment.initial_capital_low, experiment.initial_capital_high,
                                                       n_states)
@@ -237,7 +237,7 @@ def policy_impulse_response(policy: Policy, params: RBCParams, capital: float, h
     """Paths of the policy's economy from ``capital`` with log A_t = rho^t * shock_size * sigma.
 
     Returns ``(shocked, baseline)`` dicts of level paths for IRF_KEYS; the
-    baseline has log A = 0 throughout (:func:`econ.vfi.impulse_paths`).
+    baseline has log A = 0 throughout (:func:`econ.rbc.vfi.impulse_paths`).
     """
     return impulse_paths(_as_float(policy), params, capital, horizon, shock_size)
 
@@ -261,7 +261,7 @@ def irf_agreement(policy: Policy, experiment: Experiment, *, horizon: int = 40, 
     params = _require_rbc(experiment)
     if params.sigma == 0:
         raise ValueError("irf_agreement needs sigma > 0 (the shock is one standard deviation)")
-    horizon = validate.positive_int("horizon", horizon)
+    horizon = checks.positive_int("horizon", horizon)
     linear = linearize(params)
     bench = linear.impulse_response(horizon, shock_size)
     k_fixed, converged = deterministic_fixed_point(policy, params)

@@ -13,7 +13,7 @@ For every case in :data:`CASES` this renders ``tests/dynare/<name>.mod`` from
 
 and writes ``tests/dynare/reference.json``.  Dynare solves for the steady state
 numerically (``steady`` started 10 % away from the analytic values), so the
-stored steady state is an independent check of ``econ.steady_state``.
+stored steady state is an independent check of ``econ.rbc.steady_state``.
 
 Conventions of the stored ``irf`` (see docs/dynare.md):
 
@@ -158,7 +158,7 @@ STEADY_STATE_KEYS = {k: v for k, v in IRF_KEYS.items() if k != "log_tfp"}
 
 
 def analytic_steady_state(params: dict) -> dict:
-    """The analytic steady state from ``econ.steady_state`` (our keys)."""
+    """The analytic steady state from ``econ.rbc.steady_state`` (our keys)."""
     from econ import RBCParams, steady_state
 
     ss = steady_state(RBCParams(**params))

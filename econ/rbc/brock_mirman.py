@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from econ.params import RBCParams
+from econ.rbc.params import RBCParams
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from econ.params import RBCParams
+from econ.rbc.params import RBCParams
 
 
 @dataclass(frozen=True)

@@ -35,9 +35,9 @@ from typing import Dict
 import numpy as np
 import scipy.linalg
 
-from econ import validate
-from econ.params import RBCParams
-from econ.steady_state import SteadyState, steady_state
+from econ import checks
+from econ.rbc.params import RBCParams
+from econ.rbc.steady_state import SteadyState, steady_state
 
 STATE_NAMES = ("capital", "log_tfp")
 CONTROL_NAMES = ("consumption", "labour", "output", "consumption_fraction")
@@ -167,8 +167,8 @@ class LinearSolution:
 
     def impulse_response(self, horizon: int = 40, shock_size: float = 1.0) -> Dict[str, np.ndarray]:
         """Level deviations after a TFP shock of ``shock_size`` standard deviations in period 0."""
-        horizon = validate.positive_int("horizon", horizon)
-        shock_size = float(validate._finite("shock_size", shock_size))
+        horizon = checks.positive_int("horizon", horizon)
+        shock_size = float(checks._finite("shock_size", shock_size))
         states = np.empty((horizon, len(STATE_NAMES)))
         states[0] = self.shock_loading * shock_size
         for t in range(1, horizon):

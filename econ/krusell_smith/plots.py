@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from econ.io import save_figure_atomic  # noqa: E402
-from econ.krusell_smith import KrusellSmithSolution  # noqa: E402
+from econ.krusell_smith.solver import KrusellSmithSolution  # noqa: E402
 
 STATE_COLOURS = {"bad": "tab:red", "good": "tab:blue"}
 

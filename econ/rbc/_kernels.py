@@ -1,4 +1,4 @@
-"""Compiled kernels of the value-function iteration in :mod:`econ.vfi`.
+"""Compiled kernels of the value-function iteration in :mod:`econ.rbc.vfi`.
 
 Small ``@njit(cache=True)`` functions with no I/O and no randomness; each
 writes into arrays it is given.  Arrays on the (TFP, capital) grid have shape

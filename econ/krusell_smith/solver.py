@@ -48,11 +48,11 @@ from typing import Mapping, Optional
 import numpy as np
 import quantecon as qe
 
-from econ import _ks_kernels as kernels
-from econ import validate
+from econ.krusell_smith import _kernels as kernels
+from econ import checks
 from econ.economy import CAPITAL_FLOOR, markets
 from econ.fixed_point import ConvergenceError, fixed_point
-from econ.ks_params import AGGREGATE_STATES, KrusellSmithParams
+from econ.krusell_smith.params import AGGREGATE_STATES, KrusellSmithParams
 
 # ---------------------------------------------------------------------------- policy
 
@@ -343,14 +343,14 @@ def solve_krusell_smith(
     """
     if not isinstance(params, KrusellSmithParams):
         raise TypeError(f"params must be a KrusellSmithParams, got {type(params).__name__}")
-    num_households = validate.positive_int("num_households", num_households, 2)
-    num_periods = validate.positive_int("num_periods", num_periods, 10)
-    burn_in = validate.positive_int("burn_in", burn_in, 0)
+    num_households = checks.positive_int("num_households", num_households, 2)
+    num_periods = checks.positive_int("num_periods", num_periods, 10)
+    burn_in = checks.positive_int("burn_in", burn_in, 0)
     if burn_in >= num_periods - 10:
         raise ValueError(f"burn_in must be below num_periods - 10, got {burn_in}")
-    passes = validate.positive_int("passes", passes)
-    num_capital = validate.positive_int("num_capital", num_capital, 10)
-    num_aggregate = validate.positive_int("num_aggregate", num_aggregate, 2)
+    passes = checks.positive_int("passes", passes)
+    num_capital = checks.positive_int("num_capital", num_capital, 10)
+    num_aggregate = checks.positive_int("num_aggregate", num_aggregate, 2)
 
     start = time.perf_counter()
     timings = {"household": 0.0, "simulation": 0.0}

@@ -13,11 +13,11 @@ from dataclasses import asdict
 
 import numpy as np
 
-from econ.brock_mirman import brock_mirman_policy
+from econ.rbc.brock_mirman import brock_mirman_policy
 from econ.io import write_json_atomic
-from econ.linear import linearize
-from econ.params import UTILITIES, RBCParams
-from econ.plots import plot_impulse_responses, plot_policy
+from econ.rbc.linear import linearize
+from econ.rbc.params import UTILITIES, RBCParams
+from econ.rbc.plots import plot_impulse_responses, plot_policy
 
 CALIBRATIONS = {"rbc": RBCParams.rbc, "rbc-full-depreciation": RBCParams.rbc_full_depreciation}
 OVERRIDABLE = ("alpha", "beta", "delta", "rho", "sigma", "chi")
@@ -92,7 +92,7 @@ def main(argv=None) -> int:
         summary["brock_mirman"] = {"consumption_fraction": bm.consumption_fraction, "labour": bm.labour}
 
     if not args.no_vfi:
-        from econ.vfi import nonlinear_impulse_response, solve_vfi
+        from econ.rbc.vfi import nonlinear_impulse_response, solve_vfi
 
         kwargs = {} if args.n_capital is None else {"n_capital": args.n_capital}
         start = time.perf_counter()

@@ -1,9 +1,9 @@
-"""Compiled kernels of the Krusell-Smith solver (see :mod:`econ.krusell_smith`).
+"""Compiled kernels of the Krusell-Smith solver (see :mod:`econ.krusell_smith.solver`).
 
 Small ``@njit(cache=True)`` functions with no I/O and no randomness; they write
 into arrays they are given.  Array layout of the household policy:
 
-    consumption[type, state, iK, ik]   state = 2 * z_index + employed (see econ.ks_params)
+    consumption[type, state, iK, ik]   state = 2 * z_index + employed (see econ.krusell_smith.params)
 
 is consumption c(k, K; z, e, type) at individual capital ``k_grid[ik]`` and
 effective aggregate capital ``K_grid[iK]``.

@@ -32,7 +32,7 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from econ import validate
+from econ import checks
 
 STATE_NAMES = ("bad, unemployed", "bad, employed", "good, unemployed", "good, employed")
 """Order of the 4 (aggregate, employment) states, rows of the transition matrix."""
@@ -84,14 +84,14 @@ def transition_from_durations(
 
 
 def _unit_interval_closed_open(name: str, value) -> float:
-    x = validate.non_negative(name, value)
+    x = checks.non_negative(name, value)
     if not x < 1.0:
         raise ValueError(f"{name} must lie in [0, 1), got {value!r}")
     return x
 
 
 def _at_least_one(name: str, value) -> float:
-    x = validate.positive(name, value)
+    x = checks.positive(name, value)
     if not x >= 1.0:
         raise ValueError(f"{name} is a mean duration in periods and must be >= 1, got {value!r}")
     return x
@@ -191,23 +191,23 @@ class KrusellSmithParams(_KSFields):
         type_shares=(1.0,),
         transition_matrix=None,
     ):
-        alpha = validate.open_interval("alpha", alpha, 0.0, 1.0)
-        beta = validate.open_interval("beta", beta, 0.0, 1.0)
-        delta = validate.half_open("delta", delta, 0.0, 1.0)
-        labour_endowment = validate.positive("labour_endowment", labour_endowment)
-        z_good = validate.positive("z_good", z_good)
-        z_bad = validate.positive("z_bad", z_bad)
+        alpha = checks.open_interval("alpha", alpha, 0.0, 1.0)
+        beta = checks.open_interval("beta", beta, 0.0, 1.0)
+        delta = checks.half_open("delta", delta, 0.0, 1.0)
+        labour_endowment = checks.positive("labour_endowment", labour_endowment)
+        z_good = checks.positive("z_good", z_good)
+        z_bad = checks.positive("z_bad", z_bad)
         unemployment_good = _unit_interval_closed_open("unemployment_good", unemployment_good)
         unemployment_bad = _unit_interval_closed_open("unemployment_bad", unemployment_bad)
         duration_good = _at_least_one("duration_good", duration_good)
         duration_bad = _at_least_one("duration_bad", duration_bad)
         spell_good = _at_least_one("spell_good", spell_good)
         spell_bad = _at_least_one("spell_bad", spell_bad)
-        persistence_good_to_bad = validate.positive("persistence_good_to_bad", persistence_good_to_bad)
-        persistence_bad_to_good = validate.positive("persistence_bad_to_good", persistence_bad_to_good)
+        persistence_good_to_bad = checks.positive("persistence_good_to_bad", persistence_good_to_bad)
+        persistence_bad_to_good = checks.positive("persistence_bad_to_good", persistence_bad_to_good)
 
-        kappa = validate.positive_array("capital_productivity", np.atleast_1d(capital_productivity))
-        shares = validate.positive_array("type_shares", np.atleast_1d(type_shares), length=kappa.shape[0])
+        kappa = checks.positive_array("capital_productivity", np.atleast_1d(capital_productivity))
+        shares = checks.positive_array("type_shares", np.atleast_1d(type_shares), length=kappa.shape[0])
         if not math.isclose(float(shares.sum()), 1.0, rel_tol=0.0, abs_tol=1e-9):
             raise ValueError(f"type_shares must sum to 1, got {tuple(float(x) for x in shares)} (sum {float(shares.sum())})")
 
@@ -217,14 +217,14 @@ class KrusellSmithParams(_KSFields):
                 spell_bad, spell_good, persistence_good_to_bad, persistence_bad_to_good,
             )
             try:
-                matrix = validate.stochastic_matrix("transition_matrix", built, size=4)
+                matrix = checks.stochastic_matrix("transition_matrix", built, size=4)
             except ValueError as err:
                 raise ValueError(
                     f"transition_matrix built from {', '.join(_DURATION_FIELDS)} is not a valid Markov matrix "
                     f"({err}); change those fields"
                 ) from None
         else:
-            matrix = validate.stochastic_matrix("transition_matrix", transition_matrix, size=4)
+            matrix = checks.stochastic_matrix("transition_matrix", transition_matrix, size=4)
             implied = _implied_unemployment(matrix, (unemployment_bad, unemployment_good))
             if not np.allclose(implied, 1.0, atol=1e-8):
                 raise ValueError(
@@ -327,7 +327,7 @@ class KrusellSmithParams(_KSFields):
         least one, halves rounded up); the most common type gets the rest.
         N = 20 with shares 15/70/15 gives 3 / 14 / 3.
         """
-        n = validate.positive_int("num_households", num_households)
+        n = checks.positive_int("num_households", num_households)
         shares = np.asarray(self.type_shares)
         largest = int(np.argmax(shares))
         counts = np.array([max(1, math.floor(s * n + 0.5)) for s in shares])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple, Optional
 
-from econ import validate
+from econ import checks
 
 UTILITIES = ("linear", "log_leisure")
 """Period utility forms (spec section 1):
@@ -61,13 +61,13 @@ class RBCParams(_RBCFields):
     __slots__ = ()
 
     def __new__(cls, alpha=0.36, beta=0.95, delta=0.025, rho=0.9, sigma=0.01, chi=None, utility="linear"):
-        utility = validate.one_of("utility", utility, UTILITIES)
-        alpha = validate.open_interval("alpha", alpha, 0.0, 1.0)
-        beta = validate.open_interval("beta", beta, 0.0, 1.0)
-        delta = validate.half_open("delta", delta, 0.0, 1.0)
-        rho = validate.open_interval("rho", rho, -1.0, 1.0)
-        sigma = validate.non_negative("sigma", sigma)
-        chi = DEFAULT_CHI[utility] if chi is None else validate.positive("chi", chi)
+        utility = checks.one_of("utility", utility, UTILITIES)
+        alpha = checks.open_interval("alpha", alpha, 0.0, 1.0)
+        beta = checks.open_interval("beta", beta, 0.0, 1.0)
+        delta = checks.half_open("delta", delta, 0.0, 1.0)
+        rho = checks.open_interval("rho", rho, -1.0, 1.0)
+        sigma = checks.non_negative("sigma", sigma)
+        chi = DEFAULT_CHI[utility] if chi is None else checks.positive("chi", chi)
         return super().__new__(cls, alpha, beta, delta, rho, sigma, chi, utility)
 
     def _replace(self, **changes) -> "RBCParams":

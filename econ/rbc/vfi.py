@@ -36,12 +36,12 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 import quantecon as qe
 
-from econ import _vfi_kernels as kernels
-from econ import validate
+from econ.rbc import _kernels as kernels
+from econ import checks
 from econ.economy import markets, period
 from econ.fixed_point import ConvergenceError, fixed_point
-from econ.params import RBCParams
-from econ.steady_state import steady_state
+from econ.rbc.params import RBCParams
+from econ.rbc.steady_state import steady_state
 
 DEFAULT_CAPITAL_BOUNDS = (0.5, 1.5)
 """Default capital grid as multiples of the deterministic steady state k_ss.
@@ -244,14 +244,14 @@ def solve_vfi(
     """
     if not isinstance(params, RBCParams):
         raise ValueError(f"params must be an RBCParams, got {type(params).__name__}")
-    n_capital = validate.positive_int("n_capital", n_capital, minimum=6)
-    n_tfp = validate.positive_int("n_tfp", n_tfp, minimum=4)
-    max_iter = validate.positive_int("max_iter", max_iter, minimum=1)
-    howard_steps = validate.positive_int("howard_steps", howard_steps, minimum=0)
-    tol = validate.positive("tol", tol)
-    xtol = validate.positive("xtol", xtol)
-    tfp_method = validate.one_of("tfp_method", tfp_method, TFP_METHODS)
-    tauchen_width = validate.positive("tauchen_width", tauchen_width)
+    n_capital = checks.positive_int("n_capital", n_capital, minimum=6)
+    n_tfp = checks.positive_int("n_tfp", n_tfp, minimum=4)
+    max_iter = checks.positive_int("max_iter", max_iter, minimum=1)
+    howard_steps = checks.positive_int("howard_steps", howard_steps, minimum=0)
+    tol = checks.positive("tol", tol)
+    xtol = checks.positive("xtol", xtol)
+    tfp_method = checks.one_of("tfp_method", tfp_method, TFP_METHODS)
+    tauchen_width = checks.positive("tauchen_width", tauchen_width)
     if params.sigma == 0:
         raise ValueError("params.sigma must be > 0 for solve_vfi (the TFP grid needs a spread), got 0")
     ss = steady_state(params)
@@ -354,13 +354,13 @@ def simulate_policy(policy, params: RBCParams, n_periods: int = 10_000, *, seed:
     production), log_tfp, consumption, labour, output, consumption_fraction,
     next_capital.
     """
-    n_periods = validate.positive_int("n_periods", n_periods)
-    burn_in = validate.positive_int("burn_in", burn_in, minimum=0)
+    n_periods = checks.positive_int("n_periods", n_periods)
+    burn_in = checks.positive_int("burn_in", burn_in, minimum=0)
     rng = np.random.default_rng(seed)
     total = n_periods + burn_in
     shocks = rng.standard_normal(total)
     k = np.array([steady_state(params).capital if initial_capital is None
-                  else validate.positive("initial_capital", initial_capital)])
+                  else checks.positive("initial_capital", initial_capital)])
     z = np.zeros(1)
     names = ("capital", "log_tfp", "consumption", "labour", "output", "consumption_fraction", "next_capital")
     path = {name: np.empty(total) for name in names}
@@ -394,7 +394,7 @@ def euler_errors(policy, params: RBCParams, n_periods: int = 10_000, *, seed: in
     Exact zeros (possible for a closed-form policy) are reported as
     log10(EULER_ERROR_FLOOR) = -17, below the rounding level.
     """
-    validate.positive_int("n_quadrature", n_quadrature)
+    checks.positive_int("n_quadrature", n_quadrature)
     sample = simulate_policy(policy, params, n_periods, seed=seed, burn_in=burn_in)
     nodes, weights = np.polynomial.hermite_e.hermegauss(n_quadrature)
     weights = weights / weights.sum()
@@ -436,9 +436,9 @@ def impulse_paths(policy, params: RBCParams, capital: float, horizon: int = 40, 
     ``(shocked, baseline)``, dicts of arrays of length ``horizon`` for
     IRF_KEYS (``capital`` is the stock used in production).
     """
-    horizon = validate.positive_int("horizon", horizon)
-    shock_size = validate._finite("shock_size", shock_size)
-    k = np.full(2, validate.positive("capital", capital))
+    horizon = checks.positive_int("horizon", horizon)
+    shock_size = checks._finite("shock_size", shock_size)
+    k = np.full(2, checks.positive("capital", capital))
     z = np.array([shock_size * params.sigma, 0.0])
     path = {name: np.empty((horizon, 2)) for name in IRF_KEYS}
     for t in range(horizon):

@@ -1,0 +1,14 @@
+"""The Krusell-Smith economy: calibrations (with permanent capital-productivity
+types) and the law-of-motion solution."""
+
+from econ.krusell_smith.params import AGGREGATE_STATES, CALIBRATIONS, KrusellSmithParams
+from econ.krusell_smith.solver import KrusellSmithSolution, fit_alm, solve_krusell_smith
+
+__all__ = [
+    "AGGREGATE_STATES",
+    "CALIBRATIONS",
+    "KrusellSmithParams",
+    "KrusellSmithSolution",
+    "fit_alm",
+    "solve_krusell_smith",
+]
