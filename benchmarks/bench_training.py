@@ -61,7 +61,7 @@ def build_sac(experiment: str, n_agents: Optional[int], preset: str, seed: int =
     """SAC as ``rl.train.train`` builds it (preset, gamma = beta, CPU), on the native VecEnv or SuperSuit's."""
     from stable_baselines3 import SAC
 
-    from rl.train import hyperparameters, sb3_kwargs
+    from rl.recipes import hyperparameters, sb3_kwargs
     from rl.vec_env import EconomyVecEnv
 
     if stack not in ("native", "supersuit"):

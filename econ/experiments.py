@@ -30,6 +30,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from econ import checks
+from econ.economy import markets
 from econ.heterogeneous import productivity_grid
 from econ.krusell_smith.params import KrusellSmithParams
 from econ.rbc.params import DEFAULT_CHI, RBCParams
@@ -71,12 +72,17 @@ def ks_steady_state_capital(ks: KrusellSmithParams) -> float:
     kappa types the same K is the level observations are normalised by; it is a
     scale, not a claim about the heterogeneous steady state.)
     """
-    pi = aggregate_stationary_law(ks)
-    technology = float(pi @ ks.technology)
-    labour = float(pi @ (1.0 - ks.unemployment_rates)) * ks.labour_endowment
+    technology, labour = stationary_means(ks)
     r = 1.0 / ks.beta - 1.0 + ks.delta
     k_per_l = (ks.alpha * technology / r) ** (1.0 / (1.0 - ks.alpha))
     return k_per_l * labour
+
+
+def stationary_means(ks: KrusellSmithParams) -> tuple[float, float]:
+    """``(A, L)``: mean technology and mean effective labour (employment rate times lbar)
+    under the stationary law of the aggregate chain (:func:`aggregate_stationary_law`)."""
+    pi = aggregate_stationary_law(ks)
+    return float(pi @ ks.technology), float(pi @ (1.0 - ks.unemployment_rates)) * ks.labour_endowment
 
 
 def aggregate_stationary_law(ks: KrusellSmithParams) -> np.ndarray:
@@ -370,6 +376,27 @@ def make_experiment(name: str, n_agents: Optional[int] = None, **overrides) -> E
     return Experiment(name=name, num_agents=n, **fields)
 
 
+
+
+def steady_state_fractions(experiment: Experiment) -> tuple[float, Optional[float]]:
+    """``(chat, labour)`` of the representative deterministic steady state (labour None in KS variants).
+
+    ``ar1``: :func:`econ.rbc.steady_state.steady_state`.  KS: every household at
+    the normalising capital (:func:`ks_steady_state_capital`: technology and
+    employment at their stationary means) with wealth from
+    :func:`econ.economy.markets`; chat = 1 - k / a keeps capital constant.
+    Holding these fractions whatever the state is the negative control of the
+    scorecards.
+    """
+    if experiment.technology == "ar1":
+        ss = steady_state(experiment.rbc_params)
+        return float(ss.consumption_fraction), float(ss.labour)
+    technology, labour = stationary_means(experiment.ks)
+    k = np.array([experiment.capital_scale])
+    m = markets(k, labour, technology, alpha=experiment.alpha, delta=experiment.delta)
+    return float(1.0 - k[0] / m.wealth[0]), None
+
+
 __all__ = [
     "EPISODE_LENGTH",
     "EXPERIMENTS",
@@ -379,4 +406,6 @@ __all__ = [
     "aggregate_stationary_law",
     "ks_steady_state_capital",
     "make_experiment",
+    "stationary_means",
+    "steady_state_fractions",
 ]

@@ -1,4 +1,5 @@
-"""Atomic file output: a reader never sees a half-written JSON report or figure."""
+"""File output: atomic writes (a reader never sees a half-written JSON report or
+figure), and plain JSON values of the project's records."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import json
 import os
 import uuid
 from pathlib import Path
+
+import numpy as np
 
 
 def _atomic(path, write, mode: str) -> Path:
@@ -40,3 +43,16 @@ def save_figure_atomic(fig, path, **savefig_kwargs) -> Path:
     savefig_kwargs.setdefault("dpi", 120)
     savefig_kwargs.setdefault("bbox_inches", "tight")
     return _atomic(path, lambda h: fig.savefig(h, format="png", **savefig_kwargs), "wb")
+
+
+def jsonable(value):
+    """``value`` as plain JSON data: named tuples and dicts as objects, sequences as lists, numpy scalars as numbers."""
+    if hasattr(value, "_asdict"):
+        return {k: jsonable(v) for k, v in value._asdict().items()}
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -68,8 +68,10 @@ from typing import NamedTuple, Optional, Sequence
 import numpy as np
 
 from econ.experiments import EXPERIMENTS, make_experiment
-from econ.io import write_json_atomic, write_text_atomic
-from rl.train import ALGORITHMS, PRESETS, hyperparameters
+from econ.io import jsonable, write_json_atomic, write_text_atomic
+from rl.config import TrainConfig, parse_assignment
+from rl.recipes import ALGORITHMS, PRESETS, hyperparameters
+from rl.train import train
 
 GRID_AXES = ("experiments", "algorithms", "n_agents", "seeds", "presets", "timesteps", "steps_per_agent")
 """Keys whose values are lists swept over (a scalar counts as a one-element list)."""
@@ -131,19 +133,7 @@ def _as_list(key: str, value) -> list:
 
 
 def _canonical(value) -> str:
-    return json.dumps(_jsonable(value), sort_keys=True, separators=(",", ":"))
-
-
-def _jsonable(value):
-    if hasattr(value, "_asdict"):
-        return {k: _jsonable(v) for k, v in value._asdict().items()}
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (tuple, list)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
+    return json.dumps(jsonable(value), sort_keys=True, separators=(",", ":"))
 
 
 def _split_hyper(hyper: dict) -> tuple:
@@ -256,7 +246,7 @@ def plan_sweep(blocks: Sequence[dict]) -> list:
                 "experiment": experiment, "algorithm": algo, "n_agents": exp.num_agents, "seed": int(seed),
                 "preset": preset, "timesteps": int(timesteps),
                 "steps_per_agent": None if has_total else int(budget), "n_economies": n_economies,
-                "n_steps": trial_n_steps, "overrides": _jsonable(fields), "hyper_overrides": _jsonable(hyper_overrides),
+                "n_steps": trial_n_steps, "overrides": jsonable(fields), "hyper_overrides": jsonable(hyper_overrides),
                 "config_hash": config_hash,
             }
             name = f"{experiment}-{algo}-N{exp.num_agents}-s{seed}-{config_hash[:8]}"
@@ -298,6 +288,14 @@ def record_error(run_dir, error: str, details: str = "") -> dict:
     return record
 
 
+def trial_config(spec: dict) -> TrainConfig:
+    """The :class:`rl.config.TrainConfig` of a trial's spec (one torch thread, no checkpoints)."""
+    return TrainConfig(spec["experiment"], spec["algorithm"], spec["timesteps"], seed=spec["seed"],
+                       n_agents=spec["n_agents"], n_economies=spec["n_economies"], preset=spec["preset"],
+                       overrides=spec["overrides"], hyper_overrides=spec["hyper_overrides"], n_steps=spec["n_steps"],
+                       checkpoint_every=NO_CHECKPOINTS, threads=1)
+
+
 def run_trial(spec: dict, run_dir: str) -> dict:
     """Train one trial into ``run_dir`` (clean restart if partial); returns {"status", "summary" or "error"}.
 
@@ -306,8 +304,6 @@ def run_trial(spec: dict, run_dir: str) -> dict:
     (the caller decides whether to retry); the trial's output goes to
     ``train.log``.  Interrupts (``KeyboardInterrupt``) propagate.
     """
-    from rl.train import train
-
     run_dir = Path(run_dir)
     if is_complete(run_dir):
         return {"status": "ok", "summary": json.loads((run_dir / "summary.json").read_text())}
@@ -315,10 +311,7 @@ def run_trial(spec: dict, run_dir: str) -> dict:
     _clear_partial(run_dir)
     try:
         with open(run_dir / "train.log", "w") as log, redirect_stdout(log), redirect_stderr(log):
-            summary = train(spec["experiment"], spec["algorithm"], spec["timesteps"], run_dir, seed=spec["seed"],
-                            n_agents=spec["n_agents"], n_economies=spec["n_economies"], preset=spec["preset"],
-                            overrides=spec["overrides"], hyper_overrides=spec["hyper_overrides"],
-                            n_steps=spec["n_steps"], checkpoint_every=NO_CHECKPOINTS, progress=False, threads=1)
+            summary = train(trial_config(spec), run_dir, progress=False)
     except Exception as err:  # noqa: BLE001 - every training failure is recorded, then reported by the caller
         message = f"{type(err).__name__}: {err}"
         record_error(run_dir, message, traceback.format_exc())
@@ -755,14 +748,8 @@ def _merge(base: dict, block: dict) -> dict:
     return merged
 
 
-def _parse_assignment(text: str):
-    from rl.train import _parse_override
-
-    return _parse_override(text)
-
-
 def _parse_hyper(text: str):
-    key, value = _parse_assignment(text)
+    key, value = parse_assignment(text)
     if ":" in key:
         algo, name = key.split(":", 1)
         return algo.strip(), name.strip(), value
@@ -789,9 +776,9 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--timesteps", nargs="+", type=int, metavar="T", help="total agent-steps per trial")
     budget.add_argument("--steps-per-agent", nargs="+", type=int, metavar="S",
                         help="vec-steps per trial (agent-steps = S * N * n_economies)")
-    run.add_argument("--set", dest="overrides", type=_parse_assignment, action="append", default=[],
+    run.add_argument("--set", dest="overrides", type=parse_assignment, action="append", default=[],
                      metavar="FIELD=VALUE", help="override an experiment field in every trial (repeatable)")
-    run.add_argument("--vary", type=_parse_assignment, action="append", default=[], metavar="FIELD=[V1, V2]",
+    run.add_argument("--vary", type=parse_assignment, action="append", default=[], metavar="FIELD=[V1, V2]",
                      help="sweep an experiment field over a list of values (repeatable)")
     run.add_argument("--hyper", type=_parse_hyper, action="append", default=[], metavar="[ALGO:]NAME=VALUE",
                      help="SB3 hyperparameter over the preset, for every algorithm or only ALGO (repeatable)")

@@ -21,8 +21,10 @@ import json
 import numpy as np
 import pytest
 
-from validation import scoring
-from validation.compare import POLICY_DIR, load_model, main as compare, scoring_experiment
+from econ.rbc import accuracy
+from rl.rollout import model_policy
+from rl.recipes import load_model
+from validation.compare import POLICY_DIR, main as compare, scoring_experiment
 
 SHIPPED = ("rbc-full-depreciation", "rbc", "ks", "ks-het-mild", "ks-het-marked", "general")
 REQUIRED = ("rbc-full-depreciation", "rbc", "ks")
@@ -31,7 +33,7 @@ REQUIRED = ("rbc-full-depreciation", "rbc", "ks")
 def _shipped(name):
     run = POLICY_DIR / name
     experiment = scoring_experiment(name, [str(run)])
-    return scoring.model_policy(load_model(run, experiment), experiment), experiment
+    return model_policy(load_model(run, experiment), experiment), experiment
 
 
 @pytest.fixture(scope="module")
@@ -55,12 +57,12 @@ def test_shipped_policy_records_how_it_was_made(name):
 
 def test_shipped_rbc_policy_meets_the_tolerances(rbc):
     policy, experiment = rbc
-    irf = scoring.irf_agreement(policy, experiment)
+    irf = accuracy.irf_agreement(policy, experiment)
     assert irf.converged
     assert irf.relative_rmse["consumption"] <= 0.15, irf.relative_rmse
     assert irf.relative_rmse["labour"] <= 0.25, irf.relative_rmse
     assert irf.relative_rmse["output"] <= 0.25, irf.relative_rmse
-    welfare = scoring.welfare_loss(policy, scoring.benchmark_policy(experiment), experiment)
+    welfare = accuracy.welfare_loss(policy, accuracy.benchmark_policy(experiment), experiment)
     assert welfare.loss_percent < 0.05, welfare
 
 
@@ -71,7 +73,7 @@ def test_shipped_rbc_irfs_against_stored_dynare_values(rbc):
     case = next(c for c in reference["cases"] if c["name"] == "rbc_linear")
     policy, experiment = rbc
     assert case["params"]["delta"] == experiment.delta and case["params"]["utility"] == experiment.utility
-    irf = scoring.irf_agreement(policy, experiment, horizon=reference["horizon"])
+    irf = accuracy.irf_agreement(policy, experiment, horizon=reference["horizon"])
     for name, tolerance in (("consumption", 0.15), ("labour", 0.25), ("output", 0.25)):
         dynare = np.asarray(case["irf"][name])
         error = np.linalg.norm(irf.policy_irf[name] - dynare) / np.linalg.norm(dynare)
@@ -86,27 +88,27 @@ def test_perturbed_shipped_policies_fail(rbc):
         _, labour = policy(capital, np.ones_like(np.asarray(technology, dtype=float)))
         return chat, labour
 
-    assert scoring.irf_agreement(no_labour_response, experiment).relative_rmse["labour"] > 0.25
+    assert accuracy.irf_agreement(no_labour_response, experiment).relative_rmse["labour"] > 0.25
 
     def eats_more(capital, technology):
         chat, labour = policy(capital, technology)
         return chat + 0.01, labour
 
-    welfare = scoring.welfare_loss(eats_more, scoring.benchmark_policy(experiment), experiment)
+    welfare = accuracy.welfare_loss(eats_more, accuracy.benchmark_policy(experiment), experiment)
     assert welfare.loss_percent > 0.05, welfare
 
 
 def test_shipped_brock_mirman_policy_mean_errors_within_001():
     policy, experiment = _shipped("rbc-full-depreciation")
-    bm = scoring.benchmark_policy(experiment)
-    error = scoring.policy_error(policy, bm, experiment)
+    bm = accuracy.benchmark_policy(experiment)
+    error = accuracy.policy_error(policy, bm, experiment)
     assert error.chat_mean <= 0.01 and error.labour_mean <= 0.01, error
-    assert scoring.welfare_loss(policy, bm, experiment).loss_percent < 0.05
+    assert accuracy.welfare_loss(policy, bm, experiment).loss_percent < 0.05
 
 
 def test_shipped_brock_mirman_policy_max_errors_within_001():
     policy, experiment = _shipped("rbc-full-depreciation")
-    error = scoring.policy_error(policy, scoring.benchmark_policy(experiment), experiment)
+    error = accuracy.policy_error(policy, accuracy.benchmark_policy(experiment), experiment)
     assert error.chat_max <= 0.01 and error.labour_max <= 0.01, error
 
 

@@ -11,7 +11,9 @@ import pytest
 import rl
 from econ.experiments import make_experiment
 from rl import core
-from rl.train import PRESETS, hyperparameters, train
+from rl.config import TrainConfig
+from rl.recipes import PRESETS, hyperparameters
+from rl.train import train
 
 
 def test_presets_cover_every_algorithm_and_gamma_is_beta():
@@ -36,20 +38,20 @@ def test_hyperparameter_errors(kwargs, message):
 
 def test_train_refuses_incompatible_settings(tmp_path):
     with pytest.raises(ValueError, match="benchmark"):
-        train("ks", "sac", 100, tmp_path, n_agents=2, target_welfare_loss=0.05)
+        train(TrainConfig("ks", "sac", 100, n_agents=2, target_welfare_loss=0.05), tmp_path)
     with pytest.raises(ValueError, match="unknown experiment"):
-        train("rbc-2", "sac", 100, tmp_path)
+        train(TrainConfig("rbc-2", "sac", 100), tmp_path)
     with pytest.raises(ValueError, match="timesteps"):
-        train("rbc", "sac", 0, tmp_path)
+        train(TrainConfig("rbc", "sac", 0), tmp_path)
     with pytest.raises(ValueError, match="no_such_field|unknown"):
-        train("rbc", "sac", 100, tmp_path, overrides={"no_such_field": 1})
+        train(TrainConfig("rbc", "sac", 100, overrides={"no_such_field": 1}), tmp_path)
     with pytest.raises(ValueError, match="both"):
-        train("rbc", "sac", 100, tmp_path, target_policy_error=0.01)
+        train(TrainConfig("rbc", "sac", 100, target_policy_error=0.01), tmp_path)
 
 
 def test_evaluation_callback_stops_at_target_and_writes_curves(tmp_path):
-    summary = train("rbc", "sac", 3_000, tmp_path, seed=2, preset="tuned", hyper_overrides={"learning_starts": 100},
-                    eval_every=600, target_welfare_loss=1e3)
+    summary = train(TrainConfig("rbc", "sac", 3_000, seed=2, preset="tuned", hyper_overrides={"learning_starts": 100},
+                                eval_every=600, target_welfare_loss=1e3), tmp_path)
     # the first evaluation meets a 1000 percent target, so training stops there
     assert summary["target_reached"]["timesteps"] == 600 and summary["timesteps"] == 600
     rows = list(csv.DictReader(open(tmp_path / "evaluations.csv")))
@@ -63,8 +65,8 @@ def test_evaluation_callback_stops_at_target_and_writes_curves(tmp_path):
 
 def test_same_seed_same_training(tmp_path):
     kwargs = dict(seed=5, preset="tuned", hyper_overrides={"learning_starts": 50}, n_economies=2)
-    a = train("rbc", "td3", 1_200, tmp_path / "a", **kwargs)
-    b = train("rbc", "td3", 1_200, tmp_path / "b", **kwargs)
+    a = train(TrainConfig("rbc", "td3", 1_200, **kwargs), tmp_path / "a")
+    b = train(TrainConfig("rbc", "td3", 1_200, **kwargs), tmp_path / "b")
     assert a["best_return"] == b["best_return"] and a["final_return"] == b["final_return"]
 
 
@@ -94,12 +96,12 @@ def test_reward_centring_subtracts_the_steady_state_utility():
     """At the steady state with the steady-state fractions the centred reward is 0; the raw return is kept."""
     from econ.economy import fraction_to_action
     from econ.rbc.steady_state import steady_state
-    from rl.train import _centred, reward_offset
+    from rl.recipes import centred, reward_offset
 
     exp = make_experiment("rbc", start_at_steady_state=True, sigma=0.0, episode_length=3)
     ss = steady_state(exp.rbc_params)
     action = fraction_to_action(np.array([[ss.consumption_fraction, ss.labour]]))
-    env = _centred(rl.make_vec_env(exp), reward_offset(exp))
+    env = centred(rl.make_vec_env(exp), reward_offset(exp))
     env.reset()
     for _ in range(3):
         _, rewards, dones, infos = env.step(action)
@@ -108,7 +110,7 @@ def test_reward_centring_subtracts_the_steady_state_utility():
 
 
 def test_learning_rate_schedule_and_action_noise_become_sb3_objects():
-    from rl.train import sb3_kwargs
+    from rl.recipes import sb3_kwargs
 
     kwargs = sb3_kwargs({"learning_rate": 1e-3, "learning_rate_final": 1e-4, "center_rewards": True,
                           "action_noise_std": 0.1}, make_experiment("rbc"))
@@ -122,14 +124,14 @@ def test_learning_rate_schedule_and_action_noise_become_sb3_objects():
 def test_activation_is_named_in_json_and_becomes_the_torch_class(tmp_path):
     import torch
 
-    from rl.train import sb3_kwargs
+    from rl.recipes import sb3_kwargs
 
     kwargs = sb3_kwargs({"policy_kwargs": {"net_arch": [8], "activation_fn": "silu"}}, make_experiment("rbc"))
     assert kwargs["policy_kwargs"] == {"net_arch": [8], "activation_fn": torch.nn.SiLU}
     with pytest.raises(ValueError, match="activation_fn"):
         sb3_kwargs({"policy_kwargs": {"activation_fn": "swish"}}, make_experiment("rbc"))
-    train("rbc", "sac", 200, tmp_path, hyper_overrides={"learning_starts": 50,
-                                                         "policy_kwargs": {"net_arch": [8], "activation_fn": "tanh"}})
+    train(TrainConfig("rbc", "sac", 200, hyper_overrides={"learning_starts": 50, "policy_kwargs": {
+        "net_arch": [8], "activation_fn": "tanh"}}), tmp_path)
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["hyperparameters"]["policy_kwargs"]["activation_fn"] == "tanh"
     from stable_baselines3 import SAC
@@ -141,9 +143,9 @@ def test_activation_is_named_in_json_and_becomes_the_torch_class(tmp_path):
 def test_entropy_annealing_waits_for_its_start_then_falls_linearly():
     from types import SimpleNamespace
 
-    from rl.train import _EntropyAnnealing
+    from rl.callbacks import EntropyAnnealing
 
-    callback = _EntropyAnnealing(-2.0, -8.0, total=1_000, start=0.75)
+    callback = EntropyAnnealing(-2.0, -8.0, total=1_000, start=0.75)
     callback.model = SimpleNamespace(target_entropy=-2.0, num_timesteps=0)
     targets = {}
     for steps in (0, 500, 750, 875, 1_000, 1_200):
@@ -153,6 +155,6 @@ def test_entropy_annealing_waits_for_its_start_then_falls_linearly():
     assert targets[0] == targets[500] == targets[750] == -2.0
     assert targets[875] == pytest.approx(-5.0) and targets[1_000] == targets[1_200] == -8.0
     with pytest.raises(ValueError, match="target_entropy_anneal_start"):
-        _EntropyAnnealing(-2.0, -8.0, total=1_000, start=1.0)
+        EntropyAnnealing(-2.0, -8.0, total=1_000, start=1.0)
     with pytest.raises(ValueError, match="needs target_entropy_final"):
         hyperparameters("sac", "tuned", 0.95, extra={"target_entropy_anneal_start": 0.5})

@@ -18,6 +18,8 @@ import pytest
 
 from econ.experiments import make_experiment
 from econ.krusell_smith.solver import gini
+from econ.experiments import steady_state_fractions
+from rl import rollout
 from validation import multi_agent as ma
 
 # Benchmark policy at N = 200, 4 economies x 1,000 kept periods (300 burn-in):
@@ -53,7 +55,7 @@ def ks_bench(ks_exp):
 def reference_scores(ks_exp, ks_bench):
     """The benchmark's own policy in the N = 20 economy, default simulation settings."""
     actor = ma.ks_benchmark_actor(ks_exp, ks_bench)
-    panel = ma.simulate_agents(actor, ks_exp, **ma.DEFAULT_SIMULATION["ks"], seed=0)
+    panel = rollout.simulate_agents(actor, ks_exp, **ma.DEFAULT_SIMULATION["ks"], seed=0)
     return ma.ks_scores(panel, ks_exp, ks_bench, policy=actor, reference=panel)
 
 
@@ -103,9 +105,9 @@ def test_steady_state_allocation_adds_up_to_the_heterogeneous_steady_state(gener
 # ----------------------------------------------------------------------------- simulation
 def test_panel_shapes_determinism_and_common_shocks(ks_exp):
     kw = dict(n_periods=30, burn_in=5, n_economies=3, seed=7)
-    a = ma.simulate_agents(ma.constant_actor(ks_exp, 0.2), ks_exp, **kw)
-    b = ma.simulate_agents(ma.constant_actor(ks_exp, 0.2), ks_exp, **kw)
-    c = ma.simulate_agents(ma.constant_actor(ks_exp, 0.4), ks_exp, **kw)
+    a = rollout.simulate_agents(rollout.constant_actor(ks_exp, 0.2), ks_exp, **kw)
+    b = rollout.simulate_agents(rollout.constant_actor(ks_exp, 0.2), ks_exp, **kw)
+    c = rollout.simulate_agents(rollout.constant_actor(ks_exp, 0.4), ks_exp, **kw)
     assert a.capital.shape == (30, 3, 20) and a.effective_capital.shape == (30, 3)
     assert (a.n_periods, a.n_economies, a.n_households) == (30, 3, 20)
     np.testing.assert_array_equal(a.capital, b.capital)  # same seed, same numbers
@@ -117,7 +119,7 @@ def test_panel_shapes_determinism_and_common_shocks(ks_exp):
     np.testing.assert_allclose(a.effective_capital, a.capital.mean(axis=2), rtol=1e-12)
     np.testing.assert_allclose(a.consumption, 0.2 * a.wealth, rtol=1e-12)
     np.testing.assert_allclose(a.capital[1:], (a.wealth - a.consumption)[:-1], rtol=1e-12)
-    d = ma.simulate_agents(ma.constant_actor(ks_exp, 0.2), ks_exp, **{**kw, "seed": 8})  # negative control
+    d = rollout.simulate_agents(rollout.constant_actor(ks_exp, 0.2), ks_exp, **{**kw, "seed": 8})  # negative control
     assert not np.array_equal(a.aggregate_state, d.aggregate_state)
 
 
@@ -138,7 +140,7 @@ def test_benchmark_actor_plays_the_rule_from_either_observation_of_z(ks_exp, ks_
 
 def test_benchmark_policy_reproduces_the_law_of_motion_at_n200(ks_bench):
     exp = make_experiment("ks", n_agents=200)
-    panel = ma.simulate_agents(ma.ks_benchmark_actor(exp, ks_bench), exp, 1000, burn_in=300, n_economies=4, seed=0)
+    panel = rollout.simulate_agents(ma.ks_benchmark_actor(exp, ks_bench), exp, 1000, burn_in=300, n_economies=4, seed=0)
     scores = ma.ks_scores(panel, exp, ks_bench)
     for state in ("good", "bad"):
         (a, b), (a0, b0) = scores.alm[state], ks_bench.alm[state]
@@ -164,10 +166,10 @@ def test_benchmark_policy_passes_every_ks_row_at_the_default_n(reference_scores)
 
 def test_steady_state_consumption_fraction_fails_the_ks_rows(ks_exp, ks_bench):
     # Negative control of issue 5: the steady state's chat whatever the state.
-    chat, labour = ma.steady_state_consumption_fraction(ks_exp)
+    chat, labour = steady_state_fractions(ks_exp)
     assert labour is None and 0.1 < chat < 0.2
-    policy = ma.constant_actor(ks_exp, chat)
-    panel = ma.simulate_agents(policy, ks_exp, **ma.DEFAULT_SIMULATION["ks"], seed=0)
+    policy = rollout.constant_actor(ks_exp, chat)
+    panel = rollout.simulate_agents(policy, ks_exp, **ma.DEFAULT_SIMULATION["ks"], seed=0)
     scores = ma.ks_scores(panel, ks_exp, ks_bench, policy=policy)
     failed = {r.metric for r in scores.rows() if r.passed is False}
     # Its households all sit near the mean, where chat* is flat: on its own states the
@@ -184,7 +186,7 @@ def test_untrained_sb3_model_fails_the_ks_rows(ks_exp, ks_bench):
 
     model = PPO("MlpPolicy", rl.make_vec_env("ks", n_economies=1, seed=0), n_steps=64, batch_size=64, seed=0,
                 device="cpu")
-    panel = ma.simulate_agents(model, ks_exp, 100, burn_in=100, n_economies=2, seed=0)
+    panel = rollout.simulate_agents(model, ks_exp, 100, burn_in=100, n_economies=2, seed=0)
     failed = {r.metric for r in ma.ks_scores(panel, ks_exp, ks_bench, policy=model).rows() if r.passed is False}
     assert {"mean_capital", "consumption_fraction_error", "policy_error_mean"} <= failed
 
@@ -219,14 +221,14 @@ def marked_small():
 def test_type_rows_pass_for_the_benchmark_policy_and_fail_for_a_constant_one(marked_small):
     exp, bench = marked_small
     kw = dict(n_periods=1000, burn_in=300, n_economies=4, seed=0)
-    good = ma.ks_scores(ma.simulate_agents(ma.ks_benchmark_actor(exp, bench), exp, **kw), exp, bench)
+    good = ma.ks_scores(rollout.simulate_agents(ma.ks_benchmark_actor(exp, bench), exp, **kw), exp, bench)
     assert good.type_counts == (3, 14, 3)
     type_rows = [r for r in good.rows() if r.metric.startswith("type_") and r.passed is not None]
     assert len(type_rows) == 1 + 2 * 3 and all(r.passed for r in type_rows), type_rows
     # hand-to-mouth in the spec 4.5 sense: the low group holds little capital and consumes most of its wealth
     assert good.type_relative_capital[0] < 0.2 and good.type_consumption_fraction[0] > 0.5
-    chat, _ = ma.steady_state_consumption_fraction(exp)
-    bad = ma.ks_scores(ma.simulate_agents(ma.constant_actor(exp, chat), exp, **kw), exp, bench)
+    chat, _ = steady_state_fractions(exp)
+    bad = ma.ks_scores(rollout.simulate_agents(rollout.constant_actor(exp, chat), exp, **kw), exp, bench)
     failed = {r.metric for r in bad.rows() if r.passed is False}
     assert {"type_capital_share_kappa1.5", "type_consumption_fraction_kappa0.25"} <= failed
 
@@ -236,10 +238,10 @@ def test_type_rows_pass_for_the_benchmark_policy_and_fail_for_a_constant_one(mar
 def test_types_variants_full_benchmark_controls(name):
     exp = make_experiment(name)
     bench = ma.ks_benchmark(exp)
-    panel = ma.simulate_agents(ma.ks_benchmark_actor(exp, bench), exp, **ma.DEFAULT_SIMULATION[name], seed=1)
+    panel = rollout.simulate_agents(ma.ks_benchmark_actor(exp, bench), exp, **ma.DEFAULT_SIMULATION[name], seed=1)
     assert [r.metric for r in ma.ks_scores(panel, exp, bench).rows() if r.passed is False] == []
-    chat, _ = ma.steady_state_consumption_fraction(exp)
-    panel = ma.simulate_agents(ma.constant_actor(exp, chat), exp, **ma.DEFAULT_SIMULATION[name], seed=1)
+    chat, _ = steady_state_fractions(exp)
+    panel = rollout.simulate_agents(rollout.constant_actor(exp, chat), exp, **ma.DEFAULT_SIMULATION[name], seed=1)
     failed = {r.metric for r in ma.ks_scores(panel, exp, bench).rows() if r.passed is False}
     assert {"gini_wealth", "consumption_fraction_error", "type_capital_share_kappa1"} <= failed
 
@@ -250,7 +252,7 @@ def test_steady_state_policy_keeps_capital_at_the_heterogeneous_steady_state(gen
     # choices: it stays within 1% (the corners chat = 1, l = 1 are played as 0.995,
     # so hand-to-mouth households keep k' = 0.005 a and work 0.5% less).
     exp = general_exp._replace(sigma=0.0)
-    panel = ma.simulate_agents(ma.steady_state_actor(exp), exp, 400, burn_in=0, n_economies=1,
+    panel = rollout.simulate_agents(ma.steady_state_actor(exp), exp, 400, burn_in=0, n_economies=1,
                                initial_state=ma.steady_state_initial_state(exp))
     scores = ma.general_scores(panel)
     ss = scores.steady_state
@@ -266,11 +268,11 @@ def test_steady_state_policy_keeps_capital_at_the_heterogeneous_steady_state(gen
 
 def test_general_rows_fail_for_kappa_blind_and_constant_policies(general_exp):
     kw = dict(n_periods=600, burn_in=300, n_economies=2, seed=0)
-    chat, labour = ma.steady_state_consumption_fraction(general_exp)
-    blind = ma.general_scores(ma.simulate_agents(ma.constant_actor(general_exp, chat, labour), general_exp, **kw))
+    chat, labour = steady_state_fractions(general_exp)
+    blind = ma.general_scores(rollout.simulate_agents(rollout.constant_actor(general_exp, chat, labour), general_exp, **kw))
     failed = {r.metric for r in blind.rows() if r.passed is False}
     assert {"holders_capital_share", "hand_to_mouth_consumption_fraction"} <= failed
-    half = ma.general_scores(ma.simulate_agents(ma.constant_actor(general_exp, 0.5, 0.5), general_exp, **kw))
+    half = ma.general_scores(rollout.simulate_agents(rollout.constant_actor(general_exp, 0.5, 0.5), general_exp, **kw))
     assert {"aggregate_capital", "output"} <= {r.metric for r in half.rows() if r.passed is False}
     # individual rows of the indeterminate holders are reported, never judged
     holder_rows = [r for r in blind.rows() if r.metric.startswith("household_capital_") and "kappa1.02" in r.metric]
@@ -290,7 +292,7 @@ def test_figures_are_written(tmp_path, reference_scores, general_exp):
         ma.plot_consumption_fraction(reference_scores, tmp_path / "chat.png"),
     ]
     exp = general_exp._replace(sigma=0.0)
-    panel = ma.simulate_agents(ma.steady_state_actor(exp), exp, 50, burn_in=0,
+    panel = rollout.simulate_agents(ma.steady_state_actor(exp), exp, 50, burn_in=0,
                                initial_state=ma.steady_state_initial_state(exp))
     scores = ma.general_scores(panel)
     paths += [ma.plot_general_paths(scores, tmp_path / "paths.png"),
@@ -300,39 +302,39 @@ def test_figures_are_written(tmp_path, reference_scores, general_exp):
 
 # ----------------------------------------------------------------------------- input errors
 def test_input_errors_name_the_parameter(ks_exp, ks_bench, general_exp):
-    actor = ma.constant_actor(ks_exp, 0.2)
+    actor = rollout.constant_actor(ks_exp, 0.2)
     with pytest.raises(ValueError, match="n_periods"):
-        ma.simulate_agents(actor, ks_exp, 1)
+        rollout.simulate_agents(actor, ks_exp, 1)
     with pytest.raises(ValueError, match="n_economies"):
-        ma.simulate_agents(actor, ks_exp, 10, n_economies=0)
+        rollout.simulate_agents(actor, ks_exp, 10, n_economies=0)
     with pytest.raises(ValueError, match="burn_in"):
-        ma.simulate_agents(actor, ks_exp, 10, burn_in=-1)
+        rollout.simulate_agents(actor, ks_exp, 10, burn_in=-1)
     with pytest.raises(TypeError, match="policy"):
-        ma.simulate_agents("not a policy", ks_exp, 10)
+        rollout.simulate_agents("not a policy", ks_exp, 10)
     with pytest.raises(TypeError, match="experiment"):
-        ma.simulate_agents(actor, "ks", 10)
+        rollout.simulate_agents(actor, "ks", 10)
     with pytest.raises(ValueError, match="policy returned actions"):
-        ma.simulate_agents(lambda obs: np.zeros((obs.shape[0], 2)), ks_exp, 10, burn_in=0)
+        rollout.simulate_agents(lambda obs: np.zeros((obs.shape[0], 2)), ks_exp, 10, burn_in=0)
     with pytest.raises(ValueError, match="finite"):
-        ma.simulate_agents(lambda obs: np.full((obs.shape[0], 1), np.nan), ks_exp, 10, burn_in=0)
+        rollout.simulate_agents(lambda obs: np.full((obs.shape[0], 1), np.nan), ks_exp, 10, burn_in=0)
     with pytest.raises(ValueError, match="initial_state"):
-        ma.simulate_agents(actor, ks_exp, 10, n_economies=2, initial_state=ma.steady_state_initial_state(general_exp))
+        rollout.simulate_agents(actor, ks_exp, 10, n_economies=2, initial_state=ma.steady_state_initial_state(general_exp))
     with pytest.raises(ValueError, match="consumption_fraction"):
-        ma.constant_actor(ks_exp, 1.5)
+        rollout.constant_actor(ks_exp, 1.5)
     with pytest.raises(ValueError, match="labour"):
-        ma.constant_actor(general_exp, 0.2)
+        rollout.constant_actor(general_exp, 0.2)
     with pytest.raises(ValueError, match="labour"):
-        ma.constant_actor(ks_exp, 0.2, 0.5)
+        rollout.constant_actor(ks_exp, 0.2, 0.5)
     with pytest.raises(ValueError, match="experiment"):
         ma.ks_benchmark(general_exp)
     with pytest.raises(ValueError, match="experiment"):
         ma.steady_state_actor(ks_exp)
-    general_panel = ma.simulate_agents(ma.constant_actor(general_exp, 0.2, 0.5), general_exp, 5, burn_in=0)
+    general_panel = rollout.simulate_agents(rollout.constant_actor(general_exp, 0.2, 0.5), general_exp, 5, burn_in=0)
     with pytest.raises(ValueError, match="experiment"):
         ma.ks_scores(general_panel)
     with pytest.raises(TypeError, match="panel"):
         ma.ks_scores({"capital": 1}, ks_exp, ks_bench)
-    ks_panel = ma.simulate_agents(actor, ks_exp, 5, burn_in=0)
+    ks_panel = rollout.simulate_agents(actor, ks_exp, 5, burn_in=0)
     with pytest.raises(ValueError, match="experiment"):
         ma.general_scores(ks_panel)
     with pytest.raises(ValueError, match="calibration"):
@@ -341,6 +343,6 @@ def test_input_errors_name_the_parameter(ks_exp, ks_bench, general_exp):
         ma.ks_scores(ks_panel, ks_exp, ma.ks_benchmark(make_experiment("ks-het-marked"), num_households=2000,
                                                        num_periods=600))
     with pytest.raises(ValueError, match="n_bins"):
-        ma.ks_scores(ma.simulate_agents(actor, ks_exp, 200, burn_in=0, n_economies=2), ks_exp, ks_bench, n_bins=0)
+        ma.ks_scores(rollout.simulate_agents(actor, ks_exp, 200, burn_in=0, n_economies=2), ks_exp, ks_bench, n_bins=0)
     with pytest.raises(ValueError, match="employed"):
         ma.ks_benchmark_actor(make_experiment("ks", observations=("capital", "aggregate_state")), ks_bench)

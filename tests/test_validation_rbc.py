@@ -1,4 +1,4 @@
-"""Scores of one-household policies (validation.scoring) and the compare command on rbc experiments.
+"""Scores of one-household policies (econ.rbc.accuracy) and the compare command on rbc experiments.
 
 Tolerances: the benchmark scored against itself is exact (same states, same
 shocks: the loss is 0 to rounding, 1e-12).  The VFI policy's IRF against the
@@ -17,7 +17,9 @@ import pytest
 
 from econ.experiments import make_experiment
 from rl import core
-from validation import scoring
+from econ.rbc import accuracy
+from rl.rollout import model_policy
+from validation.controls import steady_state_policy
 from validation.compare import POLICY_DIR, main as compare
 
 
@@ -28,55 +30,55 @@ def rbc():
 
 @pytest.fixture(scope="module")
 def vfi_policy(rbc):
-    return scoring.benchmark_policy(rbc)
+    return accuracy.benchmark_policy(rbc)
 
 
 def test_benchmark_scored_against_itself_is_exact(rbc, vfi_policy):
-    welfare = scoring.welfare_loss(vfi_policy, vfi_policy, rbc, n_states=16)
+    welfare = accuracy.welfare_loss(vfi_policy, vfi_policy, rbc, n_states=16)
     assert abs(welfare.loss_percent) < 1e-10
-    error = scoring.policy_error(vfi_policy, vfi_policy, rbc, n_periods=500)
+    error = accuracy.policy_error(vfi_policy, vfi_policy, rbc, n_periods=500)
     assert error.chat_max == 0.0 and error.labour_max == 0.0
 
 
 def test_vfi_policy_agrees_with_linear_irf(rbc, vfi_policy):
-    irf = scoring.irf_agreement(vfi_policy, rbc)
+    irf = accuracy.irf_agreement(vfi_policy, rbc)
     assert irf.converged
-    for name in scoring.IRF_VARIABLES:
+    for name in accuracy.IRF_VARIABLES:
         assert irf.relative_rmse[name] < 0.02, name
     # the VFI policy's deterministic fixed point is the steady state up to the interpolation error
     assert max(irf.fixed_point_distance.values()) < 1e-3
 
 
 def test_steady_state_policy_is_the_negative_control(rbc, vfi_policy):
-    control = scoring.steady_state_policy(rbc)
-    welfare = scoring.welfare_loss(control, vfi_policy, rbc)
+    control = steady_state_policy(rbc)
+    welfare = accuracy.welfare_loss(control, vfi_policy, rbc)
     assert 0.15 < welfare.loss_percent < 0.21  # spec: "about 0.17 percent"
-    irf = scoring.irf_agreement(control, rbc)
+    irf = accuracy.irf_agreement(control, rbc)
     assert irf.relative_rmse["labour"] == pytest.approx(1.0)  # no labour response at all
     assert irf.relative_rmse["consumption"] > 0.15
 
 
 def test_perturbed_benchmark_fails(rbc, vfi_policy):
     """The VFI policy with its labour response to TFP halved fails the labour-IRF tolerance."""
-    ss = scoring.steady_state(rbc.rbc_params)
+    ss = accuracy.steady_state(rbc.rbc_params)
 
     def perturbed(capital, technology):
         chat, labour = vfi_policy(capital, technology)
         _, labour_flat = vfi_policy(capital, np.ones_like(np.asarray(technology, dtype=float)))
         return chat, labour_flat + 0.5 * (labour - labour_flat)
 
-    irf = scoring.irf_agreement(perturbed, rbc)
+    irf = accuracy.irf_agreement(perturbed, rbc)
     assert irf.relative_rmse["labour"] > 0.25
     assert ss.labour > 0
 
 
 def test_brock_mirman_against_itself_and_linear(vfi_policy):
     exp = make_experiment("rbc-full-depreciation")
-    bm = scoring.benchmark_policy(exp)
-    assert abs(scoring.welfare_loss(bm, bm, exp, n_states=8).loss_percent) < 1e-10
+    bm = accuracy.benchmark_policy(exp)
+    assert abs(accuracy.welfare_loss(bm, bm, exp, n_states=8).loss_percent) < 1e-10
     # at delta = 1 the closed form has chat and l constant, and log-linear dynamics: its level IRF against
     # the first-order IRF differs only by second-order terms of a 1 percent shock
-    irf = scoring.irf_agreement(bm, exp)
+    irf = accuracy.irf_agreement(bm, exp)
     assert irf.relative_rmse["consumption"] < 0.02
 
 
@@ -100,14 +102,14 @@ def test_model_policy_builds_the_environment_observation(overrides):
     state = core.initial_state(exp, 5, rng)
     state = state._replace(log_tfp=rng.normal(0, 0.03, 5))
     model = _RecordingModel([0.1, -0.2])
-    chat, labour = scoring.model_policy(model, exp)(state.capital[:, 0], np.exp(state.log_tfp))
+    chat, labour = model_policy(model, exp)(state.capital[:, 0], np.exp(state.log_tfp))
     np.testing.assert_allclose(model.seen[0], core.observe(exp, state)[:, 0, :], rtol=1e-6)
     assert np.allclose(chat, 0.5 + 0.495 * 0.1) and np.allclose(labour, 0.5 - 0.495 * 0.2)
 
 
 def test_scoring_refuses_multi_agent_experiments():
     with pytest.raises(ValueError, match="one-household"):
-        scoring.benchmark_policy(make_experiment("ks"))
+        accuracy.benchmark_policy(make_experiment("ks"))
 
 
 def test_compare_negative_controls_exit_nonzero(tmp_path):
@@ -136,7 +138,7 @@ def test_compare_bad_input(tmp_path, capsys):
 
 
 def test_compare_train_recipes_and_algo_choice(capsys):
-    from validation.compare import SHIPPED_ALGORITHM, TRAIN_RECIPES
+    from rl.recipes import SHIPPED_ALGORITHM, TRAIN_RECIPES
 
     for name in ("rbc-full-depreciation", "rbc"):
         assert set(TRAIN_RECIPES[name]) == {"ppo", "sac"}  # issue 4 names SAC; the shipped policies record theirs

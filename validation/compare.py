@@ -39,12 +39,16 @@ import numpy as np
 from econ.experiments import EXPERIMENTS, Experiment, make_experiment
 from econ.io import write_json_atomic
 from econ.rbc.vfi import euler_errors
-from validation import scoring
+from econ.rbc import accuracy
+from rl.config import TrainConfig
+from rl.recipes import SHIPPED_ALGORITHM, TRAIN_RECIPES, load_model
+from rl.rollout import model_policy
+from rl.train import train
+from validation import multi_agent as ma
+from validation.controls import CONTROLS, control_model, steady_state_policy
 
 POLICY_DIR = Path(__file__).resolve().parent / "policies"
 """Shipped policies: ``POLICY_DIR / <experiment> / model.zip`` with config.json and TRAINED.md beside it."""
-
-CONTROLS = ("steady-state", "untrained")
 
 RBC_EXPERIMENTS = ("rbc-full-depreciation", "rbc")
 
@@ -62,49 +66,6 @@ TOLERANCES: Dict[str, Dict[str, float]] = {
     },
 }
 """Judged metrics and their upper bounds per experiment (see the module docstring)."""
-
-_PPO_RBC = {"preset": "tuned", "n_economies": 64, "overrides": {"tfp_scale": 0.0229}, "eval_every": 250_000}
-_SAC_RBC = {"preset": "tuned", "n_economies": 16, "overrides": {"tfp_scale": 0.0229}, "eval_every": 100_000,
-            "checkpoint_every": 400_000, "hyper_overrides": {"gradient_steps": 4}}
-
-TRAIN_RECIPES = {
-    "rbc-full-depreciation": {
-        "sac": {**_SAC_RBC, "timesteps": 800_000,
-                "hyper_overrides": {**_SAC_RBC["hyper_overrides"], "target_entropy_final": -5.0,
-                                    "target_entropy_anneal_start": 0.5}},
-        "ppo": {**_PPO_RBC, "timesteps": 3_000_000,
-                "hyper_overrides": {"learning_rate_final": 3e-5, "log_std_final": -4.5,
-                                    "policy_kwargs": {"net_arch": [64, 64], "log_std_init": -2.0}}},
-    },
-    "rbc": {
-        "ppo": {**_PPO_RBC, "timesteps": 5_000_000, "hyper_overrides": {"learning_rate_final": 3e-5}},
-        "sac": {**_SAC_RBC, "timesteps": 1_600_000, "overrides": {"tfp_scale": 0.0115}},
-    },
-    "ks": {"ppo": {"timesteps": 3_000_000, "preset": "tuned", "n_economies": 8}},
-    "ks-het-mild": {"ppo": {"timesteps": 3_000_000, "preset": "tuned", "n_economies": 8}},
-    "ks-het-marked": {"ppo": {"timesteps": 3_000_000, "preset": "tuned", "n_economies": 8}},
-    "general": {"ppo": {"timesteps": 3_000_000, "preset": "tuned", "n_economies": 8,
-                        "overrides": {"tfp_scale": 0.0229}}},
-}
-"""What ``--train`` runs: ``TRAIN_RECIPES[experiment][algo]``, keyword arguments of :func:`rl.train.train`.
-
-Agent-steps; ``tfp_scale`` makes the observed log A O(1) (its unconditional
-sd is 0.023; SAC's ``rbc`` recipe observes it at sd 2, which made its labour
-response to TFP less damped).  The algorithm of the shipped policy
-(validation/policies/<experiment>/TRAINED.md) is :data:`SHIPPED_ALGORITHM`,
-the default of ``--train``; ``--algo`` picks another recipe where there is
-one.  The SAC recipes are the ``tuned`` preset over 16 economies with 4
-gradient steps per VecEnv step; on ``rbc-full-depreciation`` the target
-entropy stays at SB3's -2 for half the run and then falls linearly to -5
-(``rl.train``'s entropy annealing: less of the tanh pull away from the
-labour ceiling).  The slow tests in tests/test_learning.py train every
-``rbc*`` recipe from scratch.
-Measured wall-clock on the 2-core machine: docs/performance.md.
-"""
-
-SHIPPED_ALGORITHM = {name: next(iter(recipes)) for name, recipes in TRAIN_RECIPES.items()}
-"""The algorithm of each shipped policy: the first recipe listed for the experiment."""
-
 
 @dataclass(frozen=True)
 class Row:
@@ -133,54 +94,7 @@ class Row:
         return {**data, "passed": self.passed}
 
 
-# ----------------------------------------------------------------------------- loading policies
-def _algorithm_from(path: Path) -> Optional[str]:
-    config = path.parent / "config.json" if path.suffix == ".zip" else path / "config.json"
-    if config.exists():
-        return json.loads(config.read_text()).get("algorithm")
-    return None
-
-
-def load_model(path, experiment: Experiment):
-    """Load an SB3 model from a run directory or a ``.zip`` (algorithm from config.json, else tried in turn)."""
-    import stable_baselines3 as sb3
-
-    path = Path(path)
-    zip_path = path / "model.zip" if path.is_dir() else path
-    if not zip_path.exists():
-        raise FileNotFoundError(f"no model at {zip_path}")
-    config = zip_path.parent / "config.json"
-    if config.exists():
-        name = json.loads(config.read_text()).get("experiment_name")
-        if name is not None and name != experiment.name:
-            raise ValueError(f"{zip_path} was trained on {name!r}, not {experiment.name!r}")
-    algo = _algorithm_from(zip_path)
-    classes = {"sac": sb3.SAC, "ppo": sb3.PPO, "td3": sb3.TD3, "ddpg": sb3.DDPG}
-    candidates = [classes[algo]] if algo in classes else list(classes.values())
-    last_error = None
-    # scoring only predicts: the training schedules need not (and, from models saved by another
-    # cloudpickle version, cannot always) be unpickled
-    unused = {"learning_rate": 0.0, "lr_schedule": lambda _: 0.0, "clip_range": lambda _: 0.0}
-    for cls in candidates:
-        try:
-            return cls.load(zip_path, device="cpu", custom_objects=unused)
-        except Exception as err:  # noqa: BLE001 - try the next algorithm class
-            last_error = err
-    raise ValueError(f"could not load {zip_path} as any SB3 algorithm: {last_error}")
-
-
-def untrained_model(experiment: Experiment, seed: int = 0):
-    """A freshly initialised SAC (tuned preset's network): the 'untrained policy' negative control."""
-    from stable_baselines3 import SAC
-
-    from rl.train import PRESETS, sb3_kwargs
-    from rl.vec_env import EconomyVecEnv
-
-    env = EconomyVecEnv(experiment, seed=seed)
-    kwargs = sb3_kwargs({"policy_kwargs": PRESETS["tuned"]["sac"]["policy_kwargs"]}, experiment)
-    return SAC("MlpPolicy", env, seed=seed, device="cpu", gamma=experiment.beta, **kwargs)
-
-
+# ----------------------------------------------------------------------------- shipped policies
 def shipped_model_path(experiment_name: str) -> Path:
     path = POLICY_DIR / experiment_name / "model.zip"
     if not path.exists():
@@ -195,15 +109,15 @@ def _band(values: List[float]) -> Optional[float]:
     return float(2.0 * np.std(values, ddof=1)) if len(values) > 1 else None
 
 
-def score_rbc(policies: List[scoring.Policy], experiment: Experiment, tolerances: Dict[str, float]) -> dict:
+def score_rbc(policies: List[accuracy.Policy], experiment: Experiment, tolerances: Dict[str, float]) -> dict:
     """Scores of one or several policies (seeds) of an N = 1 experiment; rows judged by ``tolerances``."""
     params = experiment.rbc_params
-    benchmark = scoring.benchmark_policy(experiment)
+    benchmark = accuracy.benchmark_policy(experiment)
     per_run = []
     for policy in policies:
-        welfare = scoring.welfare_loss(policy, benchmark, experiment)
-        error = scoring.policy_error(policy, benchmark, experiment)
-        irf = scoring.irf_agreement(policy, experiment)
+        welfare = accuracy.welfare_loss(policy, benchmark, experiment)
+        error = accuracy.policy_error(policy, benchmark, experiment)
+        irf = accuracy.irf_agreement(policy, experiment)
         euler = euler_errors(policy, params, 2_000)
         per_run.append({"welfare": welfare, "error": error, "irf": irf, "euler_mean": float(np.mean(euler)),
                         "euler_max": float(np.max(euler))})
@@ -221,7 +135,7 @@ def score_rbc(policies: List[scoring.Policy], experiment: Experiment, tolerances
         attr = {"chat_error_mean": "chat_mean", "chat_error_max": "chat_max",
                 "labour_error_mean": "labour_mean", "labour_error_max": "labour_max"}[field]
         rows.append(row(field, [getattr(r["error"], attr) for r in per_run]))
-    for name in scoring.IRF_VARIABLES:
+    for name in accuracy.IRF_VARIABLES:
         rows.append(row(f"irf_{name}", [r["irf"].relative_rmse[name] for r in per_run]))
     for name in ("capital", "consumption", "labour"):
         rows.append(row(f"fixed_point_distance_{name}", [r["irf"].fixed_point_distance[name] for r in per_run]))
@@ -237,7 +151,7 @@ def score_rbc(policies: List[scoring.Policy], experiment: Experiment, tolerances
     }
 
 
-def plot_rbc(result: dict, policies: List[scoring.Policy], experiment: Experiment, labels: List[str], out: Path,
+def plot_rbc(result: dict, policies: List[accuracy.Policy], experiment: Experiment, labels: List[str], out: Path,
              runs: List[Path]) -> List[Path]:
     """Policy against benchmark, IRF overlay with the seed band, learning curve (when runs have one)."""
     import matplotlib
@@ -342,8 +256,6 @@ def _combine(per_run: List[list]) -> List[Row]:
 def score_multi_agent(experiment: Experiment, models: list, labels: List[str], tolerances: Dict[str, float],
                       out: Path):
     """Scorecard rows, figures and report extras of the KS and general experiments (validation.multi_agent)."""
-    from validation import multi_agent as ma
-
     settings = ma.DEFAULT_SIMULATION[experiment.name]
     per_run, summaries, scores_list = [], [], []
     for model in models:
@@ -422,18 +334,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _train(args, out: Path) -> List[Path]:
-    from rl.train import train
-
     algo = args.algo or SHIPPED_ALGORITHM[args.experiment]
-    budget = dict(TRAIN_RECIPES[args.experiment][algo])
+    recipe = dict(TRAIN_RECIPES[args.experiment][algo])
     if args.timesteps is not None:
-        budget["timesteps"] = args.timesteps
-    timesteps, preset = budget.pop("timesteps"), budget.pop("preset")
-    print(f"training {args.experiment}: {algo}, preset {preset}, {timesteps} agent-steps, seeds {args.seeds}")
+        recipe["timesteps"] = args.timesteps
+    print(f"training {args.experiment}: {algo}, preset {recipe['preset']}, {recipe['timesteps']} agent-steps, "
+          f"seeds {args.seeds}")
     runs = []
     for seed in args.seeds:
         run = out / f"train-{algo}-seed{seed}"
-        train(args.experiment, algo, timesteps, run, seed=seed, preset=preset, progress=False, **budget)
+        train(TrainConfig(args.experiment, algo, seed=seed, **recipe), run, progress=False)
         runs.append(run)
     return runs
 
@@ -498,7 +408,7 @@ def main(argv=None) -> int:
         for source in sources:
             if source in CONTROLS:
                 labels.append(source)
-                models.append(source if source == "steady-state" else untrained_model(experiment))
+                models.append(control_model(source, experiment))
             else:
                 path = Path(source)
                 runs.append(path if path.is_dir() else path.parent)
@@ -509,8 +419,8 @@ def main(argv=None) -> int:
         return 2
 
     if args.experiment in RBC_EXPERIMENTS:
-        policies = [scoring.steady_state_policy(experiment) if isinstance(m, str) else
-                    scoring.model_policy(m, experiment) for m in models]
+        policies = [steady_state_policy(experiment) if label == "steady-state" else model_policy(m, experiment)
+                    for m, label in zip(models, labels)]
         result = score_rbc(policies, experiment, tolerances)
         figures = plot_rbc(result, policies, experiment, labels, out, runs)
         rows = result["rows"]
@@ -521,7 +431,7 @@ def main(argv=None) -> int:
                     "runs": [{k: v.tolist() for k, v in r["irf"].policy_irf.items()} for r in result["runs"]]},
         }
     else:
-        if any(isinstance(m, str) for m in models):
+        if "steady-state" in labels:
             print("error: the steady-state control applies to rbc and rbc-full-depreciation only", file=sys.stderr)
             return 2
         try:
@@ -554,7 +464,7 @@ def _known_metrics(experiment_name: str) -> set:
     if experiment_name in RBC_EXPERIMENTS:
         names = {"welfare_loss_percent", "chat_error_mean", "chat_error_max", "labour_error_mean",
                  "labour_error_max", "euler_error_mean_log10"}
-        names |= {f"irf_{v}" for v in scoring.IRF_VARIABLES}
+        names |= {f"irf_{v}" for v in accuracy.IRF_VARIABLES}
         names |= {f"fixed_point_distance_{v}" for v in ("capital", "consumption", "labour")}
         return names
     return set()

@@ -78,12 +78,10 @@ Where the comparison is imperfect (stated again where it matters):
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
-import sys
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence
+from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence
 
 import numpy as np
 
@@ -93,9 +91,8 @@ from econ.experiments import Experiment
 from econ.heterogeneous import HeterogeneousSteadyState, heterogeneous_steady_state
 from econ.krusell_smith.solver import KrusellSmithSolution, den_haan_errors, fit_alm, gini, solve_krusell_smith
 from econ.krusell_smith.params import AGGREGATE_STATES
-
-Actor = Callable[[np.ndarray], np.ndarray]
-"""``obs (M, obs_dim) float32 -> actions (M, action_size)`` in [-1, 1]; M = E * N rows, economy-major."""
+from rl import core
+from rl.rollout import Actor, Panel, as_actor, economies_in, one_torch_thread, simulate_agents
 
 KS_EXPERIMENTS = ("ks", "ks-het-mild", "ks-het-marked")
 
@@ -315,269 +312,7 @@ def _require_ar1(experiment) -> Experiment:
     return experiment
 
 
-def model_actor(model) -> Actor:
-    """An SB3 model's deterministic policy as an :data:`Actor`.
-
-    ``model.predict(obs, deterministic=True)`` on the batch of M observations
-    (one network shared by all households: parameter sharing, as trained).
-    """
-    if not hasattr(model, "predict"):
-        raise TypeError(f"model must have a predict(obs, deterministic=True) method (an SB3 model), "
-                        f"got {type(model).__name__}")
-
-    def actor(obs):
-        actions, _ = model.predict(np.asarray(obs, dtype=np.float32), deterministic=True)
-        return np.asarray(actions, dtype=float)
-
-    return actor
-
-
-def _as_actor(policy) -> Actor:
-    if hasattr(policy, "predict"):
-        return model_actor(policy)
-    if callable(policy):
-        return policy
-    raise TypeError(f"policy must be an SB3 model (with predict) or a callable obs -> actions, "
-                    f"got {type(policy).__name__}")
-
-
-def _economies(obs: np.ndarray, experiment: Experiment) -> int:
-    n = experiment.num_agents
-    if obs.ndim != 2 or obs.shape[0] % n != 0 or obs.shape[1] != len(experiment.observations):
-        raise ValueError(f"obs must have shape (E * N, {len(experiment.observations)}) with N = {n} households per "
-                         f"economy, economies stacked; got {obs.shape}")
-    return obs.shape[0] // n
-
-
-def constant_actor(experiment: Experiment, consumption_fraction: float, labour: Optional[float] = None) -> Actor:
-    """Every household plays the same fractions whatever the state (the negative control).
-
-    ``labour`` is required where labour is chosen (``general``) and must be
-    None in the KS variants (labour is the endowment there).
-    """
-    experiment = _require_experiment(experiment)
-    chat = checks.open_interval("consumption_fraction", consumption_fraction, 0.0, 1.0)
-    values = [chat]
-    if experiment.chooses_labour:
-        if labour is None:
-            raise ValueError(f"labour is required: experiment {experiment.name!r} chooses labour")
-        values.append(checks.open_interval("labour", labour, 0.0, 1.0))
-    elif labour is not None:
-        raise ValueError(f"labour must be None: in {experiment.name!r} labour is the endowment, not chosen")
-    action = fraction_to_action(np.array(values))
-
-    def actor(obs):
-        obs = np.asarray(obs)
-        return np.broadcast_to(action, (obs.shape[0], action.size)).copy()
-
-    return actor
-
-
-def steady_state_consumption_fraction(experiment: Experiment):
-    """``(chat, labour)`` of the representative deterministic steady state (labour None in KS variants).
-
-    The negative control of issue 5 ("holds the steady-state consumption
-    fraction and labour whatever the state") through :func:`constant_actor`.
-    ``ar1``: :func:`econ.rbc.steady_state.steady_state`.  KS: every household at
-    the normalising capital (``ks_steady_state_capital``: technology and
-    employment at their stationary means) with wealth from
-    :func:`econ.economy.markets`; chat = 1 - k / a keeps capital constant.
-    """
-    experiment = _require_experiment(experiment)
-    if experiment.technology == "ar1":
-        from econ.rbc.steady_state import steady_state
-
-        ss = steady_state(experiment.rbc_params)
-        return float(ss.consumption_fraction), float(ss.labour)
-    from econ.experiments import aggregate_stationary_law
-
-    ks = experiment.ks
-    law = aggregate_stationary_law(ks)
-    k = np.array([experiment.capital_scale])
-    m = markets(k, float(law @ (1.0 - ks.unemployment_rates)) * ks.labour_endowment, float(law @ ks.technology),
-                alpha=experiment.alpha, delta=experiment.delta)
-    return float(1.0 - k[0] / m.wealth[0]), None
-
-
 # ----------------------------------------------------------------------------- simulation
-@contextlib.contextmanager
-def _one_torch_thread():
-    """Run torch on one thread inside the block (restored after), if torch is loaded.
-
-    A policy sees small batches (E * N observations per step); with torch's
-    default thread pool on the shared 2-core machine under load, one
-    ``predict`` took 48 ms instead of 1.7 ms (measured), the threads fighting
-    the training runs for the cores.
-    """
-    torch = sys.modules.get("torch")
-    if torch is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-@dataclass(frozen=True, eq=False)
-class Panel:
-    """Raw quantities of E economies x N households over T kept periods (after the burn-in).
-
-    Per-household arrays are (T, E, N), per-economy arrays (T, E).  Period t
-    quantities are those of spec section 1 step 3: ``capital`` is k_{i,t} at
-    the start of the period, ``wealth`` a_{i,t}, ``consumption`` c_{i,t} =
-    chat a, and k_{i,t+1} is ``capital[t + 1]`` (``final_capital`` after the last).
-    """
-
-    experiment: Experiment
-    capital: np.ndarray = field(repr=False)
-    wealth: np.ndarray = field(repr=False)
-    consumption: np.ndarray = field(repr=False)
-    consumption_fraction: np.ndarray = field(repr=False)
-    labour: np.ndarray = field(repr=False)
-    """Chosen l_{i,t}, or the endowment lbar e_{i,t} in KS variants."""
-    employed: np.ndarray = field(repr=False)
-    """e_{i,t} (bool; all True with the AR(1) technology)."""
-    reward: np.ndarray = field(repr=False)
-    aggregate_state: np.ndarray = field(repr=False)
-    """z_t index (0 bad, 1 good); 0 with the AR(1) technology."""
-    technology: np.ndarray = field(repr=False)
-    """A_t."""
-    effective_capital: np.ndarray = field(repr=False)
-    """K_t = (1/N) sum kappa_i k_{i,t}."""
-    effective_labour: np.ndarray = field(repr=False)
-    output: np.ndarray = field(repr=False)
-    interest_rate: np.ndarray = field(repr=False)
-    """Base rental rate MPK_t (household i earns kappa_i times it)."""
-    wage: np.ndarray = field(repr=False)
-    """Base wage MPL_t (household i earns lambda_i times it)."""
-    final_capital: np.ndarray = field(repr=False)
-    """k_{i,T} after the last kept period, (E, N)."""
-    seed: int
-    burn_in: int
-
-    @property
-    def n_periods(self) -> int:
-        return self.capital.shape[0]
-
-    @property
-    def n_economies(self) -> int:
-        return self.capital.shape[1]
-
-    @property
-    def n_households(self) -> int:
-        return self.capital.shape[2]
-
-    @property
-    def capital_productivity(self) -> np.ndarray:
-        return np.asarray(self.experiment.capital_productivity)
-
-    @property
-    def labour_productivity(self) -> np.ndarray:
-        return np.asarray(self.experiment.labour_productivity)
-
-
-def simulate_agents(policy, experiment: Experiment, n_periods: int, *, seed: int = 0, burn_in: Optional[int] = None,
-                    n_economies: int = 1, initial_state=None) -> Panel:
-    """Simulate ``n_economies`` economies under ``policy`` for ``burn_in + n_periods`` periods.
-
-    Parameters
-    ----------
-    policy : SB3 model or callable
-        An SB3 model (``predict(obs, deterministic=True)``) or an :data:`Actor`
-        ``obs (E * N, obs_dim) float32 -> actions (E * N, action_size)`` in [-1, 1].
-    experiment : Experiment
-        The economy (any N; observations do not depend on N).
-    n_periods : int >= 2
-        Kept periods.
-    seed : int
-        Seeds the one ``numpy.random.Generator`` of the initial state and every
-        shock.  The shocks do not depend on the actions, so two policies
-        simulated with the same seed face the same z, e (or log A) paths.
-    burn_in : int >= 0 or None
-        Periods simulated and dropped first; None takes the experiment's
-        episode length (500), long enough for the benchmark's own policy to
-        forget the initial distribution (see :data:`DEFAULT_SIMULATION`).
-    n_economies : int >= 1
-        E, independent economies.
-    initial_state : rl.core.EconomyState or None
-        Start here (its economies and households must match) instead of a
-        draw from the experiment's initial distribution.
-
-    The economies run on past the experiment's episode length without a
-    reset: the policy's long-run behaviour is what is scored (the time in
-    the episode is not observed).  Memory: 12 arrays of T x E x N floats.
-    If torch is loaded it runs on one thread during the simulation (restored
-    afterwards): the batches are small and extra threads only contend.
-    """
-    from rl import core
-
-    experiment = _require_experiment(experiment)
-    actor = _as_actor(policy)
-    n_periods = checks.positive_int("n_periods", n_periods, 2)
-    burn_in = experiment.episode_length if burn_in is None else checks.positive_int("burn_in", burn_in, 0)
-    n_economies = checks.positive_int("n_economies", n_economies)
-    seed = checks.positive_int("seed", seed, 0)
-    rng = np.random.default_rng(seed)
-    n = experiment.num_agents
-    if initial_state is None:
-        state = core.initial_state(experiment, n_economies, rng)
-    else:
-        if not isinstance(initial_state, core.EconomyState):
-            raise TypeError(f"initial_state must be an rl.core.EconomyState, got {type(initial_state).__name__}")
-        if np.shape(initial_state.capital) != (n_economies, n):
-            raise ValueError(f"initial_state must hold n_economies = {n_economies} economies of N = {n} households, "
-                             f"got capital of shape {np.shape(initial_state.capital)}")
-        state = initial_state
-    shape3, shape2 = (n_periods, n_economies, n), (n_periods, n_economies)
-    rec = {name: np.empty(shape3) for name in ("capital", "wealth", "consumption", "consumption_fraction", "labour",
-                                               "reward")}
-    rec["employed"] = np.empty(shape3, dtype=bool)
-    for name in ("technology", "effective_capital", "effective_labour", "output", "interest_rate", "wage"):
-        rec[name] = np.empty(shape2)
-    rec["aggregate_state"] = np.empty(shape2, dtype=np.int64)
-    with _one_torch_thread():
-        state = _run(actor, experiment, state, rng, burn_in, n_periods, rec)
-    return Panel(experiment=experiment, final_capital=state.capital.copy(), seed=seed, burn_in=burn_in, **rec)
-
-
-def _run(actor, experiment, state, rng, burn_in, n_periods, rec):
-    """The loop of :func:`simulate_agents`: observe, act, step; record the kept periods into ``rec``."""
-    from rl import core
-
-    n_economies, n = state.capital.shape
-    kappa0, lambda0 = experiment.capital_productivity[0], experiment.labour_productivity[0]
-    action_size = experiment.action_size
-    for t in range(burn_in + n_periods):
-        obs = core.observe(experiment, state).reshape(n_economies * n, -1)
-        actions = np.asarray(actor(obs), dtype=float)
-        if actions.size != n_economies * n * action_size:
-            raise ValueError(f"policy returned actions of shape {actions.shape}; expected "
-                             f"({n_economies * n}, {action_size}) for {n_economies * n} observations")
-        tr = core.step(experiment, state, actions.reshape(n_economies, n, action_size), rng)
-        if t >= burn_in:
-            i = t - burn_in
-            o = tr.outcome
-            rec["capital"][i] = state.capital
-            rec["employed"][i] = state.employed
-            rec["aggregate_state"][i] = state.aggregate_state
-            rec["wealth"][i] = o.wealth
-            rec["consumption"][i] = o.consumption
-            rec["consumption_fraction"][i] = tr.consumption_fraction
-            rec["labour"][i] = tr.labour
-            rec["reward"][i] = o.reward
-            rec["technology"][i] = tr.technology
-            rec["effective_capital"][i] = o.effective_capital
-            rec["effective_labour"][i] = o.effective_labour
-            rec["output"][i] = o.output
-            rec["interest_rate"][i] = o.interest_rate[:, 0] / kappa0
-            rec["wage"][i] = o.wage[:, 0] / lambda0
-        state = tr.state
-    return state
-
-
 # ----------------------------------------------------------------------------- KS benchmark
 @functools.lru_cache(maxsize=8)
 def _solve_cached(params, seed: int, options: tuple) -> KrusellSmithSolution:
@@ -683,7 +418,7 @@ class KSBenchmarkActor:
 
     def __call__(self, obs) -> np.ndarray:
         obs = np.asarray(obs)
-        e_count = _economies(obs, self.experiment)
+        e_count = economies_in(obs, self.experiment)
         n = self.experiment.num_agents
         capital = obs[:, self._capital].astype(float).reshape(e_count, n) * self.experiment.capital_scale
         employed = obs[:, self._employed].reshape(e_count, n) > 0.5
@@ -1021,8 +756,8 @@ def ks_scores(panel: Panel, experiment: Optional[Experiment] = None,
                                         burn_in=panel.burn_in, n_economies=panel.n_economies)
         elif not isinstance(reference, Panel) or reference.experiment != pexp:
             raise ValueError("reference must be a Panel simulated with the panel's experiment")
-        with _one_torch_thread():
-            policy_error = _policy_error(_as_actor(policy), reference, actor, sample_every)
+        with one_torch_thread():
+            policy_error = _policy_error(as_actor(policy), reference, actor, sample_every)
 
     # --- types
     counts = np.bincount(types, minlength=num_types)
@@ -1074,8 +809,6 @@ def ks_scores(panel: Panel, experiment: Optional[Experiment] = None,
 def _policy_error(actor: Actor, reference: Panel, benchmark_actor: KSBenchmarkActor, sample_every: int) -> dict:
     """|chat_RL - chat*| on every ``sample_every``-th period of ``reference`` (observations rebuilt by rl.core)."""
     from econ.economy import action_to_fraction
-    from rl import core
-
     exp = reference.experiment
     errors, employed = [], []
     for t in range(0, reference.n_periods, sample_every):
@@ -1159,15 +892,13 @@ def steady_state_actor(experiment: Experiment) -> Actor:
 
     def actor(obs):
         obs = np.asarray(obs)
-        return np.tile(actions, (_economies(obs, experiment), 1))
+        return np.tile(actions, (economies_in(obs, experiment), 1))
 
     return actor
 
 
 def steady_state_initial_state(experiment: Experiment, n_economies: int = 1):
     """An ``rl.core.EconomyState`` at :func:`steady_state_allocation` (log A = 0; k floored at CAPITAL_FLOOR)."""
-    from rl import core
-
     experiment = _require_ar1(experiment)
     n_economies = checks.positive_int("n_economies", n_economies)
     capital = steady_state_allocation(experiment).capital
@@ -1537,24 +1268,19 @@ __all__ = [
     "KSBenchmarkActor",
     "KSScores",
     "KS_TOLERANCES",
-    "Panel",
     "ScoreRow",
     "SteadyStateAllocation",
-    "constant_actor",
     "general_benchmark",
     "general_scores",
     "ks_benchmark",
     "ks_benchmark_actor",
     "ks_scores",
-    "model_actor",
     "plot_consumption_fraction",
     "plot_general_paths",
     "plot_general_steady_state",
     "plot_law_of_motion",
     "plot_lorenz",
-    "simulate_agents",
     "steady_state_actor",
-    "steady_state_consumption_fraction",
     "steady_state_allocation",
     "steady_state_initial_state",
 ]

@@ -40,6 +40,7 @@ from econ.rbc import _kernels as kernels
 from econ import checks
 from econ.economy import markets, period
 from econ.fixed_point import ConvergenceError, fixed_point
+from econ.rbc.linear import IRF_KEYS
 from econ.rbc.params import RBCParams
 from econ.rbc.steady_state import steady_state
 
@@ -55,9 +56,6 @@ TFP_METHODS = ("rouwenhorst", "tauchen")
 
 EULER_ERROR_FLOOR = 1e-17
 """|1 - c / c^EE| is floored here before the log10, so an exact zero stays finite."""
-
-IRF_KEYS = ("consumption", "labour", "output", "capital", "consumption_fraction", "log_tfp")
-
 
 def _freeze(array) -> np.ndarray:
     array = np.array(array, dtype=float)

@@ -1,8 +1,11 @@
-"""Scores of an RBC policy (N = 1 experiments) against a benchmark (spec section 5).
+"""How close a policy of the one-household RBC economy is to the benchmark solution.
 
-A *policy* here is any callable ``(capital, technology) -> (chat, labour)``
-on arrays of the same shape, the convention of :mod:`econ.rbc.vfi`; an SB3 model
-becomes one with :func:`model_policy`.  Every simulation goes through
+These metrics live next to the solutions they score (Brock-Mirman, VFI,
+linearisation) so that both the training-time evaluation of :mod:`rl` and the
+scorecards of :mod:`validation` use them.  A *policy* here is any callable
+``(capital, technology) -> (chat, labour)`` on arrays of the same shape, the
+convention of :mod:`econ.rbc.vfi`; a learned network becomes one through
+``rl.rollout.model_policy``.  Every simulation goes through
 :func:`econ.economy.period` (the one implementation of the period equations).
 
 - :func:`welfare_loss`: consumption-equivalent welfare loss of the policy
@@ -21,18 +24,19 @@ becomes one with :func:`model_policy`.  Every simulation goes through
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Dict, Optional
 
 import numpy as np
 
 from econ import checks
-from econ.economy import action_to_fraction, period
+from econ.economy import period
 from econ.experiments import Experiment
+from econ.rbc.brock_mirman import brock_mirman_policy
 from econ.rbc.linear import IRF_KEYS, linearize
 from econ.rbc.params import RBCParams
 from econ.rbc.steady_state import steady_state
-from econ.rbc.vfi import impulse_paths, simulate_policy
+from econ.rbc.vfi import impulse_paths, simulate_policy, solve_vfi
 
 Policy = Callable[[np.ndarray, np.ndarray], tuple]
 
@@ -40,7 +44,7 @@ IRF_VARIABLES = ("consumption", "labour", "output", "capital", "consumption_frac
 """Variables whose IRF agreement is scored (log TFP is the shock itself)."""
 
 
-def _require_rbc(experiment: Experiment) -> RBCParams:
+def require_rbc(experiment: Experiment) -> RBCParams:
     if not isinstance(experiment, Experiment):
         raise TypeError(f"experiment must be an econ.experiments.Experiment, got {type(experiment).__name__}")
     if experiment.num_agents != 1 or experiment.technology != "ar1" or not experiment.chooses_labour:
@@ -51,63 +55,12 @@ def _require_rbc(experiment: Experiment) -> RBCParams:
     return experiment.rbc_params
 
 
-# ----------------------------------------------------------------------------- policies
-def model_policy(model, experiment: Experiment) -> Policy:
-    """The deterministic policy of an SB3 model as ``(capital, technology) -> (chat, labour)``.
-
-    Observations are built exactly as :func:`rl.core.observe` builds them for
-    a one-household AR(1) economy (capital over ``capital_scale``, log A over ``tfp_scale``,
-    and the constant productivities when observed).
-    """
-    _require_rbc(experiment)
-    columns = {
-        "capital": lambda k, a: k / experiment.capital_scale,
-        "aggregate_capital": lambda k, a: experiment.capital_productivity[0] * k / experiment.capital_scale,
-        "log_tfp": lambda k, a: np.log(a) / experiment.tfp_scale,
-        "capital_productivity": lambda k, a: np.full_like(k, experiment.capital_productivity[0]),
-        "labour_productivity": lambda k, a: np.full_like(k, experiment.labour_productivity[0]),
-    }
-    unknown = [name for name in experiment.observations if name not in columns]
-    if unknown:
-        raise ValueError(f"observations {unknown} do not exist in an AR(1) economy")
-
-    def policy(capital, technology):
-        k, a = np.broadcast_arrays(np.asarray(capital, dtype=float), np.asarray(technology, dtype=float))
-        obs = np.stack([columns[name](k.ravel(), a.ravel()) for name in experiment.observations], axis=-1)
-        actions, _ = model.predict(obs.astype(np.float32), deterministic=True)
-        fractions = action_to_fraction(np.asarray(actions, dtype=float).reshape(k.size, -1))
-        return fractions[:, 0].reshape(k.shape), fractions[:, 1].reshape(k.shape)
-
-    return policy
-
-
-def constant_policy(chat: float, labour: float) -> Policy:
-    """A policy that ignores the state (the negative control of the spec: steady-state fractions)."""
-    chat = checks.open_interval("chat", chat, 0.0, 1.0)
-    labour = checks.open_interval("labour", labour, 0.0, 1.0)
-
-    def policy(capital, technology):
-        shape = np.broadcast(np.asarray(capital), np.asarray(technology)).shape
-        return np.full(shape, chat), np.full(shape, labour)
-
-    return policy
-
-
-def steady_state_policy(experiment: Experiment) -> Policy:
-    """Hold the deterministic steady state's consumption fraction and labour whatever the state."""
-    ss = steady_state(_require_rbc(experiment))
-    return constant_policy(ss.consumption_fraction, ss.labour)
-
-
+# ----------------------------------------------------------------------------- benchmark
 def benchmark_policy(experiment: Experiment, **vfi_options) -> Policy:
     """Brock-Mirman (delta = 1) or the global VFI policy (delta < 1) of the experiment's calibration."""
-    params = _require_rbc(experiment)
+    params = require_rbc(experiment)
     if params.delta == 1.0:
-        from econ.rbc.brock_mirman import brock_mirman_policy
-
         return brock_mirman_policy(params)
-    from econ.rbc.vfi import solve_vfi
-
     return solve_vfi(params, **vfi_options).policy
 
 
@@ -153,7 +106,7 @@ def welfare_loss(policy: Policy, benchmark: Policy, experiment: Experiment, *, n
     With period utility log c - v(l), consuming (1 - x) times as much in every
     period lowers V by -log(1 - x)/(1 - beta), hence the formula.
     """
-    params = _require_rbc(experiment)
+    params = require_rbc(experiment)
     n_states = checks.positive_int("n_states", n_states)
     if horizon is None:
         horizon = int(np.ceil(np.log(1e-10) / np.log(params.beta)))
@@ -180,7 +133,7 @@ class PolicyError:
 def policy_error(policy: Policy, benchmark: Policy, experiment: Experiment, *, n_periods: int = 10_000,
                  seed: int = 0) -> PolicyError:
     """|chat - chat*| and |l - l*| (mean and max) on the benchmark's own ergodic simulation."""
-    params = _require_rbc(experiment)
+    params = require_rbc(experiment)
     sample = simulate_policy(benchmark, params, n_periods, seed=seed)
     k, A = sample["capital"], np.exp(sample["log_tfp"])
     chat, labour = policy(k, A)
@@ -258,7 +211,7 @@ def irf_agreement(policy: Policy, experiment: Experiment, *, horizon: int = 40, 
     the policy's own deterministic fixed point (at a fixed point the
     unshocked path is constant, so this is the deviation from the fixed point).
     """
-    params = _require_rbc(experiment)
+    params = require_rbc(experiment)
     if params.sigma == 0:
         raise ValueError("irf_agreement needs sigma > 0 (the shock is one standard deviation)")
     horizon = checks.positive_int("horizon", horizon)
@@ -286,12 +239,9 @@ __all__ = [
     "PolicyError",
     "WelfareLoss",
     "benchmark_policy",
-    "constant_policy",
     "deterministic_fixed_point",
     "irf_agreement",
-    "model_policy",
     "policy_error",
     "policy_impulse_response",
-    "steady_state_policy",
     "welfare_loss",
 ]

@@ -1,0 +1,236 @@
+"""SB3 callbacks of a training run: the learning curve, exploration annealing, and
+evaluation against the benchmark during training.
+
+- :class:`ReturnTracker`: mean return of every finished batch of episodes
+  (``returns.csv``).
+- :class:`EntropyAnnealing` (SAC) and :class:`ExplorationAnnealing` (PPO):
+  exploration noise lowered over the run.
+- :class:`BenchmarkEvalCallback`: every ``eval_every`` agent-steps, the current
+  deterministic policy against the experiment's benchmark where one exists
+  (``rbc-full-depreciation``: Brock-Mirman; ``rbc``: the global VFI solution),
+  with the metrics of :mod:`econ.rbc.accuracy`: consumption-equivalent welfare
+  loss in percent and the policy error (mean and max |chat - chat*|, |l - l*|
+  on the benchmark's ergodic states).  Each evaluation is printed, written to
+  TensorBoard (``eval/...``) and appended to ``evaluations.csv``; with a
+  ``target_welfare_loss`` (and optionally ``target_policy_error``) training
+  stops at the first evaluation that meets it.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+from stable_baselines3.common.callbacks import BaseCallback
+
+from econ.experiments import Experiment
+from econ.rbc.accuracy import benchmark_policy, policy_error, welfare_loss
+from rl.rollout import model_policy
+
+
+class ReturnTracker(BaseCallback):
+    """SB3 callback recording the mean return of every finished batch of episodes (the learning curve).
+
+    All economies of the VecEnv start together and are truncated together, so
+    each truncation finishes one episode per slot; their mean undiscounted
+    return is one point of ``returns.csv`` (timesteps, seconds, mean_return).
+    ``best_return`` is the largest such mean, ``final_return`` the last.
+    """
+
+    def __init__(self, path: Optional[Path] = None):
+        super().__init__(0)
+        self.path = path
+        self.points: list = []
+        self.start = time.perf_counter()
+
+    def _on_step(self) -> bool:
+        returns = [info["episode"]["r"] for info in self.locals.get("infos", ()) if "episode" in info]
+        if returns:
+            point = (int(self.num_timesteps), time.perf_counter() - self.start, float(np.mean(returns)))
+            self.points.append(point)
+            self.logger.record("rollout/batch_return", point[2])
+            if self.path is not None:
+                new = not self.path.exists()
+                with open(self.path, "a") as handle:
+                    if new:
+                        handle.write("timesteps,seconds,mean_return\n")
+                    handle.write(f"{point[0]},{point[1]:.3f},{point[2]:.6f}\n")
+        return True
+
+    @property
+    def best_return(self):
+        return max((p[2] for p in self.points), default=None)
+
+    @property
+    def final_return(self):
+        return self.points[-1][2] if self.points else None
+
+
+class EntropyAnnealing(BaseCallback):
+    """SB3 callback moving SAC's ``target_entropy`` linearly to ``final`` over the last part of the run.
+
+    The target stays at its initial value until the fraction ``start`` of the
+    run's timesteps, then falls linearly to ``final`` at the end.  SAC's
+    entropy bonus includes the log-Jacobian of its tanh squashing, which pulls
+    the mean action towards the middle of the action box with a force
+    proportional to the temperature; where the value is flat in an action
+    (labour, with utility linear in labour) that pull is a visible bias: it
+    damps the labour response to TFP and, at Brock-Mirman's l* = 0.973, pulls
+    labour down by 0.04.  Exploring broadly first and lowering the temperature
+    late, once the critic has learned from the broad exploration, removes most
+    of the pull (evidence: docs/training.md).
+    """
+
+    def __init__(self, initial: float, final: float, total: int, start: float = 0.0):
+        super().__init__(0)
+        if not 0.0 <= start < 1.0:
+            raise ValueError(f"target_entropy_anneal_start must be in [0, 1), got {start}")
+        # the initial target is given, not read from the model, so that a resumed run keeps its schedule
+        self.start_entropy, self.final, self.total, self.start = initial, final, total, start
+
+    def _on_step(self) -> bool:
+        progress = (self.num_timesteps / self.total - self.start) / (1.0 - self.start)
+        progress = min(1.0, max(0.0, progress))
+        self.model.target_entropy = self.start_entropy + (self.final - self.start_entropy) * progress
+        return True
+
+
+class ExplorationAnnealing(BaseCallback):
+    """SB3 callback capping PPO's Gaussian log-std by a bound falling linearly from its start to ``final``.
+
+    PPO clips its Gaussian actions to the action box; where the optimum lies
+    close to an end of the box (Brock-Mirman labour 0.973 against the ceiling
+    0.995) the clipped samples bias the mean past the end (the optimal mean of
+    the clipped Gaussian is a* + O(sigma)), and the deterministic action sticks
+    to the ceiling.  Capping sigma as training proceeds removes that bias;
+    learning can still lower sigma below the cap.
+    """
+
+    def __init__(self, final: float, total: int):
+        super().__init__(0)
+        self.final, self.total = final, total
+
+    def _on_training_start(self) -> None:
+        self.start_cap = float(self.model.policy.log_std.detach().max())
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        progress = min(1.0, self.num_timesteps / self.total)
+        cap = self.start_cap + (self.final - self.start_cap) * progress
+        with torch.no_grad():
+            self.model.policy.log_std.clamp_(max=cap)
+
+
+EVAL_FIELDS = ("timesteps", "seconds", "welfare_loss_percent", "chat_error_mean", "chat_error_max",
+               "labour_error_mean", "labour_error_max")
+
+
+def has_benchmark(experiment: Experiment) -> bool:
+    """True where a per-state benchmark policy exists (one household, AR(1), chooses labour)."""
+    return experiment.num_agents == 1 and experiment.technology == "ar1" and experiment.chooses_labour
+
+
+class BenchmarkEvalCallback(BaseCallback):
+    """Score the policy against the benchmark every ``eval_every`` agent-steps (see the module docstring).
+
+    Parameters
+    ----------
+    experiment : Experiment
+        Must have a benchmark (:func:`has_benchmark`).
+    eval_every : int
+        Agent-steps between evaluations.
+    log_path : path or None
+        CSV file the evaluations are appended to.
+    target_welfare_loss, target_policy_error : float or None
+        Stop training when the welfare loss (percent) is below the first and,
+        if given, the mean consumption-fraction and labour errors below the second.
+    n_states : int
+        Initial states of the welfare comparison (fewer than the final
+        scorecard's, to keep evaluations cheap).
+    """
+
+    def __init__(self, experiment: Experiment, eval_every: int, *, log_path: Optional[Path] = None,
+                 target_welfare_loss: Optional[float] = None, target_policy_error: Optional[float] = None,
+                 n_states: int = 64, seed: int = 0, verbose: int = 1):
+        super().__init__(verbose)
+        if not has_benchmark(experiment):
+            raise ValueError(f"experiment {experiment.name!r} has no per-state benchmark to evaluate against")
+        if eval_every < 1:
+            raise ValueError(f"eval_every must be >= 1 agent-step, got {eval_every}")
+        for name, value in (("target_welfare_loss", target_welfare_loss),
+                            ("target_policy_error", target_policy_error)):
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be > 0, got {value}")
+        self.experiment = experiment
+        self.eval_every = int(eval_every)
+        self.log_path = None if log_path is None else Path(log_path)
+        self.target_welfare_loss = target_welfare_loss
+        self.target_policy_error = target_policy_error
+        self.n_states = n_states
+        self.seed = seed
+        self.benchmark = benchmark_policy(experiment)
+        self.history: list = []
+        self.reached: Optional[dict] = None
+        self._next = 0
+        self._start = time.perf_counter()
+
+    def _on_training_start(self) -> None:
+        self._next = self.num_timesteps + self.eval_every
+        self._start = time.perf_counter()
+
+    def evaluate(self) -> dict:
+        policy = model_policy(self.model, self.experiment)
+        welfare = welfare_loss(policy, self.benchmark, self.experiment, n_states=self.n_states,
+                                       seed=self.seed)
+        error = policy_error(policy, self.benchmark, self.experiment, n_periods=2_000, seed=self.seed)
+        return {
+            "timesteps": int(self.num_timesteps),
+            "seconds": time.perf_counter() - self._start,
+            "welfare_loss_percent": welfare.loss_percent,
+            "chat_error_mean": error.chat_mean,
+            "chat_error_max": error.chat_max,
+            "labour_error_mean": error.labour_mean,
+            "labour_error_max": error.labour_max,
+        }
+
+    def _record(self, row: dict) -> None:
+        self.history.append(row)
+        for key in EVAL_FIELDS[2:]:
+            self.logger.record(f"eval/{key}", row[key])
+        if self.log_path is not None:
+            new = not self.log_path.exists()
+            with open(self.log_path, "a", newline="") as handle:
+                writer = csv.DictWriter(handle, fieldnames=EVAL_FIELDS)
+                if new:
+                    writer.writeheader()
+                writer.writerow(row)
+        if self.verbose:
+            print(f"[eval] {row['timesteps']:>9d} steps  welfare loss {row['welfare_loss_percent']:.4f} %  "
+                  f"|chat err| {row['chat_error_mean']:.4f}  |l err| {row['labour_error_mean']:.4f}", flush=True)
+
+    def _target_met(self, row: dict) -> bool:
+        if self.target_welfare_loss is None:
+            return False
+        met = row["welfare_loss_percent"] < self.target_welfare_loss
+        if self.target_policy_error is not None:
+            met = met and max(row["chat_error_mean"], row["labour_error_mean"]) < self.target_policy_error
+        return met
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps < self._next:
+            return True
+        self._next += self.eval_every
+        row = self.evaluate()
+        self._record(row)
+        if self._target_met(row):
+            self.reached = row
+            if self.verbose:
+                print(f"[eval] target reached after {row['timesteps']} steps ({row['seconds']:.0f} s): stopping")
+            return False
+        return True

@@ -1,0 +1,255 @@
+"""How households are trained: the SB3 algorithms, hyperparameter presets, the
+training recipes, and loading a trained model back.
+
+One table each, used by ``rl.train``, ``rl.sweep``, ``validation.compare --train``
+and the slow learning tests.  Measured evidence for the presets and recipes
+(why these settings, and how long they take) is in docs/training.md and
+docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import stable_baselines3 as sb3
+import torch
+from stable_baselines3.common.noise import NormalActionNoise
+from stable_baselines3.common.vec_env import VecEnvWrapper
+
+from econ.economy import utility
+from econ.experiments import Experiment, stationary_means
+from econ.rbc.steady_state import steady_state
+from rl.vec_env import EconomyVecEnv
+
+ALGORITHMS = ("sac", "ppo", "td3", "ddpg")
+"""The Stable-Baselines3 algorithms a run may use (:func:`algorithm_class` gives the class)."""
+
+PRESETS = {
+    "default": {"sac": {}, "ppo": {}, "td3": {}, "ddpg": {}},
+    "tuned": {
+        "sac": {"learning_rate": 1e-3, "learning_rate_final": 1e-5, "batch_size": 256, "learning_starts": 1_000,
+                "tau": 0.01, "center_rewards": True, "policy_kwargs": {"net_arch": [64, 64], "activation_fn": "silu"}},
+        "ppo": {"learning_rate": 3e-4, "n_steps": 128, "batch_size": 2048, "n_epochs": 10,
+                "policy_kwargs": {"net_arch": [64, 64]}, "center_rewards": True},
+        "td3": {"learning_rate": 1e-3, "batch_size": 256, "learning_starts": 1_000,
+                "policy_kwargs": {"net_arch": [64, 64]}},
+        "ddpg": {"learning_rate": 1e-3, "batch_size": 256, "learning_starts": 1_000,
+                 "policy_kwargs": {"net_arch": [64, 64]}},
+    },
+}
+"""Hyperparameters per preset and algorithm (gamma is always added: it is the calibration's beta).
+
+``default`` is SB3's defaults (the paper's setting); ``tuned`` is the setting the
+recipes start from (what each choice does and the evidence: docs/training.md).
+Keys that are not SB3 arguments: ``center_rewards`` (bool, :func:`centred`),
+``learning_rate_final`` (linear decay of ``learning_rate`` to it over the run),
+``action_noise_std`` (Gaussian exploration noise of TD3/DDPG),
+``log_std_final`` (PPO), ``target_entropy_final`` and
+``target_entropy_anneal_start`` (SAC): the exploration annealing of
+:mod:`rl.callbacks`.  ``policy_kwargs`` may name its ``activation_fn`` as a
+string (one of :data:`ACTIVATIONS`), so that every setting stays JSON.
+"""
+
+ACTIVATIONS = ("relu", "tanh", "elu", "silu")
+"""Activation functions ``policy_kwargs["activation_fn"]`` may name (torch.nn's ReLU, Tanh, ELU, SiLU)."""
+
+
+
+
+def algorithm_class(name: str):
+    """The Stable-Baselines3 class of an algorithm named in :data:`ALGORITHMS`."""
+    if name not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {name!r}; choose from {ALGORITHMS}")
+    return {"sac": sb3.SAC, "ppo": sb3.PPO, "td3": sb3.TD3, "ddpg": sb3.DDPG}[name]
+
+
+def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] = None, extra: Optional[dict] = None
+                    ) -> dict:
+    """Resolved keyword arguments of the SB3 algorithm: preset, then ``extra``, then n_steps; gamma = beta."""
+    if algo not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {algo!r}; choose from {ALGORITHMS}")
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose from {tuple(PRESETS)}")
+    hyper = {**PRESETS[preset][algo], **(extra or {})}
+    if "gamma" in hyper:
+        raise ValueError("gamma cannot be set: it is the calibration's beta (spec section 1)")
+    if n_steps is not None:
+        if algo != "ppo":
+            raise ValueError(f"n_steps (the rollout length) applies to PPO only, not {algo}")
+        if n_steps < 2:
+            raise ValueError(f"n_steps must be >= 2, got {n_steps}")
+        hyper["n_steps"] = int(n_steps)
+    if "log_std_final" in hyper and algo != "ppo":
+        raise ValueError(f"log_std_final applies to PPO only, not {algo}")
+    for key in ("target_entropy_final", "target_entropy_anneal_start"):
+        if key in hyper and algo != "sac":
+            raise ValueError(f"{key} applies to SAC only, not {algo}")
+    if "target_entropy_anneal_start" in hyper and "target_entropy_final" not in hyper:
+        raise ValueError("target_entropy_anneal_start needs target_entropy_final")
+    if "action_noise_std" in hyper and algo not in ("td3", "ddpg"):
+        raise ValueError(f"action_noise_std applies to TD3 and DDPG, not {algo}")
+    hyper["gamma"] = beta
+    return hyper
+
+
+class LinearSchedule:
+    """Learning rate falling linearly from ``start`` to ``final`` over the run (picklable, for checkpoints)."""
+
+    def __init__(self, start: float, final: float):
+        self.start, self.final = start, final
+
+    def __call__(self, progress_remaining: float) -> float:
+        return self.final + (self.start - self.final) * progress_remaining
+
+
+
+def sb3_kwargs(hyper: dict, exp) -> dict:
+    """JSON-friendly settings become SB3 objects: ``action_noise_std`` (a number) a Gaussian
+    ``action_noise``; ``learning_rate_final`` a linear decay of ``learning_rate`` to it over the run;
+    an activation named in ``policy_kwargs`` the torch.nn class."""
+    kwargs = dict(hyper)
+    kwargs.pop("center_rewards", None)
+    kwargs.pop("target_entropy_final", None)
+    kwargs.pop("target_entropy_anneal_start", None)
+    kwargs.pop("log_std_final", None)
+    final = kwargs.pop("learning_rate_final", None)
+    if final is not None:
+        start = float(kwargs.get("learning_rate", 3e-4))
+        if not final > 0:
+            raise ValueError(f"learning_rate_final must be > 0, got {final}")
+        # SB3 calls schedules with the remaining progress, 1 at the start and 0 at the end
+        kwargs["learning_rate"] = LinearSchedule(start, float(final))
+    policy_kwargs = kwargs.get("policy_kwargs")
+    if policy_kwargs is not None and isinstance(policy_kwargs.get("activation_fn"), str):
+        name = policy_kwargs["activation_fn"]
+        if name not in ACTIVATIONS:
+            raise ValueError(f"policy_kwargs activation_fn must be one of {ACTIVATIONS}, got {name!r}")
+        classes = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "elu": torch.nn.ELU, "silu": torch.nn.SiLU}
+        kwargs["policy_kwargs"] = {**policy_kwargs, "activation_fn": classes[name]}
+    std = kwargs.pop("action_noise_std", None)
+    if std is not None:
+        if not std > 0:
+            raise ValueError(f"action_noise_std must be > 0, got {std}")
+        kwargs["action_noise"] = NormalActionNoise(np.zeros(exp.action_size), np.full(exp.action_size, float(std)))
+    return kwargs
+
+
+def reward_offset(exp: Experiment) -> float:
+    """Period utility at the deterministic steady state (what ``center_rewards`` subtracts from every reward).
+
+    AR(1) experiments: u(c_ss, l_ss) of the representative-agent steady state.
+    KS experiments: log of steady-state consumption per household,
+    Y - delta K at K = capital_scale, L = mean employment * lbar, A = mean z.
+    """
+    if exp.technology == "ar1":
+        ss = steady_state(exp.rbc_params)
+        return float(utility(ss.consumption, ss.labour, exp.chi, exp.utility))
+    technology, labour = stationary_means(exp.ks)
+    capital = exp.capital_scale
+    output = technology * capital ** exp.alpha * labour ** (1.0 - exp.alpha)
+    return float(np.log(output - exp.delta * capital))
+
+
+def centred(env, offset: float):
+    """The VecEnv with ``offset`` subtracted from every reward (the learner's view only).
+
+    A constant shift of the period reward shifts every value by offset/(1 - beta)
+    and leaves the optimal policy unchanged (episodes are truncated, never
+    terminated, and SB3 bootstraps through truncation, so the horizon is
+    effectively infinite).  It removes the large common level (values near
+    -6 in ``rbc``, -40 in ``rbc-full-depreciation``) that the critic otherwise has to fit before the small
+    action-dependent differences that decide the policy: reward centring
+    (Naik et al. 2024, "Reward Centering").  Finished-episode returns in
+    ``info["episode"]`` stay the raw utility sums.
+    """
+    class _Centred(VecEnvWrapper):
+        def reset(self):
+            return self.venv.reset()
+
+        def step_wait(self):
+            obs, rewards, dones, infos = self.venv.step_wait()
+            return obs, rewards - np.float32(offset), dones, infos
+
+    return _Centred(env)
+
+
+
+# ----------------------------------------------------------------------------- recipes
+_PPO_RBC = {"preset": "tuned", "n_economies": 64, "overrides": {"tfp_scale": 0.0229}, "eval_every": 250_000}
+_SAC_RBC = {"preset": "tuned", "n_economies": 16, "overrides": {"tfp_scale": 0.0229}, "eval_every": 100_000,
+            "checkpoint_every": 400_000, "hyper_overrides": {"gradient_steps": 4}}
+
+TRAIN_RECIPES = {
+    "rbc-full-depreciation": {
+        "sac": {**_SAC_RBC, "timesteps": 800_000,
+                "hyper_overrides": {**_SAC_RBC["hyper_overrides"], "target_entropy_final": -5.0,
+                                    "target_entropy_anneal_start": 0.5}},
+        "ppo": {**_PPO_RBC, "timesteps": 3_000_000,
+                "hyper_overrides": {"learning_rate_final": 3e-5, "log_std_final": -4.5,
+                                    "policy_kwargs": {"net_arch": [64, 64], "log_std_init": -2.0}}},
+    },
+    "rbc": {
+        "ppo": {**_PPO_RBC, "timesteps": 5_000_000, "hyper_overrides": {"learning_rate_final": 3e-5}},
+        "sac": {**_SAC_RBC, "timesteps": 1_600_000, "overrides": {"tfp_scale": 0.0115}},
+    },
+    "ks": {"ppo": {"timesteps": 3_000_000, "preset": "tuned", "n_economies": 8}},
+    "ks-het-mild": {"ppo": {"timesteps": 3_000_000, "preset": "tuned", "n_economies": 8}},
+    "ks-het-marked": {"ppo": {"timesteps": 3_000_000, "preset": "tuned", "n_economies": 8}},
+    "general": {"ppo": {"timesteps": 3_000_000, "preset": "tuned", "n_economies": 8,
+                        "overrides": {"tfp_scale": 0.0229}}},
+}
+"""The training recipe of each experiment and algorithm: fields of :class:`rl.config.TrainConfig`.
+
+Used by ``validation.compare --train``, ``rl.sweep`` and the slow learning tests;
+budgets in agent-steps.  The first recipe listed for an experiment is the
+algorithm of its shipped policy (:data:`SHIPPED_ALGORITHM`).  What each setting
+does, the evidence for it and the measured wall-clock: docs/training.md and
+docs/performance.md.
+"""
+
+SHIPPED_ALGORITHM = {name: next(iter(recipes)) for name, recipes in TRAIN_RECIPES.items()}
+"""The algorithm of each shipped policy: the first recipe listed for the experiment."""
+
+
+
+# ----------------------------------------------------------------------------- loading
+def _algorithm_from(path: Path) -> Optional[str]:
+    config = path.parent / "config.json" if path.suffix == ".zip" else path / "config.json"
+    if config.exists():
+        return json.loads(config.read_text()).get("algorithm")
+    return None
+
+
+def load_model(path, experiment: Experiment):
+    """Load an SB3 model from a run directory or a ``.zip`` (algorithm from config.json, else tried in turn)."""
+    path = Path(path)
+    zip_path = path / "model.zip" if path.is_dir() else path
+    if not zip_path.exists():
+        raise FileNotFoundError(f"no model at {zip_path}")
+    config = zip_path.parent / "config.json"
+    if config.exists():
+        name = json.loads(config.read_text()).get("experiment_name")
+        if name is not None and name != experiment.name:
+            raise ValueError(f"{zip_path} was trained on {name!r}, not {experiment.name!r}")
+    algo = _algorithm_from(zip_path)
+    candidates = [algorithm_class(algo)] if algo in ALGORITHMS else [algorithm_class(a) for a in ALGORITHMS]
+    last_error = None
+    # scoring only predicts: the training schedules need not (and, from models saved by another
+    # cloudpickle version, cannot always) be unpickled
+    unused = {"learning_rate": 0.0, "lr_schedule": lambda _: 0.0, "clip_range": lambda _: 0.0}
+    for cls in candidates:
+        try:
+            return cls.load(zip_path, device="cpu", custom_objects=unused)
+        except Exception as err:  # noqa: BLE001 - try the next algorithm class
+            last_error = err
+    raise ValueError(f"could not load {zip_path} as any SB3 algorithm: {last_error}")
+
+
+def untrained_model(experiment: Experiment, seed: int = 0):
+    """A freshly initialised SAC (tuned preset's network): the 'untrained policy' negative control."""
+    env = EconomyVecEnv(experiment, seed=seed)
+    kwargs = sb3_kwargs({"policy_kwargs": PRESETS["tuned"]["sac"]["policy_kwargs"]}, experiment)
+    return algorithm_class("sac")("MlpPolicy", env, seed=seed, device="cpu", gamma=experiment.beta, **kwargs)
