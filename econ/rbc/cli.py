@@ -3,6 +3,7 @@
 Prints the steady state, the first-order solution, the global (VFI) solution
 with its Euler-equation errors, the policies side by side, and the impulse
 responses; writes ``irf.png``, ``policy.png`` and ``summary.json`` to ``--out``.
+With ``--dynare FILE`` it writes a Dynare ``.mod`` file of the calibration instead.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from __future__ import annotations
 import argparse
 import time
 from dataclasses import asdict
+from pathlib import Path
 
 import numpy as np
 
 from econ.rbc.brock_mirman import brock_mirman_policy
-from econ.io import write_json_atomic
+from econ.io import write_json_atomic, write_text_atomic
+from econ.rbc.dynare import to_dynare
 from econ.rbc.linear import linearize
 from econ.rbc.params import UTILITIES, RBCParams
 from econ.rbc.plots import plot_impulse_responses, plot_policy
@@ -34,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="seed of the Euler-error simulation")
     parser.add_argument("--no-vfi", action="store_true", help="skip the global solution")
     parser.add_argument("--out", default="output/rbc", help="folder for the PNG figures and summary.json")
+    parser.add_argument("--dynare", metavar="FILE", default=None,
+                        help="write a Dynare .mod file of the chosen calibration to FILE and exit (no solving)")
     return parser
 
 
@@ -52,6 +57,10 @@ def main(argv=None) -> int:
         params = params_from_args(args)
     except ValueError as error:
         build_parser().error(str(error))
+    if args.dynare is not None:
+        write_text_atomic(args.dynare, to_dynare(params, horizon=args.horizon))
+        print(f"wrote {args.dynare} (run it with: dynare {Path(args.dynare).name})")
+        return 0
     print(f"RBC model: {params}")
 
     linear = linearize(params)
