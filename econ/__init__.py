@@ -22,6 +22,7 @@ from econ.rbc import (
     simulate_policy,
     solve_vfi,
     steady_state,
+    to_dynare,
 )
 
 __all__ = [
@@ -52,4 +53,5 @@ __all__ = [
     "simulate_policy",
     "solve_vfi",
     "steady_state",
+    "to_dynare",
 ]

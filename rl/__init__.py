@@ -1,11 +1,12 @@
 """The learning half of MARL-BC: the economy as a multi-agent environment (``rl`` learns, ``econ`` solves).
 
 - :func:`make_vec_env`: SB3 ``VecEnv`` whose slots are all households of all economies;
-- :func:`make_gym_env`: Gymnasium ``Env`` for N = 1 experiments;
+- :func:`make_gym_env`: Gymnasium ``Env`` for N = 1 experiments, also registered as
+  ``gymnasium.make("marl_bc/rbc-v0")`` and ``"marl_bc/rbc-full-depreciation-v0"`` (:data:`GYM_IDS`);
 - :func:`make_parallel_env`: PettingZoo ``ParallelEnv`` (optional extra ``pettingzoo``, imported lazily).
 """
 
-from rl.gym_env import EconomyGymEnv, make_gym_env
+from rl.gym_env import GYM_IDS, EconomyGymEnv, make_gym_env
 from rl.vec_env import EconomyVecEnv, make_vec_env
 
 
@@ -18,4 +19,4 @@ def make_parallel_env(experiment, n_agents=None, seed=0, **overrides):
     return _make(experiment, n_agents=n_agents, seed=seed, **overrides)
 
 
-__all__ = ["EconomyGymEnv", "EconomyVecEnv", "make_gym_env", "make_parallel_env", "make_vec_env"]
+__all__ = ["GYM_IDS", "EconomyGymEnv", "EconomyVecEnv", "make_gym_env", "make_parallel_env", "make_vec_env"]

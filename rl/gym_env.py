@@ -4,6 +4,18 @@ Same core as the VecEnv (:mod:`rl.core`); draws come from Gymnasium's seeded
 ``self.np_random`` (a ``numpy.random.Generator``).  ``truncated`` is True when
 the episode reaches the time limit; ``terminated`` is always False (an infinite
 horizon cut by a time limit).  ``info`` holds the raw quantities of the step.
+
+Registered with Gymnasium when :mod:`rl` is imported (ids in :data:`GYM_IDS`)::
+
+    import gymnasium, rl
+    env = gymnasium.make("marl_bc/rbc-v0")                      # or "marl_bc/rbc-full-depreciation-v0"
+    env = gymnasium.make("rl:marl_bc/rbc-v0", episode_length=100)   # "rl:" imports rl first
+
+Keyword arguments of ``gymnasium.make`` go to :func:`make_gym_env` (``seed``
+and any field of the experiment).  The env truncates at the experiment's
+episode length itself, so no ``TimeLimit`` wrapper is added
+(``max_episode_steps`` is None); ``seed`` (default 0) seeds the first reset
+unless ``reset(seed=...)`` is given.
 """
 
 from __future__ import annotations
@@ -55,3 +67,22 @@ class EconomyGymEnv(gym.Env):
 def make_gym_env(experiment, seed: Optional[int] = 0, **overrides) -> EconomyGymEnv:
     """A Gymnasium env for an N = 1 experiment (name or :class:`Experiment`); ``seed`` applies at the first reset."""
     return EconomyGymEnv(_resolve(experiment, None, overrides), seed=seed)
+
+
+GYM_NAMESPACE = "marl_bc"
+GYM_IDS = {
+    "rbc": f"{GYM_NAMESPACE}/rbc-v0",
+    "rbc-full-depreciation": f"{GYM_NAMESPACE}/rbc-full-depreciation-v0",
+}
+"""Gymnasium id of each one-household experiment."""
+
+
+def register_gym_envs() -> None:
+    """Register :data:`GYM_IDS` with Gymnasium (idempotent: an id already registered is left alone)."""
+    for experiment, env_id in GYM_IDS.items():
+        if env_id not in gym.registry:
+            gym.register(id=env_id, entry_point="rl.gym_env:make_gym_env", kwargs={"experiment": experiment},
+                         max_episode_steps=None, disable_env_checker=False)
+
+
+register_gym_envs()

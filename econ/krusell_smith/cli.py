@@ -9,25 +9,56 @@ from __future__ import annotations
 
 import argparse
 
+from econ.cli_help import HelpFormatter, calibration_defaults
 from econ.fixed_point import ConvergenceError
 from econ.io import write_json_atomic
 from econ.krusell_smith.solver import solve_krusell_smith
 from econ.krusell_smith.params import CALIBRATIONS, KrusellSmithParams
 
-OVERRIDABLE = ("alpha", "beta", "delta", "labour_endowment")
+OVERRIDABLE = {
+    "alpha": "capital share, in (0, 1)",
+    "beta": "discount factor, in (0, 1)",
+    "delta": "depreciation rate, in (0, 1]",
+    "labour_endowment": "labour endowment lbar of an employed household, > 0",
+}
+DEFAULT_CALIBRATION = "ks-1998"
+EXPERIMENT_CALIBRATIONS = ("ks", "ks-het-mild", "ks-het-marked")
+"""The calibrations of the experiments that ``python -m validation.compare`` scores, by the same names."""
+
+
+def _calibration_list() -> str:
+    lines = []
+    for name, constructor in CALIBRATIONS.items():
+        summary = getattr(KrusellSmithParams, constructor).__doc__.strip().splitlines()[0].replace("``", "")
+        notes = [note for flag, note in ((name == DEFAULT_CALIBRATION, "default"),
+                                         (name in EXPERIMENT_CALIBRATIONS, "experiment scored by validation.compare"))
+                 if flag]
+        lines.append(f"  {name:<14s}{summary}" + (f" [{'; '.join(notes)}]" if notes else ""))
+    return "\n".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m econ ks", description=__doc__.splitlines()[0])
-    parser.add_argument("--calibration", choices=sorted(CALIBRATIONS), default="ks-1998")
-    for name in OVERRIDABLE:
+    makers = {name: (lambda name=name: KrusellSmithParams.calibration(name)) for name in CALIBRATIONS}
+    parser = argparse.ArgumentParser(
+        prog="python -m econ ks",
+        description=(
+            "The Krusell-Smith economy solved for its law of motion.\n\n"
+            f"By default it solves {DEFAULT_CALIBRATION}, the published Krusell-Smith (1998) calibration; "
+            f"the experiments scored by\n`python -m validation.compare` are {', '.join(EXPERIMENT_CALIBRATIONS)} "
+            "(beta 0.95), e.g. --calibration ks.\n\ncalibrations:\n" + _calibration_list()
+        ),
+        formatter_class=HelpFormatter,
+    )
+    parser.add_argument("--calibration", choices=list(CALIBRATIONS), default=DEFAULT_CALIBRATION,
+                        help="named calibration (listed above)")
+    for name, text in OVERRIDABLE.items():
         parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=float, default=None,
-                            help=f"override {name}")
-    parser.add_argument("--households", type=int, default=10_000, help="panel size")
-    parser.add_argument("--periods", type=int, default=1_100, help="simulated periods")
-    parser.add_argument("--burn-in", type=int, default=100, help="periods dropped from the regression")
+                            help=f"{text} {calibration_defaults(name, makers)}")
+    parser.add_argument("--households", type=int, default=10_000, help="households in the simulated panel")
+    parser.add_argument("--periods", type=int, default=1_100, help="periods simulated, burn-in included")
+    parser.add_argument("--burn-in", type=int, default=100, help="first periods dropped from the regression")
     parser.add_argument("--seed", type=int, default=0, help="seed of every shock")
-    parser.add_argument("--damping", type=float, default=0.5, help="weight on the old law of motion")
+    parser.add_argument("--damping", type=float, default=0.5, help="weight on the old law of motion in each update")
     parser.add_argument("--tol", type=float, default=1e-6, help="tolerance on the predicted log K'")
     parser.add_argument("--verbose", action="store_true", help="print every law-of-motion iteration")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
@@ -43,7 +74,8 @@ def main(argv=None) -> int:
         params = KrusellSmithParams.calibration(args.calibration, **overrides)
     except ValueError as error:
         parser.error(str(error))
-    print(f"Krusell-Smith calibration {args.calibration}: beta {params.beta}, lbar {params.labour_endowment:.6g}, "
+    default = " (the default)" if args.calibration == DEFAULT_CALIBRATION else ""
+    print(f"Krusell-Smith calibration {args.calibration}{default}: beta {params.beta}, lbar {params.labour_endowment:.6g}, "
           f"kappa {params.capital_productivity} with shares {params.type_shares}")
     try:
         sol = solve_krusell_smith(params, num_households=args.households, num_periods=args.periods,

@@ -264,17 +264,17 @@ class KrusellSmithParams(_KSFields):
 
     @classmethod
     def ks(cls, **overrides) -> "KrusellSmithParams":
-        """The spec's ``ks`` experiment: beta 0.95 (the paper), labour endowment 1/0.9."""
+        """The ``ks`` experiment: beta 0.95 (the paper), labour endowment 1/0.9."""
         return cls(**overrides)
 
     @classmethod
     def ks_het_mild(cls, **overrides) -> "KrusellSmithParams":
-        """``ks-het-mild``: kappa 0.75 / 1.0 / 1.25 with shares 15% / 70% / 15%, beta 0.95."""
+        """The ``ks-het-mild`` experiment: kappa 0.75 / 1.0 / 1.25 with shares 15% / 70% / 15%, beta 0.95."""
         return cls(**{"capital_productivity": (0.75, 1.0, 1.25), "type_shares": (0.15, 0.70, 0.15), **overrides})
 
     @classmethod
     def ks_het_marked(cls, **overrides) -> "KrusellSmithParams":
-        """``ks-het-marked``: kappa 0.25 / 1.0 / 1.5 with shares 15% / 70% / 15%, beta 0.95."""
+        """The ``ks-het-marked`` experiment: kappa 0.25 / 1.0 / 1.5 with shares 15% / 70% / 15%, beta 0.95."""
         return cls(**{"capital_productivity": (0.25, 1.0, 1.5), "type_shares": (0.15, 0.70, 0.15), **overrides})
 
     @classmethod

@@ -1,10 +1,11 @@
 """The representative-household RBC model: parameters, steady state, the
-Brock-Mirman closed form, first-order linearisation (with impulse responses)
-and the global value-function-iteration solution."""
+Brock-Mirman closed form, first-order linearisation (with impulse responses), its export to
+Dynare and the global value-function-iteration solution."""
 
 from econ.rbc.params import RBCParams
 from econ.rbc.steady_state import SteadyState, steady_state
 from econ.rbc.brock_mirman import BrockMirmanPolicy, brock_mirman_policy
+from econ.rbc.dynare import to_dynare
 from econ.rbc.linear import BlanchardKahnError, LinearSolution, impulse_response, linearize
 from econ.rbc.vfi import VFIResult, euler_errors, nonlinear_impulse_response, simulate_policy, solve_vfi
 
@@ -23,4 +24,5 @@ __all__ = [
     "simulate_policy",
     "solve_vfi",
     "steady_state",
+    "to_dynare",
 ]

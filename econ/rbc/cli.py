@@ -3,42 +3,74 @@
 Prints the steady state, the first-order solution, the global (VFI) solution
 with its Euler-equation errors, the policies side by side, and the impulse
 responses; writes ``irf.png``, ``policy.png`` and ``summary.json`` to ``--out``.
+With ``--dynare FILE`` it writes a Dynare ``.mod`` file of the calibration instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import time
 from dataclasses import asdict
+from pathlib import Path
 
 import numpy as np
 
 from econ.rbc.brock_mirman import brock_mirman_policy
-from econ.io import write_json_atomic
+from econ.io import write_json_atomic, write_text_atomic
+from econ.rbc.dynare import to_dynare
 from econ.rbc.linear import linearize
-from econ.rbc.params import UTILITIES, RBCParams
+from econ.cli_help import HelpFormatter, calibration_defaults
+from econ.rbc.params import DEFAULT_CHI, UTILITIES, RBCParams
+from econ.rbc.vfi import solve_vfi
 from econ.rbc.plots import plot_impulse_responses, plot_policy
 
 CALIBRATIONS = {"rbc": RBCParams.rbc, "rbc-full-depreciation": RBCParams.rbc_full_depreciation}
-OVERRIDABLE = ("alpha", "beta", "delta", "rho", "sigma", "chi")
+OVERRIDABLE = {
+    "alpha": "capital share in Y = A K^alpha L^(1-alpha), in (0, 1)",
+    "beta": "discount factor, in (0, 1)",
+    "delta": "depreciation rate, in (0, 1]",
+    "rho": "persistence of log TFP, log A' = rho log A + sigma eps, in (-1, 1)",
+    "sigma": "standard deviation of the TFP innovation, >= 0",
+}
+COMMANDS = {
+    "rbc": "the representative-agent RBC (the default command): steady state, linear and VFI solutions, IRFs",
+    "ks": "the Krusell-Smith economy solved for its law of motion (python -m econ ks --help)",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m econ", description=__doc__.splitlines()[0])
-    parser.add_argument("--calibration", choices=sorted(CALIBRATIONS), default="rbc")
-    parser.add_argument("--utility", choices=UTILITIES, default="linear")
-    for name in OVERRIDABLE:
-        parser.add_argument(f"--{name}", type=float, default=None, help=f"override {name}")
-    parser.add_argument("--n-capital", type=int, default=None, help="VFI capital grid size")
-    parser.add_argument("--horizon", type=int, default=40, help="impulse-response horizon")
+    commands = "\n".join(f"  python -m econ {name:<4s} {text}" for name, text in COMMANDS.items())
+    parser = argparse.ArgumentParser(
+        prog="python -m econ [rbc]",
+        description=f"The representative-agent RBC solved every way the project knows.\n\ncommands:\n{commands}",
+        formatter_class=HelpFormatter,
+    )
+    parser.add_argument("--calibration", choices=list(CALIBRATIONS), default="rbc",
+                        help="named calibration: rbc (delta 0.025) or rbc-full-depreciation (delta 1, Brock-Mirman)")
+    parser.add_argument("--utility", choices=UTILITIES, default="linear",
+                        help="period utility: linear u = log c - chi l, or log_leisure u = log c + chi log(1 - l)")
+    for name, text in OVERRIDABLE.items():
+        parser.add_argument(f"--{name}", type=float, default=None,
+                            help=f"{text} {calibration_defaults(name, CALIBRATIONS)}")
+    parser.add_argument("--chi", type=float, default=None,
+                        help="weight of the disutility of labour, > 0 (default: "
+                        + ", ".join(f"{value:g} with {utility} utility" for utility, value in DEFAULT_CHI.items())
+                        + ")")
+    n_capital = inspect.signature(solve_vfi).parameters["n_capital"].default
+    parser.add_argument("--n-capital", type=int, default=n_capital, help="VFI capital grid size")
+    parser.add_argument("--horizon", type=int, default=40, help="impulse-response horizon, periods")
     parser.add_argument("--seed", type=int, default=0, help="seed of the Euler-error simulation")
-    parser.add_argument("--no-vfi", action="store_true", help="skip the global solution")
+    parser.add_argument("--no-vfi", action="store_true", help="skip the global (VFI) solution")
     parser.add_argument("--out", default="output/rbc", help="folder for the PNG figures and summary.json")
+    parser.add_argument("--dynare", metavar="FILE", default=None,
+                        help="write a Dynare .mod file of the chosen calibration to FILE and exit without solving "
+                        "(default: none, solve and report)")
     return parser
 
 
 def params_from_args(args) -> RBCParams:
-    overrides = {name: getattr(args, name) for name in OVERRIDABLE if getattr(args, name) is not None}
+    overrides = {name: getattr(args, name) for name in (*OVERRIDABLE, "chi") if getattr(args, name) is not None}
     return CALIBRATIONS[args.calibration](utility=args.utility, **overrides)
 
 
@@ -52,6 +84,10 @@ def main(argv=None) -> int:
         params = params_from_args(args)
     except ValueError as error:
         build_parser().error(str(error))
+    if args.dynare is not None:
+        write_text_atomic(args.dynare, to_dynare(params, horizon=args.horizon))
+        print(f"wrote {args.dynare} (run it with: dynare {Path(args.dynare).name})")
+        return 0
     print(f"RBC model: {params}")
 
     linear = linearize(params)
@@ -92,11 +128,10 @@ def main(argv=None) -> int:
         summary["brock_mirman"] = {"consumption_fraction": bm.consumption_fraction, "labour": bm.labour}
 
     if not args.no_vfi:
-        from econ.rbc.vfi import nonlinear_impulse_response, solve_vfi
+        from econ.rbc.vfi import nonlinear_impulse_response
 
-        kwargs = {} if args.n_capital is None else {"n_capital": args.n_capital}
         start = time.perf_counter()
-        result = solve_vfi(params, **kwargs)
+        result = solve_vfi(params, n_capital=args.n_capital)
         seconds = time.perf_counter() - start
         errors = result.euler_errors(seed=args.seed)
         print(

@@ -10,7 +10,11 @@ capital used in production at t and log TFP, and four controls.
     y_t          = exp(log A_t) k_t^alpha l_t^(1-alpha)
     k_{t+1}      = (1 - delta) k_t + y_t - c_t
     chat_t       = c_t / ((1 - delta) k_t + y_t)
-    log A_{t+1}  = rho log A_t (+ sigma eps_{t+1})
+    log A_{t+1}  = rho log A_t + sigma eps_{t+1}
+
+They are defined once, in :func:`symbolic_conditions`; the linearisation below
+differentiates them and :func:`econ.rbc.dynare.to_dynare` prints them as a
+Dynare model block.
 
 Differentiating F(x_{t+1}, x_t) = 0 at the deterministic steady state gives
 A E_t[dx_{t+1}] = B dx_t.  The generalised Schur (QZ) decomposition of the
@@ -51,34 +55,77 @@ class BlanchardKahnError(ValueError):
     """The linearised model has no unique stable solution."""
 
 
+PARAMETER_NAMES = ("alpha", "beta", "delta", "rho", "sigma", "chi")
+"""The calibration fields that appear in the equilibrium conditions (``RBCParams`` order)."""
+
+VARIABLE_SYMBOLS = ("k", "a", "c", "l", "y", "chat")
+"""Short symbol of each variable of x_t, in the order ``STATE_NAMES + CONTROL_NAMES``."""
+
+
+@dataclass(frozen=True)
+class SymbolicConditions:
+    """The equilibrium conditions F(x_{t+1}, x_t, eps_{t+1}) = 0 of one utility form, in sympy.
+
+    ``equations`` maps a condition's name to ``sympy.Eq(lhs, rhs)``; the residual
+    is ``lhs - rhs``.  ``current`` and ``lead`` hold the symbols of x_t and
+    x_{t+1} (ordered as ``STATE_NAMES + CONTROL_NAMES``), ``innovation`` the TFP
+    innovation eps_{t+1} (zero in the deterministic steady state) and
+    ``parameters`` the symbols of ``PARAMETER_NAMES``.  This is the one
+    definition of the model: the linearisation differentiates it and
+    :func:`econ.rbc.dynare.to_dynare` prints it.
+    """
+
+    parameters: tuple
+    current: tuple
+    lead: tuple
+    innovation: object
+    equations: Dict[str, object]
+
+    def residuals(self):
+        """The column vector of residuals lhs - rhs, one row per condition (order of ``equations``)."""
+        import sympy as sp
+
+        return sp.Matrix([eq.lhs - eq.rhs for eq in self.equations.values()])
+
+
 @lru_cache(maxsize=None)
-def _jacobian_functions(utility: str):
-    """Symbolic equilibrium conditions and their Jacobians, lambdified (cached per utility form)."""
+def symbolic_conditions(utility: str) -> SymbolicConditions:
+    """The equilibrium conditions of the module docstring for ``utility`` ("linear" or "log_leisure")."""
     import sympy as sp
 
-    alpha, beta, delta, rho, chi = sp.symbols("alpha beta delta rho chi", positive=True)
-    now = sp.symbols("k a c l y chat", real=True)
-    nxt = sp.symbols("k_p a_p c_p l_p y_p chat_p", real=True)
+    from econ.rbc.params import UTILITIES
+
+    utility = checks.one_of("utility", utility, UTILITIES)
+    parameters = sp.symbols(PARAMETER_NAMES, positive=True)
+    alpha, beta, delta, rho, sigma, chi = parameters
+    now = sp.symbols(VARIABLE_SYMBOLS, real=True)
+    nxt = sp.symbols(tuple(f"{name}_p" for name in VARIABLE_SYMBOLS), real=True)
+    innovation = sp.Symbol("eps_p", real=True)
     k, a, c, l, y, chat = now
     k_p, a_p, c_p, l_p, y_p, _ = nxt
 
-    if utility == "linear":
-        intratemporal = (1 - alpha) * y / (l * c) - chi
-    else:
-        intratemporal = (1 - alpha) * y / (l * c) - chi / (1 - l)
-    conditions = sp.Matrix(
-        [
-            1 / c - beta * (1 / c_p) * (1 - delta + alpha * y_p / k_p),
-            intratemporal,
-            y - sp.exp(a) * k**alpha * l ** (1 - alpha),
-            k_p - ((1 - delta) * k + y - c),
-            chat - c / ((1 - delta) * k + y),
-            a_p - rho * a,
-        ]
-    )
-    lead = conditions.jacobian(sp.Matrix(nxt))
-    current = conditions.jacobian(sp.Matrix(now))
-    args = (alpha, beta, delta, rho, chi, *now, *nxt)
+    marginal_disutility = chi if utility == "linear" else chi / (1 - l)
+    equations = {
+        "euler": sp.Eq(1 / c, beta * (1 / c_p) * (1 - delta + alpha * y_p / k_p)),
+        "intratemporal": sp.Eq((1 - alpha) * y / (l * c), marginal_disutility),
+        "production": sp.Eq(y, sp.exp(a) * k**alpha * l ** (1 - alpha)),
+        "accumulation": sp.Eq(k_p, (1 - delta) * k + y - c),
+        "consumption_fraction": sp.Eq(chat, c / ((1 - delta) * k + y)),
+        "tfp": sp.Eq(a_p, rho * a + sigma * innovation),
+    }
+    return SymbolicConditions(parameters, now, nxt, innovation, equations)
+
+
+@lru_cache(maxsize=None)
+def _jacobian_functions(utility: str):
+    """Residuals and their Jacobians at eps_{t+1} = 0, lambdified (cached per utility form)."""
+    import sympy as sp
+
+    model = symbolic_conditions(utility)
+    conditions = model.residuals().subs(model.innovation, 0)
+    lead = conditions.jacobian(sp.Matrix(model.lead))
+    current = conditions.jacobian(sp.Matrix(model.current))
+    args = (*model.parameters, *model.current, *model.lead)
     return (
         sp.lambdify(args, conditions, "numpy"),
         sp.lambdify(args, lead, "numpy"),
@@ -95,7 +142,7 @@ def equilibrium_conditions(params: RBCParams):
     ss = steady_state(params)
     x = (ss.capital, 0.0, ss.consumption, ss.labour, ss.output, ss.consumption_fraction)
     residual_fn, lead_fn, current_fn = _jacobian_functions(params.utility)
-    args = (params.alpha, params.beta, params.delta, params.rho, params.chi, *x, *x)
+    args = (*(getattr(params, name) for name in PARAMETER_NAMES), *x, *x)
     residual = np.asarray(residual_fn(*args), dtype=float).ravel()
     A = np.asarray(lead_fn(*args), dtype=float)
     B = -np.asarray(current_fn(*args), dtype=float)

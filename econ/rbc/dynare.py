@@ -1,0 +1,145 @@
+"""Export the representative-agent RBC as a Dynare ``.mod`` file.
+
+The model block is printed from the same sympy equilibrium conditions that
+:func:`econ.rbc.linear.linearize` differentiates
+(:func:`econ.rbc.linear.symbolic_conditions`), so the two cannot drift apart;
+only the dating convention changes.  econ dates capital by the period in which
+it produces (k_t is predetermined at t); Dynare dates a stock by the period in
+which it is chosen, so econ's k_t is Dynare's ``k(-1)`` and k_{t+1} is ``k``.
+Every other variable keeps its date: econ's x_t is ``x`` and x_{t+1} is
+``x(+1)``.  Dynare's shocks are contemporaneous, so the TFP condition
+log A_{t+1} = rho log A_t + sigma eps_{t+1} is written one period earlier,
+``loga = rho*loga(-1) + sigma*e``.  The innovation ``e`` has unit variance, so
+Dynare's impulse responses are those to a one-standard-deviation shock, in
+levels, like :func:`econ.impulse_response` (whose ``capital`` is Dynare's ``k``
+shifted by one period: period 0 is zero).
+
+The steady state enters as ``initval`` (the analytic values of
+:func:`econ.rbc.steady_state`, written round-trip exact), checked by Dynare's
+``steady``; ``stoch_simul(order = 1, irf = 40)`` computes the first-order
+solution and the impulse responses.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Tuple
+
+from econ import checks
+from econ.rbc.linear import PARAMETER_NAMES, STATE_NAMES, CONTROL_NAMES, symbolic_conditions
+from econ.rbc.params import RBCParams
+from econ.rbc.steady_state import steady_state
+
+DYNARE_NAMES = {
+    "capital": "k",
+    "log_tfp": "loga",
+    "consumption": "c",
+    "labour": "l",
+    "output": "y",
+    "consumption_fraction": "chat",
+}
+"""Dynare variable of each econ variable (``k`` is the end-of-period stock, see the module docstring)."""
+
+DYNARE_SHOCK = "e"
+"""The unit-variance TFP innovation."""
+
+DEFAULT_HORIZON = 40
+
+
+def _positions(utility: str) -> Dict[object, Tuple[str, int]]:
+    """Each sympy symbol of the conditions -> (Dynare name, date offset), before any equation shift."""
+    model = symbolic_conditions(utility)
+    variables = STATE_NAMES + CONTROL_NAMES
+    positions = {model.innovation: (DYNARE_SHOCK, 1)}
+    for name, now, nxt in zip(variables, model.current, model.lead):
+        # Dynare's k is chosen at t: econ's k_t (used in production) is k(-1).
+        lag = -1 if name == "capital" else 0
+        positions[now] = (DYNARE_NAMES[name], lag)
+        positions[nxt] = (DYNARE_NAMES[name], lag + 1)
+    return positions
+
+
+def _dated(name: str, offset: int) -> str:
+    return name if offset == 0 else f"{name}({offset:+d})"
+
+
+def dynare_equations(utility: str) -> Dict[str, str]:
+    """The model block's equations in Dynare syntax, keyed by the condition's name.
+
+    Each condition lhs = rhs of :func:`econ.rbc.linear.symbolic_conditions` is
+    re-dated as in the module docstring; a condition containing the innovation
+    is shifted so that the shock is contemporaneous.
+    """
+    import sympy as sp
+
+    model = symbolic_conditions(utility)
+    positions = _positions(utility)
+    equations = {}
+    for label, equation in model.equations.items():
+        shift = -positions[model.innovation][1] if model.innovation in equation.free_symbols else 0
+        substitution = {}
+        for symbol in equation.free_symbols - set(model.parameters):
+            name, offset = positions[symbol]
+            substitution[symbol] = sp.Symbol(_dated(name, offset + shift))
+        dated = equation.xreplace(substitution)
+        text = f"{sp.sstr(dated.lhs)} = {sp.sstr(dated.rhs)}"
+        equations[label] = text.replace("**", "^")
+    return equations
+
+
+def to_dynare(params: RBCParams, horizon: int = DEFAULT_HORIZON) -> str:
+    """A Dynare ``.mod`` file of the RBC with calibration ``params``.
+
+    Declares ``var c l y k chat loga; varexo e;`` and the parameters
+    alpha, beta, delta, rho, sigma, chi (values written with ``repr``, so
+    round-trip exact), the model block printed from the sympy conditions the
+    linearisation uses (see the module docstring for the dating), the
+    analytic steady state as ``initval``, ``shocks`` (``e`` with unit standard
+    deviation: ``sigma`` scales it in the TFP equation) and
+    ``stoch_simul(order = 1, irf = horizon)``.  Run it with ``dynare FILE``
+    in MATLAB or GNU Octave (Dynare 5 or later).
+    """
+    if not isinstance(params, RBCParams):
+        raise TypeError(f"params must be an RBCParams, got {type(params).__name__}")
+    horizon = checks.positive_int("horizon", horizon)
+    ss = steady_state(params)
+    variables = STATE_NAMES + CONTROL_NAMES
+    steady_values = {"log_tfp": 0.0, **{name: getattr(ss, name) for name in variables if name != "log_tfp"}}
+    utility_text = {
+        "linear": "u(c, l) = log(c) - chi*l",
+        "log_leisure": "u(c, l) = log(c) + chi*log(1 - l)",
+    }[params.utility]
+    lines = [
+        "// Representative-agent RBC with labour, generated by econ.to_dynare from the sympy",
+        "// equilibrium conditions of econ.linearize. Run with: dynare <this file>",
+        f"// Calibration: {', '.join(f'{k}={v!r}' for k, v in params._asdict().items())}",
+        f"// Period utility: {utility_text}; Y = exp(loga) K^alpha L^(1-alpha);",
+        "// log TFP: loga = rho*loga(-1) + sigma*e with e ~ N(0, 1).",
+        "// Timing: k is the capital stock chosen in period t (Dynare's end-of-period convention),",
+        "// so k(-1) is the capital used in production in period t.",
+        "// Variables are in levels: impulse responses are level deviations from the steady state.",
+        "",
+        f"var {' '.join(DYNARE_NAMES[name] for name in CONTROL_NAMES + STATE_NAMES)};",
+        f"varexo {DYNARE_SHOCK};",
+        f"parameters {' '.join(PARAMETER_NAMES)};",
+        "",
+        *(f"{name} = {float(getattr(params, name))!r};" for name in PARAMETER_NAMES),
+        "",
+        "model;",
+        *(f"[name = '{label}']\n{text};" for label, text in dynare_equations(params.utility).items()),
+        "end;",
+        "",
+        "// The analytic deterministic steady state (A = 1); Dynare's steady checks it.",
+        "initval;",
+        *(f"{DYNARE_NAMES[name]} = {float(steady_values[name])!r};" for name in CONTROL_NAMES + STATE_NAMES),
+        "end;",
+        "",
+        "shocks;",
+        f"var {DYNARE_SHOCK}; stderr 1;",
+        "end;",
+        "",
+        "steady;",
+        "check;",
+        f"stoch_simul(order = 1, irf = {horizon}, irf_plot_threshold = 0);",
+        "",
+    ]
+    return "\n".join(lines)
