@@ -372,14 +372,6 @@ def next_log_tfp(log_tfp, rho: float, sigma: float, innovation) -> np.ndarray:
     return rho * np.asarray(log_tfp) + sigma * np.asarray(innovation)
 
 
-def check_fractions(name: str, values) -> np.ndarray:
-    """Validate choices given as fractions (rather than actions): finite and in (0, 1)."""
-    arr = np.asarray(values, dtype=float)
-    if not np.all(np.isfinite(arr)) or np.any(arr <= 0) or np.any(arr >= 1):
-        raise ValueError(f"{name} must be finite and in (0, 1); got {arr}")
-    return arr
-
-
 __all__ = [
     "ACTION_EPS",
     "CAPITAL_FLOOR",
@@ -393,5 +385,4 @@ __all__ = [
     "factor_prices",
     "period",
     "next_log_tfp",
-    "check_fractions",
 ]

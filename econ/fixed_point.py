@@ -1,8 +1,7 @@
 """One generic fixed-point loop for every iterative solver in ``econ``.
 
-Value-function iteration, distribution iteration and the Krusell-Smith outer
-loop are all x_{n+1} = (1 - damping) T(x_n) + damping x_n, stopped when the
-sup-norm step ||T(x_n) - x_n|| falls below ``tol``.  Failure to converge is
+Value-function iteration and the Krusell-Smith outer loop are both
+x_{n+1} = (1 - damping) T(x_n) + damping x_n, stopped when the sup-norm step ||T(x_n) - x_n|| falls below ``tol``.  Failure to converge is
 loud: :class:`ConvergenceError` carries the diagnostics.
 """
 

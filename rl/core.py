@@ -281,3 +281,16 @@ __all__ = [
     "step",
     "technology",
 ]
+
+
+class RecordsLastTransition:
+    """Mixin of the environments: ``last_transition`` and :meth:`raw`, its economic quantities."""
+
+    last_transition: Optional[Transition] = None
+
+    def raw(self) -> dict:
+        """Economic quantities of the last step: arrays of shape (economies, N) or (economies,)."""
+        if self.last_transition is None:
+            raise RuntimeError("no step taken yet")
+        return raw_quantities(self.last_transition)
+

@@ -23,7 +23,7 @@ from rl import core
 from rl.vec_env import _resolve, _spaces
 
 
-class EconomyParallelEnv(ParallelEnv):
+class EconomyParallelEnv(ParallelEnv, core.RecordsLastTransition):
     """One economy of N households as a PettingZoo parallel environment."""
 
     metadata = {"name": "marl_bc_v0", "render_modes": [], "is_parallelizable": True}
@@ -73,12 +73,6 @@ class EconomyParallelEnv(ParallelEnv):
         if truncated:
             self.agents = []
         return observations, rewards, terminations, truncations, infos
-
-    def raw(self) -> dict:
-        """Economic quantities of the last step (arrays of shape (1, N) or (1,))."""
-        if self.last_transition is None:
-            raise RuntimeError("no step taken yet")
-        return core.raw_quantities(self.last_transition)
 
     def render(self):
         return None

@@ -61,7 +61,7 @@ def _spaces(exp: Experiment):
     return observation_space, action_space
 
 
-class EconomyVecEnv(VecEnv):
+class EconomyVecEnv(VecEnv, core.RecordsLastTransition):
     """``n_economies`` economies of ``experiment.num_agents`` households as one SB3 ``VecEnv``.
 
     Raw economic quantities of the last step: :attr:`last_transition` (a
@@ -160,12 +160,6 @@ class EconomyVecEnv(VecEnv):
         return [None] * self.num_envs
 
     # ------------------------------------------------------------------ analysis helpers
-    def raw(self) -> dict:
-        """Economic quantities of the last step, arrays of shape (n_economies, N) or (n_economies,)."""
-        if self.last_transition is None:
-            raise RuntimeError("no step taken yet")
-        return core.raw_quantities(self.last_transition)
-
     def slot(self, economy: int, agent: int) -> int:
         """VecEnv slot of household ``agent`` of economy ``economy``."""
         return economy * self.n_agents + agent
