@@ -18,6 +18,7 @@ import argparse
 import os
 import platform
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -48,6 +49,20 @@ def _versions() -> dict:
         "stable_baselines3": stable_baselines3.__version__,
         "gymnasium": gymnasium.__version__,
     }
+
+
+def _code_version() -> dict:
+    """The git commit of the code that trains (and whether its tree had uncommitted changes), if it is a checkout."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                                capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return {"git_commit": None, "git_dirty": None}
+    if commit.returncode != 0:
+        return {"git_commit": None, "git_dirty": None}
+    return {"git_commit": commit.stdout.strip(), "git_dirty": bool(status.stdout.strip())}
 
 
 def _latest_checkpoint(directory: Path):
@@ -108,6 +123,7 @@ def train(config: TrainConfig, out, *, resume: bool = False, progress: bool = Fa
         "train_config": jsonable(c.as_dict()),
         "argv": list(argv) if argv is not None else None,
         "versions": _versions(),
+        "code": _code_version(),
     })
 
     if resume:
