@@ -12,17 +12,16 @@ from __future__ import annotations
 import difflib
 import sys
 
+from econ.krusell_smith import cli as ks_cli
+from econ.rbc import cli as rbc_cli
+
 
 def main(argv=None) -> int:
-    from econ.rbc import cli as rbc_cli
-
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv and not argv[0].startswith("-") else "rbc"
     if argv and command == argv[0]:
         argv = argv[1:]
     if command == "ks":
-        from econ.krusell_smith import cli as ks_cli
-
         return ks_cli.main(argv)
     if command != "rbc":
         close = difflib.get_close_matches(command, rbc_cli.COMMANDS, n=1)

@@ -12,7 +12,7 @@ from rl.vec_env import EconomyVecEnv, make_vec_env
 
 def make_parallel_env(experiment, n_agents=None, seed=0, **overrides):
     """PettingZoo adapter (see :mod:`rl.parallel_env`); needs ``pip install pettingzoo``."""
-    try:
+    try:  # lazy: PettingZoo is an optional extra
         from rl.parallel_env import make_parallel_env as _make
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError("make_parallel_env needs PettingZoo: pip install 'marl-bc[pettingzoo]'") from err

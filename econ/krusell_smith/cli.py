@@ -14,6 +14,7 @@ from econ.fixed_point import ConvergenceError
 from econ.io import write_json_atomic
 from econ.krusell_smith.solver import solve_krusell_smith
 from econ.krusell_smith.params import CALIBRATIONS, KrusellSmithParams
+from econ.krusell_smith.plots import plot_consumption_fraction, plot_law_of_motion, plot_lorenz
 
 OVERRIDABLE = {
     "alpha": "capital share, in (0, 1)",
@@ -125,8 +126,6 @@ def main(argv=None) -> int:
     }
     write_json_atomic(f"{args.out}/summary.json", summary)
     if not args.no_plots:
-        from econ.krusell_smith.plots import plot_consumption_fraction, plot_law_of_motion, plot_lorenz
-
         label = f"Krusell-Smith, {args.calibration}"
         plot_law_of_motion(sol, f"{args.out}/ks_law_of_motion.png", f"{label}: law of motion")
         plot_lorenz(sol, f"{args.out}/ks_lorenz.png", f"{label}: Lorenz curves")

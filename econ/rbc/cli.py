@@ -22,7 +22,7 @@ from econ.rbc.dynare import to_dynare
 from econ.rbc.linear import linearize
 from econ.cli_help import HelpFormatter, calibration_defaults
 from econ.rbc.params import DEFAULT_CHI, UTILITIES, RBCParams
-from econ.rbc.vfi import solve_vfi
+from econ.rbc.vfi import nonlinear_impulse_response, solve_vfi
 from econ.rbc.plots import plot_impulse_responses, plot_policy
 
 CALIBRATIONS = {"rbc": RBCParams.rbc, "rbc-full-depreciation": RBCParams.rbc_full_depreciation}
@@ -128,8 +128,6 @@ def main(argv=None) -> int:
         summary["brock_mirman"] = {"consumption_fraction": bm.consumption_fraction, "labour": bm.labour}
 
     if not args.no_vfi:
-        from econ.rbc.vfi import nonlinear_impulse_response
-
         start = time.perf_counter()
         result = solve_vfi(params, n_capital=args.n_capital)
         seconds = time.perf_counter() - start

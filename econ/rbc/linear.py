@@ -40,7 +40,7 @@ import numpy as np
 import scipy.linalg
 
 from econ import checks
-from econ.rbc.params import RBCParams
+from econ.rbc.params import UTILITIES, RBCParams
 from econ.rbc.steady_state import SteadyState, steady_state
 
 STATE_NAMES = ("capital", "log_tfp")
@@ -92,8 +92,6 @@ class SymbolicConditions:
 def symbolic_conditions(utility: str) -> SymbolicConditions:
     """The equilibrium conditions of the module docstring for ``utility`` ("linear" or "log_leisure")."""
     import sympy as sp
-
-    from econ.rbc.params import UTILITIES
 
     utility = checks.one_of("utility", utility, UTILITIES)
     parameters = sp.symbols(PARAMETER_NAMES, positive=True)
