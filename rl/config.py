@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import ast
 import dataclasses
+import json
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -92,14 +93,22 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """One command-line option per :class:`TrainConfig` field, with its help text and default."""
+def add_arguments(parser: argparse.ArgumentParser, *, recipe: bool = False) -> None:
+    """One command-line option per :class:`TrainConfig` field, with its help text and default.
+
+    With ``recipe`` the fields other than the experiment and algorithm are optional and default to
+    "not given" (:func:`from_arguments` then fills them from a recipe).
+    """
     for f in dataclasses.fields(TrainConfig):
         meta = f.metadata
-        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        required = (f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+                    and not (recipe and f.name == "timesteps"))
         default = None if required else (f.default_factory() if f.default_factory is not dataclasses.MISSING
                                          else f.default)
         help_text = meta["help"] if required or default is None else f"{meta['help']} (default: {default})"
+        if recipe and not required and f.name not in ("experiment", "algo"):
+            default = None
+            help_text = meta["help"] + " (default: the recipe's, else the field's)"
         if meta.get("positional"):
             parser.add_argument(f.name, choices=meta.get("choices"), help=meta["help"])
             continue
@@ -113,10 +122,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             choices=meta.get("choices"), required=required, default=default, help=help_text)
 
 
-def from_arguments(args: argparse.Namespace) -> TrainConfig:
-    """The :class:`TrainConfig` of parsed arguments (see :func:`add_arguments`)."""
-    values = {}
+def from_arguments(args: argparse.Namespace, recipe: Optional[dict] = None) -> TrainConfig:
+    """The :class:`TrainConfig` of parsed arguments (see :func:`add_arguments`).
+
+    With a ``recipe`` (arguments parsed with ``add_arguments(..., recipe=True)``), the options given on
+    the command line replace the recipe's values, ``--set``/``--hyper`` are merged into its overrides,
+    and a field neither gives takes its default.
+    """
+    values = json.loads(json.dumps(recipe or {}))
     for f in dataclasses.fields(TrainConfig):
         value = getattr(args, f.name)
-        values[f.name] = dict(value) if f.metadata.get("assignment") else value
+        if f.metadata.get("assignment"):
+            values[f.name] = {**values.get(f.name, {}), **dict(value)}
+        elif recipe is None or value is not None:
+            values[f.name] = value
+    if values.get("timesteps") is None:
+        raise ValueError("--timesteps is required (or --recipe, whose budget it is)")
     return TrainConfig(**values)

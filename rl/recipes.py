@@ -15,32 +15,49 @@ from typing import Optional
 
 import numpy as np
 import stable_baselines3 as sb3
+import yaml
 import torch
 from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.vec_env import VecEnvWrapper
 
 from econ.economy import utility
-from econ.experiments import Experiment, stationary_means
+from econ.experiments import EXPERIMENTS, Experiment, stationary_means
 from econ.rbc.steady_state import steady_state
 from rl.vec_env import EconomyVecEnv
 
 ALGORITHMS = ("sac", "ppo", "td3", "ddpg")
 """The Stable-Baselines3 algorithms a run may use (:func:`algorithm_class` gives the class)."""
 
-PRESETS = {
-    "default": {"sac": {}, "ppo": {}, "td3": {}, "ddpg": {}},
-    "tuned": {
-        "sac": {"learning_rate": 1e-3, "learning_rate_final": 1e-5, "batch_size": 256, "learning_starts": 1_000,
-                "tau": 0.01, "center_rewards": True, "policy_kwargs": {"net_arch": [64, 64], "activation_fn": "silu"}},
-        "ppo": {"learning_rate": 3e-4, "n_steps": 128, "batch_size": 2048, "n_epochs": 10,
-                "policy_kwargs": {"net_arch": [64, 64]}, "center_rewards": True},
-        "td3": {"learning_rate": 1e-3, "batch_size": 256, "learning_starts": 1_000,
-                "policy_kwargs": {"net_arch": [64, 64]}},
-        "ddpg": {"learning_rate": 1e-3, "batch_size": 256, "learning_starts": 1_000,
-                 "policy_kwargs": {"net_arch": [64, 64]}},
-    },
-}
-"""Hyperparameters per preset and algorithm (gamma is always added: it is the calibration's beta).
+HYPERPARAMS_DIR = Path(__file__).resolve().parent / "hyperparams"
+"""One YAML file per algorithm (RL Zoo's layout): ``presets`` and one recipe per experiment."""
+
+
+def _read_hyperparams() -> tuple[dict, dict]:
+    presets: dict = {}
+    recipes: dict = {}
+    for algo in ALGORITHMS:
+        path = HYPERPARAMS_DIR / f"{algo}.yml"
+        table = yaml.safe_load(path.read_text()) or {}
+        if "presets" not in table:
+            raise ValueError(f"{path}: no 'presets' table")
+        for name, settings in table.pop("presets").items():
+            presets.setdefault(name, {})[algo] = dict(settings or {})
+        for experiment, recipe in table.items():
+            if experiment not in EXPERIMENTS:
+                raise ValueError(f"{path}: unknown experiment {experiment!r}; choose from {EXPERIMENTS}")
+            recipes.setdefault(experiment, {})[algo] = dict(recipe)
+    for name, table in presets.items():
+        missing = [algo for algo in ALGORITHMS if algo not in table]
+        if missing:
+            raise ValueError(f"preset {name!r} is missing for {missing} in {HYPERPARAMS_DIR}")
+    return presets, recipes
+
+
+PRESETS, TRAIN_RECIPES = _read_hyperparams()
+"""``PRESETS[preset][algo]``: hyperparameters (gamma is always added: it is the calibration's beta);
+``TRAIN_RECIPES[experiment][algo]``: the training recipe, fields of :class:`rl.config.TrainConfig` (budgets in
+agent-steps), used by ``rl.train --recipe``, ``validation.compare --train``, ``rl.sweep`` and the slow
+learning tests.  Both come from the YAML files in :data:`HYPERPARAMS_DIR`.
 
 ``default`` is SB3's defaults (the paper's setting); ``tuned`` is the setting the
 recipes start from (what each choice does and the evidence: docs/training.md).
@@ -55,8 +72,6 @@ string (one of :data:`ACTIVATIONS`), so that every setting stays JSON.
 
 ACTIVATIONS = ("relu", "tanh", "elu", "silu")
 """Activation functions ``policy_kwargs["activation_fn"]`` may name (torch.nn's ReLU, Tanh, ELU, SiLU)."""
-
-
 
 
 def algorithm_class(name: str):
@@ -178,41 +193,13 @@ def centred(env, offset: float):
 
 
 # ----------------------------------------------------------------------------- recipes
-_PPO_RBC = {"preset": "tuned", "n_economies": 64, "overrides": {"tfp_scale": 0.0229}, "eval_every": 250_000}
-_SAC_RBC = {"preset": "tuned", "n_economies": 16, "overrides": {"tfp_scale": 0.0229}, "eval_every": 100_000,
-            "checkpoint_every": 400_000, "hyper_overrides": {"gradient_steps": 4}}
-
-TRAIN_RECIPES = {
-    "rbc-full-depreciation": {
-        "sac": {**_SAC_RBC, "timesteps": 800_000,
-                "hyper_overrides": {**_SAC_RBC["hyper_overrides"], "target_entropy_final": -5.0,
-                                    "target_entropy_anneal_start": 0.5}},
-        "ppo": {**_PPO_RBC, "timesteps": 3_000_000,
-                "hyper_overrides": {"learning_rate_final": 3e-5, "log_std_final": -4.5,
-                                    "policy_kwargs": {"net_arch": [64, 64], "log_std_init": -2.0}}},
-    },
-    "rbc": {
-        "ppo": {**_PPO_RBC, "timesteps": 5_000_000, "hyper_overrides": {"learning_rate_final": 3e-5}},
-        "sac": {**_SAC_RBC, "timesteps": 1_600_000, "overrides": {"tfp_scale": 0.0115}},
-    },
-    "ks": {"ppo": {"timesteps": 3_000_000, "preset": "tuned", "n_economies": 8}},
-    "ks-het-mild": {"ppo": {"timesteps": 3_000_000, "preset": "tuned", "n_economies": 8}},
-    "ks-het-marked": {"ppo": {"timesteps": 3_000_000, "preset": "tuned", "n_economies": 8}},
-    "general": {"ppo": {"timesteps": 3_000_000, "preset": "tuned", "n_economies": 8,
-                        "overrides": {"tfp_scale": 0.0229}}},
-}
-"""The training recipe of each experiment and algorithm: fields of :class:`rl.config.TrainConfig`.
-
-Used by ``validation.compare --train``, ``rl.sweep`` and the slow learning tests;
-budgets in agent-steps.  The first recipe listed for an experiment is the
-algorithm of its shipped policy (:data:`SHIPPED_ALGORITHM`).  What each setting
-does, the evidence for it and the measured wall-clock: docs/training.md and
-docs/performance.md.
-"""
-
-SHIPPED_ALGORITHM = {name: next(iter(recipes)) for name, recipes in TRAIN_RECIPES.items()}
-"""The algorithm of each shipped policy: the first recipe listed for the experiment."""
-
+def recipe(experiment: str, algo: str) -> dict:
+    """The recipe of ``experiment`` with ``algo`` (a copy), or a ValueError naming the recipes that exist."""
+    if experiment not in TRAIN_RECIPES or algo not in TRAIN_RECIPES[experiment]:
+        known = sorted(TRAIN_RECIPES.get(experiment, {}))
+        raise ValueError(f"no {algo!r} recipe for {experiment!r}; recipes exist for {known or 'no algorithm'} "
+                         f"(files in {HYPERPARAMS_DIR})")
+    return json.loads(json.dumps(TRAIN_RECIPES[experiment][algo]))
 
 
 # ----------------------------------------------------------------------------- loading

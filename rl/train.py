@@ -34,7 +34,7 @@ from econ.experiments import make_experiment
 from econ.io import jsonable, write_json_atomic
 from rl.callbacks import BenchmarkEvalCallback, EntropyAnnealing, ExplorationAnnealing, ReturnTracker, has_benchmark
 from rl.config import TrainConfig, add_arguments, from_arguments
-from rl.recipes import LinearSchedule, algorithm_class, centred, hyperparameters, reward_offset, sb3_kwargs
+from rl.recipes import LinearSchedule, algorithm_class, centred, hyperparameters, recipe, reward_offset, sb3_kwargs
 from rl.vec_env import EconomyVecEnv
 
 _LinearSchedule = LinearSchedule
@@ -182,9 +182,12 @@ def train(config: TrainConfig, out, *, resume: bool = False, progress: bool = Fa
     return summary
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(recipe: bool = False) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rl.train", description=__doc__.split("\n\n")[0])
-    add_arguments(parser)
+    add_arguments(parser, recipe=recipe)
+    parser.add_argument("--recipe", action="store_true",
+                        help="start from the experiment's recipe for --algo (rl/hyperparams/ALGO.yml); options "
+                             "given on the command line replace its values")
     parser.add_argument("--out", type=Path, required=True, help="run directory")
     parser.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -192,10 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(recipe="--recipe" in argv_list)
+    args = parser.parse_args(argv_list)
     try:
-        config = from_arguments(args)
+        config = from_arguments(args, recipe(args.experiment, args.algo) if args.recipe else None)
         train(config, args.out, resume=args.resume, progress=not args.no_progress,
               argv=sys.argv if argv is None else ["python", "-m", "rl.train", *argv])
     except ValueError as err:

@@ -1,4 +1,5 @@
-"""Architecture rule (econ never imports rl) and the `python -m econ` command line."""
+"""Architecture rules (imports run econ <- rl <- validation; no file does several jobs) and the `python -m econ`
+command line."""
 
 import ast
 import json
@@ -11,17 +12,36 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_econ_never_imports_rl_or_validation():
-    offenders = []
-    for path in (ROOT / "econ").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in ("rl", "validation")]
+LAYERS = ("econ", "rl", "validation")
+"""Imports run one way: econ <- rl <- validation (a package may import only the layers before it)."""
+
+MAX_SOURCE_LINES = 600
+"""A file longer than this does more than one job (the layout gives each job its own module)."""
+
+
+def _project_imports(path: Path) -> list:
+    """Top-level project packages a file imports, anywhere in it (function bodies included)."""
+    names = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+    return [n.split(".")[0] for n in names if n.split(".")[0] in LAYERS]
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_imports_run_one_way(layer):
+    allowed = LAYERS[: LAYERS.index(layer) + 1]
+    offenders = [f"{path.relative_to(ROOT)} imports {name}" for path in sorted((ROOT / layer).rglob("*.py"))
+                 for name in _project_imports(path) if name not in allowed]
     assert offenders == []
+
+
+def test_no_source_file_does_several_jobs():
+    long = [f"{path.relative_to(ROOT)}: {n} lines" for layer in LAYERS for path in sorted((ROOT / layer).rglob("*.py"))
+            if (n := len(path.read_text().splitlines())) > MAX_SOURCE_LINES]
+    assert long == []
 
 
 def test_rbc_command_line_writes_plots_and_summary(tmp_path):

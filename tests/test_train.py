@@ -158,3 +158,29 @@ def test_entropy_annealing_waits_for_its_start_then_falls_linearly():
         EntropyAnnealing(-2.0, -8.0, total=1_000, start=1.0)
     with pytest.raises(ValueError, match="needs target_entropy_final"):
         hyperparameters("sac", "tuned", 0.95, extra={"target_entropy_anneal_start": 0.5})
+
+
+def test_every_yaml_recipe_is_a_valid_run_configuration():
+    from rl.recipes import TRAIN_RECIPES, recipe
+
+    assert TRAIN_RECIPES, "no recipes read from rl/hyperparams"
+    for experiment, table in TRAIN_RECIPES.items():
+        for algo in table:
+            config = TrainConfig(experiment, algo, **recipe(experiment, algo))
+            hyperparameters(algo, config.preset, 0.95, config.n_steps, config.hyper_overrides)
+    with pytest.raises(ValueError, match="no 'sac' recipe for 'ks'"):
+        recipe("ks", "sac")
+
+
+def test_recipe_option_starts_from_the_recipe_and_the_command_line_wins():
+    from rl.config import from_arguments
+    from rl.recipes import recipe
+    from rl.train import build_parser
+
+    args = build_parser(recipe=True).parse_args(["rbc", "--algo", "sac", "--recipe", "--seed", "3",
+                                                 "--set", "sigma=0.02", "--out", "run"])
+    config = from_arguments(args, recipe("rbc", "sac"))
+    expected = recipe("rbc", "sac")
+    assert config.seed == 3 and config.timesteps == expected["timesteps"]
+    assert config.overrides == {**expected["overrides"], "sigma": 0.02}
+    assert config.hyper_overrides == expected["hyper_overrides"] and config.threads == 1

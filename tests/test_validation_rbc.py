@@ -138,13 +138,14 @@ def test_compare_bad_input(tmp_path, capsys):
 
 
 def test_compare_train_recipes_and_algo_choice(capsys):
-    from rl.recipes import SHIPPED_ALGORITHM, TRAIN_RECIPES
+    from rl.recipes import TRAIN_RECIPES
+    from validation.compare import SHIPPED_ALGORITHM
 
     for name in ("rbc-full-depreciation", "rbc"):
         assert set(TRAIN_RECIPES[name]) == {"ppo", "sac"}  # issue 4 names SAC; the shipped policies record theirs
+    assert set(SHIPPED_ALGORITHM) == {path.name for path in POLICY_DIR.iterdir() if path.is_dir()}
     for name, algo in SHIPPED_ALGORITHM.items():
-        shipped = json.loads((POLICY_DIR / name / "config.json").read_text())
-        assert shipped["algorithm"] == algo, name
+        assert algo in TRAIN_RECIPES[name], f"{name}: no recipe for the shipped policy's algorithm {algo}"
     with pytest.raises(SystemExit):
         compare(["rbc", "--algo", "sac"])  # --algo only chooses the recipe of --train
     with pytest.raises(SystemExit):

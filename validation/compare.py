@@ -41,7 +41,7 @@ from econ.io import write_json_atomic
 from econ.rbc.vfi import euler_errors
 from econ.rbc import accuracy
 from rl.config import TrainConfig
-from rl.recipes import SHIPPED_ALGORITHM, TRAIN_RECIPES, load_model
+from rl.recipes import TRAIN_RECIPES, load_model
 from rl.rollout import model_policy
 from rl.train import train
 from validation import multi_agent as ma
@@ -49,6 +49,10 @@ from validation.controls import CONTROLS, control_model, steady_state_policy
 
 POLICY_DIR = Path(__file__).resolve().parent / "policies"
 """Shipped policies: ``POLICY_DIR / <experiment> / model.zip`` with config.json and TRAINED.md beside it."""
+
+SHIPPED_ALGORITHM = {path.name: json.loads((path / "config.json").read_text())["algorithm"]
+                     for path in sorted(POLICY_DIR.iterdir()) if (path / "config.json").is_file()}
+"""The algorithm of each shipped policy (recorded in its config.json): the default recipe of ``--train``."""
 
 RBC_EXPERIMENTS = ("rbc-full-depreciation", "rbc")
 
