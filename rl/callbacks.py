@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 import torch
@@ -153,11 +153,15 @@ class BenchmarkEvalCallback(BaseCallback):
     n_states : int
         Initial states of the welfare comparison (fewer than the final
         scorecard's, to keep evaluations cheap).
+    on_evaluation : callable or None
+        Called with each evaluation's row; training stops when it returns
+        False (a hyperparameter search prunes a trial this way).
     """
 
     def __init__(self, experiment: Experiment, eval_every: int, *, log_path: Optional[Path] = None,
                  target_welfare_loss: Optional[float] = None, target_policy_error: Optional[float] = None,
-                 n_states: int = 64, seed: int = 0, verbose: int = 1):
+                 n_states: int = 64, seed: int = 0, verbose: int = 1,
+                 on_evaluation: Optional[Callable[[dict], bool]] = None):
         super().__init__(verbose)
         if not has_benchmark(experiment):
             raise ValueError(f"experiment {experiment.name!r} has no per-state benchmark to evaluate against")
@@ -174,6 +178,7 @@ class BenchmarkEvalCallback(BaseCallback):
         self.target_policy_error = target_policy_error
         self.n_states = n_states
         self.seed = seed
+        self.on_evaluation = on_evaluation
         self.benchmark = benchmark_policy(experiment)
         self.history: list = []
         self.reached: Optional[dict] = None
@@ -233,4 +238,4 @@ class BenchmarkEvalCallback(BaseCallback):
             if self.verbose:
                 print(f"[eval] target reached after {row['timesteps']} steps ({row['seconds']:.0f} s): stopping")
             return False
-        return True
+        return self.on_evaluation is None or bool(self.on_evaluation(row))

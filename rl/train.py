@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import gymnasium
 import numpy as np
@@ -75,11 +75,12 @@ def _latest_checkpoint(directory: Path):
 
 
 def train(config: TrainConfig, out, *, resume: bool = False, progress: bool = False,
-          argv: Optional[list] = None) -> dict:
+          argv: Optional[list] = None, on_evaluation: Optional[Callable[[dict], bool]] = None) -> dict:
     """Train the run ``config`` into the directory ``out`` (see the module docstring); returns ``summary.json``'s content.
 
     ``resume`` continues from the newest checkpoint in ``out``; ``progress``
-    shows SB3's progress bar; ``argv`` is recorded in ``config.json``.
+    shows SB3's progress bar; ``argv`` is recorded in ``config.json``; ``on_evaluation`` is called with
+    every evaluation against the benchmark and stops training by returning False.
     Raises ``ValueError`` for an override of an unknown field or incompatible
     settings (``n_steps`` for an off-policy algorithm, evaluation targets for
     an experiment without a per-state benchmark).
@@ -158,7 +159,8 @@ def train(config: TrainConfig, out, *, resume: bool = False, progress: bool = Fa
     if wants_eval:
         evaluator = BenchmarkEvalCallback(exp, eval_every, log_path=out / "evaluations.csv",
                                           target_welfare_loss=target_welfare_loss,
-                                          target_policy_error=target_policy_error, seed=seed)
+                                          target_policy_error=target_policy_error, seed=seed,
+                                          on_evaluation=on_evaluation)
         callbacks.append(evaluator)
     start = time.perf_counter()
     remaining = int(timesteps) - model.num_timesteps
