@@ -24,7 +24,6 @@ import argparse
 import fcntl
 import functools
 import json
-import sys
 from pathlib import Path
 from typing import Optional
 
