@@ -2,27 +2,44 @@
 
 Copies ``model.zip``, ``config.json``, ``summary.json`` and the learning
 curves (``returns.csv``, ``evaluations.csv``) of the run into
-``validation/policies/<experiment>/`` (atomically, file by file) and writes
-``TRAINED.md`` beside them: the exact command, seed, package versions,
-wall-clock and what the training-time evaluation reached.  TensorBoard logs
-and checkpoints are not shipped (size).
+``validation/policies/<experiment>/`` and writes ``TRAINED.md`` beside them:
+the exact command, seed, package versions, the git commit of the training
+code, wall-clock and what the training-time evaluation reached.  TensorBoard
+logs and checkpoints are not shipped (size).
+
+Before anything is written the run must be complete (model, configuration and
+summary present, the budget spent or the target reached), its experiment must
+be one of the registry's (the name is never used as a path otherwise), and its
+scorecard (``python -m validation.compare EXPERIMENT --model RUN``) must pass,
+unless ``--allow-failing`` says to ship it anyway (the note then says so).  The
+policy directory is replaced as a whole: the new one is written beside it
+under a temporary name and renamed into place, so a reader sees the old
+policy or the new one, never a mixture.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import shutil
+import tempfile
+import uuid
 from pathlib import Path
 
+from econ.experiments import EXPERIMENTS
 from econ.io import write_text_atomic
+from validation import compare
 from validation.compare import POLICY_DIR
+
+REQUIRED = ("model.zip", "config.json", "summary.json")
+"""A run without these files is not finished."""
 
 FILES = ("model.zip", "config.json", "summary.json", "returns.csv", "evaluations.csv")
 
 
-def trained_note(config: dict, summary: dict) -> str:
+def trained_note(config: dict, summary: dict, scorecard: str = "") -> str:
     """The TRAINED.md text of a run: command, seed, versions, budget and outcome."""
     argv = list(config.get("argv") or [])
     if argv and argv[0].endswith("train.py"):  # sys.argv of ``python -m rl.train`` starts with the file's path
@@ -53,33 +70,76 @@ def trained_note(config: dict, summary: dict) -> str:
     elif last:
         lines.append(f"- last training-time evaluation: welfare loss {last['welfare_loss_percent']:.4f} % "
                      f"after {last['timesteps']} agent-steps")
+    code = config.get("code") or {}
+    if code.get("git_commit"):
+        dirty = " (with uncommitted changes)" if code.get("git_dirty") else ""
+        lines.append(f"- training code: git commit {code['git_commit']}{dirty}")
+    if scorecard:
+        lines.append(f"- scorecard when shipped: {scorecard}")
     lines += ["", "Versions:", "", versions, "",
               f"Score it: `python -m validation.compare {config['experiment_name']}`.", ""]
     return "\n".join(lines)
 
 
-def ship(run: Path, destination: Path = POLICY_DIR) -> Path:
-    run = Path(run)
+def check_run(run: Path) -> tuple:
+    """``(config, summary)`` of a finished run, or a ValueError saying what is missing."""
+    missing = [name for name in REQUIRED if not (run / name).is_file()]
+    if missing:
+        raise ValueError(f"{run} is not a finished run: {', '.join(missing)} missing")
     config = json.loads((run / "config.json").read_text())
     summary = json.loads((run / "summary.json").read_text())
-    target = destination / config["experiment_name"]
-    target.mkdir(parents=True, exist_ok=True)
-    for name in FILES:
-        source = run / name
-        if source.exists():
-            tmp = target / f".{name}.tmp"
-            shutil.copyfile(source, tmp)
-            tmp.replace(target / name)
-    write_text_atomic(target / "TRAINED.md", trained_note(config, summary))
+    name = config.get("experiment_name")
+    if name not in EXPERIMENTS:
+        raise ValueError(f"{run}: experiment {name!r} is not one of {EXPERIMENTS}")
+    if summary.get("timesteps", 0) < config.get("timesteps", 0) and not summary.get("target_reached"):
+        raise ValueError(f"{run} stopped at {summary.get('timesteps')} of {config.get('timesteps')} agent-steps")
+    return config, summary
+
+
+def ship(run: Path, destination: Path = POLICY_DIR, *, allow_failing: bool = False) -> Path:
+    """Replace ``destination/<experiment>`` with the run (see the module docstring); returns that directory."""
+    run = Path(run)
+    config, summary = check_run(run)
+    name = EXPERIMENTS[EXPERIMENTS.index(config["experiment_name"])]  # the registry's string, not the file's
+    with tempfile.TemporaryDirectory() as report:
+        status = compare.main([name, "--model", str(run), "--out", report])
+    if status not in (0, 1):
+        raise ValueError(f"{run}: the scorecard could not be computed (exit status {status})")
+    if status == 1 and not allow_failing:
+        raise ValueError(f"{run}: the scorecard fails; pass --allow-failing to ship it anyway")
+    destination.mkdir(parents=True, exist_ok=True)
+    target = destination / name
+    fresh = destination / f".{name}.new-{uuid.uuid4().hex}"
+    fresh.mkdir()
+    try:
+        for file in (*REQUIRED, "returns.csv", "evaluations.csv"):
+            if (run / file).is_file():
+                shutil.copyfile(run / file, fresh / file)
+        write_text_atomic(fresh / "TRAINED.md",
+                          trained_note(config, summary, "passes" if status == 0 else "FAILS (shipped anyway)"))
+        old = destination / f".{name}.old-{uuid.uuid4().hex}"
+        if target.exists():
+            os.rename(target, old)
+        os.rename(fresh, target)
+    except BaseException:
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise
+    if old.exists():
+        shutil.rmtree(old)
     return target
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m validation.ship", description=__doc__.split("\n\n")[0])
-    parser.add_argument("runs", nargs="+", type=Path)
+    parser.add_argument("runs", nargs="+", type=Path, help="finished run directories of python -m rl.train")
+    parser.add_argument("--allow-failing", action="store_true",
+                        help="ship a run whose scorecard fails (the note says so); default: refuse")
     args = parser.parse_args(argv)
     for run in args.runs:
-        print(f"shipped {run} -> {ship(run)}")
+        try:
+            print(f"shipped {run} -> {ship(run, allow_failing=args.allow_failing)}")
+        except ValueError as err:
+            parser.error(str(err))
     return 0
 
 

@@ -1,0 +1,57 @@
+"""validation.ship: only finished runs of registered experiments that score, and a policy replaced as a whole."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from validation.compare import POLICY_DIR
+from validation.ship import main, ship
+
+
+@pytest.fixture
+def shipped(tmp_path):
+    """A copy of the shipped policies' folder for rbc-full-depreciation (the fastest scorecard) and a run."""
+    destination = tmp_path / "policies"
+    shutil.copytree(POLICY_DIR / "rbc-full-depreciation", destination / "rbc-full-depreciation")
+    run = tmp_path / "run"
+    shutil.copytree(POLICY_DIR / "rbc-full-depreciation", run)
+    return destination, run
+
+
+def _snapshot(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_an_unfinished_run_is_refused_and_the_policy_is_untouched(shipped):
+    destination, run = shipped
+    before = _snapshot(destination / "rbc-full-depreciation")
+    (run / "model.zip").unlink()
+    with pytest.raises(ValueError, match="model.zip missing"):
+        ship(run, destination)
+    assert _snapshot(destination / "rbc-full-depreciation") == before
+
+
+def test_an_experiment_name_is_never_a_path(shipped, capsys):
+    destination, run = shipped
+    config = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**config, "experiment_name": "../../escape"}))
+    with pytest.raises(ValueError, match="not one of"):
+        ship(run, destination)
+    assert sorted(p.name for p in destination.parent.iterdir()) == ["policies", "run"]
+    with pytest.raises(SystemExit):
+        main([str(run)])
+    assert "not one of" in capsys.readouterr().err
+
+
+def test_a_scoring_run_replaces_the_policy_directory_as_a_whole(shipped):
+    destination, run = shipped
+    (destination / "rbc-full-depreciation" / "stale.txt").write_text("from an earlier policy")
+    target = ship(run, destination)
+    assert target == destination / "rbc-full-depreciation"
+    assert not (target / "stale.txt").exists()
+    assert (target / "model.zip").read_bytes() == (run / "model.zip").read_bytes()
+    assert "scorecard when shipped: passes" in (target / "TRAINED.md").read_text()
+    assert [p.name for p in destination.iterdir()] == ["rbc-full-depreciation"]  # no temporary left behind
