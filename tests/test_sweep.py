@@ -5,6 +5,7 @@ episodes, 100 vec-steps per trial (4 finished episodes, so best and final
 returns exist), SAC and TD3 with 50 warm-up agent-steps.
 """
 
+import argparse
 import contextlib
 import io
 import json
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from rl.config import TrainConfig
-from rl.sweep import Trial, collect_rows, config_hash, load_config, main, plan_sweep, read_log, run_sweep
+from rl.sweep import Trial, build_parser, collect_rows, config_hash, load_config, main, plan_sweep, read_log, run_sweep
 from rl.sweep.rundir import read_trial, write_trial
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -138,6 +139,21 @@ def test_command_line_reports_bad_input(tmp_path, capsys):
     assert info.value.code == 2
     assert "unknown experiment 'kss'" in capsys.readouterr().err
     assert not (tmp_path / "runs").exists()
+
+
+def test_command_line_help_lists_commands_and_defaults(capsys):
+    for argv in (["--help"], ["run", "--help"], ["summarize", "--help"]):
+        with pytest.raises(SystemExit) as info:
+            main(argv)
+        assert info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "run run (or resume) a sweep" in text and "summarize rebuild summary.csv" in text
+    assert "seeds (default: 0)" in text and "failed trial (default: 1)" in text
+    (commands,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    for name, sub in commands.choices.items():
+        for action in sub._actions:
+            if action.option_strings and action.dest != "help":
+                assert action.help and ("default" in action.help or action.const is True), (name, action.dest)
 
 
 def test_config_file_blocks_and_errors(tmp_path):
