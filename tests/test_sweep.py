@@ -5,6 +5,7 @@ episodes, 100 vec-steps per trial (4 finished episodes, so best and final
 returns exist), SAC and TD3 with 50 warm-up agent-steps.
 """
 
+import argparse
 import contextlib
 import io
 import json
@@ -17,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from rl.sweep import collect_rows, load_config, main, plan_sweep, read_log, run_sweep
+from rl.config import TrainConfig
+from rl.sweep import Trial, build_parser, collect_rows, config_hash, load_config, main, plan_sweep, read_log, run_sweep
+from rl.sweep.rundir import read_trial, write_trial
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -87,7 +90,25 @@ def test_plan_names_trials_by_config_hash():
     assert not {t.name for t in other} & {t.name for t in trials}
     # PPO's rollout length goes to PPO trials only
     mixed = plan_sweep([{**TINY, "algorithms": ["sac", "ppo"], "hyper": {}, "n_steps": 16}])
-    assert {t.spec["algorithm"]: t.spec["n_steps"] for t in mixed} == {"sac": None, "ppo": 16}
+    assert {t.config.algo: t.config.n_steps for t in mixed} == {"sac": None, "ppo": 16}
+
+
+def test_trial_json_round_trips_the_train_config(tmp_path):
+    trials = plan_sweep([{**TINY, "algorithms": ["ppo"], "hyper": {"n_epochs": 3}, "n_steps": 16,
+                          "vary": {"episode_length": [25, 30]}}])
+    for trial in trials:
+        assert isinstance(trial.config, TrainConfig) and trial.config.threads == 1
+        assert config_hash(trial.config)[:8] == trial.name[-8:]
+        write_trial(tmp_path / trial.name, trial)
+        assert read_trial(tmp_path / trial.name) == trial
+    # a trial.json written before trials held a TrainConfig (flat fields, 'algorithm') still reads
+    trial = trials[0]
+    c = trial.config
+    legacy = {"name": trial.name, "experiment": c.experiment, "algorithm": c.algo, "n_agents": c.n_agents,
+              "seed": c.seed, "preset": c.preset, "timesteps": c.timesteps, "steps_per_agent": trial.steps_per_agent,
+              "n_economies": c.n_economies, "n_steps": c.n_steps, "overrides": c.overrides,
+              "hyper_overrides": c.hyper_overrides, "config_hash": config_hash(c)}
+    assert Trial.from_json(legacy) == trial
 
 
 @pytest.mark.parametrize("change, message", [
@@ -120,6 +141,21 @@ def test_command_line_reports_bad_input(tmp_path, capsys):
     assert not (tmp_path / "runs").exists()
 
 
+def test_command_line_help_lists_commands_and_defaults(capsys):
+    for argv in (["--help"], ["run", "--help"], ["summarize", "--help"]):
+        with pytest.raises(SystemExit) as info:
+            main(argv)
+        assert info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "run run (or resume) a sweep" in text and "summarize rebuild summary.csv" in text
+    assert "seeds (default: 0)" in text and "failed trial (default: 1)" in text
+    (commands,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    for name, sub in commands.choices.items():
+        for action in sub._actions:
+            if action.option_strings and action.dest != "help":
+                assert action.help and ("default" in action.help or action.const is True), (name, action.dest)
+
+
 def test_config_file_blocks_and_errors(tmp_path):
     config = tmp_path / "sweep.toml"
     config.write_text(
@@ -131,10 +167,10 @@ def test_config_file_blocks_and_errors(tmp_path):
     trials = plan_sweep(blocks)
     assert execution == {"workers": 1}
     assert len(trials) == 16
-    assert {(t.spec["experiment"], t.spec["n_agents"]) for t in trials} == {
+    assert {(t.config.experiment, t.config.n_agents) for t in trials} == {
         ("ks", 10), ("ks", 20), ("general", 9), ("general", 16)}
-    assert {t.spec["timesteps"] for t in trials if t.spec["n_agents"] == 16} == {500 * 16}
-    assert all(t.spec["hyper_overrides"] == ({"batch_size": 64} if t.spec["algorithm"] == "ppo" else {})
+    assert {t.config.timesteps for t in trials if t.config.n_agents == 16} == {500 * 16}
+    assert all(t.config.hyper_overrides == ({"batch_size": 64} if t.config.algo == "ppo" else {})
                for t in trials)
     as_json = tmp_path / "sweep.json"
     as_json.write_text(json.dumps({"experiments": "ks", "algorithm": "sac"}))

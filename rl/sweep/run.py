@@ -1,0 +1,272 @@
+"""Running a sweep: every incomplete trial, on local processes or through Ray Tune, with retries and a log.
+
+Completion and resumption.  ``summary.json`` is the completion marker
+(:mod:`rl.sweep.rundir`).  Re-running a sweep runs only the trials whose run
+directory lacks it; completed trials are never run again.  A partially run
+trial (the sweep was killed during it) restarts cleanly: its training outputs
+are deleted and it is trained again from step 0, so a trial's numbers never
+depend on whether the sweep was interrupted (same seed, same numbers).  Sweep
+trials therefore write no checkpoints.  A failed trial is retried; if every
+attempt fails it is reported (``error.json``, status ``failed`` in the
+summary), never dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shutil
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+from typing import NamedTuple, Optional, Sequence
+
+from econ import checks
+from rl.sweep.plan import Trial
+from rl.sweep.rundir import (ERROR_FILE, LOG_FILE, SUMMARY_FILE, TRIAL_FILE, is_complete, read_json, record_error,
+                             write_trial)
+from rl.sweep.summary import write_summary
+from rl.train import train
+
+TRAINING_OUTPUTS_KEPT = (TRIAL_FILE, ERROR_FILE)
+"""What a clean restart keeps in a run directory; everything else is a previous attempt's output."""
+
+
+class SweepResult(NamedTuple):
+    """What :func:`run_sweep` did: trial names by outcome, and the summary rows rebuilt afterwards."""
+
+    completed: tuple
+    """Trials trained to completion by this invocation."""
+    skipped: tuple
+    """Trials already complete before it (not run again)."""
+    failed: tuple
+    """Trials whose every attempt failed."""
+    rows: tuple
+    """:func:`rl.sweep.summary.collect_rows` of the sweep directory after the run."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+# --------------------------------------------------------------------------------------------------------------
+# One trial (runs in a worker process: a local pool process or a Ray worker)
+
+def _clear_partial(run_dir: Path) -> None:
+    for path in run_dir.iterdir():
+        if path.name in TRAINING_OUTPUTS_KEPT:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
+def run_trial(trial: Trial, run_dir) -> dict:
+    """Train ``trial`` into ``run_dir`` (clean restart if partial); returns {"status", "summary" or "error"}.
+
+    A complete run directory is left alone.  Exceptions from training are
+    caught, appended to ``error.json`` and returned as ``status = "failed"``
+    (the caller decides whether to retry); the trial's output goes to
+    ``train.log``.  Interrupts (``KeyboardInterrupt``) propagate.
+    """
+    run_dir = Path(run_dir)
+    if is_complete(run_dir):
+        return {"status": "ok", "summary": read_json(run_dir / SUMMARY_FILE)}
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _clear_partial(run_dir)
+    try:
+        with open(run_dir / LOG_FILE, "w") as log, redirect_stdout(log), redirect_stderr(log):
+            summary = train(trial.config, run_dir, progress=False)
+    except Exception as err:  # noqa: BLE001 - every training failure is recorded, then reported by the caller
+        message = f"{type(err).__name__}: {err}"
+        record_error(run_dir, message, traceback.format_exc())
+        return {"status": "failed", "error": message}
+    (run_dir / ERROR_FILE).unlink(missing_ok=True)
+    return {"status": "ok", "summary": summary}
+
+
+def _tune_trainable(config: dict) -> None:
+    """Ray Tune function trainable: one plain :func:`run_trial`; a failure raises so that Tune retries it."""
+    from ray import tune  # lazy: Ray is the optional extra 'ray'; this runs in a Ray worker only
+
+    outcome = run_trial(Trial.from_json(config["trial"]), config["trial"]["run_dir"])
+    if outcome["status"] != "ok":
+        raise RuntimeError(f"trial {config['trial']['name']} failed: {outcome['error']}")
+    summary = outcome["summary"]
+    tune.report({key: float("nan") if summary[key] is None else summary[key]
+                 for key in ("timesteps", "wall_clock_seconds", "best_return", "final_return")})
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Running a sweep
+
+
+class _Log:
+    """Driver's trial log, ``<sweep dir>/sweep-log.jsonl``: one JSON line per event, printed too."""
+
+    def __init__(self, sweep_dir: Path, quiet: bool = False):
+        self.path = sweep_dir / "sweep-log.jsonl"
+        self.invocation = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+        self.quiet = quiet
+
+    def __call__(self, event: str, trial: str = "", **details) -> None:
+        line = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "invocation": self.invocation, "event": event,
+                "trial": trial, **details}
+        with open(self.path, "a") as handle:
+            handle.write(json.dumps(line) + "\n")
+        if not self.quiet:
+            extra = " ".join(f"{k}={v}" for k, v in details.items())
+            print(f"[sweep] {event:9s} {trial} {extra}".rstrip(), flush=True)
+
+
+def read_log(sweep_dir) -> list:
+    """The events of ``sweep-log.jsonl`` (dicts with time, invocation, event, trial, ...).
+
+    A line cut short by a killed sweep is skipped.
+    """
+    path = Path(sweep_dir) / "sweep-log.jsonl"
+    events = []
+    for line in path.read_text().splitlines() if path.exists() else ():
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return events
+
+
+def _run_local(trials: list, run_dirs: dict, workers: int, retries: int, log: _Log) -> tuple:
+    """ProcessPoolExecutor (spawn) with at most ``workers`` trials in flight; returns (completed, failed)."""
+    queue = list(trials)
+    attempts = {trial.name: 0 for trial in trials}
+    completed, failed = [], []
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    in_flight: dict = {}
+    try:
+        while queue or in_flight:
+            while queue and len(in_flight) < workers:
+                trial = queue.pop(0)
+                attempts[trial.name] += 1
+                log("start", trial.name, attempt=attempts[trial.name])
+                in_flight[pool.submit(run_trial, trial, str(run_dirs[trial.name]))] = trial
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            broken = False
+            for future in done:
+                trial = in_flight.pop(future)
+                try:
+                    outcome = future.result()
+                except BrokenProcessPool:
+                    broken = True
+                    message = "BrokenProcessPool: the worker process died (killed, out of memory or crashed)"
+                    record_error(run_dirs[trial.name], message)
+                    outcome = {"status": "failed", "error": message}
+                if outcome["status"] == "ok":
+                    summary = outcome["summary"]
+                    log("done", trial.name, best_return=summary["best_return"],
+                        seconds=round(summary["wall_clock_seconds"], 2))
+                    completed.append(trial.name)
+                elif attempts[trial.name] <= retries:
+                    log("retry", trial.name, error=outcome["error"])
+                    queue.insert(0, trial)
+                else:
+                    log("failed", trial.name, error=outcome["error"], attempts=attempts[trial.name])
+                    failed.append(trial.name)
+            if broken:
+                pool.shutdown(wait=True, cancel_futures=True)
+                pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return completed, failed
+
+
+def _run_ray(trials: list, run_dirs: dict, sweep_dir: Path, address: str, workers: int, cpus_per_trial: float,
+             retries: int, log: _Log) -> tuple:
+    """Ray Tune: a Tuner over a grid search of the trials; returns (completed, failed) from the run directories."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    try:  # lazy: Ray Tune is the optional extra 'ray'
+        import ray
+        from ray import tune
+    except ImportError as err:
+        raise RuntimeError("--ray-address needs Ray Tune: pip install 'marl-bc[ray]'") from err
+    started = False
+    if not ray.is_initialized():
+        if address == "local":
+            ray.init(address="local", num_cpus=workers, include_dashboard=False)
+        else:
+            ray.init(address=address)
+        started = True
+    try:
+        for trial in trials:
+            log("submit", trial.name)
+        jobs = [{**t.to_json(), "run_dir": str(run_dirs[t.name])} for t in trials]  # Tune's params.json: plain JSON
+        tuner = tune.Tuner(
+            tune.with_resources(_tune_trainable, {"cpu": cpus_per_trial}),
+            param_space={"trial": tune.grid_search(jobs)},
+            tune_config=tune.TuneConfig(reuse_actors=True, trial_name_creator=lambda t: t.config["trial"]["name"],
+                                        trial_dirname_creator=lambda t: t.config["trial"]["name"]),
+            run_config=tune.RunConfig(name=f"tune-{log.invocation}", storage_path=str((sweep_dir / "ray").resolve()),
+                                      failure_config=tune.FailureConfig(max_failures=retries),
+                                      verbose=0 if log.quiet else 1),
+        )
+        tuner.fit()
+    finally:
+        if started:
+            ray.shutdown()
+    completed, failed = [], []
+    for trial in trials:
+        if is_complete(run_dirs[trial.name]):
+            summary = read_json(run_dirs[trial.name] / SUMMARY_FILE)
+            log("done", trial.name, best_return=summary["best_return"],
+                seconds=round(summary["wall_clock_seconds"], 2))
+            completed.append(trial.name)
+        else:
+            error = (read_json(run_dirs[trial.name] / ERROR_FILE) or {}).get("error")
+            if error is None:
+                error = "Ray Tune reported no result and the trial left no error (worker lost?)"
+                record_error(run_dirs[trial.name], error)
+            log("failed", trial.name, error=error)
+            failed.append(trial.name)
+    return completed, failed
+
+
+def run_sweep(trials: Sequence[Trial], sweep_dir, *, workers: int = 1, retries: int = 1,
+              ray_address: Optional[str] = None, cpus_per_trial: float = 1.0, quiet: bool = False) -> SweepResult:
+    """Run every incomplete trial of ``trials`` into ``sweep_dir/runs/``, then rebuild the summary.
+
+    ``workers`` local processes (or, with ``ray_address``, Ray Tune trials of
+    ``cpus_per_trial`` CPUs each; an existing ``ray.init`` connection is used
+    as is).  Each trial gets ``1 + retries`` attempts.
+    """
+    workers = checks.positive_int("workers", workers)
+    retries = checks.positive_int("retries", retries, 0)
+    checks.positive("cpus_per_trial", cpus_per_trial)
+    sweep_dir = Path(sweep_dir)
+    runs = sweep_dir / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    log = _Log(sweep_dir, quiet)
+    run_dirs = {trial.name: runs / trial.name for trial in trials}
+    for trial in trials:
+        write_trial(run_dirs[trial.name], trial)
+    skipped = [t.name for t in trials if is_complete(run_dirs[t.name])]
+    todo = [t for t in trials if t.name not in skipped]
+    log("sweep", backend="ray" if ray_address else "local", trials=len(trials), to_run=len(todo),
+        already_complete=len(skipped))
+    for name in skipped:
+        log("skip", name, reason="summary.json present")
+    completed, failed = [], []
+    if todo:
+        if ray_address:
+            completed, failed = _run_ray(todo, run_dirs, sweep_dir, ray_address, workers, cpus_per_trial,
+                                         retries, log)
+        else:
+            completed, failed = _run_local(todo, run_dirs, workers, retries, log)
+    rows = write_summary(sweep_dir)
+    log("end", completed=len(completed), skipped=len(skipped), failed=len(failed))
+    return SweepResult(tuple(completed), tuple(skipped), tuple(failed), tuple(rows))
+
+
