@@ -1,4 +1,4 @@
-"""Tests of the multi-agent scores (validation.multi_agent; spec sections 4.4, 4.5, 5; issue 5).
+"""Tests of the multi-agent scores (validation.krusell_smith, validation.general; spec 4.4, 4.5, 5; issue 5).
 
 Layers (STYLE principle 7): closed forms first (Ginis and Lorenz curves of
 known distributions, the steady-state allocation adding up); then independent
@@ -15,12 +15,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import quantecon as qe
 
 from econ.experiments import make_experiment
 from econ.krusell_smith.solver import gini
 from econ.experiments import steady_state_fractions
-from rl import rollout
-from validation import multi_agent as ma
+from rl import core, rollout
+from validation.general import (general_benchmark, general_scores, steady_state_actor, steady_state_allocation,
+                                steady_state_initial_state)
+from validation.krusell_smith import ks_benchmark, ks_benchmark_actor, ks_scores
+from validation.plots import (plot_consumption_fraction, plot_general_paths, plot_general_steady_state,
+                              plot_law_of_motion, plot_lorenz)
+from validation.scorecard import DEFAULT_SIMULATION
 
 # Benchmark policy at N = 200, 4 economies x 1,000 kept periods (300 burn-in):
 # the RL economy is then close to the continuum (exact unemployment counts
@@ -48,15 +54,15 @@ def ks_exp():
 
 @pytest.fixture(scope="module")
 def ks_bench(ks_exp):
-    return ma.ks_benchmark(ks_exp)
+    return ks_benchmark(ks_exp)
 
 
 @pytest.fixture(scope="module")
 def reference_scores(ks_exp, ks_bench):
     """The benchmark's own policy in the N = 20 economy, default simulation settings."""
-    actor = ma.ks_benchmark_actor(ks_exp, ks_bench)
-    panel = rollout.simulate_agents(actor, ks_exp, **ma.DEFAULT_SIMULATION["ks"], seed=0)
-    return ma.ks_scores(panel, ks_exp, ks_bench, policy=actor, reference=panel)
+    actor = ks_benchmark_actor(ks_exp, ks_bench)
+    panel = rollout.simulate_agents(actor, ks_exp, **DEFAULT_SIMULATION["ks"], seed=0)
+    return ks_scores(panel, ks_exp, ks_bench, policy=actor, reference=panel)
 
 
 @pytest.fixture(scope="module")
@@ -70,11 +76,17 @@ def test_gini_and_lorenz_of_known_distributions():
     rng = np.random.default_rng(0)
     u = rng.uniform(size=200_000)
     assert gini(u) == pytest.approx(1.0 / 3.0, abs=0.003)
-    people, share = ma._lorenz(u)
+    people, share = qe.lorenz_curve(u)
     np.testing.assert_allclose(share, people**2, atol=0.003)
     assert gini(rng.exponential(size=200_000)) == pytest.approx(0.5, abs=0.003)
     # Exact: half the households hold nothing, half hold the same -> Gini 1/2.
     assert gini(np.r_[np.zeros(10), np.ones(10)]) == pytest.approx(0.5, abs=1e-12)
+
+
+def test_gini_equals_quantecons_quadratic_gini():
+    # Independent method: quantecon's O(n^2) sum of |x_i - x_j|; rounding only (measured 2e-15 at n = 32,000).
+    x = np.random.default_rng(2).lognormal(size=2000)
+    assert gini(x) == pytest.approx(qe.gini_coefficient(x), abs=1e-12)
 
 
 def test_pooling_removes_the_small_sample_bias_of_the_gini():
@@ -88,8 +100,8 @@ def test_pooling_removes_the_small_sample_bias_of_the_gini():
 
 
 def test_steady_state_allocation_adds_up_to_the_heterogeneous_steady_state(general_exp):
-    ss = ma.general_benchmark(general_exp)
-    capital, labour, chat, wealth = ma.steady_state_allocation(general_exp)
+    ss = general_benchmark(general_exp)
+    capital, labour, chat, wealth = steady_state_allocation(general_exp)
     lam, kappa = ss.labour_productivity, ss.capital_productivity
     assert ss.split_indeterminate and ss.holds_capital.sum() == 3
     assert np.mean(kappa * capital) == pytest.approx(ss.capital, rel=1e-12)
@@ -124,24 +136,22 @@ def test_panel_shapes_determinism_and_common_shocks(ks_exp):
 
 
 def test_benchmark_actor_plays_the_rule_from_either_observation_of_z(ks_exp, ks_bench):
-    from rl import core
-
     rng = np.random.default_rng(3)
     state = core.initial_state(ks_exp, 4, rng)
-    actor = ma.ks_benchmark_actor(ks_exp, ks_bench)
+    actor = ks_benchmark_actor(ks_exp, ks_bench)
     obs = core.observe(ks_exp, state).reshape(80, -1)
     chat = core.actions_to_choices(ks_exp, state, actor(obs).reshape(4, 20, 1))[0]
     np.testing.assert_allclose(chat, actor.consumption_fraction(state.capital, state.employed, state.aggregate_state),
                                atol=ACTOR_ROUNDING)
     by_tfp = make_experiment("ks", observations=("capital", "aggregate_capital", "log_tfp", "employed"))
-    other = ma.ks_benchmark_actor(by_tfp, ks_bench)
+    other = ks_benchmark_actor(by_tfp, ks_bench)
     np.testing.assert_allclose(other(core.observe(by_tfp, state).reshape(80, -1)), actor(obs), atol=ACTOR_ROUNDING)
 
 
 def test_benchmark_policy_reproduces_the_law_of_motion_at_n200(ks_bench):
     exp = make_experiment("ks", n_agents=200)
-    panel = rollout.simulate_agents(ma.ks_benchmark_actor(exp, ks_bench), exp, 1000, burn_in=300, n_economies=4, seed=0)
-    scores = ma.ks_scores(panel, exp, ks_bench)
+    panel = rollout.simulate_agents(ks_benchmark_actor(exp, ks_bench), exp, 1000, burn_in=300, n_economies=4, seed=0)
+    scores = ks_scores(panel, exp, ks_bench)
     for state in ("good", "bad"):
         (a, b), (a0, b0) = scores.alm[state], ks_bench.alm[state]
         assert abs(b - b0) < N200_SLOPE_TOL, (state, b, b0)
@@ -169,8 +179,8 @@ def test_steady_state_consumption_fraction_fails_the_ks_rows(ks_exp, ks_bench):
     chat, labour = steady_state_fractions(ks_exp)
     assert labour is None and 0.1 < chat < 0.2
     policy = rollout.constant_actor(ks_exp, chat)
-    panel = rollout.simulate_agents(policy, ks_exp, **ma.DEFAULT_SIMULATION["ks"], seed=0)
-    scores = ma.ks_scores(panel, ks_exp, ks_bench, policy=policy)
+    panel = rollout.simulate_agents(policy, ks_exp, **DEFAULT_SIMULATION["ks"], seed=0)
+    scores = ks_scores(panel, ks_exp, ks_bench, policy=policy)
     failed = {r.metric for r in scores.rows() if r.passed is False}
     # Its households all sit near the mean, where chat* is flat: on its own states the
     # consumption-fraction gap is small (0.008); on the benchmark's ergodic states
@@ -187,7 +197,7 @@ def test_untrained_sb3_model_fails_the_ks_rows(ks_exp, ks_bench):
     model = PPO("MlpPolicy", rl.make_vec_env("ks", n_economies=1, seed=0), n_steps=64, batch_size=64, seed=0,
                 device="cpu")
     panel = rollout.simulate_agents(model, ks_exp, 100, burn_in=100, n_economies=2, seed=0)
-    failed = {r.metric for r in ma.ks_scores(panel, ks_exp, ks_bench, policy=model).rows() if r.passed is False}
+    failed = {r.metric for r in ks_scores(panel, ks_exp, ks_bench, policy=model).rows() if r.passed is False}
     assert {"mean_capital", "consumption_fraction_error", "policy_error_mean"} <= failed
 
 
@@ -206,7 +216,7 @@ def test_tolerance_overrides(reference_scores):
 
 
 def test_ks_benchmark_is_cached_and_keyed_by_calibration(ks_exp, ks_bench):
-    assert ma.ks_benchmark(make_experiment("ks", n_agents=50)) is ks_bench  # N does not matter
+    assert ks_benchmark(make_experiment("ks", n_agents=50)) is ks_bench  # N does not matter
     assert ks_bench.params == ks_exp.ks
 
 
@@ -215,20 +225,20 @@ def test_ks_benchmark_is_cached_and_keyed_by_calibration(ks_exp, ks_bench):
 def marked_small():
     """ks-het-marked with a reduced benchmark panel (2,000 x 600): the type rows only."""
     exp = make_experiment("ks-het-marked")
-    return exp, ma.ks_benchmark(exp, num_households=2000, num_periods=600)
+    return exp, ks_benchmark(exp, num_households=2000, num_periods=600)
 
 
 def test_type_rows_pass_for_the_benchmark_policy_and_fail_for_a_constant_one(marked_small):
     exp, bench = marked_small
     kw = dict(n_periods=1000, burn_in=300, n_economies=4, seed=0)
-    good = ma.ks_scores(rollout.simulate_agents(ma.ks_benchmark_actor(exp, bench), exp, **kw), exp, bench)
+    good = ks_scores(rollout.simulate_agents(ks_benchmark_actor(exp, bench), exp, **kw), exp, bench)
     assert good.type_counts == (3, 14, 3)
     type_rows = [r for r in good.rows() if r.metric.startswith("type_") and r.passed is not None]
     assert len(type_rows) == 1 + 2 * 3 and all(r.passed for r in type_rows), type_rows
     # hand-to-mouth in the spec 4.5 sense: the low group holds little capital and consumes most of its wealth
     assert good.type_relative_capital[0] < 0.2 and good.type_consumption_fraction[0] > 0.5
     chat, _ = steady_state_fractions(exp)
-    bad = ma.ks_scores(rollout.simulate_agents(rollout.constant_actor(exp, chat), exp, **kw), exp, bench)
+    bad = ks_scores(rollout.simulate_agents(rollout.constant_actor(exp, chat), exp, **kw), exp, bench)
     failed = {r.metric for r in bad.rows() if r.passed is False}
     assert {"type_capital_share_kappa1.5", "type_consumption_fraction_kappa0.25"} <= failed
 
@@ -237,12 +247,12 @@ def test_type_rows_pass_for_the_benchmark_policy_and_fail_for_a_constant_one(mar
 @pytest.mark.parametrize("name", ["ks-het-mild", "ks-het-marked"])
 def test_types_variants_full_benchmark_controls(name):
     exp = make_experiment(name)
-    bench = ma.ks_benchmark(exp)
-    panel = rollout.simulate_agents(ma.ks_benchmark_actor(exp, bench), exp, **ma.DEFAULT_SIMULATION[name], seed=1)
-    assert [r.metric for r in ma.ks_scores(panel, exp, bench).rows() if r.passed is False] == []
+    bench = ks_benchmark(exp)
+    panel = rollout.simulate_agents(ks_benchmark_actor(exp, bench), exp, **DEFAULT_SIMULATION[name], seed=1)
+    assert [r.metric for r in ks_scores(panel, exp, bench).rows() if r.passed is False] == []
     chat, _ = steady_state_fractions(exp)
-    panel = rollout.simulate_agents(rollout.constant_actor(exp, chat), exp, **ma.DEFAULT_SIMULATION[name], seed=1)
-    failed = {r.metric for r in ma.ks_scores(panel, exp, bench).rows() if r.passed is False}
+    panel = rollout.simulate_agents(rollout.constant_actor(exp, chat), exp, **DEFAULT_SIMULATION[name], seed=1)
+    failed = {r.metric for r in ks_scores(panel, exp, bench).rows() if r.passed is False}
     assert {"gini_wealth", "consumption_fraction_error", "type_capital_share_kappa1"} <= failed
 
 
@@ -252,11 +262,11 @@ def test_steady_state_policy_keeps_capital_at_the_heterogeneous_steady_state(gen
     # choices: it stays within 1% (the corners chat = 1, l = 1 are played as 0.995,
     # so hand-to-mouth households keep k' = 0.005 a and work 0.5% less).
     exp = general_exp._replace(sigma=0.0)
-    panel = rollout.simulate_agents(ma.steady_state_actor(exp), exp, 400, burn_in=0, n_economies=1,
-                               initial_state=ma.steady_state_initial_state(exp))
-    scores = ma.general_scores(panel)
+    panel = rollout.simulate_agents(steady_state_actor(exp), exp, 400, burn_in=0, n_economies=1,
+                               initial_state=steady_state_initial_state(exp))
+    scores = general_scores(panel)
     ss = scores.steady_state
-    capital = ma.steady_state_allocation(exp).capital
+    capital = steady_state_allocation(exp).capital
     holders = ss.holds_capital
     np.testing.assert_allclose(panel.capital[:, 0, holders], np.broadcast_to(capital[holders], (400, 3)), rtol=0.01)
     assert np.all(panel.capital[:, 0, ~holders] < 0.01)
@@ -269,10 +279,10 @@ def test_steady_state_policy_keeps_capital_at_the_heterogeneous_steady_state(gen
 def test_general_rows_fail_for_kappa_blind_and_constant_policies(general_exp):
     kw = dict(n_periods=600, burn_in=300, n_economies=2, seed=0)
     chat, labour = steady_state_fractions(general_exp)
-    blind = ma.general_scores(rollout.simulate_agents(rollout.constant_actor(general_exp, chat, labour), general_exp, **kw))
+    blind = general_scores(rollout.simulate_agents(rollout.constant_actor(general_exp, chat, labour), general_exp, **kw))
     failed = {r.metric for r in blind.rows() if r.passed is False}
     assert {"holders_capital_share", "hand_to_mouth_consumption_fraction"} <= failed
-    half = ma.general_scores(rollout.simulate_agents(rollout.constant_actor(general_exp, 0.5, 0.5), general_exp, **kw))
+    half = general_scores(rollout.simulate_agents(rollout.constant_actor(general_exp, 0.5, 0.5), general_exp, **kw))
     assert {"aggregate_capital", "output"} <= {r.metric for r in half.rows() if r.passed is False}
     # individual rows of the indeterminate holders are reported, never judged
     holder_rows = [r for r in blind.rows() if r.metric.startswith("household_capital_") and "kappa1.02" in r.metric]
@@ -287,16 +297,16 @@ def _is_png(path):
 
 def test_figures_are_written(tmp_path, reference_scores, general_exp):
     paths = [
-        ma.plot_law_of_motion(reference_scores, tmp_path / "lom.png", label="benchmark policy"),
-        ma.plot_lorenz(reference_scores, tmp_path / "lorenz.png", extra={"same, again": reference_scores}),
-        ma.plot_consumption_fraction(reference_scores, tmp_path / "chat.png"),
+        plot_law_of_motion(reference_scores, tmp_path / "lom.png", label="benchmark policy"),
+        plot_lorenz(reference_scores, tmp_path / "lorenz.png", extra={"same, again": reference_scores}),
+        plot_consumption_fraction(reference_scores, tmp_path / "chat.png"),
     ]
     exp = general_exp._replace(sigma=0.0)
-    panel = rollout.simulate_agents(ma.steady_state_actor(exp), exp, 50, burn_in=0,
-                               initial_state=ma.steady_state_initial_state(exp))
-    scores = ma.general_scores(panel)
-    paths += [ma.plot_general_paths(scores, tmp_path / "paths.png"),
-              ma.plot_general_steady_state(scores, tmp_path / "bars.png")]
+    panel = rollout.simulate_agents(steady_state_actor(exp), exp, 50, burn_in=0,
+                               initial_state=steady_state_initial_state(exp))
+    scores = general_scores(panel)
+    paths += [plot_general_paths(scores, tmp_path / "paths.png"),
+              plot_general_steady_state(scores, tmp_path / "bars.png")]
     assert all(_is_png(p) for p in paths)
 
 
@@ -318,7 +328,7 @@ def test_input_errors_name_the_parameter(ks_exp, ks_bench, general_exp):
     with pytest.raises(ValueError, match="finite"):
         rollout.simulate_agents(lambda obs: np.full((obs.shape[0], 1), np.nan), ks_exp, 10, burn_in=0)
     with pytest.raises(ValueError, match="initial_state"):
-        rollout.simulate_agents(actor, ks_exp, 10, n_economies=2, initial_state=ma.steady_state_initial_state(general_exp))
+        rollout.simulate_agents(actor, ks_exp, 10, n_economies=2, initial_state=steady_state_initial_state(general_exp))
     with pytest.raises(ValueError, match="consumption_fraction"):
         rollout.constant_actor(ks_exp, 1.5)
     with pytest.raises(ValueError, match="labour"):
@@ -326,23 +336,23 @@ def test_input_errors_name_the_parameter(ks_exp, ks_bench, general_exp):
     with pytest.raises(ValueError, match="labour"):
         rollout.constant_actor(ks_exp, 0.2, 0.5)
     with pytest.raises(ValueError, match="experiment"):
-        ma.ks_benchmark(general_exp)
+        ks_benchmark(general_exp)
     with pytest.raises(ValueError, match="experiment"):
-        ma.steady_state_actor(ks_exp)
+        steady_state_actor(ks_exp)
     general_panel = rollout.simulate_agents(rollout.constant_actor(general_exp, 0.2, 0.5), general_exp, 5, burn_in=0)
     with pytest.raises(ValueError, match="experiment"):
-        ma.ks_scores(general_panel)
+        ks_scores(general_panel)
     with pytest.raises(TypeError, match="panel"):
-        ma.ks_scores({"capital": 1}, ks_exp, ks_bench)
+        ks_scores({"capital": 1}, ks_exp, ks_bench)
     ks_panel = rollout.simulate_agents(actor, ks_exp, 5, burn_in=0)
     with pytest.raises(ValueError, match="experiment"):
-        ma.general_scores(ks_panel)
+        general_scores(ks_panel)
     with pytest.raises(ValueError, match="calibration"):
-        ma.ks_scores(ks_panel, make_experiment("ks-het-mild"), ks_bench)
+        ks_scores(ks_panel, make_experiment("ks-het-mild"), ks_bench)
     with pytest.raises(ValueError, match="benchmark"):
-        ma.ks_scores(ks_panel, ks_exp, ma.ks_benchmark(make_experiment("ks-het-marked"), num_households=2000,
+        ks_scores(ks_panel, ks_exp, ks_benchmark(make_experiment("ks-het-marked"), num_households=2000,
                                                        num_periods=600))
     with pytest.raises(ValueError, match="n_bins"):
-        ma.ks_scores(rollout.simulate_agents(actor, ks_exp, 200, burn_in=0, n_economies=2), ks_exp, ks_bench, n_bins=0)
+        ks_scores(rollout.simulate_agents(actor, ks_exp, 200, burn_in=0, n_economies=2), ks_exp, ks_bench, n_bins=0)
     with pytest.raises(ValueError, match="employed"):
-        ma.ks_benchmark_actor(make_experiment("ks", observations=("capital", "aggregate_state")), ks_bench)
+        ks_benchmark_actor(make_experiment("ks", observations=("capital", "aggregate_state")), ks_bench)

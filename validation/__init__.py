@@ -1,8 +1,11 @@
-"""Scoring trained agents against the classical benchmarks (spec section 5).
+"""Scoring trained households against the classical benchmarks: ``python -m validation.compare EXPERIMENT``.
 
-The scorecards (`python -m validation.compare EXPERIMENT`) are the subject of
-issue 5 and are not implemented yet; the reusable pieces they will build on
-already exist in ``econ``: ``econ.euler_errors`` and ``econ.simulate_policy``
-accept any policy callable, ``econ.impulse_response`` gives the linear
-benchmark and ``econ.solve_vfi`` the global one.
+- :mod:`validation.scorecard`: the one row type, tolerance resolution, the seed band, printing;
+- :mod:`validation.rbc`: ``rbc`` and ``rbc-full-depreciation`` against Brock-Mirman and VFI;
+- :mod:`validation.krusell_smith`: the KS variants against the Krusell-Smith law-of-motion solution;
+- :mod:`validation.general`: ``general`` against the heterogeneous steady state;
+- :mod:`validation.controls`: the negative controls (steady-state fractions, an untrained network);
+- :mod:`validation.plots`: the figures; :mod:`validation.compare` and :mod:`validation.ship`: the command lines.
+
+Metrics, tolerances and the reasons for them: docs/validation.md.
 """

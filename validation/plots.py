@@ -1,0 +1,247 @@
+"""Figures of the scorecards (PNG through :func:`econ.io.save_figure_atomic`).
+
+One household (``rbc``, ``rbc-full-depreciation``): :func:`plot_rbc` (policy
+against the benchmark, IRFs with the seed band, learning curves).  KS
+variants: :func:`plot_law_of_motion`, :func:`plot_lorenz`,
+:func:`plot_consumption_fraction`.  ``general``: :func:`plot_general_paths`,
+:func:`plot_general_steady_state`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Mapping, Optional
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import NullFormatter, ScalarFormatter  # noqa: E402
+
+from econ.experiments import Experiment  # noqa: E402
+from econ.heterogeneous import HeterogeneousSteadyState  # noqa: E402
+from econ.io import save_figure_atomic  # noqa: E402
+from econ.krusell_smith.plots import draw_consumption_rules, plot_laws_of_motion, plot_lorenz_curves  # noqa: E402
+from econ.rbc.accuracy import Policy  # noqa: E402
+from econ.rbc.plots import IRF_TITLES, plot_policy  # noqa: E402
+from validation.general import GeneralScores  # noqa: E402
+from validation.krusell_smith import KSScores  # noqa: E402
+
+
+def _save(fig, path) -> Path:
+    out = save_figure_atomic(fig, path)
+    plt.close(fig)
+    return out
+
+
+# ----------------------------------------------------------------------------- one household
+def plot_rbc(result: dict, policies: List[Policy], experiment: Experiment, labels: List[str], out: Path,
+             runs: List[Path], welfare_tolerance: Optional[float] = None) -> List[Path]:
+    """The figures of :func:`validation.rbc.score_rbc`'s ``result``: ``policy.png``, ``irf.png`` and, when
+    the runs have training-time evaluations, ``learning_curve.png``."""
+    paths = [plot_rbc_policy(result["benchmark"], policies[0], experiment, labels[0], out / "policy.png"),
+             plot_rbc_irf(result, experiment, out / "irf.png")]
+    curve = plot_learning_curves(runs, out / "learning_curve.png", experiment.name, welfare_tolerance)
+    return paths + ([curve] if curve is not None else [])
+
+
+def plot_rbc_policy(benchmark: Policy, policy: Policy, experiment: Experiment, label: str, path) -> Path:
+    """chat and l against k in [0.5, 1.5] k_ss at log A = -1, 0, +1 ergodic sd: the policy beside the benchmark."""
+    params = experiment.rbc_params
+    k_ss = experiment.capital_scale
+    capital = np.linspace(0.5 * k_ss, 1.5 * k_ss, 121)
+    sd = params.sigma / np.sqrt(1.0 - params.rho ** 2)
+    levels = [float(np.exp(shift * sd)) for shift in (-1, 0, 1)]
+    curves = {name: {A: rule(capital, np.full_like(capital, A)) for A in levels}
+              for name, rule in ((f"RL ({label})", policy), ("benchmark", benchmark))}
+    plot_policy(capital, curves, path, steady_capital=k_ss,
+                title=f"{experiment.name}: policy of the RL households (solid) against the benchmark (dashed), "
+                      "log A at -1, 0, +1 sd")
+    return Path(path)
+
+
+def plot_rbc_irf(result: dict, experiment: Experiment, path) -> Path:
+    """The runs' impulse responses (mean and 2-sd band over runs) against the linear benchmark's."""
+    keys = [k for k in IRF_TITLES if k != "log_tfp"] + ["log_tfp"]
+    fig, axes = plt.subplots(2, 3, figsize=(12, 6.5), sharex=True, layout="constrained")
+    bench = result["benchmark_irf"]
+    irfs = np.array([[r["irf"].policy_irf[k] for k in keys] for r in result["runs"]])  # (runs, vars, T)
+    horizon = np.arange(irfs.shape[-1])
+    for j, (ax, key) in enumerate(zip(axes.ravel(), keys)):
+        ax.plot(horizon, bench[key], "k--", label="linear benchmark")
+        mean = irfs[:, j].mean(axis=0)
+        ax.plot(horizon, mean, color="tab:red", label="RL" if len(irfs) == 1 else f"RL, mean of {len(irfs)} runs")
+        if len(irfs) > 1:
+            spread = 2.0 * irfs[:, j].std(axis=0, ddof=1)
+            ax.fill_between(horizon, mean - spread, mean + spread, color="tab:red", alpha=0.2, label="2 sd band")
+        ax.axhline(0.0, color="grey", lw=0.6)
+        ax.set_title(IRF_TITLES[key])
+    for ax in axes[:, 0]:
+        ax.set_ylabel("deviation from fixed point")
+    for ax in axes[-1]:
+        ax.set_xlabel("period after the shock")
+    axes.ravel()[0].legend(fontsize=8)
+    fig.suptitle(f"{experiment.name}: impulse responses to a one-sd TFP shock")
+    return _save(fig, path)
+
+
+def plot_learning_curves(runs: List[Path], path, name: str, welfare_tolerance: Optional[float] = None):
+    """Welfare loss of the training-time evaluations and mean episode return against agent-steps, one line per
+    run directory that has ``evaluations.csv`` or ``returns.csv``; None (no figure) when none has."""
+    curves = [run for run in runs if (run / "evaluations.csv").exists()]
+    returns = [run for run in runs if (run / "returns.csv").exists()]
+    if not curves and not returns:
+        return None
+    fig, (ax_w, ax_r) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
+    for run in curves:
+        data = np.genfromtxt(run / "evaluations.csv", delimiter=",", names=True)
+        ax_w.semilogy(np.atleast_1d(data["timesteps"]) / 1e6, np.atleast_1d(data["welfare_loss_percent"]),
+                      marker=".", label=run.name)
+    if welfare_tolerance is not None:
+        ax_w.axhline(welfare_tolerance, color="grey", ls="--", label=f"tolerance {welfare_tolerance} %")
+    ax_w.set_xlabel("agent-steps (millions)")
+    ax_w.set_ylabel("welfare loss (% of consumption)")
+    ax_w.legend(fontsize=7)
+    for run in returns:
+        data = np.genfromtxt(run / "returns.csv", delimiter=",", names=True)
+        ax_r.plot(np.atleast_1d(data["timesteps"]) / 1e6, np.atleast_1d(data["mean_return"]), label=run.name)
+    ax_r.set_xlabel("agent-steps (millions)")
+    ax_r.set_ylabel("mean episode return (undiscounted, 500 periods)")
+    ax_r.legend(fontsize=7)
+    fig.suptitle(f"{name}: learning curves")
+    return _save(fig, path)
+
+
+# ----------------------------------------------------------------------------- Krusell-Smith
+def plot_law_of_motion(scores: KSScores, path, title: str = "", label: str = "RL") -> Path:
+    """Scatter of (log K_t, log K_{t+1}) by aggregate state with the panel's and the benchmark's fitted laws."""
+    x, y, z = scores.lom_sample
+    laws = [(f"{label} fit, ", scores.alm, scores.r_squared, "-"),
+            ("benchmark, ", scores.benchmark_alm, scores.benchmark_r_squared, "--")]
+    return plot_laws_of_motion(path, x, y, z, laws,
+                               title or f"{scores.experiment.name}: law of motion, {label} "
+                                        f"(N = {scores.n_households}) vs Krusell-Smith",
+                               sample_label=f"{label} simulated", capital_range=scores.benchmark_capital_range)
+
+
+def plot_lorenz(scores: KSScores, path, title: str = "", label: str = "RL", extra: Optional[Mapping] = None) -> Path:
+    """Lorenz curves of wealth, panel and benchmark, Ginis in the legend.
+
+    ``extra`` maps further labels to :class:`KSScores` (e.g. the benchmark
+    policy simulated at the same N, or other seeds) drawn beside.
+    """
+    curves = [(*scores.lorenz_wealth, f"{label}, N = {scores.n_households} pooled (Gini {scores.gini_wealth:.3f})",
+               {"lw": 1.8})]
+    curves += [(*other.lorenz_wealth, f"{other_label} (Gini {other.gini_wealth:.3f})", {"lw": 1.2, "ls": "-."})
+               for other_label, other in (extra or {}).items()]
+    curves.append((*scores.benchmark_lorenz_wealth,
+                   f"Krusell-Smith benchmark, 10,000 households (Gini {scores.benchmark_gini_wealth:.3f})",
+                   {"lw": 1.6, "ls": "--", "color": "black"}))
+    return plot_lorenz_curves(path, curves, title or f"{scores.experiment.name}: Lorenz curves of wealth",
+                              ylabel="cumulative share of wealth")
+
+
+def plot_consumption_fraction(scores: KSScores, path, title: str = "", label: str = "RL"):
+    """Consumption fraction against wealth by employment state, one panel per type.
+
+    Lines: the benchmark rule c/a at its mean K by (z, e).  Filled markers:
+    the panel's binned mean chat; open markers: the benchmark rule's binned
+    mean at the same states (the like-for-like comparison).
+    """
+    wealth, fraction = scores.benchmark_policy_curves
+    num_types = scores.num_types
+    fig, axes = plt.subplots(1, num_types, figsize=(5.4 * num_types, 4.6), layout="constrained", squeeze=False)
+    markers = {True: "o", False: "s"}
+    for t, ax in enumerate(axes[0]):
+        groups = [b for b in scores.consumption_bins if b["type"] == t]
+        top = max([float(b["wealth"].max()) for b in groups] + [1e-9])
+        low = min([float(b["wealth"].min()) for b in groups] + [top])
+        draw_consumption_rules(ax, wealth[t], fraction[t], 0.5 * low, 1.5 * top,
+                               scores.capital_productivity[t] if num_types > 1 else None,
+                               label="benchmark rule at mean K, ")
+        for b in groups:
+            status = "employed" if b["employed"] else "unemployed"
+            colour = "black" if b["employed"] else "tab:orange"
+            ax.plot(b["wealth"], b["rl"], markers[b["employed"]], color=colour, ms=5,
+                    label=f"{label}, {status} (binned mean)")
+            ax.plot(b["wealth"], b["benchmark"], markers[b["employed"]], color=colour, ms=8, mfc="none",
+                    label=f"benchmark at {label}'s states, {status}")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels overlap on a short log range
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        if t == 0:
+            ax.legend(fontsize=6.5)
+    fig.suptitle(title or f"{scores.experiment.name}: consumption fraction against wealth, {label} vs Krusell-Smith")
+    return _save(fig, path)
+
+
+def _household_label(ss: HeterogeneousSteadyState, i: int) -> str:
+    return f"κ {ss.capital_productivity[i]:g}, λ {ss.labour_productivity[i]:g}"
+
+
+def plot_general_paths(scores: GeneralScores, path, title: str = ""):
+    """Capital and wealth paths per household (mean over economies) with the steady-state levels dashed.
+
+    Holders with an indeterminate split get the level of the equal split
+    (:func:`validation.general.steady_state_allocation`), marked as such in the legend.
+    """
+    ss = scores.steady_state
+    capital_ss, wealth_ss = scores.allocation.capital, scores.allocation.wealth
+    fig, (ax_k, ax_a) = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
+    n = scores.capital_path.shape[1]
+    colours = plt.cm.viridis(np.linspace(0.0, 0.9, n))
+    periods = np.arange(scores.capital_path.shape[0])
+    for i in range(n):
+        ax_k.plot(periods, scores.capital_path[:, i], color=colours[i], lw=1.0, label=_household_label(ss, i))
+        ax_a.plot(periods, scores.wealth_path[:, i], color=colours[i], lw=1.0)
+        ax_a.axhline(wealth_ss[i], color=colours[i], ls="--", lw=1.0)
+    drawn = set()
+    for i in range(n):
+        level = float(capital_ss[i])
+        if round(level, 9) in drawn:
+            continue
+        drawn.add(round(level, 9))
+        if ss.holds_capital[i]:
+            what = "steady state, holders (equal split; split indeterminate)" if ss.split_indeterminate \
+                else "steady state, holder"
+        else:
+            what = "steady state, hand-to-mouth (k = 0)"
+        ax_k.axhline(level, color="black" if ss.holds_capital[i] else "grey", ls="--", lw=1.2, label=what)
+    ax_k.set_xlabel("period (after the burn-in)")
+    ax_k.set_ylabel("capital k_i (mean over economies)")
+    ax_k.set_title("capital by household")
+    ax_k.legend(fontsize=7, ncol=2)
+    ax_a.set_xlabel("period (after the burn-in)")
+    ax_a.set_ylabel("wealth a_i (mean over economies)")
+    ax_a.set_title("wealth by household (dashed: steady state, same colour)")
+    fig.suptitle(title or f"{scores.experiment.name}: paths by household (sigma = {scores.sigma:g}) "
+                          "against the heterogeneous steady state")
+    return _save(fig, path)
+
+
+def plot_general_steady_state(scores: GeneralScores, path, title: str = "", label: str = "RL"):
+    """Bars of long-run mean capital and labour per household against the heterogeneous steady state."""
+    ss = scores.steady_state
+    capital_ss, labour_ss = scores.allocation.capital, scores.allocation.labour
+    n = scores.capital.size
+    pos = np.arange(n)
+    width = 0.38
+    fig, (ax_k, ax_l) = plt.subplots(1, 2, figsize=(max(10, 1.1 * n + 4), 4.8), layout="constrained")
+    hatch = ["//" if ss.indeterminate[i] else "" for i in range(n)]
+    for ax, rl, bench, what in ((ax_k, scores.capital, capital_ss, "capital k_i"),
+                                (ax_l, scores.labour, labour_ss, "labour l_i")):
+        ax.bar(pos - width / 2, rl, width, label=f"{label} (long-run mean)", color="tab:blue")
+        bars = ax.bar(pos + width / 2, bench, width, label="heterogeneous steady state", color="tab:grey")
+        for bar, h in zip(bars, hatch):
+            bar.set_hatch(h)
+        ax.set_xticks(pos, [_household_label(ss, i) for i in range(n)], rotation=60, ha="right", fontsize=7)
+        ax.set_ylabel(what)
+        ax.set_xlabel("household")
+        ax.set_title(what)
+    handles, _ = ax_k.get_legend_handles_labels()
+    handles.append(Patch(facecolor="tab:grey", hatch="//", label="hatched: split indeterminate (equal split shown)"))
+    ax_k.legend(handles=handles, fontsize=8)
+    fig.suptitle(title or f"{scores.experiment.name}: long-run means (sigma = {scores.sigma:g}) vs steady state; "
+                          f"K {scores.aggregates['aggregate_capital']:.3f} vs {ss.capital:.3f}")
+    return _save(fig, path)
