@@ -82,6 +82,12 @@ representative steady state's, the return gap in units of its beta r, labour inc
 A root solved to machine precision leaves about 1e-14; 1e-10 leaves room for the ill-conditioning of the
 holders' split at very large N, where it is pinned down only by terms of order 1/N."""
 
+SMOOTHING_PATH = (1e-3, 1e-5, 1e-7)
+"""Smoothing parameters mu of the Fischer-Burmeister function solved in turn before the exact (mu = 0) system."""
+
+CONTINUATION_START = 4
+"""Finite N: the number of households at which the continuation in N starts (a strong wedge, an interior allocation)."""
+
 CORNER_ATOL = 1e-9
 """Finite N: a household whose capital is below this fraction of the representative steady state's is at the
 corner k = 0 (the root finder leaves corner values of order its tolerance, of either sign); it is set to 0."""
@@ -263,9 +269,15 @@ def heterogeneous_steady_state(
     )
 
 
-def fischer_burmeister(a, b):
-    """phi(a, b) = a + b - sqrt(a^2 + b^2): zero exactly when a >= 0, b >= 0 and a b = 0."""
-    return a + b - np.hypot(a, b)
+def fischer_burmeister(a, b, smoothing: float = 0.0):
+    """phi(a, b) = a + b - sqrt(a^2 + b^2 + 2 mu): with mu = 0 zero exactly when a >= 0, b >= 0 and a b = 0.
+
+    With ``smoothing`` mu > 0 it is smooth everywhere and zero where a > 0, b > 0, a b = mu (the
+    smoothing method of Chen, Harker, Kanzow and Smale, Kanzow 1996, SIAM J. Matrix Anal. Appl. 17).
+    """
+    if smoothing == 0.0:
+        return a + b - np.hypot(a, b)
+    return a + b - np.sqrt(a * a + b * b + 2.0 * smoothing)
 
 
 def _allocation(params: RBCParams, kappa, lam, n_agents: int, capital, labour):
@@ -286,6 +298,34 @@ def _allocation(params: RBCParams, kappa, lam, n_agents: int, capital, labour):
     return K, L, r, w, consumption, private_return, private_wage
 
 
+def _solve_on_active_set(gaps, x, n: int, n_agents: int):
+    """Solve the steady state with the corners of x fixed (k_i = 0, l_i = 0 or 1) and equalities elsewhere."""
+    out = gaps(x, n_agents)
+    if out is None:
+        return None
+    euler_gap, labour_gap = out
+    capital, labour = x[:n], x[n:]
+    holds = capital > euler_gap
+    at_zero = labour < labour_gap
+    at_one = 1.0 - labour < -labour_gap
+    works = ~(at_zero | at_one)
+    fixed = np.concatenate([np.zeros(n), np.where(at_one, 1.0, 0.0)])
+    free = np.concatenate([holds, works])
+
+    def equations(y):
+        z = fixed.copy()
+        z[free] = y
+        g = gaps(z, n_agents)
+        if g is None:
+            return np.full(y.size, 1e3)
+        return np.concatenate([g[0][holds], g[1][works]])
+
+    sol = scipy.optimize.root(equations, x[free], method="hybr", options={"xtol": 1e-14})
+    z = fixed.copy()
+    z[free] = sol.x
+    return z
+
+
 def _price_impact_steady_state(params: RBCParams, kappa, lam, n_agents: int) -> HeterogeneousSteadyState:
     """Finite-N steady state: the complementarity problem of the module docstring, solved by scipy.optimize.root."""
     start = time.perf_counter()
@@ -297,44 +337,65 @@ def _price_impact_steady_state(params: RBCParams, kappa, lam, n_agents: int) -> 
     return_scale = beta * reference.interest_rate
     wage_scale = reference.wage
 
-    def residuals(x, n_agents=n_agents):
+    def gaps(x, n_agents):
+        """Scaled (1 - beta R_i, F_i) of the allocation x = (k / capital_scale, l); None if K or L is not positive."""
         capital, labour = x[:n] * capital_scale, x[n:]
         out = _allocation(params, kappa, lam, n_agents, capital, labour)
+        if out is None:
+            return None
+        K, L, r, w, c, R, W = out
+        return (1.0 - beta * R) / return_scale, (chi * c - (W if linear else W * (1.0 - labour))) / wage_scale
+
+    def residuals(x, n_agents=n_agents, smoothing=0.0):
+        capital, labour = x[:n] * capital_scale, x[n:]
+        out = gaps(x, n_agents)
         if out is None:  # no capital or no labour at all: far from any steady state
             return np.full(2 * n, 1e3)
-        K, L, r, w, c, R, W = out
-        euler_gap = (1.0 - beta * R) / return_scale
-        labour_gap = (chi * c - (W if linear else W * (1.0 - labour))) / wage_scale
+        euler_gap, labour_gap = out
         return np.concatenate([
-            fischer_burmeister(capital / capital_scale, euler_gap),
-            fischer_burmeister(labour, -fischer_burmeister(1.0 - labour, -labour_gap)),
+            fischer_burmeister(capital / capital_scale, euler_gap, smoothing),
+            fischer_burmeister(labour, -fischer_burmeister(1.0 - labour, -labour_gap, smoothing), smoothing),
         ])
 
-    def solve(x_start, size):
+    def solve(x_start, size, smoothing):
         """Root of the system at N = size from x_start: Powell's hybrid method, then Levenberg-Marquardt."""
         best, best_distance, evaluations = None, np.inf, 0
         for method in ("hybr", "lm"):
-            sol = scipy.optimize.root(residuals, x_start if best is None else best.x, args=(size,), method=method,
+            sol = scipy.optimize.root(residuals, x_start if best is None else best.x, args=(size, smoothing),
+                                      method=method,
                                       options={"xtol": 1e-14} if method == "hybr" else {"xtol": 1e-15, "ftol": 1e-15})
             evaluations += int(sol.nfev)
-            distance = float(np.max(np.abs(residuals(sol.x, size))))
+            distance = float(np.max(np.abs(residuals(sol.x, size, smoothing))))
             if distance < best_distance:
                 best, best_distance = sol, distance
             if best_distance < COMPLEMENTARITY_TOL:
                 break
         return best.x, best_distance, evaluations
 
-    # Continuation in N: start where the wedge is large and the allocation interior and well determined (N at most
-    # the number of listed households, from the representative steady state), then raise N by factors of about 10,
-    # each solve warm-started at the previous one; at large N the holders' split rests on terms of order 1/N.
-    first = min(n_agents, max(n, 1))
-    steps = max(int(np.ceil(np.log10(n_agents / first))), 0)
+    # Continuation: from the representative steady state, first in the smoothing parameter (the smoothed system
+    # is differentiable, so households near the corner do not stall Newton-type steps), then in N, starting where
+    # the wedge is large and every household holds capital (N = CONTINUATION_START) and doubling N, each solve
+    # warm-started at the previous one, so that corners appear one by one; at large N the holders' split rests on
+    # terms of order 1/N.
+    first = min(n_agents, CONTINUATION_START)
+    steps = max(int(np.ceil(np.log2(n_agents / first))), 0)
     path = np.unique(np.round(np.geomspace(first, n_agents, steps + 1)).astype(np.int64)) if steps else [n_agents]
+    stages = [(int(path[0]), mu) for mu in SMOOTHING_PATH] + [(int(size), 0.0) for size in path]
     x = np.concatenate([np.full(n, reference.capital / capital_scale), np.full(n, reference.labour)])
     num_eval = 0
-    for size in path:
-        x, best_distance, evaluations = solve(x, int(size))
+    for size, smoothing in stages:
+        x, best_distance, evaluations = solve(x, size, smoothing)
         num_eval += evaluations
+    if not best_distance < COMPLEMENTARITY_TOL:
+        # Where households sit near a threshold (k_i and 1 - beta R_i both close to 0) the Fischer-Burmeister
+        # system is nearly degenerate and the root finder stalls short of the tolerance.  Then take the corners
+        # it identified as given and solve the smooth equations of the rest (the active-set step of
+        # Facchinei and Pang 2003, ch. 9); keep the result if it satisfies the full system better.
+        polished = _solve_on_active_set(gaps, x, n, n_agents)
+        if polished is not None:
+            distance = float(np.max(np.abs(residuals(polished))))
+            if distance < best_distance:
+                x, best_distance = polished, distance
     best = scipy.optimize.OptimizeResult(x=x)
     if not best_distance < COMPLEMENTARITY_TOL:
         raise ConvergenceError(
