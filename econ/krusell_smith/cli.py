@@ -23,6 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name in OVERRIDABLE:
         parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=float, default=None,
                             help=f"override {name}")
+    parser.add_argument("--n-agents", dest="n_agents", type=int, default=None,
+                        help="households that move prices (private return in the Euler equation); "
+                             "omit for the continuum of price takers")
     parser.add_argument("--households", type=int, default=10_000, help="panel size")
     parser.add_argument("--periods", type=int, default=1_100, help="simulated periods")
     parser.add_argument("--burn-in", type=int, default=100, help="periods dropped from the regression")
@@ -44,9 +47,11 @@ def main(argv=None) -> int:
     except ValueError as error:
         parser.error(str(error))
     print(f"Krusell-Smith calibration {args.calibration}: beta {params.beta}, lbar {params.labour_endowment:.6g}, "
-          f"kappa {params.capital_productivity} with shares {params.type_shares}")
+          f"kappa {params.capital_productivity} with shares {params.type_shares}; "
+          + ("a continuum of price-taking households" if args.n_agents is None
+             else f"{args.n_agents} households that move prices"))
     try:
-        sol = solve_krusell_smith(params, num_households=args.households, num_periods=args.periods,
+        sol = solve_krusell_smith(params, args.n_agents, num_households=args.households, num_periods=args.periods,
                                   burn_in=args.burn_in, seed=args.seed, damping=args.damping, tol=args.tol,
                                   verbose=args.verbose)
     except ConvergenceError as error:
@@ -77,6 +82,7 @@ def main(argv=None) -> int:
 
     summary = {
         "calibration": args.calibration,
+        "n_agents": args.n_agents,
         "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in params._asdict().items()},
         "alm": {k: list(v) for k, v in sol.alm.items()},
         "r_squared": dict(sol.r_squared),

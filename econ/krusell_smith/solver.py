@@ -323,6 +323,7 @@ def solve_krusell_smith(
     passes: int = 2,
     pass_tol: float = 1e-4,
     initial_alm: Optional[np.ndarray] = None,
+    clamp_aggregate: Optional[bool] = None,
     verbose: bool = False,
 ) -> KrusellSmithSolution:
     """Solve the Krusell-Smith economy for its log-linear law of motion (see the module docstring).
@@ -362,11 +363,21 @@ def solve_krusell_smith(
         Tolerance of every pass but the last (only a starting point for the next).
     initial_alm : array (2, 2), optional
         Starting law of motion ``[[a_bad, b_bad], [a_good, b_good]]``.
+    clamp_aggregate : bool, optional
+        Read the rule at K clamped to the K grid in the simulation (constant
+        extrapolation in K) instead of extrapolating it linearly.  Default:
+        linear for the continuum (as always), clamped for finite ``n_agents``,
+        whose rules fall steeply in K for large holders, so that linear
+        extrapolation in the first pass (law of motion still far off, K far
+        outside the grid) can drive consumption negative and capital to
+        overflow.  In a converged final pass K stays inside the grid and the
+        choice does not matter.
     """
     if not isinstance(params, KrusellSmithParams):
         raise TypeError(f"params must be a KrusellSmithParams, got {type(params).__name__}")
     n_agents = checks.n_agents_or_continuum("n_agents", n_agents)
     price_impact = 0.0 if n_agents is None else 1.0 / n_agents
+    clamp_aggregate = (n_agents is not None) if clamp_aggregate is None else bool(clamp_aggregate)
     num_households = checks.positive_int("num_households", num_households, 2)
     num_periods = checks.positive_int("num_periods", num_periods, 10)
     burn_in = checks.positive_int("burn_in", burn_in, 0)
@@ -431,7 +442,7 @@ def solve_krusell_smith(
             state["consumption"] = household(alm_now, state["consumption"])
             t0 = time.perf_counter()
             K_path, _, _, _ = _simulate_capital(params, state["consumption"], k_grid, K_grid, z_path, employed,
-                                                types, kappa_i, capital0, clamp_aggregate=n_agents is not None)
+                                                types, kappa_i, capital0, clamp_aggregate=clamp_aggregate)
             timings["simulation"] += time.perf_counter() - t0
             new_alm, _ = estimate_alm(K_path, z_path, burn_in)
             state["K_path"] = K_path
@@ -461,7 +472,7 @@ def solve_krusell_smith(
         t0 = time.perf_counter()
         K_path, records, last, k_end = _simulate_capital(params, consumption, k_grid, K_grid, z_path, employed,
                                                          types, kappa_i, capital0, record_every=10, burn_in=burn_in,
-                                                         clamp_aggregate=n_agents is not None)
+                                                         clamp_aggregate=clamp_aggregate)
         timings["simulation"] += time.perf_counter() - t0
         # next pass: start where this one ended, grid centred on the simulated mean
         capital0 = k_end
