@@ -15,7 +15,10 @@ The algorithm (Krusell and Smith 1998; Maliar, Maliar and Valli 2010):
 
 1. Given the ALM, the endogenous grid method (Carroll 2006) iterates the
    Euler equation 1/c = beta E[(1 - delta + kappa r') / c'] to a fixed point
-   on a grid of (k, K) for each (z, e, type) (kernel ``egm_step``).
+   on a grid of (k, K) for each (z, e, type) (kernel ``egm_step``).  With a
+   finite number of households ``n_agents`` = N the return in it is each
+   type's private return (own effect on next period's prices, open loop):
+   1 - delta + kappa r' [1 + ((1-alpha)/N)(lbar e'/L' - kappa k'/K')].
 2. A panel of households (10,000 x 1,100 periods by default; exact
    unemployment counts round(u_z N), as KS panel simulations do) is
    simulated with the same shocks at every iteration (common random
