@@ -68,6 +68,15 @@ def positive_int(name: str, value, minimum: int = 1) -> int:
     return int(value)
 
 
+def n_agents_or_continuum(name: str, value):
+    """``None`` (a continuum of price-taking households) or an integer N >= 1 (households that move prices)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be None (the continuum) or an integer >= 1, got {value!r}")
+    return int(value)
+
+
 def positive_array(name: str, values, length: int | None = None) -> np.ndarray:
     """A finite, strictly positive 1-d float array (optionally of a given length)."""
     arr = np.asarray(values, dtype=float)

@@ -29,19 +29,68 @@ and K = (K/L) L_o.  With more than one capital-holding household
 the split of capital and labour among them is indeterminate: the result says
 so (``split_indeterminate``) and leaves those entries as NaN, flagged in
 ``indeterminate``, rather than inventing a split.
+
+Finite N (``n_agents``): households that move prices.  With N households each
+is a share 1/N of the population, so its own capital and labour move the
+prices it is paid (r_K = -(1-alpha) r/K, w_K = (1-alpha) r/L, r_L = alpha w/K,
+w_L = -alpha w/L).  Taking the others' choices as given (open loop), household
+i's private gross return on capital and private marginal income from labour are
+
+    R_i = 1 - delta + kappa_i r [1 + ((1-alpha)/N)(lambda_i l_i/L - kappa_i k_i/K)]
+    W_i = lambda_i w [1 + (alpha/N)(kappa_i k_i/K - lambda_i l_i/L)].
+
+The steady state is the mixed complementarity problem, for every i,
+
+    k_i >= 0,  1 - beta R_i >= 0,  k_i (1 - beta R_i) = 0               (Euler, with the corner k_i = 0)
+    0 <= l_i <= 1, with F_i = chi c_i - W_i (linear) or chi c_i - W_i (1 - l_i) (log-leisure)
+        = 0 inside, >= 0 at l_i = 0, <= 0 at l_i = 1                    (intratemporal condition)
+    c_i = (kappa_i r - delta) k_i + lambda_i w l_i                       (budget with k' = k)
+
+solved as a system of equations through the Fischer-Burmeister function
+phi(a, b) = a + b - sqrt(a^2 + b^2) (phi = 0 iff a >= 0, b >= 0, ab = 0; the
+box [0, 1] with Kanzow's nesting phi(l, -phi(1 - l, -F))) by
+``scipy.optimize.root``.  At small N the allocation is interior and
+determinate; the corner (only the highest-kappa types hold capital)
+reappears as N grows.  The household list gives the population's
+composition: with N = len(kappa) it is the N-household game; for another N
+each entry stands for N/len(kappa) identical households (a symmetric
+equilibrium within each entry).  References: Facchinei and Pang (2003),
+Finite-Dimensional Variational Inequalities and Complementarity Problems,
+ch. 9; Kanzow (2001), Math. Methods Oper. Res. 53.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
+import scipy.optimize
 
 from econ import checks
+from econ.fixed_point import ConvergenceError, FixedPointResult
 from econ.rbc.params import RBCParams
+from econ.rbc.steady_state import steady_state
 
 KAPPA_TIE_RTOL = 1e-12
 """Capital productivities within this relative distance of the maximum count as the maximum."""
+
+COMPLEMENTARITY_TOL = 1e-10
+"""Largest accepted |phi| of the finite-N complementarity system (unit-free: capital in units of the
+representative steady state's, the return gap in units of its beta r, labour income in units of its wage).
+A root solved to machine precision leaves about 1e-14; 1e-10 leaves room for the ill-conditioning of the
+holders' split at very large N, where it is pinned down only by terms of order 1/N."""
+
+SMOOTHING_PATH = (1e-3, 1e-5, 1e-7)
+"""Smoothing parameters mu of the Fischer-Burmeister function solved in turn before the exact (mu = 0) system."""
+
+CONTINUATION_START = 4
+"""Finite N: the number of households at which the continuation in N starts (a strong wedge, an interior allocation)."""
+
+CORNER_ATOL = 1e-9
+"""Finite N: a household whose capital is below this fraction of the representative steady state's is at the
+corner k = 0 (the root finder leaves corner values of order its tolerance, of either sign); it is set to 0."""
 
 
 def productivity_grid(g: int, low: float = 0.98, high: float = 1.02):
@@ -93,29 +142,50 @@ class HeterogeneousSteadyState:
     """(1/N) sum over capital holders of lambda_i l_i, determinate."""
     holders_work: bool
     """False at the corner where capital income makes the holders' labour zero."""
+    n_agents: Optional[int] = None
+    """Households that move prices; None = a continuum of price takers (then the fields below are the market's)."""
+    private_return: Optional[np.ndarray] = None
+    """R_i, household i's private gross return on capital (1 - delta + kappa_i r in the continuum)."""
+    private_wage: Optional[np.ndarray] = None
+    """W_i, household i's private marginal income per unit of labour (lambda_i w in the continuum)."""
+    complementarity_residual: float = 0.0
+    """Finite N: max |phi| of the solved complementarity system (0 for the closed-form continuum)."""
+    num_iter: int = 0
+    """Finite N: residual evaluations of the root finder (0 for the closed form)."""
+    converged: bool = True
 
 
 def heterogeneous_steady_state(
     params: RBCParams = RBCParams(),
     capital_productivity=None,
     labour_productivity=None,
+    *,
+    n_agents: Optional[int] = None,
 ) -> HeterogeneousSteadyState:
-    """Deterministic steady state with price-taking heterogeneous households (module docstring).
+    """Deterministic steady state of heterogeneous households (module docstring).
 
     Parameters
     ----------
     params : RBCParams
         alpha, beta, delta, chi and utility (rho and sigma are irrelevant here).
-    capital_productivity, labour_productivity : arrays of equal length N, > 0
+    capital_productivity, labour_productivity : arrays of equal length, > 0
         kappa_i and lambda_i.  Default: the ``general`` experiment's 3 x 3 grid
         on [0.98, 1.02] (:func:`productivity_grid`).
+    n_agents : int >= 1 or None
+        None (default): price-taking households in a continuum, solved in
+        closed form (corner and indeterminate split included).  An integer N:
+        households that move prices, the complementarity problem of the module
+        docstring (for the ``general`` experiment, N = its number of households).
     """
     if not isinstance(params, RBCParams):
         raise TypeError(f"params must be an RBCParams, got {type(params).__name__}")
+    n_agents = checks.n_agents_or_continuum("n_agents", n_agents)
     if capital_productivity is None and labour_productivity is None:
         capital_productivity, labour_productivity = productivity_grid(3)
     kappa = checks.positive_array("capital_productivity", capital_productivity)
     lam = checks.positive_array("labour_productivity", labour_productivity, length=kappa.shape[0])
+    if n_agents is not None:
+        return _price_impact_steady_state(params, kappa, lam, n_agents)
     n = kappa.shape[0]
     alpha, beta, delta, chi = params.alpha, params.beta, params.delta, params.chi
     linear = params.utility == "linear"
@@ -194,4 +264,180 @@ def heterogeneous_steady_state(
         holders_capital=holders_capital,
         holders_labour=holders_labour,
         holders_work=holders_work,
+        private_return=1.0 - delta + kappa * r,
+        private_wage=lam * w,
+    )
+
+
+def fischer_burmeister(a, b, smoothing: float = 0.0):
+    """phi(a, b) = a + b - sqrt(a^2 + b^2 + 2 mu): with mu = 0 zero exactly when a >= 0, b >= 0 and a b = 0.
+
+    With ``smoothing`` mu > 0 it is smooth everywhere and zero where a > 0, b > 0, a b = mu (the
+    smoothing method of Chen, Harker, Kanzow and Smale, Kanzow 1996, SIAM J. Matrix Anal. Appl. 17).
+    """
+    if smoothing == 0.0:
+        return a + b - np.hypot(a, b)
+    return a + b - np.sqrt(a * a + b * b + 2.0 * smoothing)
+
+
+def _allocation(params: RBCParams, kappa, lam, n_agents: int, capital, labour):
+    """Aggregates, prices, consumption and the private return and wage of an allocation (k_i, l_i)."""
+    alpha, delta = params.alpha, params.delta
+    K = float(np.mean(kappa * capital))
+    L = float(np.mean(lam * labour))
+    if not (K > 0.0 and L > 0.0):
+        return None
+    k_per_l = K / L
+    r = alpha * k_per_l ** (alpha - 1.0)
+    w = (1.0 - alpha) * k_per_l**alpha
+    capital_share = kappa * capital / K
+    labour_share = lam * labour / L
+    private_return = 1.0 - delta + kappa * r * (1.0 + (1.0 - alpha) / n_agents * (labour_share - capital_share))
+    private_wage = lam * w * (1.0 + alpha / n_agents * (capital_share - labour_share))
+    consumption = (kappa * r - delta) * capital + lam * w * labour
+    return K, L, r, w, consumption, private_return, private_wage
+
+
+def _solve_on_active_set(gaps, x, n: int, n_agents: int):
+    """Solve the steady state with the corners of x fixed (k_i = 0, l_i = 0 or 1) and equalities elsewhere."""
+    out = gaps(x, n_agents)
+    if out is None:
+        return None
+    euler_gap, labour_gap = out
+    capital, labour = x[:n], x[n:]
+    holds = capital > euler_gap
+    at_zero = labour < labour_gap
+    at_one = 1.0 - labour < -labour_gap
+    works = ~(at_zero | at_one)
+    fixed = np.concatenate([np.zeros(n), np.where(at_one, 1.0, 0.0)])
+    free = np.concatenate([holds, works])
+
+    def equations(y):
+        z = fixed.copy()
+        z[free] = y
+        g = gaps(z, n_agents)
+        if g is None:
+            return np.full(y.size, 1e3)
+        return np.concatenate([g[0][holds], g[1][works]])
+
+    sol = scipy.optimize.root(equations, x[free], method="hybr", options={"xtol": 1e-14})
+    z = fixed.copy()
+    z[free] = sol.x
+    return z
+
+
+def _price_impact_steady_state(params: RBCParams, kappa, lam, n_agents: int) -> HeterogeneousSteadyState:
+    """Finite-N steady state: the complementarity problem of the module docstring, solved by scipy.optimize.root."""
+    start = time.perf_counter()
+    n = kappa.shape[0]
+    alpha, beta, delta, chi = params.alpha, params.beta, params.delta, params.chi
+    linear = params.utility == "linear"
+    reference = steady_state(params)  # scales, and the starting point: everyone at the representative steady state
+    capital_scale = reference.capital
+    return_scale = beta * reference.interest_rate
+    wage_scale = reference.wage
+
+    def gaps(x, n_agents):
+        """Scaled (1 - beta R_i, F_i) of the allocation x = (k / capital_scale, l); None if K or L is not positive."""
+        capital, labour = x[:n] * capital_scale, x[n:]
+        out = _allocation(params, kappa, lam, n_agents, capital, labour)
+        if out is None:
+            return None
+        K, L, r, w, c, R, W = out
+        return (1.0 - beta * R) / return_scale, (chi * c - (W if linear else W * (1.0 - labour))) / wage_scale
+
+    def residuals(x, n_agents=n_agents, smoothing=0.0):
+        capital, labour = x[:n] * capital_scale, x[n:]
+        out = gaps(x, n_agents)
+        if out is None:  # no capital or no labour at all: far from any steady state
+            return np.full(2 * n, 1e3)
+        euler_gap, labour_gap = out
+        return np.concatenate([
+            fischer_burmeister(capital / capital_scale, euler_gap, smoothing),
+            fischer_burmeister(labour, -fischer_burmeister(1.0 - labour, -labour_gap, smoothing), smoothing),
+        ])
+
+    def solve(x_start, size, smoothing):
+        """Root of the system at N = size from x_start: Powell's hybrid method, then Levenberg-Marquardt."""
+        best, best_distance, evaluations = None, np.inf, 0
+        for method in ("hybr", "lm"):
+            sol = scipy.optimize.root(residuals, x_start if best is None else best.x, args=(size, smoothing),
+                                      method=method,
+                                      options={"xtol": 1e-14} if method == "hybr" else {"xtol": 1e-15, "ftol": 1e-15})
+            evaluations += int(sol.nfev)
+            distance = float(np.max(np.abs(residuals(sol.x, size, smoothing))))
+            if distance < best_distance:
+                best, best_distance = sol, distance
+            if best_distance < COMPLEMENTARITY_TOL:
+                break
+        return best.x, best_distance, evaluations
+
+    # Continuation: from the representative steady state, first in the smoothing parameter (the smoothed system
+    # is differentiable, so households near the corner do not stall Newton-type steps), then in N, starting where
+    # the wedge is large and every household holds capital (N = CONTINUATION_START) and doubling N, each solve
+    # warm-started at the previous one, so that corners appear one by one; at large N the holders' split rests on
+    # terms of order 1/N.
+    first = min(n_agents, CONTINUATION_START)
+    steps = max(int(np.ceil(np.log2(n_agents / first))), 0)
+    path = np.unique(np.round(np.geomspace(first, n_agents, steps + 1)).astype(np.int64)) if steps else [n_agents]
+    stages = [(int(path[0]), mu) for mu in SMOOTHING_PATH] + [(int(size), 0.0) for size in path]
+    x = np.concatenate([np.full(n, reference.capital / capital_scale), np.full(n, reference.labour)])
+    num_eval = 0
+    for size, smoothing in stages:
+        x, best_distance, evaluations = solve(x, size, smoothing)
+        num_eval += evaluations
+    if not best_distance < COMPLEMENTARITY_TOL:
+        # Where households sit near a threshold (k_i and 1 - beta R_i both close to 0) the Fischer-Burmeister
+        # system is nearly degenerate and the root finder stalls short of the tolerance.  Then take the corners
+        # it identified as given and solve the smooth equations of the rest (the active-set step of
+        # Facchinei and Pang 2003, ch. 9); keep the result if it satisfies the full system better.
+        polished = _solve_on_active_set(gaps, x, n, n_agents)
+        if polished is not None:
+            distance = float(np.max(np.abs(residuals(polished))))
+            if distance < best_distance:
+                x, best_distance = polished, distance
+    best = scipy.optimize.OptimizeResult(x=x)
+    if not best_distance < COMPLEMENTARITY_TOL:
+        raise ConvergenceError(
+            f"finite-N steady state (n_agents {n_agents}, utility {params.utility!r}, chi {chi}): the complementarity "
+            f"system's residual is {best_distance:.2e} after {num_eval} evaluations (tolerance {COMPLEMENTARITY_TOL:g})",
+            FixedPointResult(best.x, False, num_eval, best_distance, (), time.perf_counter() - start))
+
+    capital = best.x[:n] * capital_scale
+    labour = best.x[n:].copy()
+    holds = capital > CORNER_ATOL * capital_scale
+    capital = np.where(holds, capital, 0.0)
+    labour = np.clip(labour, 0.0, 1.0)
+    K, L, r, w, consumption, R, W = _allocation(params, kappa, lam, n_agents, capital, labour)
+    output = K**alpha * L ** (1.0 - alpha)
+    wealth = (1.0 - delta + kappa * r) * capital + lam * w * labour
+    if np.any(consumption <= 0.0) or np.any(labour >= 1.0):
+        raise ValueError(f"no interior finite-N steady state for utility {params.utility!r} with chi {chi}: "
+                         "some household would consume nothing or work its whole endowment; raise chi")
+    mean_capital = float(np.mean(capital))
+    return HeterogeneousSteadyState(
+        interest_rate=r,
+        wage=w,
+        capital=K,
+        labour=L,
+        output=output,
+        consumption_total=output - delta * mean_capital,
+        capital_productivity=kappa,
+        labour_productivity=lam,
+        holds_capital=holds,
+        split_indeterminate=False,
+        indeterminate=np.zeros(n, dtype=bool),
+        household_capital=capital,
+        household_labour=labour,
+        household_consumption=consumption,
+        household_consumption_fraction=consumption / wealth,
+        holders_capital=float(np.sum(capital[holds]) / n),
+        holders_labour=float(np.sum(lam[holds] * labour[holds]) / n),
+        holders_work=bool(np.all(labour[holds] > 0.0)),
+        n_agents=n_agents,
+        private_return=R,
+        private_wage=W,
+        complementarity_residual=float(np.max(np.abs(residuals(np.concatenate([capital / capital_scale, labour]))))),
+        num_iter=num_eval,
+        converged=True,
     )

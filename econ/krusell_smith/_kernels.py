@@ -58,7 +58,7 @@ def _walk(grid, x, j):
 
 @njit(cache=True)
 def egm_step(consumption, k_grid, K_grid, alm, z_values, L_values, labour_endowment, kappa, transition,
-             alpha, beta, delta, out, endo_wealth, endo_capital):
+             alpha, beta, delta, out, endo_wealth, endo_capital, price_impact=0.0):
     """One endogenous-grid-method update of the consumption policy (Carroll 2006).
 
     For every type, state s = (z, e) and aggregate capital K, tomorrow's
@@ -74,6 +74,18 @@ def egm_step(consumption, k_grid, K_grid, alm, z_values, L_values, labour_endowm
     (a, k') = (0, 0), which k_grid[0] = 0 represents: with no unemployment
     benefit, zero capital and unemployment leave nothing to consume).
     ``out`` receives c_i = a_i - k'(a_i).
+
+    ``price_impact`` = 1/N for N households that move prices (0, the default,
+    is the continuum).  Then the return in the Euler equation is the
+    household's private gross return (finite-N open-loop equilibrium)
+
+        R' = 1 - delta + kappa r' [1 + (1/N)(1 - alpha)(lbar e' / L' - kappa k'_j / K')],
+
+    k'_j the end-of-period grid point, K' from the law of motion and
+    L' = (1 - u_z') lbar.  Where the private return makes the expected
+    marginal value of saving non-positive (only far out on the grid, at
+    small N), no consumption satisfies the Euler equation: the endogenous grid
+    stops at the last point before, and richer households save that point's k'.
     """
     num_types, num_states, num_K, num_k = consumption.shape
     for t in range(num_types):
@@ -84,18 +96,31 @@ def egm_step(consumption, k_grid, K_grid, alm, z_values, L_values, labour_endowm
                 K_next = np.exp(alm[zi, 0] + alm[zi, 1] * np.log(K_grid[m]))
                 jK, wK = _bracket(K_grid, K_next)
                 returns_next = np.empty(num_states)
+                capital_income_next = np.empty(num_states)
+                own_labour_share = np.zeros(num_states)
                 for sn in range(num_states):
                     mpk, mpl = marginal_products(K_next, z_values[sn // 2], L_values[sn // 2], alpha)
                     returns_next[sn] = 1.0 - delta + kappa[t] * mpk
+                    capital_income_next[sn] = kappa[t] * mpk
+                    if L_values[sn // 2] > 0.0:
+                        own_labour_share[sn] = labour_endowment * (sn % 2) / L_values[sn // 2]
                 endo_wealth[0] = 0.0
                 endo_capital[0] = 0.0
+                num_valid = num_k
                 for j in range(1, num_k):
                     expectation = 0.0
                     for sn in range(num_states):
                         p = transition[s, sn]
                         if p > 0.0:
                             c_next = (1.0 - wK) * consumption[t, sn, jK, j] + wK * consumption[t, sn, jK + 1, j]
-                            expectation += p * returns_next[sn] / c_next
+                            if price_impact > 0.0:
+                                wedge = price_impact * (1.0 - alpha) * (own_labour_share[sn] - kappa[t] * k_grid[j] / K_next)
+                                expectation += p * (returns_next[sn] + capital_income_next[sn] * wedge) / c_next
+                            else:
+                                expectation += p * returns_next[sn] / c_next
+                    if expectation <= 0.0:
+                        num_valid = j
+                        break
                     c = 1.0 / (beta * expectation)
                     endo_wealth[j] = c + k_grid[j]
                     endo_capital[j] = k_grid[j]
@@ -105,8 +130,11 @@ def egm_step(consumption, k_grid, K_grid, alm, z_values, L_values, labour_endowm
                 j = 0
                 for i in range(num_k):  # today's wealth rises with k_i: walk along the endogenous grid
                     wealth = gross_return * k_grid[i] + labour_income
-                    j, w = _walk(endo_wealth, wealth, j)
-                    k_next = (1.0 - w) * endo_capital[j] + w * endo_capital[j + 1]
+                    if num_valid < num_k and wealth >= endo_wealth[num_valid - 1]:
+                        k_next = endo_capital[num_valid - 1]
+                    else:
+                        j, w = _walk(endo_wealth[:num_valid], wealth, j)
+                        k_next = (1.0 - w) * endo_capital[j] + w * endo_capital[j + 1]
                     if k_next < 0.0:
                         k_next = 0.0
                     out[t, s, m, i] = wealth - k_next
@@ -146,11 +174,14 @@ def consumption_at(capital, aggregate_capital, states, types, k_grid, K_grid, co
 
 @njit(cache=True)
 def euler_residuals(capital, aggregate_capital, states, types, k_grid, K_grid, consumption, alm, z_values,
-                    L_values, labour_endowment, kappa, transition, alpha, beta, delta, out):
+                    L_values, labour_endowment, kappa, transition, alpha, beta, delta, out, price_impact=0.0):
     """Unit-free Euler errors 1 - c / c_EE at arbitrary points (Judd 1992).
 
     c is the policy interpolated at (k_i, K_i; s_i, type_i), k' = a - c, and
-    c_EE = 1 / (beta E[(1 - delta + kappa r') / c(k', K'; s')]) with K' from the law of motion.
+    c_EE = 1 / (beta E[R' / c(k', K'; s')]) with K' from the law of motion and
+    R' = 1 - delta + kappa r' the market return, or, with ``price_impact`` = 1/N > 0,
+    the private return R' = 1 - delta + kappa r' [1 + (1/N)(1 - alpha)(lbar e'/L' - kappa k'/K')]
+    (see :func:`egm_step`).
     """
     num_states = consumption.shape[1]
     c_one = np.empty(1)
@@ -179,5 +210,12 @@ def euler_residuals(capital, aggregate_capital, states, types, k_grid, K_grid, c
                 mpk_n, mpl_n = marginal_products(K_next, z_values[sn // 2], L_values[sn // 2], alpha)
                 s_one[0] = sn
                 consumption_at(k_one, K_next, s_one, t_one, k_grid, K_grid, consumption, c_one, j_one)
-                expectation += p * (1.0 - delta + kappa[t] * mpk_n) / c_one[0]
+                gross = 1.0 - delta + kappa[t] * mpk_n
+                if price_impact > 0.0:
+                    own_labour_share = 0.0
+                    if L_values[sn // 2] > 0.0:
+                        own_labour_share = labour_endowment * (sn % 2) / L_values[sn // 2]
+                    wedge = price_impact * (1.0 - alpha) * (own_labour_share - kappa[t] * k_one[0] / K_next)
+                    gross += kappa[t] * mpk_n * wedge
+                expectation += p * gross / c_one[0]
         out[i] = 1.0 - c * beta * expectation

@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in OVERRIDABLE.items():
         parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=float, default=None,
                             help=f"{text} {calibration_defaults(name, makers)}")
+    parser.add_argument("--n-agents", dest="n_agents", type=int, default=None,
+                        help="households that move prices (private return in the Euler equation; default: "
+                             "none, a continuum of price takers)")
     parser.add_argument("--households", type=int, default=10_000, help="households in the simulated panel")
     parser.add_argument("--periods", type=int, default=1_100, help="periods simulated, burn-in included")
     parser.add_argument("--burn-in", type=int, default=100, help="first periods dropped from the regression")
@@ -77,9 +80,11 @@ def main(argv=None) -> int:
         parser.error(str(error))
     default = " (the default)" if args.calibration == DEFAULT_CALIBRATION else ""
     print(f"Krusell-Smith calibration {args.calibration}{default}: beta {params.beta}, lbar {params.labour_endowment:.6g}, "
-          f"kappa {params.capital_productivity} with shares {params.type_shares}")
+          f"kappa {params.capital_productivity} with shares {params.type_shares}; "
+          + ("a continuum of price-taking households" if args.n_agents is None
+             else f"{args.n_agents} households that move prices"))
     try:
-        sol = solve_krusell_smith(params, num_households=args.households, num_periods=args.periods,
+        sol = solve_krusell_smith(params, args.n_agents, num_households=args.households, num_periods=args.periods,
                                   burn_in=args.burn_in, seed=args.seed, damping=args.damping, tol=args.tol,
                                   verbose=args.verbose)
     except ConvergenceError as error:
@@ -110,6 +115,7 @@ def main(argv=None) -> int:
 
     summary = {
         "calibration": args.calibration,
+        "n_agents": args.n_agents,
         "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in params._asdict().items()},
         "alm": {k: list(v) for k, v in sol.alm.items()},
         "r_squared": dict(sol.r_squared),

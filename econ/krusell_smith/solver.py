@@ -15,7 +15,10 @@ The algorithm (Krusell and Smith 1998; Maliar, Maliar and Valli 2010):
 
 1. Given the ALM, the endogenous grid method (Carroll 2006) iterates the
    Euler equation 1/c = beta E[(1 - delta + kappa r') / c'] to a fixed point
-   on a grid of (k, K) for each (z, e, type) (kernel ``egm_step``).
+   on a grid of (k, K) for each (z, e, type) (kernel ``egm_step``).  With a
+   finite number of households ``n_agents`` = N the return in it is each
+   type's private return (own effect on next period's prices, open loop):
+   1 - delta + kappa r' [1 + ((1-alpha)/N)(lbar e'/L' - kappa k'/K')].
 2. A panel of households (10,000 x 1,100 periods by default; exact
    unemployment counts round(u_z N), as KS panel simulations do) is
    simulated with the same shocks at every iteration (common random
@@ -153,6 +156,13 @@ class KrusellSmithSolution:
     timings: Mapping[str, float]
     """Seconds: ``household`` (EGM), ``simulation``, ``total``."""
     seed: int
+    n_agents: Optional[int] = None
+    """Households that move prices (the Euler equation's private return); None = the continuum."""
+
+    @property
+    def price_impact(self) -> float:
+        """1/N, the weight of one household in the aggregates (0 for the continuum)."""
+        return 0.0 if self.n_agents is None else 1.0 / self.n_agents
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -213,11 +223,14 @@ def simulate_shocks(params: KrusellSmithParams, num_households: int, num_periods
 
 
 def _simulate_capital(params, consumption, k_grid, K_grid, z_path, employed, types, kappa_i, capital0,
-                      record_every: int = 0, burn_in: int = 0):
+                      record_every: int = 0, burn_in: int = 0, clamp_aggregate: bool = False):
     """Panel simulation of capital under the policy; prices and wealth from econ.economy.markets.
 
     Returns the K path and, if ``record_every``, cross-sections of (k, a, c/a) every
-    ``record_every`` kept periods plus the final period's arrays.
+    ``record_every`` kept periods plus the final period's arrays.  With ``clamp_aggregate``
+    the rule is read at K clamped to the K grid (constant, not linear, extrapolation in K;
+    the finite-N rules fall steeply in K for large holders, and early iterations, whose law
+    of motion is still wrong, can carry K far outside the grid).
     """
     T = z_path.shape[0]
     k = capital0.copy()
@@ -234,7 +247,8 @@ def _simulate_capital(params, consumption, k_grid, K_grid, z_path, employed, typ
                     capital_productivity=kappa_i)
         K_path[t] = float(m.effective_capital)
         states = 2 * z_path[t] + e.astype(np.int64)
-        kernels.consumption_at(k, K_path[t], states, types, k_grid, K_grid, consumption, c, bracket)
+        K_rule = min(max(K_path[t], K_grid[0]), K_grid[-1]) if clamp_aggregate else K_path[t]
+        kernels.consumption_at(k, K_rule, states, types, k_grid, K_grid, consumption, c, bracket)
         wealth = m.wealth
         if record_every and t >= burn_in and (t - burn_in) % record_every == 0:
             records.append((k.copy(), wealth.copy(), c / wealth))
@@ -299,6 +313,7 @@ def representative_capital(params: KrusellSmithParams) -> float:
 
 def solve_krusell_smith(
     params: KrusellSmithParams,
+    n_agents: Optional[int] = None,
     *,
     num_households: int = 10_000,
     num_periods: int = 1_100,
@@ -316,6 +331,7 @@ def solve_krusell_smith(
     passes: int = 2,
     pass_tol: float = 1e-4,
     initial_alm: Optional[np.ndarray] = None,
+    clamp_aggregate: Optional[bool] = None,
     verbose: bool = False,
 ) -> KrusellSmithSolution:
     """Solve the Krusell-Smith economy for its log-linear law of motion (see the module docstring).
@@ -323,6 +339,16 @@ def solve_krusell_smith(
     Parameters
     ----------
     params : KrusellSmithParams
+    n_agents : int >= 1 or None
+        Number of households that share the economy and move its prices.
+        ``None`` (default): a continuum of price-taking households (Krusell
+        and Smith 1998).  An integer N: each household knows that its own
+        saving moves next period's prices (dK'/dk'_i = kappa_i / N) and uses
+        its private gross return in the Euler equation,
+        R_i' = 1 - delta + kappa_i r' [1 + ((1-alpha)/N)(lbar e'/L' - kappa_i k'_i/K')]
+        (open-loop equilibrium: the law of motion and the others' rules taken
+        as given).  The panel below still has ``num_households`` households,
+        so the estimated law of motion aggregates the price-impact rules.
     num_households, num_periods, burn_in : int
         Panel size; the first ``burn_in`` periods are dropped from the regression.
     seed : int
@@ -345,9 +371,21 @@ def solve_krusell_smith(
         Tolerance of every pass but the last (only a starting point for the next).
     initial_alm : array (2, 2), optional
         Starting law of motion ``[[a_bad, b_bad], [a_good, b_good]]``.
+    clamp_aggregate : bool, optional
+        Read the rule at K clamped to the K grid in the simulation (constant
+        extrapolation in K) instead of extrapolating it linearly.  Default:
+        linear for the continuum (as always), clamped for finite ``n_agents``,
+        whose rules fall steeply in K for large holders, so that linear
+        extrapolation in the first pass (law of motion still far off, K far
+        outside the grid) can drive consumption negative and capital to
+        overflow.  In a converged final pass K stays inside the grid and the
+        choice does not matter.
     """
     if not isinstance(params, KrusellSmithParams):
         raise TypeError(f"params must be a KrusellSmithParams, got {type(params).__name__}")
+    n_agents = checks.n_agents_or_continuum("n_agents", n_agents)
+    price_impact = 0.0 if n_agents is None else 1.0 / n_agents
+    clamp_aggregate = (n_agents is not None) if clamp_aggregate is None else bool(clamp_aggregate)
     num_households = checks.positive_int("num_households", num_households, 2)
     num_periods = checks.positive_int("num_periods", num_periods, 10)
     burn_in = checks.positive_int("burn_in", burn_in, 0)
@@ -397,7 +435,7 @@ def solve_krusell_smith(
         def household(alm_now, c_start):
             def step(c):
                 kernels.egm_step(c, k_grid, K_grid, alm_now, z_values, L_values, lbar, kappa, P, alpha, beta,
-                                 delta, buffer, endo_wealth, endo_capital)
+                                 delta, buffer, endo_wealth, endo_capital, price_impact)
                 return buffer.copy()
 
             t0 = time.perf_counter()
@@ -412,7 +450,7 @@ def solve_krusell_smith(
             state["consumption"] = household(alm_now, state["consumption"])
             t0 = time.perf_counter()
             K_path, _, _, _ = _simulate_capital(params, state["consumption"], k_grid, K_grid, z_path, employed,
-                                                types, kappa_i, capital0)
+                                                types, kappa_i, capital0, clamp_aggregate=clamp_aggregate)
             timings["simulation"] += time.perf_counter() - t0
             new_alm, _ = estimate_alm(K_path, z_path, burn_in)
             state["K_path"] = K_path
@@ -432,7 +470,7 @@ def solve_krusell_smith(
                               distance=predicted_change, name="Krusell-Smith law of motion", callback=report)
         except ConvergenceError as err:
             raise ConvergenceError(
-                f"{err} [pass {pass_index + 1}, calibration beta={beta}, lbar={lbar}, kappa={params.capital_productivity}; "
+                f"{err} [pass {pass_index + 1}, n_agents {n_agents}, calibration beta={beta}, lbar={lbar}, kappa={params.capital_productivity}; "
                 f"K grid {K_grid[0]:.3f}..{K_grid[-1]:.3f}; last simulated mean K "
                 f"{np.mean(state.get('K_path', [np.nan])[burn_in:]):.3f}]", err.result) from None
         total_iter += res.num_iter
@@ -441,7 +479,8 @@ def solve_krusell_smith(
         consumption = household(alm, state["consumption"])
         t0 = time.perf_counter()
         K_path, records, last, k_end = _simulate_capital(params, consumption, k_grid, K_grid, z_path, employed,
-                                                         types, kappa_i, capital0, record_every=10, burn_in=burn_in)
+                                                         types, kappa_i, capital0, record_every=10, burn_in=burn_in,
+                                                         clamp_aggregate=clamp_aggregate)
         timings["simulation"] += time.perf_counter() - t0
         # next pass: start where this one ended, grid centred on the simulated mean
         capital0 = k_end
@@ -484,6 +523,7 @@ def solve_krusell_smith(
         alm_distance=float(res.distance),
         timings=MappingProxyType(dict(timings)),
         seed=seed,
+        n_agents=n_agents,
     )
 
 
