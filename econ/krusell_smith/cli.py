@@ -56,8 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
         parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=float, default=None,
                             help=f"{text} {calibration_defaults(name, makers)}")
     parser.add_argument("--n-agents", dest="n_agents", type=int, default=None,
-                        help="households that move prices (private return in the Euler equation; default: "
-                             "none, a continuum of price takers)")
+                        help="households that move prices (private return in the Euler equation) "
+                             "(default: None, a continuum of price takers)")
     parser.add_argument("--households", type=int, default=10_000, help="households in the simulated panel")
     parser.add_argument("--periods", type=int, default=1_100, help="periods simulated, burn-in included")
     parser.add_argument("--burn-in", type=int, default=100, help="first periods dropped from the regression")
