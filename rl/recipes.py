@@ -1,5 +1,5 @@
 """How households are trained: the SB3 algorithms, hyperparameter presets, the
-training recipes, and loading a trained model back.
+training recipes (loading a trained model: :mod:`rl.loading`).
 
 One table each, used by ``rl.train``, ``rl.sweep``, ``validation.compare --train``
 and the slow learning tests.  Measured evidence for the presets and recipes
@@ -9,8 +9,6 @@ docs/performance.md.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Optional
 
 import numpy as np
@@ -22,7 +20,6 @@ from stable_baselines3.common.vec_env import VecEnvWrapper
 from econ.economy import utility
 from econ.experiments import Experiment, stationary_means
 from econ.rbc.steady_state import steady_state
-from rl.vec_env import EconomyVecEnv
 
 ALGORITHMS = ("sac", "ppo", "td3", "ddpg")
 """The Stable-Baselines3 algorithms a run may use (:func:`algorithm_class` gives the class)."""
@@ -215,41 +212,14 @@ SHIPPED_ALGORITHM = {name: next(iter(recipes)) for name, recipes in TRAIN_RECIPE
 
 
 
-# ----------------------------------------------------------------------------- loading
-def _algorithm_from(path: Path) -> Optional[str]:
-    config = path.parent / "config.json" if path.suffix == ".zip" else path / "config.json"
-    if config.exists():
-        return json.loads(config.read_text()).get("algorithm")
-    return None
+# ----------------------------------------------------------------------------- loading (moved)
+def __getattr__(name):
+    """``load_model`` and ``untrained_model`` moved to :mod:`rl.loading`; still importable from here meanwhile.
 
+    Imported on first use, not at the top: :mod:`rl.loading` imports this module.
+    """
+    if name in ("load_model", "untrained_model"):
+        from rl import loading
 
-def load_model(path, experiment: Experiment):
-    """Load an SB3 model from a run directory or a ``.zip`` (algorithm from config.json, else tried in turn)."""
-    path = Path(path)
-    zip_path = path / "model.zip" if path.is_dir() else path
-    if not zip_path.exists():
-        raise FileNotFoundError(f"no model at {zip_path}")
-    config = zip_path.parent / "config.json"
-    if config.exists():
-        name = json.loads(config.read_text()).get("experiment_name")
-        if name is not None and name != experiment.name:
-            raise ValueError(f"{zip_path} was trained on {name!r}, not {experiment.name!r}")
-    algo = _algorithm_from(zip_path)
-    candidates = [algorithm_class(algo)] if algo in ALGORITHMS else [algorithm_class(a) for a in ALGORITHMS]
-    last_error = None
-    # scoring only predicts: the training schedules need not (and, from models saved by another
-    # cloudpickle version, cannot always) be unpickled
-    unused = {"learning_rate": 0.0, "lr_schedule": lambda _: 0.0, "clip_range": lambda _: 0.0}
-    for cls in candidates:
-        try:
-            return cls.load(zip_path, device="cpu", custom_objects=unused)
-        except Exception as err:  # noqa: BLE001 - try the next algorithm class
-            last_error = err
-    raise ValueError(f"could not load {zip_path} as any SB3 algorithm: {last_error}")
-
-
-def untrained_model(experiment: Experiment, seed: int = 0):
-    """A freshly initialised SAC (tuned preset's network): the 'untrained policy' negative control."""
-    env = EconomyVecEnv(experiment, seed=seed)
-    kwargs = sb3_kwargs({"policy_kwargs": PRESETS["tuned"]["sac"]["policy_kwargs"]}, experiment)
-    return algorithm_class("sac")("MlpPolicy", env, seed=seed, device="cpu", gamma=experiment.beta, **kwargs)
+        return getattr(loading, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
