@@ -9,6 +9,8 @@ docs/performance.md.
 
 from __future__ import annotations
 
+import difflib
+import inspect
 from typing import Optional
 
 import numpy as np
@@ -17,6 +19,7 @@ import torch
 from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.vec_env import VecEnvWrapper
 
+from econ import checks
 from econ.economy import utility
 from econ.experiments import Experiment, stationary_means
 from econ.rbc.steady_state import steady_state
@@ -88,8 +91,49 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
         raise ValueError("target_entropy_anneal_start needs target_entropy_final")
     if "action_noise_std" in hyper and algo not in ("td3", "ddpg"):
         raise ValueError(f"action_noise_std applies to TD3 and DDPG, not {algo}")
+    for key in ("batch_size", "buffer_size", "n_epochs", "policy_delay", "target_update_interval"):
+        if key in hyper:
+            checks.positive_int(key, hyper[key], 2 if (key == "batch_size" and algo == "ppo") else 1)
+    if "learning_starts" in hyper:
+        checks.positive_int("learning_starts", hyper["learning_starts"], 0)
+    if "gradient_steps" in hyper and hyper["gradient_steps"] != -1:
+        checks.positive_int("gradient_steps (or -1: as many as environment steps)", hyper["gradient_steps"])
+    for key in ("learning_rate", "learning_rate_final"):
+        if key in hyper:
+            checks.positive(key, hyper[key])
+    if "tau" in hyper:
+        checks.half_open("tau", hyper["tau"], 0.0, 1.0)
     hyper["gamma"] = beta
+    check_sb3_arguments(algo, sb3_kwargs(hyper, None))
     return hyper
+
+
+def check_sb3_arguments(algo: str, kwargs: dict) -> None:
+    """Refuse a keyword the SB3 class of ``algo`` (or its ``MlpPolicy``, for ``policy_kwargs``) does not take.
+
+    SB3 would raise a ``TypeError`` only once the model is built; checked here,
+    a misspelt ``--hyper lerning_rate=1e-3`` is refused before a run directory is written.
+    """
+    cls = algorithm_class(algo)
+    # the run itself sets the device, the seed and the TensorBoard folder
+    accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "policy", "env", "_init_setup_model",
+                                                                  "device", "seed", "tensorboard_log"}
+    _refuse_unknown(f"{algo} hyperparameter", kwargs, accepted)
+    policy_kwargs = kwargs.get("policy_kwargs") or {}
+    if not isinstance(policy_kwargs, dict):
+        raise ValueError(f"policy_kwargs must be a dict, got {policy_kwargs!r}")
+    policy = cls.policy_aliases["MlpPolicy"]
+    accepted = set(inspect.signature(policy.__init__).parameters) - {"self", "observation_space", "action_space",
+                                                                      "lr_schedule"}
+    _refuse_unknown(f"{algo} policy_kwargs entry", policy_kwargs, accepted)
+
+
+def _refuse_unknown(what: str, given: dict, accepted: set) -> None:
+    unknown = sorted(set(given) - accepted)
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(accepted), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"unknown {what} {unknown[0]!r}{hint}; accepted: {', '.join(sorted(accepted))}")
 
 
 class LinearSchedule:
@@ -130,6 +174,9 @@ def sb3_kwargs(hyper: dict, exp) -> dict:
     if std is not None:
         if not std > 0:
             raise ValueError(f"action_noise_std must be > 0, got {std}")
+        if exp is None:  # checking names only (check_sb3_arguments): the noise's size is not needed
+            kwargs["action_noise"] = None
+            return kwargs
         kwargs["action_noise"] = NormalActionNoise(np.zeros(exp.action_size), np.full(exp.action_size, float(std)))
     return kwargs
 

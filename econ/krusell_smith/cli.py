@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from econ.cli_help import HelpFormatter, calibration_defaults
+from econ.cli_help import ArgumentParser, HelpFormatter, calibration_defaults
 from econ.fixed_point import ConvergenceError
 from econ.io import write_json_atomic
 from econ.krusell_smith.solver import solve_krusell_smith
@@ -40,7 +40,7 @@ def _calibration_list() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     makers = {name: (lambda name=name: KrusellSmithParams.calibration(name)) for name in CALIBRATIONS}
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m econ ks",
         description=(
             "The Krusell-Smith economy solved for its law of motion.\n\n"

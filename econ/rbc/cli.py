@@ -20,7 +20,7 @@ from econ.rbc.brock_mirman import brock_mirman_policy
 from econ.io import write_json_atomic, write_text_atomic
 from econ.rbc.dynare import to_dynare
 from econ.rbc.linear import linearize
-from econ.cli_help import HelpFormatter, calibration_defaults
+from econ.cli_help import ArgumentParser, HelpFormatter, calibration_defaults
 from econ.rbc.params import DEFAULT_CHI, UTILITIES, RBCParams
 from econ.rbc.vfi import nonlinear_impulse_response, solve_vfi
 from econ.rbc.plots import plot_impulse_responses, plot_policy
@@ -41,7 +41,7 @@ COMMANDS = {
 
 def build_parser() -> argparse.ArgumentParser:
     commands = "\n".join(f"  python -m econ {name:<4s} {text}" for name, text in COMMANDS.items())
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m econ [rbc]",
         description=f"The representative-agent RBC solved every way the project knows.\n\ncommands:\n{commands}",
         formatter_class=HelpFormatter,
