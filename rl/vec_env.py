@@ -221,4 +221,6 @@ def _resolve(experiment, n_agents, overrides) -> Experiment:
         return experiment
     if not isinstance(experiment, str):
         raise ValueError(f"experiment must be a name or an Experiment, got {experiment!r}")
+    if "name" in overrides:
+        raise ValueError(f"name cannot be overridden: the experiment is named by its first argument ({experiment!r})")
     return make_experiment(experiment, n_agents, **overrides)
