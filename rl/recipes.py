@@ -93,7 +93,7 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
         raise ValueError(f"action_noise_std applies to TD3 and DDPG, not {algo}")
     for key in ("batch_size", "buffer_size", "n_epochs", "policy_delay", "target_update_interval"):
         if key in hyper:
-            checks.positive_int(key, hyper[key], 2 if (key == "batch_size" and algo == "ppo") else 1)
+            checks.positive_int(key, hyper[key])
     if "learning_starts" in hyper:
         checks.positive_int("learning_starts", hyper["learning_starts"], 0)
     if "gradient_steps" in hyper and hyper["gradient_steps"] != -1:
