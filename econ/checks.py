@@ -79,7 +79,10 @@ def n_agents_or_continuum(name: str, value):
 
 def positive_array(name: str, values, length: int | None = None) -> np.ndarray:
     """A finite, strictly positive 1-d float array (optionally of a given length)."""
-    arr = np.asarray(values, dtype=float)
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be real numbers > 0, got {values!r}") from None
     if arr.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
     if length is not None and arr.shape[0] != length:

@@ -25,3 +25,14 @@ def calibration_defaults(field: str, calibrations: dict) -> str:
         return f"(default: the calibration's value, {distinct.pop():.6g} in every calibration)"
     listed = ", ".join(f"{value:.6g} in {name}" for name, value in values.items())
     return f"(default: the calibration's value: {listed})"
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """``argparse.ArgumentParser`` whose errors are one line, ``PROG: error: MESSAGE``, exit status 2.
+
+    argparse prints the whole usage block before the error; with a dozen
+    options that buries the one line that matters (``--help`` shows the usage).
+    """
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {' '.join(str(message).split())} (see {self.prog} --help)\n")

@@ -30,7 +30,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from econ import checks
-from econ.economy import markets
+from econ.economy import ACTION_EPS, markets
 from econ.heterogeneous import productivity_grid
 from econ.krusell_smith.params import KrusellSmithParams
 from econ.rbc.params import DEFAULT_CHI, RBCParams
@@ -57,6 +57,65 @@ OBSERVATIONS = {
 """Observation components an experiment may list, and what each one is."""
 
 KS_ONLY_OBSERVATIONS = ("aggregate_state", "employed")
+
+TFP_STANDARD_DEVIATIONS = 8.0
+"""How far log A may stray, in standard deviations of its within-episode distribution, in the finiteness check.
+
+A standard normal exceeds 8 with probability 6e-16 per draw: a run of 1e9
+economy-periods meets it with probability below 1e-6."""
+
+OBSERVATION_CEILING = float(np.finfo(np.float32).max) / 1e3
+"""Largest observation the finiteness check allows (float32 holds 3.4e38; three orders of margin)."""
+
+
+def log_tfp_sd_within_episode(rho: float, sigma: float, episode_length: int) -> float:
+    """Standard deviation of log A_T after T = episode_length periods from log A_0 = 0 (the largest in an episode).
+
+    Var(log A_t) = sigma^2 (1 - rho^(2t)) / (1 - rho^2), increasing in t, below the
+    stationary sigma^2 / (1 - rho^2).
+    """
+    if sigma == 0.0:
+        return 0.0
+    rho2 = rho * rho
+    terms = episode_length if rho2 == 0.0 else -math.expm1(episode_length * math.log(rho2)) / (1.0 - rho2)
+    return sigma * math.sqrt(terms)
+
+
+def capital_ceiling(experiment_fields: dict) -> tuple[float, float]:
+    """``(log of the largest capital in units of capital_scale, share of it due to TFP)`` any policy can reach.
+
+    Bound: every household saves the most it can (chat = ACTION_EPS) and works
+    the most (l = 1 - ACTION_EPS, or the KS endowment), with technology held at
+    its largest value A_max (ar1: exp of TFP_STANDARD_DEVIATIONS within-episode
+    standard deviations of log A; ks: z_good).  Effective capital K = (1/N)
+    sum kappa_i k_i then obeys K' <= s [(1 - delta) K + kappa_max Y] with s =
+    1 - ACTION_EPS and Y <= A_max K^alpha L_max^(1-alpha) (income exhausts output),
+    whose fixed point is
+
+        K_max = [s kappa_max A_max L_max^(1-alpha) / (1 - s (1 - delta))]^(1/(1-alpha));
+
+    from K <= max(K_0, K_max), one household holds at most N K / kappa_min.
+    Computed in logarithms (it may be far beyond double precision).
+    """
+    f = experiment_fields
+    alpha, delta = f["alpha"], f["delta"]
+    kappa, lam = np.asarray(f["capital_productivity"]), np.asarray(f["labour_productivity"])
+    save = 1.0 - ACTION_EPS
+    if f["technology"] == "ar1":
+        log_a_max = TFP_STANDARD_DEVIATIONS * log_tfp_sd_within_episode(f["rho"], f["sigma"], f["episode_length"])
+        labour = save
+    else:
+        log_a_max = math.log(max(f["ks"].z_good, f["ks"].z_bad))
+        labour = f["ks"].labour_endowment
+    log_l_max = math.log(float(lam.max()) * labour)
+    log_k_max = (math.log(save * float(kappa.max())) + log_a_max + (1.0 - alpha) * log_l_max
+                 - math.log1p(-save * (1.0 - delta))) / (1.0 - alpha)
+    log_scale = math.log(f["capital_scale"])
+    log_household = max(math.log(f["initial_capital_high"]) + log_scale,
+                        math.log(f["num_agents"] / float(kappa.min())) + log_k_max)
+    tfp_share = (log_a_max / (1.0 - alpha)) / max(log_k_max, 1e-300) if log_k_max > 0 else 0.0
+    return log_household - log_scale, tfp_share
+
 
 GENERAL_AGENTS = (4, 529)
 """Range of N for the ``general`` experiment (g x g grids, g = 2..23)."""
@@ -221,6 +280,9 @@ class Experiment(_ExperimentFields):
                     f"{ks.labour_endowment}; use utility 'log' (or 'linear')"
                 )
         if utility == "log":
+            if chi is not None and chi != 0.0:
+                raise ValueError(f"chi = {chi} has no effect with utility 'log' (labour is not chosen; the KS "
+                                 f"experiments): leave chi unset")
             chi = 0.0
         else:
             chi = DEFAULT_CHI[utility] if chi is None else checks.positive("chi", chi)
@@ -260,6 +322,10 @@ class Experiment(_ExperimentFields):
                 capital_scale = steady_state(RBCParams(alpha, beta, delta, rho, sigma, chi, utility)).capital
         capital_scale = checks.positive("capital_scale", capital_scale)
         tfp_scale = checks.positive("tfp_scale", tfp_scale)
+        _check_finite_observations(dict(
+            alpha=alpha, delta=delta, technology=technology, rho=rho, sigma=sigma, ks=ks, capital_productivity=kappa,
+            labour_productivity=lam, episode_length=episode_length, initial_capital_high=high,
+            capital_scale=capital_scale, tfp_scale=tfp_scale, num_agents=num_agents))
 
         return super().__new__(
             cls, name, num_agents, alpha, beta, delta, technology, rho, sigma, ks,
@@ -285,6 +351,11 @@ class Experiment(_ExperimentFields):
             raise ValueError(f"experiment {self.name!r} has technology 'ks': it has no RBCParams")
         return RBCParams(self.alpha, self.beta, self.delta, self.rho, self.sigma, self.chi, self.utility)
 
+    @classmethod
+    def _make(cls, iterable) -> "Experiment":
+        """From a sequence of the fields in order, validated like the constructor (NamedTuple's own skips it)."""
+        return cls(*iterable)
+
     def _replace(self, **changes) -> "Experiment":
         """A copy with some fields changed, validated like the constructor (capital_scale recomputed unless given)."""
         fields = self._asdict()
@@ -294,6 +365,30 @@ class Experiment(_ExperimentFields):
             fields["chi"] = None
         fields.update(changes)
         return Experiment(**fields)
+
+
+def _check_finite_observations(fields: dict) -> None:
+    """Refuse parameters under which an observation could leave float32 within an episode (see the messages)."""
+    log_ratio, tfp_share = capital_ceiling(fields)
+    log_limit = math.log(OBSERVATION_CEILING)
+    if log_ratio > log_limit:
+        ratio = f"10^{log_ratio / math.log(10):.0f}"
+        if tfp_share > 0.5:
+            sd = log_tfp_sd_within_episode(fields["rho"], fields["sigma"], fields["episode_length"])
+            raise ValueError(
+                f"sigma = {fields['sigma']}, rho = {fields['rho']} (episode_length = {fields['episode_length']}): log A "
+                f"reaches a standard deviation of {sd:.3g} within an episode, and at {TFP_STANDARD_DEVIATIONS:g} of "
+                f"them capital could reach {ratio} times capital_scale, beyond float32 observations; lower sigma or rho")
+        raise ValueError(
+            f"alpha = {fields['alpha']}, delta = {fields['delta']}, initial_capital_high = "
+            f"{fields['initial_capital_high']}, capital_scale = {fields['capital_scale']:.3g}: capital could reach "
+            f"{ratio} times capital_scale, beyond float32 observations; lower alpha or initial_capital_high, or "
+            f"raise delta or capital_scale")
+    if fields["technology"] == "ar1":
+        sd = log_tfp_sd_within_episode(fields["rho"], fields["sigma"], fields["episode_length"])
+        if TFP_STANDARD_DEVIATIONS * sd / fields["tfp_scale"] > OBSERVATION_CEILING:
+            raise ValueError(f"tfp_scale = {fields['tfp_scale']}: log A / tfp_scale could exceed float32 observations; "
+                             f"raise tfp_scale")
 
 
 EXPERIMENTS = ("rbc-full-depreciation", "rbc", "ks", "ks-het-mild", "ks-het-marked", "general")

@@ -28,8 +28,43 @@ import torch
 from stable_baselines3.common.callbacks import BaseCallback
 
 from econ.experiments import Experiment
+from econ.io import write_text_atomic
 from econ.rbc.accuracy import benchmark_policy, policy_error, welfare_loss
 from rl.rollout import model_policy
+
+
+def read_rows(path: Optional[Path]) -> list:
+    """Rows of a CSV file of this module (none if there is no file)."""
+    if path is None or not Path(path).is_file():
+        return []
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def truncate_rows(path: Path, step: int) -> None:
+    """Keep the rows of the CSV ``path`` (first column: timesteps) up to ``step``, atomically.
+
+    A resumed run recomputes the rows after its checkpoint's step; keeping
+    them would write them twice.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return
+    lines = path.read_text().splitlines(keepends=True)
+    if not lines:
+        return
+    width = lines[0].count(",")
+    # a line cut short by a kill (no newline, or fewer fields) is dropped with the later ones
+    kept = lines[:1] + [line for line in lines[1:] if line.endswith("\n") and line.count(",") == width
+                        and _leading_int(line) is not None and _leading_int(line) <= step]
+    write_text_atomic(path, "".join(kept))
+
+
+def _leading_int(line: str):
+    try:
+        return int(line.split(",", 1)[0])
+    except ValueError:
+        return None
 
 
 class ReturnTracker(BaseCallback):
@@ -58,8 +93,16 @@ class ReturnTracker(BaseCallback):
                 with open(self.path, "a") as handle:
                     if new:
                         handle.write("timesteps,seconds,mean_return\n")
-                    handle.write(f"{point[0]},{point[1]:.3f},{point[2]:.6f}\n")
+                    handle.write(f"{point[0]},{point[1]:.3f},{point[2]!r}\n")  # the return in full: a resumed run reads it back
         return True
+
+    def checkpoint_state(self) -> dict:
+        return {"seconds": time.perf_counter() - self.start}
+
+    def restore_state(self, state: dict) -> None:
+        """Continue a resumed run: the clock from the checkpoint, the points from ``returns.csv`` (truncated to it)."""
+        self.start = time.perf_counter() - float(state["seconds"])
+        self.points = [(int(r["timesteps"]), float(r["seconds"]), float(r["mean_return"])) for r in read_rows(self.path)]
 
     @property
     def best_return(self):
@@ -113,9 +156,17 @@ class ExplorationAnnealing(BaseCallback):
     def __init__(self, final: float, total: int):
         super().__init__(0)
         self.final, self.total = final, total
+        self.start_cap = None
 
     def _on_training_start(self) -> None:
-        self.start_cap = float(self.model.policy.log_std.detach().max())
+        if self.start_cap is None:  # a resumed run keeps the cap's starting point from its checkpoint
+            self.start_cap = float(self.model.policy.log_std.detach().max())
+
+    def checkpoint_state(self) -> dict:
+        return {"start_cap": self.start_cap}
+
+    def restore_state(self, state: dict) -> None:
+        self.start_cap = state["start_cap"]
 
     def _on_step(self) -> bool:
         return True
@@ -184,10 +235,21 @@ class BenchmarkEvalCallback(BaseCallback):
         self.reached: Optional[dict] = None
         self._next = 0
         self._start = time.perf_counter()
+        self._restored = False
 
     def _on_training_start(self) -> None:
-        self._next = self.num_timesteps + self.eval_every
-        self._start = time.perf_counter()
+        if not self._restored:
+            self._next = self.num_timesteps + self.eval_every
+            self._start = time.perf_counter()
+
+    def checkpoint_state(self) -> dict:
+        return {"next": self._next, "seconds": time.perf_counter() - self._start}
+
+    def restore_state(self, state: dict) -> None:
+        """Continue a resumed run: the evaluation schedule and clock from the checkpoint, the history from the CSV."""
+        self._next, self._start, self._restored = int(state["next"]), time.perf_counter() - state["seconds"], True
+        self.history = [{k: (int(v) if k == "timesteps" else float(v)) for k, v in row.items()}
+                        for row in read_rows(self.log_path)]
 
     def evaluate(self) -> dict:
         policy = model_policy(self.model, self.experiment)

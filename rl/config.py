@@ -20,6 +20,24 @@ from econ.experiments import EXPERIMENTS
 from rl.recipes import ALGORITHMS, PRESETS
 
 
+class SettingError(ValueError):
+    """A bad value of one :class:`TrainConfig` field (``field``); the command line names its flag (:func:`flag_of`)."""
+
+    def __init__(self, field_name: str, message: str):
+        super().__init__(message)
+        self.field = field_name
+
+
+def flag_of(field_name: str) -> str:
+    """The command-line flag of a :class:`TrainConfig` field (``seed`` -> ``--seed``, ``overrides`` -> ``--set``)."""
+    for f in dataclasses.fields(TrainConfig):
+        if f.name == field_name:
+            if f.metadata.get("positional"):
+                return f.name
+            return f.metadata.get("flag", "--" + f.name.replace("_", "-"))
+    raise KeyError(field_name)
+
+
 def parse_assignment(text: str) -> tuple:
     """``NAME=VALUE`` from a command line: the value as a Python literal where it is one, else the string."""
     if "=" not in text:
@@ -137,5 +155,12 @@ def from_arguments(args: argparse.Namespace, recipe: Optional[dict] = None) -> T
         elif recipe is None or value is not None:
             values[f.name] = value
     if values.get("timesteps") is None:
-        raise ValueError("--timesteps is required (or --recipe, whose budget it is)")
-    return TrainConfig(**values)
+        raise SettingError("timesteps", "is required (or --recipe, whose budget it is)")
+    try:
+        return TrainConfig(**values)
+    except ValueError as err:  # the checks name the field first: name its flag instead
+        message = str(err)
+        for f in dataclasses.fields(TrainConfig):
+            if message.startswith(f.name + " "):
+                raise SettingError(f.name, message[len(f.name) + 1:]) from None
+        raise

@@ -179,13 +179,22 @@ def technology(exp: Experiment, state: EconomyState) -> np.ndarray:
     return _static(exp).ks_technology[state.aggregate_state]
 
 
+def action_array(actions) -> np.ndarray:
+    """``actions`` as an array of real numbers; booleans, complex numbers, strings and objects are refused."""
+    array = np.asarray(actions)
+    if array.dtype.kind not in "fiu":
+        raise ValueError(f"actions must be real numbers in [-1, 1], got an array of dtype {array.dtype}")
+    return array
+
+
 def actions_to_choices(exp: Experiment, state: EconomyState, actions) -> tuple[np.ndarray, np.ndarray]:
     """Map actions in [-1, 1] (shape (E, N, action_size)) to (chat, labour), each (E, N).
 
     Labour is the chosen fraction (AR(1) experiments) or lbar * e_{i,t} (KS).
-    Non-finite actions raise ``ValueError`` (in :func:`econ.economy.action_to_fraction`).
+    Non-finite actions raise ``ValueError`` (in :func:`econ.economy.action_to_fraction`), and so do
+    actions that are not real numbers (:func:`action_array`).
     """
-    actions = np.asarray(actions)
+    actions = action_array(actions)
     n_economies, n_households = shape = state.capital.shape
     action_size = exp.action_size
     if actions.size != n_economies * n_households * action_size:

@@ -56,7 +56,11 @@ class EconomyGymEnv(gym.Env):
     def step(self, action):
         if self.state is None:
             raise RuntimeError("call reset() before step()")
-        action = np.asarray(action, dtype=float).reshape(1, 1, self.experiment.action_size)
+        action = core.action_array(action)
+        if action.size != self.experiment.action_size:
+            raise ValueError(f"action must have {self.experiment.action_size} entries (consumption fraction, labour "
+                             f"in [-1, 1]), got shape {action.shape}")
+        action = action.reshape(1, 1, self.experiment.action_size)
         transition = core.step(self.experiment, self.state, action, self.np_random)
         self.state = transition.state
         info = {key: float(np.ravel(value)[0]) for key, value in core.raw_quantities(transition).items()}

@@ -59,7 +59,10 @@ class EconomyParallelEnv(ParallelEnv, core.RecordsLastTransition):
         missing = [a for a in self.agents if a not in actions]
         if missing:
             raise ValueError(f"actions missing for agents {missing[:5]}{'...' if len(missing) > 5 else ''}")
-        stacked = np.stack([np.asarray(actions[a], dtype=float).reshape(-1) for a in self.possible_agents])
+        unknown = [a for a in actions if a not in self.agents]
+        if unknown:
+            raise ValueError(f"actions for unknown agents {unknown[:5]}; agents are {self.agents[0]} .. {self.agents[-1]}")
+        stacked = np.stack([core.action_array(actions[a]).reshape(-1) for a in self.possible_agents])
         transition = core.step(self.experiment, self.state, stacked[None], self._rng)
         self.last_transition = transition
         self.state = transition.state

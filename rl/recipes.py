@@ -1,5 +1,5 @@
 """How households are trained: the SB3 algorithms, hyperparameter presets, the
-training recipes, and loading a trained model back.
+training recipes (loading a trained model: :mod:`rl.loading`).
 
 One table each, used by ``rl.train``, ``rl.sweep``, ``validation.compare --train``
 and the slow learning tests.  Measured evidence for the presets and recipes
@@ -9,6 +9,8 @@ docs/performance.md.
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import json
 from pathlib import Path
 from typing import Optional
@@ -20,10 +22,10 @@ import torch
 from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.vec_env import VecEnvWrapper
 
+from econ import checks
 from econ.economy import utility
 from econ.experiments import EXPERIMENTS, Experiment, stationary_means
 from econ.rbc.steady_state import steady_state
-from rl.vec_env import EconomyVecEnv
 
 ALGORITHMS = ("sac", "ppo", "td3", "ddpg")
 """The Stable-Baselines3 algorithms a run may use (:func:`algorithm_class` gives the class)."""
@@ -106,8 +108,49 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
         raise ValueError("target_entropy_anneal_start needs target_entropy_final")
     if "action_noise_std" in hyper and algo not in ("td3", "ddpg"):
         raise ValueError(f"action_noise_std applies to TD3 and DDPG, not {algo}")
+    for key in ("batch_size", "buffer_size", "n_epochs", "policy_delay", "target_update_interval"):
+        if key in hyper:
+            checks.positive_int(key, hyper[key])
+    if "learning_starts" in hyper:
+        checks.positive_int("learning_starts", hyper["learning_starts"], 0)
+    if "gradient_steps" in hyper and hyper["gradient_steps"] != -1:
+        checks.positive_int("gradient_steps (or -1: as many as environment steps)", hyper["gradient_steps"])
+    for key in ("learning_rate", "learning_rate_final"):
+        if key in hyper:
+            checks.positive(key, hyper[key])
+    if "tau" in hyper:
+        checks.half_open("tau", hyper["tau"], 0.0, 1.0)
     hyper["gamma"] = beta
+    check_sb3_arguments(algo, sb3_kwargs(hyper, None))
     return hyper
+
+
+def check_sb3_arguments(algo: str, kwargs: dict) -> None:
+    """Refuse a keyword the SB3 class of ``algo`` (or its ``MlpPolicy``, for ``policy_kwargs``) does not take.
+
+    SB3 would raise a ``TypeError`` only once the model is built; checked here,
+    a misspelt ``--hyper lerning_rate=1e-3`` is refused before a run directory is written.
+    """
+    cls = algorithm_class(algo)
+    # the run itself sets the device, the seed and the TensorBoard folder
+    accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "policy", "env", "_init_setup_model",
+                                                                  "device", "seed", "tensorboard_log"}
+    _refuse_unknown(f"{algo} hyperparameter", kwargs, accepted)
+    policy_kwargs = kwargs.get("policy_kwargs") or {}
+    if not isinstance(policy_kwargs, dict):
+        raise ValueError(f"policy_kwargs must be a dict, got {policy_kwargs!r}")
+    policy = cls.policy_aliases["MlpPolicy"]
+    accepted = set(inspect.signature(policy.__init__).parameters) - {"self", "observation_space", "action_space",
+                                                                      "lr_schedule"}
+    _refuse_unknown(f"{algo} policy_kwargs entry", policy_kwargs, accepted)
+
+
+def _refuse_unknown(what: str, given: dict, accepted: set) -> None:
+    unknown = sorted(set(given) - accepted)
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(accepted), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"unknown {what} {unknown[0]!r}{hint}; accepted: {', '.join(sorted(accepted))}")
 
 
 class LinearSchedule:
@@ -148,6 +191,9 @@ def sb3_kwargs(hyper: dict, exp) -> dict:
     if std is not None:
         if not std > 0:
             raise ValueError(f"action_noise_std must be > 0, got {std}")
+        if exp is None:  # checking names only (check_sb3_arguments): the noise's size is not needed
+            kwargs["action_noise"] = None
+            return kwargs
         kwargs["action_noise"] = NormalActionNoise(np.zeros(exp.action_size), np.full(exp.action_size, float(std)))
     return kwargs
 
@@ -200,43 +246,3 @@ def recipe(experiment: str, algo: str) -> dict:
         raise ValueError(f"no {algo!r} recipe for {experiment!r}; recipes exist for {known or 'no algorithm'} "
                          f"(files in {HYPERPARAMS_DIR})")
     return json.loads(json.dumps(TRAIN_RECIPES[experiment][algo]))
-
-
-# ----------------------------------------------------------------------------- loading
-def _algorithm_from(path: Path) -> Optional[str]:
-    config = path.parent / "config.json" if path.suffix == ".zip" else path / "config.json"
-    if config.exists():
-        return json.loads(config.read_text()).get("algorithm")
-    return None
-
-
-def load_model(path, experiment: Experiment):
-    """Load an SB3 model from a run directory or a ``.zip`` (algorithm from config.json, else tried in turn)."""
-    path = Path(path)
-    zip_path = path / "model.zip" if path.is_dir() else path
-    if not zip_path.exists():
-        raise FileNotFoundError(f"no model at {zip_path}")
-    config = zip_path.parent / "config.json"
-    if config.exists():
-        name = json.loads(config.read_text()).get("experiment_name")
-        if name is not None and name != experiment.name:
-            raise ValueError(f"{zip_path} was trained on {name!r}, not {experiment.name!r}")
-    algo = _algorithm_from(zip_path)
-    candidates = [algorithm_class(algo)] if algo in ALGORITHMS else [algorithm_class(a) for a in ALGORITHMS]
-    last_error = None
-    # scoring only predicts: the training schedules need not (and, from models saved by another
-    # cloudpickle version, cannot always) be unpickled
-    unused = {"learning_rate": 0.0, "lr_schedule": lambda _: 0.0, "clip_range": lambda _: 0.0}
-    for cls in candidates:
-        try:
-            return cls.load(zip_path, device="cpu", custom_objects=unused)
-        except Exception as err:  # noqa: BLE001 - try the next algorithm class
-            last_error = err
-    raise ValueError(f"could not load {zip_path} as any SB3 algorithm: {last_error}")
-
-
-def untrained_model(experiment: Experiment, seed: int = 0):
-    """A freshly initialised SAC (tuned preset's network): the 'untrained policy' negative control."""
-    env = EconomyVecEnv(experiment, seed=seed)
-    kwargs = sb3_kwargs({"policy_kwargs": PRESETS["tuned"]["sac"]["policy_kwargs"]}, experiment)
-    return algorithm_class("sac")("MlpPolicy", env, seed=seed, device="cpu", gamma=experiment.beta, **kwargs)

@@ -7,33 +7,43 @@ step of ``n_agents * n_economies`` slots is that many timesteps).
 
 The run directory holds ``config.json`` (resolved experiment, algorithm,
 hyperparameters, seed, package versions; written atomically), TensorBoard logs
-(``tb/``), periodic checkpoints (``checkpoints/``, with the replay buffer for
-off-policy algorithms) and the final ``model.zip`` (written to a temporary
-file and renamed).  ``--resume`` continues from the newest checkpoint.
+(``tb/``), periodic checkpoints (``checkpoints/``, written atomically as a set:
+:mod:`rl.checkpoints`) and the final ``model.zip`` (written to a temporary
+file and renamed).  ``--resume`` continues from the newest complete checkpoint
+exactly as the uninterrupted run would have; a directory holding a different
+run is refused without ``--overwrite``; one process at a time writes a run
+directory (a lock).  Details: docs/training.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import platform
-import re
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Callable, Optional
 
+import filelock
 import gymnasium
 import numpy as np
 import stable_baselines3
 import torch
-from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
+from stable_baselines3.common.callbacks import CallbackList
 
 from econ.experiments import make_experiment
+from econ.cli_help import ArgumentParser
 from econ.io import jsonable, write_json_atomic
-from rl.callbacks import BenchmarkEvalCallback, EntropyAnnealing, ExplorationAnnealing, ReturnTracker, has_benchmark
-from rl.config import TrainConfig, add_arguments, from_arguments
+from rl.callbacks import (BenchmarkEvalCallback, EntropyAnnealing, ExplorationAnnealing, ReturnTracker, has_benchmark,
+                          truncate_rows)
+from rl.checkpoints import CheckpointCallback, latest_checkpoint, load_checkpoint, remove_later_than
+from rl.config import SettingError, TrainConfig, add_arguments, flag_of, from_arguments
+from rl.loading import OFF_POLICY, build_model
 from rl.recipes import LinearSchedule, algorithm_class, centred, hyperparameters, recipe, reward_offset, sb3_kwargs
 from rl.vec_env import EconomyVecEnv
 
@@ -65,33 +75,145 @@ def _code_version() -> dict:
     return {"git_commit": commit.stdout.strip(), "git_dirty": bool(status.stdout.strip())}
 
 
-def _latest_checkpoint(directory: Path):
-    best, best_steps = None, -1
-    for path in directory.glob("model_*_steps.zip"):
-        match = re.search(r"_(\d+)_steps\.zip$", path.name)
-        if match and int(match.group(1)) > best_steps:
-            best, best_steps = path, int(match.group(1))
-    return best
+RUN_OUTPUTS = ("checkpoints", "tb", "returns.csv", "evaluations.csv", "summary.json", "model.zip")
+"""What a run writes besides config.json: removed when a run starts from the beginning."""
+
+LOCK_NAME = ".lock"
+"""The lock file of a run directory (one writer at a time, :func:`run_lock`)."""
 
 
-def train(config: TrainConfig, out, *, resume: bool = False, progress: bool = False,
+class RunDirectoryBusy(ValueError):
+    """Another process holds the run directory's lock."""
+
+
+@contextlib.contextmanager
+def run_lock(directory: Path):
+    """Hold the exclusive lock of a run directory (a ``filelock`` lock file in it) or refuse at once."""
+    lock = filelock.FileLock(str(Path(directory) / LOCK_NAME), timeout=0)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise RunDirectoryBusy(f"{directory} is being written by another process (lock {Path(directory) / LOCK_NAME}); "
+                               f"wait for it to finish or choose another --out") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def run_identity(record: dict) -> dict:
+    """What must be equal for a run to continue another: every setting but the budget (plain JSON)."""
+    train_config = dict(record["train_config"])
+    train_config.pop("timesteps", None)
+    return json.loads(json.dumps({"train_config": train_config, "experiment": record["experiment"],
+                                  "algorithm": record["algorithm"], "hyperparameters": record["hyperparameters"]}))
+
+
+def _differences(requested: dict, stored: dict) -> str:
+    """The settings in which two identities differ, as one line."""
+    parts = []
+    for key in sorted(set(requested) | set(stored)):
+        a, b = requested.get(key), stored.get(key)
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict) and key != "hyperparameters":
+            parts.extend(f"{name}: {a.get(name)!r} here, {b.get(name)!r} in the run"
+                         for name in sorted(set(a) | set(b)) if a.get(name) != b.get(name))
+        else:
+            parts.append(f"{key}: {a!r} here, {b!r} in the run")
+    return "; ".join(parts)
+
+
+def _stored_record(out: Path) -> Optional[dict]:
+    path = out / "config.json"
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text())
+        run_identity(record)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+        raise ValueError(f"{path} is not the config.json of a run of this project; choose another --out") from None
+    return record
+
+
+def _plan(out: Path, identity: dict, timesteps: int, resume: bool, overwrite: bool):
+    """Decide, reading only, how the run starts: ``None`` (from the beginning) or the checkpoint to resume.
+
+    Raises ``ValueError`` when the request does not fit what the directory holds.
+    """
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a run directory")
+    stored = _stored_record(out)
+    if not resume:
+        if stored is not None and not overwrite and (run_identity(stored) != identity
+                                                     or int(stored.get("timesteps", -1)) != timesteps):
+            difference = _differences(identity, run_identity(stored)) or \
+                f"timesteps: {timesteps} here, {stored.get('timesteps')} in the run"
+            raise ValueError(f"{out} holds a different run ({difference}); give --overwrite to replace it, "
+                             f"--resume to continue it, or another --out")
+        return None
+    if stored is None:
+        raise ValueError(f"resume: {out} holds no run (no config.json)")
+    if run_identity(stored) != identity:
+        raise ValueError(f"resume: the requested run differs from the one in {out} "
+                         f"({_differences(identity, run_identity(stored))})")
+    if timesteps < int(stored["timesteps"]):
+        raise ValueError(f"resume: timesteps {timesteps} is below the run's budget {stored['timesteps']} "
+                         f"(only a larger budget may be given)")
+    found = latest_checkpoint(out / "checkpoints")
+    if found is None:
+        return None
+    folder, manifest = found
+    if manifest.get("identity") != identity:
+        raise ValueError(f"resume: checkpoint {folder} belongs to another run "
+                         f"({_differences(identity, manifest.get('identity') or {})})")
+    if manifest["step"] > timesteps:
+        raise ValueError(f"resume: checkpoint {folder.name} is past the budget of {timesteps} timesteps")
+    return folder, manifest
+
+
+def _remove(path: Path) -> None:
+    """Delete a run output; a symbolic link is removed itself, never what it points to."""
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)
+
+
+def train(config: TrainConfig, out, *, resume: bool = False, overwrite: bool = False, progress: bool = False,
           argv: Optional[list] = None, on_evaluation: Optional[Callable[[dict], bool]] = None) -> dict:
     """Train the run ``config`` into the directory ``out`` (see the module docstring); returns ``summary.json``'s content.
 
-    ``resume`` continues from the newest checkpoint in ``out``; ``progress``
-    shows SB3's progress bar; ``argv`` is recorded in ``config.json``; ``on_evaluation`` is called with
-    every evaluation against the benchmark and stops training by returning False.
-    Raises ``ValueError`` for an override of an unknown field or incompatible
-    settings (``n_steps`` for an off-policy algorithm, evaluation targets for
-    an experiment without a per-state benchmark).
+    ``resume`` continues from the newest complete checkpoint in ``out`` (or
+    from the beginning if there is none yet), provided the run there is the
+    same (every setting but a larger ``timesteps``); ``overwrite`` replaces a
+    different run that ``out`` holds (without it that is refused);
+    ``progress`` shows SB3's progress bar; ``argv`` is recorded in
+    ``config.json``; ``on_evaluation`` is called with every evaluation against
+    the benchmark and stops training by returning False.  Every check happens
+    before anything is written.
+    Raises ``ValueError`` for an override of an unknown field, an unknown SB3
+    hyperparameter, incompatible settings (``n_steps`` for an off-policy
+    algorithm, evaluation targets for an experiment without a per-state
+    benchmark), a request that does not fit ``out``, and
+    :class:`RunDirectoryBusy` when another process writes to ``out``.
     """
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be an rl.config.TrainConfig, got {type(config).__name__}")
+    if resume and overwrite:
+        raise ValueError("resume and overwrite exclude each other: continue the run or replace it")
     c = config
     experiment, algo, timesteps, seed = c.experiment, c.algo, c.timesteps, c.seed
     eval_every, target_welfare_loss, target_policy_error = c.eval_every, c.target_welfare_loss, c.target_policy_error
-    exp = make_experiment(experiment, c.n_agents, **c.overrides)
-    hyper = hyperparameters(algo, c.preset, exp.beta, c.n_steps, c.hyper_overrides)
+    try:
+        exp = make_experiment(experiment, c.n_agents, **c.overrides)
+    except ValueError as err:
+        raise SettingError("overrides", str(err)) from None
+    try:
+        hyper = hyperparameters(algo, c.preset, exp.beta, c.n_steps, c.hyper_overrides)
+        sb3_kwargs(hyper, exp)
+    except ValueError as err:
+        raise SettingError("hyper_overrides", str(err)) from None
     wants_eval = eval_every is not None or target_welfare_loss is not None or target_policy_error is not None
     if wants_eval and not has_benchmark(exp):
         raise ValueError(f"evaluation against a benchmark needs a one-household AR(1) experiment "
@@ -100,15 +222,8 @@ def train(config: TrainConfig, out, *, resume: bool = False, progress: bool = Fa
         raise ValueError("target_policy_error is checked together with target_welfare_loss: give both")
     if wants_eval and eval_every is None:
         eval_every = 5_000
-    torch.set_num_threads(c.threads)
-    env = EconomyVecEnv(exp, n_economies=c.n_economies, seed=seed)
-    if hyper.get("center_rewards"):
-        env = centred(env, reward_offset(exp))
-    algo_class = algorithm_class(algo)
     out = Path(out)
-    checkpoints = out / "checkpoints"
-    out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(out / "config.json", {
+    record = {
         "experiment": jsonable(exp),
         "experiment_name": experiment,
         "algorithm": algo,
@@ -117,7 +232,7 @@ def train(config: TrainConfig, out, *, resume: bool = False, progress: bool = Fa
         "seed": seed,
         "n_agents": exp.num_agents,
         "n_economies": c.n_economies,
-        "num_envs": env.num_envs,
+        "num_envs": exp.num_agents * c.n_economies,
         "timesteps": int(timesteps),
         "overrides": jsonable(c.overrides),
         "threads": c.threads,
@@ -125,48 +240,82 @@ def train(config: TrainConfig, out, *, resume: bool = False, progress: bool = Fa
         "argv": list(argv) if argv is not None else None,
         "versions": _versions(),
         "code": _code_version(),
-    })
+    }
+    identity = run_identity(record)
+    _plan(out, identity, int(timesteps), resume, overwrite)  # refuse before writing anything
+    out.mkdir(parents=True, exist_ok=True)
+    with run_lock(out):
+        return _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progress,
+                             eval_every, wants_eval, on_evaluation)
 
-    if resume:
-        latest = _latest_checkpoint(checkpoints)
-        if latest is None:
-            raise ValueError(f"resume: no checkpoint in {checkpoints}")
-        model = algo_class.load(latest, env=env, device="cpu")
-        buffer = latest.with_name(latest.name.replace("model_", "model_replay_buffer_").replace(".zip", ".pkl"))
-        if hasattr(model, "load_replay_buffer") and buffer.exists():
-            model.load_replay_buffer(buffer)
-        print(f"resuming from {latest} at {model.num_timesteps} timesteps")
+
+def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progress, eval_every, wants_eval,
+                  on_evaluation) -> dict:
+    algo, timesteps, seed = c.algo, int(c.timesteps), c.seed
+    checkpoints = out / "checkpoints"
+    start_from = _plan(out, identity, timesteps, resume, overwrite)  # again, now that no one else writes
+    if start_from is None:
+        if resume:
+            print(f"resume: no complete checkpoint in {checkpoints}: starting from the beginning")
+        for name in RUN_OUTPUTS:
+            _remove(out / name)
     else:
-        model = algo_class("MlpPolicy", env, seed=seed, device="cpu", tensorboard_log=str(out / "tb"),
-                           **sb3_kwargs(hyper, exp))
+        step = start_from[1]["step"]
+        remove_later_than(checkpoints, step)
+        for name in ("returns.csv", "evaluations.csv"):
+            truncate_rows(out / name, step)
+        for name in ("summary.json", "model.zip"):
+            _remove(out / name)
+    write_json_atomic(out / "config.json", record)
+
+    torch.set_num_threads(c.threads)
+    env = EconomyVecEnv(exp, n_economies=c.n_economies, seed=seed)
+    if hyper.get("center_rewards"):
+        env = centred(env, reward_offset(exp))
+    algo_class = algorithm_class(algo)
+    off_policy = algo in OFF_POLICY
+    callback_state = {}
+    if start_from is None:
+        model = build_model(algo, hyper, exp, seed=seed, env=env)
+        model.tensorboard_log = str(out / "tb")
+    else:
+        model, callback_state = load_checkpoint(start_from[0], algo_class, env, replay_buffer=off_policy)
+        model.tensorboard_log = str(out / "tb")
+        print(f"resuming from {start_from[0]} at {model.num_timesteps} timesteps")
     if model.gamma != exp.beta:
         raise RuntimeError(f"gamma {model.gamma} differs from beta {exp.beta}")
 
     tracker = ReturnTracker(out / "returns.csv")
-    callbacks = [
-        CheckpointCallback(save_freq=max(1, c.checkpoint_every // env.num_envs), save_path=str(checkpoints),
-                           name_prefix="model", save_replay_buffer=algo != "ppo"),
-        tracker,
-    ]
+    stateful = {"returns": tracker}
+    callbacks = [tracker]
     if hyper.get("log_std_final") is not None:
-        callbacks.append(ExplorationAnnealing(float(hyper["log_std_final"]), int(timesteps)))
+        stateful["exploration"] = ExplorationAnnealing(float(hyper["log_std_final"]), timesteps)
+        callbacks.append(stateful["exploration"])
     if hyper.get("target_entropy_final") is not None:
         initial = hyper.get("target_entropy", "auto")
         initial = -float(exp.action_size) if initial == "auto" else float(initial)  # SB3's "auto": -dim(A)
-        callbacks.append(EntropyAnnealing(initial, float(hyper["target_entropy_final"]), int(timesteps),
+        callbacks.append(EntropyAnnealing(initial, float(hyper["target_entropy_final"]), timesteps,
                                            float(hyper.get("target_entropy_anneal_start", 0.0))))
     evaluator = None
     if wants_eval:
         evaluator = BenchmarkEvalCallback(exp, eval_every, log_path=out / "evaluations.csv",
-                                          target_welfare_loss=target_welfare_loss,
-                                          target_policy_error=target_policy_error, seed=seed,
+                                          target_welfare_loss=c.target_welfare_loss,
+                                          target_policy_error=c.target_policy_error, seed=seed,
                                           on_evaluation=on_evaluation)
+        stateful["evaluation"] = evaluator
         callbacks.append(evaluator)
+    for name, state in callback_state.items():
+        stateful[name].restore_state(state)
+    if start_from is not None and "returns" not in callback_state:
+        tracker.restore_state({"seconds": 0.0})
+    # the checkpoint comes first among the callbacks: at a rollout's start it saves what the others hold then
+    callbacks.insert(0, CheckpointCallback(checkpoints, c.checkpoint_every, identity, replay_buffer=off_policy,
+                                           stateful=stateful))
     start = time.perf_counter()
-    remaining = int(timesteps) - model.num_timesteps
+    remaining = timesteps - model.num_timesteps
     if remaining > 0:
         model.learn(total_timesteps=remaining, callback=CallbackList(callbacks), progress_bar=progress,
-                    reset_num_timesteps=not resume, tb_log_name=algo)
+                    reset_num_timesteps=start_from is None, tb_log_name=algo)
     seconds = time.perf_counter() - start
     tmp = out / ".model.tmp.zip"
     model.save(tmp)
@@ -185,13 +334,17 @@ def train(config: TrainConfig, out, *, resume: bool = False, progress: bool = Fa
 
 
 def build_parser(recipe: bool = False) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m rl.train", description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(prog="python -m rl.train", description=__doc__.split("\n\n")[0])
     add_arguments(parser, recipe=recipe)
     parser.add_argument("--recipe", action="store_true",
                         help="start from the experiment's recipe for --algo (rl/hyperparams/ALGO.yml); options "
                              "given on the command line replace its values")
     parser.add_argument("--out", type=Path, required=True, help="run directory")
-    parser.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in --out from its newest complete checkpoint (the same settings; "
+                        "a larger --timesteps may be given)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace a different run that --out holds (without it, that is refused)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
@@ -202,8 +355,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv_list)
     try:
         config = from_arguments(args, recipe(args.experiment, args.algo) if args.recipe else None)
-        train(config, args.out, resume=args.resume, progress=not args.no_progress,
+        train(config, args.out, resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress,
               argv=sys.argv if argv is None else ["python", "-m", "rl.train", *argv])
+    except SettingError as err:
+        parser.error(f"argument {flag_of(err.field)}: {err}")
     except ValueError as err:
         parser.error(str(err))
     return 0

@@ -159,6 +159,34 @@ class EconomyVecEnv(VecEnv, core.RecordsLastTransition):
     def get_images(self) -> Sequence[Optional[np.ndarray]]:
         return [None] * self.num_envs
 
+    # ------------------------------------------------------------------ checkpoints
+    def get_state(self) -> tuple[dict, dict]:
+        """``(arrays, json)``: everything the next steps depend on (the state, running returns, the generator).
+
+        Restoring it with :meth:`set_state` makes the following steps draw and
+        return exactly what they would have (checkpoints, :mod:`rl.checkpoints`).
+        """
+        if self.state is None:
+            raise RuntimeError("call reset() before get_state()")
+        arrays = {name: np.array(value) for name, value in self.state._asdict().items()}
+        arrays["episode_returns"] = np.array(self._episode_returns)
+        return arrays, {"generator": self._rng.bit_generator.state}
+
+    def set_state(self, arrays: dict, state: dict) -> None:
+        """Restore what :meth:`get_state` returned (shapes checked against this environment)."""
+        fields = {name: np.array(arrays[name]) for name in core.EconomyState._fields}
+        shape = (self.n_economies, self.n_agents)
+        if fields["capital"].shape != shape or np.shape(arrays["episode_returns"]) != (self.num_envs,):
+            raise ValueError(f"environment state of shape {fields['capital'].shape} does not fit "
+                             f"{self.n_economies} economies of {self.n_agents} households")
+        rng = np.random.default_rng()
+        rng.bit_generator.state = state["generator"]
+        self._rng = rng
+        self.state = core.EconomyState(**fields)
+        self._episode_returns = np.array(arrays["episode_returns"], dtype=float)
+        self.reset_infos = [{} for _ in range(self.num_envs)]
+        self._reset_seeds()  # a pending seed would re-seed the restored generator at the next reset
+
     # ------------------------------------------------------------------ analysis helpers
     def slot(self, economy: int, agent: int) -> int:
         """VecEnv slot of household ``agent`` of economy ``economy``."""
@@ -193,4 +221,6 @@ def _resolve(experiment, n_agents, overrides) -> Experiment:
         return experiment
     if not isinstance(experiment, str):
         raise ValueError(f"experiment must be a name or an Experiment, got {experiment!r}")
+    if "name" in overrides:
+        raise ValueError(f"name cannot be overridden: the experiment is named by its first argument ({experiment!r})")
     return make_experiment(experiment, n_agents, **overrides)

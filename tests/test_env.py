@@ -327,7 +327,7 @@ def test_train_cli_writes_run_dir_and_resumes(tmp_path):
     assert main(args + ["--timesteps", "40"]) == 0
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["hyperparameters"]["gamma"] == config["experiment"]["beta"] == 0.95
-    assert (tmp_path / "model.zip").exists() and (tmp_path / "checkpoints" / "model_40_steps.zip").exists()
+    assert (tmp_path / "model.zip").exists() and (tmp_path / "checkpoints" / "step_000000000020" / "manifest.json").exists()
     assert main(args + ["--timesteps", "60", "--resume"]) == 0
     from stable_baselines3 import SAC
 

@@ -26,7 +26,8 @@ import pytest
 from econ.rbc import accuracy
 from rl.rollout import model_policy
 from rl.config import TrainConfig
-from rl.recipes import TRAIN_RECIPES, load_model
+from rl.loading import load_model
+from rl.recipes import TRAIN_RECIPES
 from rl.train import train
 from validation.compare import scoring_experiment
 

@@ -23,7 +23,7 @@ import pytest
 
 from econ.rbc import accuracy
 from rl.rollout import model_policy
-from rl.recipes import load_model
+from rl.loading import load_model
 from validation.compare import POLICY_DIR, main as compare, scoring_experiment
 
 SHIPPED = ("rbc-full-depreciation", "rbc", "ks", "ks-het-mild", "ks-het-marked", "general")

@@ -32,7 +32,8 @@ import torch
 from econ.experiments import EXPERIMENTS, Experiment, make_experiment
 from econ.io import write_json_atomic
 from rl.config import TrainConfig, parse_assignment
-from rl.recipes import TRAIN_RECIPES, load_model
+from rl.loading import load_model
+from rl.recipes import TRAIN_RECIPES
 from rl.rollout import model_policy, simulate_agents
 from rl.train import train
 from validation import plots

@@ -5,14 +5,14 @@
   (:func:`econ.experiments.steady_state_fractions` through
   :func:`rl.rollout.constant_actor`).  At ``rbc-full-depreciation`` this is
   Brock-Mirman's own policy, which is constant, so there it passes, as it must.
-- ``untrained``: a freshly initialised network (:func:`rl.recipes.untrained_model`).
+- ``untrained``: a freshly initialised network (:func:`rl.loading.untrained_model`).
 """
 
 from __future__ import annotations
 
 from econ.experiments import Experiment, steady_state_fractions
 from econ.rbc.accuracy import Policy
-from rl.recipes import untrained_model
+from rl.loading import untrained_model
 from rl.rollout import Actor, actor_policy, constant_actor
 
 CONTROLS = ("steady-state", "untrained")

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 
-from econ.cli_help import HelpFormatter, calibration_defaults
+from econ.cli_help import ArgumentParser, HelpFormatter, calibration_defaults
 from econ.fixed_point import ConvergenceError
 from econ.io import write_json_atomic
+from econ.rbc.cli import check_output_folder
 from econ.krusell_smith.solver import solve_krusell_smith
 from econ.krusell_smith.params import CALIBRATIONS, KrusellSmithParams
 from econ.krusell_smith.plots import plot_consumption_fraction, plot_law_of_motion, plot_lorenz
@@ -40,7 +41,7 @@ def _calibration_list() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     makers = {name: (lambda name=name: KrusellSmithParams.calibration(name)) for name in CALIBRATIONS}
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m econ ks",
         description=(
             "The Krusell-Smith economy solved for its law of motion.\n\n"
@@ -78,6 +79,7 @@ def main(argv=None) -> int:
         params = KrusellSmithParams.calibration(args.calibration, **overrides)
     except ValueError as error:
         parser.error(str(error))
+    check_output_folder(parser, "--out", args.out)
     default = " (the default)" if args.calibration == DEFAULT_CALIBRATION else ""
     print(f"Krusell-Smith calibration {args.calibration}{default}: beta {params.beta}, lbar {params.labour_endowment:.6g}, "
           f"kappa {params.capital_productivity} with shares {params.type_shares}; "

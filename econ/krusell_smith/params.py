@@ -239,6 +239,11 @@ class KrusellSmithParams(_KSFields):
             tuple(tuple(float(x) for x in row) for row in matrix),
         )
 
+    @classmethod
+    def _make(cls, iterable) -> "KrusellSmithParams":
+        """From a sequence of the fields in order, validated like the constructor (NamedTuple's own skips it)."""
+        return cls(*iterable)
+
     def _replace(self, **changes) -> "KrusellSmithParams":
         """Return a copy with some fields changed, validated like the constructor.
 
@@ -280,6 +285,8 @@ class KrusellSmithParams(_KSFields):
     @classmethod
     def calibration(cls, name: str, **overrides) -> "KrusellSmithParams":
         """A calibration by its spec name (``ks-1998``, ``ks-standard``, ``ks``, ``ks-het-mild``, ``ks-het-marked``)."""
+        if not isinstance(name, str):
+            raise ValueError(f"calibration must be one of {tuple(CALIBRATIONS)}, got {name!r}")
         key = name.replace("_", "-")
         if key not in CALIBRATIONS:
             raise ValueError(f"calibration must be one of {tuple(CALIBRATIONS)}, got {name!r}")

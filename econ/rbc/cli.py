@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -20,7 +21,7 @@ from econ.rbc.brock_mirman import brock_mirman_policy
 from econ.io import write_json_atomic, write_text_atomic
 from econ.rbc.dynare import to_dynare
 from econ.rbc.linear import linearize
-from econ.cli_help import HelpFormatter, calibration_defaults
+from econ.cli_help import ArgumentParser, HelpFormatter, calibration_defaults
 from econ.rbc.params import DEFAULT_CHI, UTILITIES, RBCParams
 from econ.rbc.vfi import nonlinear_impulse_response, solve_vfi
 from econ.rbc.plots import plot_impulse_responses, plot_policy
@@ -41,7 +42,7 @@ COMMANDS = {
 
 def build_parser() -> argparse.ArgumentParser:
     commands = "\n".join(f"  python -m econ {name:<4s} {text}" for name, text in COMMANDS.items())
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m econ [rbc]",
         description=f"The representative-agent RBC solved every way the project knows.\n\ncommands:\n{commands}",
         formatter_class=HelpFormatter,
@@ -69,6 +70,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_output_folder(parser, flag: str, folder) -> None:
+    """Refuse (one-line error) an output folder that is a file or cannot be written, before any computation."""
+    path = Path(folder)
+    if path.exists() and not path.is_dir():
+        parser.error(f"argument {flag}: {folder} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as error:
+        parser.error(f"argument {flag}: cannot write to {folder} ({error.strerror or error})")
+
+
 def params_from_args(args) -> RBCParams:
     overrides = {name: getattr(args, name) for name in (*OVERRIDABLE, "chi") if getattr(args, name) is not None}
     return CALIBRATIONS[args.calibration](utility=args.utility, **overrides)
@@ -79,11 +93,22 @@ def _row(label, values, fmt="{:>12.6f}"):
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
         params = params_from_args(args)
     except ValueError as error:
-        build_parser().error(str(error))
+        parser.error(str(error))
+    if args.n_capital < 6:
+        parser.error(f"argument --n-capital: the VFI grid needs at least 6 nodes, got {args.n_capital}")
+    if args.horizon < 1:
+        parser.error(f"argument --horizon: must be an integer >= 1, got {args.horizon}")
+    if args.dynare is None:
+        check_output_folder(parser, "--out", args.out)
+        try:  # the steady state and its linearisation first: a calibration they refuse is refused before any output
+            linearize(params)
+        except ValueError as error:
+            parser.error(str(error))
     if args.dynare is not None:
         write_text_atomic(args.dynare, to_dynare(params, horizon=args.horizon))
         print(f"wrote {args.dynare} (run it with: dynare {Path(args.dynare).name})")

@@ -228,13 +228,21 @@ def linearize(params: RBCParams) -> LinearSolution:
     """First-order solution of the RBC by sympy-derived conditions and QZ (see module docstring).
 
     Raises :class:`BlanchardKahnError` when the linearised model has no unique
-    stable solution.
+    stable solution, and ``ValueError`` naming alpha when the steady state is
+    so large (alpha near 1) that the conditions in levels cannot be solved to
+    1e-10 in double precision.
     """
     if not isinstance(params, RBCParams):
         raise TypeError(f"params must be an RBCParams, got {type(params).__name__}")
     residual, A, B = equilibrium_conditions(params)
     if np.max(np.abs(residual)) > 1e-10:
-        raise RuntimeError(f"the steady state does not solve the equilibrium conditions: residuals {residual}")
+        capital = steady_state(params).capital
+        raise ValueError(
+            f"alpha = {params.alpha} (beta = {params.beta}, delta = {params.delta}) puts the steady-state capital at "
+            f"{capital:.3g}: at that scale the equilibrium conditions in levels are not solved to 1e-10 (largest "
+            f"residual {np.max(np.abs(residual)):.3g}), so a first-order solution in levels would not be reliable; "
+            f"lower alpha"
+        )
     # Reorder from (k, a, c, l, y, chat) = states then controls: already in that order.
     F, P, eigenvalues = klein_solve(A, B, n_states=len(STATE_NAMES))
     return LinearSolution(

@@ -70,6 +70,11 @@ class RBCParams(_RBCFields):
         chi = DEFAULT_CHI[utility] if chi is None else checks.positive("chi", chi)
         return super().__new__(cls, alpha, beta, delta, rho, sigma, chi, utility)
 
+    @classmethod
+    def _make(cls, iterable) -> "RBCParams":
+        """From a sequence of the fields in order, validated like the constructor (NamedTuple's own skips it)."""
+        return cls(*iterable)
+
     def _replace(self, **changes) -> "RBCParams":
         """Return a copy with some fields changed, validated like the constructor."""
         fields = self._asdict()

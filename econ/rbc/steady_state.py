@@ -15,9 +15,14 @@ The consumption fraction is chat = C / a with wealth a = (1 - delta) K + Y.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from econ.rbc.params import RBCParams
+
+
+LOG_RANGE = math.log(1e300)
+"""|log K/L| above this is refused: K/L, K^alpha, C and Y would leave double precision (about 1e308)."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,14 @@ def steady_state(params: RBCParams) -> SteadyState:
         raise TypeError(f"params must be an RBCParams, got {type(params).__name__}")
     alpha, beta, delta, chi = params.alpha, params.beta, params.delta, params.chi
     r = 1.0 / beta - 1.0 + delta
-    k_per_l = (alpha / r) ** (1.0 / (1.0 - alpha))
+    log_k_per_l = math.log(alpha / r) / (1.0 - alpha)
+    if not abs(log_k_per_l) < LOG_RANGE:
+        raise ValueError(
+            f"alpha = {alpha} is too close to 1 (with beta = {beta}, delta = {delta}): the steady-state capital-labour "
+            f"ratio (alpha / r)^(1 / (1 - alpha)) = 10^{log_k_per_l / math.log(10):.0f} is outside double precision; "
+            f"lower alpha"
+        )
+    k_per_l = math.exp(log_k_per_l)
     w = (1.0 - alpha) * k_per_l**alpha
     c_per_l = k_per_l**alpha - delta * k_per_l
     if params.utility == "linear":

@@ -1,0 +1,126 @@
+"""Loading a trained model for scoring, without unpickling anything.
+
+An SB3 ``model.zip`` holds a JSON file whose entries (spaces, schedules,
+``policy_kwargs``) are cloudpickle payloads: :meth:`BaseAlgorithm.load`
+unpickles them, so loading a crafted zip runs arbitrary code.  Scoring needs
+only the network, so :func:`load_model` never calls it:
+
+1. the run's ``config.json`` (plain JSON, written by :func:`rl.train.train`
+   beside ``model.zip``) gives the algorithm and its hyperparameters
+   (``policy_kwargs`` included);
+2. a fresh SB3 model is built from them through the recipes
+   (:func:`rl.recipes.sb3_kwargs`), for the experiment being scored;
+3. only the zip's ``policy.pth`` is read, with
+   ``torch.load(..., weights_only=True)``, which restores tensors and refuses
+   any other object, and loaded into the network (every key must match).
+
+A ``model.zip`` without ``config.json`` beside it is refused.  The trust model
+(what is safe to load, what is not) is in docs/security.md.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import warnings
+import zipfile
+from pathlib import Path
+
+import torch
+
+from econ.experiments import Experiment
+from rl.recipes import ALGORITHMS, PRESETS, algorithm_class, sb3_kwargs
+from rl.vec_env import EconomyVecEnv
+
+OFF_POLICY = ("sac", "td3", "ddpg")
+"""Algorithms with a replay buffer (what a checkpoint must save with the model)."""
+
+
+def run_config(path) -> dict:
+    """The ``config.json`` of the run directory ``path`` (or of the directory of the ``.zip`` ``path``)."""
+    path = Path(path)
+    directory = path.parent if path.suffix == ".zip" else path
+    config = directory / "config.json"
+    if not config.is_file():
+        raise ValueError(f"{path}: no config.json beside the model; a model is loaded only with the "
+                         f"config.json of its run (an SB3 zip alone would have to be unpickled)")
+    try:
+        data = json.loads(config.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{config}: not a readable JSON run configuration ({err})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{config}: a run configuration must be a JSON object")
+    return data
+
+
+def build_model(algo: str, hyper: dict, experiment: Experiment, *, seed=None, env=None):
+    """A fresh SB3 model of ``algo`` with the resolved hyperparameters ``hyper`` (CPU, ``MlpPolicy``)."""
+    env = EconomyVecEnv(experiment, seed=0) if env is None else env
+    return algorithm_class(algo)("MlpPolicy", env, seed=seed, device="cpu", **sb3_kwargs(hyper, experiment))
+
+
+def _policy_weights(zip_path: Path) -> dict:
+    try:
+        with zipfile.ZipFile(zip_path) as archive:
+            raw = archive.read("policy.pth")
+    except (zipfile.BadZipFile, KeyError, OSError) as err:
+        raise ValueError(f"{zip_path}: not an SB3 model archive with policy.pth ({err})") from None
+    try:
+        weights = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - the restricted unpickler refuses anything but tensors
+        raise ValueError(f"{zip_path}: policy.pth holds more than tensors, refused ({err})") from None
+    if not isinstance(weights, dict) or not all(isinstance(v, torch.Tensor) for v in weights.values()):
+        raise ValueError(f"{zip_path}: policy.pth is not a dictionary of tensors")
+    return weights
+
+
+def load_model(path, experiment: Experiment):
+    """The trained SB3 model of a run directory (or its ``model.zip``) for scoring on ``experiment``.
+
+    Rebuilt from the run's ``config.json``; only the policy weights are read
+    from the zip (see the module docstring).  Raises ``FileNotFoundError``
+    without a model and ``ValueError`` without ``config.json``, for a model
+    trained on another experiment or with other observations or actions, or
+    for weights that do not fit the network the configuration describes.
+    """
+    if not isinstance(experiment, Experiment):
+        raise TypeError(f"experiment must be an econ.experiments.Experiment, got {type(experiment).__name__}")
+    path = Path(path)
+    zip_path = path / "model.zip" if path.is_dir() else path
+    if not zip_path.is_file():
+        raise FileNotFoundError(f"no model at {zip_path}")
+    config = run_config(zip_path)
+    name = config.get("experiment_name")
+    if name is not None and name != experiment.name:
+        raise ValueError(f"{zip_path} was trained on {name!r}, not {experiment.name!r}")
+    algo, hyper = config.get("algorithm"), config.get("hyperparameters")
+    if algo not in ALGORITHMS:
+        raise ValueError(f"{zip_path.parent / 'config.json'}: algorithm must be one of {ALGORITHMS}, got {algo!r}")
+    if not isinstance(hyper, dict):
+        raise ValueError(f"{zip_path.parent / 'config.json'}: no 'hyperparameters' object")
+    stored = config.get("experiment") or {}
+    observations = stored.get("observations")
+    if observations is not None and tuple(observations) != tuple(experiment.observations):
+        raise ValueError(f"{zip_path} observes {tuple(observations)}, the experiment {tuple(experiment.observations)}")
+    hyper = dict(hyper)
+    if algo in OFF_POLICY:
+        hyper["buffer_size"] = 1  # scoring never fills the replay buffer: do not allocate it
+    # building the network draws initial weights: leave the global RNG alone; SB3's warning about
+    # PPO's batch_size against the rollout length concerns training, not a model that only predicts
+    with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*batch_size.*", category=UserWarning)
+        model = build_model(algo, hyper, experiment)
+    try:
+        model.policy.load_state_dict(_policy_weights(zip_path), strict=True)
+    except RuntimeError as err:
+        raise ValueError(f"{zip_path}: the weights do not fit the network of its config.json "
+                         f"({str(err).splitlines()[0]})") from None
+    model.policy.set_training_mode(False)
+    return model
+
+
+def untrained_model(experiment: Experiment, seed: int = 0):
+    """A freshly initialised SAC (tuned preset's network): the 'untrained policy' negative control."""
+    env = EconomyVecEnv(experiment, seed=seed)
+    kwargs = sb3_kwargs({"policy_kwargs": PRESETS["tuned"]["sac"]["policy_kwargs"]}, experiment)
+    return algorithm_class("sac")("MlpPolicy", env, seed=seed, device="cpu", gamma=experiment.beta, **kwargs)

@@ -1,0 +1,197 @@
+"""Checkpoints written as a set, resuming exactly, and one run per directory (rl.checkpoints, rl.train).
+
+- A run stopped after a checkpoint and resumed ends with the same weights,
+  optimiser states and learning curve, bit for bit, as the uninterrupted run
+  (PPO and SAC; the SAC checkpoint lies after ``learning_starts``, so the
+  replay buffer and the entropy coefficient are restored too).  What is
+  stopped is simulated by removing everything a kill after that checkpoint
+  would not have left (later checkpoints, final model); the slow
+  fault-injection test kills real processes.
+- An incomplete checkpoint (no manifest) or a damaged one (a file that does
+  not match its digest) is skipped with a message.
+- A resume with other settings, or a fresh run into a directory of a different
+  run, is refused before anything is written; ``overwrite`` replaces it.
+- A second writer is refused with the lock message.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+import torch
+
+from rl.checkpoints import MANIFEST, list_checkpoints
+from rl.config import TrainConfig
+from rl.train import RunDirectoryBusy, main as train_main, run_lock, train
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PPO = TrainConfig("rbc", "ppo", 512, seed=3, n_economies=2, preset="tuned", n_steps=16, checkpoint_every=100,
+                  overrides={"episode_length": 40},
+                  hyper_overrides={"batch_size": 16, "n_epochs": 2, "learning_rate_final": 1e-5, "log_std_final": -3.0})
+SAC = TrainConfig("rbc", "sac", 600, seed=3, n_economies=2, preset="tuned", checkpoint_every=200,
+                  overrides={"episode_length": 40},
+                  hyper_overrides={"learning_starts": 100, "batch_size": 32, "target_entropy_final": -4.0,
+                                   "target_entropy_anneal_start": 0.5})
+
+
+def _tensors(zip_path: Path) -> dict:
+    """Every tensor file of an SB3 zip (policy, optimisers, entropy coefficient), read without unpickling code."""
+    with zipfile.ZipFile(zip_path) as archive:
+        return {name: torch.load(io.BytesIO(archive.read(name)), weights_only=True)
+                for name in archive.namelist() if name.endswith(".pth")}
+
+
+def _equal(a, b) -> bool:
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and torch.equal(a, b)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def _stop_after(run: Path, checkpoint: Path) -> None:
+    """Leave ``run`` as a kill right after ``checkpoint`` would (plus an incomplete later checkpoint)."""
+    for folder in list_checkpoints(run / "checkpoints"):
+        if folder.name > checkpoint.name:
+            shutil.rmtree(folder)
+    (run / "model.zip").unlink()
+    (run / "summary.json").unlink()
+    partial = run / "checkpoints" / "step_999999999999"
+    partial.mkdir()
+    (partial / "model.zip").write_bytes(b"")  # written, then killed before the manifest
+
+
+def _curve(run: Path) -> list:
+    return (run / "returns.csv").read_text().splitlines()
+
+
+@pytest.mark.parametrize("config", [PPO, SAC], ids=["ppo", "sac"])
+def test_killed_and_resumed_run_ends_with_the_same_weights(tmp_path, config, capsys):
+    whole, resumed = tmp_path / "whole", tmp_path / "resumed"
+    train(config, whole)
+    train(config, resumed)
+    checkpoints = list_checkpoints(resumed / "checkpoints")
+    assert len(checkpoints) >= 2
+    stop = checkpoints[0]  # the newest complete one; later rows of returns.csv are still in the file
+    _stop_after(resumed, stop)
+    rows_before = len(_curve(resumed))
+    summary = train(config, resumed, resume=True)
+    assert "skipping checkpoint step_999999999999: incomplete" in capsys.readouterr().out
+    assert _equal(_tensors(whole / "model.zip"), _tensors(resumed / "model.zip"))
+    steps = [line.split(",")[0] for line in _curve(resumed)]
+    assert len(steps) == len(set(steps)) and len(steps) == rows_before  # every row once, none lost
+    assert [line.split(",")[2] for line in _curve(whole)] == [line.split(",")[2] for line in _curve(resumed)]
+    assert summary["final_return"] == json.loads((whole / "summary.json").read_text())["final_return"]
+
+
+def test_damaged_checkpoint_is_skipped(tmp_path, capsys):
+    run = tmp_path / "run"
+    train(SAC, run)
+    newest, previous = list_checkpoints(run / "checkpoints")[:2]
+    buffer = newest / "replay_buffer.pkl"
+    buffer.write_bytes(buffer.read_bytes()[:1000])  # truncated, as a kill while SB3 wrote it in place did
+    (run / "summary.json").unlink()
+    train(SAC, run, resume=True)
+    out = capsys.readouterr().out
+    assert f"skipping checkpoint {newest.name}: replay_buffer.pkl does not match the digest" in out
+    assert f"resuming from {previous}" in out
+
+
+def test_other_settings_are_refused_before_anything_is_written(tmp_path):
+    run = tmp_path / "run"
+    train(PPO, run)
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    for changed, message in [(PPO.replace(overrides={"episode_length": 40, "delta": 0.1}), "delta: 0.1 here"),
+                             (PPO.replace(seed=5), "seed: 5 here, 3 in the run"),
+                             (PPO.replace(algo="sac", n_steps=None, hyper_overrides={}), "algo"),
+                             (PPO.replace(timesteps=256), "below the run's budget")]:
+        with pytest.raises(ValueError, match=message):
+            train(changed, run, resume=True)
+    with pytest.raises(ValueError, match="holds a different run .*--overwrite"):
+        train(PPO.replace(seed=5), run)
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+    # a larger budget continues the same run
+    assert train(PPO.replace(timesteps=640), run, resume=True)["timesteps"] == 640
+
+
+def test_overwrite_replaces_a_different_run(tmp_path):
+    run = tmp_path / "run"
+    train(SAC, run)
+    train(PPO, run, overwrite=True)
+    config = json.loads((run / "config.json").read_text())
+    assert config["algorithm"] == "ppo"
+    checkpoints = list_checkpoints(run / "checkpoints")
+    assert all(json.loads((c / MANIFEST).read_text())["identity"]["algorithm"] == "ppo" for c in checkpoints)
+    steps = [int(line.split(",")[0]) for line in _curve(run)[1:]]
+    assert steps == sorted(set(steps))  # one learning curve, not SAC's followed by PPO's
+
+
+def test_second_writer_is_refused(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    with run_lock(run):
+        with pytest.raises(RunDirectoryBusy, match="being written by another process"):
+            train(PPO, run)
+        with pytest.raises(SystemExit) as exit_:
+            train_main(["rbc", "--algo", "ppo", "--timesteps", "64", "--out", str(run), "--no-progress"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "error:" in err and "being written by another process" in err
+    assert not (run / "config.json").exists()
+
+
+def test_unknown_hyperparameter_is_refused_before_the_directory_exists(tmp_path, capsys):
+    run = tmp_path / "run"
+    with pytest.raises(SystemExit) as exit_:
+        train_main(["rbc", "--algo", "sac", "--timesteps", "64", "--hyper", "lerning_rate=1e-3", "--out", str(run)])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --hyper: unknown sac hyperparameter 'lerning_rate' (did you mean 'learning_rate'?)" in err
+    assert not run.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("algo", ["ppo", "sac"])
+def test_sigkill_at_random_moments_then_resume(tmp_path, algo):
+    """Kill ``python -m rl.train`` with SIGKILL at 20 random moments, resume each time: the end equals a whole run."""
+    args = ["rbc", "--algo", algo, "--timesteps", "3000", "--seed", "1", "--n-economies", "2", "--preset", "tuned",
+            "--set", "episode_length=40", "--checkpoint-every", "100", "--no-progress"]
+    args += (["--n-steps", "16", "--hyper", "batch_size=16", "--hyper", "n_epochs=2"] if algo == "ppo"
+             else ["--hyper", "learning_starts=100", "--hyper", "batch_size=32"])
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-W", "ignore", "-m", "rl.train", *args]
+    subprocess.run([*command, "--out", str(tmp_path / "whole")], env=env, check=True, capture_output=True)
+    run = tmp_path / "killed"
+    rng = random.Random(0)
+    kills = 0
+    first = True
+    while not (run / "summary.json").exists():
+        extra = [] if first else ["--resume"]
+        process = subprocess.Popen([*command, "--out", str(run), *extra], env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT)
+        if kills < 20:
+            time.sleep(rng.uniform(2.0, 6.0))  # start-up (imports) takes about 2 s
+            if process.poll() is None:
+                process.send_signal(signal.SIGKILL)
+                kills += 1
+        output = process.communicate()[0].decode()
+        assert process.returncode in (0, -signal.SIGKILL), output
+        first = first and not (run / "config.json").exists()
+    assert kills == 20
+    assert _equal(_tensors(tmp_path / "whole" / "model.zip"), _tensors(run / "model.zip"))
+    steps = [line.split(",")[0] for line in _curve(run)]
+    assert steps == [line.split(",")[0] for line in _curve(tmp_path / "whole")]
