@@ -13,10 +13,14 @@ summary), never dropped.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import multiprocessing
 import os
 import shutil
+import signal
+import sys
+import threading
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -25,12 +29,17 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import NamedTuple, Optional, Sequence
 
+import filelock
+
 from econ import checks
 from rl.sweep.plan import Trial
 from rl.sweep.rundir import (ERROR_FILE, LOG_FILE, SUMMARY_FILE, TRIAL_FILE, is_complete, read_json, record_error,
                              write_trial)
 from rl.sweep.summary import write_summary
 from rl.train import train
+
+SWEEP_LOCK = ".sweep.lock"
+"""One sweep process per sweep directory: a ``filelock`` lock file in it."""
 
 TRAINING_OUTPUTS_KEPT = (TRIAL_FILE, ERROR_FILE)
 """What a clean restart keeps in a run directory; everything else is a previous attempt's output."""
@@ -56,7 +65,16 @@ class SweepResult(NamedTuple):
 # --------------------------------------------------------------------------------------------------------------
 # One trial (runs in a worker process: a local pool process or a Ray worker)
 
+def _check_inside(run_dir: Path) -> None:
+    """A run directory is a real folder of its sweep's ``runs/``: never a link to somewhere else."""
+    if run_dir.is_symlink() or (run_dir.exists() and run_dir.resolve().parent != run_dir.parent.resolve()):
+        raise ValueError(f"{run_dir} is a symbolic link or leads outside the sweep directory: refusing to write "
+                         f"or delete through it")
+
+
 def _clear_partial(run_dir: Path) -> None:
+    """Delete a previous attempt's outputs; links inside the run directory are removed, never followed."""
+    _check_inside(run_dir)
     for path in run_dir.iterdir():
         if path.name in TRAINING_OUTPUTS_KEPT:
             continue
@@ -77,6 +95,10 @@ def run_trial(trial: Trial, run_dir) -> dict:
     run_dir = Path(run_dir)
     if is_complete(run_dir):
         return {"status": "ok", "summary": read_json(run_dir / SUMMARY_FILE)}
+    try:
+        _check_inside(run_dir)
+    except ValueError as err:
+        return {"status": "failed", "error": f"ValueError: {err}"}
     run_dir.mkdir(parents=True, exist_ok=True)
     _clear_partial(run_dir)
     try:
@@ -139,13 +161,40 @@ def read_log(sweep_dir) -> list:
     return events
 
 
+def _die_with_driver(driver: int) -> None:
+    """Worker initializer: end this worker when the sweep's driver process dies (even by SIGKILL).
+
+    Linux delivers SIGKILL to the worker when its parent dies (``prctl(PR_SET_PDEATHSIG)``); elsewhere a
+    daemon thread notices that the parent changed and exits.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+        except OSError:
+            pass
+    if os.getppid() != driver:  # the driver died before the call above took effect
+        os._exit(1)
+
+    def watch():
+        while os.getppid() == driver:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def _run_local(trials: list, run_dirs: dict, workers: int, retries: int, log: _Log) -> tuple:
     """ProcessPoolExecutor (spawn) with at most ``workers`` trials in flight; returns (completed, failed)."""
     queue = list(trials)
     attempts = {trial.name: 0 for trial in trials}
     completed, failed = [], []
     context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+    def new_pool():
+        return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_die_with_driver,
+                                   initargs=(os.getpid(),))
+
+    pool = new_pool()
     in_flight: dict = {}
     try:
         while queue or in_flight:
@@ -178,7 +227,7 @@ def _run_local(trials: list, run_dirs: dict, workers: int, retries: int, log: _L
                     failed.append(trial.name)
             if broken:
                 pool.shutdown(wait=True, cancel_futures=True)
-                pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+                pool = new_pool()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return completed, failed
@@ -248,10 +297,31 @@ def run_sweep(trials: Sequence[Trial], sweep_dir, *, workers: int = 1, retries: 
     sweep_dir = Path(sweep_dir)
     runs = sweep_dir / "runs"
     runs.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(str(sweep_dir / SWEEP_LOCK), timeout=0)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise RuntimeError(f"another sweep is running in {sweep_dir} (lock {sweep_dir / SWEEP_LOCK}); "
+                           f"wait for it to finish or choose another directory") from None
+    try:
+        return _run_sweep_locked(trials, sweep_dir, runs, workers, retries, ray_address, cpus_per_trial, quiet)
+    finally:
+        lock.release()
+
+
+def _run_sweep_locked(trials, sweep_dir, runs, workers, retries, ray_address, cpus_per_trial, quiet) -> SweepResult:
     log = _Log(sweep_dir, quiet)
     run_dirs = {trial.name: runs / trial.name for trial in trials}
+    linked = []
     for trial in trials:
+        try:
+            _check_inside(run_dirs[trial.name])
+        except ValueError as err:  # nothing is written there, not even the error
+            log("failed", trial.name, error=str(err))
+            linked.append(trial.name)
+            continue
         write_trial(run_dirs[trial.name], trial)
+    trials = [t for t in trials if t.name not in linked]
     skipped = [t.name for t in trials if is_complete(run_dirs[t.name])]
     todo = [t for t in trials if t.name not in skipped]
     log("sweep", backend="ray" if ray_address else "local", trials=len(trials), to_run=len(todo),
@@ -266,6 +336,7 @@ def run_sweep(trials: Sequence[Trial], sweep_dir, *, workers: int = 1, retries: 
         else:
             completed, failed = _run_local(todo, run_dirs, workers, retries, log)
     rows = write_summary(sweep_dir)
+    failed = linked + failed
     log("end", completed=len(completed), skipped=len(skipped), failed=len(failed))
     return SweepResult(tuple(completed), tuple(skipped), tuple(failed), tuple(rows))
 
