@@ -13,6 +13,7 @@ periods of one 9-household economy (well under a second).
 from __future__ import annotations
 
 import itertools
+import json
 
 import numpy as np
 import pytest
@@ -21,6 +22,7 @@ from econ import private_margins
 from econ.economy import fraction_to_action, markets
 from econ.experiments import make_experiment, steady_state_fractions
 from rl import rollout
+from validation.compare import main as compare
 from validation.controls import control_model
 from validation.general import (GENERAL_TOLERANCES, continuum_allocation, continuum_benchmark,
                                 deterministic_fixed_point, general_benchmark, general_scores, private_residuals,
@@ -184,3 +186,15 @@ def test_input_errors_name_the_parameter(exp):
         private_margins(params, kappa, lam, np.ones(8), np.full(9, 0.5))
     with pytest.raises(ValueError, match="n_agents"):
         private_margins(params, kappa, lam, np.ones(9), np.full(9, 0.5), n_agents=0)
+
+
+def test_compare_general_scores_the_shipped_policy_against_the_price_impact_benchmark(tmp_path, capsys):
+    status = compare(["general", "--out", str(tmp_path)])
+    assert status in (0, 1)  # the verdict is the policy's; the scorecard must be there either way
+    out = capsys.readouterr().out
+    assert "price-impact steady state" in out.splitlines()[1]  # which benchmark, in the header
+    assert "euler_residual_8_kappa1.02_lambda1.02" in out and "continuum_aggregate_capital" in out
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["runs"][0]["fixed_point"]["converged"]
+    assert (report["passed"] is True) == (status == 0)
+    assert _is_png(tmp_path / "steady_state.png") and _is_png(tmp_path / "wealth_paths.png")

@@ -201,8 +201,8 @@ def plot_general_paths(scores: GeneralScores, path, title: str = ""):
         ax.set_ylabel(f"{what} (mean over economies)")
         ax.set_title(f"{what} by household (dashed: steady state, same colour)")
     fig.legend(*ax_k.get_legend_handles_labels(), loc="outside right center", fontsize=8)
-    fig.suptitle(title or f"{scores.experiment.name}: paths by household (sigma = {scores.ergodic['sigma']:g}) "
-                          "against the price-impact steady state")
+    fig.suptitle(f"{title or scores.experiment.name}: paths by household (sigma = {scores.ergodic['sigma']:g}, mean "
+                 f"of {scores.ergodic['n_economies']} economies) against the price-impact steady state")
     return _save(fig, path)
 
 
