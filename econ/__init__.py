@@ -5,7 +5,8 @@
 
 from econ.economy import ACTION_EPS, CAPITAL_FLOOR, action_to_fraction, markets, period
 from econ.fixed_point import ConvergenceError, fixed_point
-from econ.heterogeneous import HeterogeneousSteadyState, heterogeneous_steady_state, productivity_grid
+from econ.heterogeneous import (HeterogeneousSteadyState, PrivateMargins, heterogeneous_steady_state, private_margins,
+                                productivity_grid)
 from econ.krusell_smith import KrusellSmithParams, KrusellSmithSolution, solve_krusell_smith
 from econ.rbc import (
     BlanchardKahnError,
@@ -49,6 +50,8 @@ __all__ = [
     "markets",
     "nonlinear_impulse_response",
     "period",
+    "PrivateMargins",
+    "private_margins",
     "productivity_grid",
     "simulate_policy",
     "solve_vfi",

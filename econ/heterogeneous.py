@@ -63,7 +63,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import numpy as np
 import scipy.optimize
@@ -278,6 +278,53 @@ def fischer_burmeister(a, b, smoothing: float = 0.0):
     if smoothing == 0.0:
         return a + b - np.hypot(a, b)
     return a + b - np.sqrt(a * a + b * b + 2.0 * smoothing)
+
+
+class PrivateMargins(NamedTuple):
+    """Prices of an allocation (k_i, l_i) at A = 1 and each household's private margins (:func:`private_margins`)."""
+
+    effective_capital: float
+    effective_labour: float
+    interest_rate: float
+    """Base rental rate r = alpha (K/L)^(alpha-1)."""
+    wage: float
+    """Base wage w = (1-alpha)(K/L)^alpha."""
+    private_return: np.ndarray
+    """R_i = 1 - delta + kappa_i r [1 + ((1-alpha)/N)(lambda_i l_i/L - kappa_i k_i/K)], (N,)."""
+    private_wage: np.ndarray
+    """W_i = lambda_i w [1 + (alpha/N)(kappa_i k_i/K - lambda_i l_i/L)], (N,)."""
+
+
+def private_margins(params: RBCParams, capital_productivity, labour_productivity, capital, labour,
+                    n_agents: Optional[int] = None) -> PrivateMargins:
+    """Household i's private gross return on capital R_i and private marginal labour income W_i (module docstring).
+
+    Evaluated at the allocation (k_i, l_i) with A = 1: in a deterministic
+    steady state k' = k, so the Euler equation reads beta R_i = 1 and the
+    intratemporal condition chi c_i = W_i (linear utility) or
+    chi c_i = (1 - l_i) W_i (log-leisure).  ``n_agents`` None takes N = the
+    number of households given (the N-household game); pass the population
+    size where each entry stands for several households.
+    """
+    if not isinstance(params, RBCParams):
+        raise TypeError(f"params must be an RBCParams, got {type(params).__name__}")
+    kappa = checks.positive_array("capital_productivity", capital_productivity)
+    n = kappa.shape[0]
+    lam = checks.positive_array("labour_productivity", labour_productivity, length=n)
+    capital = np.asarray(capital, dtype=float)
+    labour = np.asarray(labour, dtype=float)
+    if capital.shape != (n,) or labour.shape != (n,):
+        raise ValueError(f"capital and labour must have shape ({n},), got {capital.shape} and {labour.shape}")
+    if not (np.all(np.isfinite(capital)) and np.all(capital >= 0.0)):
+        raise ValueError("capital must be finite and >= 0 for every household")
+    if not (np.all(np.isfinite(labour)) and np.all((labour >= 0.0) & (labour <= 1.0))):
+        raise ValueError("labour must be in [0, 1] for every household")
+    n_agents = n if n_agents is None else checks.positive_int("n_agents", n_agents)
+    out = _allocation(params, kappa, lam, n_agents, capital, labour)
+    if out is None:
+        raise ValueError("capital and labour must give positive effective aggregates K and L")
+    K, L, r, w, _, R, W = out
+    return PrivateMargins(K, L, r, w, R, W)
 
 
 def _allocation(params: RBCParams, kappa, lam, n_agents: int, capital, labour):

@@ -1,7 +1,7 @@
-"""Tests of the multi-agent scores (validation.krusell_smith, validation.general; spec 4.4, 4.5, 5; issue 5).
+"""Tests of the KS multi-agent scores (validation.krusell_smith; spec 4.5, 5); `general`: test_validation_general.py.
 
 Layers (STYLE principle 7): closed forms first (Ginis and Lorenz curves of
-known distributions, the steady-state allocation adding up); then independent
+known distributions); then independent
 methods against each other (the KS solver's own policy, played through the
 RL environment, must re-create the solver's law of motion and distribution);
 then positive and negative controls of the scorecard rows (the benchmark's
@@ -21,11 +21,9 @@ from econ.experiments import make_experiment
 from econ.krusell_smith.solver import gini
 from econ.experiments import steady_state_fractions
 from rl import core, rollout
-from validation.general import (general_benchmark, general_scores, steady_state_actor, steady_state_allocation,
-                                steady_state_initial_state)
+from validation.general import steady_state_actor, steady_state_initial_state
 from validation.krusell_smith import ks_benchmark, ks_benchmark_actor, ks_scores
-from validation.plots import (plot_consumption_fraction, plot_general_paths, plot_general_steady_state,
-                              plot_law_of_motion, plot_lorenz)
+from validation.plots import plot_consumption_fraction, plot_law_of_motion, plot_lorenz
 from validation.scorecard import DEFAULT_SIMULATION
 
 # Benchmark policy at N = 200, 4 economies x 1,000 kept periods (300 burn-in):
@@ -97,21 +95,6 @@ def test_pooling_removes_the_small_sample_bias_of_the_gini():
     per_economy = np.mean([gini(s) for s in samples])
     assert per_economy == pytest.approx(0.5 * 19 / 20, abs=0.005)
     assert gini(samples) == pytest.approx(0.5, abs=0.003)
-
-
-def test_steady_state_allocation_adds_up_to_the_heterogeneous_steady_state(general_exp):
-    ss = general_benchmark(general_exp)
-    capital, labour, chat, wealth = steady_state_allocation(general_exp)
-    lam, kappa = ss.labour_productivity, ss.capital_productivity
-    assert ss.split_indeterminate and ss.holds_capital.sum() == 3
-    assert np.mean(kappa * capital) == pytest.approx(ss.capital, rel=1e-12)
-    assert np.mean(lam * labour) == pytest.approx(ss.labour, rel=1e-12)
-    assert np.all(chat[~ss.holds_capital] == 1.0) and np.all(capital[~ss.holds_capital] == 0.0)
-    assert np.all((chat[ss.holds_capital] > 0) & (chat[ss.holds_capital] < 1))
-    # steady state: consumption = wealth - capital, and the intratemporal condition c = lambda w / chi (linear)
-    np.testing.assert_allclose(chat * wealth, wealth - capital, rtol=1e-12)
-    np.testing.assert_allclose((chat * wealth)[ss.holds_capital], lam[ss.holds_capital] * ss.wage / general_exp.chi,
-                               rtol=1e-12)
 
 
 # ----------------------------------------------------------------------------- simulation
@@ -256,57 +239,18 @@ def test_types_variants_full_benchmark_controls(name):
     assert {"gini_wealth", "consumption_fraction_error", "type_capital_share_kappa1"} <= failed
 
 
-# ----------------------------------------------------------------------------- general
-def test_steady_state_policy_keeps_capital_at_the_heterogeneous_steady_state(general_exp):
-    # Deterministic (sigma = 0) economy started at the steady state and playing its
-    # choices: it stays within 1% (the corners chat = 1, l = 1 are played as 0.995,
-    # so hand-to-mouth households keep k' = 0.005 a and work 0.5% less).
-    exp = general_exp._replace(sigma=0.0)
-    panel = rollout.simulate_agents(steady_state_actor(exp), exp, 400, burn_in=0, n_economies=1,
-                               initial_state=steady_state_initial_state(exp))
-    scores = general_scores(panel)
-    ss = scores.steady_state
-    capital = steady_state_allocation(exp).capital
-    holders = ss.holds_capital
-    np.testing.assert_allclose(panel.capital[:, 0, holders], np.broadcast_to(capital[holders], (400, 3)), rtol=0.01)
-    assert np.all(panel.capital[:, 0, ~holders] < 0.01)
-    assert scores.aggregates["aggregate_capital"] == pytest.approx(ss.capital, rel=0.01)
-    # it settles from the steady state to the actor's own fixed point, 0.4% lower (first half vs second)
-    assert scores.sigma == 0.0 and scores.capital_drift < 0.005
-    assert [r.metric for r in scores.rows() if r.passed is False] == []
-
-
-def test_general_rows_fail_for_kappa_blind_and_constant_policies(general_exp):
-    kw = dict(n_periods=600, burn_in=300, n_economies=2, seed=0)
-    chat, labour = steady_state_fractions(general_exp)
-    blind = general_scores(rollout.simulate_agents(rollout.constant_actor(general_exp, chat, labour), general_exp, **kw))
-    failed = {r.metric for r in blind.rows() if r.passed is False}
-    assert {"holders_capital_share", "hand_to_mouth_consumption_fraction"} <= failed
-    half = general_scores(rollout.simulate_agents(rollout.constant_actor(general_exp, 0.5, 0.5), general_exp, **kw))
-    assert {"aggregate_capital", "output"} <= {r.metric for r in half.rows() if r.passed is False}
-    # individual rows of the indeterminate holders are reported, never judged
-    holder_rows = [r for r in blind.rows() if r.metric.startswith("household_capital_") and "kappa1.02" in r.metric]
-    assert len(holder_rows) == 3 and all(r.passed is None and np.isnan(r.benchmark) for r in holder_rows)
-
-
 # ----------------------------------------------------------------------------- figures
 def _is_png(path):
     data = path.read_bytes()
     return data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
 
 
-def test_figures_are_written(tmp_path, reference_scores, general_exp):
+def test_figures_are_written(tmp_path, reference_scores):
     paths = [
         plot_law_of_motion(reference_scores, tmp_path / "lom.png", label="benchmark policy"),
         plot_lorenz(reference_scores, tmp_path / "lorenz.png", extra={"same, again": reference_scores}),
         plot_consumption_fraction(reference_scores, tmp_path / "chat.png"),
     ]
-    exp = general_exp._replace(sigma=0.0)
-    panel = rollout.simulate_agents(steady_state_actor(exp), exp, 50, burn_in=0,
-                               initial_state=steady_state_initial_state(exp))
-    scores = general_scores(panel)
-    paths += [plot_general_paths(scores, tmp_path / "paths.png"),
-              plot_general_steady_state(scores, tmp_path / "bars.png")]
     assert all(_is_png(p) for p in paths)
 
 
@@ -345,8 +289,6 @@ def test_input_errors_name_the_parameter(ks_exp, ks_bench, general_exp):
     with pytest.raises(TypeError, match="panel"):
         ks_scores({"capital": 1}, ks_exp, ks_bench)
     ks_panel = rollout.simulate_agents(actor, ks_exp, 5, burn_in=0)
-    with pytest.raises(ValueError, match="experiment"):
-        general_scores(ks_panel)
     with pytest.raises(ValueError, match="calibration"):
         ks_scores(ks_panel, make_experiment("ks-het-mild"), ks_bench)
     with pytest.raises(ValueError, match="benchmark"):

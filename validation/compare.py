@@ -63,7 +63,7 @@ def shipped_model_path(experiment_name: str) -> Path:
 
 def score_multi_agent(experiment: Experiment, models: list, labels: List[str], tolerances: Dict[str, float],
                       out: Path):
-    """Scorecard rows, figures and report extras of the KS and ``general`` experiments.
+    """Scorecard rows, figures and report extras of the KS experiments.
 
     Each model is simulated with :data:`validation.scorecard.DEFAULT_SIMULATION` (seed 0, so every model sees
     the same shocks) and scored; the rows are combined over the models, the figures are the first model's.
@@ -72,27 +72,50 @@ def score_multi_agent(experiment: Experiment, models: list, labels: List[str], t
     per_run, summaries, all_scores = [], [], []
     for model in models:
         panel = simulate_agents(model, experiment, **settings)
-        if experiment.technology == "ks":
-            scores = ks_scores(panel, experiment, policy=model)
-        else:
-            scores = general_scores(panel, experiment)
+        scores = ks_scores(panel, experiment, policy=model)
         per_run.append(scores.rows(tolerances or None))
         summaries.append(scores.summary())
         all_scores.append(scores)
     scores, label = all_scores[0], labels[0]
-    if experiment.technology == "ks":
-        figures = [plots.plot_law_of_motion(scores, out / "law_of_motion.png", title=experiment.name, label=label),
-                   plots.plot_lorenz(scores, out / "lorenz.png", title=experiment.name, label=label),
-                   plots.plot_consumption_fraction(scores, out / "consumption_fraction.png", title=experiment.name,
-                                                   label=label)]
-        benchmark = "Krusell-Smith law-of-motion solution (econ.solve_krusell_smith), same beta and types"
-    else:
-        figures = [plots.plot_general_paths(scores, out / "wealth_paths.png", title=experiment.name),
-                   plots.plot_general_steady_state(scores, out / "steady_state.png", title=experiment.name,
-                                                   label=label)]
-        benchmark = "heterogeneous deterministic steady state (econ.heterogeneous_steady_state)"
+    figures = [plots.plot_law_of_motion(scores, out / "law_of_motion.png", title=experiment.name, label=label),
+               plots.plot_lorenz(scores, out / "lorenz.png", title=experiment.name, label=label),
+               plots.plot_consumption_fraction(scores, out / "consumption_fraction.png", title=experiment.name,
+                                               label=label)]
+    benchmark = "Krusell-Smith law-of-motion solution (econ.solve_krusell_smith), same beta and types"
     return combine(per_run), [Path(f) for f in figures], {"benchmark": benchmark, "simulation": settings,
                                                            "runs": summaries}
+
+
+GENERAL_NOTE = ("judged against the price-impact steady state at the agents' N (the equilibrium of the game the "
+                "households play: each moves the prices it is paid), at the policy's deterministic fixed point; "
+                "rows continuum_*: the price-taking continuum steady state, reported; ergodic_*: long-run means "
+                "with shocks, reported")
+"""How the ``general`` scorecard is judged, printed above it (reasons: docs/validation.md)."""
+
+
+def score_general(experiment: Experiment, models: list, labels: List[str], tolerances: Dict[str, float],
+                  out: Path):
+    """Scorecard rows, figures and report extras of the ``general`` experiment.
+
+    Each model is scored at its deterministic fixed point against the
+    price-impact steady state at N (:func:`validation.general.general_scores`), with the long-run means of
+    a stochastic simulation (:data:`validation.scorecard.DEFAULT_SIMULATION`, seed 0) reported beside; the rows
+    are combined over the models, the figures are the first model's.
+    """
+    settings = DEFAULT_SIMULATION[experiment.name]
+    per_run, summaries, all_scores = [], [], []
+    for model in models:
+        scores = general_scores(model, experiment, panel=simulate_agents(model, experiment, **settings))
+        per_run.append(scores.rows(tolerances or None))
+        summaries.append(scores.summary())
+        all_scores.append(scores)
+    scores, label = all_scores[0], labels[0]
+    figures = [plots.plot_general_paths(scores, out / "wealth_paths.png", title=experiment.name),
+               plots.plot_general_capital(scores, out / "steady_state.png", title=experiment.name, label=label)]
+    benchmark = (f"price-impact steady state at N = {experiment.num_agents} (econ.heterogeneous_steady_state with "
+                 "n_agents); the continuum steady state reported beside")
+    return combine(per_run), [Path(f) for f in figures], {"benchmark": benchmark, "note": GENERAL_NOTE,
+                                                           "simulation": settings, "runs": summaries}
 
 
 # ----------------------------------------------------------------------------- command line
@@ -223,11 +246,12 @@ def main(argv=None) -> int:
             print("error: the steady-state control applies to rbc and rbc-full-depreciation only", file=sys.stderr)
             return 2
         try:
-            rows, figures, extra = score_multi_agent(experiment, models, labels, tolerances, out)
+            score = score_general if experiment.technology == "ar1" else score_multi_agent
+            rows, figures, extra = score(experiment, models, labels, tolerances, out)
         except ValueError as err:  # e.g. a --tol naming no metric of this experiment
             print(f"error: {err}", file=sys.stderr)
             return 2
-    title = f"{args.experiment}: {', '.join(labels)}"
+    title = f"{args.experiment}: {', '.join(labels)}" + (f"\n{extra['note']}" if "note" in extra else "")
     print(format_scorecard(title, rows))
     failed = [r.metric for r in rows if r.passed is False]
     report = {

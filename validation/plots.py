@@ -4,7 +4,7 @@ One household (``rbc``, ``rbc-full-depreciation``): :func:`plot_rbc` (policy
 against the benchmark, IRFs with the seed band, learning curves).  KS
 variants: :func:`plot_law_of_motion`, :func:`plot_lorenz`,
 :func:`plot_consumption_fraction`.  ``general``: :func:`plot_general_paths`,
-:func:`plot_general_steady_state`.
+:func:`plot_general_capital`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import NullFormatter, ScalarFormatter  # noqa: E402
 
 from econ.experiments import Experiment  # noqa: E402
@@ -181,67 +180,63 @@ def _household_label(ss: HeterogeneousSteadyState, i: int) -> str:
 
 
 def plot_general_paths(scores: GeneralScores, path, title: str = ""):
-    """Capital and wealth paths per household (mean over economies) with the steady-state levels dashed.
-
-    Holders with an indeterminate split get the level of the equal split
-    (:func:`validation.general.steady_state_allocation`), marked as such in the legend.
-    """
-    ss = scores.steady_state
-    capital_ss, wealth_ss = scores.allocation.capital, scores.allocation.wealth
-    fig, (ax_k, ax_a) = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
-    n = scores.capital_path.shape[1]
+    """Capital and wealth paths per household (mean over economies of the stochastic panel) with each household's
+    price-impact steady-state level dashed in its colour.  Requires scores computed with a panel."""
+    if scores.ergodic is None:
+        raise ValueError("scores must be computed with a panel (general_scores(..., panel=...)) to plot paths")
+    ss, allocation = scores.steady_state, scores.allocation
+    capital_path, wealth_path = scores.ergodic["capital_path"], scores.ergodic["wealth_path"]
+    fig, (ax_k, ax_a) = plt.subplots(1, 2, figsize=(13, 4.8), layout="constrained")
+    n = capital_path.shape[1]
     colours = plt.cm.viridis(np.linspace(0.0, 0.9, n))
-    periods = np.arange(scores.capital_path.shape[0])
+    periods = np.arange(capital_path.shape[0])
     for i in range(n):
-        ax_k.plot(periods, scores.capital_path[:, i], color=colours[i], lw=1.0, label=_household_label(ss, i))
-        ax_a.plot(periods, scores.wealth_path[:, i], color=colours[i], lw=1.0)
-        ax_a.axhline(wealth_ss[i], color=colours[i], ls="--", lw=1.0)
-    drawn = set()
-    for i in range(n):
-        level = float(capital_ss[i])
-        if round(level, 9) in drawn:
-            continue
-        drawn.add(round(level, 9))
-        if ss.holds_capital[i]:
-            what = "steady state, holders (equal split; split indeterminate)" if ss.split_indeterminate \
-                else "steady state, holder"
-        else:
-            what = "steady state, hand-to-mouth (k = 0)"
-        ax_k.axhline(level, color="black" if ss.holds_capital[i] else "grey", ls="--", lw=1.2, label=what)
-    ax_k.set_xlabel("period (after the burn-in)")
-    ax_k.set_ylabel("capital k_i (mean over economies)")
-    ax_k.set_title("capital by household")
-    ax_k.legend(fontsize=7, ncol=2)
-    ax_a.set_xlabel("period (after the burn-in)")
-    ax_a.set_ylabel("wealth a_i (mean over economies)")
-    ax_a.set_title("wealth by household (dashed: steady state, same colour)")
-    fig.suptitle(title or f"{scores.experiment.name}: paths by household (sigma = {scores.sigma:g}) "
-                          "against the heterogeneous steady state")
+        ax_k.plot(periods, capital_path[:, i], color=colours[i], lw=1.0, label=_household_label(ss, i))
+        ax_k.axhline(allocation.capital[i], color=colours[i], ls="--", lw=1.0)
+        ax_a.plot(periods, wealth_path[:, i], color=colours[i], lw=1.0)
+        ax_a.axhline(allocation.wealth[i], color=colours[i], ls="--", lw=1.0)
+    ax_k.plot([], [], color="black", ls="--", lw=1.0, label=f"price-impact steady state (N = {ss.n_agents})")
+    for ax, what in ((ax_k, "capital k_i"), (ax_a, "wealth a_i")):
+        ax.set_xlabel("period (after the burn-in)")
+        ax.set_ylabel(f"{what} (mean over economies)")
+        ax.set_title(f"{what} by household (dashed: steady state, same colour)")
+    fig.legend(*ax_k.get_legend_handles_labels(), loc="outside right center", fontsize=8)
+    fig.suptitle(f"{title or scores.experiment.name}: paths by household (sigma = {scores.ergodic['sigma']:g}, mean "
+                 f"of {scores.ergodic['n_economies']} economies) against the price-impact steady state")
     return _save(fig, path)
 
 
-def plot_general_steady_state(scores: GeneralScores, path, title: str = "", label: str = "RL"):
-    """Bars of long-run mean capital and labour per household against the heterogeneous steady state."""
-    ss = scores.steady_state
-    capital_ss, labour_ss = scores.allocation.capital, scores.allocation.labour
-    n = scores.capital.size
+def plot_general_capital(scores: GeneralScores, path, title: str = "", label: str = "RL"):
+    """Capital and labour per household: the continuum and the price-impact steady states, and the policy's
+    deterministic fixed point (and its long-run means with shocks, when the scores have a panel).
+
+    Households are ordered as in the experiment (kappa slowest).  The continuum's split among its capital holders
+    is indeterminate: the equal split is drawn, with open markers.
+    """
+    ss, cont = scores.steady_state, scores.continuum
+    n = ss.capital_productivity.size
     pos = np.arange(n)
-    width = 0.38
-    fig, (ax_k, ax_l) = plt.subplots(1, 2, figsize=(max(10, 1.1 * n + 4), 4.8), layout="constrained")
-    hatch = ["//" if ss.indeterminate[i] else "" for i in range(n)]
-    for ax, rl, bench, what in ((ax_k, scores.capital, capital_ss, "capital k_i"),
-                                (ax_l, scores.labour, labour_ss, "labour l_i")):
-        ax.bar(pos - width / 2, rl, width, label=f"{label} (long-run mean)", color="tab:blue")
-        bars = ax.bar(pos + width / 2, bench, width, label="heterogeneous steady state", color="tab:grey")
-        for bar, h in zip(bars, hatch):
-            bar.set_hatch(h)
+    fig, (ax_k, ax_l) = plt.subplots(1, 2, figsize=(max(11, 0.9 * n + 6), 4.8), layout="constrained")
+    indeterminate = cont.indeterminate
+    for ax, key in ((ax_k, "capital"), (ax_l, "labour")):
+        continuum = getattr(scores.continuum_allocation, key)
+        ax.plot(pos, continuum, color="tab:grey", ls=":", marker="s", ms=6, label="continuum steady state "
+                "(price takers; open: split indeterminate, equal split shown)")
+        ax.plot(pos[indeterminate], continuum[indeterminate], ls="none", marker="s", ms=6, mfc="white",
+                color="tab:grey")
+        ax.plot(pos, getattr(scores.allocation, key), color="black", ls="--", marker="o", ms=5,
+                label=f"price-impact steady state, N = {ss.n_agents}")
+        ax.plot(pos, getattr(scores.fixed_point, key), color="tab:red", marker="x", ms=7,
+                label=f"{label}, deterministic fixed point")
+        if scores.ergodic is not None:
+            ax.plot(pos, scores.ergodic[key], color="tab:blue", ls="-.", marker="+", ms=7,
+                    label=f"{label}, long-run mean with shocks")
         ax.set_xticks(pos, [_household_label(ss, i) for i in range(n)], rotation=60, ha="right", fontsize=7)
-        ax.set_ylabel(what)
         ax.set_xlabel("household")
-        ax.set_title(what)
-    handles, _ = ax_k.get_legend_handles_labels()
-    handles.append(Patch(facecolor="tab:grey", hatch="//", label="hatched: split indeterminate (equal split shown)"))
-    ax_k.legend(handles=handles, fontsize=8)
-    fig.suptitle(title or f"{scores.experiment.name}: long-run means (sigma = {scores.sigma:g}) vs steady state; "
-                          f"K {scores.aggregates['aggregate_capital']:.3f} vs {ss.capital:.3f}")
+        ax.set_ylabel(f"{key} {'k_i' if key == 'capital' else 'l_i'}")
+        ax.set_title(f"{key} by household")
+    fig.legend(*ax_k.get_legend_handles_labels(), loc="outside lower center", ncol=2, fontsize=8)
+    fp = scores.fixed_point.aggregates
+    fig.suptitle(f"{title or scores.experiment.name}: K at the fixed point {fp['aggregate_capital']:.3f}; "
+                 f"price-impact steady state {ss.capital:.3f}, continuum {cont.capital:.3f}")
     return _save(fig, path)
