@@ -38,7 +38,7 @@ from rl.train import train
 from validation import plots
 from validation.controls import CONTROLS, control_model, steady_state_policy
 from validation.general import general_scores
-from validation.krusell_smith import ks_scores
+from validation.same_economy import same_economy_references, same_economy_scores
 from validation.rbc import RBC_EXPERIMENTS, TOLERANCES, known_metrics, score_rbc
 from validation.scorecard import DEFAULT_SIMULATION, combine, format_scorecard
 
@@ -68,28 +68,51 @@ def score_multi_agent(experiment: Experiment, models: list, labels: List[str], t
     the same shocks) and scored; the rows are combined over the models, the figures are the first model's.
     """
     settings = DEFAULT_SIMULATION[experiment.name]
+    if experiment.technology == "ks":
+        return score_ks_same_economy(experiment, models, labels, tolerances, out, settings)
     per_run, summaries, all_scores = [], [], []
     for model in models:
         panel = simulate_agents(model, experiment, **settings)
-        if experiment.technology == "ks":
-            scores = ks_scores(panel, experiment, policy=model)
-        else:
-            scores = general_scores(panel, experiment)
+        scores = general_scores(panel, experiment)
         per_run.append(scores.rows(tolerances or None))
         summaries.append(scores.summary())
         all_scores.append(scores)
     scores, label = all_scores[0], labels[0]
-    if experiment.technology == "ks":
-        figures = [plots.plot_law_of_motion(scores, out / "law_of_motion.png", title=experiment.name, label=label),
-                   plots.plot_lorenz(scores, out / "lorenz.png", title=experiment.name, label=label),
-                   plots.plot_consumption_fraction(scores, out / "consumption_fraction.png", title=experiment.name,
-                                                   label=label)]
-        benchmark = "Krusell-Smith law-of-motion solution (econ.solve_krusell_smith), same beta and types"
-    else:
-        figures = [plots.plot_general_paths(scores, out / "wealth_paths.png", title=experiment.name),
-                   plots.plot_general_steady_state(scores, out / "steady_state.png", title=experiment.name,
-                                                   label=label)]
-        benchmark = "heterogeneous deterministic steady state (econ.heterogeneous_steady_state)"
+    figures = [plots.plot_general_paths(scores, out / "wealth_paths.png", title=experiment.name),
+               plots.plot_general_steady_state(scores, out / "steady_state.png", title=experiment.name, label=label)]
+    benchmark = "heterogeneous deterministic steady state (econ.heterogeneous_steady_state)"
+    return combine(per_run), [Path(f) for f in figures], {"benchmark": benchmark, "simulation": settings,
+                                                           "runs": summaries}
+
+
+def score_ks_same_economy(experiment: Experiment, models: list, labels: List[str], tolerances: Dict[str, float],
+                          out: Path, settings: dict):
+    """The KS scorecard in the same economy (:mod:`validation.same_economy`): the price-impact and price-taking
+    rules played by the same N households on the same shocks (seed 0), judged against the price-impact rule."""
+    references = same_economy_references(experiment, **settings)
+    per_run, summaries, all_scores = [], [], []
+    for model in models:
+        panel = simulate_agents(model, experiment, **settings)
+        scores = same_economy_scores(panel, model, references)
+        per_run.append(scores.rows(tolerances or None))
+        summaries.append(scores.summary())
+        all_scores.append(scores)
+    scores, label = all_scores[0], labels[0]
+    pi, sol = references.price_impact_scores, references.price_impact
+    print(f"benchmark column: the price-impact rule (solve_krusell_smith(n_agents={experiment.num_agents})) played "
+          f"by the same N = {experiment.num_agents} households on the same shocks: mean K {pi.mean_capital:.3f}, "
+          f"wealth Gini {pi.gini_wealth:.3f} (its solver's 10,000-household panel: {sol.mean_capital:.3f}, "
+          f"{sol.gini_wealth:.3f}); {label}: mean K {scores.rl.mean_capital:.3f} "
+          f"({100 * (scores.rl.mean_capital / pi.mean_capital - 1):+.1f} %), wealth Gini {scores.rl.gini_wealth:.3f} "
+          f"({scores.rl.gini_wealth - pi.gini_wealth:+.3f})\n")
+    figures = [plots.plot_law_of_motion(scores.rl, out / "law_of_motion.png", title=experiment.name, label=label),
+               plots.plot_lorenz_benchmarks(scores, out / "lorenz.png", label=label),
+               plots.plot_consumption_fraction(scores.rl, out / "consumption_fraction.png", title=experiment.name,
+                                               label=label)]
+    if scores.rl.num_types > 1:
+        figures.append(plots.plot_capital_shares(scores, out / "capital_shares.png", label=label))
+    benchmark = (f"price-impact Krusell-Smith rule at N = {experiment.num_agents} (econ.solve_krusell_smith with "
+                 "n_agents) played in the same economy; price-taking rule at N and the continuum solution reported")
     return combine(per_run), [Path(f) for f in figures], {"benchmark": benchmark, "simulation": settings,
                                                            "runs": summaries}
 
