@@ -39,7 +39,7 @@ from rl.train import train
 from validation import plots
 from validation.controls import CONTROLS, control_model, steady_state_policy
 from validation.general import general_scores
-from validation.krusell_smith import ks_scores
+from validation.same_economy import same_economy_references, same_economy_scores
 from validation.rbc import RBC_EXPERIMENTS, TOLERANCES, known_metrics, score_rbc
 from validation.scorecard import DEFAULT_SIMULATION, combine, format_scorecard
 
@@ -61,27 +61,35 @@ def shipped_model_path(experiment_name: str) -> Path:
     return path
 
 
-def score_multi_agent(experiment: Experiment, models: list, labels: List[str], tolerances: Dict[str, float],
-                      out: Path):
-    """Scorecard rows, figures and report extras of the KS experiments.
-
-    Each model is simulated with :data:`validation.scorecard.DEFAULT_SIMULATION` (seed 0, so every model sees
-    the same shocks) and scored; the rows are combined over the models, the figures are the first model's.
-    """
+def score_ks(experiment: Experiment, models: list, labels: List[str], tolerances: Dict[str, float], out: Path):
+    """The KS scorecard in the same economy (:mod:`validation.same_economy`): the price-impact and price-taking
+    rules played by the same N households on the same shocks (seed 0, :data:`DEFAULT_SIMULATION`), judged
+    against the price-impact rule; rows combined over the models, figures of the first."""
     settings = DEFAULT_SIMULATION[experiment.name]
+    references = same_economy_references(experiment, **settings)
     per_run, summaries, all_scores = [], [], []
     for model in models:
         panel = simulate_agents(model, experiment, **settings)
-        scores = ks_scores(panel, experiment, policy=model)
+        scores = same_economy_scores(panel, model, references)
         per_run.append(scores.rows(tolerances or None))
         summaries.append(scores.summary())
         all_scores.append(scores)
     scores, label = all_scores[0], labels[0]
-    figures = [plots.plot_law_of_motion(scores, out / "law_of_motion.png", title=experiment.name, label=label),
-               plots.plot_lorenz(scores, out / "lorenz.png", title=experiment.name, label=label),
-               plots.plot_consumption_fraction(scores, out / "consumption_fraction.png", title=experiment.name,
+    pi, sol = references.price_impact_scores, references.price_impact
+    print(f"benchmark column: the price-impact rule (solve_krusell_smith(n_agents={experiment.num_agents})) played "
+          f"by the same N = {experiment.num_agents} households on the same shocks: mean K {pi.mean_capital:.3f}, "
+          f"wealth Gini {pi.gini_wealth:.3f} (its solver's 10,000-household panel: {sol.mean_capital:.3f}, "
+          f"{sol.gini_wealth:.3f}); {label}: mean K {scores.rl.mean_capital:.3f} "
+          f"({100 * (scores.rl.mean_capital / pi.mean_capital - 1):+.1f} %), wealth Gini {scores.rl.gini_wealth:.3f} "
+          f"({scores.rl.gini_wealth - pi.gini_wealth:+.3f})\n")
+    figures = [plots.plot_law_of_motion(scores.rl, out / "law_of_motion.png", title=experiment.name, label=label),
+               plots.plot_lorenz_benchmarks(scores, out / "lorenz.png", label=label),
+               plots.plot_consumption_fraction(scores.rl, out / "consumption_fraction.png", title=experiment.name,
                                                label=label)]
-    benchmark = "Krusell-Smith law-of-motion solution (econ.solve_krusell_smith), same beta and types"
+    if scores.rl.num_types > 1:
+        figures.append(plots.plot_capital_shares(scores, out / "capital_shares.png", label=label))
+    benchmark = (f"price-impact Krusell-Smith rule at N = {experiment.num_agents} (econ.solve_krusell_smith with "
+                 "n_agents) played in the same economy; price-taking rule at N and the continuum solution reported")
     return combine(per_run), [Path(f) for f in figures], {"benchmark": benchmark, "simulation": settings,
                                                            "runs": summaries}
 
@@ -246,7 +254,7 @@ def main(argv=None) -> int:
             print("error: the steady-state control applies to rbc and rbc-full-depreciation only", file=sys.stderr)
             return 2
         try:
-            score = score_general if experiment.technology == "ar1" else score_multi_agent
+            score = score_general if experiment.technology == "ar1" else score_ks
             rows, figures, extra = score(experiment, models, labels, tolerances, out)
         except ValueError as err:  # e.g. a --tol naming no metric of this experiment
             print(f"error: {err}", file=sys.stderr)

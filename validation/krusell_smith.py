@@ -82,6 +82,16 @@ def ks_benchmark(experiment: Experiment, *, seed: int = 0, **solver_options) -> 
     return _solve_cached(experiment.ks, seed, tuple(sorted(solver_options.items())))
 
 
+def price_impact_benchmark(experiment: Experiment, *, seed: int = 0, **solver_options) -> KrusellSmithSolution:
+    """The finite-N (price-impact) KS solution at the experiment's N, cached like :func:`ks_benchmark`.
+
+    ``solve_krusell_smith(experiment.ks, n_agents=experiment.num_agents)``:
+    each household's Euler equation uses its private return (spec 4.6).
+    """
+    experiment = _require_ks(experiment)
+    return ks_benchmark(experiment, seed=seed, n_agents=experiment.num_agents, **solver_options)
+
+
 def _household_types(experiment: Experiment) -> np.ndarray:
     """Index into ``experiment.ks.capital_productivity`` of each household's kappa."""
     types_kappa = np.asarray(experiment.ks.capital_productivity)
@@ -119,6 +129,8 @@ class KSBenchmarkActor:
     bilinear in (k, K)) becomes chat = c / a and the action
     :func:`econ.economy.fraction_to_action` (chat) (clipped to [0.005, 0.995],
     which the benchmark's chat never leaves in the calibrations of the spec).
+    A finite-N (price-impact) solution's rule is read at K clamped to its K
+    grid, as the solver's own simulation reads it (``clamp_aggregate``).
     Observations are float32, so k and K are recovered to about 1e-7
     relative.  ``clipped`` counts the household-periods whose chat had to be clipped.
     """
@@ -155,9 +167,12 @@ class KSBenchmarkActor:
         m = markets(capital, ks.labour_endowment * employed, ks.technology[z], alpha=exp.alpha, delta=exp.delta,
                     capital_productivity=self._kappa)
         c = np.empty_like(capital)
+        grid = self.solution.policy.aggregate_capital_grid
         for j in range(capital.shape[0]):
-            c[j] = self.solution.policy.evaluate(capital[j], float(m.effective_capital[j]),
-                                                 2 * z[j] + employed[j].astype(np.int64), self._types)
+            K = float(m.effective_capital[j])
+            if self.solution.n_agents is not None:  # read like the solver's simulation reads a finite-N rule
+                K = min(max(K, grid[0]), grid[-1])
+            c[j] = self.solution.policy.evaluate(capital[j], K, 2 * z[j] + employed[j].astype(np.int64), self._types)
         return c / m.wealth
 
     def __call__(self, obs) -> np.ndarray:

@@ -3,7 +3,8 @@
 One household (``rbc``, ``rbc-full-depreciation``): :func:`plot_rbc` (policy
 against the benchmark, IRFs with the seed band, learning curves).  KS
 variants: :func:`plot_law_of_motion`, :func:`plot_lorenz`,
-:func:`plot_consumption_fraction`.  ``general``: :func:`plot_general_paths`,
+:func:`plot_consumption_fraction`, and with the three benchmarks of the same
+economy :func:`plot_lorenz_benchmarks` and :func:`plot_capital_shares`.  ``general``: :func:`plot_general_paths`,
 :func:`plot_general_capital`.
 """
 
@@ -172,6 +173,73 @@ def plot_consumption_fraction(scores: KSScores, path, title: str = "", label: st
         if t == 0:
             ax.legend(fontsize=6.5)
     fig.suptitle(title or f"{scores.experiment.name}: consumption fraction against wealth, {label} vs Krusell-Smith")
+    return _save(fig, path)
+
+
+def _benchmark_styles(label: str):
+    """(attribute of the same-economy scores, label, line keywords) of RL and the three benchmarks."""
+    return [("rl", label, {"color": "tab:red", "lw": 2.0}),
+            ("price_impact", "price-impact rule at N (judged benchmark)", {"color": "black", "lw": 1.6}),
+            ("price_taking", "price-taking rule at N", {"color": "tab:blue", "lw": 1.4, "ls": "--"}),
+            ("continuum", "continuum solver (10,000 households)", {"color": "grey", "lw": 1.4, "ls": ":"})]
+
+
+def plot_lorenz_benchmarks(scores, path, label: str = "RL", title: str = "") -> Path:
+    """Lorenz curves of wealth: RL and the price-impact and price-taking rules played by the same N households
+    (pooled samples), and the continuum solver's cross-section; Ginis in the legend, outside the axes.
+
+    ``scores`` is a :class:`validation.same_economy.SameEconomyScores`.
+    """
+    refs = scores.references
+    n = scores.n_households
+    data = {"rl": (scores.rl.lorenz_wealth, scores.rl.gini_wealth),
+            "price_impact": (refs.price_impact_scores.lorenz_wealth, refs.price_impact_scores.gini_wealth),
+            "price_taking": (refs.price_taking_scores.lorenz_wealth, refs.price_taking_scores.gini_wealth),
+            "continuum": (refs.continuum.lorenz_wealth, refs.continuum.gini_wealth)}
+    fig, ax = plt.subplots(figsize=(9.5, 5.4), layout="constrained")
+    for key, what, style in _benchmark_styles(f"{label} (N = {n})"):
+        (people, share), g = data[key]
+        ax.plot(people, share, label=f"{what}: Gini {g:.3f}", **style)
+    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="-.", label="equality")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("cumulative share of households (poorest first)")
+    ax.set_ylabel("cumulative share of wealth")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    ax.set_title(title or f"{scores.experiment.name}: Lorenz curves of wealth, same economy (N = {n})")
+    return _save(fig, path)
+
+
+def plot_capital_shares(scores, path, label: str = "RL", title: str = "") -> Path:
+    """Bars of each kappa type's share of all capital and its mean consumption fraction: RL and the three
+    benchmarks (legend outside the axes).  ``scores`` is a :class:`validation.same_economy.SameEconomyScores`."""
+    refs = scores.references
+    shares_of = {"continuum": scores._solver_shares(refs.continuum)}
+    fractions_of = {"continuum": np.asarray(refs.continuum.consumption_fraction_by_type)}
+    for key, panel_scores in (("rl", scores.rl), ("price_impact", refs.price_impact_scores),
+                              ("price_taking", refs.price_taking_scores)):
+        shares_of[key] = np.asarray(panel_scores.type_capital_share)
+        fractions_of[key] = np.asarray(panel_scores.type_consumption_fraction)
+    num_types = scores.rl.num_types
+    styles = _benchmark_styles(label)
+    width = 0.8 / len(styles)
+    pos = np.arange(num_types)
+    fig, (ax_k, ax_c) = plt.subplots(1, 2, figsize=(12.5, 4.6), layout="constrained")
+    for j, (key, what, style) in enumerate(styles):
+        offset = pos + (j - (len(styles) - 1) / 2) * width
+        for ax, values in ((ax_k, 100.0 * shares_of[key]), (ax_c, fractions_of[key])):
+            bars = ax.bar(offset, values, width, color=style["color"], label=what,
+                          hatch="//" if style.get("ls") else None, alpha=0.85)
+            ax.bar_label(bars, fmt="%.1f" if ax is ax_k else "%.3f", fontsize=6.5, padding=1)
+    names = [f"κ {k:g}" for k in scores.rl.capital_productivity]
+    for ax, what in ((ax_k, "share of all capital (percent)"), (ax_c, "mean consumption fraction c / a")):
+        ax.set_xticks(pos, names)
+        ax.set_xlabel("capital productivity type")
+        ax.set_ylabel(what)
+    ax_k.set_title("capital share by type")
+    ax_c.set_title("consumption fraction by type")
+    ax_c.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    fig.suptitle(title or f"{scores.experiment.name}: types, same economy (N = {scores.n_households})")
     return _save(fig, path)
 
 

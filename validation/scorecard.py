@@ -42,6 +42,9 @@ class Row:
     """2 standard deviations of the RL value across runs (seed band), when several runs are scored."""
     verdict: Optional[bool] = None
     """An explicit pass/fail, for a row combined over runs (:func:`combine`: pass if every run passes)."""
+    references: Optional[Mapping[str, object]] = None
+    """Further reference values, reported beside the judged benchmark (printed as extra columns by name, e.g. the
+    price-taking rule and the continuum solution of a same-economy KS row)."""
 
     @property
     def passed(self) -> Optional[bool]:
@@ -56,13 +59,18 @@ class Row:
         data = {name: getattr(self, name) for name in ("metric", "benchmark", "rl", "distance", "tolerance")}
         if self.band is not None:
             data["band"] = self.band
+        if self.references:
+            data["references"] = {k: (v.item() if isinstance(v, np.generic) else v)
+                                  for k, v in self.references.items()}
         data["passed"] = self.passed
         return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in data.items()}
 
 
-def judged_row(metric: str, benchmark, rl, distance, tolerance: Optional[float]) -> Row:
+def judged_row(metric: str, benchmark, rl, distance, tolerance: Optional[float],
+               references: Optional[Mapping[str, object]] = None) -> Row:
     """A :class:`Row` with ``distance`` and ``tolerance`` as floats (tolerance None: reported, not judged)."""
-    return Row(metric, benchmark, rl, float(distance), None if tolerance is None else float(tolerance))
+    return Row(metric, benchmark, rl, float(distance), None if tolerance is None else float(tolerance),
+               references=dict(references) if references else None)
 
 
 def relative_distance(rl: float, benchmark: float) -> float:
@@ -108,7 +116,8 @@ def band(values: List[float]) -> Optional[float]:
 
 
 def combine(per_run: List[List[Row]]) -> List[Row]:
-    """One row per metric across runs: mean RL value and distance, 2-sd band, pass if every run passes."""
+    """One row per metric across runs: mean RL value and distance, 2-sd band, pass if every run passes; numeric
+    reference columns are averaged over the runs (others are the first run's)."""
     rows = []
     for same in zip(*per_run):
         first = same[0]
@@ -118,13 +127,25 @@ def combine(per_run: List[List[Row]]) -> List[Row]:
         distance = float(np.mean(distances)) if distances else float("nan")
         verdict = None if first.passed is None else all(r.passed for r in same)
         spread = band([float(r.rl) for r in same]) if numeric else None
-        rows.append(Row(first.metric, first.benchmark, rl, distance, first.tolerance, spread, verdict))
+        references = None
+        if first.references:
+            references = {}
+            for key, value in first.references.items():
+                values = [(r.references or {}).get(key) for r in same]
+                numeric_ref = all(isinstance(v, (int, float, np.number)) for v in values)
+                references[key] = float(np.mean(values)) if numeric_ref else value
+        rows.append(Row(first.metric, first.benchmark, rl, distance, first.tolerance, spread, verdict, references))
     return rows
 
 
 def format_scorecard(title: str, rows: List[Row]) -> str:
-    """The printed scorecard: one line per row, ``pass``, ``FAIL`` or ``info`` (not judged)."""
-    header = f"{'metric':<40}{'benchmark':>12}{'RL':>12}{'2sd band':>10}{'distance':>11}{'tolerance':>11}  result"
+    """The printed scorecard: one line per row, ``pass``, ``FAIL`` or ``info`` (not judged); rows' ``references``
+    become extra columns after ``benchmark`` (blank where a row has none)."""
+    extra = []
+    for r in rows:
+        extra += [key for key in (r.references or {}) if key not in extra]
+    header = (f"{'metric':<40}{'benchmark':>12}" + "".join(f"{key[:13]:>14}" for key in extra)
+              + f"{'RL':>12}{'2sd band':>10}{'distance':>11}{'tolerance':>11}  result")
     lines = [title, header]
 
     def number(value, width, digits):
@@ -136,6 +157,7 @@ def format_scorecard(title: str, rows: List[Row]) -> str:
 
     for r in rows:
         verdict = {True: "pass", False: "FAIL", None: "info"}[r.passed]
-        lines.append(f"{r.metric:<40}{number(r.benchmark, 12, 5)}{number(r.rl, 12, 5)}{number(r.band, 10, 3)}"
+        columns = "".join(number((r.references or {}).get(key), 14, 5) for key in extra)
+        lines.append(f"{r.metric:<40}{number(r.benchmark, 12, 5)}{columns}{number(r.rl, 12, 5)}{number(r.band, 10, 3)}"
                      f"{number(r.distance, 11, 4)}{number(r.tolerance, 11, 4)}  {verdict}")
     return "\n".join(lines)
