@@ -23,8 +23,11 @@ def build_parser() -> argparse.ArgumentParser:
     for name in OVERRIDABLE:
         parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=float, default=None,
                             help=f"override {name}")
-    parser.add_argument("--households", type=int, default=10_000, help="panel size")
-    parser.add_argument("--periods", type=int, default=1_100, help="simulated periods")
+    parser.add_argument("--method", choices=("histogram", "panel"), default="histogram",
+                        help="distribution method: Young's histogram (continuum) or a panel of households")
+    parser.add_argument("--households", type=int, default=10_000, help="panel size (panel method)")
+    parser.add_argument("--periods", type=int, default=None,
+                        help="simulated periods (default 5,100 for the histogram, 1,100 for the panel)")
     parser.add_argument("--burn-in", type=int, default=100, help="periods dropped from the regression")
     parser.add_argument("--seed", type=int, default=0, help="seed of every shock")
     parser.add_argument("--damping", type=float, default=0.5, help="weight on the old law of motion")
@@ -48,15 +51,16 @@ def main(argv=None) -> int:
     try:
         sol = solve_krusell_smith(params, num_households=args.households, num_periods=args.periods,
                                   burn_in=args.burn_in, seed=args.seed, damping=args.damping, tol=args.tol,
-                                  verbose=args.verbose)
+                                  method=args.method, verbose=args.verbose)
     except ConvergenceError as error:
         print(f"error: {error}")
         return 1
     except ValueError as error:
         parser.error(str(error))
 
-    print(f"\nLaw of motion of effective capital, log K' = a + b log K  ({args.households} households x "
-          f"{args.periods} periods, first {args.burn_in} dropped, seed {args.seed})")
+    economy = "histogram (continuum)" if args.method == "histogram" else f"{args.households} households"
+    print(f"\nLaw of motion of effective capital, log K' = a + b log K  ({economy} x "
+          f"{sol.z_path.size} periods, first {args.burn_in} dropped, seed {args.seed})")
     print(f"  {'state':<6s}{'a':>10s}{'b':>10s}{'R^2':>12s}")
     for state in ("good", "bad"):
         a, b = sol.alm[state]
@@ -90,6 +94,7 @@ def main(argv=None) -> int:
         "num_iter": sol.num_iter,
         "timings": dict(sol.timings),
         "seed": args.seed,
+        "method": args.method,
     }
     write_json_atomic(f"{args.out}/summary.json", summary)
     if not args.no_plots:

@@ -55,17 +55,26 @@ def plot_lorenz(sol: KrusellSmithSolution, path, title: str = ""):
     plt.close(fig)
 
 
+def _weighted_percentile(values, weights, q: float) -> float:
+    """Smallest value below which at least q percent of the weight lies (panel: equal weights)."""
+    order = np.argsort(values)
+    cumulative = np.cumsum(np.asarray(weights, dtype=float)[order])
+    i = min(int(np.searchsorted(cumulative, q / 100.0 * cumulative[-1])), cumulative.size - 1)
+    return float(np.asarray(values)[order][i])
+
+
 def plot_consumption_fraction(sol: KrusellSmithSolution, path, title: str = ""):
     """Consumption fraction c/a against wealth a by employment and aggregate state, one panel per type, at mean K."""
     wealth, _, fraction, _ = sol.policy.at_aggregate_capital(sol.mean_capital)
     kappa = sol.params.capital_productivity
     num_types = len(kappa)
     fig, axes = plt.subplots(1, num_types, figsize=(5.2 * num_types, 4.4), layout="constrained", squeeze=False)
-    top = float(np.percentile(sol.household_wealth, 99.5))
+    top = _weighted_percentile(sol.household_wealth, sol.household_weights, 99.5)
     styles = {0: "--", 1: "-"}
     for t, ax in enumerate(axes[0]):
         mine = sol.household_types == t
-        upper = float(np.percentile(sol.household_wealth[mine], 99.5)) if num_types > 1 else top
+        upper = (_weighted_percentile(sol.household_wealth[mine], sol.household_weights[mine], 99.5)
+                 if num_types > 1 else top)
         for zi, state in enumerate(("bad", "good")):
             for e, status in ((0, "unemployed"), (1, "employed")):
                 s = 2 * zi + e
