@@ -79,10 +79,10 @@ def ks1998_histogram() -> KrusellSmithSolution:
 
 @pytest.fixture(scope="module")
 def ks_marked_histogram() -> KrusellSmithSolution:
-    # The panel's horizon (1,100 periods per pass): in ks-het-marked the high-kappa type's upper tail of wealth
-    # keeps building for thousands of periods from the degenerate start, so the Ginis of the two methods are
-    # comparable only at equal horizons (at the histogram's default 5,100 periods the wealth Gini is 0.71).
-    return solve_krusell_smith(KrusellSmithParams.ks_het_marked(), seed=0, num_periods=1_100)
+    # Same horizon as the panel (the default 1,100 periods per pass): in ks-het-marked the high-kappa type's
+    # upper tail of wealth keeps building for thousands of periods from the degenerate start, so the Ginis of
+    # the two methods are comparable only at equal horizons (at 5,100 periods the wealth Gini is 0.71).
+    return solve_krusell_smith(KrusellSmithParams.ks_het_marked(), seed=0)
 
 
 # ----------------------------------------------------------------------------- parameters
@@ -384,15 +384,15 @@ def test_mild_types_between_homogeneous_and_marked(ks_marked, ks_experiment):
 # panel's sampling noise (10,000 households) and by the z path the law is fitted on.  Acceptance tolerances:
 METHODS_SLOPE_AGREEMENT = 1e-3  # issue 17: the two laws of motion agree to 1e-3 in slope
 METHODS_GINI_AGREEMENT = 0.01  # issue 17: the typed calibrations' Ginis agree to 0.01
-# Mean capital: the two methods' z paths differ (5,000 against 1,000 kept periods), and mean K moves with the
-# share of good periods (by about 0.5% per 10 points of good-period share in ks-1998), hence 1%.
+# Mean capital: the two methods' z paths differ (drawn from the one Generator in different orders), and mean K
+# moves with the share of good periods (by about 0.5% per 10 points of good-period share in ks-1998), hence 1%.
 METHODS_MEAN_CAPITAL_RTOL = 0.01
 # A grid twice as wide (0.70-1.30 of the centre) interpolates the policy linearly in K over nodes twice as far
 # apart: the law must stay within the methods' agreement, 1e-3 in slope.
 WIDE_GRID_SLOPE_TOL = 1e-3
 # Seeded golden values of the default method: this solver, seed 0, default settings, at the commit that
 # introduced them (2 cores, Linux x86_64, numpy 2.4, numba 0.68); re-derive if the algorithm or defaults change.
-GOLDEN_KS1998_HISTOGRAM_SEED0 = {"good": (0.093407, 0.963035), "bad": (0.083293, 0.964977)}
+GOLDEN_KS1998_HISTOGRAM_SEED0 = {"good": (0.093739, 0.962900), "bad": (0.083515, 0.964886)}
 
 
 def test_ks1998_default_method_matches_published(ks1998_histogram):

@@ -26,8 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--method", choices=("histogram", "panel"), default="histogram",
                         help="distribution method: Young's histogram (continuum) or a panel of households")
     parser.add_argument("--households", type=int, default=10_000, help="panel size (panel method)")
-    parser.add_argument("--periods", type=int, default=None,
-                        help="simulated periods (default 5,100 for the histogram, 1,100 for the panel)")
+    parser.add_argument("--periods", type=int, default=1_100, help="simulated periods")
     parser.add_argument("--burn-in", type=int, default=100, help="periods dropped from the regression")
     parser.add_argument("--seed", type=int, default=0, help="seed of every shock")
     parser.add_argument("--damping", type=float, default=0.5, help="weight on the old law of motion")

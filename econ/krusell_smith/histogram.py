@@ -279,21 +279,17 @@ def summarise(params: KrusellSmithParams, policy, grid, simulated: SimulatedHist
     )
 
 
-def den_haan_on_path(solution, z_path, burn_in: int, histogram_points: int = 2000, grid_power: float = 3.0):
-    """Den Haan's (2010) forecast errors of a solution's law of motion on a given z path (percent: max, mean).
+def capital_on_path(solution, z_path, histogram_points: int = 2000, grid_power: float = 3.0,
+                    top: float = 4.0) -> np.ndarray:
+    """K_t, t = 0..T-1, of the continuum economy under a solution's policy along ``z_path`` (T + 1 states).
 
-    The "true" K path is the continuum economy under the solution's policy,
-    simulated by this module's histogram (``histogram_points`` nodes) along
-    ``z_path`` (T + 1 states) from the solution's final cross-section (each
-    type's capital distribution, employment reset to u_{z_0}); the first
-    ``burn_in`` periods are dropped, then log Khat_{t+1} = a_{z_t} + b_{z_t} log Khat_t
-    is iterated from the true K at ``burn_in``.  Any solution (histogram or
-    panel method) can be measured on the same path this way.
+    Simulated by this module's histogram (``histogram_points`` nodes up to ``top``
+    times the policy's capital grid) from the solution's final cross-section
+    (each type's capital distribution, employment reset to u_{z_0}).  Works for
+    a solution of either method.
     """
-    from econ.krusell_smith.solver import den_haan_errors  # the solver imports this module
-
     params, policy = solution.params, solution.policy
-    grid = histogram_grid(policy.capital_grid[-1], histogram_points, grid_power)
+    grid = histogram_grid(top * policy.capital_grid[-1], histogram_points, grid_power)
     u = params.unemployment_rates[int(z_path[0])]
     mass = np.empty((params.num_types, 2, grid.size))
     for ty in range(params.num_types):
@@ -303,8 +299,22 @@ def den_haan_on_path(solution, z_path, burn_in: int, histogram_points: int = 200
         mass[ty, 0], mass[ty, 1] = u * marginal, (1.0 - u) * marginal
     simulated = simulate_histogram(params, policy.consumption, policy.capital_grid, policy.aggregate_capital_grid,
                                    grid, z_path, mass)
+    return simulated.capital_path
+
+
+def den_haan_on_path(solution, z_path, burn_in: int, **options):
+    """Den Haan's (2010) forecast errors of a solution's law of motion on a given z path (percent: max, mean).
+
+    The "true" K path is :func:`capital_on_path` (the continuum under the
+    solution's policy; ``options`` go there); the first ``burn_in`` periods
+    are dropped, then log Khat_{t+1} = a_{z_t} + b_{z_t} log Khat_t is iterated
+    from the true K at ``burn_in``.  Any solution (histogram or panel method)
+    is measured on the same path this way.
+    """
+    from econ.krusell_smith.solver import den_haan_errors  # the solver imports this module
+
     alm = np.array([solution.alm["bad"], solution.alm["good"]])
-    return den_haan_errors(alm, simulated.capital_path, np.asarray(z_path)[:-1], burn_in)
+    return den_haan_errors(alm, capital_on_path(solution, z_path, **options), np.asarray(z_path)[:-1], burn_in)
 
 
 def weighted_gini(values, weights) -> float:
@@ -335,6 +345,7 @@ def weighted_lorenz(values, weights):
 __all__ = [
     "SimulatedHistogram",
     "aggregate_path",
+    "capital_on_path",
     "den_haan_on_path",
     "histogram_grid",
     "histogram_path",
