@@ -16,11 +16,15 @@ The algorithm (Krusell and Smith 1998; Maliar, Maliar and Valli 2010):
 1. Given the ALM, the endogenous grid method (Carroll 2006) iterates the
    Euler equation 1/c = beta E[(1 - delta + kappa r') / c'] to a fixed point
    on a grid of (k, K) for each (z, e, type) (kernel ``egm_step``).
-2. A panel of households (10,000 x 1,100 periods by default; exact
-   unemployment counts round(u_z N), as KS panel simulations do) is
-   simulated with the same shocks at every iteration (common random
-   numbers).  Each period calls :func:`econ.economy.markets` -- the project's
+2. The economy is simulated with the same shocks at every iteration (common
+   random numbers), by default as Young's (2010) histogram of a continuum of
+   households along one seeded path of z (:mod:`econ.krusell_smith.histogram`),
+   or (``method="panel"``) as a panel of households (10,000 x 1,100 periods by
+   default; exact unemployment counts round(u_z N), as KS panel simulations
+   do), each period calling :func:`econ.economy.markets` -- the project's
    single implementation of the period equations -- for K, prices and wealth.
+   Each outer iteration warm-starts the EGM from the previous policy and
+   solves it only as precisely as the outer step needs.
 3. log K_{t+1} is regressed on log K_t by OLS separately for z_t = bad, good
    (the first ``burn_in`` periods dropped); the ALM is damped towards the
    estimate until the predicted log K' moves by less than ``tol`` on the K grid
@@ -33,7 +37,10 @@ Accuracy: R^2 of the regressions and den Haan's (2010) dynamic forecast error:
 iterate the ALM forward from the simulated K_0 on the simulated z path alone
 and report 100 max_t |log Khat_t - log K_t| and its mean (percent).
 
-References: Krusell and Smith (1998), JPE 106(5); Carroll (2006), Econ.
+Beyond the K grid a policy is held at its end value (never extrapolated in K);
+a final simulation whose kept K leaves the grid raises ``ValueError``.
+
+References: Krusell and Smith (1998), JPE 106(5); Young (2010), JEDC 34(1); Carroll (2006), Econ.
 Letters 91(3); den Haan (2010), JEDC 34(1); Maliar, Maliar and Valli (2010),
 JEDC 34(1).
 """
