@@ -54,7 +54,7 @@ FIRST_ORDER_RATIO = (8.0, 12.0)
 two solves share shocks, starting point and iteration path, so their stopping errors cancel in the difference;
 20 percent either way still tells 1/N (ratio 10) from 1/sqrt(N) (3.2) or a floor (1)."""
 
-LIMIT_PANEL = dict(num_households=1_000, num_periods=300, burn_in=30, seed=0)
+LIMIT_PANEL = dict(method="panel", num_households=1_000, num_periods=300, burn_in=30, seed=0)
 """The limit compares two solves on identical numerics, so panel size does not matter: the smallest that fits."""
 
 EULER_TOL_MAX = 3e-3
@@ -220,10 +220,9 @@ def _predicted_log_k(sol):
 
 
 def test_very_many_households_reproduce_the_continuum_law_of_motion(mild):
-    """Same numerics on both sides: finite-N solves read the rule at K clamped to the K grid in the simulation
-    (see solve_krusell_smith's clamp_aggregate), so the continuum is solved that way here too; only the return in
-    the Euler equation differs."""
-    continuum = solve_krusell_smith(mild.ks, None, clamp_aggregate=True, **LIMIT_PANEL)
+    """Same numerics on both sides (the rule is read at K clamped to the K grid in every simulation); only the
+    return in the Euler equation differs."""
+    continuum = solve_krusell_smith(mild.ks, None, **LIMIT_PANEL)
     distance = {}
     for n in (10**6, 10**7):
         many = solve_krusell_smith(mild.ks, n, **LIMIT_PANEL)

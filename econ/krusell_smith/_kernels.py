@@ -30,7 +30,12 @@ def marginal_products(K, z, L, alpha):
 
 @njit(cache=True)
 def _bracket(grid, x):
-    """Index j and weight w with x ~ (1 - w) grid[j] + w grid[j+1]; extrapolates linearly at the ends."""
+    """Index j and weight w with x ~ (1 - w) grid[j] + w grid[j+1], x clamped to [grid[0], grid[-1]].
+
+    Used for aggregate capital K: beyond the K grid a policy is held at its value
+    at the nearest end (never extrapolated), so a law of motion that leaves the
+    grid cannot feed back into an explosive extrapolation.
+    """
     n = grid.shape[0]
     j = np.searchsorted(grid, x) - 1
     if j < 0:
@@ -38,6 +43,10 @@ def _bracket(grid, x):
     elif j > n - 2:
         j = n - 2
     w = (x - grid[j]) / (grid[j + 1] - grid[j])
+    if w < 0.0:
+        w = 0.0
+    elif w > 1.0:
+        w = 1.0
     return j, w
 
 
@@ -157,7 +166,7 @@ def wealth_on_grid(k_grid, K_grid, z_values, L_values, labour_endowment, kappa, 
 def consumption_at(capital, aggregate_capital, states, types, k_grid, K_grid, consumption, out, index):
     """Bilinear interpolation of c(k, K; s, type) at each household's (k_i, s_i, type_i) and a common K.
 
-    Linear extrapolation beyond the grids.  ``index`` holds a guess of each
+    Linear extrapolation beyond the k grid; K is clamped to the K grid (:func:`_bracket`).  ``index`` holds a guess of each
     household's bracket on ``k_grid`` and is updated in place (in a panel
     simulation capital moves little from one period to the next).
     """

@@ -59,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--n-agents", dest="n_agents", type=int, default=None,
                         help="households that move prices (private return in the Euler equation) "
                              "(default: None, a continuum of price takers)")
-    parser.add_argument("--households", type=int, default=10_000, help="households in the simulated panel")
+    parser.add_argument("--method", choices=("histogram", "panel"), default="histogram",
+                        help="distribution method: Young's histogram (a continuum) or a panel of households")
+    parser.add_argument("--households", type=int, default=10_000, help="households in the panel (panel method)")
     parser.add_argument("--periods", type=int, default=1_100, help="periods simulated, burn-in included")
     parser.add_argument("--burn-in", type=int, default=100, help="first periods dropped from the regression")
     parser.add_argument("--seed", type=int, default=0, help="seed of every shock")
@@ -88,15 +90,16 @@ def main(argv=None) -> int:
     try:
         sol = solve_krusell_smith(params, args.n_agents, num_households=args.households, num_periods=args.periods,
                                   burn_in=args.burn_in, seed=args.seed, damping=args.damping, tol=args.tol,
-                                  verbose=args.verbose)
+                                  method=args.method, verbose=args.verbose)
     except ConvergenceError as error:
         print(f"error: {error}")
         return 1
     except ValueError as error:
         parser.error(str(error))
 
-    print(f"\nLaw of motion of effective capital, log K' = a + b log K  ({args.households} households x "
-          f"{args.periods} periods, first {args.burn_in} dropped, seed {args.seed})")
+    economy = "histogram (continuum)" if args.method == "histogram" else f"{args.households} households"
+    print(f"\nLaw of motion of effective capital, log K' = a + b log K  ({economy} x "
+          f"{sol.z_path.size} periods, first {args.burn_in} dropped, seed {args.seed})")
     print(f"  {'state':<6s}{'a':>10s}{'b':>10s}{'R^2':>12s}")
     for state in ("good", "bad"):
         a, b = sol.alm[state]
@@ -131,6 +134,7 @@ def main(argv=None) -> int:
         "num_iter": sol.num_iter,
         "timings": dict(sol.timings),
         "seed": args.seed,
+        "method": args.method,
     }
     write_json_atomic(f"{args.out}/summary.json", summary)
     if not args.no_plots:

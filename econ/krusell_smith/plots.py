@@ -116,16 +116,25 @@ def draw_consumption_rules(ax, wealth, fraction, low: float, high: float, kappa:
     ax.set_title("all households" if kappa is None else f"type κ = {kappa:g}")
 
 
+def _weighted_percentile(values, weights, q: float) -> float:
+    """Smallest value below which at least q percent of the weight lies (panel: equal weights)."""
+    order = np.argsort(values)
+    cumulative = np.cumsum(np.asarray(weights, dtype=float)[order])
+    i = min(int(np.searchsorted(cumulative, q / 100.0 * cumulative[-1])), cumulative.size - 1)
+    return float(np.asarray(values)[order][i])
+
+
 def plot_consumption_fraction(sol: KrusellSmithSolution, path, title: str = "") -> Path:
     """Consumption fraction c/a against wealth a by employment and aggregate state, one panel per type, at mean K."""
     wealth, _, fraction, _ = sol.policy.at_aggregate_capital(sol.mean_capital)
     kappa = sol.params.capital_productivity
     num_types = len(kappa)
     fig, axes = plt.subplots(1, num_types, figsize=(5.2 * num_types, 4.4), layout="constrained", squeeze=False)
-    top = float(np.percentile(sol.household_wealth, 99.5))
+    top = _weighted_percentile(sol.household_wealth, sol.household_weights, 99.5)
     for t, ax in enumerate(axes[0]):
         mine = sol.household_types == t
-        upper = float(np.percentile(sol.household_wealth[mine], 99.5)) if num_types > 1 else top
+        upper = (_weighted_percentile(sol.household_wealth[mine], sol.household_weights[mine], 99.5)
+                 if num_types > 1 else top)
         draw_consumption_rules(ax, wealth[t], fraction[t], 1e-3 * upper, 1.2 * upper,
                                kappa[t] if num_types > 1 else None)
         ax.legend(fontsize=8)
