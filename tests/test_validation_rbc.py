@@ -151,3 +151,33 @@ def test_compare_train_recipes_and_algo_choice(capsys):
     with pytest.raises(SystemExit):
         compare(["ks", "--train", "--algo", "sac"])
     assert "no 'sac' recipe for ks" in capsys.readouterr().err
+
+
+def test_each_model_gets_its_own_report_directory_and_no_stale_figure(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    shipped = tmp_path / "compare-rbc-full-depreciation"
+    shipped.mkdir()
+    (shipped / "learning_curve.png").write_bytes(b"from an earlier run")
+    assert compare(["rbc-full-depreciation"]) == 0
+    assert not (shipped / "learning_curve.png").exists() or \
+        (shipped / "learning_curve.png").read_bytes() != b"from an earlier run"
+    first = (shipped / "report.json").read_bytes()
+    compare(["rbc-full-depreciation", "--model", "steady-state"])
+    assert (shipped / "report.json").read_bytes() == first  # the control's report went elsewhere
+    control = json.loads((tmp_path / "compare-rbc-full-depreciation-steady-state" / "report.json").read_text())
+    assert control["models"] == ["steady-state"]
+    printed = capsys.readouterr().out
+    assert "Scorecard of rbc-full-depreciation: steady-state" in printed and "2sd band" not in printed
+
+
+def test_scorecard_columns_align_and_nothing_is_cut():
+    from validation.scorecard import Row, format_scorecard
+
+    rows = [Row("type_capital_order", "kappa0.75 < kappa1 < kappa1.25", "kappa0.75 < kappa1.25 < kappa1", 1.0, 0.0),
+            Row("welfare_loss_percent", 0.0, 0.0123456, 0.0123456, 0.05, band=0.004)]
+    lines = format_scorecard("Scorecard of x: y", rows).splitlines()
+    assert "kappa0.75 < kappa1 < kappa1.25" in lines[2] and "kappa0.75 < kappa1.25 < kappa1" in lines[2]
+    assert lines[2].endswith("FAIL") and lines[3].endswith("pass") and "2sd band" in lines[1]
+    # right-aligned columns of fixed width: the last column (result) starts at the same place on every line
+    assert len({line.rfind(" ") for line in lines[1:]}) == 1
+    assert lines[1].index("distance") + len("distance") == lines[3].index("0.01235") + len("0.01235")

@@ -140,16 +140,22 @@ def _parse_tolerance(text: str):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m validation.compare", description=__doc__.split("\n\n")[0])
-    parser.add_argument("experiment", choices=EXPERIMENTS)
+    parser.add_argument("experiment", choices=EXPERIMENTS, help="the experiment whose benchmarks score the policy")
     parser.add_argument("--model", nargs="+", default=None, metavar="PATH",
-                        help="run directories or model.zip files (several: seed band), or steady-state / untrained")
-    parser.add_argument("--train", action="store_true", help="train first (recipe: TRAIN_RECIPES), then score")
+                        help="run directories or model.zip files (several: seed band), or steady-state / untrained "
+                             "(the negative controls) (default: the shipped policy of the experiment)")
+    parser.add_argument("--train", action="store_true",
+                        help="train first with the experiment's recipe (rl/hyperparams/ALGO.yml), then score "
+                             "(default: False)")
     parser.add_argument("--algo", default=None, help="the --train recipe's algorithm (default: the shipped policy's)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds for --train")
-    parser.add_argument("--timesteps", type=int, default=None, help="override the --train budget (agent-steps)")
-    parser.add_argument("--out", type=Path, default=None, help="report directory (default compare-<experiment>)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds for --train (default: 0)")
+    parser.add_argument("--timesteps", type=int, default=None,
+                        help="override the --train budget in agent-steps (default: the recipe's)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="report directory (default: compare-EXPERIMENT for the shipped policy, "
+                             "compare-EXPERIMENT-MODEL for --model, compare-EXPERIMENT-train-ALGO for --train)")
     parser.add_argument("--tol", type=_parse_tolerance, action="append", default=[], metavar="NAME=VALUE",
-                        help="override a tolerance (repeatable)")
+                        help="override a tolerance (repeatable; default: the tolerances of docs/validation.md)")
     return parser
 
 
@@ -196,10 +202,35 @@ def scoring_experiment(name: str, sources: List[str]) -> Experiment:
     return make_experiment(name, n_agents, **overrides)
 
 
+REPORT_OUTPUTS = ("report.json", "*.png")
+"""What a scorecard writes into its report directory; an earlier run's are removed first, so none is left stale."""
+
+
+def default_out(experiment: str, model: Optional[List[str]], train: bool, algo: Optional[str]) -> Path:
+    """Each model's own report directory: ``compare-EXPERIMENT`` for the shipped policy, ``-steady-state`` /
+    ``-untrained`` for the controls, ``-RUN`` for ``--model`` (``-RUN-and-K-more`` for several), ``-train-ALGO``."""
+    if train:
+        return Path(f"compare-{experiment}-train-{algo or SHIPPED_ALGORITHM[experiment]}")
+    if not model:
+        return Path(f"compare-{experiment}")
+    first = Path(model[0])
+    name = model[0] if model[0] in CONTROLS else (first.name if first.suffix != ".zip" else first.parent.name)
+    more = f"-and-{len(model) - 1}-more" if len(model) > 1 else ""
+    return Path(f"compare-{experiment}-{name}{more}")
+
+
+def _clear_outputs(out: Path) -> None:
+    """Remove an earlier scorecard's report and figures from ``out`` (nothing else; links are removed, not followed)."""
+    for pattern in REPORT_OUTPUTS:
+        for path in out.glob(pattern):
+            if path.is_file() or path.is_symlink():
+                path.unlink()
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    out = args.out or Path(f"compare-{args.experiment}")
+    out = args.out or default_out(args.experiment, args.model, args.train, args.algo)
     tolerances = dict(TOLERANCES.get(args.experiment, {}))
     known = set(tolerances) | (known_metrics() if args.experiment in RBC_EXPERIMENTS else set())
     for name, value in args.tol:
@@ -216,6 +247,7 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     torch.set_num_threads(1)  # small networks: one thread is fastest (docs/performance.md)
     out.mkdir(parents=True, exist_ok=True)
+    _clear_outputs(out)
     try:
         if args.train:
             sources = [str(p) for p in _train(args, out)]
@@ -259,7 +291,7 @@ def main(argv=None) -> int:
         except ValueError as err:  # e.g. a --tol naming no metric of this experiment
             print(f"error: {err}", file=sys.stderr)
             return 2
-    title = f"{args.experiment}: {', '.join(labels)}" + (f"\n{extra['note']}" if "note" in extra else "")
+    title = f"Scorecard of {args.experiment}: {', '.join(labels)}" + (f"\n{extra['note']}" if "note" in extra else "")
     print(format_scorecard(title, rows))
     failed = [r.metric for r in rows if r.passed is False]
     report = {

@@ -138,26 +138,41 @@ def combine(per_run: List[List[Row]]) -> List[Row]:
     return rows
 
 
+def _cell(value, digits: int) -> str:
+    """A value as printed in a scorecard cell: numbers to ``digits`` significant digits, never cut."""
+    if value is None:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, float, np.number)):
+        return "" if not np.isfinite(value) else f"{value:.{digits}g}"
+    return str(value)
+
+
 def format_scorecard(title: str, rows: List[Row]) -> str:
-    """The printed scorecard: one line per row, ``pass``, ``FAIL`` or ``info`` (not judged); rows' ``references``
-    become extra columns after ``benchmark`` (blank where a row has none)."""
+    """The printed scorecard: one line per row, ``pass``, ``FAIL`` or ``info`` (not judged).
+
+    Rows' ``references`` become extra columns after ``benchmark`` (blank where a row has none); the seed-band
+    column appears only when some row has a band.  Every column is as wide as its widest cell, so nothing is
+    cut and the columns align whatever the metric names.
+    """
     extra = []
     for r in rows:
         extra += [key for key in (r.references or {}) if key not in extra]
-    header = (f"{'metric':<40}{'benchmark':>12}" + "".join(f"{key[:13]:>14}" for key in extra)
-              + f"{'RL':>12}{'2sd band':>10}{'distance':>11}{'tolerance':>11}  result")
-    lines = [title, header]
-
-    def number(value, width, digits):
-        if value is None:
-            return " " * width
-        if isinstance(value, (int, float, np.number)):
-            return " " * width if not np.isfinite(value) else f"{value:{width}.{digits}g}"
-        return f"{str(value)[:width - 1]:>{width}}"
-
+    show_band = any(r.band is not None for r in rows)
+    columns = ["metric", "benchmark", *extra, "RL", *(["2sd band"] if show_band else []), "distance", "tolerance",
+               "result"]
+    table = []
     for r in rows:
-        verdict = {True: "pass", False: "FAIL", None: "info"}[r.passed]
-        columns = "".join(number((r.references or {}).get(key), 14, 5) for key in extra)
-        lines.append(f"{r.metric:<40}{number(r.benchmark, 12, 5)}{columns}{number(r.rl, 12, 5)}{number(r.band, 10, 3)}"
-                     f"{number(r.distance, 11, 4)}{number(r.tolerance, 11, 4)}  {verdict}")
-    return "\n".join(lines)
+        cells = [r.metric, _cell(r.benchmark, 5), *(_cell((r.references or {}).get(k), 5) for k in extra),
+                 _cell(r.rl, 5), *([_cell(r.band, 3)] if show_band else []), _cell(r.distance, 4),
+                 _cell(r.tolerance, 4), {True: "pass", False: "FAIL", None: "info"}[r.passed]]
+        table.append(cells)
+    widths = [max(len(row[i]) for row in [columns, *table]) for i in range(len(columns))]
+
+    def line(cells):
+        first = cells[0].ljust(widths[0])
+        middle = "".join("  " + c.rjust(w) for c, w in zip(cells[1:-1], widths[1:-1]))
+        return (first + middle + "  " + cells[-1]).rstrip()
+
+    return "\n".join([title, line(columns), *(line(cells) for cells in table)])
