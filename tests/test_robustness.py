@@ -153,3 +153,14 @@ def test_train_seed_error_names_the_flag(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1 and "argument --seed: must be an integer >= 0" in result.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_econ_reports_a_vfi_that_cannot_converge_in_one_line_before_any_output(tmp_path):
+    """beta = 0.999999: the value function's scale 1/(1 - beta) = 1e6 puts the absolute tolerance at rounding
+    level and the contraction at 1 - 1e-6 per step; the command used to print half its report first."""
+    result = subprocess.run([sys.executable, "-m", "econ", "--beta", "0.999999", "--out", str(tmp_path / "out")],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 1 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: value-function iteration did not converge")
+    assert not (tmp_path / "out" / "summary.json").exists()

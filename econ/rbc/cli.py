@@ -9,6 +9,7 @@ With ``--dynare FILE`` it writes a Dynare ``.mod`` file of the calibration inste
 from __future__ import annotations
 
 import argparse
+import sys
 import inspect
 import tempfile
 import time
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from econ.rbc.brock_mirman import brock_mirman_policy
+from econ.fixed_point import ConvergenceError
 from econ.io import write_json_atomic, write_text_atomic
 from econ.rbc.dynare import to_dynare
 from econ.rbc.linear import linearize
@@ -113,6 +115,16 @@ def main(argv=None) -> int:
         write_text_atomic(args.dynare, to_dynare(params, horizon=args.horizon))
         print(f"wrote {args.dynare} (run it with: dynare {Path(args.dynare).name})")
         return 0
+    vfi = None
+    if not args.no_vfi:  # the global solution first: a calibration it cannot solve is reported before any output
+        start = time.perf_counter()
+        try:
+            vfi = solve_vfi(params, n_capital=args.n_capital)
+        except ConvergenceError as error:
+            print(f"error: {error} (beta = {params.beta}; the value function's scale is 1/(1 - beta); "
+                  f"--no-vfi skips the global solution)", file=sys.stderr)
+            return 1
+        vfi_seconds = time.perf_counter() - start
     print(f"RBC model: {params}")
 
     linear = linearize(params)
@@ -152,10 +164,8 @@ def main(argv=None) -> int:
         policies["Brock-Mirman"] = {A: bm(capital, A) for A in tfp_levels}
         summary["brock_mirman"] = {"consumption_fraction": bm.consumption_fraction, "labour": bm.labour}
 
-    if not args.no_vfi:
-        start = time.perf_counter()
-        result = solve_vfi(params, n_capital=args.n_capital)
-        seconds = time.perf_counter() - start
+    if vfi is not None:
+        result, seconds = vfi, vfi_seconds
         errors = result.euler_errors(seed=args.seed)
         print(
             f"\nGlobal solution (VFI): converged {result.converged} in {result.num_iter} iterations, "
