@@ -1,13 +1,16 @@
 """File output: atomic writes (a reader never sees a half-written JSON report or
-figure), and plain JSON values of the project's records."""
+figure), one writer per directory (an exclusive lock), and plain JSON values of
+the project's records."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import uuid
 from pathlib import Path
 
+import filelock
 import numpy as np
 
 
@@ -56,3 +59,27 @@ def jsonable(value):
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+class DirectoryBusy(ValueError):
+    """Another process holds a directory's lock (see :func:`exclusive_lock`)."""
+
+
+@contextlib.contextmanager
+def exclusive_lock(directory, name: str, what: str, advice: str):
+    """Hold the exclusive lock ``directory/name`` (a ``filelock`` lock file) or refuse at once.
+
+    The refusal is one line: ``{directory} is being written by another process ({what}); {advice}``.
+    """
+    path = Path(directory) / name
+    lock = filelock.FileLock(str(path), timeout=0)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise DirectoryBusy(f"{directory} is being written by another process ({what}, lock {path}); {advice}"
+                            ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+

@@ -18,7 +18,6 @@ directory (a lock).  Details: docs/training.md.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
@@ -29,7 +28,6 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
-import filelock
 import gymnasium
 import numpy as np
 import stable_baselines3
@@ -38,7 +36,7 @@ from stable_baselines3.common.callbacks import CallbackList
 
 from econ.experiments import make_experiment
 from econ.cli_help import ArgumentParser
-from econ.io import jsonable, write_json_atomic
+from econ.io import DirectoryBusy, exclusive_lock, jsonable, write_json_atomic
 from rl.callbacks import (BenchmarkEvalCallback, EntropyAnnealing, ExplorationAnnealing, ReturnTracker, has_benchmark,
                           truncate_rows)
 from rl.checkpoints import CheckpointCallback, latest_checkpoint, load_checkpoint, remove_later_than
@@ -82,23 +80,13 @@ LOCK_NAME = ".lock"
 """The lock file of a run directory (one writer at a time, :func:`run_lock`)."""
 
 
-class RunDirectoryBusy(ValueError):
-    """Another process holds the run directory's lock."""
+RunDirectoryBusy = DirectoryBusy
+"""Another process writes to the run directory (:func:`run_lock`)."""
 
 
-@contextlib.contextmanager
 def run_lock(directory: Path):
-    """Hold the exclusive lock of a run directory (a ``filelock`` lock file in it) or refuse at once."""
-    lock = filelock.FileLock(str(Path(directory) / LOCK_NAME), timeout=0)
-    try:
-        lock.acquire()
-    except filelock.Timeout:
-        raise RunDirectoryBusy(f"{directory} is being written by another process (lock {Path(directory) / LOCK_NAME}); "
-                               f"wait for it to finish or choose another --out") from None
-    try:
-        yield
-    finally:
-        lock.release()
+    """Hold the exclusive lock of a run directory or refuse at once (one writer per run)."""
+    return exclusive_lock(directory, LOCK_NAME, "a training run", "wait for it to finish or choose another --out")
 
 
 def run_identity(record: dict) -> dict:

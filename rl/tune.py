@@ -21,7 +21,6 @@ cluster through Ray Tune's Optuna searcher instead (``auto`` or an address;
 from __future__ import annotations
 
 import argparse
-import fcntl
 import functools
 import json
 from pathlib import Path
@@ -33,7 +32,7 @@ from optuna.trial import TrialState
 
 from econ import checks
 from econ.experiments import EXPERIMENTS, make_experiment
-from econ.io import write_json_atomic, write_text_atomic
+from econ.io import exclusive_lock, write_json_atomic, write_text_atomic
 from rl.callbacks import has_benchmark
 from rl.config import TrainConfig
 from rl.recipes import ALGORITHMS, TRAIN_RECIPES, recipe
@@ -105,26 +104,6 @@ def base_recipe(experiment: str, algo: str, timesteps: Optional[int], eval_every
     return base
 
 
-class _StudyLock:
-    """An exclusive lock on the study directory: one writer at a time."""
-
-    def __init__(self, directory: Path):
-        self.path = directory / ".lock"
-
-    def __enter__(self):
-        self.handle = open(self.path, "w")
-        try:
-            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self.handle.close()
-            raise RuntimeError(f"another process is running the study in {self.path.parent}") from None
-        return self
-
-    def __exit__(self, *exc):
-        fcntl.flock(self.handle, fcntl.LOCK_UN)
-        self.handle.close()
-
-
 def _objective(study_dir: Path, experiment: str, algo: str, seed: int, base: dict, space: dict):
     def objective(trial: optuna.Trial) -> float:
         settings = trial_recipe(base, sample(trial, space))
@@ -176,7 +155,7 @@ def run_study(experiment: str, algo: str, space: dict, out, *, n_trials: int, ti
     study_dir = Path(out)
     study_dir.mkdir(parents=True, exist_ok=True)
     base = base_recipe(experiment, algo, timesteps, eval_every)
-    with _StudyLock(study_dir):
+    with exclusive_lock(study_dir, ".lock", "another study process", "wait for it to finish"):
         if ray_address is not None:
             return _run_on_ray(experiment, algo, space, study_dir, base, n_trials, seed, ray_address)
         storage = optuna.storages.RDBStorage(f"sqlite:///{study_dir / 'study.db'}")

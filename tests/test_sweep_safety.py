@@ -27,7 +27,7 @@ ONE = {"experiments": ["ks"], "algorithms": ["sac"], "n_agents": [2], "seeds": [
 def test_a_second_sweep_in_the_same_directory_is_refused(tmp_path):
     lock = filelock.FileLock(str(tmp_path / SWEEP_LOCK), timeout=0)
     with lock:  # stands for a first sweep that is running
-        with pytest.raises(RuntimeError, match="another sweep is running"):
+        with pytest.raises(ValueError, match="being written by another process .another sweep"):
             run_sweep(plan_sweep([ONE]), tmp_path, quiet=True)
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 

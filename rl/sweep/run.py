@@ -29,9 +29,8 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import NamedTuple, Optional, Sequence
 
-import filelock
-
 from econ import checks
+from econ.io import exclusive_lock
 from rl.sweep.plan import Trial
 from rl.sweep.rundir import (ERROR_FILE, LOG_FILE, SUMMARY_FILE, TRIAL_FILE, is_complete, read_json, record_error,
                              write_trial)
@@ -297,16 +296,8 @@ def run_sweep(trials: Sequence[Trial], sweep_dir, *, workers: int = 1, retries: 
     sweep_dir = Path(sweep_dir)
     runs = sweep_dir / "runs"
     runs.mkdir(parents=True, exist_ok=True)
-    lock = filelock.FileLock(str(sweep_dir / SWEEP_LOCK), timeout=0)
-    try:
-        lock.acquire()
-    except filelock.Timeout:
-        raise RuntimeError(f"another sweep is running in {sweep_dir} (lock {sweep_dir / SWEEP_LOCK}); "
-                           f"wait for it to finish or choose another directory") from None
-    try:
+    with exclusive_lock(sweep_dir, SWEEP_LOCK, "another sweep", "wait for it to finish or choose another directory"):
         return _run_sweep_locked(trials, sweep_dir, runs, workers, retries, ray_address, cpus_per_trial, quiet)
-    finally:
-        lock.release()
 
 
 def _run_sweep_locked(trials, sweep_dir, runs, workers, retries, ray_address, cpus_per_trial, quiet) -> SweepResult:
