@@ -60,7 +60,7 @@ BATCHED_ECONOMIES = 8
 ACTION_POOL = 64
 """Distinct action arrays drawn per N and cycled (drawing inside the loop would be timed too)."""
 TARGET_RATIO = 30.0
-"""Issue 4's target for native / SuperSuit at N = 500."""
+"""The project's target for native / SuperSuit at N = 500 (docs/performance.md)."""
 
 
 def machine() -> str:

@@ -47,8 +47,8 @@ from econ.io import save_figure_atomic, write_json_atomic
 SCAN_SIZES = (10, 20, 50, 100, 200, 500)
 PER_AGENT_UPDATES = 100_000
 PAPER_HOURS = {10: 0.69, 500: 2.95}
-"""SAC on one CPU, 100,000 per-agent updates on the KS economy: the paper's wall-clock figure as quoted in
-issue 4 (the numbers are in a figure, not in the extracted text of ``shared/reference/paper.txt``)."""
+"""SAC on one CPU, 100,000 per-agent updates on the KS economy: the wall-clock of the paper's
+Figure 8 (Gabriele, Glielmo and Taboga, AAMAS 2026), read from the figure."""
 
 
 def _versions() -> dict:

@@ -1,10 +1,10 @@
-"""One period of the heterogeneous RBC economy (spec section 1), vectorised.
+"""One period of the heterogeneous RBC economy (docs/model.md), vectorised.
 
 This module is the single place where the economy's equations live: the RL
 environment, the benchmark simulations and the scoring code all call
 :func:`period`, so they cannot drift apart.
 
-Timing (spec section 1).  At the start of period t the households hold capital
+Timing (docs/model.md).  At the start of period t the households hold capital
 k_{i,t}; technology A_t is known; each household picks a consumption fraction
 chat_{i,t} and labour l_{i,t}.  Then, with population mass one,
 

@@ -1,4 +1,4 @@
-"""The spec's six experiments (``../shared/spec/MODEL.md`` section 2) as immutable, validated records.
+"""The six experiments (docs/model.md) as immutable, validated records.
 
 An :class:`Experiment` holds everything the environment needs to simulate one
 heterogeneous RBC economy of N households for an episode of T periods:
@@ -16,7 +16,7 @@ heterogeneous RBC economy of N households for an episode of T periods:
   deterministic steady state of the KS economy for ``ks``, see
   :func:`ks_steady_state_capital`).
 
-``make_experiment(name, n_agents=None, **overrides)`` builds one by its spec
+``make_experiment(name, n_agents=None, **overrides)`` builds one by its
 name; any field can be overridden and every value is validated (``ValueError``
 naming the field and its allowed range).  This module is economics: it does
 not import ``rl``.
@@ -37,7 +37,7 @@ from econ.rbc.params import DEFAULT_CHI, RBCParams
 from econ.rbc.steady_state import steady_state
 
 EPISODE_LENGTH = 500
-"""T, the episode length of every experiment (spec section 1)."""
+"""T, the episode length of every experiment (docs/model.md)."""
 
 TECHNOLOGIES = ("ar1", "ks")
 """``ar1``: log A_{t+1} = rho log A_t + sigma eps; ``ks``: the Krusell-Smith chain of z and e."""
@@ -176,12 +176,12 @@ class _ExperimentFields(NamedTuple):
 
 
 class Experiment(_ExperimentFields):
-    """One experiment of spec section 2, validated on construction.
+    """One experiment of docs/model.md, validated on construction.
 
     Parameters
     ----------
     name : str
-        Label (the spec name for the built-in experiments).
+        Label (the experiment's name for the built-in ones).
     num_agents : int >= 1
         N, households per economy.
     alpha, beta : float in (0, 1)
@@ -215,7 +215,7 @@ class Experiment(_ExperimentFields):
     observations : tuple of str
         Components of each household's observation, names from ``OBSERVATIONS``.
     tfp_scale : float > 0
-        The observed log A is divided by it.  1 (the spec's default: log A as
+        The observed log A is divided by it.  1 (the default: log A as
         is).  log A has an unconditional standard deviation of
         sigma / sqrt(1 - rho^2) = 0.023 in the AR(1) experiments, so networks
         see tiny inputs and learn the TFP response slowly; the shipped ``rbc``
@@ -392,7 +392,7 @@ def _check_finite_observations(fields: dict) -> None:
 
 
 EXPERIMENTS = ("rbc-full-depreciation", "rbc", "ks", "ks-het-mild", "ks-het-marked", "general")
-"""The spec's experiment names (section 2)."""
+"""The experiment names (docs/model.md)."""
 
 _KS_CONSTRUCTORS = {"ks": KrusellSmithParams.ks, "ks-het-mild": KrusellSmithParams.ks_het_mild,
                     "ks-het-marked": KrusellSmithParams.ks_het_marked}
@@ -409,14 +409,14 @@ _KS_ONLY_FIELDS = tuple(f for f in KrusellSmithParams._fields if f not in ("alph
 
 
 def make_experiment(name: str, n_agents: Optional[int] = None, **overrides) -> Experiment:
-    """The spec experiment ``name`` with N = ``n_agents`` households and any field overridden.
+    """The experiment ``name`` with N = ``n_agents`` households and any field overridden.
 
     Parameters
     ----------
     name : str
         One of ``EXPERIMENTS``.
     n_agents : int or None
-        N; None takes the spec's default (1, 1, 20, 20, 20, 9).  ``general``
+        N; None takes the experiment's default (1, 1, 20, 20, 20, 9).  ``general``
         needs a perfect square g*g in [4, 529] (kappa x lambda on a g x g grid
         on [0.98, 1.02]); the KS heterogeneous variants split N into types with
         ``KrusellSmithParams.household_capital_productivity``.

@@ -1,4 +1,4 @@
-"""Deterministic steady state of the heterogeneous kappa/lambda economy (spec section 4.4).
+"""Deterministic steady state of the heterogeneous kappa/lambda economy (docs/closed_forms.md).
 
 Households i = 1..N with capital productivity kappa_i and labour productivity
 lambda_i take the base prices r = alpha (K/L)^(alpha-1) and w = (1-alpha)(K/L)^alpha

@@ -10,7 +10,7 @@ a global generator.  The loops over households of the shocks and observations
 are compiled (:mod:`rl._kernels`); the draws are made here, in a fixed order,
 and passed in.
 
-Timing (spec section 1): in period t the households observe (k_{i,t}, A_t,
+Timing (docs/model.md): in period t the households observe (k_{i,t}, A_t,
 z_t, e_{i,t}), choose chat_{i,t} (and l_{i,t}); production, prices,
 consumption, next capital and rewards follow from :func:`econ.economy.period`;
 then the technology (and in KS variants employment) moves to t+1.  An episode
@@ -147,7 +147,7 @@ def _next_shocks(exp: Experiment, state: EconomyState, rng: np.random.Generator)
 
 # ----------------------------------------------------------------------------- public verbs
 def initial_state(exp: Experiment, n_economies: int, rng: np.random.Generator) -> EconomyState:
-    """Initial states of ``n_economies`` economies (spec section 2).
+    """Initial states of ``n_economies`` economies (docs/model.md).
 
     log A_0 = 0 (AR(1)); z_0 from the chain's stationary law and e_{i,0} given
     z_0 (exact unemployment count if the experiment says so); k_{i,0} =

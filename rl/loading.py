@@ -108,7 +108,7 @@ def load_model(path, experiment: Experiment):
     # building the network draws initial weights: leave the global RNG alone; SB3's warning about
     # PPO's batch_size against the rollout length concerns training, not a model that only predicts
     with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*batch_size.*", category=UserWarning)
+        warnings.filterwarnings("ignore", message=r"(?s).*batch_size", category=UserWarning)  # the message spans lines
         model = build_model(algo, hyper, experiment)
     try:
         model.policy.load_state_dict(_policy_weights(zip_path), strict=True)

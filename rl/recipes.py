@@ -92,7 +92,7 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
         raise ValueError(f"unknown preset {preset!r}; choose from {tuple(PRESETS)}")
     hyper = {**PRESETS[preset][algo], **(extra or {})}
     if "gamma" in hyper:
-        raise ValueError("gamma cannot be set: it is the calibration's beta (spec section 1)")
+        raise ValueError("gamma cannot be set: it is the calibration's beta (docs/model.md)")
     if n_steps is not None:
         if algo != "ppo":
             raise ValueError(f"n_steps (the rollout length) applies to PPO only, not {algo}")

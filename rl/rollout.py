@@ -118,7 +118,7 @@ class Panel:
     """Raw quantities of E economies x N households over T kept periods (after the burn-in).
 
     Per-household arrays are (T, E, N), per-economy arrays (T, E).  Period t
-    quantities are those of spec section 1 step 3: ``capital`` is k_{i,t} at
+    quantities are those of docs/model.md step 3: ``capital`` is k_{i,t} at
     the start of the period, ``wealth`` a_{i,t}, ``consumption`` c_{i,t} =
     chat a, and k_{i,t+1} is ``capital[t + 1]`` (``final_capital`` after the last).
     """

@@ -1,6 +1,6 @@
 """Train households with one shared SB3 policy: ``python -m rl.train EXPERIMENT --algo sac ...``.
 
-The discount factor is always the calibration's beta (spec section 1):
+The discount factor is always the calibration's beta (docs/model.md):
 training with any other gamma solves a different problem, so there is no
 ``--gamma``.  ``--timesteps`` counts agent-steps (SB3's convention: one VecEnv
 step of ``n_agents * n_economies`` slots is that many timesteps).

@@ -206,7 +206,7 @@ class EconomyVecEnv(VecEnv, core.RecordsLastTransition):
 
 def make_vec_env(experiment, n_agents: Optional[int] = None, n_economies: int = 1, seed: Optional[int] = 0,
                  **overrides) -> EconomyVecEnv:
-    """An SB3 ``VecEnv`` for ``experiment`` (a spec name or an :class:`Experiment`).
+    """An SB3 ``VecEnv`` for ``experiment`` (an experiment name or an :class:`Experiment`).
 
     ``n_agents`` and ``overrides`` go to :func:`econ.experiments.make_experiment`
     when ``experiment`` is a name.  ``num_envs = n_agents * n_economies``.

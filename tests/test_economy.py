@@ -1,4 +1,4 @@
-"""The one-period economy (spec section 1): accounting identities, limits, actions."""
+"""The one-period economy (docs/model.md): accounting identities, limits, actions."""
 
 import numpy as np
 import pytest

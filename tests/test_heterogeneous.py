@@ -1,4 +1,4 @@
-"""Heterogeneous steady state of the general experiment (spec 4.4)."""
+"""Heterogeneous steady state of the general experiment (docs/closed_forms.md)."""
 
 import numpy as np
 import pytest

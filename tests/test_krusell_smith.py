@@ -1,4 +1,4 @@
-"""Tests of the Krusell-Smith solver (spec sections 3 and 4.5, issue 3).
+"""Tests of the Krusell-Smith solver (docs/model.md and docs/krusell_smith.md, issue 3).
 
 Layers (STYLE principle 7): exact facts of the calibration (the transition
 matrix, exact unemployment counts, the price kernel against econ.economy);
@@ -158,7 +158,7 @@ def test_transition_inconsistent_with_unemployment_is_refused():
 
 def test_group_counts():
     marked = KrusellSmithParams.ks_het_marked()
-    assert list(marked.type_counts(20)) == [3, 14, 3]  # spec section 2
+    assert list(marked.type_counts(20)) == [3, 14, 3]  # docs/model.md
     assert list(marked.type_counts(10_000)) == [1500, 7000, 1500]
     assert list(marked.type_counts(3)) == [1, 1, 1]
     kappa = marked.household_capital_productivity(20)

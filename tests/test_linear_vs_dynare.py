@@ -1,4 +1,4 @@
-"""econ's first-order solution against Dynare 5.3 on the same model (spec section 4.3).
+"""econ's first-order solution against Dynare 5.3 on the same model (docs/linearisation.md).
 
 The reference values in ``tests/dynare/reference.json`` were produced by
 ``python -m tests.dynare.make_reference`` (see docs/dynare.md).  Three layers:

@@ -178,7 +178,7 @@ def test_full_size_price_impact_rule_passes_and_constant_fails(name):
     assert {"gini_wealth", "type_capital_share_kappa1", "welfare_unilateral_kappa1"} <= failed
 
 
-# Equilibrium check of the finite-N benchmark (spec 4.6): ks-het-marked, N = 20, one household of each type
+# Equilibrium check of the finite-N benchmark (docs/finite_n.md): ks-het-marked, N = 20, one household of each type
 # scales its consumption fraction by these factors while the 19 others keep the rule; 2 seeds x 8 economies,
 # 500 periods of burn-in under the rule, 360-period horizon (beta^T < 1e-8).  The band is 2 sd of the mean
 # gain over the 16 economies.

@@ -1,4 +1,4 @@
-"""Tests of the ``general`` scorecard (validation.general; spec 4.4, 4.6, 5): the price-impact benchmark at N.
+"""Tests of the ``general`` scorecard (validation.general; docs/closed_forms.md and docs/finite_n.md and docs/validation.md): the price-impact benchmark at N.
 
 Layers (STYLE principle 7): the benchmark's allocation adds up (closed
 relations: budget with k' = k, chat = 1 - k / a); the benchmark's own

@@ -1,4 +1,4 @@
-"""Tests of the KS multi-agent scores (validation.krusell_smith; spec 4.5, 5); `general`: test_validation_general.py.
+"""Tests of the KS multi-agent scores (validation.krusell_smith; docs/krusell_smith.md and docs/validation.md); `general`: test_validation_general.py.
 
 Layers (STYLE principle 7): closed forms first (Ginis and Lorenz curves of
 known distributions); then independent
@@ -167,7 +167,7 @@ def test_steady_state_consumption_fraction_fails_the_ks_rows(ks_exp, ks_bench):
     failed = {r.metric for r in scores.rows() if r.passed is False}
     # Its households all sit near the mean, where chat* is flat: on its own states the
     # consumption-fraction gap is small (0.008); on the benchmark's ergodic states
-    # (spec 5's policy error) it is not (0.032), and the distribution collapses.
+    # (docs/validation.md's policy error) it is not (0.032), and the distribution collapses.
     assert {"gini_wealth", "gini_capital", "policy_error_mean"} <= failed
     assert scores.consumption_fraction_error["all"] < scores.policy_error["all"]
 
@@ -218,7 +218,7 @@ def test_type_rows_pass_for_the_benchmark_policy_and_fail_for_a_constant_one(mar
     assert good.type_counts == (3, 14, 3)
     type_rows = [r for r in good.rows() if r.metric.startswith("type_") and r.passed is not None]
     assert len(type_rows) == 1 + 2 * 3 and all(r.passed for r in type_rows), type_rows
-    # hand-to-mouth in the spec 4.5 sense: the low group holds little capital and consumes most of its wealth
+    # hand-to-mouth in the docs/krusell_smith.md sense: the low group holds little capital and consumes most of its wealth
     assert good.type_relative_capital[0] < 0.2 and good.type_consumption_fraction[0] > 0.5
     chat, _ = steady_state_fractions(exp)
     bad = ks_scores(rollout.simulate_agents(rollout.constant_actor(exp, chat), exp, **kw), exp, bench)

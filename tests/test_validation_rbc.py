@@ -5,7 +5,7 @@ shocks: the loss is 0 to rounding, 1e-12).  The VFI policy's IRF against the
 linear IRF differs by the nonlinearity of a 1-sd shock, measured at 6.5e-3
 relative (docs/vfi.md); 0.02 leaves room.  The negative control (steady-state
 fractions whatever the state) loses 0.178 percent and has no labour
-response: spec section 5 and issue 4 say it must fail.
+response: docs/validation.md and issue 4 say it must fail.
 """
 
 from __future__ import annotations

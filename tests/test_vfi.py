@@ -1,4 +1,4 @@
-"""Tests of the global solution by value-function iteration (econ.rbc.vfi, spec section 4.2).
+"""Tests of the global solution by value-function iteration (econ.rbc.vfi, docs/vfi.md).
 
 Three layers (STYLE.md): closed forms (spline exactness, the intratemporal
 root, Brock-Mirman policy and value function, Euler errors of the exact

@@ -184,7 +184,7 @@ class FixedPoint(NamedTuple):
 
 def deterministic_fixed_point(policy, experiment: Experiment, *, capital=None, rtol: float = FIXED_POINT_RTOL,
                               max_periods: int = FIXED_POINT_MAX_PERIODS) -> FixedPoint:
-    """Run the policy's economy with sigma = 0 (log A = 0) until capital stops moving (spec section 5).
+    """Run the policy's economy with sigma = 0 (log A = 0) until capital stops moving (docs/validation.md).
 
     Starts at the price-impact steady state (or at ``capital``, (N,)), one
     economy, through :func:`rl.rollout.simulate_agents` (the environment's

@@ -71,7 +71,7 @@ def ks_benchmark(experiment: Experiment, *, seed: int = 0, **solver_options) -> 
     constructors as ``python -m econ ks --calibration NAME``, alpha, beta
     and delta synced to the experiment's, and the kappa types with their
     shares), so the benchmark is ``solve_krusell_smith(experiment.ks)``:
-    10,000 households x 1,100 periods by default (spec 4.5), independent of
+    10,000 households x 1,100 periods by default (docs/krusell_smith.md), independent of
     the experiment's N.  The cache is keyed by that calibration, the seed and
     the solver options (``functools.lru_cache``; a solve takes 5-20 s).
     Note: the solver always uses exact unemployment counts; an experiment run
@@ -86,7 +86,7 @@ def price_impact_benchmark(experiment: Experiment, *, seed: int = 0, **solver_op
     """The finite-N (price-impact) KS solution at the experiment's N, cached like :func:`ks_benchmark`.
 
     ``solve_krusell_smith(experiment.ks, n_agents=experiment.num_agents)``:
-    each household's Euler equation uses its private return (spec 4.6).
+    each household's Euler equation uses its private return (docs/finite_n.md).
     """
     experiment = _require_ks(experiment)
     return ks_benchmark(experiment, seed=seed, n_agents=experiment.num_agents, **solver_options)
@@ -128,7 +128,7 @@ class KSBenchmarkActor:
     c(k_i, K; z, e_i, type) (:meth:`econ.krusell_smith.solver.HouseholdPolicy.evaluate`,
     bilinear in (k, K)) becomes chat = c / a and the action
     :func:`econ.economy.fraction_to_action` (chat) (clipped to [0.005, 0.995],
-    which the benchmark's chat never leaves in the calibrations of the spec).
+    which the benchmark's chat never leaves in the experiments' calibrations).
     A finite-N (price-impact) solution's rule is read at K clamped to its K
     grid, as the solver's own simulation reads it (``clamp_aggregate``).
     Observations are float32, so k and K are recovered to about 1e-7
@@ -385,7 +385,7 @@ class KSScores:
 def ks_scores(panel: Panel, experiment: Optional[Experiment] = None,
               benchmark: Optional[KrusellSmithSolution] = None, *, policy=None, reference: Optional[Panel] = None,
               n_bins: int = 12, sample_every: int = 5, gini_every: int = 10) -> KSScores:
-    """Score a KS panel against the law-of-motion benchmark (spec sections 4.5 and 5).
+    """Score a KS panel against the law-of-motion benchmark (docs/krusell_smith.md and docs/validation.md).
 
     Parameters
     ----------
@@ -397,7 +397,7 @@ def ks_scores(panel: Panel, experiment: Optional[Experiment] = None,
     benchmark : KrusellSmithSolution or None
         Default :func:`ks_benchmark` (experiment) (solved once per process).
     policy : SB3 model or Actor, optional
-        The policy that produced ``panel``.  When given, spec 5's policy error
+        The policy that produced ``panel``.  When given, docs/validation.md's policy error
         is computed: the policy's chat against the benchmark rule's on the
         states of ``reference``.
     reference : Panel, optional
@@ -431,7 +431,7 @@ def ks_scores(panel: Panel, experiment: Optional[Experiment] = None,
       the panel's own states (k, K, z, e, type and the wealth a the household
       actually had), against the chosen chat: mean absolute gap, overall and
       by employment; binned means by (type, employment) for the figure.
-    - Policy error (with ``policy``): spec 5, mean and max |chat_RL - chat*|
+    - Policy error (with ``policy``): docs/validation.md, mean and max |chat_RL - chat*|
       on the benchmark's own ergodic states (every ``sample_every``-th
       period of ``reference``), overall and by employment.
     - Types (``ks-het-*``): mean capital of each type (also relative to the

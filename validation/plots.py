@@ -18,12 +18,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from matplotlib.ticker import NullFormatter, ScalarFormatter  # noqa: E402
 
 from econ.experiments import Experiment  # noqa: E402
 from econ.heterogeneous import HeterogeneousSteadyState  # noqa: E402
 from econ.io import save_figure_atomic  # noqa: E402
-from econ.krusell_smith.plots import draw_consumption_rules, plot_laws_of_motion, plot_lorenz_curves  # noqa: E402
+from econ.krusell_smith.plots import (draw_consumption_rules, finish_consumption_axes, legend_below,  # noqa: E402
+                                      plot_laws_of_motion, plot_lorenz_curves)
 from econ.rbc.accuracy import Policy  # noqa: E402
 from econ.rbc.plots import IRF_TITLES, plot_policy  # noqa: E402
 from validation.general import GeneralScores  # noqa: E402
@@ -168,10 +168,8 @@ def plot_consumption_fraction(scores: KSScores, path, title: str = "", label: st
                     label=f"{label}, {status} (binned mean)")
             ax.plot(b["wealth"], b["benchmark"], markers[b["employed"]], color=colour, ms=8, mfc="none",
                     label=f"benchmark at {label}'s states, {status}")
-        ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels overlap on a short log range
-        ax.xaxis.set_major_formatter(ScalarFormatter())
-        if t == 0:
-            ax.legend(fontsize=6.5)
+        finish_consumption_axes(ax)
+    legend_below(fig, axes[0], ncol=2)
     fig.suptitle(title or f"{scores.experiment.name}: consumption fraction against wealth, {label} vs Krusell-Smith")
     return _save(fig, path)
 

@@ -3,7 +3,7 @@
 The machinery of the unilateral-deviation rows of the Krusell-Smith
 scorecard (:mod:`validation.same_economy`) and of the equilibrium check of
 the finite-N benchmark (one household deviating from a rule that the others
-keep playing must not gain, spec 4.6):
+keep playing must not gain, docs/finite_n.md):
 
 - :func:`mixed_actor`: one household position of every economy plays
   another actor, the others keep theirs.
@@ -206,7 +206,7 @@ def unilateral_gains(base, deviations: Sequence[Actor], experiment: Experiment, 
 
 def switching_gains(base, others: Mapping[str, object], experiment: Experiment,
                     scenario: Scenario = Scenario()) -> dict:
-    """Welfare of switching from a rule ``base`` to each benchmark rule in ``others`` (spec 5), per kappa type.
+    """Welfare of switching from a rule ``base`` to each benchmark rule in ``others`` (docs/validation.md), per kappa type.
 
     ``unilateral``: one household of each type (the first of its type) plays
     the other rule while the rest keep ``base``; ``economy``: every household
@@ -236,7 +236,7 @@ def switching_gains(base, others: Mapping[str, object], experiment: Experiment,
 
 def deviation_table(base, experiment: Experiment, factors: Sequence[float], scenario: Scenario = Scenario()) -> dict:
     """Gain of one household of each type from scaling its consumption fraction by each factor, the others
-    keeping ``base`` (the equilibrium check of spec 4.6).  Returns ``{(household position, factor): Gain}``."""
+    keeping ``base`` (the equilibrium check of docs/finite_n.md).  Returns ``{(household position, factor): Gain}``."""
     households = first_of_each_type(experiment)
     pairs = [(h, f) for h in households for f in factors]
     gains = unilateral_gains(base, [scaled_actor(base, experiment, h, f) for h, f in pairs], experiment,

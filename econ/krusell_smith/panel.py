@@ -36,7 +36,7 @@ def simulate_shocks(params: KrusellSmithParams, num_households: int, num_periods
     z_0 is drawn from the stationary law unless given; each household's
     employment moves with P(e' | e, z, z').  With ``exact_unemployment`` the
     number of unemployed is then set to round(u_z' N) by re-assigning randomly
-    chosen households (spec section 1).  Returns ``(z_index[T], employed[T, N] bool)``.
+    chosen households (docs/model.md).  Returns ``(z_index[T], employed[T, N] bool)``.
     """
     P = params.transition
     Pz = params.aggregate_transition

@@ -1,7 +1,7 @@
 """Immutable, validated calibrations of the Krusell-Smith (1998) economy.
 
 The aggregate state z in {bad, good} and each household's employment e in
-{0, 1} follow one 4-state Markov chain, states ordered (spec section 3)
+{0, 1} follow one 4-state Markov chain, states ordered (docs/model.md)
 
     0 = (bad, unemployed), 1 = (bad, employed), 2 = (good, unemployed), 3 = (good, employed)
 
@@ -18,9 +18,9 @@ section 4) and den Haan (2010):
 The last line makes the unemployment rate a function of z alone: a mass u_z of
 unemployed today becomes exactly u_z' tomorrow.  Arithmetic is done in exact
 fractions (``fractions.Fraction`` of the decimal parameters) and rounded to
-float once, so the matrix is not the spec's rounded digits.
+float once, so the matrix is not the rounded digits of docs/model.md.
 
-Permanent capital-productivity types (spec section 2): household i earns
+Permanent capital-productivity types (docs/model.md): household i earns
 r_i = kappa_i * r on its capital and contributes kappa_i k_i to effective capital.
 """
 
@@ -132,8 +132,8 @@ class _KSFields(NamedTuple):
 class KrusellSmithParams(_KSFields):
     """Calibration of the Krusell-Smith economy with permanent capital-productivity types.
 
-    Defaults are the spec's ``ks`` experiment (beta 0.95, labour endowment 1/0.9);
-    the named constructors give the other calibrations of spec sections 2-3.
+    Defaults are the ``ks`` experiment (beta 0.95, labour endowment 1/0.9);
+    the named constructors give the other calibrations of docs/model.md.
     Households have log utility and supply ``labour_endowment * e`` inelastically;
     there is no unemployment benefit.
 
@@ -284,7 +284,7 @@ class KrusellSmithParams(_KSFields):
 
     @classmethod
     def calibration(cls, name: str, **overrides) -> "KrusellSmithParams":
-        """A calibration by its spec name (``ks-1998``, ``ks-standard``, ``ks``, ``ks-het-mild``, ``ks-het-marked``)."""
+        """A calibration by its name (``ks-1998``, ``ks-standard``, ``ks``, ``ks-het-mild``, ``ks-het-marked``)."""
         if not isinstance(name, str):
             raise ValueError(f"calibration must be one of {tuple(CALIBRATIONS)}, got {name!r}")
         key = name.replace("_", "-")
@@ -328,7 +328,7 @@ class KrusellSmithParams(_KSFields):
         return float(np.dot(self.capital_productivity, self.type_shares))
 
     def type_counts(self, num_households: int) -> np.ndarray:
-        """Households of each type in an economy of ``num_households`` (spec section 2).
+        """Households of each type in an economy of ``num_households`` (docs/model.md).
 
         Every type but the most common gets round(share * N) households (at
         least one, halves rounded up); the most common type gets the rest.

@@ -14,6 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
 from econ.io import save_figure_atomic  # noqa: E402
 from econ.krusell_smith.params import AGGREGATE_STATES  # noqa: E402
@@ -116,6 +117,38 @@ def draw_consumption_rules(ax, wealth, fraction, low: float, high: float, kappa:
     ax.set_title("all households" if kappa is None else f"type κ = {kappa:g}")
 
 
+def finish_consumption_axes(ax) -> None:
+    """Readable axes for a panel of :func:`draw_consumption_rules` (and markers drawn on it).
+
+    The y range fits the data plotted (within [0, 1.02]) so a type whose
+    fractions all lie near 0.1 is not squashed; the log wealth axis gets
+    labelled ticks whatever the range it spans (1-2-5 steps below two decades),
+    so every panel has x tick labels.
+    """
+    ys = [np.asarray(line.get_ydata(), dtype=float) for line in ax.get_lines()]
+    ys = np.concatenate([y[np.isfinite(y)] for y in ys]) if ys else np.array([])
+    if ys.size:
+        lo, hi = float(ys.min()), float(ys.max())
+        pad = max(0.08 * (hi - lo), 0.02)
+        ax.set_ylim(max(0.0, lo - pad), min(1.02, hi + pad))
+    low, high = ax.get_xlim()
+    decades = np.log10(high / low) if low > 0 else 3.0
+    subs = (1.0,) if decades > 2.5 else (1.0, 3.0) if decades > 1.2 else (1.0, 2.0, 5.0)
+    ax.xaxis.set_major_locator(LogLocator(base=10.0, subs=subs))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def legend_below(fig, axes, fontsize: float = 8, ncol: int = 4) -> None:
+    """One legend for the whole figure, below the panels: each label once, in the order first drawn."""
+    handles = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    fig.legend(list(handles.values()), list(handles.keys()), loc="outside lower center", ncol=ncol,
+               fontsize=fontsize, frameon=False)
+
+
 def _weighted_percentile(values, weights, q: float) -> float:
     """Smallest value below which at least q percent of the weight lies (panel: equal weights)."""
     order = np.argsort(values)
@@ -137,7 +170,8 @@ def plot_consumption_fraction(sol: KrusellSmithSolution, path, title: str = "") 
                  if num_types > 1 else top)
         draw_consumption_rules(ax, wealth[t], fraction[t], 1e-3 * upper, 1.2 * upper,
                                kappa[t] if num_types > 1 else None)
-        ax.legend(fontsize=8)
+        finish_consumption_axes(ax)
+    legend_below(fig, axes[0])
     fig.suptitle(title or f"Consumption rule at mean capital K = {sol.mean_capital:.2f}")
     out = save_figure_atomic(fig, path)
     plt.close(fig)

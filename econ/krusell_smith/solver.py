@@ -1,4 +1,4 @@
-"""The Krusell-Smith (1998) economy solved by a log-linear law of motion (spec section 4.5).
+"""The Krusell-Smith (1998) economy solved by a log-linear law of motion (docs/krusell_smith.md).
 
 Households (log utility, inelastic labour lbar e, no unemployment benefit,
 permanent capital productivity kappa) solve
@@ -256,7 +256,7 @@ def representative_capital(params: KrusellSmithParams) -> float:
 
 SIMULATION_METHODS = ("histogram", "panel")
 """Distribution methods of :func:`solve_krusell_smith`."""
-DEFAULT_PERIODS_NOTE = """Both methods default to the spec's 1,100 periods (first 100 dropped).  A longer
+DEFAULT_PERIODS_NOTE = """Both methods default to Krusell and Smith's 1,100 periods (first 100 dropped).  A longer
 histogram path fits the law on more z variation: on ks-1998, seeds 0-3, den Haan's error on one common
 10,000-period path (max / mean, averaged over the seeds) is 0.206% / 0.061% with 1,000 kept periods,
 0.190% / 0.055% with 5,000 and 0.174% / 0.051% with 10,000 (the best log-linear law fitted on that path

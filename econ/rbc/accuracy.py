@@ -97,7 +97,7 @@ class WelfareLoss:
 
 def welfare_loss(policy: Policy, benchmark: Policy, experiment: Experiment, *, n_states: int = 256,
                  horizon: Optional[int] = None, seed: int = 0) -> WelfareLoss:
-    """Consumption-equivalent welfare loss of ``policy`` against ``benchmark`` (spec section 5).
+    """Consumption-equivalent welfare loss of ``policy`` against ``benchmark`` (docs/validation.md).
 
     ``n_states`` initial capitals k_0 = capital_scale * U(low, high) of the
     experiment (log A_0 = 0) and one shock path each, the same for both
@@ -205,7 +205,7 @@ def _as_float(policy: Policy) -> Policy:
 
 def irf_agreement(policy: Policy, experiment: Experiment, *, horizon: int = 40, shock_size: float = 1.0
                   ) -> IRFAgreement:
-    """IRF agreement of spec section 5 against the first-order (linear) benchmark.
+    """IRF agreement of docs/validation.md against the first-order (linear) benchmark.
 
     The IRF of the policy is the shocked path minus the unshocked path from
     the policy's own deterministic fixed point (at a fixed point the

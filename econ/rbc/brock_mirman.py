@@ -1,4 +1,4 @@
-"""The Brock-Mirman closed form (spec section 4.1).
+"""The Brock-Mirman closed form (docs/closed_forms.md).
 
 With full depreciation (delta = 1), log consumption and Cobb-Douglas output,
 the planner's problem

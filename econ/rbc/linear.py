@@ -1,4 +1,4 @@
-"""First-order perturbation of the representative-agent RBC (spec section 4.3).
+"""First-order perturbation of the representative-agent RBC (docs/linearisation.md).
 
 The equilibrium conditions are written once, symbolically (sympy), in levels,
 with x_t = (k_t, log A_t | c_t, l_t, y_t, chat_t): two predetermined states,

@@ -2,7 +2,7 @@
 
 ``RBCParams`` is a ``typing.NamedTuple`` (so its numeric fields pass straight
 into Numba kernels) whose constructor validates every field and raises
-``ValueError`` naming the field and its allowed range (spec section 2).
+``ValueError`` naming the field and its allowed range (docs/model.md).
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from typing import NamedTuple, Optional
 from econ import checks
 
 UTILITIES = ("linear", "log_leisure")
-"""Period utility forms (spec section 1):
+"""Period utility forms (docs/model.md):
 
 - ``linear``:      u(c, l) = log c - chi * l          (the paper's Eq. 10)
 - ``log_leisure``: u(c, l) = log c + chi * log(1 - l) (the authors' code)
 """
 
 DEFAULT_CHI = {"linear": 1.0, "log_leisure": 5.0}
-"""Disutility weight of labour used by the spec for each utility form."""
+"""Disutility weight of labour for each utility form (docs/model.md)."""
 
 
 class _RBCFields(NamedTuple):
@@ -35,9 +35,9 @@ class _RBCFields(NamedTuple):
 class RBCParams(_RBCFields):
     """Calibration of the stochastic growth model with labour.
 
-    Defaults are the spec's ``rbc`` experiment: alpha 0.36, beta 0.95,
+    Defaults are the ``rbc`` experiment (docs/model.md): alpha 0.36, beta 0.95,
     delta 0.025, log TFP AR(1) with rho 0.9 and sigma 0.01, linear utility with
-    chi 1.  ``chi=None`` (the default) takes the spec's value for the chosen
+    chi 1.  ``chi=None`` (the default) takes the standard value for the chosen
     utility: 1 for ``linear``, 5 for ``log_leisure``.
 
     Parameters
@@ -85,12 +85,12 @@ class RBCParams(_RBCFields):
 
     @classmethod
     def rbc(cls, utility: str = "linear", **overrides) -> "RBCParams":
-        """The spec's ``rbc`` experiment (delta 0.025)."""
+        """The ``rbc`` experiment (delta 0.025)."""
         return cls(utility=utility, **overrides)
 
     @classmethod
     def rbc_full_depreciation(cls, utility: str = "linear", **overrides) -> "RBCParams":
-        """The spec's ``rbc-full-depreciation`` experiment (delta 1, Brock-Mirman)."""
+        """The ``rbc-full-depreciation`` experiment (delta 1, Brock-Mirman)."""
         return cls(**{"delta": 1.0, "utility": utility, **overrides})
 
     @property

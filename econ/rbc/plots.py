@@ -54,7 +54,7 @@ def plot_policy(
     ``policies`` maps a method label to ``{A: (consumption_fraction, labour)}``,
     each array over ``capital``.
     """
-    fig, (ax_c, ax_l) = plt.subplots(1, 2, figsize=(11, 4.5), layout="constrained")
+    fig, (ax_c, ax_l) = plt.subplots(1, 2, figsize=(13, 4.5), layout="constrained")
     styles = ["-", "--", ":", "-."]
     for (label, by_tfp), style in zip(policies.items(), styles * 4):
         for j, (A, (chat, labour)) in enumerate(by_tfp.items()):
@@ -65,7 +65,7 @@ def plot_policy(
             ax.axvline(steady_capital, color="grey", lw=0.6, ls=":", label="steady-state capital")
         ax.set_xlabel("capital k")
         ax.set_ylabel(name)
-    ax_c.legend(fontsize=8)
+    fig.legend(*ax_c.get_legend_handles_labels(), loc="outside right center", fontsize=8)  # each line once
     fig.suptitle(title or "Policy functions")
     save_figure_atomic(fig, path)
     plt.close(fig)

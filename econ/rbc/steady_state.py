@@ -1,6 +1,6 @@
 """Deterministic steady states.
 
-Representative agent (spec sections 1 and 4.3).  At the steady state the Euler
+Representative agent (docs/model.md and docs/linearisation.md).  At the steady state the Euler
 equation gives the rental rate, the firm's first-order condition the capital-
 labour ratio, and the intratemporal condition pins down labour:
 

@@ -1,6 +1,6 @@
-"""Global solution of the representative-agent RBC by value-function iteration (spec section 4.2).
+"""Global solution of the representative-agent RBC by value-function iteration (docs/vfi.md).
 
-The planner's problem with standard RBC timing (spec section 1, N = 1) is
+The planner's problem with standard RBC timing (docs/model.md, N = 1) is
 
     V(k, A) = max_{k', l} u(c, l) + beta E[V(k', A') | A],
     c = a - k',  a = (1 - delta) k + A k^alpha l^(1-alpha),
@@ -47,7 +47,7 @@ from econ.rbc.steady_state import steady_state
 DEFAULT_CAPITAL_BOUNDS = (0.5, 1.5)
 """Default capital grid as multiples of the deterministic steady state k_ss.
 
-At the spec's calibrations (sigma 0.01, rho 0.9) simulated capital stays
+At the experiments' calibrations (sigma 0.01, rho 0.9) simulated capital stays
 within about +-15% of k_ss for both delta = 1 and delta = 0.025, so
 [0.5, 1.5] k_ss contains the ergodic set with a wide margin for both.
 Larger shocks need wider bounds (``capital_bounds``)."""
@@ -191,7 +191,7 @@ def solve_vfi(
 ) -> VFIResult:
     """Solve the stochastic growth model with labour by value-function iteration.
 
-    Bellman equation (standard RBC timing, spec section 1):
+    Bellman equation (standard RBC timing, docs/model.md):
 
         V(k, A_i) = max_{k'} u(c, l) + beta sum_j P[i, j] V(k', A_j),
         c = (1 - delta) k + A_i k^alpha l^(1-alpha) - k',
