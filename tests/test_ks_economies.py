@@ -99,3 +99,34 @@ def test_bad_input_is_refused_in_one_line(kwargs, match):
     with pytest.raises(ValueError, match=match) as err:
         solve_krusell_smith(KrusellSmithParams.ks(), **kwargs)
     assert "\n" not in str(err.value)
+
+
+LIMIT = dict(num_households=4000, num_periods=600, burn_in=100, seed=0)
+"""Both methods on 4,000 households x 600 periods: two economies of 2,000, or one economy of 20 per 20 households."""
+
+LIMIT_TOL = 4e-4
+"""Max distance of the predicted log K' on the K grid allowed between the economies' and the panel's law at
+N = 2,000.  The two methods draw different shocks, so they can agree no better than two seeds of one method:
+the panel's own seed-to-seed distance at this size was 1.1e-4 on average and 1.9e-4 at most (seeds 0-3, six
+pairs); twice the largest.  The finite-N effect on the law (composition noise in K, order 1/N) is about 1e-3 at
+N = 20 and a hundred times smaller at N = 2,000."""
+
+
+def _predicted_log_k(sol, grid):
+    return np.array([a + b * np.log(grid) for a, b in (sol.alm["bad"], sol.alm["good"])])
+
+
+@pytest.mark.slow
+def test_large_economies_reproduce_the_large_population_law_and_small_ones_do_not():
+    """Four solves (about 30 s on an idle 2-core machine, over a minute when it is shared): slow."""
+    p = KrusellSmithParams.ks()
+    distance = {}
+    for n in (2000, 20):
+        economies = solve_krusell_smith(p, n, method="economies", **LIMIT)
+        population = solve_krusell_smith(p, n, method="panel", **LIMIT)
+        grid = population.policy.aggregate_capital_grid
+        distance[n] = np.max(np.abs(_predicted_log_k(economies, grid) - _predicted_log_k(population, grid)))
+        if n == 20:  # the N-household economy's K is more persistent (own composition noise)
+            assert economies.alm["bad"][1] > population.alm["bad"][1]
+    assert distance[2000] < LIMIT_TOL
+    assert distance[20] > LIMIT_TOL  # negative control: at N = 20 the two laws are told apart
