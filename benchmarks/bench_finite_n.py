@@ -7,7 +7,10 @@ solve at the experiment's N (20) run with the same defaults (10,000
 households x 1,100 periods, first 100 dropped, seed 0, tolerance 1e-6) after
 a warm-up that loads the compiled kernels; each is timed ``repeats`` times and
 the fastest kept (the machine is shared).  The ratio finite / continuum is the
-cost of the price-impact benchmark.  The solved numbers (mean effective
+cost of the price-impact benchmark; the finite-N solve is timed with the
+default method (a large population's law of motion) and with
+``method="economies"`` (500 economies of exactly N households, the law of
+motion of the N-household economy), ratio ``economies_ratio``.  The solved numbers (mean effective
 capital, Ginis, capital shares and consumption fractions by type) are printed
 beside each other, and so is the ``general`` steady state at N = 9.
 """
@@ -38,23 +41,26 @@ def _summary(sol, shares) -> dict:
         "alm": {k: list(v) for k, v in sol.alm.items()},
         "r_squared": dict(sol.r_squared),
         "den_haan_max": sol.den_haan_max,
+        "den_haan_mean": sol.den_haan_mean,
     }
 
 
 def run_experiment(name: str, repeats: int) -> dict:
     experiment = make_experiment(name)
     params, n = experiment.ks, experiment.num_agents
-    for warm in (None, n):  # load (or compile) the cached kernels outside the timing
-        solve_krusell_smith(params, warm, num_households=200, num_periods=120, burn_in=20, passes=1, tol=1e-3)
+    for warm, method in ((None, None), (n, None), (n, "economies")):  # load (or compile) the cached kernels first
+        solve_krusell_smith(params, warm, num_households=200, num_periods=120, burn_in=20, passes=1, tol=1e-3,
+                            method=method)
     out = {"n_agents": n}
-    for label, n_agents in (("continuum", None), ("finite", n)):
+    for label, n_agents, method in (("continuum", None, None), ("finite", n, None), ("economies", n, "economies")):
         seconds = []
         for _ in range(repeats):
             start = time.perf_counter()
-            sol = solve_krusell_smith(params, n_agents, seed=0)
+            sol = solve_krusell_smith(params, n_agents, seed=0, method=method)
             seconds.append(time.perf_counter() - start)
         out[label] = {"seconds": min(seconds), "all_seconds": seconds, **_summary(sol, params.type_shares)}
     out["ratio"] = out["finite"]["seconds"] / out["continuum"]["seconds"]
+    out["economies_ratio"] = out["economies"]["seconds"] / out["continuum"]["seconds"]
     return out
 
 
@@ -84,17 +90,19 @@ def main(argv=None) -> int:
     for name in args.experiments:
         r = run_experiment(name, args.repeats)
         results["experiments"][name] = r
-        for label in ("continuum", "finite"):
+        for label in ("continuum", "finite", "economies"):
             s = r[label]
-            solve = "continuum" if label == "continuum" else f"N = {r['n_agents']}"
+            solve = {"continuum": "continuum", "finite": f"N = {r['n_agents']}",
+                     "economies": f"N = {r['n_agents']}, economies"}[label]
             shares = " / ".join(f"{100 * x:.0f}%" for x in s["capital_share_by_type"])
             fractions = " / ".join(f"{x:.4f}" for x in s["consumption_fraction_by_type"])
             print(f"| {name} | {solve} | {s['seconds']:.1f} | {s['iterations']} | {s['mean_capital']:.3f} | "
                   f"{s['gini_wealth']:.3f} | {s['gini_capital']:.3f} | {shares} | {fractions} |", flush=True)
-    print("\n| experiment | continuum (s) | finite N (s) | ratio finite / continuum |")
-    print("|---|---:|---:|---:|")
+    print("\n| experiment | continuum (s) | finite N (s) | ratio | finite N, economies (s) | ratio |")
+    print("|---|---:|---:|---:|---:|---:|")
     for name, r in results["experiments"].items():
-        print(f"| {name} | {r['continuum']['seconds']:.1f} | {r['finite']['seconds']:.1f} | {r['ratio']:.2f} |")
+        print(f"| {name} | {r['continuum']['seconds']:.1f} | {r['finite']['seconds']:.1f} | {r['ratio']:.2f} | "
+              f"{r['economies']['seconds']:.1f} | {r['economies_ratio']:.2f} |")
     general = run_general()
     results["general"] = general
     for label in ("continuum", "finite"):

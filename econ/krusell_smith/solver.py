@@ -24,10 +24,12 @@ The algorithm (Krusell and Smith 1998; Maliar, Maliar and Valli 2010):
    households along one seeded path of z (:mod:`econ.krusell_smith.histogram`),
    or (``method="panel"``) as a panel of households (10,000 x 1,100 periods by
    default; exact unemployment counts round(u_z N), as KS panel simulations
-   do), each period calling :func:`econ.economy.markets` -- the project's
-   single implementation of the period equations -- for K, prices and wealth.
-   Each outer iteration warm-starts the EGM from the previous policy and
-   solves it only as precisely as the outer step needs.
+   do), or (``method="economies"``, finite N) as many independent economies of
+   exactly N households (:mod:`econ.krusell_smith.panel`); the Monte-Carlo
+   methods call :mod:`econ.economy` -- the project's single implementation of
+   the period equations -- for K, prices and wealth.  Each outer iteration
+   warm-starts the EGM from the previous policy and solves it only as
+   precisely as the outer step needs.
 3. log K_{t+1} is regressed on log K_t by OLS separately for z_t = bad, good
    (the first ``burn_in`` periods dropped); the ALM is damped towards the
    estimate until the predicted log K' moves by less than ``tol`` on the K grid
@@ -56,14 +58,13 @@ from types import MappingProxyType
 from typing import Mapping, Optional
 
 import numpy as np
-import quantecon as qe
 
 from econ.krusell_smith import _kernels as kernels
-from econ.krusell_smith import histogram
+from econ.krusell_smith import histogram, panel
 from econ import checks
+from econ.krusell_smith.panel import gini, simulate_panel, simulate_shocks
 from econ.fixed_point import ConvergenceError, fixed_point
 from econ.krusell_smith.params import AGGREGATE_STATES, KrusellSmithParams
-from econ.krusell_smith.panel import _simulate_capital, gini, simulate_shocks
 
 # ---------------------------------------------------------------------------- policy
 
@@ -182,9 +183,11 @@ class KrusellSmithSolution:
 
 
 def estimate_alm(K_path, z_path, burn_in: int):
-    """OLS of log K_{t+1} on log K_t per z_t over t >= burn_in: ``alm[z_index] = (a, b)`` and R^2."""
+    """OLS of log K_{t+1} on log K_t per z_t over t >= burn_in: ``alm[z_index] = (a, b)`` and R^2.
+
+    Paths of shape (T,) or (T, E) (E economies, pooled: pairs (t, t+1) within each economy)."""
     logK = np.log(K_path[burn_in:])
-    return fit_alm(logK[:-1], logK[1:], z_path[burn_in:-1])
+    return fit_alm(logK[:-1].ravel(), logK[1:].ravel(), z_path[burn_in:-1].ravel())
 
 
 def fit_alm(log_k, log_k_next, z):
@@ -254,8 +257,10 @@ def representative_capital(params: KrusellSmithParams) -> float:
 
 # ---------------------------------------------------------------------------- solver
 
-SIMULATION_METHODS = ("histogram", "panel")
+SIMULATION_METHODS = ("histogram", "panel", "economies")
 """Distribution methods of :func:`solve_krusell_smith`."""
+DEFAULT_METHOD = {False: "histogram", True: "histogram"}
+"""The method used when ``method=None``, by whether ``n_agents`` is finite."""
 DEFAULT_PERIODS_NOTE = """Both methods default to Krusell and Smith's 1,100 periods (first 100 dropped).  A longer
 histogram path fits the law on more z variation: on ks-1998, seeds 0-3, den Haan's error on one common
 10,000-period path (max / mean, averaged over the seeds) is 0.206% / 0.061% with 1,000 kept periods,
@@ -286,6 +291,14 @@ HOUSEHOLD_TOL_CAP = 1e-5
 """Loosest inner EGM tolerance (consumption units), used while the law of motion is still far off."""
 
 
+def _resolve_method(method, n_agents, num_households):
+    """The distribution method (None: ``DEFAULT_METHOD``) and the number of economies (0 unless "economies")."""
+    method = DEFAULT_METHOD[n_agents is not None] if method is None else method
+    if method not in SIMULATION_METHODS:
+        raise ValueError(f"method must be None or one of {SIMULATION_METHODS}, got {method!r}")
+    return method, (panel.number_of_economies(n_agents, num_households) if method == "economies" else 0)
+
+
 def solve_krusell_smith(
     params: KrusellSmithParams,
     n_agents: Optional[int] = None,
@@ -306,7 +319,7 @@ def solve_krusell_smith(
     passes: int = 2,
     pass_tol: float = 1e-4,
     initial_alm: Optional[np.ndarray] = None,
-    method: str = "histogram",
+    method: Optional[str] = None,
     histogram_points: int = 1000,
     verbose: bool = False,
 ) -> KrusellSmithSolution:
@@ -323,8 +336,7 @@ def solve_krusell_smith(
         its private gross return in the Euler equation,
         R_i' = 1 - delta + kappa_i r' [1 + ((1-alpha)/N)(lbar e'/L' - kappa_i k'_i/K')]
         (open-loop equilibrium: the law of motion and the others' rules taken
-        as given).  The panel below still has ``num_households`` households,
-        so the estimated law of motion aggregates the price-impact rules.
+        as given).  Which population's law of motion it takes as given: ``method``.
     num_households, num_periods, burn_in : int
         Panel size (``num_households`` only for the panel); the first ``burn_in``
         periods are dropped from the regression.  With the histogram every pass
@@ -353,14 +365,16 @@ def solve_krusell_smith(
         Tolerance of every pass but the last (only a starting point for the next).
     initial_alm : array (2, 2), optional
         Starting law of motion ``[[a_bad, b_bad], [a_good, b_good]]``.
-    method : {"histogram", "panel"}
+    method : {"histogram", "panel", "economies"} or None
         How the economy is simulated: Young's (2010) non-stochastic histogram
         of a continuum of households along one seeded path of z
-        (:mod:`econ.krusell_smith.histogram`; ``num_households`` unused), or
-        the panel of ``num_households`` households.  With finite ``n_agents``
-        either describes a large population of households that each follow the
-        price-impact rule of N households: the law of motion those rules
-        imply, which is the one each of the N households takes as given.
+        (:mod:`econ.krusell_smith.histogram`; ``num_households`` unused); the
+        panel of ``num_households`` households; or (finite ``n_agents`` only)
+        num_households // n_agents independent economies of exactly N
+        households, each with its own z path, pooled in the regression
+        (:mod:`econ.krusell_smith.panel`): the law of motion of K in the
+        N-household economy itself.  The first two describe a large population
+        playing the price-impact rule.  None: ``DEFAULT_METHOD``.
     histogram_points : int
         Nodes of the histogram's capital grid (same range and spacing rule as the policy's).
     """
@@ -376,8 +390,7 @@ def solve_krusell_smith(
     passes = checks.positive_int("passes", passes)
     num_capital = checks.positive_int("num_capital", num_capital, 10)
     num_aggregate = checks.positive_int("num_aggregate", num_aggregate, 2)
-    if method not in SIMULATION_METHODS:
-        raise ValueError(f"method must be one of {SIMULATION_METHODS}, got {method!r}")
+    method, n_economies = _resolve_method(method, n_agents, num_households)
     histogram_points = checks.positive_int("histogram_points", histogram_points, 10)
 
     start = time.perf_counter()
@@ -391,7 +404,8 @@ def solve_krusell_smith(
     lbar, alpha, beta, delta = params.labour_endowment, params.alpha, params.beta, params.delta
 
     center = representative_capital(params)
-    capital0 = np.full(num_households, center / params.mean_capital_productivity)
+    capital0 = np.full(num_households if method != "economies" else (n_economies, n_agents),
+                       center / params.mean_capital_productivity)
     alm = (np.array([[0.04 * np.log(center), 0.96]] * 2) if initial_alm is None
            else np.array(initial_alm, dtype=float).reshape(2, 2))
     z0, employed0 = None, None
@@ -419,6 +433,10 @@ def solve_krusell_smith(
                 z_ext = np.concatenate([[z0], histogram.aggregate_path(params, pass_periods, rng, z0)])
                 mass0 = histogram.regrid(mass_end, previous_grid, hist_grid)
             z_path = z_ext[:-1]
+        elif method == "economies":  # continuing: from the previous pass's last period
+            z_path, employed = panel.economy_shocks(params, n_economies, n_agents, num_periods + (z0 is not None),
+                                                    rng, z0, employed0)
+            z_path, employed = z_path[-num_periods:], employed[-num_periods:]
         elif z0 is None:
             z_path, employed = simulate_shocks(params, num_households, num_periods, rng)
         else:  # continue the chain from the previous pass's last period
@@ -450,8 +468,13 @@ def solve_krusell_smith(
                     recorded = np.append(recorded, last_period)  # the final cross-section
                 outcome = histogram.simulate_histogram(params, c, k_grid, K_grid, hist_grid, z_ext, mass0, recorded)
                 K_path = outcome.capital_path
+            elif method == "economies":
+                recorded = np.append(np.arange(burn_in, num_periods - 1, record_every), num_periods - 1) \
+                    if record_every else ()
+                outcome = panel.simulate_economies(params, c, k_grid, K_grid, z_path, employed, capital0, recorded)
+                K_path = outcome.capital_path
             else:
-                K_path, *outcome = _simulate_capital(params, c, k_grid, K_grid, z_path, employed, types, kappa_i,
+                K_path, *outcome = simulate_panel(params, c, k_grid, K_grid, z_path, employed, types, kappa_i,
                                                      capital0, record_every=record_every, burn_in=burn_in)
             timings["simulation"] += time.perf_counter() - t0
             return K_path, outcome
@@ -495,6 +518,8 @@ def solve_krusell_smith(
         # next pass: start where this one ended, grid centred on the simulated mean
         if method == "histogram":
             mass_end, previous_grid, z0 = outcome.final_mass, hist_grid, int(z_ext[-1])
+        elif method == "economies":
+            capital0, z0, employed0 = outcome.final_capital, z_path[-1].copy(), employed[-1].copy()
         else:
             records, last, k_end = outcome
             capital0 = k_end
@@ -506,22 +531,22 @@ def solve_krusell_smith(
     _check_inside_grids(K_path[burn_in:], K_grid, outcome if method == "histogram" else None)
 
     fitted, r2 = estimate_alm(K_path, z_path, burn_in)
-    dh_max, dh_mean = den_haan_errors(alm, K_path, z_path, burn_in)
+    if method == "economies":  # each economy's own forecast error: the worst, and the mean over economies
+        errors = np.array([den_haan_errors(alm, K_path[:, e], z_path[:, e], burn_in) for e in range(n_economies)])
+        dh_max, dh_mean = float(errors[:, 0].max()), float(errors[:, 1].mean())
+    else:
+        dh_max, dh_mean = den_haan_errors(alm, K_path, z_path, burn_in)
     policy = HouseholdPolicy(k_grid, K_grid, consumption, wealth)
     if method == "histogram":
         summary = histogram.summarise(params, policy, hist_grid, outcome, z_path, np.arange(burn_in, z_path.size, 10))
-        k_last, a_last, c_last, types, e_last, weights = summary.final_cross_section
-        gini_w, gini_k = summary.gini_wealth, summary.gini_capital
-        capital_by_type, fraction_by_type = summary.capital_by_type, summary.consumption_fraction_by_type
-        lorenz_w, lorenz_k = summary.lorenz_wealth, summary.lorenz_capital
+    elif method == "economies":
+        summary = panel.summarise_economies(params, outcome, employed[-1])
     else:
-        k_last, a_last, c_last, e_last, _ = last
-        weights = np.full(k_last.size, 1.0 / k_last.size)
-        gini_w = float(np.mean([gini(a) for _, a, _ in records]))
-        gini_k = float(np.mean([gini(k) for k, _, _ in records]))
-        capital_by_type = tuple(float(np.mean([k[types == t].mean() for k, _, _ in records])) for t in range(kappa.size))
-        fraction_by_type = tuple(float(np.mean([f[types == t].mean() for _, _, f in records])) for t in range(kappa.size))
-        lorenz_w, lorenz_k = qe.lorenz_curve(np.sort(a_last)), qe.lorenz_curve(np.sort(k_last))
+        summary = panel.summarise_panel(params, *outcome[:2])
+    k_last, a_last, c_last, types, e_last, weights = summary.final_cross_section
+    gini_w, gini_k = summary.gini_wealth, summary.gini_capital
+    capital_by_type, fraction_by_type = summary.capital_by_type, summary.consumption_fraction_by_type
+    lorenz_w, lorenz_k = summary.lorenz_wealth, summary.lorenz_capital
     timings["total"] = time.perf_counter() - start
     return KrusellSmithSolution(
         params=params,
