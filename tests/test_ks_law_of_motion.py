@@ -147,7 +147,11 @@ def test_bad_law_arguments_are_refused():
 @pytest.mark.slow
 def test_ks1998_quadratic_law_no_worse_on_the_common_path():
     """ks-1998, seed 0, default settings: den Haan's error on the benchmark's common path (the continuum under each
-    solution's policy, 10,000 kept periods), quadratic against log-linear law, and the decomposition of each."""
+    solution's policy, 10,000 kept periods), quadratic against log-linear law, and the decomposition of each.
+
+    Measured: quadratic 0.190 / 0.062 %, log-linear 0.212 / 0.062 %; forms' limits 0.147 / 0.043 and 0.162 / 0.048 %.
+    Seed 0 only: with 1,000 kept periods the fitting path's share of the error is as large as the form's gain, and
+    at seed 1 the quadratic law's max is the larger (0.197 against 0.187 %; docs/krusell_smith.md)."""
     params = KrusellSmithParams.ks_1998()
     z_common = aggregate_path(params, EVAL_BURN_IN + EVAL_PERIODS + 1, np.random.default_rng(EVAL_SEED))
     errors = {}
