@@ -1,13 +1,15 @@
 """Krusell-Smith: histogram vs panel (vs HARK), side by side in one run, each to a converged equilibrium.
 
-    python -m benchmarks.bench_krusell_smith [--seeds 0 1 2] [--skip-hark] [--json PATH]
+    python -m benchmarks.bench_krusell_smith [--seeds 0 1 2] [--skip-hark] [--skip-quadratic] [--json PATH]
 
 All solve the KS (1998) calibration (beta 0.99, lbar 0.3271, alpha 0.36,
 delta 0.025, z 1.01/0.99, u 0.04/0.10, durations 8 / 1.5 / 2.5) to a
 converged law of motion, timed after a warm-up that loads our compiled kernels:
 
 - ``histogram``: ``solve_krusell_smith(params)``, the default: Young's
-  non-stochastic simulation along one 5,100-period path of z;
+  non-stochastic simulation along one 1,100-period path of z (first 100 dropped);
+- ``histogram, quadratic law``: the same with ``law="quadratic"``,
+  log K' = a_z + b_z log K + c_z (log K)^2 (Krusell and Smith 1998, section IV);
 - ``panel``: ``method="panel"``, 10,000 households x 1,100 periods;
 - ``panel, exact inner solves``: the panel with the household problem solved to
   ``household_tol`` at every outer iteration (``HOUSEHOLD_TOL_CAP`` set to it), as the solver
@@ -20,9 +22,10 @@ forecast error of each solution's law of motion on one common path of z
 "true" K being the continuum economy under that solution's policy
 (:func:`econ.krusell_smith.histogram.den_haan_on_path`).  Also reported: the
 error on the solver's own simulated path (the number the solver returns), and
-the error of the best log-linear law for that policy on the common path (OLS
-fitted on that path itself): the part of the error the log-linear form leaves
-whatever path the law is fitted on.
+the errors of the best log-linear and the best quadratic law for that policy on
+the common path (OLS fitted on that path itself): the part of the error each
+form leaves whatever path the law is fitted on
+(:func:`econ.krusell_smith.law_of_motion.den_haan_decomposition`).
 HARK's policy lives in HARK's objects; its error is measured on its own
 simulated path only (as in earlier runs of this script).
 
@@ -49,8 +52,9 @@ import numpy as np
 
 import econ.krusell_smith.solver as ks_solver
 from econ.krusell_smith.histogram import aggregate_path, capital_on_path
+from econ.krusell_smith.law_of_motion import as_array, den_haan_decomposition, estimate_alm
 from econ.krusell_smith.params import KrusellSmithParams
-from econ.krusell_smith.solver import den_haan_errors, estimate_alm, solve_krusell_smith
+from econ.krusell_smith.solver import solve_krusell_smith
 
 NUM_HOUSEHOLDS = 10_000
 NUM_PERIODS = 1_100
@@ -70,24 +74,27 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}, Python {platform.python_version()}"
 
 
-def run_ours(params: KrusellSmithParams, method: str, seed: int, z_common, exact_inner: bool = False) -> dict:
+def run_ours(params: KrusellSmithParams, method: str, seed: int, z_common, exact_inner: bool = False,
+             law: str = "loglinear", num_periods: int = NUM_PERIODS) -> dict:
     saved_cap = ks_solver.HOUSEHOLD_TOL_CAP
     if exact_inner:  # the household problem solved to household_tol (1e-9) at every outer iteration
         ks_solver.HOUSEHOLD_TOL_CAP = 1e-9
     try:
         start = time.perf_counter()
-        sol = solve_krusell_smith(params, seed=seed, method=method)
+        sol = solve_krusell_smith(params, seed=seed, method=method, law=law, num_periods=num_periods)
         seconds = time.perf_counter() - start
     finally:
         ks_solver.HOUSEHOLD_TOL_CAP = saved_cap
     K_true = capital_on_path(sol, z_common)
     z_kept = z_common[:-1]
-    common_max, common_mean = den_haan_errors(np.array([sol.alm["bad"], sol.alm["good"]]), K_true, z_kept, EVAL_BURN_IN)
-    # the best log-linear law for this policy on this path (OLS in-sample): what is left is the law's form
-    best_alm, _ = estimate_alm(K_true, z_kept, EVAL_BURN_IN)
-    floor_max, floor_mean = den_haan_errors(best_alm, K_true, z_kept, EVAL_BURN_IN)
+    # the solution's law, and the best law of each form for this policy on this path (OLS in-sample): what is
+    # left is the form's
+    linear = den_haan_decomposition(as_array(sol.alm), K_true, z_kept, EVAL_BURN_IN, "loglinear")
+    quadratic = den_haan_decomposition(as_array(sol.alm), K_true, z_kept, EVAL_BURN_IN, "quadratic")
+    (common_max, common_mean), (floor_max, floor_mean) = linear.solved, linear.best_of_form
     return {
-        "method": method + (", exact inner solves" if exact_inner else ""),
+        "method": method + (", exact inner solves" if exact_inner else "") + (f", {law} law" if law != "loglinear" else "")
+        + (f", {num_periods:,} periods" if num_periods != NUM_PERIODS else ""),
         "seed": seed,
         "seconds": seconds,
         "timings": dict(sol.timings),
@@ -96,6 +103,8 @@ def run_ours(params: KrusellSmithParams, method: str, seed: int, z_common, exact
         "den_haan_common_mean": common_mean,
         "den_haan_common_loglinear_floor_max": floor_max,
         "den_haan_common_loglinear_floor_mean": floor_mean,
+        "den_haan_common_quadratic_floor_max": quadratic.best_of_form[0],
+        "den_haan_common_quadratic_floor_mean": quadratic.best_of_form[1],
         "den_haan_own_max": sol.den_haan_max,
         "den_haan_own_mean": sol.den_haan_mean,
         "alm_K": {k: list(v) for k, v in sol.alm.items()},
@@ -170,12 +179,17 @@ def run_hark(damping: float, tolerance: float, max_loops: int) -> dict:
 def _row(r: dict) -> str:
     common = (f"{r['den_haan_common_max']:.3f} / {r['den_haan_common_mean']:.3f}" if "den_haan_common_max" in r
               else "n/a")
-    floor = (f"{r['den_haan_common_loglinear_floor_max']:.3f} / {r['den_haan_common_loglinear_floor_mean']:.3f}"
-             if "den_haan_common_max" in r else "n/a")
+    floor = (f"{r['den_haan_common_loglinear_floor_max']:.3f} / {r['den_haan_common_loglinear_floor_mean']:.3f} | "
+             f"{r['den_haan_common_quadratic_floor_max']:.3f} / {r['den_haan_common_quadratic_floor_mean']:.3f}"
+             if "den_haan_common_max" in r else "n/a | n/a")
     alm = r.get("alm_K") or r.get("alm_K_refit")
+
+    def law(coefficients):
+        a, b, *c = coefficients
+        return f"{a:.4f} + {b:.4f}" + (f" + {c[0]:.4f}" if c else "")
+
     return (f"| {r['method']} | {r.get('seed', 0)} | {r['seconds']:.1f} | {r['iterations']} | {common} | {floor} | "
-            f"{r['den_haan_own_max']:.3f} / {r['den_haan_own_mean']:.3f} | "
-            f"{alm['good'][0]:.4f} + {alm['good'][1]:.4f} | {alm['bad'][0]:.4f} + {alm['bad'][1]:.4f} |")
+            f"{r['den_haan_own_max']:.3f} / {r['den_haan_own_mean']:.3f} | {law(alm['good'])} | {law(alm['bad'])} |")
 
 
 def main(argv=None) -> int:
@@ -184,6 +198,10 @@ def main(argv=None) -> int:
     parser.add_argument("--eval-periods", type=int, default=10_000, help="kept periods of the common path")
     parser.add_argument("--skip-hark", action="store_true")
     parser.add_argument("--skip-exact", action="store_true", help="skip the panel with exact inner solves")
+    parser.add_argument("--skip-quadratic", action="store_true", help="skip the histogram with the quadratic law")
+    parser.add_argument("--skip-panel", action="store_true", help="skip the panel rows")
+    parser.add_argument("--histogram-periods", type=int, default=NUM_PERIODS,
+                        help="periods of the histogram's path, burn-in included (the panel keeps 1,100)")
     parser.add_argument("--hark-damping", type=float, default=0.5, help="HARK DampingFac (weight on the old rule)")
     parser.add_argument("--hark-tolerance", type=float, default=1e-4, help="HARK's default tolerance")
     parser.add_argument("--hark-max-loops", type=int, default=60)
@@ -197,10 +215,14 @@ def main(argv=None) -> int:
         solve_krusell_smith(params, num_households=200, num_periods=150, burn_in=20, passes=1, tol=1e-3, method=method)
     rows = []
     for seed in args.seeds:
-        for method in ("histogram", "panel"):
-            rows.append(run_ours(params, method, seed, z_common))
+        for method in ("histogram",) + (() if args.skip_panel else ("panel",)):
+            rows.append(run_ours(params, method, seed, z_common,
+                                 num_periods=args.histogram_periods if method == "histogram" else NUM_PERIODS))
             print(_row(rows[-1]), flush=True)
-    if not args.skip_exact:
+        if not args.skip_quadratic:
+            rows.append(run_ours(params, "histogram", seed, z_common, law="quadratic", num_periods=args.histogram_periods))
+            print(_row(rows[-1]), flush=True)
+    if not (args.skip_exact or args.skip_panel):
         rows.append(run_ours(params, "panel", args.seeds[0], z_common, exact_inner=True))
         print(_row(rows[-1]), flush=True)
     results = {"machine": machine(), "eval_seed": EVAL_SEED, "eval_periods": args.eval_periods, "ours": rows}
@@ -215,22 +237,35 @@ def main(argv=None) -> int:
             print(_row(hark), ("" if hark["converged"] else f"NOT converged in {hark['iterations']} loops"), flush=True)
 
     print("\n| solver | seed | time to equilibrium (s) | iterations | den Haan common path max / mean (%) | "
-          "best log-linear law on that path | den Haan own path max / mean (%) | good: a + b log K | bad: a + b log K |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "best log-linear law on that path | best quadratic law on that path | den Haan own path max / mean (%) | "
+          "good: a + b log K [+ c (log K)^2] | bad: a + b log K [+ c (log K)^2] |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(_row(r))
     summary = {}
-    for method in ("histogram", "panel"):
+    labels = {r["method"] for r in rows}
+    histogram = next(m for m in labels if m.startswith("histogram") and "quadratic" not in m)
+    quadratic = next((m for m in labels if "quadratic" in m), None)
+    for method in (histogram, "panel", quadratic):
         mine = [r for r in rows if r["method"] == method]
+        if not mine:
+            continue
         summary[method] = {key: float(np.mean([r[key] for r in mine])) for key in
                            ("seconds", "den_haan_common_max", "den_haan_common_mean", "den_haan_own_max",
                             "den_haan_own_mean")}
     results["mean_over_seeds"] = summary
-    h, p = summary["histogram"], summary["panel"]
-    print(f"\nmean over seeds {args.seeds}: histogram {h['seconds']:.1f} s, common-path den Haan "
-          f"{h['den_haan_common_max']:.3f} / {h['den_haan_common_mean']:.3f} %; panel {p['seconds']:.1f} s, "
-          f"{p['den_haan_common_max']:.3f} / {p['den_haan_common_mean']:.3f} %; speed ratio panel / histogram "
-          f"{p['seconds'] / h['seconds']:.1f}x")
+    h = summary[histogram]
+    print(f"\nmean over seeds {args.seeds}: {histogram} {h['seconds']:.1f} s, common-path den Haan "
+          f"{h['den_haan_common_max']:.3f} / {h['den_haan_common_mean']:.3f} %")
+    if "panel" in summary:
+        p = summary["panel"]
+        print(f"panel {p['seconds']:.1f} s, {p['den_haan_common_max']:.3f} / {p['den_haan_common_mean']:.3f} %; "
+              f"speed ratio panel / histogram {p['seconds'] / h['seconds']:.1f}x")
+    if quadratic in summary:
+        q = summary[quadratic]
+        print(f"histogram with the quadratic law: {q['seconds']:.1f} s ({q['seconds'] / h['seconds']:.2f}x the "
+              f"log-linear law's time), common-path den Haan {q['den_haan_common_max']:.3f} / "
+              f"{q['den_haan_common_mean']:.3f} %")
     exact = [r for r in rows if r["method"] == "panel, exact inner solves"]
     if exact:
         ratio = exact[0]["seconds"] / h["seconds"]

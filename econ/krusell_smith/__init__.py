@@ -2,7 +2,8 @@
 types) and the law-of-motion solution."""
 
 from econ.krusell_smith.params import AGGREGATE_STATES, CALIBRATIONS, KrusellSmithParams
-from econ.krusell_smith.solver import KrusellSmithSolution, fit_alm, solve_krusell_smith
+from econ.krusell_smith.law_of_motion import fit_alm
+from econ.krusell_smith.solver import KrusellSmithSolution, solve_krusell_smith
 
 __all__ = [
     "AGGREGATE_STATES",

@@ -66,12 +66,27 @@ def _walk(grid, x, j):
 
 
 @njit(cache=True)
+def next_capital(alm, zi, K):
+    """K' = exp(a_z + b_z log K [+ c_z (log K)^2]) by the law of motion ``alm[z_index]`` (2 or 3 coefficients).
+
+    With two coefficients the log-linear law of Krusell and Smith (1998); a third is the
+    quadratic term (see :mod:`econ.krusell_smith.law_of_motion`).
+    """
+    log_K = np.log(K)
+    x = alm[zi, 0] + alm[zi, 1] * log_K
+    if alm.shape[1] > 2:
+        x += alm[zi, 2] * log_K * log_K
+    return np.exp(x)
+
+
+@njit(cache=True)
 def egm_step(consumption, k_grid, K_grid, alm, z_values, L_values, labour_endowment, kappa, transition,
              alpha, beta, delta, out, endo_wealth, endo_capital, price_impact=0.0):
     """One endogenous-grid-method update of the consumption policy (Carroll 2006).
 
     For every type, state s = (z, e) and aggregate capital K, tomorrow's
-    aggregate capital is K' = exp(alm[z, 0] + alm[z, 1] log K).  For each
+    aggregate capital is K' = exp(alm[z, 0] + alm[z, 1] log K) (plus alm[z, 2] (log K)^2 in the
+    exponent if ``alm`` has a third column: :func:`next_capital`).  For each
     end-of-period capital k'_j = k_grid[j] the Euler equation
 
         1 / c_j = beta sum_{s'} P[s, s'] (1 - delta + kappa r(K', z')) / c(k'_j, K'; s')
@@ -102,7 +117,7 @@ def egm_step(consumption, k_grid, K_grid, alm, z_values, L_values, labour_endowm
             zi = s // 2
             employed = s % 2
             for m in range(num_K):
-                K_next = np.exp(alm[zi, 0] + alm[zi, 1] * np.log(K_grid[m]))
+                K_next = next_capital(alm, zi, K_grid[m])
                 jK, wK = _bracket(K_grid, K_next)
                 returns_next = np.empty(num_states)
                 capital_income_next = np.empty(num_states)
@@ -187,7 +202,7 @@ def euler_residuals(capital, aggregate_capital, states, types, k_grid, K_grid, c
     """Unit-free Euler errors 1 - c / c_EE at arbitrary points (Judd 1992).
 
     c is the policy interpolated at (k_i, K_i; s_i, type_i), k' = a - c, and
-    c_EE = 1 / (beta E[R' / c(k', K'; s')]) with K' from the law of motion and
+    c_EE = 1 / (beta E[R' / c(k', K'; s')]) with K' from the law of motion (:func:`next_capital`) and
     R' = 1 - delta + kappa r' the market return, or, with ``price_impact`` = 1/N > 0,
     the private return R' = 1 - delta + kappa r' [1 + (1/N)(1 - alpha)(lbar e'/L' - kappa k'/K')]
     (see :func:`egm_step`).
@@ -211,7 +226,7 @@ def euler_residuals(capital, aggregate_capital, states, types, k_grid, K_grid, c
         consumption_at(k_one, K, s_one, t_one, k_grid, K_grid, consumption, c_one, j_one)
         c = c_one[0]
         k_one[0] = wealth - c
-        K_next = np.exp(alm[zi, 0] + alm[zi, 1] * np.log(K))
+        K_next = next_capital(alm, zi, K)
         expectation = 0.0
         for sn in range(num_states):
             p = transition[s, sn]

@@ -13,6 +13,7 @@ from econ.cli_help import ArgumentParser, HelpFormatter, calibration_defaults
 from econ.fixed_point import ConvergenceError
 from econ.io import write_json_atomic
 from econ.rbc.cli import check_output_folder
+from econ.krusell_smith.law_of_motion import LAWS
 from econ.krusell_smith.solver import solve_krusell_smith
 from econ.krusell_smith.params import CALIBRATIONS, KrusellSmithParams
 from econ.krusell_smith.plots import plot_consumption_fraction, plot_law_of_motion, plot_lorenz
@@ -67,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="seed of every shock")
     parser.add_argument("--damping", type=float, default=0.5, help="weight on the old law of motion in each update")
     parser.add_argument("--tol", type=float, default=1e-6, help="tolerance on the predicted log K'")
+    parser.add_argument("--law", choices=tuple(LAWS), default="loglinear",
+                        help="form of the law of motion: log K' = a + b log K, or with c (log K)^2 added")
     parser.add_argument("--verbose", action="store_true", help="print every law-of-motion iteration")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     parser.add_argument("--out", default="output/ks", help="folder for the PNG figures and summary.json")
@@ -90,7 +93,7 @@ def main(argv=None) -> int:
     try:
         sol = solve_krusell_smith(params, args.n_agents, num_households=args.households, num_periods=args.periods,
                                   burn_in=args.burn_in, seed=args.seed, damping=args.damping, tol=args.tol,
-                                  method=args.method, verbose=args.verbose)
+                                  method=args.method, law=args.law, verbose=args.verbose)
     except ConvergenceError as error:
         print(f"error: {error}")
         return 1
@@ -98,12 +101,14 @@ def main(argv=None) -> int:
         parser.error(str(error))
 
     economy = "histogram (continuum)" if args.method == "histogram" else f"{args.households} households"
-    print(f"\nLaw of motion of effective capital, log K' = a + b log K  ({economy} x "
-          f"{sol.z_path.size} periods, first {args.burn_in} dropped, seed {args.seed})")
-    print(f"  {'state':<6s}{'a':>10s}{'b':>10s}{'R^2':>12s}")
+    quadratic = sol.law == "quadratic"
+    print(f"\nLaw of motion of effective capital, log K' = a + b log K{' + c (log K)^2' if quadratic else ''}  "
+          f"({economy} x {sol.z_path.size} periods, first {args.burn_in} dropped, seed {args.seed})")
+    names = "".join(f"{name:>10s}" for name in ("a", "b", "c")[:len(sol.alm["good"])])
+    print(f"  {'state':<6s}{names}{'R^2':>12s}")
     for state in ("good", "bad"):
-        a, b = sol.alm[state]
-        print(f"  {state:<6s}{a:>10.5f}{b:>10.5f}{sol.r_squared[state]:>12.8f}")
+        coefficients = "".join(f"{x:>10.5f}" for x in sol.alm[state])
+        print(f"  {state:<6s}{coefficients}{sol.r_squared[state]:>12.8f}")
     print(f"Den Haan dynamic forecast error: max {sol.den_haan_max:.4f}%, mean {sol.den_haan_mean:.4f}%")
     print(f"Mean effective capital K: {sol.mean_capital:.4f}")
     print(f"Gini: wealth {sol.gini_wealth:.4f}, capital {sol.gini_capital:.4f}")

@@ -41,6 +41,7 @@ import quantecon as qe
 from numba import njit
 
 from econ.krusell_smith._kernels import _bracket, _walk, marginal_products
+from econ.krusell_smith.law_of_motion import as_array, den_haan_decomposition, den_haan_errors
 from econ.krusell_smith.params import KrusellSmithParams
 
 
@@ -307,14 +308,23 @@ def den_haan_on_path(solution, z_path, burn_in: int, **options):
 
     The "true" K path is :func:`capital_on_path` (the continuum under the
     solution's policy; ``options`` go there); the first ``burn_in`` periods
-    are dropped, then log Khat_{t+1} = a_{z_t} + b_{z_t} log Khat_t is iterated
+    are dropped, then log Khat_{t+1} = a_{z_t} + b_{z_t} log Khat_t (+ c_{z_t} (log Khat_t)^2) is iterated
     from the true K at ``burn_in``.  Any solution (histogram or panel method)
     is measured on the same path this way.
     """
-    from econ.krusell_smith.solver import den_haan_errors  # the solver imports this module
+    return den_haan_errors(as_array(solution.alm), capital_on_path(solution, z_path, **options),
+                           np.asarray(z_path)[:-1], burn_in)
 
-    alm = np.array([solution.alm["bad"], solution.alm["good"]])
-    return den_haan_errors(alm, capital_on_path(solution, z_path, **options), np.asarray(z_path)[:-1], burn_in)
+
+def den_haan_decomposition_on_path(solution, z_path, burn_in: int, law: Optional[str] = None, **options):
+    """:func:`econ.krusell_smith.law_of_motion.den_haan_decomposition` of a solution's law on a given z path.
+
+    The "true" K path is :func:`capital_on_path` (``options`` go there), as in
+    :func:`den_haan_on_path`: (a) the solution's law, (b) the best law of the form ``law``
+    (default: the solution's) fitted by OLS on that path itself, (c) = (a) - (b).
+    """
+    K_true = capital_on_path(solution, z_path, **options)
+    return den_haan_decomposition(as_array(solution.alm), K_true, np.asarray(z_path)[:-1], burn_in, law)
 
 
 def weighted_gini(values, weights) -> float:
@@ -346,6 +356,7 @@ __all__ = [
     "SimulatedHistogram",
     "aggregate_path",
     "capital_on_path",
+    "den_haan_decomposition_on_path",
     "den_haan_on_path",
     "histogram_grid",
     "histogram_path",

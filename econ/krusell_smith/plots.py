@@ -26,14 +26,14 @@ STATE_COLOURS = {"bad": "tab:red", "good": "tab:blue"}
 def plot_laws_of_motion(path, log_capital, next_log_capital, aggregate_state, laws: Sequence[tuple], title: str,
                         *, sample_label: str = "simulated", capital_range: Optional[tuple] = None,
                         max_points: int = 4000) -> Path:
-    """Scatter of simulated (log K_t, log K_{t+1}) by aggregate state, with log-linear laws log K' = a + b log K.
+    """Scatter of simulated (log K_t, log K_{t+1}) by aggregate state, with laws log K' = a + b log K [+ c (log K)^2].
 
     Parameters
     ----------
     log_capital, next_log_capital, aggregate_state : arrays (n,)
         The simulated pairs and the aggregate state z_t they start from (0 bad, 1 good).
     laws : sequence of ``(label, alm, r_squared, linestyle)``
-        ``alm[state] = (a, b)`` and ``r_squared[state]`` for ``state`` in ``AGGREGATE_STATES``; each law is
+        ``alm[state] = (a, b)`` or ``(a, b, c)`` and ``r_squared[state]`` for ``state`` in ``AGGREGATE_STATES``; each law is
         drawn per state in that state's colour, its legend entry prefixed by ``label``.
     capital_range : (K_min, K_max), optional
         Draw the laws over this range of K too (say the benchmark's ergodic range).
@@ -53,9 +53,11 @@ def plot_laws_of_motion(path, log_capital, next_log_capital, aggregate_state, la
                    label=f"{sample_label}, z = {state}")
     for label, alm, r_squared, style in laws:
         for state in AGGREGATE_STATES:
-            a, b = alm[state]
-            ax.plot(grid, a + b * grid, color=STATE_COLOURS[state], lw=1.6, ls=style,
-                    label=f"{label}{state}: log K' = {a:.4f} + {b:.4f} log K (R² {r_squared[state]:.6f})")
+            a, b, *quadratic = alm[state]
+            c = quadratic[0] if quadratic else 0.0
+            term = f" + {c:.4f} (log K)²" if quadratic else ""
+            ax.plot(grid, a + b * grid + c * grid**2, color=STATE_COLOURS[state], lw=1.6, ls=style,
+                    label=f"{label}{state}: log K' = {a:.4f} + {b:.4f} log K{term} (R² {r_squared[state]:.6f})")
     ax.plot(grid, grid, color="grey", lw=0.8, ls=":", label="45° line")
     ax.set_xlabel(r"$\log K_t$ (effective aggregate capital)")
     ax.set_ylabel(r"$\log K_{t+1}$")

@@ -1,4 +1,4 @@
-"""The Krusell-Smith (1998) economy solved by a log-linear law of motion (docs/krusell_smith.md).
+"""The Krusell-Smith (1998) economy solved by a log-linear (or quadratic) law of motion (docs/krusell_smith.md).
 
 Households (log utility, inelastic labour lbar e, no unemployment benefit,
 permanent capital productivity kappa) solve
@@ -10,6 +10,9 @@ permanent capital productivity kappa) solve
 believing that effective aggregate capital K = mean(kappa k) follows
 
     log K' = a_z + b_z log K                                       (the law of motion, ALM)
+
+or, with ``law="quadratic"``, log K' = a_z + b_z log K + c_z (log K)^2
+(:mod:`econ.krusell_smith.law_of_motion`: forms, OLS, den Haan's error and its decomposition).
 
 The algorithm (Krusell and Smith 1998; Maliar, Maliar and Valli 2010):
 
@@ -30,7 +33,7 @@ The algorithm (Krusell and Smith 1998; Maliar, Maliar and Valli 2010):
    the period equations -- for K, prices and wealth.  Each outer iteration
    warm-starts the EGM from the previous policy and solves it only as
    precisely as the outer step needs.
-3. log K_{t+1} is regressed on log K_t by OLS separately for z_t = bad, good
+3. log K_{t+1} is regressed on log K_t (and its square) by OLS separately for z_t = bad, good
    (the first ``burn_in`` periods dropped); the ALM is damped towards the
    estimate until the predicted log K' moves by less than ``tol`` on the K grid
    (:func:`econ.fixed_point.fixed_point`).
@@ -64,7 +67,9 @@ from econ.krusell_smith import histogram, panel
 from econ import checks
 from econ.krusell_smith.panel import gini, simulate_panel, simulate_shocks
 from econ.fixed_point import ConvergenceError, fixed_point
-from econ.krusell_smith.params import AGGREGATE_STATES, KrusellSmithParams
+from econ.krusell_smith.law_of_motion import (LAWS, as_mapping, den_haan_errors, estimate_alm, fit_alm,
+                                              initial_law, predicted_change)
+from econ.krusell_smith.params import KrusellSmithParams
 
 # ---------------------------------------------------------------------------- policy
 
@@ -128,7 +133,8 @@ class KrusellSmithSolution:
 
     params: KrusellSmithParams
     alm: Mapping[str, tuple]
-    """``{"good": (a, b), "bad": (a, b)}``: log K' = a + b log K, K effective capital."""
+    """``{"good": (a, b), "bad": (a, b)}``: log K' = a + b log K, K effective capital; with the quadratic
+    law ``(a, b, c)``: log K' = a + b log K + c (log K)^2."""
     r_squared: Mapping[str, float]
     den_haan_max: float
     """Den Haan's dynamic forecast error, max over the kept periods (percent)."""
@@ -172,6 +178,8 @@ class KrusellSmithSolution:
     seed: int
     n_agents: Optional[int] = None
     """Households that move prices (the Euler equation's private return); None = the continuum."""
+    law: str = "loglinear"
+    """Form of the law of motion: ``"loglinear"`` or ``"quadratic"`` (see ``alm``)."""
 
     @property
     def price_impact(self) -> float:
@@ -182,45 +190,6 @@ class KrusellSmithSolution:
 # ---------------------------------------------------------------------------- helpers
 
 
-def estimate_alm(K_path, z_path, burn_in: int):
-    """OLS of log K_{t+1} on log K_t per z_t over t >= burn_in: ``alm[z_index] = (a, b)`` and R^2.
-
-    Paths of shape (T,) or (T, E) (E economies, pooled: pairs (t, t+1) within each economy)."""
-    logK = np.log(K_path[burn_in:])
-    return fit_alm(logK[:-1].ravel(), logK[1:].ravel(), z_path[burn_in:-1].ravel())
-
-
-def fit_alm(log_k, log_k_next, z):
-    """OLS of ``log_k_next`` on ``log_k`` separately for each aggregate state in ``z`` (pairs, any order).
-
-    Returns ``(alm, r2)``: ``alm[z_index] = (a, b)`` of log K' = a + b log K and R^2 per state.
-    """
-    alm = np.empty((2, 2))
-    r2 = np.empty(2)
-    for zi in (0, 1):
-        sel = z == zi
-        x, y = log_k[sel], log_k_next[sel]
-        if x.size < 3:
-            raise ValueError(f"too few kept periods in aggregate state {AGGREGATE_STATES[zi]!r} to estimate "
-                             "the law of motion: simulate longer (more periods or economies)")
-        X = np.column_stack([np.ones_like(x), x])
-        coef, *_ = np.linalg.lstsq(X, y, rcond=None)
-        resid = y - X @ coef
-        alm[zi] = coef
-        r2[zi] = 1.0 - resid @ resid / np.sum((y - y.mean()) ** 2)
-    return alm, r2
-
-
-def den_haan_errors(alm, K_path, z_path, burn_in: int):
-    """Den Haan's (2010) dynamic forecast errors 100 |log Khat_t - log K_t| (percent), t >= burn_in."""
-    logK = np.log(K_path[burn_in:])
-    z = z_path[burn_in:]
-    forecast = np.empty_like(logK)
-    forecast[0] = logK[0]
-    for t in range(1, logK.size):
-        forecast[t] = alm[z[t - 1], 0] + alm[z[t - 1], 1] * forecast[t - 1]
-    err = 100.0 * np.abs(forecast - logK)
-    return float(err.max()), float(err.mean())
 
 
 def _inside(kept_capital, K_grid) -> bool:
@@ -321,9 +290,10 @@ def solve_krusell_smith(
     initial_alm: Optional[np.ndarray] = None,
     method: Optional[str] = None,
     histogram_points: int = 1000,
+    law: str = "loglinear",
     verbose: bool = False,
 ) -> KrusellSmithSolution:
-    """Solve the Krusell-Smith economy for its log-linear law of motion (see the module docstring).
+    """Solve the Krusell-Smith economy for its (log-linear by default) law of motion (see the module docstring).
 
     Parameters
     ----------
@@ -363,8 +333,8 @@ def solve_krusell_smith(
         after them, ``ValueError`` naming ``aggregate_width``).
     pass_tol : float
         Tolerance of every pass but the last (only a starting point for the next).
-    initial_alm : array (2, 2), optional
-        Starting law of motion ``[[a_bad, b_bad], [a_good, b_good]]``.
+    initial_alm : array (2, 2) or, with the quadratic law, (2, 3), optional
+        Starting law of motion ``[[a_bad, b_bad], [a_good, b_good]]`` (a missing quadratic column is 0).
     method : {"histogram", "panel", "economies"} or None
         How the economy is simulated: Young's (2010) non-stochastic histogram
         of a continuum of households along one seeded path of z
@@ -377,6 +347,10 @@ def solve_krusell_smith(
         playing the price-impact rule.  None: ``DEFAULT_METHOD``.
     histogram_points : int
         Nodes of the histogram's capital grid (same range and spacing rule as the policy's).
+    law : {"loglinear", "quadratic"}
+        Form of the law of motion: log K' = a_z + b_z log K (Krusell and Smith 1998), or with a
+        quadratic term c_z (log K)^2 added, estimated by OLS per z like the log-linear one and
+        used by the household (its forecast of K' in the EGM step) and in den Haan's error.
     """
     if not isinstance(params, KrusellSmithParams):
         raise TypeError(f"params must be a KrusellSmithParams, got {type(params).__name__}")
@@ -392,6 +366,7 @@ def solve_krusell_smith(
     num_aggregate = checks.positive_int("num_aggregate", num_aggregate, 2)
     method, n_economies = _resolve_method(method, n_agents, num_households)
     histogram_points = checks.positive_int("histogram_points", histogram_points, 10)
+    law = checks.one_of("law", law, tuple(LAWS))
 
     start = time.perf_counter()
     timings = {"household": 0.0, "simulation": 0.0}
@@ -406,8 +381,7 @@ def solve_krusell_smith(
     center = representative_capital(params)
     capital0 = np.full(num_households if method != "economies" else (n_economies, n_agents),
                        center / params.mean_capital_productivity)
-    alm = (np.array([[0.04 * np.log(center), 0.96]] * 2) if initial_alm is None
-           else np.array(initial_alm, dtype=float).reshape(2, 2))
+    alm = initial_law(center, initial_alm, law)
     z0, employed0 = None, None
     mass_end = previous_grid = None
     consumption = None
@@ -482,19 +456,18 @@ def solve_krusell_smith(
         state = {"consumption": consumption, "distance": np.inf}
 
         def update(x):
-            alm_now = x.reshape(2, 2)
+            alm_now = x.reshape(alm.shape)
             # Warm start from the previous iteration's policy; solved only as precisely as the outer step needs
             # (HOUSEHOLD_TOL_SHARE of the last law-of-motion step), to household_tol at the final law.
             inner_tol = max(household_tol, min(HOUSEHOLD_TOL_CAP, HOUSEHOLD_TOL_SHARE * state["distance"]))
             state["consumption"] = household(alm_now, state["consumption"], inner_tol)
             K_path, _ = simulate(state["consumption"])
-            new_alm, _ = estimate_alm(K_path, z_path, burn_in)
+            new_alm, _ = estimate_alm(K_path, z_path, burn_in, law)
             state["K_path"] = K_path
             return new_alm.ravel()
 
-        def predicted_change(new, old):
-            new, old = new.reshape(2, 2), old.reshape(2, 2)
-            return float(np.max(np.abs((new[:, :1] - old[:, :1]) + (new[:, 1:] - old[:, 1:]) * log_K_grid)))
+        def distance(new, old):
+            return predicted_change(new.reshape(alm.shape), old.reshape(alm.shape), log_K_grid)
 
         def report(iteration, x, dist):
             state["distance"] = dist
@@ -504,14 +477,14 @@ def solve_krusell_smith(
         try:
             final_pass = pass_index >= passes - 1
             res = fixed_point(update, alm.ravel(), tol=tol if final_pass else max(tol, pass_tol), max_iter=max_iter, damping=damping,
-                              distance=predicted_change, name="Krusell-Smith law of motion", callback=report)
+                              distance=distance, name="Krusell-Smith law of motion", callback=report)
         except ConvergenceError as err:
             raise ConvergenceError(
                 f"{err} [pass {pass_index + 1}, n_agents {n_agents}, calibration beta={beta}, lbar={lbar}, kappa={params.capital_productivity}; "
                 f"K grid {K_grid[0]:.3f}..{K_grid[-1]:.3f}; last simulated mean K "
                 f"{np.mean(state.get('K_path', [np.nan])[burn_in:]):.3f}]", err.result) from None
         total_iter += res.num_iter
-        alm = res.x.reshape(2, 2)
+        alm = res.x.reshape(alm.shape)
         # The fixed point's policy and simulation belong to the last undamped step; redo both at the final ALM.
         consumption = household(alm, state["consumption"])
         K_path, outcome = simulate(consumption, record_every=10)
@@ -530,7 +503,7 @@ def solve_krusell_smith(
             break
     _check_inside_grids(K_path[burn_in:], K_grid, outcome if method == "histogram" else None)
 
-    fitted, r2 = estimate_alm(K_path, z_path, burn_in)
+    fitted, r2 = estimate_alm(K_path, z_path, burn_in, law)
     if method == "economies":  # each economy's own forecast error: the worst, and the mean over economies
         errors = np.array([den_haan_errors(alm, K_path[:, e], z_path[:, e], burn_in) for e in range(n_economies)])
         dh_max, dh_mean = float(errors[:, 0].max()), float(errors[:, 1].mean())
@@ -550,7 +523,7 @@ def solve_krusell_smith(
     timings["total"] = time.perf_counter() - start
     return KrusellSmithSolution(
         params=params,
-        alm=MappingProxyType({"good": (float(alm[1, 0]), float(alm[1, 1])), "bad": (float(alm[0, 0]), float(alm[0, 1]))}),
+        alm=MappingProxyType(as_mapping(alm)),
         r_squared=MappingProxyType({"good": float(r2[1]), "bad": float(r2[0])}),
         den_haan_max=dh_max,
         den_haan_mean=dh_mean,
@@ -578,6 +551,7 @@ def solve_krusell_smith(
         timings=MappingProxyType(dict(timings)),
         seed=seed,
         n_agents=n_agents,
+        law=law,
     )
 
 
@@ -586,6 +560,7 @@ __all__ = [
     "KrusellSmithSolution",
     "den_haan_errors",
     "estimate_alm",
+    "fit_alm",
     "gini",
     "simulate_shocks",
     "solve_krusell_smith",
