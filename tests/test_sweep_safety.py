@@ -13,7 +13,7 @@ from pathlib import Path
 import filelock
 import pytest
 
-from rl.sweep import plan_sweep, run_sweep
+from rl.sweep import plan_sweep, read_log, run_sweep
 from rl.sweep.run import SWEEP_LOCK
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,3 +87,34 @@ def test_a_killed_driver_leaves_no_live_worker(tmp_path):
     for p in alive:  # do not leave a stray trainer behind if the test fails
         os.kill(p, signal.SIGKILL)
     assert alive == []
+
+
+@pytest.mark.slow
+def test_a_sweep_killed_at_random_moments_completes_every_trial_exactly_once(tmp_path):
+    """SIGKILL the driver (and its workers, by process group) at 6 random moments; rerun each time; at the end
+    every trial is complete, its learning curve has each step once, and no trial was completed twice."""
+    import csv
+    import random
+
+    grid = {**ONE, "algorithms": ["sac", "td3"], "seeds": [0, 1, 2]}
+    config = tmp_path / "sweep.json"
+    config.write_text(json.dumps({"grid": [grid]}))
+    command = [sys.executable, "-m", "rl.sweep", "run", "--config", str(config), "--out", str(tmp_path / "sweep"),
+               "--quiet"]
+    rng = random.Random(0)
+    for _ in range(6):
+        process = subprocess.Popen(command, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(1.0, 8.0))
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    assert subprocess.run(command, cwd=ROOT, capture_output=True).returncode == 0
+    runs = sorted((tmp_path / "sweep" / "runs").iterdir())
+    assert len(runs) == 6 and all((run / "summary.json").is_file() for run in runs)
+    for run in runs:
+        steps = [row["timesteps"] for row in csv.DictReader(open(run / "returns.csv"))]
+        assert len(steps) == len(set(steps)), run.name
+    log = read_log(tmp_path / "sweep")  # skips a line cut short by a kill
+    done = [e["trial"] for e in log if e.get("event") == "done"]
+    assert sorted(done) == sorted(set(done)) and set(done) <= {run.name for run in runs}
