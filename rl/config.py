@@ -123,17 +123,22 @@ def add_arguments(parser: argparse.ArgumentParser, *, recipe: bool = False) -> N
                     and not (recipe and f.name == "timesteps"))
         default = None if required else (f.default_factory() if f.default_factory is not dataclasses.MISSING
                                          else f.default)
-        help_text = meta["help"] if required or default is None else f"{meta['help']} (default: {default})"
+        if required:
+            help_text = f"{meta['help']} (required)"
+        elif default is None:
+            help_text = meta["help"] if "default:" in meta["help"] else f"{meta['help']} (default: none)"
+        else:
+            help_text = f"{meta['help']} (default: {default})"
         if recipe and not required and f.name not in ("experiment", "algo"):
             default = None
             help_text = meta["help"] + " (default: the recipe's, else the field's)"
         if meta.get("positional"):
-            parser.add_argument(f.name, choices=meta.get("choices"), help=meta["help"])
+            parser.add_argument(f.name, choices=meta.get("choices"), help=f"{meta['help']} (required)")
             continue
         flag = meta.get("flag", "--" + f.name.replace("_", "-"))
         if meta.get("assignment"):
             parser.add_argument(flag, dest=f.name, type=parse_assignment, action="append", default=[],
-                                metavar="NAME=VALUE", help=meta["help"])
+                                metavar="NAME=VALUE", help=f"{meta['help']} (default: none)")
             continue
         base = str(f.type).replace("Optional[", "").rstrip("]")  # annotations are strings (PEP 563)
         parser.add_argument(flag, dest=f.name, type={"int": int, "float": float}.get(base, str),

@@ -326,14 +326,14 @@ def build_parser(recipe: bool = False) -> argparse.ArgumentParser:
     add_arguments(parser, recipe=recipe)
     parser.add_argument("--recipe", action="store_true",
                         help="start from the experiment's recipe for --algo (rl/hyperparams/ALGO.yml); options "
-                             "given on the command line replace its values")
-    parser.add_argument("--out", type=Path, required=True, help="run directory")
+                             "given on the command line replace its values (default: off)")
+    parser.add_argument("--out", type=Path, required=True, help="run directory (required)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --out from its newest complete checkpoint (the same settings; "
-                        "a larger --timesteps may be given)")
+                        "a larger --timesteps may be given) (default: off)")
     parser.add_argument("--overwrite", action="store_true",
-                        help="replace a different run that --out holds (without it, that is refused)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+                        help="replace a different run that --out holds (without it, that is refused) (default: off)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (default: off, a bar is shown)")
     return parser
 
 

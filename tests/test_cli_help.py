@@ -117,3 +117,18 @@ def test_ks_help_names_its_default_and_the_experiments_calibrations():
 def test_ks_calibration_names_are_the_experiments_economies(name):
     """The calibration `python -m econ ks --calibration NAME` solves is the economy of experiment NAME."""
     assert KrusellSmithParams.calibration(name) == make_experiment(name).ks
+
+
+@pytest.mark.parametrize("module", ["rl.train", "rl.tune", "validation.compare", "validation.ship"])
+def test_every_option_of_the_other_commands_states_its_default(module):
+    import argparse
+    import importlib
+
+    parser = importlib.import_module(module).build_parser()
+    shows_defaults = parser.formatter_class is argparse.ArgumentDefaultsHelpFormatter
+    for action in parser._actions:
+        if not action.option_strings or action.dest == "help":
+            continue
+        assert action.help and len(action.help.split()) >= 2, f"{module} {action.option_strings}: no description"
+        assert shows_defaults or "default" in action.help or "required" in action.help, \
+            f"{module} {action.option_strings[0]}: help names no default: {action.help!r}"

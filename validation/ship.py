@@ -129,11 +129,16 @@ def ship(run: Path, destination: Path = POLICY_DIR, *, allow_failing: bool = Fal
     return target
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m validation.ship", description=__doc__.split("\n\n")[0])
-    parser.add_argument("runs", nargs="+", type=Path, help="finished run directories of python -m rl.train")
+    parser.add_argument("runs", nargs="+", type=Path, help="finished run directories of python -m rl.train (required)")
     parser.add_argument("--allow-failing", action="store_true",
-                        help="ship a run whose scorecard fails (the note says so); default: refuse")
+                        help="ship a run whose scorecard fails (the note says so) (default: off: refuse)")
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     for run in args.runs:
         try:
