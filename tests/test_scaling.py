@@ -82,7 +82,7 @@ def test_tiny_study_writes_the_study_columns_and_three_figures(tiny_study):
     markdown = (out / "scaling.md").read_text()
     assert "## KS variants: trials" in markdown and "## KS variants: mean ± 2 sd over seeds" in markdown
     assert "| ks | 100 | sac | 4 | 2 |" in markdown and "## general" not in markdown
-    for name in ("continuum-ks", "finite-n-ks", "wall-clock-ks"):
+    for name in ("continuum-ks", "finite-n-ks", "wall-clock-ks", "learning-ks"):
         assert (out / "figures" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "summary.csv").is_file()  # the sweep's own summary is rebuilt too
 

@@ -64,7 +64,7 @@ from rl.sweep.rundir import read_json
 from validation.general import continuum_benchmark, general_benchmark, general_scores
 from validation.krusell_smith import KS_EXPERIMENTS, _household_types
 from validation.same_economy import same_economy_references, same_economy_scores
-from validation.scaling_plots import plot_continuum, plot_finite_n, plot_wall_clock
+from validation.scaling_plots import plot_continuum, plot_finite_n, plot_learning_curves, plot_wall_clock
 from validation.scorecard import DEFAULT_SIMULATION, relative_distance
 from validation.welfare import Scenario
 
@@ -73,8 +73,8 @@ SCORES_VERSION = 1
 
 SCORES_FILE = "scaling.json"
 
-TRIAL_COLUMNS = ("experiment", "algorithm", "N", "seed", "steps_per_agent", "timesteps", "wall_clock_seconds",
-                 "best_return", "status")
+TRIAL_COLUMNS = ("experiment", "algorithm", "N", "seed", "steps_per_agent", "n_economies", "timesteps",
+                 "wall_clock_seconds", "best_return", "status")
 """Columns taken from the sweep's own summary (rl.sweep.collect_rows)."""
 
 SCORE_COLUMNS = (
@@ -314,7 +314,7 @@ def write_tables(sweep_dir, rows: list, groups: list, settings: ScalingSettings)
              "absolute; welfare gains in percent of consumption per period; residuals per period. "
              "`pi_*`: RL against the price-impact benchmark at N; `continuum_*`: against the continuum; "
              "`benchmarks_*`: the price-impact benchmark at N against the continuum. Every column: scaling.csv.\n"]
-    trial_columns = [c for c in TRIAL_COLUMNS if c != "steps_per_agent"]
+    trial_columns = [c for c in TRIAL_COLUMNS if c not in ("steps_per_agent", "n_economies")]
     for family, score_columns in FAMILY_COLUMNS.items():
         members = [r for r in rows if _family(r["experiment"]) == family]
         if not members:
@@ -334,6 +334,19 @@ def write_tables(sweep_dir, rows: list, groups: list, settings: ScalingSettings)
                              f"{g['seeds']} | " + " | ".join(cells) + " |")
         lines.append("")
     write_text_atomic(sweep_dir / "scaling.md", "\n".join(lines) + "\n")
+
+
+def _learning_curve(sweep_dir: Path, row: dict) -> Optional[tuple]:
+    """(algorithm, N, seed, updates per agent, mean returns) of a completed trial's ``returns.csv``, or None."""
+    path = sweep_dir / "runs" / row["run"] / "returns.csv"
+    if row["status"] != "ok" or not path.is_file():
+        return None
+    with open(path) as handle:
+        points = [(float(r["timesteps"]), float(r["mean_return"])) for r in csv.DictReader(handle)]
+    if not points:
+        return None
+    x, y = np.array(points).T
+    return row["algorithm"], row["N"], row["seed"], x / (row["N"] * row["n_economies"]), y
 
 
 def summarize(sweep_dir, settings: ScalingSettings = ScalingSettings(), *, figures: bool = True,
@@ -362,6 +375,10 @@ def summarize(sweep_dir, settings: ScalingSettings = ScalingSettings(), *, figur
             plot_continuum(members, sweep_dir / "figures" / f"continuum-{name}.png", experiment, budget)
             plot_finite_n(members, sweep_dir / "figures" / f"finite-n-{name}.png", experiment, budget)
             plot_wall_clock(members, sweep_dir / "figures" / f"wall-clock-{name}.png", experiment, budget)
+            curves = [curve for row in rows if (row["experiment"], row["steps_per_agent"]) == (experiment, budget)
+                      and (curve := _learning_curve(sweep_dir, row)) is not None]
+            if curves:
+                plot_learning_curves(curves, sweep_dir / "figures" / f"learning-{name}.png", experiment, budget)
     return rows
 
 

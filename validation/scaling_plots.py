@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Optional
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from econ.io import save_figure_atomic
@@ -161,3 +162,36 @@ def plot_wall_clock(groups: list, path, experiment: str, budget: Optional[int]) 
     _format_axes(fig, [ax], groups + [{"N": v} for v in PAPER_FIGURE_8_HOURS] * (experiment == "ks"),
                  f"{experiment}: measured training time; {_budget_text(budget)}")
     save_figure_atomic(fig, path)
+
+
+def plot_learning_curves(curves: list, path, experiment: str, budget: Optional[int]) -> None:
+    """Mean episode return per household against updates per agent, one panel per algorithm, one colour per N.
+
+    ``curves`` holds (algorithm, N, seed, updates per agent, returns) per trial; every seed is drawn (thin
+    lines), so a curve that has not flattened by the end of the budget shows as such.
+    """
+    algos = [a for a in ALGORITHMS if any(c[0] == a for c in curves)]
+    ns = sorted({c[1] for c in curves})
+    colours = dict(zip(ns, _viridis(len(ns))))
+    fig = Figure(figsize=(5 * len(algos) + 2.5, 4.5), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(algos), sharey=True))
+    for ax, algo in zip(axes, algos):
+        for _, n, seed, x, y in sorted((c for c in curves if c[0] == algo), key=lambda c: (c[1], c[2])):
+            ax.plot(x, y, color=colours[n], lw=1, alpha=0.8, label=f"N = {n}")
+        ax.set_title(algo.upper(), fontsize="medium")
+        ax.set_xlabel("updates per agent (vec-steps)")
+        ax.grid(True, alpha=0.3)
+    axes[0].set_ylabel("mean episode return per household")
+    handles = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    labels = sorted(handles, key=lambda text: int(text.split("= ")[1]))
+    fig.legend([handles[label] for label in labels], labels, loc="outside right center", fontsize="small",
+               title="one line per seed")
+    fig.suptitle(f"{experiment}: learning curves; {_budget_text(budget)}", fontsize="medium")
+    save_figure_atomic(fig, path)
+
+
+def _viridis(count: int) -> list:
+    return [colormaps["viridis"](v) for v in np.linspace(0.0, 0.85, max(count, 1))]
