@@ -14,7 +14,9 @@ returns and wall-clock) and the scaling tables and figures:
   price-impact benchmark at its own N, per algorithm, mean and 2-sd band over
   seeds (the stability claim), with the scorecard's tolerances;
 - ``figures/wall-clock-<experiment>.png``: measured training hours against N,
-  beside the paper's figure-8 hours for SAC on ``ks``.
+  beside the paper's figure-8 hours for SAC on ``ks``;
+- ``figures/learning-<experiment>.png``: every trial's learning curve against
+  updates per agent, one colour per N.
 
 Scores per experiment family (distances as in docs/validation.md):
 
@@ -351,7 +353,7 @@ def _learning_curve(sweep_dir: Path, row: dict) -> Optional[tuple]:
 
 def summarize(sweep_dir, settings: ScalingSettings = ScalingSettings(), *, figures: bool = True,
               recompute: bool = False, quiet: bool = True) -> list:
-    """Rebuild the sweep's summary, ``scaling.csv``, ``scaling.md`` and the three figures per experiment.
+    """Rebuild the sweep's summary, ``scaling.csv``, ``scaling.md`` and four figures per experiment.
 
     Returns the rows of :func:`score_trials`.  Figures go to ``SWEEP_DIR/figures/``.
     """
@@ -388,6 +390,18 @@ def settings_digest(settings: ScalingSettings) -> str:
 
 
 # ----------------------------------------------------------------------------- command line
+SETTING_HELP = {
+    "n_periods": "kept periods of every simulated panel (RL and the benchmark rules)",
+    "burn_in": "periods simulated before the kept ones",
+    "n_economies": "independent economies of N households per panel",
+    "seed": "seed of the shocks every panel sees",
+    "solver_households": "households of the KS solver's panel",
+    "solver_periods": "periods of the KS solver's panel",
+    "welfare_economies": "economies of the welfare comparison",
+    "welfare_burn_in": "periods of the RL rule before the welfare comparison starts",
+}
+"""Help of the command-line options that set :class:`ScalingSettings` (the default is the field's)."""
+
 def build_parser() -> argparse.ArgumentParser:
     defaults = ScalingSettings()
     parser = argparse.ArgumentParser(
@@ -401,11 +415,10 @@ def build_parser() -> argparse.ArgumentParser:
     summarize_.add_argument("--no-figures", action="store_true", help="write the tables only")
     summarize_.add_argument("--recompute", action="store_true",
                             help="score every trial again even where its run directory holds scores")
-    for field in ("n_periods", "burn_in", "n_economies", "seed", "solver_households", "solver_periods",
-                  "welfare_economies", "welfare_burn_in"):
+    for field, text in SETTING_HELP.items():
         summarize_.add_argument(f"--{field.replace('_', '-')}", type=int, default=getattr(defaults, field),
-                                help=f"{field.replace('_', ' ')} of the scoring (ScalingSettings.{field})")
-    summarize_.add_argument("--welfare-horizon", type=int, default=None,
+                                metavar="N", help=text)
+    summarize_.add_argument("--welfare-horizon", type=int, default=None, metavar="N",
                             help="periods of the welfare comparison (default: beta^T < 1e-8)")
     summarize_.add_argument("--quiet", action="store_true", help="do not print each trial as it is scored")
     return parser
