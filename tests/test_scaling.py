@@ -1,0 +1,120 @@
+"""The scaling study's machinery (validation.scaling): the shipped study plans, and a tiny study end to end.
+
+The tiny study is the full one's shape at toy size: `ks` with N in {4, 6}, 2
+seeds, SAC, 25-period episodes and 100 updates per agent (about a second of
+training per trial), scored on reduced simulations and solves (2 economies x
+200 periods; a 1,000-household KS panel of 400 periods; welfare over 2
+economies and 60 periods).  Its numbers are not results: the test checks
+that the sweep's summary step produces the study's columns, the three
+figures, scores stored per run directory, and that the scores come from the
+run directories alone.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rl.sweep import load_config, plan_sweep, run_sweep
+from validation import scaling
+from validation.scaling import SCALING_COLUMNS, SCORES_FILE, ScalingSettings, summarize
+
+ROOT = Path(__file__).resolve().parents[1]
+STUDY = ROOT / "studies" / "scaling.toml"
+
+TINY_STUDY = {"experiments": ["ks"], "algorithms": ["sac"], "n_agents": [4, 6], "seeds": [0, 1],
+              "presets": ["tuned"], "steps_per_agent": [100], "overrides": {"episode_length": 25},
+              "hyper": {"learning_starts": 50, "batch_size": 64}}
+
+TINY_SCORING = ScalingSettings(n_periods=200, burn_in=100, n_economies=2, solver_households=1000, solver_periods=400,
+                               welfare_economies=2, welfare_burn_in=50, welfare_horizon=60)
+
+KS_SCORES = ("pi_K", "pi_gini_wealth", "pi_chat_bias", "pi_welfare_gain_percent", "continuum_K",
+             "continuum_gini_wealth", "continuum_chat_bias", "continuum_welfare_gain_percent", "benchmarks_K",
+             "benchmarks_K_solvers", "benchmarks_gini_wealth", "benchmarks_chat_gap")
+"""The cells a KS trial must fill (the others are general's)."""
+
+
+def test_shipped_study_plans_the_issue_grid():
+    blocks, execution = load_config(STUDY)
+    trials = plan_sweep(blocks)
+    cells = {}
+    for t in trials:
+        c = t.config
+        cells.setdefault((c.experiment, c.algo, c.n_agents), set()).add(c.seed)
+        assert t.steps_per_agent == 100_000 and c.timesteps == 100_000 * c.n_agents
+    expected = ({("ks", a, n) for a in ("sac", "ppo") for n in (10, 20, 50, 100, 200, 500)}
+                | {("ks", a, n) for a in ("td3", "ddpg") for n in (10, 100, 500)}
+                | {("ks-het-marked", a, n) for a in ("sac", "ppo") for n in (20, 100, 500)}
+                | {("general", a, g * g) for a in ("sac", "ppo") for g in (3, 5, 10, 22)})
+    assert set(cells) == expected
+    assert all(seeds == {0, 1, 2} for seeds in cells.values()) and len(trials) == 96
+    assert execution["out"] == "output/scaling-study"
+
+
+@pytest.fixture(scope="module")
+def tiny_study(tmp_path_factory):
+    out = tmp_path_factory.mktemp("scaling")
+    result = run_sweep(plan_sweep([TINY_STUDY]), out, workers=2, quiet=True)
+    assert result.ok and len(result.completed) == 4
+    rows = summarize(out, TINY_SCORING)
+    return out, rows
+
+
+def test_tiny_study_writes_the_study_columns_and_three_figures(tiny_study):
+    out, rows = tiny_study
+    with open(out / "scaling.csv") as handle:
+        table = list(csv.DictReader(handle))
+    assert tuple(table[0]) == SCALING_COLUMNS
+    assert sorted((r["N"], r["seed"]) for r in table) == [("4", "0"), ("4", "1"), ("6", "0"), ("6", "1")]
+    for row in rows:
+        assert row["status"] == "ok"
+        assert all(isinstance(row[c], float) for c in KS_SCORES), row
+        assert row["pi_L"] is None and row["pi_euler_residual"] is None  # general's columns stay empty
+        assert row["pi_K"] >= 0 and row["benchmarks_K"] >= 0 and row["benchmarks_chat_gap"] >= 0
+    # benchmark-only columns are one number per N, whatever the seed
+    for n in (4, 6):
+        assert len({r["benchmarks_K"] for r in rows if r["N"] == n}) == 1
+    markdown = (out / "scaling.md").read_text()
+    assert "## KS variants: trials" in markdown and "## KS variants: mean ± 2 sd over seeds" in markdown
+    assert "| ks | 100 | sac | 4 | 2 |" in markdown and "## general" not in markdown
+    for name in ("continuum-ks", "finite-n-ks", "wall-clock-ks", "learning-ks"):
+        assert (out / "figures" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "summary.csv").is_file()  # the sweep's own summary is rebuilt too
+
+
+def test_scores_come_from_the_run_directories_and_are_reused(tiny_study, tmp_path, monkeypatch):
+    out, rows = tiny_study
+    copy = tmp_path / "copy"
+    shutil.copytree(out / "runs", copy / "runs")
+    for path in (copy / "runs").glob(f"*/{SCORES_FILE}"):
+        path.unlink()
+    again = summarize(copy, TINY_SCORING, figures=False)  # recomputed from trial.json, summary.json and model.zip
+    assert again == rows
+    # stored scores are read back, not recomputed, while the settings are unchanged ...
+    monkeypatch.setattr(scaling, "load_model", lambda *a: pytest.fail("a stored score was recomputed"))
+    assert summarize(copy, TINY_SCORING, figures=False) == rows
+    # ... and recomputed when they change
+    stored = json.loads(next((copy / "runs").glob(f"*/{SCORES_FILE}")).read_text())
+    assert stored["settings"]["n_periods"] == TINY_SCORING.n_periods
+    with pytest.raises(pytest.fail.Exception):
+        summarize(copy, TINY_SCORING._replace(seed=1), figures=False)
+
+
+def test_command_line_and_bad_input(tiny_study, tmp_path, capsys):
+    out, _ = tiny_study
+    argv = ["summarize", str(out), "--no-figures", "--quiet"]
+    for field in ("n_periods", "burn_in", "n_economies", "solver_households", "solver_periods", "welfare_economies",
+                  "welfare_burn_in", "welfare_horizon"):
+        argv += [f"--{field.replace('_', '-')}", str(getattr(TINY_SCORING, field))]
+    assert scaling.main(argv) == 0
+    assert "scored 4 of 4 trials" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as info:
+        scaling.main(["summarize", str(tmp_path)])
+    assert info.value.code == 2 and "has no runs/ folder" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="n_periods must be"):
+        summarize(out, TINY_SCORING._replace(n_periods=0))
