@@ -116,7 +116,7 @@ def test_price_impact_rule_has_distance_zero_on_every_same_economy_row(ks_self):
             assert r.distance == 0.0, r  # same seed, same panel: exactly the same numbers
     assert [r.metric for r in rows if r.passed is False] == []
     welfare = {r.metric: r for r in rows}["welfare_unilateral_kappa1"]
-    assert welfare.rl == 0.0 and set(welfare.references) == {"price-taking", "band"}
+    assert welfare.rl == 0.0 and set(welfare.references) == {"price-taking", "welfare 2sd band"}
     # every judged family is in the tolerance table of issue-15 targets, and the continuum column is shown
     mean_k = {r.metric: r for r in rows}["mean_capital"]
     assert mean_k.tolerance == SAME_ECONOMY_TOLERANCES["ks"]["mean_capital"] == 0.03

@@ -240,14 +240,14 @@ class SameEconomyScores:
         """Scorecard rows; ``tolerances`` overrides :func:`tolerances_for` by family (``chat_bias``) or metric
         (``chat_bias_employed``); None un-judges a row.  The benchmark column is the price-impact rule at N in
         the same economy; ``references`` hold the other columns (:data:`REFERENCE_COLUMNS`, and for the
-        welfare rows ``band``, 2 sd of the mean over the simulated economies)."""
+        welfare rows ``welfare 2sd band``, 2 sd of the mean over the simulated economies)."""
         metrics = self._metrics()
         tol = resolve_tolerances(tolerances_for(self.experiment), tolerances, [(m[0], m[1]) for m in metrics])
         rows = []
         for name, _, bench, rl, dist, refs, *band in metrics:
             columns = {} if refs is None else {k: v for k, v in zip(REFERENCE_COLUMNS, refs) if v is not None}
             if band:
-                columns["band"] = band[0]
+                columns["welfare 2sd band"] = band[0]
             rows.append(judged_row(name, bench, rl, dist, tol[name], columns or None))
         return rows
 
