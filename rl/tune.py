@@ -164,7 +164,8 @@ def run_study(experiment: str, algo: str, space: dict, out, *, n_trials: int, ti
             sampler=optuna.samplers.TPESampler(seed=seed),
             pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0))
         for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            # we hold the study's lock, so a running trial belongs to a study process that died
+            # we hold the study's lock, so a running trial belongs to a study process that died; Optuna's storage
+            # API addresses a trial by its storage id, which FrozenTrial exposes only as ``_trial_id``
             storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
             print(f"trial {trial.number} was cut short by an earlier run: marked failed, its budget is reused")
         remaining = n_trials - len(_finished(study))
