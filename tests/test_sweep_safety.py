@@ -118,3 +118,16 @@ def test_a_sweep_killed_at_random_moments_completes_every_trial_exactly_once(tmp
     log = read_log(tmp_path / "sweep")  # skips a line cut short by a kill
     done = [e["trial"] for e in log if e.get("event") == "done"]
     assert sorted(done) == sorted(set(done)) and set(done) <= {run.name for run in runs}
+
+
+def test_a_link_inside_a_partial_trial_is_removed_not_appended_through(tmp_path):
+    trial = plan_sweep([ONE])[0]
+    outside = tmp_path / "elsewhere.csv"
+    outside.write_text("not the sweep's\n")
+    run_dir = tmp_path / "sweep" / "runs" / trial.name
+    run_dir.mkdir(parents=True)
+    (run_dir / "returns.csv").symlink_to(outside)  # a partial trial whose learning curve is a link
+    result = run_sweep([trial], tmp_path / "sweep", retries=0, quiet=True)
+    assert result.completed == (trial.name,)
+    assert outside.read_text() == "not the sweep's\n"
+    assert not (run_dir / "returns.csv").is_symlink() and (run_dir / "returns.csv").read_text().startswith("timesteps")
