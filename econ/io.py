@@ -5,6 +5,8 @@ the project's records."""
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import json
 import os
 import uuid
@@ -34,6 +36,16 @@ def _atomic(path, write, mode: str) -> Path:
 def write_text_atomic(path, text: str) -> Path:
     """Write ``text`` to ``path`` through a temporary file and an atomic rename."""
     return _atomic(path, lambda h: h.write(text), "w")
+
+
+def write_csv_atomic(path, rows, columns) -> Path:
+    """Write dict ``rows`` as CSV with the header ``columns`` (None as an empty cell), atomically."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if row.get(k) is None else row[k] for k in columns})
+    return write_text_atomic(path, buffer.getvalue())
 
 
 def write_json_atomic(path, data) -> Path:

@@ -45,7 +45,6 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
-import io
 import json
 import math
 import sys
@@ -57,7 +56,7 @@ import numpy as np
 from econ import checks
 from econ.cli_help import HelpFormatter
 from econ.experiments import make_experiment
-from econ.io import write_json_atomic, write_text_atomic
+from econ.io import write_csv_atomic, write_json_atomic, write_text_atomic
 from rl.loading import load_model
 from rl.recipes import ALGORITHMS
 from rl.rollout import one_torch_thread, simulate_agents
@@ -303,12 +302,7 @@ def _cell(value) -> str:
 def write_tables(sweep_dir, rows: list, groups: list, settings: ScalingSettings) -> None:
     """``scaling.csv`` (every trial, :data:`SCALING_COLUMNS`) and ``scaling.md`` (both tables, the settings)."""
     sweep_dir = Path(sweep_dir)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=SCALING_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: "" if row[k] is None else row[k] for k in SCALING_COLUMNS})
-    write_text_atomic(sweep_dir / "scaling.csv", buffer.getvalue())
+    write_csv_atomic(sweep_dir / "scaling.csv", rows, SCALING_COLUMNS)
 
     lines = [f"# Scaling study: {sweep_dir.name}\n",
              f"{len(rows)} trials, {sum(r['status'] == 'ok' for r in rows)} complete. Scored with "

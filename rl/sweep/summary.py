@@ -8,9 +8,7 @@ two-standard-deviation band over seeds).
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import math
 from pathlib import Path
@@ -18,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from econ.io import save_figure_atomic, write_text_atomic
+from econ.io import save_figure_atomic, write_csv_atomic, write_text_atomic
 from rl.recipes import ALGORITHMS
 from rl.sweep.rundir import ERROR_FILE, STATUSES, SUMMARY_FILE, TRIAL_FILE, read_json, read_trial, trial_status
 
@@ -169,12 +167,7 @@ def write_summary(sweep_dir, figures: bool = True) -> list:
     sweep_dir = Path(sweep_dir)
     rows = collect_rows(sweep_dir)
     columns = list(RESULT_COLUMNS) + [k for k in (rows[0] if rows else {}) if k not in RESULT_COLUMNS]
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: "" if row[k] is None else row[k] for k in columns})
-    write_text_atomic(sweep_dir / "summary.csv", buffer.getvalue())
+    write_csv_atomic(sweep_dir / "summary.csv", rows, columns)
 
     groups = aggregate(rows)
     counts = {s: sum(r["status"] == s for r in rows) for s in STATUSES}
