@@ -175,7 +175,11 @@ def test_full_size_price_impact_rule_passes_and_constant_fails(name):
     constant = rollout.constant_actor(exp, chat)
     bad = same_economy_scores(rollout.simulate_agents(constant, exp, **DEFAULT_SIMULATION[name]), constant, refs)
     failed = {r.metric for r in bad.rows() if r.passed is False}
-    assert {"gini_wealth", "type_capital_share_kappa1", "welfare_unilateral_kappa1"} <= failed
+    assert {"gini_wealth", "type_capital_share_kappa1"} <= failed
+    # some type gains from switching to the rule; not necessarily the middle one: in ks-het-marked, where the
+    # constant economy's capital is low and its return high, a middle household saving at the constant rate does
+    # better than with the rule (measured -1.1 %) while the low and high types gain 16 and 7 %
+    assert any(metric.startswith("welfare_unilateral_") for metric in failed)
 
 
 # Equilibrium check of the finite-N benchmark (docs/finite_n.md): ks-het-marked, N = 20, one household of each type
