@@ -157,10 +157,11 @@ def test_each_model_gets_its_own_report_directory_and_no_stale_figure(tmp_path, 
     monkeypatch.chdir(tmp_path)
     shipped = tmp_path / "compare-rbc-full-depreciation"
     shipped.mkdir()
-    (shipped / "learning_curve.png").write_bytes(b"from an earlier run")
+    (shipped / "lorenz.png").write_bytes(b"a figure of an earlier run that this scorecard does not draw")
+    (shipped / "notes.txt").write_text("the user's own file")
     assert compare(["rbc-full-depreciation"]) == 0
-    assert not (shipped / "learning_curve.png").exists() or \
-        (shipped / "learning_curve.png").read_bytes() != b"from an earlier run"
+    assert not (shipped / "lorenz.png").exists()  # stale figure removed
+    assert (shipped / "notes.txt").read_text() == "the user's own file"  # nothing else touched
     first = (shipped / "report.json").read_bytes()
     compare(["rbc-full-depreciation", "--model", "steady-state"])
     assert (shipped / "report.json").read_bytes() == first  # the control's report went elsewhere
