@@ -259,7 +259,7 @@ def test_finite_n_rule_satisfies_the_private_euler_equation_off_the_grid(mild_fi
     # negative control: the market return in place of the private one misses the high-kappa households' Euler
     # equation by the size of their wedge, kappa r' (1-alpha)/N |s| / R' ~ 1.25 * 0.077 * 0.032 * 3 ~ 1 percent,
     # above the largest interpolation error the correct return is allowed
-    wrong, _ = _euler_errors(mild_finite, 0.0)
+    wrong, _ = _euler_errors(mild_finite, np.zeros_like(mild_finite.price_impact))
     assert wrong[types == 2].mean() > EULER_TOL_MAX
 
 

@@ -232,7 +232,8 @@ def _euler_errors(sol: KrusellSmithSolution, num=4000, seed=7):
     out = np.empty(num)
     kernels.euler_residuals(k, K, states, types, pol.capital_grid, pol.aggregate_capital_grid, pol.consumption, alm,
                             p.technology, p.aggregate_labour, p.labour_endowment,
-                            np.asarray(p.capital_productivity), p.transition, p.alpha, p.beta, p.delta, out)
+                            np.asarray(p.capital_productivity), p.transition, p.alpha, p.beta, p.delta, out,
+                            np.zeros(len(p.capital_productivity)))
     return np.abs(out)
 
 

@@ -93,13 +93,15 @@ def test_quadratic_law_with_zero_term_reproduces_the_loglinear_solution():
         out = np.empty_like(c)
         for _ in range(300):
             kernels.egm_step(c, *args, alm, p.technology, p.aggregate_labour, p.labour_endowment, kappa, p.transition,
-                             p.alpha, p.beta, p.delta, out, np.empty(c.shape[-1]), np.empty(c.shape[-1]))
+                             p.alpha, p.beta, p.delta, out, np.empty(c.shape[-1]), np.empty(c.shape[-1]),
+                             np.zeros(kappa.size))
             c, out = out, c
         k = np.linspace(0.5, 40.0, 50)
         residuals = np.empty(k.size)
         kernels.euler_residuals(k, np.full(k.size, sol.mean_capital * 1.01), np.tile([0, 1, 2, 3], 13)[:50],
                                 np.zeros(50, dtype=np.int64), *args, c, alm, p.technology, p.aggregate_labour,
-                                p.labour_endowment, kappa, p.transition, p.alpha, p.beta, p.delta, residuals)
+                                p.labour_endowment, kappa, p.transition, p.alpha, p.beta, p.delta, residuals,
+                                np.zeros(kappa.size))
         results.append((c, residuals, den_haan_errors(alm, sol.capital_path, sol.z_path, sol.burn_in),
                         predicted_change(alm, alm + np.array([1e-3, -2e-4] + [0.0] * (alm.shape[1] - 2)),
                                          np.log(pol.aggregate_capital_grid))))
@@ -130,7 +132,7 @@ def test_quadratic_solution_is_consistent():
     kernels.euler_residuals(k, K, states, np.zeros(idx.size, dtype=np.int64), pol.capital_grid,
                             pol.aggregate_capital_grid, pol.consumption, as_array(sol.alm), p.technology,
                             p.aggregate_labour, p.labour_endowment, np.asarray(p.capital_productivity), p.transition,
-                            p.alpha, p.beta, p.delta, out)
+                            p.alpha, p.beta, p.delta, out, np.zeros(1))
     assert np.max(np.abs(out)) < EULER_TOL_MAX and np.mean(np.abs(out)) < EULER_TOL_MEAN
 
 

@@ -86,7 +86,8 @@ def price_impact_benchmark(experiment: Experiment, *, seed: int = 0, **solver_op
     """The finite-N (price-impact) KS solution at the experiment's N, cached like :func:`ks_benchmark`.
 
     ``solve_krusell_smith(experiment.ks, n_agents=experiment.num_agents)``:
-    each household's Euler equation uses its private return (docs/finite_n.md).
+    each household's Euler equation uses its private return: its own effect on prices, net of the other
+    households' reactions to it by default (``conjecture="consistent"``; docs/finite_n.md).
     """
     experiment = _require_ks(experiment)
     return ks_benchmark(experiment, seed=seed, n_agents=experiment.num_agents, **solver_options)

@@ -81,7 +81,7 @@ def next_capital(alm, zi, K):
 
 @njit(cache=True)
 def egm_step(consumption, k_grid, K_grid, alm, z_values, L_values, labour_endowment, kappa, transition,
-             alpha, beta, delta, out, endo_wealth, endo_capital, price_impact=0.0):
+             alpha, beta, delta, out, endo_wealth, endo_capital, price_impact):
     """One endogenous-grid-method update of the consumption policy (Carroll 2006).
 
     For every type, state s = (z, e) and aggregate capital K, tomorrow's
@@ -99,11 +99,13 @@ def egm_step(consumption, k_grid, K_grid, alm, z_values, L_values, labour_endowm
     benefit, zero capital and unemployment leave nothing to consume).
     ``out`` receives c_i = a_i - k'(a_i).
 
-    ``price_impact`` = 1/N for N households that move prices (0, the default,
-    is the continuum).  Then the return in the Euler equation is the
-    household's private gross return (finite-N open-loop equilibrium)
+    ``price_impact[type]`` = phi_type / N for N households that move prices (0
+    is the continuum; phi = 1 the open-loop equilibrium, phi < 1 the part of
+    the own effect the other households' reactions leave, see
+    :mod:`econ.krusell_smith.conjecture`).  Then the return in the Euler
+    equation is the household's private gross return
 
-        R' = 1 - delta + kappa r' [1 + (1/N)(1 - alpha)(lbar e' / L' - kappa k'_j / K')],
+        R' = 1 - delta + kappa r' [1 + (phi/N)(1 - alpha)(lbar e' / L' - kappa k'_j / K')],
 
     k'_j the end-of-period grid point, K' from the law of motion and
     L' = (1 - u_z') lbar.  Where the private return makes the expected
@@ -137,8 +139,8 @@ def egm_step(consumption, k_grid, K_grid, alm, z_values, L_values, labour_endowm
                         p = transition[s, sn]
                         if p > 0.0:
                             c_next = (1.0 - wK) * consumption[t, sn, jK, j] + wK * consumption[t, sn, jK + 1, j]
-                            if price_impact > 0.0:
-                                wedge = price_impact * (1.0 - alpha) * (own_labour_share[sn] - kappa[t] * k_grid[j] / K_next)
+                            if price_impact[t] > 0.0:
+                                wedge = price_impact[t] * (1.0 - alpha) * (own_labour_share[sn] - kappa[t] * k_grid[j] / K_next)
                                 expectation += p * (returns_next[sn] + capital_income_next[sn] * wedge) / c_next
                             else:
                                 expectation += p * returns_next[sn] / c_next
@@ -198,13 +200,13 @@ def consumption_at(capital, aggregate_capital, states, types, k_grid, K_grid, co
 
 @njit(cache=True)
 def euler_residuals(capital, aggregate_capital, states, types, k_grid, K_grid, consumption, alm, z_values,
-                    L_values, labour_endowment, kappa, transition, alpha, beta, delta, out, price_impact=0.0):
+                    L_values, labour_endowment, kappa, transition, alpha, beta, delta, out, price_impact):
     """Unit-free Euler errors 1 - c / c_EE at arbitrary points (Judd 1992).
 
     c is the policy interpolated at (k_i, K_i; s_i, type_i), k' = a - c, and
     c_EE = 1 / (beta E[R' / c(k', K'; s')]) with K' from the law of motion (:func:`next_capital`) and
-    R' = 1 - delta + kappa r' the market return, or, with ``price_impact`` = 1/N > 0,
-    the private return R' = 1 - delta + kappa r' [1 + (1/N)(1 - alpha)(lbar e'/L' - kappa k'/K')]
+    R' = 1 - delta + kappa r' the market return, or, with ``price_impact[type]`` = phi/N > 0,
+    the private return R' = 1 - delta + kappa r' [1 + (phi/N)(1 - alpha)(lbar e'/L' - kappa k'/K')]
     (see :func:`egm_step`).
     """
     num_states = consumption.shape[1]
@@ -235,11 +237,11 @@ def euler_residuals(capital, aggregate_capital, states, types, k_grid, K_grid, c
                 s_one[0] = sn
                 consumption_at(k_one, K_next, s_one, t_one, k_grid, K_grid, consumption, c_one, j_one)
                 gross = 1.0 - delta + kappa[t] * mpk_n
-                if price_impact > 0.0:
+                if price_impact[t] > 0.0:
                     own_labour_share = 0.0
                     if L_values[sn // 2] > 0.0:
                         own_labour_share = labour_endowment * (sn % 2) / L_values[sn // 2]
-                    wedge = price_impact * (1.0 - alpha) * (own_labour_share - kappa[t] * k_one[0] / K_next)
+                    wedge = price_impact[t] * (1.0 - alpha) * (own_labour_share - kappa[t] * k_one[0] / K_next)
                     gross += kappa[t] * mpk_n * wedge
                 expectation += p * gross / c_one[0]
         out[i] = 1.0 - c * beta * expectation

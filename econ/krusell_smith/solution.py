@@ -120,8 +120,18 @@ class KrusellSmithSolution:
     """Households that move prices (the Euler equation's private return); None = the continuum."""
     law: str = "loglinear"
     """Form of the law of motion: ``"loglinear"`` or ``"quadratic"`` (see ``alm``)."""
+    conjecture: Optional[str] = None
+    """Finite N: ``"consistent"`` or ``"open-loop"`` (:mod:`econ.krusell_smith.conjecture`); None for the continuum."""
+    phi: Optional[np.ndarray] = field(default=None, repr=False)
+    """Finite N: the multiplier of the own price impact per type that the rule was solved with."""
+    others_response: Optional[object] = field(default=None, repr=False)
+    """Consistent conjecture: :class:`econ.krusell_smith.conjecture.OthersResponse` measured under the final
+    rule (its ``phi`` equals ``phi`` to the solver's ``PHI_TOL``)."""
 
     @property
-    def price_impact(self) -> float:
-        """1/N, the weight of one household in the aggregates (0 for the continuum)."""
-        return 0.0 if self.n_agents is None else 1.0 / self.n_agents
+    def price_impact(self) -> np.ndarray:
+        """phi / N per type, the weight of one household's saving in the private return (0 for the continuum)."""
+        num_types = len(self.params.capital_productivity)
+        if self.n_agents is None:
+            return np.zeros(num_types)
+        return np.asarray(self.phi, dtype=float) / self.n_agents

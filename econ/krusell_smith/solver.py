@@ -62,6 +62,7 @@ from typing import Optional
 import numpy as np
 
 from econ.krusell_smith import _kernels as kernels
+from econ.krusell_smith import conjecture as conjecture_module
 from econ.krusell_smith import histogram, panel
 from econ import checks
 from econ.krusell_smith.panel import gini, simulate_panel, simulate_shocks
@@ -126,6 +127,11 @@ HOUSEHOLD_TOL_SHARE = 1e-2
 """Inner EGM tolerance during the outer iteration, as a share of the last law-of-motion step (predicted log K').
 A consumption error eps moves the simulated log K by about eps / (K (1 - b)) ~ 2 eps in ks-1998, so 1% of
 the step keeps the inner error well below the outer one; the final law is always solved to household_tol."""
+CONJECTURES = ("consistent", "open-loop")
+"""What a finite-N household believes its saving does to future K (:mod:`econ.krusell_smith.conjecture`)."""
+PHI_TOL = 1e-3
+"""The consistent phi is converged when an outer step moves it by less than this (the wedge it scales is
+already of order 1/N: at N = 20 this is a change of the private return below 1e-6)."""
 EXTRA_PASSES = 3
 """Passes beyond ``passes`` allowed while the final simulation's kept K leaves the (re-centred) K grid: a
 distribution far from the ergodic one (ks-het-marked from a degenerate start) drifts for more than one pass.
@@ -175,6 +181,7 @@ def solve_krusell_smith(
     method: Optional[str] = None,
     histogram_points: int = 1000,
     law: str = "loglinear",
+    conjecture: str = "consistent",
     verbose: bool = False,
 ) -> KrusellSmithSolution:
     """Solve the Krusell-Smith economy for its (log-linear by default) law of motion (see the module docstring).
@@ -189,8 +196,17 @@ def solve_krusell_smith(
         saving moves next period's prices (dK'/dk'_i = kappa_i / N) and uses
         its private gross return in the Euler equation,
         R_i' = 1 - delta + kappa_i r' [1 + ((1-alpha)/N)(lbar e'/L' - kappa_i k'_i/K')]
-        (open-loop equilibrium: the law of motion and the others' rules taken
-        as given).  Which population's law of motion it takes as given: ``method``.
+        times phi (``conjecture``).  Which population's law of motion it takes
+        as given: ``method``.
+    conjecture : {"consistent", "open-loop"}
+        Finite N only: the multiplier phi of the own price impact.
+        ``"open-loop"``: phi = 1 (the own effect on next period's prices only;
+        the law of motion and the others' rules taken as given).
+        ``"consistent"`` (default): phi per type = sum_s beta^s D_s, the own
+        effect net of the other households' reactions to it, measured under
+        the solved rules in economies of N households and iterated together
+        with the law of motion to a joint fixed point
+        (:mod:`econ.krusell_smith.conjecture`, docs/finite_n.md).
     num_households, num_periods, burn_in : int
         Panel size (``num_households`` only for the panel); the first ``burn_in``
         periods are dropped from the regression.  With the histogram every pass
@@ -239,7 +255,7 @@ def solve_krusell_smith(
     if not isinstance(params, KrusellSmithParams):
         raise TypeError(f"params must be a KrusellSmithParams, got {type(params).__name__}")
     n_agents = checks.n_agents_or_continuum("n_agents", n_agents)
-    price_impact = 0.0 if n_agents is None else 1.0 / n_agents
+    conjecture = checks.one_of("conjecture", conjecture, CONJECTURES)
     num_households = checks.positive_int("num_households", num_households, 2)
     num_periods = checks.positive_int("num_periods", num_periods, 10)
     burn_in = checks.positive_int("burn_in", burn_in, 0)
@@ -266,6 +282,10 @@ def solve_krusell_smith(
     capital0 = np.full(num_households if method != "economies" else (n_economies, n_agents),
                        center / params.mean_capital_productivity)
     alm = initial_law(center, initial_alm, law)
+    # phi per type (module econ.krusell_smith.conjecture): 1 open loop; measured with the law when consistent
+    phi = np.ones(kappa.size) if n_agents is not None else np.zeros(kappa.size)
+    consistent = n_agents is not None and conjecture == "consistent"
+    shocks = conjecture_module.measurement_shocks(params, n_agents, seed) if consistent else None
     z0, employed0 = None, None
     mass_end = previous_grid = None
     consumption = None
@@ -305,7 +325,9 @@ def solve_krusell_smith(
         endo_capital = np.empty(num_capital)
         log_K_grid = np.log(K_grid)
 
-        def household(alm_now, c_start, inner_tol=household_tol):
+        def household(alm_now, phi_now, c_start, inner_tol=household_tol):
+            price_impact = np.zeros(kappa.size) if n_agents is None else phi_now / n_agents
+
             def step(c):
                 kernels.egm_step(c, k_grid, K_grid, alm_now, z_values, L_values, lbar, kappa, P, alpha, beta,
                                  delta, buffer, endo_wealth, endo_capital, price_impact)
@@ -340,27 +362,36 @@ def solve_krusell_smith(
         state = {"consumption": consumption, "distance": np.inf}
 
         def update(x):
-            alm_now = x.reshape(alm.shape)
+            alm_now, phi_now = x[:alm.size].reshape(alm.shape), x[alm.size:]
             # Warm start from the previous iteration's policy; solved only as precisely as the outer step needs
             # (HOUSEHOLD_TOL_SHARE of the last law-of-motion step), to household_tol at the final law.
             inner_tol = max(household_tol, min(HOUSEHOLD_TOL_CAP, HOUSEHOLD_TOL_SHARE * state["distance"]))
-            state["consumption"] = household(alm_now, state["consumption"], inner_tol)
+            state["consumption"] = household(alm_now, phi_now, state["consumption"], inner_tol)
             K_path, _ = simulate(state["consumption"])
             new_alm, _ = estimate_alm(K_path, z_path, burn_in, law)
             state["K_path"] = K_path
-            return new_alm.ravel()
+            new_phi = measure(state["consumption"]).phi if consistent else phi_now
+            return np.concatenate([new_alm.ravel(), new_phi])
 
-        def distance(new, old):
-            return predicted_change(new.reshape(alm.shape), old.reshape(alm.shape), log_K_grid)
+        def measure(c):
+            t0 = time.perf_counter()
+            out = conjecture_module.others_response(params, c, k_grid, K_grid, n_agents, center, seed, shocks)
+            timings["conjecture"] = timings.get("conjecture", 0.0) + time.perf_counter() - t0
+            return out
+
+        def distance(new, old):  # the law's step in log K', and phi's step on the scale of PHI_TOL / tol
+            step = predicted_change(new[:alm.size].reshape(alm.shape), old[:alm.size].reshape(alm.shape), log_K_grid)
+            return max(step, float(np.max(np.abs(new[alm.size:] - old[alm.size:]), initial=0.0)) * tol / PHI_TOL)
 
         def report(iteration, x, dist):
             state["distance"] = dist
             if verbose:
-                print(f"  pass {pass_index + 1} iteration {iteration:3d}: step {dist:.2e}  alm {np.round(x, 5)}")
+                print(f"  pass {pass_index + 1} iteration {iteration:3d}: step {dist:.2e}  alm {np.round(x[:alm.size], 5)}"
+                      + (f"  phi {np.round(x[alm.size:], 4)}" if consistent else ""))
 
         try:
             final_pass = pass_index >= passes - 1
-            res = fixed_point(update, alm.ravel(), tol=tol if final_pass else max(tol, pass_tol), max_iter=max_iter, damping=damping,
+            res = fixed_point(update, np.concatenate([alm.ravel(), phi]), tol=tol if final_pass else max(tol, pass_tol), max_iter=max_iter, damping=damping,
                               distance=distance, name="Krusell-Smith law of motion", callback=report)
         except ConvergenceError as err:
             raise ConvergenceError(
@@ -368,9 +399,9 @@ def solve_krusell_smith(
                 f"K grid {K_grid[0]:.3f}..{K_grid[-1]:.3f}; last simulated mean K "
                 f"{np.mean(state.get('K_path', [np.nan])[burn_in:]):.3f}]", err.result) from None
         total_iter += res.num_iter
-        alm = res.x.reshape(alm.shape)
+        alm, phi = res.x[:alm.size].reshape(alm.shape), res.x[alm.size:]
         # The fixed point's policy and simulation belong to the last undamped step; redo both at the final ALM.
-        consumption = household(alm, state["consumption"])
+        consumption = household(alm, phi, state["consumption"])
         K_path, outcome = simulate(consumption, record_every=10)
         # next pass: start where this one ended, grid centred on the simulated mean
         if method == "histogram":
@@ -436,6 +467,9 @@ def solve_krusell_smith(
         seed=seed,
         n_agents=n_agents,
         law=law,
+        conjecture=None if n_agents is None else conjecture,
+        phi=None if n_agents is None else phi.copy(),
+        others_response=measure(consumption) if consistent else None,
     )
 
 
