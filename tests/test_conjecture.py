@@ -112,3 +112,64 @@ def test_open_loop_option_is_phi_one(marked):
 def test_unknown_conjecture_is_refused_before_any_work():
     with pytest.raises(ValueError, match="conjecture"):
         solve_krusell_smith(make_experiment("ks").ks, n_agents=20, conjecture="closed-loop")
+
+
+# ---------------------------------------------------------------------------- the N-household employment process
+
+MC_ECONOMIES, MC_PERIODS = 200, 2_000
+"""Monte-Carlo check of the exact transition: about 8 million household transitions at N = 20; the rarest rows
+(unemployed in a given z) still have over 1e5 draws."""
+
+MC_SIGMAS = 5.0
+"""Each conditional probability P(u' | e, z, z') is compared with its binomial standard error over the row's
+draws (conditioning on z -> z' takes out the aggregate chain's own sampling noise, shared by all households of
+an economy); 5 sigma over 8 entries leaves a false-alarm chance below 1e-5, while the calibration's
+probabilities are off by tens of sigma."""
+
+
+def _unemployment_given(P, params):
+    """P(u' | e, z, z') [2 z + e, z'] from a 4x4 transition."""
+    Pz = params.aggregate_transition
+    return np.array([[P[s, 2 * zn] / Pz[s // 2, zn] for zn in (0, 1)] for s in range(4)])
+
+
+def test_exact_count_transition_matches_the_simulated_economies():
+    params = make_experiment("ks").ks
+    N = 20
+    exact = panel.exact_count_transition(params, N)
+    np.testing.assert_allclose(exact.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(exact.reshape(4, 2, 2).sum(axis=2), params.transition.reshape(4, 2, 2).sum(axis=2),
+                               rtol=0, atol=1e-12)  # z moves by the calibration's chain
+    z, employed = panel.economy_shocks(params, MC_ECONOMIES, N, MC_PERIODS, np.random.default_rng(11))
+    state = (2 * z[:, :, None] + employed)[:-1].ravel()
+    z_next = np.broadcast_to(z[1:, :, None], employed[1:].shape).ravel()
+    unemployed_next = ~employed[1:].ravel()
+    draws = np.zeros((4, 2))
+    hits = np.zeros((4, 2))
+    np.add.at(draws, (state, z_next), 1)
+    np.add.at(hits, (state, z_next), unemployed_next)
+    empirical = hits / draws
+    expected = _unemployment_given(exact, params)
+    sigma = np.sqrt(expected * (1 - expected) / draws)
+    assert np.all(np.abs(empirical - expected) <= MC_SIGMAS * sigma), (empirical - expected) / sigma
+    # the calibration's own probabilities are not what these households live with (negative control)
+    calibration = _unemployment_given(params.transition, params)
+    assert np.max(np.abs(empirical - calibration) / sigma) > 4 * MC_SIGMAS
+    # the rows keep the unemployment rates at the exact counts (the params constructor checks it too)
+    exact_params = panel.exact_count_params(params, N)
+    np.testing.assert_allclose(exact_params.unemployment_rates, panel.unemployment_targets(params, N) / N)
+
+
+def test_exact_count_transition_tends_to_the_calibration_as_n_grows():
+    """The count adjustment is of the order of the relative sampling spread of the unemployed, 1/sqrt(u N)."""
+    params = make_experiment("ks").ks
+    gaps = [np.max(np.abs(panel.exact_count_transition(params, n) - params.transition)) for n in (1_000, 100_000)]
+    assert gaps[1] < gaps[0] / 5 and gaps[1] < 0.01, gaps
+
+
+def test_finite_n_household_believes_the_exact_count_process(marked):
+    exp, sol = marked
+    assert sol.params == exp.ks
+    np.testing.assert_allclose(sol.household_params.transition, panel.exact_count_transition(exp.ks, 20), atol=1e-15)
+    calibration = solve_krusell_smith(exp.ks, n_agents=exp.num_agents, exact_unemployment=False, **SOLVE)
+    assert calibration.household_params == exp.ks

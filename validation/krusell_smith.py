@@ -87,9 +87,11 @@ def price_impact_benchmark(experiment: Experiment, *, seed: int = 0, **solver_op
 
     ``solve_krusell_smith(experiment.ks, n_agents=experiment.num_agents)``:
     each household's Euler equation uses its private return: its own effect on prices, net of the other
-    households' reactions to it by default (``conjecture="consistent"``; docs/finite_n.md).
+    households' reactions to it by default (``conjecture="consistent"``; docs/finite_n.md), and the unemployment
+    rates and employment transition of an N-household economy with the experiment's ``exact_unemployment``.
     """
     experiment = _require_ks(experiment)
+    solver_options.setdefault("exact_unemployment", bool(experiment.exact_unemployment))
     return ks_benchmark(experiment, seed=seed, n_agents=experiment.num_agents, **solver_options)
 
 

@@ -31,6 +31,7 @@ Reference: Krusell and Smith (1998), JPE 106(5), section on the simulation.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple, Optional
 
 import numpy as np
@@ -151,6 +152,84 @@ def unemployment_targets(params: KrusellSmithParams, n_households: int) -> np.nd
     """Unemployed households per economy of ``n_households`` in z = bad, good: floor(u_z N + 1/2) (halves up,
     as the multi-agent environment counts them)."""
     return np.floor(np.asarray(params.unemployment_rates) * n_households + 0.5).astype(np.int64)
+
+
+def exact_count_transition(params: KrusellSmithParams, n_households: int) -> np.ndarray:
+    """The 4x4 employment-and-z transition one household of an economy of ``n_households`` lives with when
+    :func:`economy_shocks` enforces exact unemployment counts (its default), computed exactly.
+
+    Given z -> z', every economy has m = T(z) unemployed today and must have
+    T(z') tomorrow (:func:`unemployment_targets`).  Each household first draws
+    e' from the calibration's P(e' | e, z, z'); with U unemployed after the
+    draws, if U > T(z') a uniformly random T(z') of them stay unemployed, and
+    if U < T(z') a uniformly random T(z') - U of the employed are laid off.
+    So for a household with draw e'_draw and the others' draws X (staying
+    unemployed, Binomial(m - [e = u], p_uu)) and Y (newly unemployed,
+    Binomial(N - m - [e = e], p_eu)):
+
+        P(u' | drew u) = E[min(1, T(z') / U)],  U = 1 + X + Y
+        P(u' | drew e) = E[(T(z') - U)^+ / (N - U)],  U = X + Y
+
+    and P_N(e' | e, z, z') mixes the two with the calibration's probabilities.
+    The rows keep the unemployment rate at T(z)/N exactly.  Used as the belief
+    of a benchmark household in an N-household economy (docs/finite_n.md).
+    """
+    from scipy.signal import fftconvolve
+
+    n = int(n_households)
+    P = params.transition
+    Pz = params.aggregate_transition
+    target = unemployment_targets(params, n)
+    out = np.zeros((4, 4))
+    for z in (0, 1):
+        m = int(target[z])
+        for zn in (0, 1):
+            if Pz[z, zn] == 0.0:
+                continue
+            T = int(target[zn])
+            for e in (0, 1):  # e = 0 unemployed, 1 employed
+                row = P[2 * z + e, 2 * zn:2 * zn + 2]
+                p_stay_u = P[2 * z, 2 * zn] / P[2 * z, 2 * zn:2 * zn + 2].sum()  # p_uu for the others
+                p_new_u = P[2 * z + 1, 2 * zn] / P[2 * z + 1, 2 * zn:2 * zn + 2].sum()  # p_eu
+                # (a row of a state the counts rule out, e.g. unemployed when T(z) = 0, is still a distribution)
+                others_u, others_e = max(m - (e == 0), 0), max((n - m) - (e == 1), 0)
+                # distribution of U = X + Y (the others' unemployed after the draws): the convolution of the two
+                (x0, px), (y0, py) = _binomial_support(others_u, p_stay_u), _binomial_support(others_e, p_new_u)
+                weight = np.clip(fftconvolve(px, py), 0.0, None)
+                weight /= weight.sum()
+                U = x0 + y0 + np.arange(weight.size)
+                unemployed_if_drew_u = np.minimum(1.0, T / (U + 1.0))
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    unemployed_if_drew_e = np.where(n - U > 0, np.maximum(T - U, 0) / np.maximum(n - U, 1), 0.0)
+                p_drew_u = row[0] / row.sum()
+                p_u = p_drew_u * float(np.sum(weight * unemployed_if_drew_u)) \
+                    + (1.0 - p_drew_u) * float(np.sum(weight * unemployed_if_drew_e))
+                out[2 * z + e, 2 * zn] = Pz[z, zn] * p_u
+                out[2 * z + e, 2 * zn + 1] = Pz[z, zn] * (1.0 - p_u)
+    return out
+
+
+BINOMIAL_SUPPORT_SD = 12.0
+""":func:`exact_count_transition` sums a binomial over mean +- this many standard deviations (the mass left out
+is below 1e-30), so that economies of millions of households cost milliseconds."""
+
+
+def _binomial_support(n: int, p: float):
+    """(first point, pmf over the points) of Binomial(n, p), truncated to mean +- BINOMIAL_SUPPORT_SD sd."""
+    from scipy.stats import binom
+
+    sd = math.sqrt(n * p * (1.0 - p))
+    low = max(0, int(math.floor(n * p - BINOMIAL_SUPPORT_SD * sd)) - 1)
+    high = min(n, int(math.ceil(n * p + BINOMIAL_SUPPORT_SD * sd)) + 1)
+    return low, binom.pmf(np.arange(low, high + 1), n, p)
+
+
+def exact_count_params(params: KrusellSmithParams, n_households: int) -> KrusellSmithParams:
+    """``params`` with the unemployment rates T(z)/N and the transition :func:`exact_count_transition` of an
+    economy of ``n_households`` households with exact unemployment counts."""
+    rates = unemployment_targets(params, n_households) / float(n_households)
+    return params._replace(unemployment_bad=float(rates[0]), unemployment_good=float(rates[1]),
+                           transition_matrix=exact_count_transition(params, n_households))
 
 
 def economy_shocks(params: KrusellSmithParams, n_economies: int, n_households: int, num_periods: int,

@@ -72,6 +72,10 @@ class KrusellSmithSolution:
     """Immutable outcome of :func:`solve_krusell_smith`."""
 
     params: KrusellSmithParams
+    """The calibration solved."""
+    household_params: KrusellSmithParams
+    """The calibration of the household's problem: ``params``, or at finite N with exact unemployment counts
+    :func:`econ.krusell_smith.panel.exact_count_params` (its unemployment rates and employment transition)."""
     alm: Mapping[str, tuple]
     """``{"good": (a, b), "bad": (a, b)}``: log K' = a + b log K, K effective capital; with the quadratic
     law ``(a, b, c)``: log K' = a + b log K + c (log K)^2."""

@@ -182,6 +182,7 @@ def solve_krusell_smith(
     histogram_points: int = 1000,
     law: str = "loglinear",
     conjecture: str = "consistent",
+    exact_unemployment: bool = True,
     verbose: bool = False,
 ) -> KrusellSmithSolution:
     """Solve the Krusell-Smith economy for its (log-linear by default) law of motion (see the module docstring).
@@ -207,6 +208,15 @@ def solve_krusell_smith(
         the solved rules in economies of N households and iterated together
         with the law of motion to a joint fixed point
         (:mod:`econ.krusell_smith.conjecture`, docs/finite_n.md).
+    exact_unemployment : bool
+        Finite N only: the N-household economy keeps exactly floor(u_z N + 1/2)
+        households unemployed after each draw (the multi-agent environment's
+        default), so its households face the unemployment rates and the
+        employment transition of :func:`econ.krusell_smith.panel.exact_count_params`
+        (shorter spells at N = 20), not the calibration's: the household
+        problem and the histogram or panel use those (``household_params`` of
+        the result); the N-household economies draw from the calibration and
+        enforce the counts.  False: the calibration's, as in the continuum.
     num_households, num_periods, burn_in : int
         Panel size (``num_households`` only for the panel); the first ``burn_in``
         periods are dropped from the regression.  With the histogram every pass
@@ -256,6 +266,8 @@ def solve_krusell_smith(
         raise TypeError(f"params must be a KrusellSmithParams, got {type(params).__name__}")
     n_agents = checks.n_agents_or_continuum("n_agents", n_agents)
     conjecture = checks.one_of("conjecture", conjecture, CONJECTURES)
+    if not isinstance(exact_unemployment, bool):
+        raise TypeError(f"exact_unemployment must be a bool, got {exact_unemployment!r}")
     num_households = checks.positive_int("num_households", num_households, 2)
     num_periods = checks.positive_int("num_periods", num_periods, 10)
     burn_in = checks.positive_int("burn_in", burn_in, 0)
@@ -271,6 +283,9 @@ def solve_krusell_smith(
     start = time.perf_counter()
     timings = {"household": 0.0, "simulation": 0.0}
     rng = np.random.default_rng(seed)
+    calibration = params  # N-household economies draw from it; the household's beliefs below
+    if n_agents is not None and exact_unemployment:
+        params = panel.exact_count_params(calibration, n_agents)
     types = params.household_types(num_households).astype(np.int64)
     kappa_i = np.asarray(params.capital_productivity)[types]
     kappa = np.asarray(params.capital_productivity)
@@ -285,7 +300,7 @@ def solve_krusell_smith(
     # phi per type (module econ.krusell_smith.conjecture): 1 open loop; measured with the law when consistent
     phi = np.ones(kappa.size) if n_agents is not None else np.zeros(kappa.size)
     consistent = n_agents is not None and conjecture == "consistent"
-    shocks = conjecture_module.measurement_shocks(params, n_agents, seed) if consistent else None
+    shocks = conjecture_module.measurement_shocks(calibration, n_agents, seed) if consistent else None
     z0, employed0 = None, None
     mass_end = previous_grid = None
     consumption = None
@@ -312,7 +327,7 @@ def solve_krusell_smith(
                 mass0 = histogram.regrid(mass_end, previous_grid, hist_grid)
             z_path = z_ext[:-1]
         elif method == "economies":  # continuing: from the previous pass's last period
-            z_path, employed = panel.economy_shocks(params, n_economies, n_agents, num_periods + (z0 is not None),
+            z_path, employed = panel.economy_shocks(calibration, n_economies, n_agents, num_periods + (z0 is not None),
                                                     rng, z0, employed0)
             z_path, employed = z_path[-num_periods:], employed[-num_periods:]
         elif z0 is None:
@@ -375,7 +390,7 @@ def solve_krusell_smith(
 
         def measure(c):
             t0 = time.perf_counter()
-            out = conjecture_module.others_response(params, c, k_grid, K_grid, n_agents, center, seed, shocks)
+            out = conjecture_module.others_response(calibration, c, k_grid, K_grid, n_agents, center, seed, shocks)
             timings["conjecture"] = timings.get("conjecture", 0.0) + time.perf_counter() - t0
             return out
 
@@ -437,7 +452,8 @@ def solve_krusell_smith(
     lorenz_w, lorenz_k = summary.lorenz_wealth, summary.lorenz_capital
     timings["total"] = time.perf_counter() - start
     return KrusellSmithSolution(
-        params=params,
+        params=calibration,
+        household_params=params,
         alm=MappingProxyType(as_mapping(alm)),
         r_squared=MappingProxyType({"good": float(r2[1]), "bad": float(r2[0])}),
         den_haan_max=dh_max,
