@@ -468,6 +468,8 @@ def test_histogram_period_matches_direct_computation(ks_marked_histogram):
     kappa = np.asarray(p.capital_productivity)
     K = float(np.sum(kappa[:, None, None] * grid * mass))
     assert out.capital_path[0] == pytest.approx(K, rel=1e-13)
+    variance = float(np.sum((kappa[:, None, None] * grid) ** 2 * mass)) - K**2  # second moment of kappa k
+    assert out.capital_variance[0] == pytest.approx(variance, rel=1e-10)
     m = markets(np.array([K]), np.array([p.aggregate_labour[z]]), p.technology[z], alpha=p.alpha, delta=p.delta)
     r, wage = float(m.interest_rate[0]), float(m.wage[0])
     P = p.transition

@@ -8,7 +8,13 @@ Households forecast effective aggregate capital by a law of motion per aggregate
 stored as an array ``alm[z_index] = (a, b)`` or ``(a, b, c)`` (z_index 0 bad, 1 good); the
 number of columns is the form.  Krusell and Smith (1998, section IV) tried a quadratic
 term and a second moment of the wealth distribution; the second moment would add a
-state variable to the household's problem, so only the quadratic term is offered here.
+state variable to the household's problem, so only the quadratic term is offered to the
+solver.  How much the second moment would explain is measured on a given path by the
+two-moment law (:func:`fit_two_moment_law`, :func:`two_moment_errors`)
+
+    log K' = a_z + b_z log K + c_z log V,   log V' = d_z + e_z log K + f_z log V,
+
+V the cross-sectional variance of effective capital, fitted by OLS on that path.
 
 Accuracy: den Haan's (2010) dynamic forecast error iterates the law alone from the
 simulated K at the first kept period along the simulated z path and compares with the
@@ -178,6 +184,49 @@ def den_haan_decomposition(alm, K_path, z_path, burn_in: int, law: Optional[str]
     return DenHaanDecomposition(law, solved, best, (solved[0] - best[0], solved[1] - best[1]), best_alm)
 
 
+def fit_two_moment_law(K_path, variance_path, z_path, burn_in: int):
+    """OLS per z_t of (log K_{t+1}, log V_{t+1}) on (1, log K_t, log V_t) over t >= burn_in.
+
+    V is the cross-sectional variance of effective capital (for instance
+    :attr:`econ.krusell_smith.histogram.SimulatedHistogram.capital_variance`).
+    Returns ``coef[z_index, equation]`` (equation 0: log K', 1: log V'), shape (2, 2, 3),
+    and R^2 of the same shape without the last axis.
+    """
+    log_k, log_v = np.log(K_path[burn_in:]), np.log(variance_path[burn_in:])
+    z = np.asarray(z_path)[burn_in:-1]
+    coef = np.empty((2, 2, 3))
+    r2 = np.empty((2, 2))
+    for zi in (0, 1):
+        sel = z == zi
+        if sel.sum() < 4:
+            raise ValueError(f"too few kept periods in aggregate state {AGGREGATE_STATES[zi]!r} to estimate "
+                             "the two-moment law: simulate longer")
+        X = np.column_stack([np.ones(sel.sum()), log_k[:-1][sel], log_v[:-1][sel]])
+        for eq, y in enumerate((log_k[1:][sel], log_v[1:][sel])):
+            coef[zi, eq], *_ = np.linalg.lstsq(X, y, rcond=None)
+            resid = y - X @ coef[zi, eq]
+            r2[zi, eq] = 1.0 - resid @ resid / np.sum((y - y.mean()) ** 2)
+    return coef, r2
+
+
+def two_moment_errors(coef, K_path, variance_path, z_path, burn_in: int):
+    """Den Haan's (2010) errors of the two-moment law ``coef`` (:func:`fit_two_moment_law`) on K (percent): (max, mean).
+
+    Both log Khat and log Vhat start at the simulated values at ``burn_in`` and then follow the law alone
+    along z; the error is 100 |log Khat_t - log K_t|, t >= burn_in, as in :func:`den_haan_errors`.
+    """
+    coef = np.asarray(coef, dtype=float)
+    log_k, log_v = np.log(K_path[burn_in:]), np.log(variance_path[burn_in:])
+    z = np.asarray(z_path)[burn_in:]
+    k_hat, v_hat = np.empty_like(log_k), np.empty_like(log_v)
+    k_hat[0], v_hat[0] = log_k[0], log_v[0]
+    for t in range(1, log_k.size):
+        x = np.array([1.0, k_hat[t - 1], v_hat[t - 1]])
+        k_hat[t], v_hat[t] = coef[z[t - 1], 0] @ x, coef[z[t - 1], 1] @ x
+    err = 100.0 * np.abs(k_hat - log_k)
+    return float(err.max()), float(err.mean())
+
+
 __all__ = [
     "LAWS",
     "DenHaanDecomposition",
@@ -187,8 +236,10 @@ __all__ = [
     "den_haan_errors",
     "estimate_alm",
     "fit_alm",
+    "fit_two_moment_law",
     "initial_law",
     "law_of",
     "predict",
     "predicted_change",
+    "two_moment_errors",
 ]
