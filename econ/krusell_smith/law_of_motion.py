@@ -86,9 +86,11 @@ def predicted_change(new, old, log_grid) -> float:
     return float(np.max(np.abs(change)))
 
 
-def fit_alm(log_k, log_k_next, z, law: str = "loglinear"):
+def fit_alm(log_k, log_k_next, z, law: str = "loglinear", num_states: int = 2):
     """OLS of ``log_k_next`` on (1, ``log_k``[, ``log_k``^2]) separately for each aggregate state in ``z``.
 
+    ``z`` indexes ``num_states`` states: 2 (z itself, 0 bad, 1 good), or 4 for a law conditioned also on the
+    previous period's z (``z`` from :func:`previous_and_current_state`).
     The pairs may come in any order (several economies pooled).  Returns ``(alm, r2)``:
     ``alm[z_index]`` the coefficients of the form ``law`` and R^2 per state.  The quadratic
     fit is computed on log K centred and scaled by the state's sample (the raw powers of
@@ -96,13 +98,14 @@ def fit_alm(log_k, log_k_next, z, law: str = "loglinear"):
     """
     if law not in LAWS:
         raise ValueError(f"law must be one of {tuple(LAWS)}, got {law!r}")
-    alm = np.empty((2, LAWS[law]))
-    r2 = np.empty(2)
-    for zi in (0, 1):
+    alm = np.empty((num_states, LAWS[law]))
+    r2 = np.empty(num_states)
+    for zi in range(num_states):
         sel = z == zi
         x, y = log_k[sel], log_k_next[sel]
         if x.size < LAWS[law] + 1:
-            raise ValueError(f"too few kept periods in aggregate state {AGGREGATE_STATES[zi]!r} to estimate "
+            name = AGGREGATE_STATES[zi] if num_states == 2 else f"{AGGREGATE_STATES[zi // 2]} -> {AGGREGATE_STATES[zi % 2]}"
+            raise ValueError(f"too few kept periods in aggregate state {name!r} to estimate "
                              "the law of motion: simulate longer (more periods or economies)")
         if law == "loglinear":
             X = np.column_stack([np.ones_like(x), x])
@@ -123,12 +126,13 @@ def fit_alm(log_k, log_k_next, z, law: str = "loglinear"):
     return alm, r2
 
 
-def estimate_alm(K_path, z_path, burn_in: int, law: str = "loglinear"):
+def estimate_alm(K_path, z_path, burn_in: int, law: str = "loglinear", num_states: int = 2):
     """OLS of log K_{t+1} on log K_t (and its square) per z_t over t >= burn_in: ``alm[z_index]`` and R^2.
 
-    Paths of shape (T,) or (T, E) (E economies, pooled: pairs (t, t+1) within each economy)."""
+    Paths of shape (T,) or (T, E) (E economies, pooled: pairs (t, t+1) within each economy).  ``num_states``
+    as in :func:`fit_alm` (4: ``z_path`` from :func:`previous_and_current_state`)."""
     logK = np.log(K_path[burn_in:])
-    return fit_alm(logK[:-1].ravel(), logK[1:].ravel(), z_path[burn_in:-1].ravel(), law)
+    return fit_alm(logK[:-1].ravel(), logK[1:].ravel(), z_path[burn_in:-1].ravel(), law, num_states)
 
 
 def den_haan_errors(alm, K_path, z_path, burn_in: int):
@@ -182,6 +186,19 @@ def den_haan_decomposition(alm, K_path, z_path, burn_in: int, law: Optional[str]
     solved = den_haan_errors(alm, K_path, z_path, burn_in)
     best = den_haan_errors(best_alm, K_path, z_path, burn_in)
     return DenHaanDecomposition(law, solved, best, (solved[0] - best[0], solved[1] - best[1]), best_alm)
+
+
+def previous_and_current_state(z_path) -> np.ndarray:
+    """The index 2 z_{t-1} + z_t of the pair (previous, current) aggregate state, t >= 1 (t = 0: 3 z_0, no switch).
+
+    A law per pair, log K' = a_{z_-1, z} + b_{z_-1, z} log K (``fit_alm(..., num_states=4)``, evaluated by
+    :func:`den_haan_errors` along this index), lets the forecast depend on whether z has just switched: the
+    employment composition of a continuum then jumps (u_z changes at once, the newly employed are poorer).
+    """
+    z = np.asarray(z_path, dtype=np.int64)
+    out = 3 * z
+    out[1:] = 2 * z[:-1] + z[1:]
+    return out
 
 
 def fit_two_moment_law(K_path, variance_path, z_path, burn_in: int):
@@ -241,5 +258,6 @@ __all__ = [
     "law_of",
     "predict",
     "predicted_change",
+    "previous_and_current_state",
     "two_moment_errors",
 ]
