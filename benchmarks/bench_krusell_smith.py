@@ -1,6 +1,7 @@
 """Krusell-Smith: histogram vs panel (vs HARK), side by side in one run, each to a converged equilibrium.
 
-    python -m benchmarks.bench_krusell_smith [--seeds 0 1 2] [--skip-hark] [--skip-quadratic] [--json PATH]
+    python -m benchmarks.bench_krusell_smith [--seeds 0 1 2] [--skip-hark] [--skip-quadratic] [--skip-two-moment]
+        [--json PATH]
 
 All solve the KS (1998) calibration (beta 0.99, lbar 0.3271, alpha 0.36,
 delta 0.025, z 1.01/0.99, u 0.04/0.10, durations 8 / 1.5 / 2.5) to a
@@ -10,6 +11,10 @@ converged law of motion, timed after a warm-up that loads our compiled kernels:
   non-stochastic simulation along one 1,100-period path of z (first 100 dropped);
 - ``histogram, quadratic law``: the same with ``law="quadratic"``,
   log K' = a_z + b_z log K + c_z (log K)^2 (Krusell and Smith 1998, section IV);
+- ``histogram, two-moment law``: :func:`econ.krusell_smith.two_moment.solve_two_moment`,
+  households forecasting K and the cross-sectional variance of capital
+  (Krusell and Smith 1998, section IV), started from the log-linear solution
+  (whose time it includes), its own 1,100-period path;
 - ``panel``: ``method="panel"``, 10,000 households x 1,100 periods;
 - ``panel, exact inner solves``: the panel with the household problem solved to
   ``household_tol`` at every outer iteration (``HOUSEHOLD_TOL_CAP`` set to it), as the solver
@@ -52,6 +57,7 @@ import json
 import platform
 import subprocess
 import time
+from typing import Optional
 
 import numpy as np
 
@@ -61,6 +67,7 @@ from econ.krusell_smith.law_of_motion import (as_array, den_haan_decomposition, 
                                               fit_two_moment_law, previous_and_current_state, two_moment_errors)
 from econ.krusell_smith.params import KrusellSmithParams
 from econ.krusell_smith.solver import solve_krusell_smith
+from econ.krusell_smith import two_moment
 
 NUM_HOUSEHOLDS = 10_000
 NUM_PERIODS = 1_100
@@ -143,7 +150,52 @@ def run_ours(params: KrusellSmithParams, method: str, seed: int, z_common, exact
     }
 
 
-def cross_own_paths(histogram_row: dict, panel_row: dict) -> dict:
+def run_two_moment(params: KrusellSmithParams, seed: int, z_common, truth_points: int = TRUTH_POINTS) -> dict:
+    """``two_moment.solve_two_moment(params, seed=seed)`` (its log-linear start included in the time), measured as
+    :func:`run_ours`: den Haan's error of its K forecast (both moments forecast by its law) on the common path."""
+    start = time.perf_counter()
+    sol = two_moment.solve_two_moment(params, seed=seed)
+    seconds = time.perf_counter() - start
+    z_kept = z_common[:-1]
+    K_true, V_true = two_moment.moments_on_path(sol, z_common, histogram_points=truth_points)
+    K_coarse, V_coarse = two_moment.moments_on_path(sol, z_common, histogram_points=COARSE_TRUTH_POINTS)
+
+    def best(law):
+        return den_haan_errors(estimate_alm(K_true, z_kept, EVAL_BURN_IN, law)[0], K_true, z_kept, EVAL_BURN_IN)
+
+    pair = previous_and_current_state(z_kept)
+    common = two_moment_errors(sol.coefficients, K_true, V_true, z_kept, EVAL_BURN_IN)
+    return {
+        "method": "histogram, two-moment law",
+        "seed": seed,
+        "seconds": seconds,
+        "timings": dict(sol.timings),
+        "iterations": sol.num_iter,
+        "den_haan_common_max": common[0],
+        "den_haan_common_mean": common[1],
+        "den_haan_common_loglinear_floor_max": best("loglinear")[0],
+        "den_haan_common_loglinear_floor_mean": best("loglinear")[1],
+        "den_haan_common_quadratic_floor_max": best("quadratic")[0],
+        "den_haan_common_quadratic_floor_mean": best("quadratic")[1],
+        "den_haan_common_previous_state_floor": list(den_haan_errors(
+            estimate_alm(K_true, pair, EVAL_BURN_IN, num_states=4)[0], K_true, pair, EVAL_BURN_IN)),
+        "den_haan_common_two_moment_floor": list(two_moment_errors(
+            fit_two_moment_law(K_true, V_true, z_kept, EVAL_BURN_IN)[0], K_true, V_true, z_kept, EVAL_BURN_IN)),
+        "den_haan_common_coarse_truth": list(two_moment_errors(sol.coefficients, K_coarse, V_coarse, z_kept,
+                                                               EVAL_BURN_IN)),
+        "truth_points": truth_points,
+        "den_haan_own_max": sol.den_haan_max,
+        "den_haan_own_mean": sol.den_haan_mean,
+        "alm_K": {k: list(v) for k, v in sol.alm.items()},
+        "variance_law": {k: list(v) for k, v in sol.variance_law.items()},
+        "r_squared": {k: list(v) for k, v in sol.r_squared.items()},
+        "mean_capital": sol.mean_capital,
+        "stopping rule": "predicted log K' and log V' move < 1e-6 on the (K, V) grid (damping 0.5)",
+        "_solution": sol,
+    }
+
+
+def cross_own_paths(histogram_row: dict, panel_row: dict, two_moment_row: Optional[dict] = None) -> dict:
     """Each solution's law on the other's own z path (the continuum under its own policy as the truth, the
     first ``BURN_IN`` periods dropped), and the share of periods in which the two own z paths agree."""
     h, p = histogram_row["_solution"], panel_row["_solution"]
@@ -153,6 +205,11 @@ def cross_own_paths(histogram_row: dict, panel_row: dict) -> dict:
         for path_name, path in (("own", sol.z_path), ("other", other.z_path)):
             K = capital_on_path(sol, path, histogram_points=TRUTH_POINTS)
             out[f"{name} law, {path_name} z path"] = list(den_haan_errors(as_array(sol.alm), K, path[:-1], BURN_IN))
+    if two_moment_row is not None:
+        sol = two_moment_row["_solution"]
+        for name, path in (("histogram", h.z_path), ("panel", p.z_path)):
+            out[f"two-moment law, the {name}'s z path"] = list(two_moment.den_haan_on_path(
+                sol, path, BURN_IN, histogram_points=TRUTH_POINTS))
     return out
 
 
@@ -232,7 +289,8 @@ def _row(r: dict) -> str:
 
     def law(coefficients):
         a, b, *c = coefficients
-        return f"{a:.4f} + {b:.4f}" + (f" + {c[0]:.4f}" if c else "")
+        third = (f" + {c[0]:.5f} log V" if "two-moment" in r["method"] else f" + {c[0]:.4f}") if c else ""
+        return f"{a:.4f} + {b:.4f}" + third
 
     return (f"| {r['method']} | {r.get('seed', 0)} | {r['seconds']:.1f} | {r['iterations']} | {common} | {floor} | "
             f"{r['den_haan_own_max']:.3f} / {r['den_haan_own_mean']:.3f} | {law(alm['good'])} | {law(alm['bad'])} |")
@@ -246,6 +304,7 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-exact", action="store_true", help="skip the panel with exact inner solves")
     parser.add_argument("--skip-quadratic", action="store_true", help="skip the histogram with the quadratic law")
     parser.add_argument("--skip-panel", action="store_true", help="skip the panel rows")
+    parser.add_argument("--skip-two-moment", action="store_true", help="skip the histogram with the two-moment law")
     parser.add_argument("--histogram-periods", type=int, default=NUM_PERIODS,
                         help="periods of the histogram's path, burn-in included (the panel keeps 1,100)")
     parser.add_argument("--truth-points", type=int, default=TRUTH_POINTS,
@@ -267,8 +326,14 @@ def main(argv=None) -> int:
             rows.append(run_ours(params, method, seed, z_common, truth_points=args.truth_points,
                                  num_periods=args.histogram_periods if method == "histogram" else NUM_PERIODS))
             print(_row(rows[-1]), flush=True)
+        moments = None
+        if not args.skip_two_moment:
+            moments = run_two_moment(params, seed, z_common, truth_points=args.truth_points)
+            rows.append(moments)
+            print(_row(rows[-1]), flush=True)
         if not args.skip_panel:  # like for like on the solvers' own paths: each law on both own z paths
-            crossed[seed] = cross_own_paths(rows[-2], rows[-1])
+            pair = [r for r in rows if r.get("seed") == seed and r["method"] in ("histogram", "panel")]
+            crossed[seed] = cross_own_paths(pair[0], pair[1], moments)
             print(f"seed {seed}, own paths: {json.dumps(crossed[seed])}", flush=True)
         if not args.skip_quadratic:
             rows.append(run_ours(params, "histogram", seed, z_common, law="quadratic", num_periods=args.histogram_periods,
@@ -294,15 +359,16 @@ def main(argv=None) -> int:
     print("\n| solver | seed | time to equilibrium (s) | iterations | den Haan common path max / mean (%) | "
           "best log-linear law on that path | best quadratic law on that path | best log-linear law per (z_-1, z) "
           "on that path | best two-moment law on that path | common path, 2,000-node continuum | "
-          "den Haan own path max / mean (%) | good: a + b log K [+ c (log K)^2] | bad: a + b log K [+ c (log K)^2] |")
+          "den Haan own path max / mean (%) | good: a + b log K [+ c (log K)^2 or c log V] | bad: idem |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(_row(r))
     summary = {}
     labels = {r["method"] for r in rows}
-    histogram = next(m for m in labels if m.startswith("histogram") and "quadratic" not in m)
+    histogram = next(m for m in labels if m.startswith("histogram") and "law" not in m)
     quadratic = next((m for m in labels if "quadratic" in m), None)
-    for method in (histogram, "panel", quadratic):
+    moments_label = "histogram, two-moment law"
+    for method in (histogram, "panel", quadratic, moments_label):
         mine = [r for r in rows if r["method"] == method]
         if not mine:
             continue
@@ -322,6 +388,12 @@ def main(argv=None) -> int:
         print(f"histogram with the quadratic law: {q['seconds']:.1f} s ({q['seconds'] / h['seconds']:.2f}x the "
               f"log-linear law's time), common-path den Haan {q['den_haan_common_max']:.3f} / "
               f"{q['den_haan_common_mean']:.3f} %")
+    if moments_label in summary:
+        m = summary[moments_label]
+        print(f"histogram with the two-moment law: {m['seconds']:.1f} s ({m['seconds'] / h['seconds']:.2f}x the "
+              f"log-linear law's time, its log-linear start included), common-path den Haan "
+              f"{m['den_haan_common_max']:.3f} / {m['den_haan_common_mean']:.3f} %, own path "
+              f"{m['den_haan_own_max']:.3f} / {m['den_haan_own_mean']:.3f} %")
     exact = [r for r in rows if r["method"] == "panel, exact inner solves"]
     if exact:
         ratio = exact[0]["seconds"] / h["seconds"]

@@ -7,14 +7,15 @@ Households forecast effective aggregate capital by a law of motion per aggregate
 
 stored as an array ``alm[z_index] = (a, b)`` or ``(a, b, c)`` (z_index 0 bad, 1 good); the
 number of columns is the form.  Krusell and Smith (1998, section IV) tried a quadratic
-term and a second moment of the wealth distribution; the second moment would add a
-state variable to the household's problem, so only the quadratic term is offered to the
-solver.  How much the second moment would explain is measured on a given path by the
-two-moment law (:func:`fit_two_moment_law`, :func:`two_moment_errors`)
+term and a second moment of the wealth distribution.  The quadratic term is a form
+of :func:`econ.krusell_smith.solver.solve_krusell_smith`; the second moment adds a
+state variable to the household's problem and has its own solver
+(:mod:`econ.krusell_smith.two_moment`).  Its law, here fitted and evaluated on a given
+path (:func:`fit_two_moment_law`, :func:`two_moment_errors`), is
 
     log K' = a_z + b_z log K + c_z log V,   log V' = d_z + e_z log K + f_z log V,
 
-V the cross-sectional variance of effective capital, fitted by OLS on that path.
+V the cross-sectional variance of effective capital.
 
 Accuracy: den Haan's (2010) dynamic forecast error iterates the law alone from the
 simulated K at the first kept period along the simulated z path and compares with the
