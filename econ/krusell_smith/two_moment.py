@@ -280,7 +280,8 @@ def solve_two_moment(params: KrusellSmithParams, *, seed: int = 0, num_periods: 
         ``num_aggregate``.  (A one-pass start to 1e-4 was measured slower overall: the two-moment pass then
         needed 10-31 iterations against 7-13.)
     """
-    from econ.krusell_smith.solver import HISTOGRAM_TOP, solve_krusell_smith  # the solver imports nothing from here
+    from econ.krusell_smith.solver import (HISTOGRAM_TOP, MASS_ABOVE_GRID_TOL,  # the solver imports nothing from here
+                                           solve_krusell_smith)
 
     if not isinstance(params, KrusellSmithParams):
         raise TypeError(f"params must be a KrusellSmithParams, got {type(params).__name__}")
@@ -378,7 +379,10 @@ def solve_two_moment(params: KrusellSmithParams, *, seed: int = 0, num_periods: 
         raise ValueError(f"num_variance/aggregate_width: the simulated (K, V) left the aggregate grid (K "
                          f"{K[kept].min():.4g}..{K[kept].max():.4g} on {K_grid[0]:.4g}..{K_grid[-1]:.4g}, V "
                          f"{V[kept].min():.4g}..{V[kept].max():.4g} on {V_grid[0]:.4g}..{V_grid[-1]:.4g})")
-    fitted, r2 = fit_two_moment_law(K, V, z_path, burn_in)
+    if above / K.size > MASS_ABOVE_GRID_TOL:
+        raise ValueError(f"capital_max: a mass of {above / K.size:.3g} per period saved beyond the top of the "
+                         "histogram's capital grid; raise capital_max")
+    _, r2 = fit_two_moment_law(K, V, z_path, burn_in)
     dh_max, dh_mean = two_moment_errors(coef, K, V, z_path, burn_in)
     timings["total"] = time.perf_counter() - start
     return TwoMomentSolution(
