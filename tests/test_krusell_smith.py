@@ -562,6 +562,26 @@ def test_cli_prints_and_writes_figures(tmp_path, capsys):
         assert (tmp_path / name).stat().st_size > 0
 
 
+def test_cli_two_moment_law(tmp_path, capsys):
+    """``--law two-moment`` prints both laws and writes the solver's numbers; the panel is refused."""
+    import json
+
+    from econ.krusell_smith.cli import main
+    from econ.krusell_smith.two_moment import solve_two_moment
+
+    args = ["--calibration", "ks", "--periods", "400", "--burn-in", "50", "--seed", "3", "--law", "two-moment"]
+    assert main(args + ["--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    for text in ("log K' = a + b log K + c log V", "log V'", "Den Haan", "seconds"):
+        assert text in out
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    sol = solve_two_moment(KrusellSmithParams.ks(), seed=3, num_periods=400, burn_in=50)
+    assert summary["alm"]["good"] == list(sol.alm["good"]) and summary["den_haan_max"] == sol.den_haan_max
+    with pytest.raises(SystemExit):
+        main(args + ["--method", "panel", "--out", str(tmp_path)])
+    assert "two-moment" in capsys.readouterr().err
+
+
 def test_cli_refuses_bad_override(capsys):
     from econ.krusell_smith.cli import main
 
