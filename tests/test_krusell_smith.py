@@ -469,6 +469,8 @@ def test_histogram_period_matches_direct_computation(ks_marked_histogram):
     kappa = np.asarray(p.capital_productivity)
     K = float(np.sum(kappa[:, None, None] * grid * mass))
     assert out.capital_path[0] == pytest.approx(K, rel=1e-13)
+    variance = float(np.sum((kappa[:, None, None] * grid) ** 2 * mass)) - K**2  # second moment of kappa k
+    assert out.capital_variance[0] == pytest.approx(variance, rel=1e-10)
     m = markets(np.array([K]), np.array([p.aggregate_labour[z]]), p.technology[z], alpha=p.alpha, delta=p.delta)
     r, wage = float(m.interest_rate[0]), float(m.wage[0])
     P = p.transition
@@ -559,6 +561,26 @@ def test_cli_prints_and_writes_figures(tmp_path, capsys):
         assert text in out
     for name in ("ks_law_of_motion.png", "ks_lorenz.png", "ks_consumption_fraction.png", "summary.json"):
         assert (tmp_path / name).stat().st_size > 0
+
+
+def test_cli_two_moment_law(tmp_path, capsys):
+    """``--law two-moment`` prints both laws and writes the solver's numbers; the panel is refused."""
+    import json
+
+    from econ.krusell_smith.cli import main
+    from econ.krusell_smith.two_moment import solve_two_moment
+
+    args = ["--calibration", "ks", "--periods", "400", "--burn-in", "50", "--seed", "3", "--law", "two-moment"]
+    assert main(args + ["--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    for text in ("log K' = a + b log K + c log V", "log V'", "Den Haan", "seconds"):
+        assert text in out
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    sol = solve_two_moment(KrusellSmithParams.ks(), seed=3, num_periods=400, burn_in=50)
+    assert summary["alm"]["good"] == list(sol.alm["good"]) and summary["den_haan_max"] == sol.den_haan_max
+    with pytest.raises(SystemExit):
+        main(args + ["--method", "panel", "--out", str(tmp_path)])
+    assert "two-moment" in capsys.readouterr().err
 
 
 def test_cli_refuses_bad_override(capsys):

@@ -4,12 +4,15 @@ types) and the law-of-motion solution."""
 from econ.krusell_smith.params import AGGREGATE_STATES, CALIBRATIONS, KrusellSmithParams
 from econ.krusell_smith.law_of_motion import fit_alm
 from econ.krusell_smith.solver import KrusellSmithSolution, solve_krusell_smith
+from econ.krusell_smith.two_moment import TwoMomentSolution, solve_two_moment
 
 __all__ = [
     "AGGREGATE_STATES",
     "CALIBRATIONS",
     "KrusellSmithParams",
     "KrusellSmithSolution",
+    "TwoMomentSolution",
     "fit_alm",
     "solve_krusell_smith",
+    "solve_two_moment",
 ]

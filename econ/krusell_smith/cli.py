@@ -3,6 +3,8 @@
 Prints the law of motion, R^2, den Haan's errors, Ginis, per-type capital and
 consumption fractions and timings; writes ``ks_law_of_motion.png``,
 ``ks_lorenz.png``, ``ks_consumption_fraction.png`` and ``summary.json`` to ``--out``.
+With ``--law two-moment`` (households also forecast the variance of capital,
+:mod:`econ.krusell_smith.two_moment`) it prints both laws and writes ``summary.json`` only.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from econ.rbc.cli import check_output_folder
 from econ.krusell_smith.law_of_motion import LAWS
 from econ.krusell_smith.solver import solve_krusell_smith
 from econ.krusell_smith.params import CALIBRATIONS, KrusellSmithParams
+from econ.krusell_smith.two_moment import solve_two_moment
 from econ.krusell_smith.plots import plot_consumption_fraction, plot_law_of_motion, plot_lorenz
 
 OVERRIDABLE = {
@@ -25,6 +28,8 @@ OVERRIDABLE = {
     "labour_endowment": "labour endowment lbar of an employed household, > 0",
 }
 DEFAULT_CALIBRATION = "ks-1998"
+TWO_MOMENT = "two-moment"
+"""``--law`` value of the two-moment law (:mod:`econ.krusell_smith.two_moment`)."""
 EXPERIMENT_CALIBRATIONS = ("ks", "ks-het-mild", "ks-het-marked")
 """The calibrations of the experiments that ``python -m validation.compare`` scores, by the same names."""
 
@@ -68,8 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="seed of every shock")
     parser.add_argument("--damping", type=float, default=0.5, help="weight on the old law of motion in each update")
     parser.add_argument("--tol", type=float, default=1e-6, help="tolerance on the predicted log K'")
-    parser.add_argument("--law", choices=tuple(LAWS), default="loglinear",
-                        help="form of the law of motion: log K' = a + b log K, or with c (log K)^2 added")
+    parser.add_argument("--law", choices=tuple(LAWS) + (TWO_MOMENT,), default="loglinear",
+                        help="form of the law of motion: log K' = a + b log K, or with c (log K)^2 added, or "
+                             "two-moment: households also forecast the variance V of capital, log K' = a + b log K "
+                             "+ c log V (continuum, histogram; no figures)")
     parser.add_argument("--verbose", action="store_true", help="print every law-of-motion iteration")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     parser.add_argument("--out", default="output/ks", help="folder for the PNG figures and summary.json")
@@ -90,6 +97,8 @@ def main(argv=None) -> int:
           f"kappa {params.capital_productivity} with shares {params.type_shares}; "
           + ("a continuum of price-taking households" if args.n_agents is None
              else f"{args.n_agents} households that move prices"))
+    if args.law == TWO_MOMENT:
+        return _two_moment(parser, args, params)
     try:
         sol = solve_krusell_smith(params, args.n_agents, num_households=args.households, num_periods=args.periods,
                                   burn_in=args.burn_in, seed=args.seed, damping=args.damping, tol=args.tol,
@@ -149,6 +158,52 @@ def main(argv=None) -> int:
         plot_consumption_fraction(sol, f"{args.out}/ks_consumption_fraction.png",
                                   f"{label}: consumption fraction at mean K = {sol.mean_capital:.2f}")
     print(f"Wrote summary.json{'' if args.no_plots else ' and three PNG figures'} to {args.out}/")
+    return 0
+
+
+def _two_moment(parser, args, params) -> int:
+    """``--law two-moment``: :func:`econ.krusell_smith.two_moment.solve_two_moment`, printed and summary.json."""
+    if args.method != "histogram" or args.n_agents is not None:
+        parser.error("--law two-moment: the two-moment law is solved for the continuum with the histogram "
+                     "(no --method panel, no --n-agents)")
+    try:
+        sol = solve_two_moment(params, seed=args.seed, num_periods=args.periods, burn_in=args.burn_in,
+                               damping=args.damping, tol=args.tol, verbose=args.verbose)
+    except ConvergenceError as error:
+        print(f"error: {error}")
+        return 1
+    except ValueError as error:
+        parser.error(str(error))
+    print(f"\nTwo-moment law: log K' = a + b log K + c log V, log V' = d + e log K + f log V, V the variance of "
+          f"capital (histogram (continuum) x {sol.z_path.size} periods, first {args.burn_in} dropped, seed {args.seed})")
+    print(f"  {'state':<6s}{'a':>10s}{'b':>10s}{'c':>10s}{'R^2':>12s}{'d':>10s}{'e':>10s}{'f':>10s}{'R^2':>12s}")
+    for state in ("good", "bad"):
+        k_law = "".join(f"{x:>10.5f}" for x in sol.alm[state])
+        v_law = "".join(f"{x:>10.5f}" for x in sol.variance_law[state])
+        r2_k, r2_v = sol.r_squared[state]
+        print(f"  {state:<6s}{k_law}{r2_k:>12.8f}{v_law}{r2_v:>12.8f}")
+    print(f"Den Haan dynamic forecast error of K: max {sol.den_haan_max:.4f}%, mean {sol.den_haan_mean:.4f}%")
+    print(f"Mean effective capital K: {sol.mean_capital:.4f}")
+    t = sol.timings
+    print(f"Converged in {sol.num_iter} two-moment iterations; seconds: total {t['total']:.2f} (log-linear start "
+          f"{t['start']:.2f}, household EGM {t['household']:.2f}, simulation {t['simulation']:.2f})")
+    summary = {
+        "calibration": args.calibration,
+        "law": TWO_MOMENT,
+        "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in params._asdict().items()},
+        "alm": {k: list(v) for k, v in sol.alm.items()},
+        "variance_law": {k: list(v) for k, v in sol.variance_law.items()},
+        "r_squared": {k: list(v) for k, v in sol.r_squared.items()},
+        "den_haan_max": sol.den_haan_max,
+        "den_haan_mean": sol.den_haan_mean,
+        "mean_capital": sol.mean_capital,
+        "num_iter": sol.num_iter,
+        "timings": dict(sol.timings),
+        "seed": args.seed,
+        "method": "histogram",
+    }
+    write_json_atomic(f"{args.out}/summary.json", summary)
+    print(f"Wrote summary.json to {args.out}/ (the figures are drawn for the log-linear and quadratic laws)")
     return 0
 
 

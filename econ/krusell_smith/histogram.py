@@ -47,11 +47,12 @@ from econ.krusell_smith.params import KrusellSmithParams
 
 @njit(cache=True)
 def histogram_path(consumption, k_grid, K_grid, grid, z_path, z_values, L_values, labour_endowment, kappa,
-                   transition, alpha, delta, mass, capital_path, record_slot, records, diagnostics):
+                   transition, alpha, delta, mass, capital_path, variance_path, record_slot, records, diagnostics):
     """Move the histogram ``mass[type, e, i]`` along ``z_path`` (length T + 1) for T periods, in place.
 
-    ``capital_path[t]`` (length T) receives K_t; where ``record_slot[t] >= 0`` the
-    period-t histogram (before saving) is copied to ``records[record_slot[t]]``.
+    ``capital_path[t]`` (length T) receives K_t, ``variance_path[t]`` the
+    cross-sectional variance of effective capital, sum kappa^2 k^2 mass - K_t^2;
+    where ``record_slot[t] >= 0`` the period-t histogram (before saving) is copied to ``records[record_slot[t]]``.
     On return ``mass`` is the histogram of period T (capital chosen in T - 1,
     employment already moved to z_path[T]).  ``diagnostics[0]`` counts periods
     with K_t outside the K grid (policy evaluated at the clamped K),
@@ -72,11 +73,15 @@ def histogram_path(consumption, k_grid, K_grid, grid, z_path, z_values, L_values
         z = z_path[t]
         zn = z_path[t + 1]
         K = 0.0
+        second = 0.0
         for ty in range(num_types):
             for e in range(2):
                 for i in range(n):
-                    K += kappa[ty] * grid[i] * mass[ty, e, i]
+                    x = kappa[ty] * grid[i]
+                    K += x * mass[ty, e, i]
+                    second += x * x * mass[ty, e, i]
         capital_path[t] = K
+        variance_path[t] = second - K * K
         if record_slot[t] >= 0:
             records[record_slot[t]] = mass
         if K < K_grid[0] or K > K_grid[-1]:
@@ -134,6 +139,8 @@ class SimulatedHistogram(NamedTuple):
     """Periods in which K_t lay outside the aggregate-capital grid (policy evaluated at the clamped K)."""
     mass_above_grid: float
     """Mass (summed over periods) whose saving exceeded the top node and was put on it."""
+    capital_variance: np.ndarray
+    """Cross-sectional variance of effective capital kappa k, t = 0..T-1 (the second moment of the distribution)."""
 
 
 def aggregate_path(params: KrusellSmithParams, num_periods: int, rng: np.random.Generator,
@@ -206,11 +213,13 @@ def simulate_histogram(params: KrusellSmithParams, consumption, k_grid, K_grid, 
     records = np.empty((record_periods.size,) + initial_mass.shape)
     mass = np.array(initial_mass, dtype=float)
     capital_path = np.empty(T)
+    variance_path = np.empty(T)
     diagnostics = np.zeros(2)
     histogram_path(consumption, k_grid, K_grid, grid, z_path, params.technology, params.aggregate_labour,
                    params.labour_endowment, np.asarray(params.capital_productivity), params.transition, params.alpha,
-                   params.delta, mass, capital_path, slot, records, diagnostics)
-    return SimulatedHistogram(capital_path, records, record_periods, mass, int(diagnostics[0]), float(diagnostics[1]))
+                   params.delta, mass, capital_path, variance_path, slot, records, diagnostics)
+    return SimulatedHistogram(capital_path, records, record_periods, mass, int(diagnostics[0]), float(diagnostics[1]),
+                              variance_path)
 
 
 class HistogramSummary(NamedTuple):
@@ -280,9 +289,9 @@ def summarise(params: KrusellSmithParams, policy, grid, simulated: SimulatedHist
     )
 
 
-def capital_on_path(solution, z_path, histogram_points: int = 2000, grid_power: float = 3.0,
-                    top: float = 4.0) -> np.ndarray:
-    """K_t, t = 0..T-1, of the continuum economy under a solution's policy along ``z_path`` (T + 1 states).
+def simulate_on_path(solution, z_path, histogram_points: int = 2000, grid_power: float = 3.0,
+                     top: float = 4.0) -> SimulatedHistogram:
+    """The continuum economy under a solution's policy along ``z_path`` (T + 1 states), T periods.
 
     Simulated by this module's histogram (``histogram_points`` nodes up to ``top``
     times the policy's capital grid) from the solution's final cross-section
@@ -298,9 +307,16 @@ def capital_on_path(solution, z_path, histogram_points: int = 2000, grid_power: 
         marginal = lottery(solution.household_capital[mine], solution.household_weights[mine], grid)
         marginal *= params.type_shares[ty] / marginal.sum()
         mass[ty, 0], mass[ty, 1] = u * marginal, (1.0 - u) * marginal
-    simulated = simulate_histogram(params, policy.consumption, policy.capital_grid, policy.aggregate_capital_grid,
-                                   grid, z_path, mass)
-    return simulated.capital_path
+    return simulate_histogram(params, policy.consumption, policy.capital_grid, policy.aggregate_capital_grid,
+                              grid, z_path, mass)
+
+
+def capital_on_path(solution, z_path, **options) -> np.ndarray:
+    """K_t, t = 0..T-1, of the continuum economy under a solution's policy along ``z_path`` (T + 1 states).
+
+    See :func:`simulate_on_path` (``options``: ``histogram_points``, ``grid_power``, ``top``).
+    """
+    return simulate_on_path(solution, z_path, **options).capital_path
 
 
 def den_haan_on_path(solution, z_path, burn_in: int, **options):
@@ -356,6 +372,7 @@ __all__ = [
     "SimulatedHistogram",
     "aggregate_path",
     "capital_on_path",
+    "simulate_on_path",
     "den_haan_decomposition_on_path",
     "den_haan_on_path",
     "histogram_grid",

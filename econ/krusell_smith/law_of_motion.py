@@ -7,8 +7,15 @@ Households forecast effective aggregate capital by a law of motion per aggregate
 
 stored as an array ``alm[z_index] = (a, b)`` or ``(a, b, c)`` (z_index 0 bad, 1 good); the
 number of columns is the form.  Krusell and Smith (1998, section IV) tried a quadratic
-term and a second moment of the wealth distribution; the second moment would add a
-state variable to the household's problem, so only the quadratic term is offered here.
+term and a second moment of the wealth distribution.  The quadratic term is a form
+of :func:`econ.krusell_smith.solver.solve_krusell_smith`; the second moment adds a
+state variable to the household's problem and has its own solver
+(:mod:`econ.krusell_smith.two_moment`).  Its law, here fitted and evaluated on a given
+path (:func:`fit_two_moment_law`, :func:`two_moment_errors`), is
+
+    log K' = a_z + b_z log K + c_z log V,   log V' = d_z + e_z log K + f_z log V,
+
+V the cross-sectional variance of effective capital.
 
 Accuracy: den Haan's (2010) dynamic forecast error iterates the law alone from the
 simulated K at the first kept period along the simulated z path and compares with the
@@ -80,9 +87,11 @@ def predicted_change(new, old, log_grid) -> float:
     return float(np.max(np.abs(change)))
 
 
-def fit_alm(log_k, log_k_next, z, law: str = "loglinear"):
+def fit_alm(log_k, log_k_next, z, law: str = "loglinear", num_states: int = 2):
     """OLS of ``log_k_next`` on (1, ``log_k``[, ``log_k``^2]) separately for each aggregate state in ``z``.
 
+    ``z`` indexes ``num_states`` states: 2 (z itself, 0 bad, 1 good), or 4 for a law conditioned also on the
+    previous period's z (``z`` from :func:`previous_and_current_state`).
     The pairs may come in any order (several economies pooled).  Returns ``(alm, r2)``:
     ``alm[z_index]`` the coefficients of the form ``law`` and R^2 per state.  The quadratic
     fit is computed on log K centred and scaled by the state's sample (the raw powers of
@@ -90,13 +99,14 @@ def fit_alm(log_k, log_k_next, z, law: str = "loglinear"):
     """
     if law not in LAWS:
         raise ValueError(f"law must be one of {tuple(LAWS)}, got {law!r}")
-    alm = np.empty((2, LAWS[law]))
-    r2 = np.empty(2)
-    for zi in (0, 1):
+    alm = np.empty((num_states, LAWS[law]))
+    r2 = np.empty(num_states)
+    for zi in range(num_states):
         sel = z == zi
         x, y = log_k[sel], log_k_next[sel]
         if x.size < LAWS[law] + 1:
-            raise ValueError(f"too few kept periods in aggregate state {AGGREGATE_STATES[zi]!r} to estimate "
+            name = AGGREGATE_STATES[zi] if num_states == 2 else f"{AGGREGATE_STATES[zi // 2]} -> {AGGREGATE_STATES[zi % 2]}"
+            raise ValueError(f"too few kept periods in aggregate state {name!r} to estimate "
                              "the law of motion: simulate longer (more periods or economies)")
         if law == "loglinear":
             X = np.column_stack([np.ones_like(x), x])
@@ -117,12 +127,13 @@ def fit_alm(log_k, log_k_next, z, law: str = "loglinear"):
     return alm, r2
 
 
-def estimate_alm(K_path, z_path, burn_in: int, law: str = "loglinear"):
+def estimate_alm(K_path, z_path, burn_in: int, law: str = "loglinear", num_states: int = 2):
     """OLS of log K_{t+1} on log K_t (and its square) per z_t over t >= burn_in: ``alm[z_index]`` and R^2.
 
-    Paths of shape (T,) or (T, E) (E economies, pooled: pairs (t, t+1) within each economy)."""
+    Paths of shape (T,) or (T, E) (E economies, pooled: pairs (t, t+1) within each economy).  ``num_states``
+    as in :func:`fit_alm` (4: ``z_path`` from :func:`previous_and_current_state`)."""
     logK = np.log(K_path[burn_in:])
-    return fit_alm(logK[:-1].ravel(), logK[1:].ravel(), z_path[burn_in:-1].ravel(), law)
+    return fit_alm(logK[:-1].ravel(), logK[1:].ravel(), z_path[burn_in:-1].ravel(), law, num_states)
 
 
 def den_haan_errors(alm, K_path, z_path, burn_in: int):
@@ -178,6 +189,62 @@ def den_haan_decomposition(alm, K_path, z_path, burn_in: int, law: Optional[str]
     return DenHaanDecomposition(law, solved, best, (solved[0] - best[0], solved[1] - best[1]), best_alm)
 
 
+def previous_and_current_state(z_path) -> np.ndarray:
+    """The index 2 z_{t-1} + z_t of the pair (previous, current) aggregate state, t >= 1 (t = 0: 3 z_0, no switch).
+
+    A law per pair, log K' = a_{z_-1, z} + b_{z_-1, z} log K (``fit_alm(..., num_states=4)``, evaluated by
+    :func:`den_haan_errors` along this index), lets the forecast depend on whether z has just switched: the
+    employment composition of a continuum then jumps (u_z changes at once, the newly employed are poorer).
+    """
+    z = np.asarray(z_path, dtype=np.int64)
+    out = 3 * z
+    out[1:] = 2 * z[:-1] + z[1:]
+    return out
+
+
+def fit_two_moment_law(K_path, variance_path, z_path, burn_in: int):
+    """OLS per z_t of (log K_{t+1}, log V_{t+1}) on (1, log K_t, log V_t) over t >= burn_in.
+
+    V is the cross-sectional variance of effective capital (for instance
+    :attr:`econ.krusell_smith.histogram.SimulatedHistogram.capital_variance`).
+    Returns ``coef[z_index, equation]`` (equation 0: log K', 1: log V'), shape (2, 2, 3),
+    and R^2 of the same shape without the last axis.
+    """
+    log_k, log_v = np.log(K_path[burn_in:]), np.log(variance_path[burn_in:])
+    z = np.asarray(z_path)[burn_in:-1]
+    coef = np.empty((2, 2, 3))
+    r2 = np.empty((2, 2))
+    for zi in (0, 1):
+        sel = z == zi
+        if sel.sum() < 4:
+            raise ValueError(f"too few kept periods in aggregate state {AGGREGATE_STATES[zi]!r} to estimate "
+                             "the two-moment law: simulate longer")
+        X = np.column_stack([np.ones(sel.sum()), log_k[:-1][sel], log_v[:-1][sel]])
+        for eq, y in enumerate((log_k[1:][sel], log_v[1:][sel])):
+            coef[zi, eq], *_ = np.linalg.lstsq(X, y, rcond=None)
+            resid = y - X @ coef[zi, eq]
+            r2[zi, eq] = 1.0 - resid @ resid / np.sum((y - y.mean()) ** 2)
+    return coef, r2
+
+
+def two_moment_errors(coef, K_path, variance_path, z_path, burn_in: int):
+    """Den Haan's (2010) errors of the two-moment law ``coef`` (:func:`fit_two_moment_law`) on K (percent): (max, mean).
+
+    Both log Khat and log Vhat start at the simulated values at ``burn_in`` and then follow the law alone
+    along z; the error is 100 |log Khat_t - log K_t|, t >= burn_in, as in :func:`den_haan_errors`.
+    """
+    coef = np.asarray(coef, dtype=float)
+    log_k, log_v = np.log(K_path[burn_in:]), np.log(variance_path[burn_in:])
+    z = np.asarray(z_path)[burn_in:]
+    k_hat, v_hat = np.empty_like(log_k), np.empty_like(log_v)
+    k_hat[0], v_hat[0] = log_k[0], log_v[0]
+    for t in range(1, log_k.size):
+        x = np.array([1.0, k_hat[t - 1], v_hat[t - 1]])
+        k_hat[t], v_hat[t] = coef[z[t - 1], 0] @ x, coef[z[t - 1], 1] @ x
+    err = 100.0 * np.abs(k_hat - log_k)
+    return float(err.max()), float(err.mean())
+
+
 __all__ = [
     "LAWS",
     "DenHaanDecomposition",
@@ -187,8 +254,11 @@ __all__ = [
     "den_haan_errors",
     "estimate_alm",
     "fit_alm",
+    "fit_two_moment_law",
     "initial_law",
     "law_of",
     "predict",
     "predicted_change",
+    "previous_and_current_state",
+    "two_moment_errors",
 ]
