@@ -46,7 +46,7 @@ def test_kernels_reduce_to_the_log_linear_ones_when_the_variance_cannot_matter(s
     out1, out2 = np.empty_like(pol.consumption), np.empty_like(c2)
     kernels.egm_step(pol.consumption, pol.capital_grid, pol.aggregate_capital_grid, alm, p.technology,
                      p.aggregate_labour, p.labour_endowment, kappa, p.transition, p.alpha, p.beta, p.delta, out1,
-                     np.empty(n), np.empty(n))
+                     np.empty(n), np.empty(n), np.zeros(kappa.size))
     tm.egm_step_two_moment(c2, pol.capital_grid, pol.aggregate_capital_grid, V_grid, coef, p.technology,
                            p.aggregate_labour, p.labour_endowment, kappa, p.transition, p.alpha, p.beta, p.delta,
                            out2, np.empty(n), np.empty(n))
