@@ -42,6 +42,7 @@ def _summary(sol, shares) -> dict:
         "r_squared": dict(sol.r_squared),
         "den_haan_max": sol.den_haan_max,
         "den_haan_mean": sol.den_haan_mean,
+        "phi": None if sol.phi is None else list(sol.phi),
     }
 
 
@@ -52,15 +53,19 @@ def run_experiment(name: str, repeats: int) -> dict:
         solve_krusell_smith(params, warm, num_households=200, num_periods=120, burn_in=20, passes=1, tol=1e-3,
                             method=method)
     out = {"n_agents": n}
-    for label, n_agents, method in (("continuum", None, None), ("finite", n, None), ("economies", n, "economies")):
+    for label, n_agents, method, conjecture in (("continuum", None, None, "consistent"),
+                                                ("finite", n, None, "consistent"),
+                                                ("open-loop", n, None, "open-loop"),
+                                                ("economies", n, "economies", "consistent")):
         seconds = []
         for _ in range(repeats):
             start = time.perf_counter()
-            sol = solve_krusell_smith(params, n_agents, seed=0, method=method)
+            sol = solve_krusell_smith(params, n_agents, seed=0, method=method, conjecture=conjecture)
             seconds.append(time.perf_counter() - start)
         out[label] = {"seconds": min(seconds), "all_seconds": seconds, **_summary(sol, params.type_shares)}
     out["ratio"] = out["finite"]["seconds"] / out["continuum"]["seconds"]
     out["economies_ratio"] = out["economies"]["seconds"] / out["continuum"]["seconds"]
+    out["open_loop_ratio"] = out["open-loop"]["seconds"] / out["continuum"]["seconds"]
     return out
 
 
@@ -90,19 +95,31 @@ def main(argv=None) -> int:
     for name in args.experiments:
         r = run_experiment(name, args.repeats)
         results["experiments"][name] = r
-        for label in ("continuum", "finite", "economies"):
+        for label in ("continuum", "finite", "open-loop", "economies"):
             s = r[label]
             solve = {"continuum": "continuum", "finite": f"N = {r['n_agents']}",
+                     "open-loop": f"N = {r['n_agents']}, open loop",
                      "economies": f"N = {r['n_agents']}, economies"}[label]
             shares = " / ".join(f"{100 * x:.0f}%" for x in s["capital_share_by_type"])
             fractions = " / ".join(f"{x:.4f}" for x in s["consumption_fraction_by_type"])
             print(f"| {name} | {solve} | {s['seconds']:.1f} | {s['iterations']} | {s['mean_capital']:.3f} | "
                   f"{s['gini_wealth']:.3f} | {s['gini_capital']:.3f} | {shares} | {fractions} |", flush=True)
-    print("\n| experiment | continuum (s) | finite N (s) | ratio | finite N, economies (s) | ratio |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("\n| experiment | continuum (s) | finite N (s) | ratio | phi by type | open loop (s) | ratio "
+          "| finite N, economies (s) | ratio |")
+    print("|---|---:|---:|---:|---|---:|---:|---:|---:|")
     for name, r in results["experiments"].items():
+        phi = " / ".join(f"{x:.3f}" for x in r["finite"]["phi"])
         print(f"| {name} | {r['continuum']['seconds']:.1f} | {r['finite']['seconds']:.1f} | {r['ratio']:.2f} | "
+              f"{phi} | {r['open-loop']['seconds']:.1f} | {r['open_loop_ratio']:.2f} | "
               f"{r['economies']['seconds']:.1f} | {r['economies_ratio']:.2f} |")
+    print("\n| experiment | solve | good: a, b | bad: a, b | R^2 good / bad |")
+    print("|---|---|---|---|---|")
+    for name, r in results["experiments"].items():
+        for label in ("continuum", "finite", "open-loop", "economies"):
+            s = r[label]
+            print(f"| {name} | {label} | {s['alm']['good'][0]:.4f}, {s['alm']['good'][1]:.4f} | "
+                  f"{s['alm']['bad'][0]:.4f}, {s['alm']['bad'][1]:.4f} | "
+                  f"{s['r_squared']['good']:.5f} / {s['r_squared']['bad']:.5f} |")
     general = run_general()
     results["general"] = general
     for label in ("continuum", "finite"):
