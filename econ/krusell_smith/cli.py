@@ -9,6 +9,8 @@ With ``--law two-moment`` (households also forecast the variance of capital,
 
 from __future__ import annotations
 
+import numpy as np
+
 import argparse
 
 from econ.cli_help import ArgumentParser, HelpFormatter, calibration_defaults
@@ -65,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--n-agents", dest="n_agents", type=int, default=None,
                         help="households that move prices (private return in the Euler equation) "
                              "(default: None, a continuum of price takers)")
+    parser.add_argument("--conjecture", choices=("consistent", "open-loop"), default="consistent",
+                        help="with --n-agents: the own price impact net of the other households' measured "
+                             "reactions (consistent) or not (open-loop); docs/finite_n.md")
+    parser.add_argument("--calibration-employment", action="store_true",
+                        help="with --n-agents: the calibration's employment transition instead of the one an "
+                             "N-household economy with exact unemployment counts has")
     parser.add_argument("--method", choices=("histogram", "panel"), default="histogram",
                         help="distribution method: Young's histogram (a continuum) or a panel of households")
     parser.add_argument("--households", type=int, default=10_000, help="households in the panel (panel method)")
@@ -102,7 +110,8 @@ def main(argv=None) -> int:
     try:
         sol = solve_krusell_smith(params, args.n_agents, num_households=args.households, num_periods=args.periods,
                                   burn_in=args.burn_in, seed=args.seed, damping=args.damping, tol=args.tol,
-                                  method=args.method, law=args.law, verbose=args.verbose)
+                                  method=args.method, law=args.law, conjecture=args.conjecture,
+                                  exact_unemployment=not args.calibration_employment, verbose=args.verbose)
     except ConvergenceError as error:
         print(f"error: {error}")
         return 1
@@ -128,6 +137,9 @@ def main(argv=None) -> int:
             print(f"  {kappa:>6g}{share:>8.2f}{k:>12.4f}{f:>10.4f}")
     else:
         print(f"Mean consumption fraction c/a: {sol.consumption_fraction_by_type[0]:.4f}")
+    if sol.phi is not None:
+        print(f"Price impact: {sol.conjecture}, phi by type {np.round(sol.phi, 4).tolist()}; unemployment rates "
+              f"{np.round(sol.household_params.unemployment_rates, 4).tolist()} (bad, good)")
     t = sol.timings
     print(f"Converged in {sol.num_iter} law-of-motion iterations; seconds: total {t['total']:.2f} "
           f"(household EGM {t['household']:.2f}, simulation {t['simulation']:.2f})")
@@ -135,6 +147,8 @@ def main(argv=None) -> int:
     summary = {
         "calibration": args.calibration,
         "n_agents": args.n_agents,
+        "conjecture": sol.conjecture,
+        "phi": None if sol.phi is None else list(sol.phi),
         "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in params._asdict().items()},
         "alm": {k: list(v) for k, v in sol.alm.items()},
         "r_squared": dict(sol.r_squared),

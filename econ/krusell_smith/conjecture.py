@@ -107,21 +107,19 @@ def twin_paths(consumption, k_grid, K_grid, z_path, employed, types, kappa, z_va
 
     After each period the deviating household of economy e (``deviator[e]``)
     is put back on its ``base`` capital; ``out[t, e]`` receives K_t(shifted) - K_t(base).
-    The period equations: :func:`econ.krusell_smith.panel.economies_path`.
+    The period equations: :func:`econ.krusell_smith.panel.economies_period`.
     """
     T, E = z_path.shape
     N = base.shape[1]
-    K_base = np.empty((1, E))
-    K_shifted = np.empty((1, E))
-    no_records = np.full(1, -1, dtype=np.int64)
-    records = np.empty((0, 3, E, N))
+    base_buffers = panel.economy_buffers(E, N)
+    shifted_buffers = panel.economy_buffers(E, N)
     for t in range(T):
-        panel.economies_path(consumption, k_grid, K_grid, z_path[t:t + 1], employed[t:t + 1], types, kappa,
-                             z_values, labour_endowment, alpha, delta, base, K_base, no_records, records)
-        panel.economies_path(consumption, k_grid, K_grid, z_path[t:t + 1], employed[t:t + 1], types, kappa,
-                             z_values, labour_endowment, alpha, delta, shifted, K_shifted, no_records, records)
+        panel.economies_period(consumption, k_grid, K_grid, z_path[t], employed[t], types, kappa, z_values,
+                               labour_endowment, alpha, delta, base, base_buffers)
+        panel.economies_period(consumption, k_grid, K_grid, z_path[t], employed[t], types, kappa, z_values,
+                               labour_endowment, alpha, delta, shifted, shifted_buffers)
         for e in range(E):
-            out[t, e] = K_shifted[0, e] - K_base[0, e]
+            out[t, e] = shifted_buffers[3][e] - base_buffers[3][e]
             shifted[e, deviator[e]] = base[e, deviator[e]]
 
 

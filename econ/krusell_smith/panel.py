@@ -278,6 +278,59 @@ def economy_shocks(params: KrusellSmithParams, n_economies: int, n_households: i
     return z, employed
 
 
+class _Buffers(NamedTuple):
+    """Work arrays of :func:`economies_period` for E economies of N households (allocated once per path)."""
+
+    labour: np.ndarray
+    technology: np.ndarray
+    lam: np.ndarray
+    K: np.ndarray
+    L: np.ndarray
+    Y: np.ndarray
+    r: np.ndarray
+    w: np.ndarray
+    a: np.ndarray
+    c: np.ndarray
+    states: np.ndarray
+    index: np.ndarray
+
+
+@njit(cache=True)
+def economy_buffers(E, N):
+    """:class:`_Buffers` for E economies of N households (``index``: the rule's grid brackets, kept across
+    periods so that each lookup starts where the household was)."""
+    return (np.empty((E, N)), np.empty(E), np.ones((1, N)), np.empty(E), np.empty(E), np.empty(E),
+            np.empty((E, N)), np.empty((E, N)), np.empty((E, N)), np.empty((E, N)), np.empty(N, dtype=np.int64),
+            np.zeros((E, N), dtype=np.int64))
+
+
+@njit(cache=True)
+def economies_period(consumption, k_grid, K_grid, z, employed, types, kappa, z_values, labour_endowment, alpha,
+                     delta, capital, buffers):
+    """One period of E economies: ``capital`` (E, N) k_t -> k_{t+1} in place; ``z`` (E,), ``employed`` (E, N).
+
+    Prices and wealth: :func:`econ.economy._markets_kernel`; consumption:
+    :func:`econ.krusell_smith._kernels.consumption_at` at the economy's own K;
+    k' = max(a - c, CAPITAL_FLOOR).  On return ``buffers`` holds the period's
+    K (index 3) and the households' wealth a and consumption c (indices 8, 9).
+    """
+    labour, technology, lam, K, L, Y, r, w, a, c, states, index = buffers
+    E, N = capital.shape
+    kap = kappa.reshape(1, N)
+    for e in range(E):
+        technology[e] = z_values[z[e]]
+        for i in range(N):
+            labour[e, i] = labour_endowment if employed[e, i] else 0.0
+    _markets_kernel(capital, labour, technology, kap, lam, alpha, delta, K, L, Y, r, w, a)
+    for e in range(E):
+        for i in range(N):
+            states[i] = 2 * z[e] + (1 if employed[e, i] else 0)
+        kernels.consumption_at(capital[e], K[e], states, types, k_grid, K_grid, consumption, c[e], index[e])
+    for e in range(E):
+        for i in range(N):
+            capital[e, i] = max(a[e, i] - c[e, i], CAPITAL_FLOOR)
+
+
 @njit(cache=True)
 def economies_path(consumption, k_grid, K_grid, z_path, employed, types, kappa, z_values, labour_endowment, alpha,
                    delta, capital, capital_path, record_slot, records):
@@ -286,38 +339,21 @@ def economies_path(consumption, k_grid, K_grid, z_path, employed, types, kappa, 
     ``capital`` (E, N) holds k_0 on entry and k_T on return; ``capital_path[t, e]``
     receives K_t of economy e; where ``record_slot[t] >= 0`` the period-t
     (k, a, c) of every household are copied to ``records[record_slot[t]]``
-    (shape (3, E, N)).  Prices and wealth: :func:`econ.economy._markets_kernel`;
-    consumption: :func:`econ.krusell_smith._kernels.consumption_at` at the
-    economy's own K; k' = max(a - c, CAPITAL_FLOOR).
+    (shape (3, E, N)).  Each period: :func:`economies_period`.
     """
     T, E, N = employed.shape
-    labour = np.empty((E, N))
-    technology = np.empty(E)
-    kap = kappa.reshape(1, N)
-    lam = np.ones((1, N))
-    K, L, Y = np.empty(E), np.empty(E), np.empty(E)
-    r, w, a, c = np.empty((E, N)), np.empty((E, N)), np.empty((E, N)), np.empty((E, N))
-    states = np.empty(N, dtype=np.int64)
-    index = np.zeros((E, N), dtype=np.int64)
+    buffers = economy_buffers(E, N)
     for t in range(T):
-        for e in range(E):
-            technology[e] = z_values[z_path[t, e]]
-            for i in range(N):
-                labour[e, i] = labour_endowment if employed[t, e, i] else 0.0
-        _markets_kernel(capital, labour, technology, kap, lam, alpha, delta, K, L, Y, r, w, a)
-        for e in range(E):
-            capital_path[t, e] = K[e]
-            for i in range(N):
-                states[i] = 2 * z_path[t, e] + (1 if employed[t, e, i] else 0)
-            kernels.consumption_at(capital[e], K[e], states, types, k_grid, K_grid, consumption, c[e], index[e])
         slot = record_slot[t]
         if slot >= 0:
             records[slot, 0, :, :] = capital
-            records[slot, 1, :, :] = a
-            records[slot, 2, :, :] = c
+        economies_period(consumption, k_grid, K_grid, z_path[t], employed[t], types, kappa, z_values,
+                         labour_endowment, alpha, delta, capital, buffers)
         for e in range(E):
-            for i in range(N):
-                capital[e, i] = max(a[e, i] - c[e, i], CAPITAL_FLOOR)
+            capital_path[t, e] = buffers[3][e]
+        if slot >= 0:
+            records[slot, 1, :, :] = buffers[8]
+            records[slot, 2, :, :] = buffers[9]
 
 
 class SimulatedEconomies(NamedTuple):
