@@ -78,7 +78,7 @@ def score_ks(experiment: Experiment, models: list, labels: List[str], tolerances
     pi, sol = references.price_impact_scores, references.price_impact
     print(f"benchmark column: the price-impact rule (solve_krusell_smith(n_agents={experiment.num_agents})) played "
           f"by the same N = {experiment.num_agents} households on the same shocks: mean K {pi.mean_capital:.3f}, "
-          f"wealth Gini {pi.gini_wealth:.3f} (its solver's 10,000-household panel: {sol.mean_capital:.3f}, "
+          f"wealth Gini {pi.gini_wealth:.3f} (its own solver, a continuum on the histogram: {sol.mean_capital:.3f}, "
           f"{sol.gini_wealth:.3f}); {label}: mean K {scores.rl.mean_capital:.3f} "
           f"({100 * (scores.rl.mean_capital / pi.mean_capital - 1):+.1f} %), wealth Gini {scores.rl.gini_wealth:.3f} "
           f"({scores.rl.gini_wealth - pi.gini_wealth:+.3f})\n")

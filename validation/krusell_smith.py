@@ -71,7 +71,7 @@ def ks_benchmark(experiment: Experiment, *, seed: int = 0, **solver_options) -> 
     constructors as ``python -m econ ks --calibration NAME``, alpha, beta
     and delta synced to the experiment's, and the kappa types with their
     shares), so the benchmark is ``solve_krusell_smith(experiment.ks)``:
-    10,000 households x 1,100 periods by default (docs/krusell_smith.md), independent of
+    Young's histogram over 1,100 periods by default (docs/krusell_smith.md), independent of
     the experiment's N.  The cache is keyed by that calibration, the seed and
     the solver options (``functools.lru_cache``; a solve takes 5-20 s).
     Note: the solver always uses exact unemployment counts; an experiment run
@@ -235,12 +235,12 @@ class KSScores:
     """Gini of the pooled sample of a_{i,t} (every ``gini_every``-th kept period, all economies)."""
     gini_capital: float
     benchmark_gini_wealth: float
-    """The solver's: mean over every 10th kept period of the Gini of 10,000 households."""
+    """The solver's: mean over every 10th kept period of the Gini of its population (histogram by default)."""
     benchmark_gini_capital: float
     lorenz_wealth: tuple = field(repr=False)
     """(population share, wealth share) of the pooled sample (:func:`quantecon.lorenz_curve`)."""
     benchmark_lorenz_wealth: tuple = field(repr=False)
-    """The solver's final-period cross-section (10,000 households)."""
+    """The solver's final-period cross-section (histogram nodes by default, weighted)."""
     consumption_fraction_error: Mapping[str, float]
     """Mean |chat_RL - chat*| on the panel's sampled states, ``all``, ``employed``, ``unemployed``."""
     consumption_bins: tuple = field(repr=False)
@@ -429,7 +429,7 @@ def ks_scores(panel: Panel, experiment: Optional[Experiment] = None,
       observations).  Pooling over periods adds the time variation of the
       aggregate (K moves by a few percent), negligible beside the
       cross-sectional dispersion.  The benchmark's is the solver's (mean of
-      per-period Ginis of 10,000 households, every 10th period).
+      per-period Ginis of its population, every 10th period).
     - Consumption fraction against wealth: the benchmark rule chat* = c*/a at
       the panel's own states (k, K, z, e, type and the wealth a the household
       actually had), against the chosen chat: mean absolute gap, overall and

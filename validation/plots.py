@@ -137,7 +137,7 @@ def plot_lorenz(scores: KSScores, path, title: str = "", label: str = "RL", extr
     curves += [(*other.lorenz_wealth, f"{other_label} (Gini {other.gini_wealth:.3f})", {"lw": 1.2, "ls": "-."})
                for other_label, other in (extra or {}).items()]
     curves.append((*scores.benchmark_lorenz_wealth,
-                   f"Krusell-Smith benchmark, 10,000 households (Gini {scores.benchmark_gini_wealth:.3f})",
+                   f"Krusell-Smith benchmark, continuum (Gini {scores.benchmark_gini_wealth:.3f})",
                    {"lw": 1.6, "ls": "--", "color": "black"}))
     return plot_lorenz_curves(path, curves, title or f"{scores.experiment.name}: Lorenz curves of wealth",
                               ylabel="cumulative share of wealth")
@@ -179,7 +179,7 @@ def _benchmark_styles(label: str):
     return [("rl", label, {"color": "tab:red", "lw": 2.0}),
             ("price_impact", "price-impact rule at N (judged benchmark)", {"color": "black", "lw": 1.6}),
             ("price_taking", "price-taking rule at N", {"color": "tab:blue", "lw": 1.4, "ls": "--"}),
-            ("continuum", "continuum solver (10,000 households)", {"color": "grey", "lw": 1.4, "ls": ":"})]
+            ("continuum", "continuum solver (histogram)", {"color": "grey", "lw": 1.4, "ls": ":"})]
 
 
 def plot_lorenz_benchmarks(scores, path, label: str = "RL", title: str = "") -> Path:

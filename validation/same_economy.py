@@ -8,7 +8,7 @@ Three benchmarks of a KS experiment (``ks``, ``ks-het-mild``,
   Euler equation with its private return (open loop, docs/finite_n.md);
 - the price-taking rule: the continuum solution's rule
   (:func:`validation.krusell_smith.ks_benchmark`);
-- the continuum solver's own numbers (10,000 households).
+- the continuum solver's own numbers (a continuum, on the histogram).
 
 The first two are played by the same N households on the same shocks from
 the same initial states as the RL panel (:func:`rl.rollout.simulate_agents`
@@ -64,7 +64,7 @@ targets a trained policy must meet (each value and its reason: docs/validation.m
 
 REFERENCE_COLUMNS = ("price-taking", "continuum", "PI solver")
 """Extra columns: the price-taking rule played at N in the same economy, the continuum solver's number, and the
-price-impact solver's own number (its 10,000-household panel)."""
+price-impact solver's own number (its continuum on the histogram)."""
 
 
 def tolerances_for(experiment: Experiment) -> Dict[str, Optional[float]]:

@@ -29,7 +29,7 @@ Scores per experiment family (distances as in docs/validation.md):
   consumption); ``continuum_*``: RL against the continuum solver's mean K and
   Gini, the price-taking rule's chat and the gain of switching to it;
   ``benchmarks_*``: the price-impact rule at N against the continuum
-  (``benchmarks_K_solvers``: the two solvers' own 10,000-household panels).
+  (``benchmarks_K_solvers``: the two solvers' own continuum populations).
 - ``general`` (:mod:`validation.general`): at the policy's deterministic fixed
   point, K, L and r against the price-impact steady state at N (``pi_*``) and
   the continuum steady state (``continuum_*``), the largest private Euler and
