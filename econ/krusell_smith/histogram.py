@@ -46,6 +46,35 @@ from econ.krusell_smith.params import KrusellSmithParams
 
 
 @njit(cache=True)
+def save_by_lottery(grid, k_next, m, saved_row, jn, diagnostics):
+    """Put the mass ``m`` that saves ``k_next`` on the two nodes of ``grid`` around it (Young's lottery, weights
+    linear in k), into ``saved_row``; k' < 0 saves 0, k' beyond the top node stays on it (its mass added to
+    ``diagnostics[1]``).  ``jn``: the search's starting node; returns the lower node."""
+    n = grid.size
+    if k_next < 0.0:
+        k_next = 0.0
+    if k_next >= grid[n - 1]:
+        if k_next > grid[n - 1]:
+            diagnostics[1] += m
+        jn, wn = n - 2, 1.0
+    else:
+        jn, wn = _walk(grid, k_next, jn)
+    saved_row[jn] += m * (1.0 - wn)
+    saved_row[jn + 1] += m * wn
+    return jn
+
+
+@njit(cache=True)
+def move_employment(mass, saved, transition, z, zn, p_z):
+    """Employment moves by P(e' | e, z, z'), independent of k: ``mass[e', i]`` from the saved masses ``saved[e, i]``."""
+    for en in range(2):
+        p_from_unemployed = transition[2 * z, 2 * zn + en] / p_z
+        p_from_employed = transition[2 * z + 1, 2 * zn + en] / p_z
+        for i in range(mass.shape[1]):
+            mass[en, i] = p_from_unemployed * saved[0, i] + p_from_employed * saved[1, i]
+
+
+@njit(cache=True)
 def histogram_path(consumption, k_grid, K_grid, grid, z_path, z_values, L_values, labour_endowment, kappa,
                    transition, alpha, delta, mass, capital_path, variance_path, record_slot, records, diagnostics):
     """Move the histogram ``mass[type, e, i]`` along ``z_path`` (length T + 1) for T periods, in place.
@@ -105,23 +134,9 @@ def histogram_path(consumption, k_grid, K_grid, grid, z_path, z_values, L_values
                     jk, wk = node_index[i], node_weight[i]
                     c = (1.0 - wK) * ((1.0 - wk) * c_low[jk] + wk * c_low[jk + 1]) \
                         + wK * ((1.0 - wk) * c_high[jk] + wk * c_high[jk + 1])
-                    k_next = gross_return * grid[i] + labour_income - c
-                    if k_next < 0.0:
-                        k_next = 0.0
-                    if k_next >= grid[n - 1]:
-                        if k_next > grid[n - 1]:
-                            diagnostics[1] += m
-                        jn, wn = n - 2, 1.0
-                    else:
-                        jn, wn = _walk(grid, k_next, jn)
-                    saved[e, jn] += m * (1.0 - wn)
-                    saved[e, jn + 1] += m * wn
-            # employment moves by P(e' | e, z, z'), independent of k
-            for en in range(2):
-                p_from_unemployed = transition[2 * z, 2 * zn + en] / p_z
-                p_from_employed = transition[2 * z + 1, 2 * zn + en] / p_z
-                for i in range(n):
-                    mass[ty, en, i] = p_from_unemployed * saved[0, i] + p_from_employed * saved[1, i]
+                    jn = save_by_lottery(grid, gross_return * grid[i] + labour_income - c, m, saved[e], jn,
+                                         diagnostics)
+            move_employment(mass[ty], saved, transition, z, zn, p_z)
 
 
 class SimulatedHistogram(NamedTuple):

@@ -181,22 +181,9 @@ def histogram_path_two_moment(consumption, k_grid, K_grid, V_grid, grid, z_path,
                         continue
                     jk, wk = node_index[i], node_weight[i]
                     c = (1.0 - wk) * c_row[jk] + wk * c_row[jk + 1]
-                    k_next = gross_return * grid[i] + labour_income - c
-                    if k_next < 0.0:
-                        k_next = 0.0
-                    if k_next >= grid[n - 1]:
-                        if k_next > grid[n - 1]:
-                            diagnostics[1] += m
-                        jn, wn = n - 2, 1.0
-                    else:
-                        jn, wn = _walk(grid, k_next, jn)
-                    saved[e, jn] += m * (1.0 - wn)
-                    saved[e, jn + 1] += m * wn
-            for en in range(2):
-                p_from_unemployed = transition[2 * z, 2 * zn + en] / p_z
-                p_from_employed = transition[2 * z + 1, 2 * zn + en] / p_z
-                for i in range(n):
-                    mass[ty, en, i] = p_from_unemployed * saved[0, i] + p_from_employed * saved[1, i]
+                    jn = histogram.save_by_lottery(grid, gross_return * grid[i] + labour_income - c, m, saved[e],
+                                                   jn, diagnostics)
+            histogram.move_employment(mass[ty], saved, transition, z, zn, p_z)
 
 
 def simulate(params: KrusellSmithParams, consumption, k_grid, K_grid, V_grid, grid, z_path, initial_mass):
