@@ -20,8 +20,13 @@ The algorithm (Krusell and Smith 1998; Maliar, Maliar and Valli 2010):
    Euler equation 1/c = beta E[(1 - delta + kappa r') / c'] to a fixed point
    on a grid of (k, K) for each (z, e, type) (kernel ``egm_step``).  With a
    finite number of households ``n_agents`` = N the return in it is each
-   type's private return (own effect on next period's prices, open loop):
-   1 - delta + kappa r' [1 + ((1-alpha)/N)(lbar e'/L' - kappa k'/K')].
+   type's private return (own effect on next period's prices, net of the
+   other households' reactions by the factor phi):
+   1 - delta + kappa r' [1 + (phi (1-alpha)/N)(lbar e'/L' - kappa k'/K')],
+   phi measured under the rule in N-household economies and iterated with
+   the law of motion (:mod:`econ.krusell_smith.conjecture`), and the
+   employment process that of N households with exact unemployment counts
+   (:func:`econ.krusell_smith.panel.exact_count_params`).
 2. The economy is simulated with the same shocks at every iteration (common
    random numbers), by default as Young's (2010) histogram of a continuum of
    households along one seeded path of z (:mod:`econ.krusell_smith.histogram`),
