@@ -134,6 +134,8 @@ A consumption error eps moves the simulated log K by about eps / (K (1 - b)) ~ 2
 the step keeps the inner error well below the outer one; the final law is always solved to household_tol."""
 CONJECTURES = ("consistent", "open-loop")
 """What a finite-N household believes its saving does to future K (:mod:`econ.krusell_smith.conjecture`)."""
+PHI_STEP_MIN = 1.0 / 16.0
+"""Smallest share of the measured step that phi takes in one outer iteration (see ``phi_step`` in the solver)."""
 PHI_TOL = 1e-3
 """The consistent phi is converged when an outer step moves it by less than this (the wedge it scales is
 already of order 1/N: at N = 20 this is a change of the private return below 1e-6)."""
@@ -379,7 +381,7 @@ def solve_krusell_smith(
             timings["simulation"] += time.perf_counter() - t0
             return K_path, outcome
 
-        state = {"consumption": consumption, "distance": np.inf}
+        state = {"consumption": consumption, "distance": np.inf, "phi_share": 1.0, "phi_step": np.zeros(kappa.size)}
 
         def update(x):
             alm_now, phi_now = x[:alm.size].reshape(alm.shape), x[alm.size:]
@@ -390,8 +392,18 @@ def solve_krusell_smith(
             K_path, _ = simulate(state["consumption"])
             new_alm, _ = estimate_alm(K_path, z_path, burn_in, law)
             state["K_path"] = K_path
-            new_phi = measure(state["consumption"]).phi if consistent else phi_now
+            new_phi = phi_step(phi_now, measure(state["consumption"]).phi) if consistent else phi_now
             return np.concatenate([new_alm.ravel(), new_phi])
+
+        def phi_step(phi_now, measured):
+            """phi's share of the step: halved (down to PHI_STEP_MIN) each time a type's step changes sign, so that
+            a measurement that moves steeply with the rule (kinks of the interpolated rule, felt most at small N)
+            cannot hold the iteration in a two-cycle; at the fixed point measured = phi_now either way."""
+            step = measured - phi_now
+            if np.any(step * state["phi_step"] < 0.0):
+                state["phi_share"] = max(PHI_STEP_MIN, 0.5 * state["phi_share"])
+            state["phi_step"] = step
+            return phi_now + state["phi_share"] * step
 
         def measure(c):
             t0 = time.perf_counter()
