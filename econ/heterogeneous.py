@@ -98,7 +98,8 @@ NEWTON_MAX_ITER = 200
 
 CORNER_ATOL = 1e-9
 """Finite N: a household whose capital is below this fraction of the representative steady state's is at the
-corner k = 0 (the root finder leaves corner values of order its tolerance, of either sign); it is set to 0."""
+corner k = 0, one whose labour is below it at l = 0 (the root finder leaves corner values of order its tolerance,
+of either sign); they are set to 0, and the complementarity residual is checked again at the result."""
 
 
 def productivity_grid(g: int, low: float = 0.98, high: float = 1.02):
@@ -632,7 +633,13 @@ def _price_impact_steady_state(params: RBCParams, kappa, lam, n_agents: int) -> 
     labour = best.x[n:].copy()
     holds = capital > CORNER_ATOL * capital_scale
     capital = np.where(holds, capital, 0.0)
-    labour = np.clip(labour, 0.0, 1.0)
+    labour = np.where(labour > CORNER_ATOL, np.minimum(labour, 1.0), 0.0)
+    residual = float(np.max(np.abs(residuals(np.concatenate([capital / capital_scale, labour])))))
+    if not residual < COMPLEMENTARITY_TOL:
+        raise ConvergenceError(
+            f"finite-N steady state (n_agents {n_agents}, utility {params.utility!r}, chi {chi}): the residual is "
+            f"{residual:.2e} once the corners are set exactly (tolerance {COMPLEMENTARITY_TOL:g})",
+            FixedPointResult(best.x, False, num_eval, residual, (), time.perf_counter() - start))
     K, L, r, w, consumption, R, W = _allocation(params, kappa, lam, n_agents, capital, labour)
     output = K**alpha * L ** (1.0 - alpha)
     wealth = (1.0 - delta + kappa * r) * capital + lam * w * labour
@@ -662,7 +669,7 @@ def _price_impact_steady_state(params: RBCParams, kappa, lam, n_agents: int) -> 
         n_agents=n_agents,
         private_return=R,
         private_wage=W,
-        complementarity_residual=float(np.max(np.abs(residuals(np.concatenate([capital / capital_scale, labour]))))),
+        complementarity_residual=residual,
         num_iter=num_eval,
         converged=True,
     )
