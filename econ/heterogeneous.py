@@ -48,15 +48,19 @@ The steady state is the mixed complementarity problem, for every i,
 
 solved as a system of equations through the Fischer-Burmeister function
 phi(a, b) = a + b - sqrt(a^2 + b^2) (phi = 0 iff a >= 0, b >= 0, ab = 0; the
-box [0, 1] with Kanzow's nesting phi(l, -phi(1 - l, -F))) by
-``scipy.optimize.root``.  At small N the allocation is interior and
+box [0, 1] with Kanzow's nesting phi(l, -phi(1 - l, -F))) by a semismooth
+Newton method on its analytic Jacobian.  Every household acts on the others
+only through K and L, so the Jacobian is a 2 x 2 block per household plus a
+rank-two coupling (d/dk_j through kappa_j/n, d/dl_j through lambda_j/n), and
+costs one dense assembly of O(n^2) entries.  At small N the allocation is interior and
 determinate; the corner (only the highest-kappa types hold capital)
 reappears as N grows.  The household list gives the population's
 composition: with N = len(kappa) it is the N-household game; for another N
 each entry stands for N/len(kappa) identical households (a symmetric
 equilibrium within each entry).  References: Facchinei and Pang (2003),
 Finite-Dimensional Variational Inequalities and Complementarity Problems,
-ch. 9; Kanzow (2001), Math. Methods Oper. Res. 53.
+ch. 9; Kanzow (2001), Math. Methods Oper. Res. 53; De Luca, Facchinei and Kanzow
+(1996), Math. Program. 75 (the semismooth Newton method).
 """
 
 from __future__ import annotations
