@@ -464,7 +464,7 @@ def _complementarity_system(params: RBCParams, kappa, lam, n_agents: int, scales
     euler_gap = (1.0 - params.beta * private_return) / scales.euler
     leisure_factor = 1.0 if params.utility == "linear" else 1.0 - labour
     labour_gap = (params.chi * consumption - private_wage * leisure_factor) / scales.wage
-    phi_k, phi_k_a, phi_k_b = fischer_burmeister_derivatives(x[:n], euler_gap, smoothing)
+    phi_k, phi_k_a, phi_k_b = fischer_burmeister_derivatives(capital / scales.capital, euler_gap, smoothing)
     psi, psi_a, psi_b = fischer_burmeister_derivatives(1.0 - labour, -labour_gap, smoothing)
     phi_l, phi_l_a, phi_l_b = fischer_burmeister_derivatives(labour, -psi, smoothing)
     phi = np.concatenate([phi_k, phi_l])
