@@ -51,9 +51,9 @@ phi(a, b) = a + b - sqrt(a^2 + b^2) (phi = 0 iff a >= 0, b >= 0, ab = 0; the
 box [0, 1] with Kanzow's nesting phi(l, -phi(1 - l, -F))) by a semismooth
 Newton method on its analytic Jacobian.  Every household acts on the others
 only through K and L, so the Jacobian is a 2 x 2 block per household plus a
-rank-two coupling (d/dk_j through kappa_j/n, d/dl_j through lambda_j/n), and
-costs one dense assembly of O(n^2) entries.  At small N the allocation is interior and
-determinate; the corner (only the highest-kappa types hold capital)
+rank-two coupling (d/dk_j through kappa_j/n, d/dl_j through lambda_j/n),
+assembled densely in O(n^2) and factorised by LU in each Newton step (0.1 s
+for n = 484).  At small N the allocation is interior and determinate; the corner (only the highest-kappa types hold capital)
 reappears as N grows.  The household list gives the population's
 composition: with N = len(kappa) it is the N-household game; for another N
 each entry stands for N/len(kappa) identical households (a symmetric
@@ -524,7 +524,10 @@ def _semismooth_newton(system, x, tol: float, max_iter: int):
     Stops when max |phi| < tol, after max_iter steps or when no step decreases the merit function (rounding).
     Returns (x, max |phi|, residual evaluations).
     """
-    phi, jac = system(x, True)
+    out = system(x, True)
+    if out is None:  # K or L not positive at the start: leave it to the caller's fallback
+        return x, np.inf, 1
+    phi, jac = out
     evaluations = 1
     for _ in range(max_iter):
         distance = float(np.max(np.abs(phi)))
