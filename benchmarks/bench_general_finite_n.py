@@ -89,8 +89,9 @@ def main(argv=None):
                     f"holders {analytic.get('holders', '-')!s:>4}  max|phi| {analytic['residual']:.1e}"
                     f"{'' if analytic['solved'] else ' FAILED'}")
             if previous is not None:
+                ratio = previous["seconds"] / analytic["seconds"]
                 line += (f"  | previous {previous['seconds']:7.1f} s  max|phi| {previous['residual']:.1e}"
-                         f"{'' if previous['solved'] else ' FAILED'}  ratio {previous['seconds'] / analytic['seconds']:.1f}")
+                         f"{'' if previous['solved'] else ' FAILED'}  ratio {ratio:.1f}")
             print(line, flush=True)
     if args.json:
         with open(args.json, "w") as handle:

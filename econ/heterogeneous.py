@@ -53,11 +53,11 @@ Newton method on its analytic Jacobian.  Every household acts on the others
 only through K and L, so the Jacobian is a 2 x 2 block per household plus a
 rank-two coupling (d/dk_j through kappa_j/n, d/dl_j through lambda_j/n),
 assembled densely in O(n^2) and factorised by LU in each Newton step (0.1 s
-for n = 484).  At small N the allocation is interior and determinate; the corner (only the highest-kappa types hold capital)
-reappears as N grows.  The household list gives the population's
-composition: with N = len(kappa) it is the N-household game; for another N
-each entry stands for N/len(kappa) identical households (a symmetric
-equilibrium within each entry).  References: Facchinei and Pang (2003),
+for n = 484).  At small N the allocation is interior and determinate; the
+corner (only the highest-kappa types hold capital) reappears as N grows.
+The household list gives the population's composition: with N = len(kappa)
+it is the N-household game; for another N each entry stands for N/len(kappa)
+identical households (a symmetric equilibrium within each entry).  References: Facchinei and Pang (2003),
 Finite-Dimensional Variational Inequalities and Complementarity Problems,
 ch. 9; Kanzow (2001), Math. Methods Oper. Res. 53; De Luca, Facchinei and Kanzow
 (1996), Math. Program. 75 (the semismooth Newton method).
