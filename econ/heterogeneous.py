@@ -48,15 +48,19 @@ The steady state is the mixed complementarity problem, for every i,
 
 solved as a system of equations through the Fischer-Burmeister function
 phi(a, b) = a + b - sqrt(a^2 + b^2) (phi = 0 iff a >= 0, b >= 0, ab = 0; the
-box [0, 1] with Kanzow's nesting phi(l, -phi(1 - l, -F))) by
-``scipy.optimize.root``.  At small N the allocation is interior and
-determinate; the corner (only the highest-kappa types hold capital)
-reappears as N grows.  The household list gives the population's
-composition: with N = len(kappa) it is the N-household game; for another N
-each entry stands for N/len(kappa) identical households (a symmetric
-equilibrium within each entry).  References: Facchinei and Pang (2003),
+box [0, 1] with Kanzow's nesting phi(l, -phi(1 - l, -F))) by a semismooth
+Newton method on its analytic Jacobian.  Every household acts on the others
+only through K and L, so the Jacobian is a 2 x 2 block per household plus a
+rank-two coupling (d/dk_j through kappa_j/n, d/dl_j through lambda_j/n),
+assembled densely in O(n^2) and factorised by LU in each Newton step (0.1 s
+for n = 484).  At small N the allocation is interior and determinate; the
+corner (only the highest-kappa types hold capital) reappears as N grows.
+The household list gives the population's composition: with N = len(kappa)
+it is the N-household game; for another N each entry stands for N/len(kappa)
+identical households (a symmetric equilibrium within each entry).  References: Facchinei and Pang (2003),
 Finite-Dimensional Variational Inequalities and Complementarity Problems,
-ch. 9; Kanzow (2001), Math. Methods Oper. Res. 53.
+ch. 9; Kanzow (2001), Math. Methods Oper. Res. 53; De Luca, Facchinei and Kanzow
+(1996), Math. Program. 75 (the semismooth Newton method).
 """
 
 from __future__ import annotations
@@ -88,9 +92,18 @@ SMOOTHING_PATH = (1e-3, 1e-5, 1e-7)
 CONTINUATION_START = 4
 """Finite N: the number of households at which the continuation in N starts (a strong wedge, an interior allocation)."""
 
+NEWTON_TOL = 1e-3 * COMPLEMENTARITY_TOL
+"""Finite N: semismooth Newton runs to this max |phi| (it converges quadratically near a root, so the last step
+costs nothing, and stopping well below COMPLEMENTARITY_TOL leaves the continuation's next stage an accurate start);
+it also stops earlier where rounding prevents any further decrease."""
+
+NEWTON_MAX_ITER = 200
+"""Finite N: semismooth Newton steps per continuation stage before MINPACK's hybrid method takes over."""
+
 CORNER_ATOL = 1e-9
 """Finite N: a household whose capital is below this fraction of the representative steady state's is at the
-corner k = 0 (the root finder leaves corner values of order its tolerance, of either sign); it is set to 0."""
+corner k = 0, one whose labour is below it at l = 0 (the root finder leaves corner values of order its tolerance,
+of either sign); they are set to 0, and the complementarity residual is checked again at the result."""
 
 
 def productivity_grid(g: int, low: float = 0.98, high: float = 1.02):
@@ -280,6 +293,24 @@ def fischer_burmeister(a, b, smoothing: float = 0.0):
     return a + b - np.sqrt(a * a + b * b + 2.0 * smoothing)
 
 
+def fischer_burmeister_derivatives(a, b, smoothing: float = 0.0):
+    """phi(a, b) of :func:`fischer_burmeister` and its partial derivatives (phi, d phi/d a, d phi/d b).
+
+    d phi/d a = 1 - a / sqrt(a^2 + b^2 + 2 mu), likewise in b.  With mu = 0 phi is not differentiable at
+    (0, 0); there the element (1 - 1/sqrt 2, 1 - 1/sqrt 2) of its generalised Jacobian (the limit along
+    a = b, every element being (1 - xi, 1 - eta) with xi^2 + eta^2 <= 1) is returned, the usual choice of
+    semismooth Newton methods (De Luca, Facchinei and Kanzow 1996, Math. Program. 75).
+    """
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    root = np.hypot(a, b) if smoothing == 0.0 else np.sqrt(a * a + b * b + 2.0 * smoothing)
+    kink = root == 0.0
+    safe = np.where(kink, 1.0, root)
+    da = np.where(kink, 1.0 - np.sqrt(0.5), 1.0 - a / safe)
+    db = np.where(kink, 1.0 - np.sqrt(0.5), 1.0 - b / safe)
+    return a + b - root, da, db
+
+
 class PrivateMargins(NamedTuple):
     """Prices of an allocation (k_i, l_i) at A = 1 and each household's private margins (:func:`private_margins`)."""
 
@@ -345,6 +376,117 @@ def _allocation(params: RBCParams, kappa, lam, n_agents: int, capital, labour):
     return K, L, r, w, consumption, private_return, private_wage
 
 
+class _LowRank(NamedTuple):
+    """Derivatives of a per-household quantity Q_i with respect to every k_j and l_j, in the form
+
+    d Q_i / d k_j = capital_diagonal_i [i = j] + capital_factor_i kappa_j / n,
+    d Q_i / d l_j = labour_diagonal_i [i = j] + labour_factor_i lambda_j / n
+
+    (n the number of listed households): every household acts on the others only through K and L."""
+
+    capital_diagonal: np.ndarray
+    capital_factor: np.ndarray
+    labour_diagonal: np.ndarray
+    labour_factor: np.ndarray
+
+
+def _gap_derivatives(params: RBCParams, kappa, lam, n_agents: int, capital, labour, allocation):
+    """d(1 - beta R_i) and d(chi c_i - W_i h_i) (h_i = 1 linear, 1 - l_i log-leisure) as :class:`_LowRank`.
+
+    With K = mean(kappa k), L = mean(lambda l), a_i = kappa_i k_i / K, b_i = lambda_i l_i / L:
+    dK/dk_j = kappa_j/n, dL/dl_j = lambda_j/n; r_K = -(1-alpha) r/K, r_L = (1-alpha) r/L,
+    w_K = alpha w/K, w_L = -alpha w/L; da_i/dk_j = kappa_i [i = j]/K - a_i kappa_j/(n K), likewise b in l.
+    """
+    alpha, beta, delta, chi = params.alpha, params.beta, params.delta, params.chi
+    K, L, r, w, consumption, private_return, private_wage = allocation
+    wedge_return, wedge_wage = (1.0 - alpha) / n_agents, alpha / n_agents
+    capital_share = kappa * capital / K
+    labour_share = lam * labour / L
+    return_markup = 1.0 + wedge_return * (labour_share - capital_share)
+    wage_markup = 1.0 + wedge_wage * (capital_share - labour_share)
+    r_K, r_L = -(1.0 - alpha) * r / K, (1.0 - alpha) * r / L
+    w_K, w_L = alpha * w / K, -alpha * w / L
+    share_k_diagonal, share_k_factor = kappa / K, -capital_share / K
+    share_l_diagonal, share_l_factor = lam / L, -labour_share / L
+    # R_i = 1 - delta + kappa_i r (1 + c_R (b_i - a_i))
+    R = _LowRank(-kappa * r * wedge_return * share_k_diagonal,
+                 kappa * (r_K * return_markup - r * wedge_return * share_k_factor),
+                 kappa * r * wedge_return * share_l_diagonal,
+                 kappa * (r_L * return_markup + r * wedge_return * share_l_factor))
+    # W_i = lambda_i w (1 + c_W (a_i - b_i))
+    W = _LowRank(lam * w * wedge_wage * share_k_diagonal,
+                 lam * (w_K * wage_markup + w * wedge_wage * share_k_factor),
+                 -lam * w * wedge_wage * share_l_diagonal,
+                 lam * (w_L * wage_markup - w * wedge_wage * share_l_factor))
+    # c_i = (kappa_i r - delta) k_i + lambda_i w l_i
+    c = _LowRank(kappa * r - delta, kappa * capital * r_K + lam * labour * w_K,
+                 lam * w, kappa * capital * r_L + lam * labour * w_L)
+    euler = _LowRank(*(-beta * part for part in R))
+    if params.utility == "linear":
+        intratemporal = _LowRank(*(chi * pc - pw for pc, pw in zip(c, W)))
+    else:  # d(W_i (1 - l_i)) = (1 - l_i) dW_i - W_i dl_i
+        leisure = 1.0 - labour
+        intratemporal = _LowRank(chi * c.capital_diagonal - leisure * W.capital_diagonal,
+                                 chi * c.capital_factor - leisure * W.capital_factor,
+                                 chi * c.labour_diagonal - leisure * W.labour_diagonal + private_wage,
+                                 chi * c.labour_factor - leisure * W.labour_factor)
+    return euler, intratemporal
+
+
+class _Scales(NamedTuple):
+    """Units of the finite-N system: capital, the return gap (beta r) and labour income (w) of the representative
+    steady state."""
+
+    capital: float
+    euler: float
+    wage: float
+
+
+def _scales(params: RBCParams) -> _Scales:
+    reference = steady_state(params)
+    return _Scales(reference.capital, params.beta * reference.interest_rate, reference.wage)
+
+
+def _complementarity_system(params: RBCParams, kappa, lam, n_agents: int, scales: _Scales, x,
+                            smoothing: float = 0.0, jacobian: bool = False):
+    """The Fischer-Burmeister system phi(x) of the module docstring at x = (k / scales.capital, l), and
+    (``jacobian``) its Jacobian, assembled from the diagonal plus rank-two structure of :func:`_gap_derivatives`.
+
+    phi_i = phi(k_i, e_i) and phi_{n+i} = phi(l_i, -psi_i), psi_i = phi(1 - l_i, -F_i), with e_i = (1 - beta R_i)
+    and F_i the intratemporal gap, both scaled.  Returns None where K or L is not positive.
+    """
+    n = kappa.shape[0]
+    capital, labour = x[:n] * scales.capital, x[n:]
+    allocation = _allocation(params, kappa, lam, n_agents, capital, labour)
+    if allocation is None:
+        return None
+    _, _, _, _, consumption, private_return, private_wage = allocation
+    euler_gap = (1.0 - params.beta * private_return) / scales.euler
+    leisure_factor = 1.0 if params.utility == "linear" else 1.0 - labour
+    labour_gap = (params.chi * consumption - private_wage * leisure_factor) / scales.wage
+    phi_k, phi_k_a, phi_k_b = fischer_burmeister_derivatives(capital / scales.capital, euler_gap, smoothing)
+    psi, psi_a, psi_b = fischer_burmeister_derivatives(1.0 - labour, -labour_gap, smoothing)
+    phi_l, phi_l_a, phi_l_b = fischer_burmeister_derivatives(labour, -psi, smoothing)
+    phi = np.concatenate([phi_k, phi_l])
+    if not jacobian:
+        return phi
+    euler, intratemporal = _gap_derivatives(params, kappa, lam, n_agents, capital, labour, allocation)
+    # d phi_k = phi_a dx_k + phi_b de;  d phi_l = (phi_a + phi_b psi_a) dl + phi_b psi_b dF
+    row_k = phi_k_b / scales.euler
+    row_l = phi_l_b * psi_b / scales.wage
+    jac = np.empty((2 * n, 2 * n))
+    for rows, row_scale, gap in ((slice(0, n), row_k, euler), (slice(n, 2 * n), row_l, intratemporal)):
+        # columns in x: d/dx_k = scales.capital d/dk
+        jac[rows, :n] = np.outer(row_scale * gap.capital_factor, kappa * (scales.capital / n))
+        jac[rows, n:] = np.outer(row_scale * gap.labour_factor, lam / n)
+    diagonal = np.arange(n)
+    jac[diagonal, diagonal] += phi_k_a + row_k * euler.capital_diagonal * scales.capital
+    jac[diagonal, n + diagonal] += row_k * euler.labour_diagonal
+    jac[n + diagonal, diagonal] += row_l * intratemporal.capital_diagonal * scales.capital
+    jac[n + diagonal, n + diagonal] += phi_l_a + phi_l_b * psi_a + row_l * intratemporal.labour_diagonal
+    return phi, jac
+
+
 def _solve_on_active_set(gaps, x, n: int, n_agents: int):
     """Solve the steady state with the corners of x fixed (k_i = 0, l_i = 0 or 1) and equalities elsewhere."""
     out = gaps(x, n_agents)
@@ -373,16 +515,58 @@ def _solve_on_active_set(gaps, x, n: int, n_agents: int):
     return z
 
 
+def _semismooth_newton(system, x, tol: float, max_iter: int):
+    """Semismooth Newton on phi(x) = 0 with the merit function |phi|^2 / 2 (De Luca, Facchinei and Kanzow 1996).
+
+    ``system(x, jacobian)`` returns phi (None where undefined) or (phi, J) with J an element of phi's generalised
+    Jacobian.  The step solves J d = -phi; where J is singular or d is not a descent direction of the merit
+    function, the step is its steepest descent -J' phi.  Armijo backtracking (sufficient decrease 1e-4, halving).
+    Stops when max |phi| < tol, after max_iter steps or when no step decreases the merit function (rounding).
+    Returns (x, max |phi|, residual evaluations).
+    """
+    out = system(x, True)
+    if out is None:  # K or L not positive at the start: leave it to the caller's fallback
+        return x, np.inf, 1
+    phi, jac = out
+    evaluations = 1
+    for _ in range(max_iter):
+        distance = float(np.max(np.abs(phi)))
+        if distance < tol:
+            break
+        merit = 0.5 * float(phi @ phi)
+        gradient = jac.T @ phi
+        try:
+            step = np.linalg.solve(jac, -phi)
+        except np.linalg.LinAlgError:
+            step = -gradient
+        if not np.all(np.isfinite(step)) or gradient @ step > -1e-12 * float(step @ step):
+            step = -gradient
+        slope = float(gradient @ step)
+        t = 1.0
+        while True:
+            trial = system(x + t * step, False)
+            evaluations += 1
+            if trial is not None and 0.5 * float(trial @ trial) <= merit + 1e-4 * t * slope:
+                break
+            t *= 0.5
+            if t < 1e-12:
+                return x, distance, evaluations
+        x = x + t * step
+        phi, jac = system(x, True)
+        evaluations += 1
+    return x, float(np.max(np.abs(phi))), evaluations
+
+
 def _price_impact_steady_state(params: RBCParams, kappa, lam, n_agents: int) -> HeterogeneousSteadyState:
-    """Finite-N steady state: the complementarity problem of the module docstring, solved by scipy.optimize.root."""
+    """Finite-N steady state: the complementarity problem of the module docstring, solved by semismooth Newton
+    with the analytic Jacobian (then scipy.optimize.root, hybr and lm, with the same Jacobian, if it stalls)."""
     start = time.perf_counter()
     n = kappa.shape[0]
     alpha, beta, delta, chi = params.alpha, params.beta, params.delta, params.chi
     linear = params.utility == "linear"
     reference = steady_state(params)  # scales, and the starting point: everyone at the representative steady state
-    capital_scale = reference.capital
-    return_scale = beta * reference.interest_rate
-    wage_scale = reference.wage
+    scales = _scales(params)
+    capital_scale = scales.capital
 
     def gaps(x, n_agents):
         """Scaled (1 - beta R_i, F_i) of the allocation x = (k / capital_scale, l); None if K or L is not positive."""
@@ -391,33 +575,35 @@ def _price_impact_steady_state(params: RBCParams, kappa, lam, n_agents: int) -> 
         if out is None:
             return None
         K, L, r, w, c, R, W = out
-        return (1.0 - beta * R) / return_scale, (chi * c - (W if linear else W * (1.0 - labour))) / wage_scale
+        return (1.0 - beta * R) / scales.euler, (chi * c - (W if linear else W * (1.0 - labour))) / scales.wage
 
-    def residuals(x, n_agents=n_agents, smoothing=0.0):
-        capital, labour = x[:n] * capital_scale, x[n:]
-        out = gaps(x, n_agents)
-        if out is None:  # no capital or no labour at all: far from any steady state
-            return np.full(2 * n, 1e3)
-        euler_gap, labour_gap = out
-        return np.concatenate([
-            fischer_burmeister(capital / capital_scale, euler_gap, smoothing),
-            fischer_burmeister(labour, -fischer_burmeister(1.0 - labour, -labour_gap, smoothing), smoothing),
-        ])
+    far = np.full(2 * n, 1e3)  # no capital or no labour at all: far from any steady state
+
+    def residuals(x, size=n_agents, smoothing=0.0):
+        phi = _complementarity_system(params, kappa, lam, size, scales, x, smoothing)
+        return far if phi is None else phi
+
+    def jacobian(x, size=n_agents, smoothing=0.0):
+        out = _complementarity_system(params, kappa, lam, size, scales, x, smoothing, jacobian=True)
+        return np.eye(2 * n) if out is None else out[1]
 
     def solve(x_start, size, smoothing):
-        """Root of the system at N = size from x_start: Powell's hybrid method, then Levenberg-Marquardt."""
-        best, best_distance, evaluations = None, np.inf, 0
+        """Root of the system at N = size from x_start: semismooth Newton, then Powell's hybrid method and
+        Levenberg-Marquardt (MINPACK, with the analytic Jacobian) from the best point so far if Newton stalls."""
+        def system(x, with_jacobian):
+            return _complementarity_system(params, kappa, lam, size, scales, x, smoothing, jacobian=with_jacobian)
+
+        best_x, best_distance, evaluations = _semismooth_newton(system, x_start, NEWTON_TOL, NEWTON_MAX_ITER)
         for method in ("hybr", "lm"):
-            sol = scipy.optimize.root(residuals, x_start if best is None else best.x, args=(size, smoothing),
-                                      method=method,
-                                      options={"xtol": 1e-14} if method == "hybr" else {"xtol": 1e-15, "ftol": 1e-15})
-            evaluations += int(sol.nfev)
-            distance = float(np.max(np.abs(residuals(sol.x, size, smoothing))))
-            if distance < best_distance:
-                best, best_distance = sol, distance
             if best_distance < COMPLEMENTARITY_TOL:
                 break
-        return best.x, best_distance, evaluations
+            sol = scipy.optimize.root(residuals, best_x, args=(size, smoothing), method=method, jac=jacobian,
+                                      options={"xtol": 1e-14} if method == "hybr" else {"xtol": 1e-15, "ftol": 1e-15})
+            evaluations += int(sol.nfev) + int(getattr(sol, "njev", 0))
+            distance = float(np.max(np.abs(residuals(sol.x, size, smoothing))))
+            if distance < best_distance:
+                best_x, best_distance = sol.x, distance
+        return best_x, best_distance, evaluations
 
     # Continuation: from the representative steady state, first in the smoothing parameter (the smoothed system
     # is differentiable, so households near the corner do not stall Newton-type steps), then in N, starting where
@@ -454,7 +640,13 @@ def _price_impact_steady_state(params: RBCParams, kappa, lam, n_agents: int) -> 
     labour = best.x[n:].copy()
     holds = capital > CORNER_ATOL * capital_scale
     capital = np.where(holds, capital, 0.0)
-    labour = np.clip(labour, 0.0, 1.0)
+    labour = np.where(labour > CORNER_ATOL, np.minimum(labour, 1.0), 0.0)
+    residual = float(np.max(np.abs(residuals(np.concatenate([capital / capital_scale, labour])))))
+    if not residual < COMPLEMENTARITY_TOL:
+        raise ConvergenceError(
+            f"finite-N steady state (n_agents {n_agents}, utility {params.utility!r}, chi {chi}): the residual is "
+            f"{residual:.2e} once the corners are set exactly (tolerance {COMPLEMENTARITY_TOL:g})",
+            FixedPointResult(best.x, False, num_eval, residual, (), time.perf_counter() - start))
     K, L, r, w, consumption, R, W = _allocation(params, kappa, lam, n_agents, capital, labour)
     output = K**alpha * L ** (1.0 - alpha)
     wealth = (1.0 - delta + kappa * r) * capital + lam * w * labour
@@ -484,7 +676,7 @@ def _price_impact_steady_state(params: RBCParams, kappa, lam, n_agents: int) -> 
         n_agents=n_agents,
         private_return=R,
         private_wage=W,
-        complementarity_residual=float(np.max(np.abs(residuals(np.concatenate([capital / capital_scale, labour]))))),
+        complementarity_residual=residual,
         num_iter=num_eval,
         converged=True,
     )

@@ -22,7 +22,8 @@ import pytest
 from econ import (KrusellSmithParams, RBCParams, heterogeneous_steady_state, period, productivity_grid,
                   solve_krusell_smith, steady_state)
 from econ.experiments import make_experiment
-from econ.heterogeneous import COMPLEMENTARITY_TOL
+from econ.heterogeneous import (COMPLEMENTARITY_TOL, _complementarity_system, _scales, fischer_burmeister,
+                                 fischer_burmeister_derivatives)
 from econ.krusell_smith import _kernels as kernels
 
 UTILITIES = ["linear", "log_leisure"]
@@ -36,6 +37,20 @@ EQUILIBRIUM_ATOL = 1e-9
 """Unit-free residuals of the Euler (1 - beta R_i) and intratemporal ((chi c_i - W_i ...)/w) conditions recomputed
 here.  The solver leaves |phi| < 1e-10 in units of beta r (about 0.07) and of w, i.e. below ~1e-11 and 1e-10;
 1e-9 covers the rounding of the recomputation."""
+
+JACOBIAN_STEP = 1e-6
+JACOBIAN_ATOL = 1e-6
+"""Analytic Jacobian of the finite-N complementarity system against central differences with step h = 1e-6 in
+x = (k / k_ss, l), whose entries are of order 1.  The difference quotient errs by h^2 |D3 phi| / 6 (truncation,
+D3 the third derivative) plus about eps |phi| / h = 2e-10 (rounding).  The sample points keep every
+Fischer-Burmeister argument pair at least KINK_DISTANCE = 0.03 from the kink (0, 0), where |D3 phi| grows like
+1/distance^2, so |D3 phi| < ~1e4 there and the truncation error is below ~2e-9.  1e-6 leaves a factor of several
+hundred; a wrong term is off by far more: the coupling through K and L (the low-rank part) is of order 1/n = 0.1
+with the 9 listed households (checked below to exceed the tolerance 1000 times), and the wedges' own derivatives
+are of order (1-alpha)/N, 0.07 at N = 9."""
+
+KINK_DISTANCE = 0.03
+"""Smallest distance from (0, 0) of a Fischer-Burmeister argument pair at the Jacobian test's points (see above)."""
 
 LIMIT_RTOL = 10 * (1 - 0.36) * 9 / 10**6
 """general at N = 10^6 against the continuum: every wedge is at most (1-alpha)/N (or alpha/N) times an income
@@ -125,6 +140,79 @@ def test_continuum_default_is_unchanged():
     assert a.capital == b.capital and a.interest_rate == b.interest_rate
 
 
+# ----------------------------------------------------------------------------- the analytic Jacobian
+
+
+def _sample_point(rng, n: int, corner: bool):
+    """x = (k / k_ss, l): interior values, or (corner) a third of the households at k = 0, two at l = 0, two at 1."""
+    x = np.concatenate([rng.uniform(0.5, 1.5, n), rng.uniform(0.2, 0.8, n)])
+    if corner:
+        x[: n // 3] = 0.0
+        x[n + n // 3: n + n // 3 + 2] = 0.0
+        x[n + n // 3 + 2: n + n // 3 + 4] = 1.0
+    return x
+
+
+def _kink_distances(params, kappa, lam, n_agents, capital_scale, euler_scale, wage_scale, x, smoothing):
+    """Distance from (0, 0) of every Fischer-Burmeister argument pair of the system at x, the gaps recomputed here
+    from the formulas of the module docstring."""
+    alpha, beta, delta, chi = params.alpha, params.beta, params.delta, params.chi
+    n = kappa.shape[0]
+    k, l = x[:n] * capital_scale, x[n:]
+    K, L = np.mean(kappa * k), np.mean(lam * l)
+    r, w = alpha * (K / L) ** (alpha - 1), (1 - alpha) * (K / L) ** alpha
+    R = 1 - delta + kappa * r * (1 + (1 - alpha) / n_agents * (lam * l / L - kappa * k / K))
+    W = lam * w * (1 + alpha / n_agents * (kappa * k / K - lam * l / L))
+    c = (kappa * r - delta) * k + lam * w * l
+    euler_gap = (1 - beta * R) / euler_scale
+    labour_gap = (chi * c - (W if params.utility == "linear" else W * (1 - l))) / wage_scale
+    psi = fischer_burmeister(1 - l, -labour_gap, smoothing)
+    return np.concatenate([np.hypot(x[:n], euler_gap), np.hypot(1 - l, labour_gap), np.hypot(l, psi)])
+
+
+@pytest.mark.parametrize("utility", UTILITIES)
+@pytest.mark.parametrize("corner", [False, True], ids=["interior", "corner"])
+@pytest.mark.parametrize("n_agents, smoothing", [(9, 0.0), (9, 1e-3), (36, 0.0)])
+def test_analytic_jacobian_matches_finite_differences(utility, corner, n_agents, smoothing):
+    params = RBCParams(utility=utility)
+    kappa, lam = productivity_grid(3)
+    n = kappa.shape[0]
+    scales = _scales(params)
+    rng = np.random.default_rng([n_agents, int(corner), UTILITIES.index(utility)])
+    # draw until every pair is off the kink (near it the difference quotient, not the Jacobian, would be tested)
+    for _ in range(100):
+        x = _sample_point(rng, n, corner)
+        if _kink_distances(params, kappa, lam, n_agents, *scales, x, smoothing).min() > KINK_DISTANCE:
+            break
+    else:
+        pytest.fail("no sample point off the kink in 100 draws")
+
+    phi, jac = _complementarity_system(params, kappa, lam, n_agents, scales, x, smoothing, jacobian=True)
+    np.testing.assert_array_equal(phi, _complementarity_system(params, kappa, lam, n_agents, scales, x, smoothing))
+    numeric = np.empty_like(jac)
+    for j in range(2 * n):
+        step = np.zeros(2 * n)
+        step[j] = JACOBIAN_STEP
+        up = _complementarity_system(params, kappa, lam, n_agents, scales, x + step, smoothing)
+        down = _complementarity_system(params, kappa, lam, n_agents, scales, x - step, smoothing)
+        numeric[:, j] = (up - down) / (2 * JACOBIAN_STEP)
+    assert np.max(np.abs(jac - numeric)) < JACOBIAN_ATOL
+    # the test can fail: the households' coupling (every entry off the 2 x 2 household blocks) is far above it
+    blocks = np.kron(np.ones((2, 2)), np.eye(n)).astype(bool)
+    assert np.max(np.abs(numeric[~blocks])) > 1e3 * JACOBIAN_ATOL
+
+
+def test_fischer_burmeister_derivative_at_the_kink_is_the_limit_along_the_diagonal():
+    """At (0, 0) (mu = 0) phi is not differentiable; the element returned is the gradient's limit along a = b,
+    so it reproduces the directional derivative there: phi(t, t) = (2 - sqrt 2) t = (d_a + d_b) t."""
+    value, d_a, d_b = fischer_burmeister_derivatives(np.zeros(1), np.zeros(1))
+    assert value[0] == 0.0 and d_a[0] == d_b[0]
+    t = 1e-3
+    assert fischer_burmeister(t, t) == pytest.approx((d_a[0] + d_b[0]) * t, rel=1e-12)
+    _, near_a, near_b = fischer_burmeister_derivatives(np.array([1e-12]), np.array([1e-12]))
+    assert near_a[0] == pytest.approx(d_a[0], rel=1e-12) and near_b[0] == pytest.approx(d_b[0], rel=1e-12)
+
+
 # ----------------------------------------------------------------------------- steady state: household by household
 
 
@@ -162,13 +250,26 @@ def _check_equilibrium(params: RBCParams, het, n_agents: int):
 
 
 @pytest.mark.parametrize("utility", UTILITIES)
-@pytest.mark.parametrize("g, n_agents", [(3, 9), (3, 100), (7, 49), (10, 100)])
+@pytest.mark.parametrize("g, n_agents", [(3, 9), (3, 100), (7, 49), (10, 100), (16, 256)])
 def test_each_household_satisfies_its_private_euler_and_intratemporal_conditions(utility, g, n_agents):
     params = RBCParams(utility=utility)
     kappa, lam = productivity_grid(g)
     het = heterogeneous_steady_state(params, kappa, lam, n_agents=n_agents)
     assert het.n_agents == n_agents and het.complementarity_residual < COMPLEMENTARITY_TOL
     _check_equilibrium(params, het, n_agents)
+
+
+@pytest.mark.parametrize("utility", UTILITIES)
+def test_scaling_grid_with_484_households_solves(utility):
+    """g = 22 (N = 484, the scaling study's largest grid; 6 s per utility, 11 s on a loaded machine): the solve
+    reaches the tolerance, every household's conditions hold when recomputed, and corners sit on the low-kappa side."""
+    params = RBCParams(utility=utility)
+    kappa, lam = productivity_grid(22)
+    het = heterogeneous_steady_state(params, kappa, lam, n_agents=484)
+    assert het.complementarity_residual < COMPLEMENTARITY_TOL
+    _check_equilibrium(params, het, 484)
+    assert 0 < het.holds_capital.sum() < 484
+    assert np.all(np.diff(het.holds_capital.reshape(22, 22).astype(int), axis=0) >= 0)
 
 
 @pytest.mark.parametrize("utility", UTILITIES)
