@@ -39,7 +39,7 @@ from econ.fixed_point import ConvergenceError
 @contextlib.contextmanager
 def previous_solver():
     """The solver before the analytic Jacobian: no Newton stage, MINPACK with finite-difference Jacobians."""
-    newton, root = heterogeneous._semismooth_newton, scipy.optimize.root
+    newton, root = heterogeneous.semismooth_newton, scipy.optimize.root
 
     def no_newton(system, x, tol, max_iter):
         return x, np.inf, 0
@@ -47,12 +47,12 @@ def previous_solver():
     def root_without_jacobian(*args, jac=None, **kwargs):
         return root(*args, **kwargs)
 
-    heterogeneous._semismooth_newton = no_newton
+    heterogeneous.semismooth_newton = no_newton
     heterogeneous.scipy.optimize.root = root_without_jacobian
     try:
         yield
     finally:
-        heterogeneous._semismooth_newton = newton
+        heterogeneous.semismooth_newton = newton
         heterogeneous.scipy.optimize.root = root
 
 

@@ -74,6 +74,7 @@ import scipy.optimize
 
 from econ import checks
 from econ.fixed_point import ConvergenceError, FixedPointResult
+from econ.complementarity import fischer_burmeister_derivatives, semismooth_newton, solve_on_active_set
 from econ.rbc.params import RBCParams
 from econ.rbc.steady_state import steady_state
 
@@ -282,35 +283,6 @@ def heterogeneous_steady_state(
     )
 
 
-def fischer_burmeister(a, b, smoothing: float = 0.0):
-    """phi(a, b) = a + b - sqrt(a^2 + b^2 + 2 mu): with mu = 0 zero exactly when a >= 0, b >= 0 and a b = 0.
-
-    With ``smoothing`` mu > 0 it is smooth everywhere and zero where a > 0, b > 0, a b = mu (the
-    smoothing method of Chen, Harker, Kanzow and Smale, Kanzow 1996, SIAM J. Matrix Anal. Appl. 17).
-    """
-    if smoothing == 0.0:
-        return a + b - np.hypot(a, b)
-    return a + b - np.sqrt(a * a + b * b + 2.0 * smoothing)
-
-
-def fischer_burmeister_derivatives(a, b, smoothing: float = 0.0):
-    """phi(a, b) of :func:`fischer_burmeister` and its partial derivatives (phi, d phi/d a, d phi/d b).
-
-    d phi/d a = 1 - a / sqrt(a^2 + b^2 + 2 mu), likewise in b.  With mu = 0 phi is not differentiable at
-    (0, 0); there the element (1 - 1/sqrt 2, 1 - 1/sqrt 2) of its generalised Jacobian (the limit along
-    a = b, every element being (1 - xi, 1 - eta) with xi^2 + eta^2 <= 1) is returned, the usual choice of
-    semismooth Newton methods (De Luca, Facchinei and Kanzow 1996, Math. Program. 75).
-    """
-    a = np.asarray(a, dtype=float)
-    b = np.asarray(b, dtype=float)
-    root = np.hypot(a, b) if smoothing == 0.0 else np.sqrt(a * a + b * b + 2.0 * smoothing)
-    kink = root == 0.0
-    safe = np.where(kink, 1.0, root)
-    da = np.where(kink, 1.0 - np.sqrt(0.5), 1.0 - a / safe)
-    db = np.where(kink, 1.0 - np.sqrt(0.5), 1.0 - b / safe)
-    return a + b - root, da, db
-
-
 class PrivateMargins(NamedTuple):
     """Prices of an allocation (k_i, l_i) at A = 1 and each household's private margins (:func:`private_margins`)."""
 
@@ -487,76 +459,6 @@ def _complementarity_system(params: RBCParams, kappa, lam, n_agents: int, scales
     return phi, jac
 
 
-def _solve_on_active_set(gaps, x, n: int, n_agents: int):
-    """Solve the steady state with the corners of x fixed (k_i = 0, l_i = 0 or 1) and equalities elsewhere."""
-    out = gaps(x, n_agents)
-    if out is None:
-        return None
-    euler_gap, labour_gap = out
-    capital, labour = x[:n], x[n:]
-    holds = capital > euler_gap
-    at_zero = labour < labour_gap
-    at_one = 1.0 - labour < -labour_gap
-    works = ~(at_zero | at_one)
-    fixed = np.concatenate([np.zeros(n), np.where(at_one, 1.0, 0.0)])
-    free = np.concatenate([holds, works])
-
-    def equations(y):
-        z = fixed.copy()
-        z[free] = y
-        g = gaps(z, n_agents)
-        if g is None:
-            return np.full(y.size, 1e3)
-        return np.concatenate([g[0][holds], g[1][works]])
-
-    sol = scipy.optimize.root(equations, x[free], method="hybr", options={"xtol": 1e-14})
-    z = fixed.copy()
-    z[free] = sol.x
-    return z
-
-
-def _semismooth_newton(system, x, tol: float, max_iter: int):
-    """Semismooth Newton on phi(x) = 0 with the merit function |phi|^2 / 2 (De Luca, Facchinei and Kanzow 1996).
-
-    ``system(x, jacobian)`` returns phi (None where undefined) or (phi, J) with J an element of phi's generalised
-    Jacobian.  The step solves J d = -phi; where J is singular or d is not a descent direction of the merit
-    function, the step is its steepest descent -J' phi.  Armijo backtracking (sufficient decrease 1e-4, halving).
-    Stops when max |phi| < tol, after max_iter steps or when no step decreases the merit function (rounding).
-    Returns (x, max |phi|, residual evaluations).
-    """
-    out = system(x, True)
-    if out is None:  # K or L not positive at the start: leave it to the caller's fallback
-        return x, np.inf, 1
-    phi, jac = out
-    evaluations = 1
-    for _ in range(max_iter):
-        distance = float(np.max(np.abs(phi)))
-        if distance < tol:
-            break
-        merit = 0.5 * float(phi @ phi)
-        gradient = jac.T @ phi
-        try:
-            step = np.linalg.solve(jac, -phi)
-        except np.linalg.LinAlgError:
-            step = -gradient
-        if not np.all(np.isfinite(step)) or gradient @ step > -1e-12 * float(step @ step):
-            step = -gradient
-        slope = float(gradient @ step)
-        t = 1.0
-        while True:
-            trial = system(x + t * step, False)
-            evaluations += 1
-            if trial is not None and 0.5 * float(trial @ trial) <= merit + 1e-4 * t * slope:
-                break
-            t *= 0.5
-            if t < 1e-12:
-                return x, distance, evaluations
-        x = x + t * step
-        phi, jac = system(x, True)
-        evaluations += 1
-    return x, float(np.max(np.abs(phi))), evaluations
-
-
 def _price_impact_steady_state(params: RBCParams, kappa, lam, n_agents: int) -> HeterogeneousSteadyState:
     """Finite-N steady state: the complementarity problem of the module docstring, solved by semismooth Newton
     with the analytic Jacobian (then scipy.optimize.root, hybr and lm, with the same Jacobian, if it stalls)."""
@@ -593,7 +495,7 @@ def _price_impact_steady_state(params: RBCParams, kappa, lam, n_agents: int) -> 
         def system(x, with_jacobian):
             return _complementarity_system(params, kappa, lam, size, scales, x, smoothing, jacobian=with_jacobian)
 
-        best_x, best_distance, evaluations = _semismooth_newton(system, x_start, NEWTON_TOL, NEWTON_MAX_ITER)
+        best_x, best_distance, evaluations = semismooth_newton(system, x_start, NEWTON_TOL, NEWTON_MAX_ITER)
         for method in ("hybr", "lm"):
             if best_distance < COMPLEMENTARITY_TOL:
                 break
@@ -624,7 +526,7 @@ def _price_impact_steady_state(params: RBCParams, kappa, lam, n_agents: int) -> 
         # system is nearly degenerate and the root finder stalls short of the tolerance.  Then take the corners
         # it identified as given and solve the smooth equations of the rest (the active-set step of
         # Facchinei and Pang 2003, ch. 9); keep the result if it satisfies the full system better.
-        polished = _solve_on_active_set(gaps, x, n, n_agents)
+        polished = solve_on_active_set(gaps, x, n, n_agents)
         if polished is not None:
             distance = float(np.max(np.abs(residuals(polished))))
             if distance < best_distance:

@@ -22,8 +22,8 @@ import pytest
 from econ import (KrusellSmithParams, RBCParams, heterogeneous_steady_state, period, productivity_grid,
                   solve_krusell_smith, steady_state)
 from econ.experiments import make_experiment
-from econ.heterogeneous import (COMPLEMENTARITY_TOL, _complementarity_system, _scales, fischer_burmeister,
-                                 fischer_burmeister_derivatives)
+from econ.complementarity import fischer_burmeister, fischer_burmeister_derivatives
+from econ.heterogeneous import COMPLEMENTARITY_TOL, _complementarity_system, _scales
 from econ.krusell_smith import _kernels as kernels
 
 UTILITIES = ["linear", "log_leisure"]
