@@ -38,7 +38,7 @@ from econ.experiments import make_experiment
 from econ.cli_help import ArgumentParser
 from econ.io import DirectoryBusy, exclusive_lock, jsonable, write_json_atomic
 from rl.callbacks import (BenchmarkEvalCallback, EntropyAnnealing, ExpectedNextValue, ExplorationAnnealing,
-                          ReturnTracker, has_benchmark, truncate_rows)
+                          GroupAdvantageNormalisation, ReturnTracker, has_benchmark, truncate_rows)
 from rl.checkpoints import CheckpointCallback, latest_checkpoint, load_checkpoint, remove_later_than
 from rl.config import SettingError, TrainConfig, add_arguments, flag_of, from_arguments
 from rl.loading import OFF_POLICY, build_model
@@ -205,6 +205,11 @@ def train(config: TrainConfig, out, *, resume: bool = False, overwrite: bool = F
     if hyper.get("expected_next_value") and exp.technology != "ks":
         raise SettingError("hyper_overrides", f"expected_next_value needs the Krusell-Smith chain of next period's "
                                               f"shocks; {experiment!r} has an AR(1) technology")
+    if hyper.get("advantage_groups") is not None:
+        try:
+            GroupAdvantageNormalisation(exp, hyper["advantage_groups"])
+        except ValueError as err:
+            raise SettingError("hyper_overrides", str(err)) from None
     wants_eval = eval_every is not None or target_welfare_loss is not None or target_policy_error is not None
     if wants_eval and not has_benchmark(exp):
         raise ValueError(f"evaluation against a benchmark needs a one-household AR(1) experiment "
@@ -284,6 +289,8 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
         callbacks.append(stateful["exploration"])
     if hyper.get("expected_next_value"):
         callbacks.append(ExpectedNextValue(exp))
+    if hyper.get("advantage_groups") is not None:  # after the advantages are final
+        callbacks.append(GroupAdvantageNormalisation(exp, hyper["advantage_groups"]))
     if hyper.get("target_entropy_final") is not None:
         initial = hyper.get("target_entropy", "auto")
         initial = -float(exp.action_size) if initial == "auto" else float(initial)  # SB3's "auto": -dim(A)

@@ -1,4 +1,4 @@
-"""Next period's shock law of the KS environment and PPO's advantages with the shocks integrated out.
+"""PPO's advantages: next period's shocks integrated out (KS), and standardised within groups of households.
 
 Independent methods against each other (STYLE.md, layer 2): the closed-form
 law of one household's employment (:func:`rl.core.shock_law`) and the
@@ -6,7 +6,8 @@ expectation of a value over next period's shocks
 (:func:`rl.core.next_state_values`) against Monte Carlo draws of the
 environment's own step; the callback that uses them
 (:class:`rl.callbacks.ExpectedNextValue`) against SB3's own GAE where the two
-must agree.
+must agree; the group standardisation
+(:class:`rl.callbacks.GroupAdvantageNormalisation`) against its definition.
 """
 
 import numpy as np
@@ -15,7 +16,7 @@ import torch
 
 from econ.experiments import make_experiment
 from rl import core
-from rl.callbacks import ExpectedNextValue
+from rl.callbacks import ExpectedNextValue, GroupAdvantageNormalisation
 from rl.config import TrainConfig
 from rl.recipes import hyperparameters
 from rl.train import train
@@ -145,4 +146,59 @@ def test_expected_next_value_is_refused_where_it_does_not_apply(tmp_path):
         hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": 1})
     with pytest.raises(ValueError, match="AR\\(1\\)"):
         train(TrainConfig("rbc", "ppo", timesteps=64, hyper_overrides={"expected_next_value": True}), tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+def test_group_normalisation_standardises_each_type_and_employment_group():
+    from stable_baselines3 import PPO
+    from rl.vec_env import EconomyVecEnv
+    exp = make_experiment("ks-het-mild")
+    env = EconomyVecEnv(exp, n_economies=2, seed=0)
+    model = PPO("MlpPolicy", env, n_steps=16, batch_size=64, gamma=exp.beta, seed=0, device="cpu",
+                policy_kwargs={"net_arch": [16, 16]})
+    captured = {}
+
+    class Capture(GroupAdvantageNormalisation):
+        def _on_rollout_end(self):
+            buffer = self.model.rollout_buffer
+            captured["before"], captured["returns"] = buffer.advantages.copy(), buffer.returns.copy()
+            super()._on_rollout_end()
+            captured["after"], captured["returns_after"] = buffer.advantages.copy(), buffer.returns.copy()
+            captured["obs"] = buffer.observations.copy()
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        model.learn(16 * env.num_envs, callback=Capture(exp, ["capital_productivity", "employed"]))
+    kappa = captured["obs"][..., exp.observations.index("capital_productivity")]
+    employed = captured["obs"][..., exp.observations.index("employed")]
+    groups = 0
+    for k in np.unique(kappa):
+        for e in (0.0, 1.0):
+            mine = (kappa == k) & (employed == e)
+            if mine.sum() < 2:
+                continue
+            groups += 1
+            after, before = captured["after"][mine], captured["before"][mine]
+            assert abs(after.mean()) < ADVANTAGE_ATOL and abs(after.std() - 1.0) < 1e-4
+            np.testing.assert_allclose(after, (before - before.mean()) / before.std(), rtol=1e-4, atol=1e-5)
+    assert groups >= 5  # three types, mostly both employment states: the groups were really formed
+    np.testing.assert_array_equal(captured["returns_after"], captured["returns"])  # the critic's targets stay
+    # negative control: standardising the whole rollout at once (SB3's way) gives other advantages
+    before = captured["before"]
+    assert np.abs(captured["after"] - (before - before.mean()) / before.std()).max() > 0.1
+
+
+def test_advantage_groups_are_refused_where_they_do_not_apply(tmp_path):
+    exp = make_experiment("ks-het-mild")
+    with pytest.raises(ValueError, match="discrete"):
+        GroupAdvantageNormalisation(exp, ["capital"])
+    with pytest.raises(ValueError, match="not observed"):
+        GroupAdvantageNormalisation(exp, ["labour_productivity"])
+    with pytest.raises(ValueError, match="PPO only"):
+        hyperparameters("sac", "tuned", 0.95, extra={"advantage_groups": ["employed"]})
+    with pytest.raises(ValueError, match="non-empty list"):
+        hyperparameters("ppo", "tuned", 0.95, extra={"advantage_groups": "employed"})
+    with pytest.raises(ValueError, match="not observed"):
+        train(TrainConfig("ks", "ppo", timesteps=64, hyper_overrides={"advantage_groups": ["capital_productivity"]}),
+              tmp_path / "run")
     assert not (tmp_path / "run").exists()
