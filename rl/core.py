@@ -25,7 +25,6 @@ log A_t / tfp_scale (1 by default: as is), z_t and e_{i,t} as 0/1 indicators, ka
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple, Optional
 
 import numpy as np
@@ -258,8 +257,9 @@ class ShockLaw(NamedTuple):
 
 
 def _binomial(n: int, p: float) -> np.ndarray:
-    """P(X = d), d = 0..n, of a binomial(n, p)."""
-    return np.array([math.comb(n, d) * p ** d * (1.0 - p) ** (n - d) for d in range(n + 1)])
+    """P(X = d), d = 0..n, of a binomial(n, p) (scipy's, stable for any n; imported here, where it is needed)."""
+    from scipy.stats import binom
+    return binom.pmf(np.arange(n + 1), n, p)
 
 
 def shock_law(exp: Experiment) -> ShockLaw:
