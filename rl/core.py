@@ -243,6 +243,113 @@ def reset_where(exp: Experiment, state: EconomyState, mask, rng: np.random.Gener
     return EconomyState(*fields)
 
 
+class ShockLaw(NamedTuple):
+    """The law of next period's aggregate state and a household's employment in a KS economy of the environment.
+
+    ``aggregate[z, z']`` = P(z' | z); ``employed[z, e, z']`` = P(e'_i = 1 | z, e_i, z'), the marginal of one
+    household as :func:`step` draws it (with exact unemployment counts: after the re-assignment).
+    """
+
+    aggregate: np.ndarray
+    """(2, 2), rows today's z (0 bad, 1 good)."""
+    employed: np.ndarray
+    """(2, 2, 2), indexed [z, e, z']."""
+
+
+def _binomial(n: int, p: float) -> np.ndarray:
+    """P(X = d), d = 0..n, of a binomial(n, p) (scipy's, stable for any n; imported here, where it is needed)."""
+    from scipy.stats import binom
+    return binom.pmf(np.arange(n + 1), n, p)
+
+
+def shock_law(exp: Experiment) -> ShockLaw:
+    """P(z' | z) and one household's P(e' = 1 | z, e, z') in ``exp``'s environment (KS experiments only).
+
+    Without exact unemployment the household's employment follows the chain:
+    P(e' = 1 | z, e, z') = P[(z,e),(z',1)] / (P[(z,e),(z',0)] + P[(z,e),(z',1)]).
+    With exact unemployment (the default), an economy holds exactly
+    U_z = round(u_z N) unemployed households in every period, and :func:`step`
+    first draws every household from the chain (unemployed with probability
+    q_0 if unemployed now, q_1 if employed now) and then switches a uniformly
+    random subset of the side with too many so that U_{z'} are unemployed.
+    With D the number drawn unemployed (the sum of two binomials, over the
+    U_z unemployed and N - U_z employed households), one household ends
+    unemployed with probability
+
+        sum_d P(drawn unemployed, D = d) min(1, U_{z'} / d)
+          + sum_{d < U_{z'}} P(drawn employed, D = d) (U_{z'} - d) / (N - d).
+    """
+    ks = exp.ks
+    if ks is None:
+        raise ValueError(f"shock_law needs a Krusell-Smith experiment (technology 'ks'); {exp.name!r} has an AR(1) "
+                         f"technology")
+    static = _static(exp)
+    aggregate = np.asarray(ks.aggregate_transition, dtype=float)
+    chain = static.probability_employed  # [z, e, z'] = P(e' = 1)
+    if not exp.exact_unemployment:
+        return ShockLaw(aggregate, chain.copy())
+    n = exp.num_agents
+    table = np.empty((2, 2, 2))
+    for z in range(2):
+        n_unemployed = int(static.target_unemployed[z])
+        for z_next in range(2):
+            target = int(static.target_unemployed[z_next])
+            q = 1.0 - chain[z, :, z_next]  # probability of drawing unemployed, by e
+            for e in range(2):
+                others = np.convolve(_binomial(n_unemployed - (e == 0), q[0]), _binomial(n - n_unemployed - (e == 1), q[1]))
+                unemployed = 0.0
+                for d_others, p_others in enumerate(others):
+                    d = d_others + 1  # this household drawn unemployed
+                    unemployed += q[e] * p_others * min(1.0, target / d)
+                    d = d_others  # drawn employed
+                    if d < target:
+                        unemployed += (1.0 - q[e]) * p_others * (target - d) / (n - d)
+                table[z, e, z_next] = 1.0 - unemployed
+    return ShockLaw(aggregate, table)
+
+
+def next_state_values(exp: Experiment, observations: np.ndarray, next_observations: np.ndarray, value) -> np.ndarray:
+    """E[V(o_{t+1}) | o_t, actions]: the mean of ``value`` over next period's aggregate state and own employment.
+
+    ``observations`` are households' observations at t, ``next_observations``
+    those at t+1 (same shape (..., d)); their shock components (z, log z,
+    e_i) are replaced by each of the four (z', e'_i) and the values weighted
+    by :func:`shock_law` given the (z, e_i) read from ``observations``.  The
+    other components (own and aggregate capital, productivities) are set at t
+    and do not depend on the shocks, so this is the exact conditional
+    expectation of V at t+1.  ``value`` maps an (M, d) float32 array to M values.
+    """
+    names = exp.observations
+    for needed in ("employed",):
+        if needed not in names:
+            raise ValueError(f"next_state_values needs the observation {needed!r}; the experiment observes {names}")
+    if "aggregate_state" not in names and "log_tfp" not in names:
+        raise ValueError(f"next_state_values needs 'aggregate_state' or 'log_tfp' among the observations {names}")
+    law = shock_law(exp)
+    log_z = np.log(exp.ks.technology)
+    obs = np.asarray(observations)
+    flat = obs.reshape(-1, obs.shape[-1])
+    e_now = flat[:, names.index("employed")] > 0.5
+    if "aggregate_state" in names:
+        z_now = flat[:, names.index("aggregate_state")] > 0.5
+    else:
+        z_now = flat[:, names.index("log_tfp")] * exp.tfp_scale > 0.5 * (log_z[0] + log_z[1])
+    z_now, e_now = z_now.astype(np.int64), e_now.astype(np.int64)
+    nxt = np.array(next_observations, dtype=np.float32).reshape(-1, obs.shape[-1])
+    expected = np.zeros(flat.shape[0])
+    for z_next in range(2):
+        if "aggregate_state" in names:
+            nxt[:, names.index("aggregate_state")] = z_next
+        if "log_tfp" in names:
+            nxt[:, names.index("log_tfp")] = log_z[z_next] / exp.tfp_scale
+        p_z = law.aggregate[z_now, z_next]
+        p_employed = law.employed[z_now, e_now, z_next]
+        for e_next, p_e in ((1, p_employed), (0, 1.0 - p_employed)):
+            nxt[:, names.index("employed")] = e_next
+            expected += p_z * p_e * np.asarray(value(nxt), dtype=float).reshape(-1)
+    return expected.reshape(obs.shape[:-1])
+
+
 def observation_size(exp: Experiment) -> int:
     """Length of one household's observation vector."""
     return len(exp.observations)
@@ -280,13 +387,16 @@ def raw_quantities(transition: Transition) -> dict:
 
 __all__ = [
     "EconomyState",
+    "ShockLaw",
     "Transition",
     "actions_to_choices",
     "initial_state",
+    "next_state_values",
     "observation_size",
     "observe",
     "raw_quantities",
     "reset_where",
+    "shock_law",
     "step",
     "technology",
 ]

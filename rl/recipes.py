@@ -66,7 +66,9 @@ recipes start from (what each choice does and the evidence: docs/training.md).
 Keys that are not SB3 arguments: ``center_rewards`` (bool, :func:`centred`),
 ``learning_rate_final`` (linear decay of ``learning_rate`` to it over the run),
 ``action_noise_std`` (Gaussian exploration noise of TD3/DDPG),
-``log_std_final`` (PPO), ``target_entropy_final`` and
+``log_std_final`` (PPO), ``expected_next_value`` (PPO in the KS experiments:
+:class:`rl.callbacks.ExpectedNextValue`), ``advantage_groups`` (PPO: a list of
+observation names, :class:`rl.callbacks.GroupAdvantageNormalisation`), ``target_entropy_final`` and
 ``target_entropy_anneal_start`` (SAC): the exploration annealing of
 :mod:`rl.callbacks`.  ``policy_kwargs`` may name its ``activation_fn`` as a
 string (one of :data:`ACTIVATIONS`), so that every setting stays JSON.
@@ -101,6 +103,17 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
         hyper["n_steps"] = int(n_steps)
     if "log_std_final" in hyper and algo != "ppo":
         raise ValueError(f"log_std_final applies to PPO only, not {algo}")
+    if "expected_next_value" in hyper:
+        if algo != "ppo":
+            raise ValueError(f"expected_next_value applies to PPO only, not {algo}")
+        if not isinstance(hyper["expected_next_value"], bool):
+            raise ValueError(f"expected_next_value must be true or false, got {hyper['expected_next_value']!r}")
+    if "advantage_groups" in hyper:
+        groups = hyper["advantage_groups"]
+        if algo != "ppo":
+            raise ValueError(f"advantage_groups applies to PPO only, not {algo}")
+        if not isinstance(groups, (list, tuple)) or not groups or not all(isinstance(g, str) for g in groups):
+            raise ValueError(f"advantage_groups must be a non-empty list of observation names, got {groups!r}")
     for key in ("target_entropy_final", "target_entropy_anneal_start"):
         if key in hyper and algo != "sac":
             raise ValueError(f"{key} applies to SAC only, not {algo}")
@@ -173,6 +186,8 @@ def sb3_kwargs(hyper: dict, exp) -> dict:
     kwargs.pop("target_entropy_final", None)
     kwargs.pop("target_entropy_anneal_start", None)
     kwargs.pop("log_std_final", None)
+    kwargs.pop("expected_next_value", None)
+    kwargs.pop("advantage_groups", None)
     final = kwargs.pop("learning_rate_final", None)
     if final is not None:
         start = float(kwargs.get("learning_rate", 3e-4))

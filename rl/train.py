@@ -37,8 +37,8 @@ from stable_baselines3.common.callbacks import CallbackList
 from econ.experiments import make_experiment
 from econ.cli_help import ArgumentParser
 from econ.io import DirectoryBusy, exclusive_lock, jsonable, write_json_atomic
-from rl.callbacks import (BenchmarkEvalCallback, EntropyAnnealing, ExplorationAnnealing, ReturnTracker, has_benchmark,
-                          truncate_rows)
+from rl.callbacks import (BenchmarkEvalCallback, EntropyAnnealing, ExpectedNextValue, ExplorationAnnealing,
+                          GroupAdvantageNormalisation, ReturnTracker, has_benchmark, truncate_rows)
 from rl.checkpoints import CheckpointCallback, latest_checkpoint, load_checkpoint, remove_later_than
 from rl.config import SettingError, TrainConfig, add_arguments, flag_of, from_arguments
 from rl.loading import OFF_POLICY, build_model
@@ -202,6 +202,14 @@ def train(config: TrainConfig, out, *, resume: bool = False, overwrite: bool = F
         sb3_kwargs(hyper, exp)
     except ValueError as err:
         raise SettingError("hyper_overrides", str(err)) from None
+    if hyper.get("expected_next_value") and exp.technology != "ks":
+        raise SettingError("hyper_overrides", f"expected_next_value needs the Krusell-Smith chain of next period's "
+                                              f"shocks; {experiment!r} has an AR(1) technology")
+    if hyper.get("advantage_groups") is not None:
+        try:
+            GroupAdvantageNormalisation(exp, hyper["advantage_groups"])
+        except ValueError as err:
+            raise SettingError("hyper_overrides", str(err)) from None
     wants_eval = eval_every is not None or target_welfare_loss is not None or target_policy_error is not None
     if wants_eval and not has_benchmark(exp):
         raise ValueError(f"evaluation against a benchmark needs a one-household AR(1) experiment "
@@ -279,6 +287,10 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
     if hyper.get("log_std_final") is not None:
         stateful["exploration"] = ExplorationAnnealing(float(hyper["log_std_final"]), timesteps)
         callbacks.append(stateful["exploration"])
+    if hyper.get("expected_next_value"):
+        callbacks.append(ExpectedNextValue(exp))
+    if hyper.get("advantage_groups") is not None:  # after the advantages are final
+        callbacks.append(GroupAdvantageNormalisation(exp, hyper["advantage_groups"]))
     if hyper.get("target_entropy_final") is not None:
         initial = hyper.get("target_entropy", "auto")
         initial = -float(exp.action_size) if initial == "auto" else float(initial)  # SB3's "auto": -dim(A)

@@ -1,0 +1,204 @@
+"""PPO's advantages: next period's shocks integrated out (KS), and standardised within groups of households.
+
+Independent methods against each other (STYLE.md, layer 2): the closed-form
+law of one household's employment (:func:`rl.core.shock_law`) and the
+expectation of a value over next period's shocks
+(:func:`rl.core.next_state_values`) against Monte Carlo draws of the
+environment's own step; the callback that uses them
+(:class:`rl.callbacks.ExpectedNextValue`) against SB3's own GAE where the two
+must agree; the group standardisation
+(:class:`rl.callbacks.GroupAdvantageNormalisation`) against its definition.
+"""
+
+import numpy as np
+import pytest
+import torch
+
+from econ.experiments import make_experiment
+from rl import core
+from rl.callbacks import ExpectedNextValue, GroupAdvantageNormalisation
+from rl.config import TrainConfig
+from rl.recipes import hyperparameters
+from rl.train import train
+
+Z_MAX = 5.0
+"""Monte Carlo frequencies and means may differ from the exact values by at most 5 standard errors
+(a false alarm has probability below 1e-6 per comparison; the cells compared are a few dozen)."""
+
+ADVANTAGE_ATOL = 1e-5
+"""Float32 advantages recomputed in another order of operations agree to rounding (values O(1) to O(10))."""
+
+
+def _frequencies(exp, n_economies=20_000, n_steps=10, seed=0):
+    rng = np.random.default_rng(seed)
+    state = core.initial_state(exp, n_economies, rng)
+    counts, hits = np.zeros((2, 2, 2)), np.zeros((2, 2, 2))
+    actions = np.zeros((n_economies, exp.num_agents, 1))
+    for _ in range(n_steps):
+        nxt = core.step(exp, state, actions, rng).state
+        for z in range(2):
+            for e in range(2):
+                for z_next in range(2):
+                    cell = (state.aggregate_state[:, None] == z) & (state.employed == e) & \
+                           (nxt.aggregate_state[:, None] == z_next)
+                    counts[z, e, z_next] += cell.sum()
+                    hits[z, e, z_next] += nxt.employed[cell].sum()
+        state = nxt
+    return hits / counts, counts
+
+
+@pytest.mark.parametrize("name", ["ks", "ks-het-marked"])
+def test_shock_law_matches_the_environments_draws(name):
+    exp = make_experiment(name)
+    law = core.shock_law(exp)
+    np.testing.assert_allclose(law.aggregate.sum(axis=1), 1.0, rtol=1e-12)
+    frequency, counts = _frequencies(exp)
+    z_score = (frequency - law.employed) / np.sqrt(law.employed * (1.0 - law.employed) / counts)
+    assert np.abs(z_score).max() < Z_MAX, z_score
+    # negative control: the chain's own probabilities ignore the exact unemployment count and are told apart
+    chain = core._static(exp).probability_employed
+    assert np.abs((frequency - chain) / np.sqrt(chain * (1.0 - chain) / counts)).max() > 10 * Z_MAX
+
+
+def test_without_exact_counts_the_law_is_the_chain():
+    exp = make_experiment("ks", exact_unemployment=False)
+    frequency, counts = _frequencies(exp, n_economies=5_000)
+    law = core.shock_law(exp)
+    np.testing.assert_array_equal(law.employed, core._static(exp).probability_employed)
+    assert np.abs((frequency - law.employed) / np.sqrt(law.employed * (1 - law.employed) / counts)).max() < Z_MAX
+
+
+def test_shock_law_refuses_an_ar1_experiment():
+    with pytest.raises(ValueError, match="Krusell-Smith"):
+        core.shock_law(make_experiment("rbc"))
+
+
+def _value(obs):
+    """A fixed nonlinear function of every observation component (stands in for a critic)."""
+    obs = np.asarray(obs, dtype=float)
+    weights = np.linspace(0.7, 2.3, obs.shape[-1])
+    return np.sin(obs @ weights) + 0.5 * obs[:, -1] * obs[:, 0] + 3.0 * obs[:, -2]
+
+
+@pytest.mark.parametrize("observations", [None, ("capital", "aggregate_capital", "log_tfp", "capital_productivity",
+                                                 "employed")])
+def test_next_state_values_is_the_mean_over_the_environments_next_shocks(observations):
+    overrides = {} if observations is None else {"observations": observations}
+    exp = make_experiment("ks-het-mild", **overrides)
+    rng = np.random.default_rng(1)
+    state = core.initial_state(exp, 3, rng)
+    actions = rng.uniform(-0.5, 0.5, (3, exp.num_agents, 1))
+    obs = core.observe(exp, state)
+    draws = []
+    for _ in range(4_000):
+        nxt = core.step(exp, state, actions, rng).state
+        draws.append(_value(core.observe(exp, nxt).reshape(-1, obs.shape[-1])))
+    draws = np.array(draws)
+    one_draw = core.observe(exp, core.step(exp, state, actions, rng).state)
+    exact = core.next_state_values(exp, obs, one_draw, _value).reshape(-1)
+    standard_error = draws.std(axis=0) / np.sqrt(len(draws))
+    assert np.all(standard_error > 0)  # the shocks do move the value: the comparison has power
+    assert np.all(np.abs(draws.mean(axis=0) - exact) < Z_MAX * standard_error)
+
+
+def _ppo_rollout(exp, critic_ignores_shocks, seed=0):
+    from stable_baselines3 import PPO
+    from rl.vec_env import EconomyVecEnv
+    env = EconomyVecEnv(exp, n_economies=2, seed=seed)
+    model = PPO("MlpPolicy", env, n_steps=16, batch_size=64, gamma=exp.beta, seed=seed, device="cpu",
+                policy_kwargs={"net_arch": [16, 16]})
+    if critic_ignores_shocks:
+        first = model.policy.mlp_extractor.value_net[0]
+        with torch.no_grad():
+            for name in ("aggregate_state", "employed"):
+                first.weight[:, exp.observations.index(name)] = 0.0
+    captured = {}
+
+    class Capture(ExpectedNextValue):
+        def _on_rollout_end(self):
+            captured["sb3"] = self.model.rollout_buffer.advantages.copy()
+            super()._on_rollout_end()
+            captured["expected"] = self.model.rollout_buffer.advantages.copy()
+            captured["returns_ok"] = np.allclose(self.model.rollout_buffer.returns,
+                                                 captured["expected"] + self.model.rollout_buffer.values)
+            raise KeyboardInterrupt  # one rollout is enough
+
+    with pytest.raises(KeyboardInterrupt):
+        model.learn(16 * env.num_envs, callback=Capture(exp))
+    return captured
+
+
+def test_callback_reproduces_sb3s_gae_when_the_critic_ignores_the_shocks():
+    """V(o') that does not depend on (z', e') equals its expectation: the advantages must be SB3's, truncation included."""
+    exp = make_experiment("ks", episode_length=7)  # truncations inside the 16-step rollout
+    captured = _ppo_rollout(exp, critic_ignores_shocks=True)
+    np.testing.assert_allclose(captured["expected"], captured["sb3"], atol=ADVANTAGE_ATOL)
+    assert captured["returns_ok"]
+    # negative control: a critic that reads the shocks gives other advantages
+    captured = _ppo_rollout(exp, critic_ignores_shocks=False)
+    assert np.abs(captured["expected"] - captured["sb3"]).max() > 100 * ADVANTAGE_ATOL
+
+
+def test_expected_next_value_is_refused_where_it_does_not_apply(tmp_path):
+    with pytest.raises(ValueError, match="PPO only"):
+        hyperparameters("sac", "tuned", 0.95, extra={"expected_next_value": True})
+    with pytest.raises(ValueError, match="true or false"):
+        hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": 1})
+    with pytest.raises(ValueError, match="AR\\(1\\)"):
+        train(TrainConfig("rbc", "ppo", timesteps=64, hyper_overrides={"expected_next_value": True}), tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+def test_group_normalisation_standardises_each_type_and_employment_group():
+    from stable_baselines3 import PPO
+    from rl.vec_env import EconomyVecEnv
+    exp = make_experiment("ks-het-mild")
+    env = EconomyVecEnv(exp, n_economies=2, seed=0)
+    model = PPO("MlpPolicy", env, n_steps=16, batch_size=64, gamma=exp.beta, seed=0, device="cpu",
+                policy_kwargs={"net_arch": [16, 16]})
+    captured = {}
+
+    class Capture(GroupAdvantageNormalisation):
+        def _on_rollout_end(self):
+            buffer = self.model.rollout_buffer
+            captured["before"], captured["returns"] = buffer.advantages.copy(), buffer.returns.copy()
+            super()._on_rollout_end()
+            captured["after"], captured["returns_after"] = buffer.advantages.copy(), buffer.returns.copy()
+            captured["obs"] = buffer.observations.copy()
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        model.learn(16 * env.num_envs, callback=Capture(exp, ["capital_productivity", "employed"]))
+    kappa = captured["obs"][..., exp.observations.index("capital_productivity")]
+    employed = captured["obs"][..., exp.observations.index("employed")]
+    groups = 0
+    for k in np.unique(kappa):
+        for e in (0.0, 1.0):
+            mine = (kappa == k) & (employed == e)
+            if mine.sum() < 2:
+                continue
+            groups += 1
+            after, before = captured["after"][mine], captured["before"][mine]
+            assert abs(after.mean()) < ADVANTAGE_ATOL and abs(after.std() - 1.0) < 1e-4
+            np.testing.assert_allclose(after, (before - before.mean()) / before.std(), rtol=1e-4, atol=1e-5)
+    assert groups >= 5  # three types, mostly both employment states: the groups were really formed
+    np.testing.assert_array_equal(captured["returns_after"], captured["returns"])  # the critic's targets stay
+    # negative control: standardising the whole rollout at once (SB3's way) gives other advantages
+    before = captured["before"]
+    assert np.abs(captured["after"] - (before - before.mean()) / before.std()).max() > 0.1
+
+
+def test_advantage_groups_are_refused_where_they_do_not_apply(tmp_path):
+    exp = make_experiment("ks-het-mild")
+    with pytest.raises(ValueError, match="discrete"):
+        GroupAdvantageNormalisation(exp, ["capital"])
+    with pytest.raises(ValueError, match="not observed"):
+        GroupAdvantageNormalisation(exp, ["labour_productivity"])
+    with pytest.raises(ValueError, match="PPO only"):
+        hyperparameters("sac", "tuned", 0.95, extra={"advantage_groups": ["employed"]})
+    with pytest.raises(ValueError, match="non-empty list"):
+        hyperparameters("ppo", "tuned", 0.95, extra={"advantage_groups": "employed"})
+    with pytest.raises(ValueError, match="not observed"):
+        train(TrainConfig("ks", "ppo", timesteps=64, hyper_overrides={"advantage_groups": ["capital_productivity"]}),
+              tmp_path / "run")
+    assert not (tmp_path / "run").exists()

@@ -1,0 +1,62 @@
+"""Learning tests (slow tier) of the multi-agent Krusell-Smith recipes: trained from scratch with a fixed seed.
+
+Run with ``python -m pytest -m slow tests/test_learning_multi_agent.py``.
+Each test trains an experiment's recipe of ``rl.recipes.TRAIN_RECIPES``
+(seed 0) and scores it as ``python -m validation.compare`` does: the
+price-impact rule at N and the trained households on the same shocks, from
+the same initial states (:mod:`validation.same_economy`, default tolerances,
+never loosened).  Judged here, the targets of the heterogeneous experiments:
+mean capital within 5 percent, wealth Gini within 0.03, every type's capital
+share within 3 points and mean consumption fraction within 0.005, and a
+unilateral welfare gain from switching to the benchmark rule below 0.05
+percent of consumption for every type.  Measured durations and the ablation
+behind each recipe: docs/training.md.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from rl.config import TrainConfig
+from rl.loading import load_model
+from rl.recipes import TRAIN_RECIPES
+from rl.rollout import simulate_agents
+from rl.train import train
+from validation.compare import scoring_experiment
+from validation.same_economy import same_economy_references, same_economy_scores
+from validation.scorecard import DEFAULT_SIMULATION
+
+pytestmark = pytest.mark.slow
+
+HETEROGENEOUS_TARGETS = ("mean_capital", "gini_wealth", "type_capital_share", "type_consumption_fraction",
+                         "welfare_unilateral")
+"""Row families of the same-economy scorecard that carry the heterogeneous experiments' targets."""
+
+TARGET_ROWS = 2 + 3 * 3
+"""Mean capital and Gini, and three rows (share, fraction, welfare) for each of the three kappa types."""
+
+
+def _scorecard(name, algo, tmp_path, seed=0):
+    run = tmp_path / f"{name}-{algo}"
+    train(TrainConfig(name, algo, seed=seed, **TRAIN_RECIPES[name][algo]), run)
+    experiment = scoring_experiment(name, [str(run)])
+    model = load_model(run, experiment)
+    settings = DEFAULT_SIMULATION[name]
+    references = same_economy_references(experiment, **settings)
+    return same_economy_scores(simulate_agents(model, experiment, **settings), model, references).rows()
+
+
+NOT_YET_MET = pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "measured with the recipe, seed 0 (docs/training.md, the multi-agent recipes): ks-het-mild fails 7 of the 11 "
+    "rows (mean K +4.3 % passes; middle fraction 0.328 against 0.272, high 0.082 against 0.088, shares 24.0 / 73.4 "
+    "against 32.6 / 64.1), ks-het-marked 7 (mean K +6.0 %, middle fraction 0.412 against 0.357); part of the "
+    "distance is the benchmark's (employment law of 20 households, open-loop price impact of the high type)"))
+
+
+@pytest.mark.parametrize("name", [pytest.param("ks-het-mild", marks=NOT_YET_MET),
+                                  pytest.param("ks-het-marked", marks=NOT_YET_MET)])
+def test_ppo_recipe_meets_the_heterogeneous_targets(name, tmp_path):
+    rows = [row for row in _scorecard(name, "ppo", tmp_path) if row.metric.startswith(HETEROGENEOUS_TARGETS)]
+    assert len(rows) == TARGET_ROWS and all(row.tolerance is not None for row in rows)
+    failed = [(row.metric, row.rl, row.benchmark, row.distance, row.tolerance) for row in rows if not row.passed]
+    assert not failed, failed
