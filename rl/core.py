@@ -29,6 +29,7 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
+from econ.krusell_smith.panel import exact_count_transition
 from econ.economy import PeriodOutcome, action_to_fraction, next_log_tfp, period
 from econ.experiments import Experiment, aggregate_stationary_law
 from rl import _kernels
@@ -256,55 +257,30 @@ class ShockLaw(NamedTuple):
     """(2, 2, 2), indexed [z, e, z']."""
 
 
-def _binomial(n: int, p: float) -> np.ndarray:
-    """P(X = d), d = 0..n, of a binomial(n, p) (scipy's, stable for any n; imported here, where it is needed)."""
-    from scipy.stats import binom
-    return binom.pmf(np.arange(n + 1), n, p)
-
-
 def shock_law(exp: Experiment) -> ShockLaw:
     """P(z' | z) and one household's P(e' = 1 | z, e, z') in ``exp``'s environment (KS experiments only).
 
     Without exact unemployment the household's employment follows the chain:
     P(e' = 1 | z, e, z') = P[(z,e),(z',1)] / (P[(z,e),(z',0)] + P[(z,e),(z',1)]).
-    With exact unemployment (the default), an economy holds exactly
-    U_z = round(u_z N) unemployed households in every period, and :func:`step`
-    first draws every household from the chain (unemployed with probability
-    q_0 if unemployed now, q_1 if employed now) and then switches a uniformly
-    random subset of the side with too many so that U_{z'} are unemployed.
-    With D the number drawn unemployed (the sum of two binomials, over the
-    U_z unemployed and N - U_z employed households), one household ends
-    unemployed with probability
-
-        sum_d P(drawn unemployed, D = d) min(1, U_{z'} / d)
-          + sum_{d < U_{z'}} P(drawn employed, D = d) (U_{z'} - d) / (N - d).
+    With exact unemployment (the default) an economy holds exactly
+    floor(u_z N + 1/2) unemployed households in every period: :func:`step`
+    draws every household from the chain and then switches a uniformly random
+    subset of the side with too many; one household's law is then
+    :func:`econ.krusell_smith.panel.exact_count_transition` (exact binomial sums).
     """
     ks = exp.ks
     if ks is None:
         raise ValueError(f"shock_law needs a Krusell-Smith experiment (technology 'ks'); {exp.name!r} has an AR(1) "
                          f"technology")
-    static = _static(exp)
     aggregate = np.asarray(ks.aggregate_transition, dtype=float)
-    chain = static.probability_employed  # [z, e, z'] = P(e' = 1)
     if not exp.exact_unemployment:
-        return ShockLaw(aggregate, chain.copy())
-    n = exp.num_agents
+        return ShockLaw(aggregate, _static(exp).probability_employed.copy())
+    transition = exact_count_transition(ks, exp.num_agents)
     table = np.empty((2, 2, 2))
     for z in range(2):
-        n_unemployed = int(static.target_unemployed[z])
-        for z_next in range(2):
-            target = int(static.target_unemployed[z_next])
-            q = 1.0 - chain[z, :, z_next]  # probability of drawing unemployed, by e
-            for e in range(2):
-                others = np.convolve(_binomial(n_unemployed - (e == 0), q[0]), _binomial(n - n_unemployed - (e == 1), q[1]))
-                unemployed = 0.0
-                for d_others, p_others in enumerate(others):
-                    d = d_others + 1  # this household drawn unemployed
-                    unemployed += q[e] * p_others * min(1.0, target / d)
-                    d = d_others  # drawn employed
-                    if d < target:
-                        unemployed += (1.0 - q[e]) * p_others * (target - d) / (n - d)
-                table[z, e, z_next] = 1.0 - unemployed
+        for e in range(2):
+            for z_next in range(2):
+                table[z, e, z_next] = transition[2 * z + e, 2 * z_next + 1] / aggregate[z, z_next]
     return ShockLaw(aggregate, table)
 
 
