@@ -46,6 +46,34 @@ from econ.krusell_smith.params import KrusellSmithParams
 
 
 @njit(cache=True)
+def node_brackets(k_grid, grid):
+    """(index, weight) of each histogram node ``grid[i]`` on the policy's ``k_grid`` (linear interpolation)."""
+    n = grid.shape[0]
+    node_index = np.empty(n, dtype=np.int64)
+    node_weight = np.empty(n)
+    j = 0
+    for i in range(n):
+        j, w = _walk(k_grid, grid[i], j)
+        node_index[i] = j
+        node_weight[i] = w
+    return node_index, node_weight
+
+
+@njit(cache=True)
+def capital_moments(mass, kappa, grid):
+    """(K, V): mean and cross-sectional variance of effective capital kappa k under ``mass[type, e, i]``."""
+    K = 0.0
+    second = 0.0
+    for ty in range(mass.shape[0]):
+        for e in range(2):
+            for i in range(grid.shape[0]):
+                x = kappa[ty] * grid[i]
+                K += x * mass[ty, e, i]
+                second += x * x * mass[ty, e, i]
+    return K, second - K * K
+
+
+@njit(cache=True)
 def save_by_lottery(grid, k_next, m, saved_row, jn, diagnostics):
     """Put the mass ``m`` that saves ``k_next`` on the two nodes of ``grid`` around it (Young's lottery, weights
     linear in k), into ``saved_row``; k' < 0 saves 0, k' beyond the top node stays on it (its mass added to
@@ -90,27 +118,14 @@ def histogram_path(consumption, k_grid, K_grid, grid, z_path, z_values, L_values
     num_types = mass.shape[0]
     n = grid.shape[0]
     T = capital_path.shape[0]
-    node_index = np.empty(n, dtype=np.int64)  # bracket of each histogram node on the policy's k grid
-    node_weight = np.empty(n)
-    j = 0
-    for i in range(n):
-        j, w = _walk(k_grid, grid[i], j)
-        node_index[i] = j
-        node_weight[i] = w
+    node_index, node_weight = node_brackets(k_grid, grid)  # each histogram node on the policy's k grid
     saved = np.empty((2, n))  # mass by (e, k') after saving, before employment moves
     for t in range(T):
         z = z_path[t]
         zn = z_path[t + 1]
-        K = 0.0
-        second = 0.0
-        for ty in range(num_types):
-            for e in range(2):
-                for i in range(n):
-                    x = kappa[ty] * grid[i]
-                    K += x * mass[ty, e, i]
-                    second += x * x * mass[ty, e, i]
+        K, V = capital_moments(mass, kappa, grid)
         capital_path[t] = K
-        variance_path[t] = second - K * K
+        variance_path[t] = V
         if record_slot[t] >= 0:
             records[record_slot[t]] = mass
         if K < K_grid[0] or K > K_grid[-1]:

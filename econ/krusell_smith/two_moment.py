@@ -134,27 +134,13 @@ def histogram_path_two_moment(consumption, k_grid, K_grid, V_grid, grid, z_path,
     num_types = mass.shape[0]
     n = grid.shape[0]
     T = capital_path.shape[0]
-    node_index = np.empty(n, dtype=np.int64)
-    node_weight = np.empty(n)
-    j = 0
-    for i in range(n):
-        j, w = _walk(k_grid, grid[i], j)
-        node_index[i] = j
-        node_weight[i] = w
+    node_index, node_weight = histogram.node_brackets(k_grid, grid)
     saved = np.empty((2, n))
     c_row = np.empty(k_grid.shape[0])
     for t in range(T):
         z = z_path[t]
         zn = z_path[t + 1]
-        K = 0.0
-        second = 0.0
-        for ty in range(num_types):
-            for e in range(2):
-                for i in range(n):
-                    x = kappa[ty] * grid[i]
-                    K += x * mass[ty, e, i]
-                    second += x * x * mass[ty, e, i]
-        V = second - K * K
+        K, V = histogram.capital_moments(mass, kappa, grid)
         capital_path[t] = K
         variance_path[t] = V
         if K < K_grid[0] or K > K_grid[-1] or V < V_grid[0] or V > V_grid[-1]:
