@@ -422,7 +422,7 @@ def ks_scores(panel: Panel, experiment: Optional[Experiment] = None,
       coefficients and R^2; the one-step gap between the two laws on the
       benchmark's ergodic K range; den Haan's forecast error of the panel's
       own law (each economy from its first kept K; worst economy).
-    - Ginis: the RL economy has N = 20 households, the benchmark 10,000.
+    - Ginis: the RL economy has N = 20 households, the benchmark a continuum (its histogram).
       The Gini of a sample of 20 is biased down by about 1/N (5%) and is
       noisy, so the RL Gini is that of the *pooled* sample of every economy
       and every ``gini_every``-th kept period (E * N * T / gini_every
