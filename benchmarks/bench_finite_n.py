@@ -18,7 +18,6 @@ beside each other, and so is the ``general`` steady state at N = 9.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import numpy as np
@@ -27,6 +26,7 @@ from benchmarks.bench_krusell_smith import machine
 from econ import RBCParams, heterogeneous_steady_state
 from econ.experiments import make_experiment
 from econ.krusell_smith.solver import solve_krusell_smith
+from econ.io import jsonable, write_json_atomic
 
 
 def _summary(sol, shares) -> dict:
@@ -127,8 +127,7 @@ def main(argv=None) -> int:
         print(f"general 3x3 {label}: K {g['capital']:.4f}, r {g['interest_rate']:.5f}, L {g['labour']:.4f}, "
               f"{g['holders']} of 9 hold capital, {g['seconds'] * 1e3:.1f} ms")
     if args.json:
-        with open(args.json, "w") as handle:
-            json.dump(results, handle, indent=2, default=float)
+        write_json_atomic(args.json, jsonable(results))
     return 0
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import time
 
 import numpy as np
@@ -34,6 +33,7 @@ import econ.heterogeneous as heterogeneous
 from benchmarks.bench_krusell_smith import machine
 from econ import RBCParams, heterogeneous_steady_state, productivity_grid
 from econ.fixed_point import ConvergenceError
+from econ.io import jsonable, write_json_atomic
 
 
 @contextlib.contextmanager
@@ -94,8 +94,7 @@ def main(argv=None):
                          f"{'' if previous['solved'] else ' FAILED'}  ratio {ratio:.1f}")
             print(line, flush=True)
     if args.json:
-        with open(args.json, "w") as handle:
-            json.dump({"machine": machine(), "rows": rows}, handle, indent=2)
+        write_json_atomic(args.json, jsonable({"machine": machine(), "rows": rows}))
 
 
 if __name__ == "__main__":

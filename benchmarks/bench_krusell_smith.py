@@ -68,6 +68,7 @@ from econ.krusell_smith.law_of_motion import (as_array, den_haan_decomposition, 
 from econ.krusell_smith.params import KrusellSmithParams
 from econ.krusell_smith.solver import solve_krusell_smith
 from econ.krusell_smith import two_moment
+from econ.io import jsonable, write_json_atomic
 
 NUM_HOUSEHOLDS = 10_000
 NUM_PERIODS = 1_100
@@ -241,7 +242,6 @@ def run_hark(damping: float, tolerance: float, max_loops: int) -> dict:
     seconds = time.perf_counter() - start
 
     K = np.asarray(economy.history["Aprev"], dtype=float)
-    M = np.asarray(economy.history["Mnow"], dtype=float)
     z = np.asarray(economy.MrkvNow_hist[: K.size], dtype=int)
     intercept, slope = np.asarray(economy.intercept_prev), np.asarray(economy.slope_prev)
     prod = np.array([economy.ProdB, economy.ProdG])
@@ -404,8 +404,7 @@ def main(argv=None) -> int:
         results["speed_ratio_hark_over_histogram"] = ratio
         print(f"speed ratio HARK / histogram: {ratio:.0f}x")
     if args.json:
-        with open(args.json, "w") as handle:
-            json.dump(results, handle, indent=2, default=float)
+        write_json_atomic(args.json, jsonable(results))
     return 0
 
 
