@@ -93,6 +93,28 @@ def test_plan_names_trials_by_config_hash():
     assert {t.config.algo: t.config.n_steps for t in mixed} == {"sac": None, "ppo": 16}
 
 
+def test_recipe_trials_take_the_recipe_and_the_grid_budget():
+    from rl.recipes import recipe
+    grid = {"experiments": ["ks"], "algorithms": ["ppo"], "n_agents": [10, 20], "steps_per_agent": [1000],
+            "recipe": True, "hyper": {"n_epochs": 3}}
+    trials = plan_sweep([grid])
+    ks = recipe("ks", "ppo")
+    for trial in trials:
+        c = trial.config
+        assert (c.preset, c.n_economies) == (ks["preset"], ks["n_economies"])
+        assert c.hyper_overrides == {**ks["hyper_overrides"], "n_epochs": 3}  # the block's hyper on top
+        assert c.timesteps == 1000 * c.n_agents * ks["n_economies"]  # the grid's budget, not the recipe's
+        assert c.checkpoint_every > c.timesteps
+    # the block's n_economies replaces the recipe's; the recipe makes a different run than the bare preset
+    two = plan_sweep([{**grid, "n_economies": 2}])
+    assert {t.config.n_economies for t in two} == {2}
+    bare = plan_sweep([{**grid, "recipe": False, "presets": [ks["preset"]]}])
+    assert not {t.name for t in bare} & {t.name for t in trials}
+    # the command line's --recipe sets it for every block
+    parsed = build_parser().parse_args(["run", "--out", "x", "--recipe", "--experiments", "ks"])
+    assert parsed.recipe is True
+
+
 def test_trial_json_round_trips_the_train_config(tmp_path):
     trials = plan_sweep([{**TINY, "algorithms": ["ppo"], "hyper": {"n_epochs": 3}, "n_steps": 16,
                           "vary": {"episode_length": [25, 30]}}])
@@ -126,6 +148,9 @@ def test_trial_json_round_trips_the_train_config(tmp_path):
     ({"hyper": {"ppo": {"n_epochs": 3}}}, "hyper.ppo is given but 'ppo' is not in 'algorithms'"),
     ({"n_economies": 0}, "n_economies must be integers >= 1"),
     ({"n_agnets": [2]}, "unknown sweep setting(s) 'n_agnets'"),
+    ({"recipe": True}, "either 'recipe = true'"),
+    ({"recipe": "yes", "presets": None}, "recipe must be true or false"),
+    ({"recipe": True, "presets": None, "algorithms": ["td3"]}, "no 'td3' recipe for 'ks'"),
 ])
 def test_plan_refuses_bad_input_naming_the_parameter(change, message):
     with pytest.raises(ValueError) as info:

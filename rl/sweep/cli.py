@@ -124,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--hyper", type=_parse_hyper, action="append", default=[], metavar="[ALGO:]NAME=VALUE",
                      help="SB3 hyperparameter over the preset, for every algorithm or only ALGO, repeatable "
                           "(default: the preset's)")
+    run.add_argument("--recipe", action="store_true", default=None,
+                     help="start every trial from its experiment's training recipe for its algorithm "
+                          "(rl/hyperparams/ALGO.yml: preset, economies, hyperparameters; the budget stays the "
+                          "sweep's) (default: off, the presets)")
     run.add_argument("--n-steps", type=int, help="rollout length per slot of the PPO trials (default: the preset's)")
     run.add_argument("--n-economies", type=int,
                      help=f"economies per VecEnv (default: {grid['n_economies']})")
@@ -148,7 +152,7 @@ def _blocks_and_settings(args) -> tuple:
     """Grid blocks and execution settings: the config file's, then the command line's on top."""
     blocks, execution = load_config(args.config) if args.config else ([{}], {})
     cli = {key: getattr(args, key) for key in ("experiments", "algorithms", "n_agents", "seeds", "presets",
-                                                "timesteps", "steps_per_agent", "n_steps", "n_economies")
+                                                "timesteps", "steps_per_agent", "n_steps", "n_economies", "recipe")
            if getattr(args, key) is not None}
     if "timesteps" in cli or "steps_per_agent" in cli:
         blocks = [{k: v for k, v in b.items() if k not in ("timesteps", "steps_per_agent")} for b in blocks]

@@ -19,13 +19,14 @@ import numpy as np
 from econ.experiments import EXPERIMENTS, Experiment, make_experiment
 from econ.io import jsonable
 from rl.config import TrainConfig
-from rl.recipes import ALGORITHMS, PRESETS, hyperparameters
+from rl.recipes import ALGORITHMS, PRESETS, hyperparameters, recipe
 
 GRID_AXES = ("experiments", "algorithms", "n_agents", "seeds", "presets", "timesteps", "steps_per_agent")
 """Keys whose values are lists swept over (a scalar counts as a one-element list)."""
 
-TRIAL_SETTINGS = ("overrides", "vary", "hyper", "n_steps", "n_economies")
-"""Keys fixed for every trial of a grid block (``vary`` maps an experiment field to a list of values to sweep)."""
+TRIAL_SETTINGS = ("overrides", "vary", "hyper", "n_steps", "n_economies", "recipe")
+"""Keys fixed for every trial of a grid block (``vary`` maps an experiment field to a list of values to sweep;
+``recipe = true`` starts every trial from its experiment's training recipe, :func:`recipe_settings`)."""
 
 DEFAULT_GRID = {"presets": ["default"], "n_agents": [None], "seeds": [0], "n_economies": 1}
 """Values of the keys a grid block leaves out (``n_agents`` None: the experiment's own N)."""
@@ -120,7 +121,11 @@ def _block_axes(block: dict) -> tuple:
     if unknown:
         raise ValueError(f"unknown sweep setting(s) {', '.join(map(repr, unknown))}; "
                          f"allowed: {', '.join(GRID_AXES + TRIAL_SETTINGS)}")
-    block = {**DEFAULT_GRID, **block}
+    if not isinstance(block.get("recipe", False), bool):
+        raise ValueError(f"recipe must be true or false, got {block['recipe']!r}")
+    if block.get("recipe") and block.get("presets") is not None:
+        raise ValueError("give either 'recipe = true' (each trial takes its recipe's preset) or 'presets', not both")
+    block = {**DEFAULT_GRID, **{key: value for key, value in block.items() if value is not None}}
     for key in ("experiments", "algorithms"):
         if key not in block:
             raise ValueError(f"the sweep needs {key!r} (choose from "
@@ -145,6 +150,24 @@ def _block_axes(block: dict) -> tuple:
     return block, axes, budget_key
 
 
+def recipe_settings(experiment: str, algo: str, n_steps: Optional[int], n_economies: Optional[int],
+                    overrides: dict, hyper: dict) -> tuple:
+    """A trial's (preset, n_steps, n_economies, overrides, hyper_overrides) starting from the training recipe.
+
+    The recipe of ``experiment`` with ``algo`` (:func:`rl.recipes.recipe`, a
+    ValueError naming the recipes that exist if there is none) gives
+    :data:`RECIPE_FIELDS`; the grid block's ``n_steps`` and ``n_economies``
+    (when not None) replace the recipe's, and its ``overrides`` and ``hyper``
+    are merged over the recipe's (the block winning).
+    """
+    settings = recipe(experiment, algo)
+    return (settings.get("preset", "default"),
+            settings.get("n_steps") if n_steps is None else n_steps,
+            settings.get("n_economies", 1) if n_economies is None else n_economies,
+            jsonable({**settings.get("overrides", {}), **overrides}),
+            jsonable({**settings.get("hyper_overrides", {}), **hyper}))
+
+
 def plan_sweep(blocks: Sequence[dict]) -> list:
     """Expand grid blocks into validated :class:`Trial` records (in grid order, duplicates removed).
 
@@ -153,7 +176,8 @@ def plan_sweep(blocks: Sequence[dict]) -> list:
     :data:`DEFAULT_GRID`.  Exactly one budget is required: ``timesteps``
     (total agent-steps, SB3's count) or ``steps_per_agent`` (vec-steps: the
     trial trains ``steps_per_agent * N * n_economies`` agent-steps, the
-    paper's "per-agent updates").  Every trial's experiment and
+    paper's "per-agent updates").  With ``recipe = true`` a trial starts from
+    its experiment's training recipe (:func:`recipe_settings`).  Every trial's experiment and
     hyperparameters are built here, so a bad value is refused before anything
     runs, with a ``ValueError`` naming the parameter and what is allowed.
     """
@@ -161,6 +185,7 @@ def plan_sweep(blocks: Sequence[dict]) -> list:
         raise ValueError("empty grid: no grid blocks")
     trials, seen = [], set()
     for block in blocks:
+        given_economies = block.get("n_economies") is not None
         block, axes, budget_key = _block_axes(block)
         n_economies = _check_int("n_economies", block["n_economies"], 1)
         n_steps = block.get("n_steps")
@@ -177,22 +202,28 @@ def plan_sweep(blocks: Sequence[dict]) -> list:
         for experiment, algo, n_agents, seed, preset, budget, varied_fields in itertools.product(
                 axes["experiments"], axes["algorithms"], axes["n_agents"], axes["seeds"], axes["presets"],
                 axes[budget_key], varied):
-            fields = jsonable({**overrides, **varied_fields})
+            block_hyper = {**shared_hyper, **algorithm_hyper.get(algo, {})}
+            trial_n_steps, trial_economies = n_steps, n_economies
+            if block.get("recipe"):
+                preset, trial_n_steps, trial_economies, fields, hyper_overrides = recipe_settings(
+                    experiment, algo, n_steps, n_economies if given_economies else None,
+                    {**overrides, **varied_fields}, block_hyper)
+            else:
+                fields, hyper_overrides = jsonable({**overrides, **varied_fields}), jsonable(block_hyper)
             try:
                 exp = make_experiment(experiment, n_agents, **fields)
             except ValueError as err:
                 raise ValueError(f"experiment {experiment!r} with n_agents={n_agents}"
                                  f"{' and ' + str(fields) if fields else ''}: {err}") from None
-            hyper_overrides = jsonable({**shared_hyper, **algorithm_hyper.get(algo, {})})
-            trial_n_steps = n_steps if algo == "ppo" else None
+            trial_n_steps = trial_n_steps if algo == "ppo" else None
             try:
                 hyper = hyperparameters(algo, preset, exp.beta, trial_n_steps, hyper_overrides)
             except ValueError as err:
                 raise ValueError(f"hyper for {algo}: {err}") from None
             steps_per_agent = None if budget_key == "timesteps" else int(budget)
-            timesteps = int(budget) if steps_per_agent is None else steps_per_agent * exp.num_agents * n_economies
+            timesteps = int(budget) if steps_per_agent is None else steps_per_agent * exp.num_agents * trial_economies
             config = TrainConfig(experiment, algo, timesteps, seed=int(seed), n_agents=exp.num_agents,
-                                 n_economies=n_economies, preset=preset, overrides=fields,
+                                 n_economies=trial_economies, preset=preset, overrides=fields,
                                  hyper_overrides=hyper_overrides, n_steps=trial_n_steps,
                                  checkpoint_every=NO_CHECKPOINTS, threads=1)
             digest = config_hash(config, exp, hyper)
