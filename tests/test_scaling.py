@@ -23,6 +23,8 @@ from rl.sweep import load_config, plan_sweep, run_sweep
 from validation import scaling
 from validation.scaling import SCALING_COLUMNS, SCORES_FILE, ScalingSettings, summarize
 
+from rl.recipes import recipe
+
 ROOT = Path(__file__).resolve().parents[1]
 STUDY = ROOT / "studies" / "scaling.toml"
 
@@ -46,7 +48,13 @@ def test_shipped_study_plans_the_issue_grid():
     for t in trials:
         c = t.config
         cells.setdefault((c.experiment, c.algo, c.n_agents), set()).add(c.seed)
-        assert t.steps_per_agent == 100_000 and c.timesteps == 100_000 * c.n_agents
+        if c.algo == "ppo":  # the recipe, 50,000 vec-steps, at least 160 households per rollout step
+            own = recipe(c.experiment, "ppo")
+            assert (c.preset, c.hyper_overrides) == (own["preset"], own.get("hyper_overrides", {}))
+            assert c.n_economies == -(-160 // c.n_agents)
+            assert t.steps_per_agent == 50_000 and c.timesteps == 50_000 * c.n_agents * c.n_economies
+        else:  # the paper's figure-8 budget: 100,000 vec-steps of one economy
+            assert t.steps_per_agent == 100_000 and c.timesteps == 100_000 * c.n_agents and c.n_economies == 1
     expected = ({("ks", a, n) for a in ("sac", "ppo") for n in (10, 20, 50, 100, 200, 500)}
                 | {("ks", a, n) for a in ("td3", "ddpg") for n in (10, 100, 500)}
                 | {("ks-het-marked", a, n) for a in ("sac", "ppo") for n in (20, 100, 500)}
