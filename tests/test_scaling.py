@@ -95,6 +95,22 @@ def test_tiny_study_writes_the_study_columns_and_three_figures(tiny_study):
     assert (out / "summary.csv").is_file()  # the sweep's own summary is rebuilt too
 
 
+def test_sweep_summarize_rebuilds_the_scaling_tables_and_figures(tiny_study, capsys):
+    """python -m rl.sweep summarize runs validation.scaling's scorer (an entry point) with the stored settings."""
+    from rl.sweep import main as sweep_main
+    out, _ = tiny_study
+    before = (out / "scaling.csv").read_text()
+    for name in ("scaling.csv", "scaling.md", "figures/finite-n-ks.png", "figures/continuum-ks.png"):
+        (out / name).unlink()
+    assert sweep_main(["summarize", str(out), "--quiet"]) == 0
+    assert (out / "scaling.csv").read_text() == before  # the stored TINY_SCORING settings, the same numbers
+    assert (out / "figures" / "finite-n-ks.png").is_file() and (out / "figures" / "continuum-ks.png").is_file()
+    assert "scored 4 of 4 trials" in capsys.readouterr().out
+    (out / "scaling.csv").unlink()
+    assert sweep_main(["summarize", str(out), "--no-scores", "--no-figures"]) == 0
+    assert not (out / "scaling.csv").exists()
+
+
 def test_scores_come_from_the_run_directories_and_are_reused(tiny_study, tmp_path, monkeypatch):
     out, rows = tiny_study
     copy = tmp_path / "copy"

@@ -74,6 +74,9 @@ SCORES_VERSION = 2
 
 SCORES_FILE = "scaling.json"
 
+SETTINGS_FILE = "scaling-settings.json"
+"""In the sweep directory: the settings of the last :func:`summarize`, which :func:`score_sweep` scores with again."""
+
 TRIAL_COLUMNS = ("experiment", "algorithm", "N", "seed", "steps_per_agent", "n_economies", "timesteps",
                  "wall_clock_seconds", "best_return", "status")
 """Columns taken from the sweep's own summary (rl.sweep.collect_rows)."""
@@ -356,6 +359,7 @@ def summarize(sweep_dir, settings: ScalingSettings = ScalingSettings(), *, figur
         raise ValueError(f"sweep_dir: {sweep_dir} has no runs/ folder (is it a sweep directory?)")
     write_summary(sweep_dir, figures=figures)
     rows = score_trials(sweep_dir, settings, recompute=recompute, quiet=quiet)
+    write_json_atomic(sweep_dir / SETTINGS_FILE, settings._asdict())
     groups = aggregate(rows)
     write_tables(sweep_dir, rows, groups, settings)
     if figures:
@@ -376,6 +380,22 @@ def summarize(sweep_dir, settings: ScalingSettings = ScalingSettings(), *, figur
             if curves:
                 plot_learning_curves(curves, sweep_dir / "figures" / f"learning-{name}.png", experiment, budget)
     return rows
+
+
+def score_sweep(sweep_dir, *, figures: bool = True, quiet: bool = False) -> list:
+    """:func:`summarize` with the settings the sweep was last scored with (:data:`SETTINGS_FILE`; the defaults
+    the first time), printing where it wrote: the scorer that ``python -m rl.sweep summarize`` runs (entry
+    point ``marl_bc.sweep_scorers``)."""
+    stored = read_json(Path(sweep_dir) / SETTINGS_FILE)
+    settings = ScalingSettings() if stored is None else ScalingSettings(**stored)
+    rows = summarize(sweep_dir, settings, figures=figures, quiet=quiet)
+    _report(rows, settings, Path(sweep_dir))
+    return rows
+
+
+def _report(rows: list, settings: ScalingSettings, sweep_dir: Path) -> None:
+    print(f"scored {sum(r['status'] == 'ok' for r in rows)} of {len(rows)} trials (settings "
+          f"{settings_digest(settings)}); wrote {sweep_dir / 'scaling.csv'}, {sweep_dir / 'scaling.md'}")
 
 
 def settings_digest(settings: ScalingSettings) -> str:
@@ -427,8 +447,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                          quiet=args.quiet)
     except ValueError as err:
         parser.error(str(err))
-    print(f"scored {sum(r['status'] == 'ok' for r in rows)} of {len(rows)} trials (settings "
-          f"{settings_digest(settings)}); wrote {args.directory / 'scaling.csv'}, {args.directory / 'scaling.md'}")
+    _report(rows, settings, args.directory)
     return 0 if all(r["status"] == "ok" for r in rows) else 1
 
 

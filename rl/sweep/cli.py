@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import sys
 from pathlib import Path
@@ -27,6 +28,11 @@ EXECUTION_DEFAULTS = {"out": None, "workers": 1, "retries": 1, "ray_address": No
 gives them (``out`` has none: it is required)."""
 
 EXECUTION_SETTINGS = tuple(EXECUTION_DEFAULTS)
+
+SCORER_GROUP = "marl_bc.sweep_scorers"
+"""Entry-point group of the scorers ``summarize`` runs after the sweep's own summary: callables
+``scorer(sweep_dir, *, figures, quiet)`` that rebuild the sweep's summary and add their own tables and figures
+(this package declares ``validation.scaling``'s, so that ``rl`` need not import ``validation``)."""
 
 COMMANDS = {
     "run": "run (or resume) a sweep: plan the grid, train every incomplete trial, write the summary",
@@ -145,7 +151,17 @@ def build_parser() -> argparse.ArgumentParser:
                                     formatter_class=HelpFormatter)
     summarize.add_argument("directory", type=Path, help="sweep directory (the --out of the run)")
     summarize.add_argument("--no-figures", action="store_true", help="write the tables only")
+    summarize.add_argument("--no-scores", action="store_true",
+                           help="the sweep's own summary only (returns, wall-clock), not the installed scorers' "
+                                "(default: both; the scaling study's scores against the benchmarks)")
+    summarize.add_argument("--quiet", action="store_true", help="do not print each trial as it is scored")
     return parser
+
+
+def scorers() -> list:
+    """The installed scorers of :data:`SCORER_GROUP`, as (name, callable), sorted by name."""
+    return [(point.name, point.load())
+            for point in sorted(importlib.metadata.entry_points(group=SCORER_GROUP), key=lambda p: p.name)]
 
 
 def _blocks_and_settings(args) -> tuple:
@@ -183,7 +199,14 @@ def _summarize(parser: argparse.ArgumentParser, args) -> int:
     rows = write_summary(args.directory, figures=not args.no_figures)
     print(markdown_table(rows), end="")
     print(f"wrote {args.directory / 'summary.csv'}, {args.directory / 'summary.md'}")
-    return 0 if all(r["status"] == "ok" for r in rows) else 1
+    ok = all(r["status"] == "ok" for r in rows)
+    for name, scorer in ([] if args.no_scores else scorers()):
+        try:
+            scored = scorer(args.directory, figures=not args.no_figures, quiet=args.quiet)
+        except ValueError as err:
+            parser.error(f"scorer {name}: {err}")
+        ok = ok and all(r["status"] == "ok" for r in scored)
+    return 0 if ok else 1
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
