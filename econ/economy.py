@@ -165,6 +165,28 @@ def _factor_prices_at(effective_capital, effective_labour, technology, alpha):
 
 
 @njit(cache=True, error_model="numpy")
+def private_return_wedge(price_impact, alpha, own_labour_share, own_capital_share):
+    """The relative wedge between household i's private and market return on capital when N households move prices.
+
+    With K = (1/N) sum_j kappa_j k_j and L = (1/N) sum_j lambda_j l_j, household
+    i's own capital moves r = alpha A (K/L)^(alpha-1) by dr/dk_i =
+    -(1-alpha) r kappa_i / (N K) and the wage by dw/dk_i = alpha w kappa_i / (N K),
+    so the derivative of its income (r_i k_i + w_i l_i) in k_i is
+    kappa_i r (1 + wedge), with
+
+        wedge = (phi / N) (1 - alpha) (b_i - a_i),   a_i = kappa_i k_i / K,  b_i = lambda_i l_i / L
+
+    its own shares of effective capital and labour, and ``price_impact`` =
+    phi / N (phi = 1: the open-loop rule, others held fixed; the consistent
+    conjecture's phi < 1 counts the others' reaction; docs/finite_n.md).  The
+    only copy, shared by the finite-N steady state (:mod:`econ.heterogeneous`)
+    and the finite-N Krusell-Smith household (:mod:`econ.krusell_smith`).
+    Scalars or arrays.
+    """
+    return price_impact * (1.0 - alpha) * (own_labour_share - own_capital_share)
+
+
+@njit(cache=True, error_model="numpy")
 def _factor_prices_kernel(effective_capital, effective_labour, technology, alpha, output, mpk, mpl):
     for j in range(output.shape[0]):
         output[j], mpk[j], mpl[j] = _factor_prices_at(effective_capital[j], effective_labour[j], technology[j], alpha)

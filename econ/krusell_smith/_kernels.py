@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from econ.economy import private_return_wedge
+
 
 @njit(cache=True)
 def marginal_products(K, z, L, alpha):
@@ -140,7 +142,7 @@ def egm_step(consumption, k_grid, K_grid, alm, z_values, L_values, labour_endowm
                         if p > 0.0:
                             c_next = (1.0 - wK) * consumption[t, sn, jK, j] + wK * consumption[t, sn, jK + 1, j]
                             if price_impact[t] > 0.0:
-                                wedge = price_impact[t] * (1.0 - alpha) * (own_labour_share[sn] - kappa[t] * k_grid[j] / K_next)
+                                wedge = private_return_wedge(price_impact[t], alpha, own_labour_share[sn], kappa[t] * k_grid[j] / K_next)
                                 expectation += p * (returns_next[sn] + capital_income_next[sn] * wedge) / c_next
                             else:
                                 expectation += p * returns_next[sn] / c_next
@@ -241,7 +243,7 @@ def euler_residuals(capital, aggregate_capital, states, types, k_grid, K_grid, c
                     own_labour_share = 0.0
                     if L_values[sn // 2] > 0.0:
                         own_labour_share = labour_endowment * (sn % 2) / L_values[sn // 2]
-                    wedge = price_impact[t] * (1.0 - alpha) * (own_labour_share - kappa[t] * k_one[0] / K_next)
+                    wedge = private_return_wedge(price_impact[t], alpha, own_labour_share, kappa[t] * k_one[0] / K_next)
                     gross += kappa[t] * mpk_n * wedge
                 expectation += p * gross / c_one[0]
         out[i] = 1.0 - c * beta * expectation
