@@ -24,7 +24,7 @@ from econ import (KrusellSmithParams, RBCParams, heterogeneous_steady_state, per
 from econ.experiments import make_experiment
 from econ.complementarity import fischer_burmeister, fischer_burmeister_derivatives
 from econ.heterogeneous import COMPLEMENTARITY_TOL, _complementarity_system, _scales
-from econ.krusell_smith import _kernels as kernels
+from tests.ks_euler import euler_errors
 
 UTILITIES = ["linear", "log_leisure"]
 
@@ -340,31 +340,14 @@ def test_very_many_households_reproduce_the_continuum_law_of_motion(mild):
     assert FIRST_ORDER_RATIO[0] < distance[10**7] / distance[10**8] < FIRST_ORDER_RATIO[1]
 
 
-def _euler_errors(sol, price_impact, num=4000, seed=7):
-    """Euler errors 1 - c/c_EE at households of the final cross-section, off the k and K grids."""
-    p, pol = sol.household_params, sol.policy
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, sol.household_capital.size, num)
-    k = sol.household_capital[idx] * rng.uniform(0.97, 1.03, num)
-    K = np.full(num, sol.mean_capital) * rng.uniform(0.98, 1.02, num)
-    states = (2 * rng.integers(0, 2, num) + sol.household_employed[idx]).astype(np.int64)
-    types = sol.household_types[idx].astype(np.int64)
-    alm = np.array([sol.alm["bad"], sol.alm["good"]])
-    out = np.empty(num)
-    kernels.euler_residuals(k, K, states, types, pol.capital_grid, pol.aggregate_capital_grid, pol.consumption, alm,
-                            p.technology, p.aggregate_labour, p.labour_endowment, np.asarray(p.capital_productivity),
-                            p.transition, p.alpha, p.beta, p.delta, out, price_impact)
-    return np.abs(out), types
-
-
 def test_finite_n_rule_satisfies_the_private_euler_equation_off_the_grid(mild_finite):
     assert mild_finite.n_agents == 20
-    errors, types = _euler_errors(mild_finite, mild_finite.price_impact)
+    errors, types = euler_errors(mild_finite)
     assert errors.max() < EULER_TOL_MAX and errors.mean() < EULER_TOL_MEAN
     # negative control: the market return in place of the private one misses the high-kappa households' Euler
     # equation by the size of their wedge, kappa r' (1-alpha)/N |s| / R' ~ 1.25 * 0.077 * 0.032 * 3 ~ 1 percent,
     # above the largest interpolation error the correct return is allowed
-    wrong, _ = _euler_errors(mild_finite, np.zeros_like(mild_finite.price_impact))
+    wrong, _ = euler_errors(mild_finite, np.zeros_like(mild_finite.price_impact))
     assert wrong[types == 2].mean() > EULER_TOL_MAX
 
 
@@ -390,7 +373,7 @@ def test_full_size_finite_n_solve(name):
     in the benchmark run) than the continuum one, and R^2 is not an accuracy measure (den Haan 2010)."""
     experiment = make_experiment(name)
     sol = solve_krusell_smith(experiment.ks, experiment.num_agents, seed=0, method="panel")  # households to sample
-    errors, _ = _euler_errors(sol, sol.price_impact)
+    errors, _ = euler_errors(sol)
     assert errors.max() < EULER_TOL_MAX and errors.mean() < EULER_TOL_MEAN
     assert min(sol.r_squared.values()) > 0.999
     assert sol.den_haan_max < 1.0

@@ -17,6 +17,7 @@ import quantecon as qe
 from econ import ConvergenceError, KrusellSmithParams, KrusellSmithSolution, solve_krusell_smith
 from econ.krusell_smith import _kernels as kernels
 from econ.economy import markets
+from tests.ks_euler import euler_errors
 from econ.krusell_smith.solver import den_haan_errors, estimate_alm, gini, simulate_shocks
 
 # Spec section 3, rounded to 6 digits there, hence the tolerance.
@@ -219,27 +220,9 @@ def test_den_haan_of_exact_law_is_zero():
 # ----------------------------------------------------------------------------- the individual problem
 
 
-def _euler_errors(sol: KrusellSmithSolution, num=4000, seed=7):
-    """Euler errors at households of the final cross-section, at K between grid nodes."""
-    p, pol = sol.params, sol.policy
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, sol.household_capital.size, num)
-    k = sol.household_capital[idx] * rng.uniform(0.97, 1.03, num)  # off the grid
-    K = np.full(num, sol.mean_capital) * rng.uniform(0.98, 1.02, num)
-    states = (2 * rng.integers(0, 2, num) + sol.household_employed[idx]).astype(np.int64)
-    types = sol.household_types[idx].astype(np.int64)
-    alm = np.array([sol.alm["bad"], sol.alm["good"]])
-    out = np.empty(num)
-    kernels.euler_residuals(k, K, states, types, pol.capital_grid, pol.aggregate_capital_grid, pol.consumption, alm,
-                            p.technology, p.aggregate_labour, p.labour_endowment,
-                            np.asarray(p.capital_productivity), p.transition, p.alpha, p.beta, p.delta, out,
-                            np.zeros(len(p.capital_productivity)))
-    return np.abs(out)
-
-
 @pytest.mark.parametrize("name", ["ks1998", "ks_marked"])
 def test_euler_equation_holds_off_the_grid(name, request):
-    errors = _euler_errors(request.getfixturevalue(name))
+    errors, _ = euler_errors(request.getfixturevalue(name))
     assert errors.max() < EULER_TOL_MAX
     assert errors.mean() < EULER_TOL_MEAN
 
