@@ -365,20 +365,15 @@ def summarize(sweep_dir, settings: ScalingSettings = ScalingSettings(), *, figur
     if figures:
         by_experiment: dict = {}
         for g in groups:
-            by_experiment.setdefault((g["experiment"], g["steps_per_agent"]), []).append(g)
-        budgets = {}
-        for experiment, _ in by_experiment:
-            budgets[experiment] = budgets.get(experiment, 0) + 1
-        for (experiment, budget), members in by_experiment.items():
-            suffix = "" if budgets[experiment] == 1 else f"-{budget}"
-            name = f"{experiment}{suffix}"
-            plot_continuum(members, sweep_dir / "figures" / f"continuum-{name}.png", experiment, budget)
-            plot_finite_n(members, sweep_dir / "figures" / f"finite-n-{name}.png", experiment, budget)
-            plot_wall_clock(members, sweep_dir / "figures" / f"wall-clock-{name}.png", experiment, budget)
-            curves = [curve for row in rows if (row["experiment"], row["steps_per_agent"]) == (experiment, budget)
+            by_experiment.setdefault(g["experiment"], []).append(g)
+        for experiment, members in by_experiment.items():
+            plot_continuum(members, sweep_dir / "figures" / f"continuum-{experiment}.png", experiment)
+            plot_finite_n(members, sweep_dir / "figures" / f"finite-n-{experiment}.png", experiment)
+            plot_wall_clock(members, sweep_dir / "figures" / f"wall-clock-{experiment}.png", experiment)
+            curves = [curve for row in rows if row["experiment"] == experiment
                       and (curve := _learning_curve(sweep_dir, row)) is not None]
             if curves:
-                plot_learning_curves(curves, sweep_dir / "figures" / f"learning-{name}.png", experiment, budget)
+                plot_learning_curves(curves, sweep_dir / "figures" / f"learning-{experiment}.png", experiment)
     return rows
 
 

@@ -1,9 +1,10 @@
 """Figures of the scaling study (:mod:`validation.scaling`): distances and wall-clock against N, per algorithm.
 
 Each figure takes the groups of :func:`validation.scaling.aggregate` of one
-experiment and budget (mean and 2 sd over seeds per algorithm and N) and
-draws one line per algorithm with a ±2 sd band, N on a log axis, the legend
-outside the axes.  No pyplot: figures are built and saved without a global
+experiment (mean and 2 sd over seeds per algorithm, budget and N) and draws
+one line per algorithm and budget (the budget in the legend: the study gives
+PPO and the off-policy algorithms different budgets) with a ±2 sd band, N on
+a log axis, the legend outside the axes.  No pyplot: figures are built and saved without a global
 backend.
 """
 
@@ -30,7 +31,20 @@ PAPER_FIGURE_8_UPDATES = 100_000
 
 
 def _budget_text(budget: Optional[int]) -> str:
-    return "budget: total agent-steps" if budget is None else f"budget: {budget:,} updates per agent (vec-steps)"
+    return "a total agent-step budget" if budget is None else f"{budget:,} vec-steps"
+
+
+def _lines(groups: list) -> list:
+    """The (algorithm, budget) pairs present, in algorithm order: one line each in a figure."""
+    order = {algo: i for i, algo in enumerate(ALGORITHMS)}
+    return sorted({(g["algorithm"], g.get("steps_per_agent")) for g in groups if "algorithm" in g},
+                  key=lambda line: (order[line[0]], line[1] or 0))
+
+
+def _line_style(lines: list, line: tuple) -> tuple:
+    """Colour by algorithm; a second budget of the same algorithm is dashed."""
+    same = [budget for algo, budget in lines if algo == line[0]]
+    return ALGORITHM_COLOURS[line[0]], ("o-", "s--", "^:")[same.index(line[1]) % 3]
 
 
 def _percent(key: str) -> float:
@@ -38,22 +52,25 @@ def _percent(key: str) -> float:
     return 100.0 if key.endswith(("_K", "_L", "_r")) else 1.0
 
 
-def _series(groups: list, algo: str, key: str) -> tuple:
-    members = sorted((g for g in groups if g["algorithm"] == algo and key in g), key=lambda g: g["N"])
+def _series(groups: list, line: tuple, key: str) -> tuple:
+    algo, budget = line
+    members = sorted((g for g in groups if (g["algorithm"], g.get("steps_per_agent")) == (algo, budget) and key in g),
+                     key=lambda g: g["N"])
     scale = _percent(key)
     return (np.array([g["N"] for g in members], dtype=float), scale * np.array([g[key] for g in members]),
             scale * np.array([g[f"{key}_2sd"] for g in members]), max((g["seeds"] for g in members), default=0))
 
 
 def _algorithm_lines(ax, groups: list, key: str) -> None:
-    for algo in ALGORITHMS:
-        n, mean, band, seeds = _series(groups, algo, key)
+    lines = _lines(groups)
+    for line in lines:
+        n, mean, band, seeds = _series(groups, line, key)
         if n.size == 0:
             continue
-        colour = ALGORITHM_COLOURS[algo]
-        ax.plot(n, mean, "o-", color=colour, label=f"{algo.upper()} (mean of {seeds} seed{'s' * (seeds > 1)})")
-        ax.fill_between(n, mean - band, mean + band, color=colour, alpha=0.2, lw=0,
-                        label=f"{algo.upper()} ±2 sd over seeds")
+        colour, style = _line_style(lines, line)
+        name = f"{line[0].upper()}, {_budget_text(line[1])}"
+        ax.plot(n, mean, style, color=colour, label=f"{name} (mean of {seeds} seed{'s' * (seeds > 1)})")
+        ax.fill_between(n, mean - band, mean + band, color=colour, alpha=0.2, lw=0, label=f"{name}: ±2 sd over seeds")
 
 
 def _reference_line(ax, groups: list, key: str, label: str, style: str) -> None:
@@ -86,7 +103,7 @@ def _format_axes(fig: Figure, axes, groups: list, title: str) -> None:
     fig.suptitle(title, fontsize="medium")
 
 
-def plot_continuum(groups: list, path, experiment: str, budget: Optional[int]) -> None:
+def plot_continuum(groups: list, path, experiment: str) -> None:
     """RL's distance to the continuum equilibrium against N, with the price-impact benchmark's distance beside it."""
     ks = experiment in KS_EXPERIMENTS
     panels = ([("continuum_K", "mean capital K: |K / K_continuum - 1| (%)"),
@@ -110,11 +127,11 @@ def plot_continuum(groups: list, path, experiment: str, budget: Optional[int]) -
         ax.set_ylabel(ylabel)
     what = "ergodic means, same shocks" if ks else "deterministic fixed point vs steady states"
     _format_axes(fig, axes, groups, f"{experiment}: distance to the continuum equilibrium ({what}); "
-                                    f"{_budget_text(budget)}")
+                                    f"budgets in updates per agent (vec-steps)")
     save_figure_atomic(fig, path)
 
 
-def plot_finite_n(groups: list, path, experiment: str, budget: Optional[int]) -> None:
+def plot_finite_n(groups: list, path, experiment: str) -> None:
     """RL's distance to the price-impact benchmark at its own N, per algorithm, with the scorecard's tolerances."""
     if experiment in KS_EXPERIMENTS:
         tol = SAME_ECONOMY_TOLERANCES["ks" if experiment == "ks" else "ks-het"]
@@ -137,38 +154,41 @@ def plot_finite_n(groups: list, path, experiment: str, budget: Optional[int]) ->
             ax.axhline(_percent(key) * tolerance, color="grey", ls="--", lw=1, label="scorecard tolerance")
         ax.set_ylabel(ylabel)
     _format_axes(fig, axes, groups, f"{experiment}: distance to the price-impact (finite-N) benchmark at the same N; "
-                                    f"{_budget_text(budget)}")
+                                    f"budgets in updates per agent (vec-steps)")
     save_figure_atomic(fig, path)
 
 
-def plot_wall_clock(groups: list, path, experiment: str, budget: Optional[int]) -> None:
+def plot_wall_clock(groups: list, path, experiment: str) -> None:
     """Measured training hours (``model.learn``) against N per algorithm, beside the paper's figure-8 hours."""
     fig = Figure(figsize=(9, 4.5), layout="constrained")
     ax = fig.subplots()
-    for algo in ALGORITHMS:
-        n, seconds, band, seeds = _series(groups, algo, "wall_clock_seconds")
+    lines = _lines(groups)
+    for line in lines:
+        n, seconds, band, seeds = _series(groups, line, "wall_clock_seconds")
         if n.size == 0:
             continue
-        colour = ALGORITHM_COLOURS[algo]
-        ax.plot(n, seconds / 3600.0, "o-", color=colour,
-                label=f"{algo.upper()}, measured (mean of {seeds} seed{'s' * (seeds > 1)})")
+        colour, style = _line_style(lines, line)
+        name = f"{line[0].upper()}, {_budget_text(line[1])}"
+        ax.plot(n, seconds / 3600.0, style, color=colour,
+                label=f"{name}, measured (mean of {seeds} seed{'s' * (seeds > 1)})")
         ax.fill_between(n, (seconds - band) / 3600.0, (seconds + band) / 3600.0, color=colour, alpha=0.2, lw=0,
-                        label=f"{algo.upper()} ±2 sd over seeds")
+                        label=f"{name}: ±2 sd over seeds")
     if experiment == "ks":
         n = np.array(sorted(PAPER_FIGURE_8_HOURS), dtype=float)
         ax.plot(n, [PAPER_FIGURE_8_HOURS[v] for v in sorted(PAPER_FIGURE_8_HOURS)], "ks--", mfc="none",
                 label=f"paper, figure 8: SAC, {PAPER_FIGURE_8_UPDATES:,} updates per agent, one CPU")
     ax.set_ylabel("training wall-clock (hours, one core per trial)")
     _format_axes(fig, [ax], groups + [{"N": v} for v in PAPER_FIGURE_8_HOURS] * (experiment == "ks"),
-                 f"{experiment}: measured training time; {_budget_text(budget)}")
+                 f"{experiment}: measured training time (budgets in updates per agent, vec-steps)")
     save_figure_atomic(fig, path)
 
 
-def plot_learning_curves(curves: list, path, experiment: str, budget: Optional[int]) -> None:
+def plot_learning_curves(curves: list, path, experiment: str) -> None:
     """Mean episode return per household against updates per agent, one panel per algorithm, one colour per N.
 
     ``curves`` holds (algorithm, N, seed, updates per agent, returns) per trial; every seed is drawn (thin
-    lines), so a curve that has not flattened by the end of the budget shows as such.
+    lines), so a curve that has not flattened by the end of the budget shows as such.  Each panel's x axis
+    ends at its algorithm's budget.
     """
     algos = [a for a in ALGORITHMS if any(c[0] == a for c in curves)]
     ns = sorted({c[1] for c in curves})
@@ -189,7 +209,8 @@ def plot_learning_curves(curves: list, path, experiment: str, budget: Optional[i
     labels = sorted(handles, key=lambda text: int(text.split("= ")[1]))
     fig.legend([handles[label] for label in labels], labels, loc="outside right center", fontsize="small",
                title="one line per seed")
-    fig.suptitle(f"{experiment}: learning curves; {_budget_text(budget)}", fontsize="medium")
+    fig.suptitle(f"{experiment}: learning curves (returns of different N are returns of different economies)",
+                 fontsize="medium")
     save_figure_atomic(fig, path)
 
 
