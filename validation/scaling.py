@@ -303,12 +303,18 @@ def _cell(value) -> str:
 
 
 def write_tables(sweep_dir, rows: list, groups: list, settings: ScalingSettings) -> None:
-    """``scaling.csv`` (every trial, :data:`SCALING_COLUMNS`) and ``scaling.md`` (both tables, the settings)."""
+    """``scaling.csv`` (every trial, :data:`SCALING_COLUMNS`) and ``scaling.md`` (both tables, the settings, the
+    total training time); trials in order of experiment, budget, algorithm, N and seed."""
     sweep_dir = Path(sweep_dir)
+    order = {algo: i for i, algo in enumerate(ALGORITHMS)}
+    rows = sorted(rows, key=lambda r: (r["experiment"], r["steps_per_agent"] or 0, order[r["algorithm"]], r["N"],
+                                       r["seed"]))
     write_csv_atomic(sweep_dir / "scaling.csv", rows, SCALING_COLUMNS)
+    seconds = sum(r["wall_clock_seconds"] for r in rows if r["status"] == "ok" and r["wall_clock_seconds"])
 
     lines = [f"# Scaling study: {sweep_dir.name}\n",
-             f"{len(rows)} trials, {sum(r['status'] == 'ok' for r in rows)} complete. Scored with "
+             f"{len(rows)} trials, {sum(r['status'] == 'ok' for r in rows)} complete; their training took "
+             f"{seconds / 3600:.2f} core-hours (one core per trial, `model.learn`). Scored with "
              f"{json.dumps(settings._asdict())}. Distances: `*_K`, `*_L`, `*_r` relative; Ginis, chat bias "
              "absolute; welfare gains in percent of consumption per period; residuals per period. "
              "`pi_*`: RL against the price-impact benchmark at N; `continuum_*`: against the continuum; "
