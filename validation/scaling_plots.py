@@ -57,8 +57,23 @@ def _series(groups: list, line: tuple, key: str) -> tuple:
     members = sorted((g for g in groups if (g["algorithm"], g.get("steps_per_agent")) == (algo, budget) and key in g),
                      key=lambda g: g["N"])
     scale = _percent(key)
+    seeds = sorted({g["seeds"] for g in members})
     return (np.array([g["N"] for g in members], dtype=float), scale * np.array([g[key] for g in members]),
-            scale * np.array([g[f"{key}_2sd"] for g in members]), max((g["seeds"] for g in members), default=0))
+            scale * np.array([g[f"{key}_2sd"] for g in members]), seeds)
+
+
+def _seeds_text(seeds: list) -> str:
+    """'mean of 3 seeds', or 'mean of 1-3 seeds' when the points of a line have different numbers of seeds."""
+    if not seeds:
+        return "no seeds"
+    count = str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}-{seeds[-1]}"
+    return f"mean of {count} seed{'s' * (seeds[-1] > 1)}"
+
+
+def _symlog(ax, linear_up_to: float) -> None:
+    """Linear up to ``linear_up_to`` (a tolerance: pass or fail reads on a linear scale), logarithmic above, so
+    that one far-off point does not flatten the others."""
+    ax.set_yscale("symlog", linthresh=linear_up_to, linscale=1.0)
 
 
 def _algorithm_lines(ax, groups: list, key: str) -> None:
@@ -69,8 +84,11 @@ def _algorithm_lines(ax, groups: list, key: str) -> None:
             continue
         colour, style = _line_style(lines, line)
         name = f"{line[0].upper()}, {_budget_text(line[1])}"
-        ax.plot(n, mean, style, color=colour, label=f"{name} (mean of {seeds} seed{'s' * (seeds > 1)})")
-        ax.fill_between(n, mean - band, mean + band, color=colour, alpha=0.2, lw=0, label=f"{name}: ±2 sd over seeds")
+        ax.plot(n, mean, style, color=colour, label=f"{name} ({_seeds_text(seeds)})")
+        low = mean - band if key.endswith("welfare_gain_percent") else np.maximum(mean - band, 0.0)  # distances >= 0
+        ax.fill_between(n, low, mean + band, color=colour, alpha=0.2, lw=0, label=f"{name}: ±2 sd over seeds")
+    if not key.endswith("welfare_gain_percent"):
+        ax.set_ylim(bottom=0.0)
 
 
 def _reference_line(ax, groups: list, key: str, label: str, style: str) -> None:
@@ -106,14 +124,15 @@ def _format_axes(fig: Figure, axes, groups: list, title: str) -> None:
 def plot_continuum(groups: list, path, experiment: str) -> None:
     """RL's distance to the continuum equilibrium against N, with the price-impact benchmark's distance beside it."""
     ks = experiment in KS_EXPERIMENTS
-    panels = ([("continuum_K", "mean capital K: |K / K_continuum - 1| (%)"),
-               ("continuum_gini_wealth", "wealth Gini: |G - G_continuum|")] if ks else
-              [("continuum_K", "aggregate capital K: |K / K_continuum - 1| (%)"),
-               ("continuum_r", "interest rate r: |r / r_continuum - 1| (%)")])
+    panels = ([("continuum_K", "mean capital K: |K / K_continuum - 1| (%)", 2.0),
+               ("continuum_gini_wealth", "wealth Gini: |G - G_continuum|", 0.02)] if ks else
+              [("continuum_K", "aggregate capital K: |K / K_continuum - 1| (%)", 2.0),
+               ("continuum_r", "interest rate r: |r / r_continuum - 1| (%)", 2.0)])
     fig = Figure(figsize=(11, 4.5), layout="constrained")
     axes = fig.subplots(1, len(panels))
-    for ax, (key, ylabel) in zip(axes, panels):
+    for ax, (key, ylabel, linear_up_to) in zip(axes, panels):
         _algorithm_lines(ax, groups, key)
+        _symlog(ax, linear_up_to)
         bench_key = key.replace("continuum_", "benchmarks_")
         if ks:
             _reference_line(ax, groups, bench_key, "price-impact rule at N, same economy (theory's finite-N distance)",
@@ -127,7 +146,8 @@ def plot_continuum(groups: list, path, experiment: str) -> None:
         ax.set_ylabel(ylabel)
     what = "ergodic means, same shocks" if ks else "deterministic fixed point vs steady states"
     _format_axes(fig, axes, groups, f"{experiment}: distance to the continuum equilibrium ({what}); "
-                                    f"budgets in updates per agent (vec-steps)")
+                                    f"budgets in updates per agent (vec-steps)\n"
+                                    "y axes linear up to 2 % (0.02 for the Gini), logarithmic above")
     save_figure_atomic(fig, path)
 
 
@@ -152,9 +172,11 @@ def plot_finite_n(groups: list, path, experiment: str) -> None:
         _algorithm_lines(ax, groups, key)
         if tolerance is not None:
             ax.axhline(_percent(key) * tolerance, color="grey", ls="--", lw=1, label="scorecard tolerance")
+            _symlog(ax, _percent(key) * tolerance)
         ax.set_ylabel(ylabel)
     _format_axes(fig, axes, groups, f"{experiment}: distance to the price-impact (finite-N) benchmark at the same N; "
-                                    f"budgets in updates per agent (vec-steps)")
+                                    f"budgets in updates per agent (vec-steps)\n"
+                                    "y axes linear up to the scorecard tolerance, logarithmic above")
     save_figure_atomic(fig, path)
 
 
@@ -170,7 +192,7 @@ def plot_wall_clock(groups: list, path, experiment: str) -> None:
         colour, style = _line_style(lines, line)
         name = f"{line[0].upper()}, {_budget_text(line[1])}"
         ax.plot(n, seconds / 3600.0, style, color=colour,
-                label=f"{name}, measured (mean of {seeds} seed{'s' * (seeds > 1)})")
+                label=f"{name}, measured ({_seeds_text(seeds)})")
         ax.fill_between(n, (seconds - band) / 3600.0, (seconds + band) / 3600.0, color=colour, alpha=0.2, lw=0,
                         label=f"{name}: ±2 sd over seeds")
     if experiment == "ks":
