@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 
 import numpy as np
 import pytest
 import torch
 
 from econ.experiments import make_experiment
+from rl.checkpoints import list_checkpoints
 from rl.config import TrainConfig
 from rl.evaluation import LEADING_COLUMNS, Evaluation, ScorecardEvalCallback
 from rl.loading import load_model
@@ -51,7 +53,7 @@ EVAL_EVERY = 1_000
 
 
 def _config(**changes) -> TrainConfig:
-    settings = dict(seed=3, preset="tuned", eval_every=EVAL_EVERY, checkpoint_every=BUDGET,
+    settings = dict(seed=3, preset="tuned", eval_every=EVAL_EVERY, checkpoint_every=BUDGET // 2,
                     hyper_overrides={"batch_size": 1_280})  # a divisor of the 2,560-step rollout
     return TrainConfig("ks", "ppo", BUDGET, **{**settings, **changes})
 
@@ -96,10 +98,21 @@ def test_training_stops_at_the_first_evaluation_that_passes(tmp_path, lenient):
     assert recorded["tolerances"]["mean_capital"] == NEVER_BINDING
 
 
-def test_unmet_targets_train_the_whole_budget_and_log_every_evaluation(tmp_path, strict):
-    summary = train(_config(), tmp_path, evaluator=strict, stop_at_target=True)
+@pytest.fixture(scope="module")
+def strict_run(tmp_path_factory, strict):
+    """A run with the default targets, which an untrained-for-long network does not meet: the whole budget."""
+    run = tmp_path_factory.mktemp("strict")
+    return run, train(_config(), run, evaluator=strict, stop_at_target=True)
+
+
+def _rows(run):
+    return list(csv.DictReader(open(run / "evaluations.csv")))
+
+
+def test_unmet_targets_train_the_whole_budget_and_log_every_evaluation(strict_run, strict):
+    run, summary = strict_run
     assert summary["timesteps"] == BUDGET and summary["target_reached"] is None
-    rows = list(csv.DictReader(open(tmp_path / "evaluations.csv")))
+    rows = _rows(run)
     assert [int(r["timesteps"]) for r in rows] == [1_000, 2_000, 3_000, 4_000, 5_000]
     assert list(rows[0]) == list(LEADING_COLUMNS) + list(strict.columns)
     assert all(r["passed"] == "False" and "mean_capital" in r["failed"].split(";") for r in rows)
@@ -108,16 +121,34 @@ def test_unmet_targets_train_the_whole_budget_and_log_every_evaluation(tmp_path,
     assert [r["timesteps"] for r in summary["evaluations"]] == [1_000, 2_000, 3_000, 4_000, 5_000]
 
 
+def test_a_resumed_run_continues_the_evaluations(tmp_path, strict_run, strict, capsys):
+    whole, _ = strict_run
+    resumed = tmp_path / "resumed"
+    shutil.copytree(whole, resumed)
+    for folder in list_checkpoints(resumed / "checkpoints")[:-1]:  # keep the oldest (newest first): a kill then
+        shutil.rmtree(folder)
+    (kept,) = list_checkpoints(resumed / "checkpoints")
+    assert 0 < int(kept.name.split("_")[1]) < BUDGET
+    for name in ("model.zip", "summary.json"):
+        (resumed / name).unlink()
+    capsys.readouterr()
+    summary = train(_config(), resumed, evaluator=strict, stop_at_target=True, resume=True)
+    assert f"resuming from {kept} " in capsys.readouterr().out
+    timing = ("seconds", "eval_seconds")
+    strip = [{k: v for k, v in r.items() if k not in timing} for r in _rows(resumed)]
+    assert strip == [{k: v for k, v in r.items() if k not in timing} for r in _rows(whole)]
+    assert len(summary["evaluations"]) == 5
+
+
 def test_without_stop_at_target_a_passing_evaluation_does_not_stop(tmp_path, lenient):
     summary = train(_config(), tmp_path, evaluator=lenient)
     assert summary["timesteps"] == BUDGET and summary["target_reached"] is None
     assert all(r["passed"] for r in summary["evaluations"]) and len(summary["evaluations"]) == 5
 
 
-def test_evaluating_does_not_change_the_training(tmp_path, strict, ks_exp):
-    train(_config(), tmp_path / "with", evaluator=strict)
+def test_evaluating_does_not_change_the_training(tmp_path, strict_run, ks_exp):
     train(_config(eval_every=None), tmp_path / "without")
-    with_eval, without = (load_model(tmp_path / name, ks_exp).policy.state_dict() for name in ("with", "without"))
+    with_eval, without = (load_model(run, ks_exp).policy.state_dict() for run in (strict_run[0], tmp_path / "without"))
     assert all(torch.equal(with_eval[k], without[k]) for k in without)
     assert not (tmp_path / "without" / "evaluations.csv").exists()
 
