@@ -189,3 +189,20 @@ def test_compare_refuses_evaluation_flags_that_do_not_apply(argv, message, capsy
 def test_evaluation_rows_hold_numbers(strict, ks_exp):
     values = strict(control_model("untrained", ks_exp)).values
     assert all(isinstance(v, float) and np.isfinite(v) for v in values.values())
+
+
+@pytest.mark.slow
+def test_compare_stops_at_the_first_passing_evaluation_whose_values_are_the_scorecards(tmp_path, capsys):
+    """The command line end to end (full-size solves, about 1 min): with tolerances no distance reaches, the first
+    evaluation passes and training stops there, without the update that would follow it, so the final
+    scorecard scores the very policy that was evaluated: same RL values on every row, exit 0."""
+    tolerances = [f"{name}={NEVER_BINDING}" for name, tol in SAME_ECONOMY_TOLERANCES["ks"].items() if tol is not None]
+    code = compare.main(["ks", "--train", "--timesteps", "81920", "--eval-every", "20480", "--stop-at-targets",
+                         "--out", str(tmp_path)] + [arg for tol in tolerances for arg in ("--tol", tol)])
+    out = capsys.readouterr().out
+    assert code == 0 and "seed 0: every judged row first passed after 20480 agent-steps" in out
+    (row,) = list(csv.DictReader(open(tmp_path / "train-ppo-seed0" / "evaluations.csv")))
+    report = json.loads((tmp_path / "report.json").read_text())
+    scored = {r["metric"]: r["rl"] for r in report["rows"]}
+    assert scored and all(float(row[name]) == pytest.approx(value, rel=1e-12, abs=1e-15)
+                          for name, value in scored.items() if not isinstance(value, str))

@@ -269,9 +269,9 @@ def main(argv=None) -> int:
         if not args.train:
             parser.error("--eval-every evaluates during --train")
         if args.experiment not in TRAINING_EVAL_EXPERIMENTS:
-            parser.error(f"--eval-every: the training-time scorecard exists for {', '.join(TRAINING_EVAL_EXPERIMENTS)}; "
-                         f"for rbc and rbc-full-depreciation use python -m rl.train --eval-every with "
-                         f"--target-welfare-loss")
+            parser.error(f"--eval-every: the training-time scorecard exists for "
+                         f"{', '.join(TRAINING_EVAL_EXPERIMENTS)}; for rbc and rbc-full-depreciation use "
+                         f"python -m rl.train --eval-every with --target-welfare-loss")
         if args.eval_every < 1:
             parser.error(f"--eval-every must be an integer >= 1 agent-step, got {args.eval_every}")
     if args.stop_at_targets and args.eval_every is None:
