@@ -238,7 +238,9 @@ def train(config: TrainConfig, out, *, resume: bool = False, overwrite: bool = F
                                         or target_policy_error is not None)
     if wants_eval and not has_benchmark(exp):
         raise ValueError(f"evaluation against a benchmark needs a one-household AR(1) experiment "
-                         f"(rbc, rbc-full-depreciation); {experiment!r} with N = {exp.num_agents} has none")
+                         f"(rbc, rbc-full-depreciation); {experiment!r} with N = {exp.num_agents} has none here "
+                         f"(the Krusell-Smith scorecards evaluate during training through python -m "
+                         f"validation.compare EXPERIMENT --train --eval-every N)")
     if target_policy_error is not None and target_welfare_loss is None:
         raise ValueError("target_policy_error is checked together with target_welfare_loss: give both")
     if wants_eval and eval_every is None:
