@@ -177,6 +177,7 @@ def test_bad_evaluation_settings_are_refused_before_training(tmp_path, strict):
 @pytest.mark.parametrize("argv, message", [
     (["ks", "--eval-every", "1000"], "during --train"),
     (["rbc", "--train", "--eval-every", "1000"], "rl.train --eval-every"),
+    (["general", "--train", "--eval-every", "1000"], "not general"),
     (["ks", "--train", "--stop-at-targets"], "give --eval-every"),
     (["ks", "--train", "--eval-every", "0"], ">= 1"),
 ])

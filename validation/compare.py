@@ -5,7 +5,11 @@ Out of the box the policy shipped with the project for the experiment
 other runs (a run directory of ``python -m rl.train`` or its ``model.zip``;
 several paths give a seed band), ``--model steady-state`` and ``--model
 untrained`` are the negative controls, and ``--train`` trains first with the
-stated recipe (:data:`rl.recipes.TRAIN_RECIPES`; ``--algo`` picks among them).
+stated recipe (:data:`rl.recipes.TRAIN_RECIPES`; ``--algo`` picks among them);
+in the KS experiments ``--eval-every N`` scores the policy with this
+scorecard every N agent-steps while it trains
+(:class:`validation.training_eval.SameEconomyEvaluator`) and
+``--stop-at-targets`` stops at the first evaluation that passes.
 The scorecard has one row per metric that applies: benchmark value, RL
 value, distance, tolerance and pass/fail; rows without a tolerance are
 reported, not judged.  A JSON report and PNG figures go to ``--out``.  The
@@ -270,8 +274,8 @@ def main(argv=None) -> int:
             parser.error("--eval-every evaluates during --train")
         if args.experiment not in TRAINING_EVAL_EXPERIMENTS:
             parser.error(f"--eval-every: the training-time scorecard exists for "
-                         f"{', '.join(TRAINING_EVAL_EXPERIMENTS)}; for rbc and rbc-full-depreciation use "
-                         f"python -m rl.train --eval-every with --target-welfare-loss")
+                         f"{', '.join(TRAINING_EVAL_EXPERIMENTS)}, not {args.experiment} (rbc and "
+                         f"rbc-full-depreciation: python -m rl.train --eval-every with --target-welfare-loss)")
         if args.eval_every < 1:
             parser.error(f"--eval-every must be an integer >= 1 agent-step, got {args.eval_every}")
     if args.stop_at_targets and args.eval_every is None:
