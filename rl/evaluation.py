@@ -141,6 +141,7 @@ class ScorecardEvalCallback(BaseCallback):
             raise ValueError(f"the evaluator changed its columns between evaluations: {list(row)} "
                              f"after {self._columns}")
         self.history.append(row)
+        self.logger.record("eval/passed", float(row["passed"]))
         for name, value in row.items():
             if name not in ("timesteps", "seconds", "failed") and _is_number(value):
                 self.logger.record(f"eval/{name}", float(value))
