@@ -77,8 +77,8 @@ class TrainConfig:
                                                                 "preset's)"))
     checkpoint_every: int = field(default=50_000, metadata=_help("agent-steps between checkpoints"))
     eval_every: Optional[int] = field(default=None, metadata=_help(
-        "agent-steps between evaluations against the benchmark (rbc experiments; default: none, or 5000 "
-        "with a target)"))
+        "agent-steps between evaluations against the benchmark (rbc experiments, or a scorecard given to "
+        "rl.train.train, as validation.compare --train does; default: none, or 5000 with a target)"))
     target_welfare_loss: Optional[float] = field(default=None, metadata=_help(
         "stop when the welfare loss (percent of consumption) is below this"))
     target_policy_error: Optional[float] = field(default=None, metadata=_help(

@@ -41,6 +41,7 @@ from rl.callbacks import (BenchmarkEvalCallback, EntropyAnnealing, ExpectedNextV
                           GroupAdvantageNormalisation, ReturnTracker, has_benchmark, truncate_rows)
 from rl.checkpoints import CheckpointCallback, latest_checkpoint, load_checkpoint, remove_later_than
 from rl.config import SettingError, TrainConfig, add_arguments, flag_of, from_arguments
+from rl.evaluation import Evaluator, ScorecardEvalCallback
 from rl.loading import OFF_POLICY, build_model
 from rl.recipes import LinearSchedule, algorithm_class, centred, hyperparameters, recipe, reward_offset, sb3_kwargs
 from rl.vec_env import EconomyVecEnv
@@ -93,8 +94,11 @@ def run_identity(record: dict) -> dict:
     """What must be equal for a run to continue another: every setting but the budget (plain JSON)."""
     train_config = dict(record["train_config"])
     train_config.pop("timesteps", None)
-    return json.loads(json.dumps({"train_config": train_config, "experiment": record["experiment"],
-                                  "algorithm": record["algorithm"], "hyperparameters": record["hyperparameters"]}))
+    identity = {"train_config": train_config, "experiment": record["experiment"],
+                "algorithm": record["algorithm"], "hyperparameters": record["hyperparameters"]}
+    if record.get("evaluation") is not None:  # an injected scorecard's settings (absent from earlier runs)
+        identity["evaluation"] = record["evaluation"]
+    return json.loads(json.dumps(identity))
 
 
 def _differences(requested: dict, stored: dict) -> str:
@@ -169,7 +173,8 @@ def _remove(path: Path) -> None:
 
 
 def train(config: TrainConfig, out, *, resume: bool = False, overwrite: bool = False, progress: bool = False,
-          argv: Optional[list] = None, on_evaluation: Optional[Callable[[dict], bool]] = None) -> dict:
+          argv: Optional[list] = None, on_evaluation: Optional[Callable[[dict], bool]] = None,
+          evaluator: Optional[Evaluator] = None, stop_at_target: bool = False) -> dict:
     """Train the run ``config`` into the directory ``out`` (see the module docstring); returns ``summary.json``'s content.
 
     ``resume`` continues from the newest complete checkpoint in ``out`` (or
@@ -178,8 +183,13 @@ def train(config: TrainConfig, out, *, resume: bool = False, overwrite: bool = F
     different run that ``out`` holds (without it that is refused);
     ``progress`` shows SB3's progress bar; ``argv`` is recorded in
     ``config.json``; ``on_evaluation`` is called with every evaluation against
-    the benchmark and stops training by returning False.  Every check happens
-    before anything is written.
+    the benchmark and stops training by returning False.  ``evaluator``
+    (:class:`rl.evaluation.Evaluator`, built by the caller, e.g.
+    :class:`validation.training_eval.SameEconomyEvaluator`) scores the policy
+    every ``config.eval_every`` agent-steps instead of the one-household
+    benchmark (:class:`rl.evaluation.ScorecardEvalCallback`); with
+    ``stop_at_target`` training stops at the first evaluation whose judged rows
+    all pass.  Every check happens before anything is written.
     Raises ``ValueError`` for an override of an unknown field, an unknown SB3
     hyperparameter, incompatible settings (``n_steps`` for an off-policy
     algorithm, evaluation targets for an experiment without a per-state
@@ -210,10 +220,27 @@ def train(config: TrainConfig, out, *, resume: bool = False, overwrite: bool = F
             GroupAdvantageNormalisation(exp, hyper["advantage_groups"])
         except ValueError as err:
             raise SettingError("hyper_overrides", str(err)) from None
-    wants_eval = eval_every is not None or target_welfare_loss is not None or target_policy_error is not None
+    if evaluator is not None:
+        if not isinstance(evaluator, Evaluator):
+            raise TypeError(f"evaluator must follow rl.evaluation.Evaluator, got {type(evaluator).__name__}")
+        if target_welfare_loss is not None or target_policy_error is not None:
+            raise ValueError("an evaluator brings its own targets: give it without target_welfare_loss and "
+                             "target_policy_error")
+        if eval_every is None:
+            raise ValueError("an evaluator needs eval_every (agent-steps between evaluations)")
+        if getattr(evaluator, "experiment", exp) != exp:
+            raise ValueError(f"the evaluator scores {evaluator.experiment.name!r} with N = "
+                             f"{evaluator.experiment.num_agents} and its overrides, not the experiment trained "
+                             f"here ({experiment!r}, N = {exp.num_agents}, overrides {c.overrides})")
+    elif stop_at_target:
+        raise ValueError("stop_at_target needs an evaluator (whose judged rows are the targets)")
+    wants_eval = evaluator is None and (eval_every is not None or target_welfare_loss is not None
+                                        or target_policy_error is not None)
     if wants_eval and not has_benchmark(exp):
         raise ValueError(f"evaluation against a benchmark needs a one-household AR(1) experiment "
-                         f"(rbc, rbc-full-depreciation); {experiment!r} with N = {exp.num_agents} has none")
+                         f"(rbc, rbc-full-depreciation); {experiment!r} with N = {exp.num_agents} has none here "
+                         f"(the Krusell-Smith scorecards evaluate during training through python -m "
+                         f"validation.compare EXPERIMENT --train --eval-every N)")
     if target_policy_error is not None and target_welfare_loss is None:
         raise ValueError("target_policy_error is checked together with target_welfare_loss: give both")
     if wants_eval and eval_every is None:
@@ -237,16 +264,19 @@ def train(config: TrainConfig, out, *, resume: bool = False, overwrite: bool = F
         "versions": _versions(),
         "code": _code_version(),
     }
+    if evaluator is not None:
+        record["evaluation"] = {**jsonable(evaluator.describe()), "eval_every": int(eval_every),
+                                "stop_at_target": bool(stop_at_target)}
     identity = run_identity(record)
     _plan(out, identity, int(timesteps), resume, overwrite)  # refuse before writing anything
     out.mkdir(parents=True, exist_ok=True)
     with run_lock(out):
         return _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progress,
-                             eval_every, wants_eval, on_evaluation)
+                             eval_every, wants_eval, on_evaluation, evaluator, stop_at_target)
 
 
 def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progress, eval_every, wants_eval,
-                  on_evaluation) -> dict:
+                  on_evaluation, injected, stop_at_target) -> dict:
     algo, timesteps, seed = c.algo, int(c.timesteps), c.seed
     checkpoints = out / "checkpoints"
     start_from = _plan(out, identity, timesteps, resume, overwrite)  # again, now that no one else writes
@@ -302,6 +332,11 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
                                           target_welfare_loss=c.target_welfare_loss,
                                           target_policy_error=c.target_policy_error, seed=seed,
                                           on_evaluation=on_evaluation)
+        stateful["evaluation"] = evaluator
+        callbacks.append(evaluator)
+    elif injected is not None:
+        evaluator = ScorecardEvalCallback(injected, int(eval_every), log_path=out / "evaluations.csv",
+                                          stop_at_target=stop_at_target, on_evaluation=on_evaluation)
         stateful["evaluation"] = evaluator
         callbacks.append(evaluator)
     for name, state in callback_state.items():

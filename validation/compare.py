@@ -5,7 +5,11 @@ Out of the box the policy shipped with the project for the experiment
 other runs (a run directory of ``python -m rl.train`` or its ``model.zip``;
 several paths give a seed band), ``--model steady-state`` and ``--model
 untrained`` are the negative controls, and ``--train`` trains first with the
-stated recipe (:data:`rl.recipes.TRAIN_RECIPES`; ``--algo`` picks among them).
+stated recipe (:data:`rl.recipes.TRAIN_RECIPES`; ``--algo`` picks among them);
+in the KS experiments ``--eval-every N`` scores the policy with this
+scorecard every N agent-steps while it trains
+(:class:`validation.training_eval.SameEconomyEvaluator`) and
+``--stop-at-targets`` stops at the first evaluation that passes.
 The scorecard has one row per metric that applies: benchmark value, RL
 value, distance, tolerance and pass/fail; rows without a tolerance are
 reported, not judged.  A JSON report and PNG figures go to ``--out``.  The
@@ -42,6 +46,7 @@ from validation.general import general_scores
 from validation.same_economy import same_economy_references, same_economy_scores
 from validation.rbc import RBC_EXPERIMENTS, TOLERANCES, known_metrics, score_rbc
 from validation.scorecard import DEFAULT_SIMULATION, combine, format_scorecard
+from validation.training_eval import TRAINING_EVAL_EXPERIMENTS, SameEconomyEvaluator
 
 POLICY_DIR = Path(__file__).resolve().parent / "policies"
 """Shipped policies: ``POLICY_DIR / <experiment> / model.zip`` with config.json and TRAINED.md beside it."""
@@ -151,6 +156,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds for --train (default: 0)")
     parser.add_argument("--timesteps", type=int, default=None,
                         help="override the --train budget in agent-steps (default: the recipe's)")
+    parser.add_argument("--eval-every", type=int, default=None, metavar="N",
+                        help="with --train in ks, ks-het-mild, ks-het-marked: score the policy with this same-economy "
+                             "scorecard every N agent-steps while it trains (evaluations.csv in each run) "
+                             "(default: none)")
+    parser.add_argument("--stop-at-targets", action="store_true",
+                        help="with --eval-every: stop each training at its first evaluation where every judged "
+                             "row passes (default: off, train the whole budget)")
     parser.add_argument("--out", type=Path, default=None,
                         help="report directory (default: compare-EXPERIMENT for the shipped policy, "
                              "compare-EXPERIMENT-MODEL for --model, compare-EXPERIMENT-train-ALGO for --train)")
@@ -159,17 +171,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _train(args, out: Path) -> List[Path]:
+def _train(args, out: Path, tolerances: Dict[str, float]) -> List[Path]:
     algo = args.algo or SHIPPED_ALGORITHM[args.experiment]
     recipe = dict(TRAIN_RECIPES[args.experiment][algo])
     if args.timesteps is not None:
         recipe["timesteps"] = args.timesteps
+    evaluator = None
+    if args.eval_every is not None:
+        recipe["eval_every"] = args.eval_every
+        experiment = make_experiment(args.experiment, recipe.get("n_agents"), **recipe.get("overrides", {}))
+        print("solving the benchmarks of the training-time scorecard (once, before training) ...", flush=True)
+        evaluator = SameEconomyEvaluator(experiment, tolerances=tolerances)
+        print(f"  {evaluator.setup_seconds:.1f} s; an evaluation every {args.eval_every} agent-steps"
+              + (", stopping at the first that passes" if args.stop_at_targets else ""), flush=True)
     print(f"training {args.experiment}: {algo}, preset {recipe['preset']}, {recipe['timesteps']} agent-steps, "
           f"seeds {args.seeds}")
     runs = []
     for seed in args.seeds:
         run = out / f"train-{algo}-seed{seed}"
-        train(TrainConfig(args.experiment, algo, seed=seed, **recipe), run, progress=False)
+        summary = train(TrainConfig(args.experiment, algo, seed=seed, **recipe), run, progress=False,
+                        evaluator=evaluator, stop_at_target=args.stop_at_targets)
+        if evaluator is not None:
+            first = next((row for row in summary["evaluations"] if row["passed"]), None)
+            cost = sum(row["eval_seconds"] for row in summary["evaluations"])
+            print(f"seed {seed}: " + (f"every judged row first passed after {first['timesteps']} agent-steps, "
+                                      f"{first['seconds']:.0f} s" if first else
+                                      f"no evaluation passed within {summary['timesteps']} agent-steps")
+                  + f" ({len(summary['evaluations'])} evaluations, {cost:.0f} s of them)", flush=True)
         runs.append(run)
     return runs
 
@@ -241,6 +269,17 @@ def main(argv=None) -> int:
         parser.error("--train and --model exclude each other")
     if args.algo is not None and not args.train:
         parser.error("--algo chooses the recipe of --train")
+    if args.eval_every is not None:
+        if not args.train:
+            parser.error("--eval-every evaluates during --train")
+        if args.experiment not in TRAINING_EVAL_EXPERIMENTS:
+            parser.error(f"--eval-every: the training-time scorecard exists for "
+                         f"{', '.join(TRAINING_EVAL_EXPERIMENTS)}, not {args.experiment} (rbc and "
+                         f"rbc-full-depreciation: python -m rl.train --eval-every with --target-welfare-loss)")
+        if args.eval_every < 1:
+            parser.error(f"--eval-every must be an integer >= 1 agent-step, got {args.eval_every}")
+    if args.stop_at_targets and args.eval_every is None:
+        parser.error("--stop-at-targets stops at an evaluation: give --eval-every")
     if args.algo is not None and args.algo not in TRAIN_RECIPES[args.experiment]:
         parser.error(f"--algo: no {args.algo!r} recipe for {args.experiment}; "
                      f"choose from {sorted(TRAIN_RECIPES[args.experiment])}")
@@ -250,7 +289,7 @@ def main(argv=None) -> int:
     _clear_outputs(out)
     try:
         if args.train:
-            sources = [str(p) for p in _train(args, out)]
+            sources = [str(p) for p in _train(args, out, tolerances)]
         else:
             sources = args.model or [str(shipped_model_path(args.experiment).parent)]
         experiment = scoring_experiment(args.experiment, sources)

@@ -1,0 +1,193 @@
+"""Training-time evaluation by an injected scorer: the protocol and the SB3 callback that runs it.
+
+``rl`` learns and does not know the benchmarks (they live in ``validation``,
+which imports ``rl``, never the other way round).  A scorecard that should
+judge the policy while it trains is therefore handed to
+:func:`rl.train.train` as an object following :class:`Evaluator`: built once
+before training (a benchmark is solved then, not at every evaluation) and
+called with the model every ``eval_every`` agent-steps.  It returns an
+:class:`Evaluation`: the scorecard's values by column and whether every
+judged row passed.  :class:`ScorecardEvalCallback` records each evaluation
+(``evaluations.csv`` in the run directory, rewritten atomically; TensorBoard
+``eval/...``; printed) and, with ``stop_at_target``, stops training at the
+first evaluation that passes.  The Krusell-Smith same-economy scorer is
+:class:`validation.training_eval.SameEconomyEvaluator`; the one-household
+experiments keep their own callback, :class:`rl.callbacks.BenchmarkEvalCallback`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import time
+from pathlib import Path
+from typing import Callable, List, Mapping, NamedTuple, Optional, Protocol, Tuple, runtime_checkable
+
+from stable_baselines3.common.callbacks import BaseCallback
+
+from econ.io import write_text_atomic
+from rl.callbacks import read_rows
+
+LEADING_COLUMNS = ("timesteps", "seconds", "eval_seconds", "passed", "failed")
+"""The first columns of ``evaluations.csv`` written by :class:`ScorecardEvalCallback`: agent-steps, wall-clock
+seconds since training started (evaluations included), seconds this evaluation took, whether every judged row
+passed, and the names of the rows that failed (separated by ``;``); the evaluator's columns follow."""
+
+
+class Evaluation(NamedTuple):
+    """One scoring of a policy: the values of the scorecard by column, and the verdict."""
+
+    values: Mapping[str, object]
+    """Column name -> value (a number, or a short string without commas); the same columns at every call."""
+    failed: Tuple[str, ...]
+    """Names of the judged rows outside their tolerance (empty: every judged row passed)."""
+
+    @property
+    def passed(self) -> bool:
+        return not self.failed
+
+
+@runtime_checkable
+class Evaluator(Protocol):
+    """What :func:`rl.train.train` accepts as ``evaluator``.
+
+    ``__call__(model)`` scores the model's deterministic policy and must be
+    deterministic itself (a fixed seed of its own: the same model gives the
+    same :class:`Evaluation`) and must not draw from the training's random
+    streams.  ``describe()`` returns the evaluator's settings as plain JSON,
+    recorded in the run's ``config.json``.
+    """
+
+    def __call__(self, model) -> Evaluation: ...
+
+    def describe(self) -> dict: ...
+
+
+class ScorecardEvalCallback(BaseCallback):
+    """Every ``eval_every`` agent-steps, score the policy with ``evaluator`` (see the module docstring).
+
+    Parameters
+    ----------
+    evaluator : Evaluator
+        Built before training; called with the model.
+    eval_every : int
+        Agent-steps between evaluations (the first after ``eval_every``).
+    log_path : path or None
+        ``evaluations.csv``: :data:`LEADING_COLUMNS`, then the evaluator's
+        columns; rewritten atomically (``econ.io.write_text_atomic``) after
+        every evaluation, so a reader never sees half a row.
+    stop_at_target : bool
+        Stop training at the first evaluation whose judged rows all pass.
+    on_evaluation : callable or None
+        Called with each evaluation's row (a dict); training stops when it returns False.
+    """
+
+    def __init__(self, evaluator: Evaluator, eval_every: int, *, log_path: Optional[Path] = None,
+                 stop_at_target: bool = False, verbose: int = 1,
+                 on_evaluation: Optional[Callable[[dict], bool]] = None):
+        super().__init__(verbose)
+        if not isinstance(evaluator, Evaluator):
+            raise TypeError(f"evaluator must be callable with the model and have describe(), "
+                            f"got {type(evaluator).__name__}")
+        if isinstance(eval_every, bool) or not isinstance(eval_every, int) or eval_every < 1:
+            raise ValueError(f"eval_every must be an int >= 1 agent-step, got {eval_every!r}")
+        self.evaluator = evaluator
+        self.eval_every = eval_every
+        self.log_path = None if log_path is None else Path(log_path)
+        self.stop_at_target = bool(stop_at_target)
+        self.on_evaluation = on_evaluation
+        self.history: List[dict] = []
+        self.reached: Optional[dict] = None
+        self._columns: Optional[List[str]] = None
+        self._next = 0
+        self._start = time.perf_counter()
+        self._restored = False
+
+    def _on_training_start(self) -> None:
+        if not self._restored:
+            self._next = self.num_timesteps + self.eval_every
+            self._start = time.perf_counter()
+
+    def checkpoint_state(self) -> dict:
+        return {"next": self._next, "seconds": time.perf_counter() - self._start}
+
+    def restore_state(self, state: dict) -> None:
+        """Continue a resumed run: schedule and clock from the checkpoint, the rows from the (truncated) CSV."""
+        self._next, self._start, self._restored = int(state["next"]), time.perf_counter() - state["seconds"], True
+        self.history = [_parsed(row) for row in read_rows(self.log_path)]
+        if self.history:
+            self._columns = list(self.history[0])
+
+    def evaluate(self) -> dict:
+        """Score the current policy: the row of ``evaluations.csv`` (a dict in column order)."""
+        began = time.perf_counter()
+        result = self.evaluator(self.model)
+        if not isinstance(result, Evaluation):
+            raise TypeError(f"the evaluator must return an rl.evaluation.Evaluation, got {type(result).__name__}")
+        now = time.perf_counter()
+        row = {"timesteps": int(self.num_timesteps), "seconds": now - self._start, "eval_seconds": now - began,
+               "passed": result.passed, "failed": ";".join(result.failed)}
+        for name, value in result.values.items():
+            if name in row:
+                raise ValueError(f"evaluator column {name!r} clashes with a leading column {LEADING_COLUMNS}")
+            row[name] = value
+        return row
+
+    def _record(self, row: dict) -> None:
+        if self._columns is None:
+            self._columns = list(row)
+        elif list(row) != self._columns:
+            raise ValueError(f"the evaluator changed its columns between evaluations: {list(row)} "
+                             f"after {self._columns}")
+        self.history.append(row)
+        self.logger.record("eval/passed", float(row["passed"]))
+        for name, value in row.items():
+            if name not in ("timesteps", "seconds", "failed") and _is_number(value):
+                self.logger.record(f"eval/{name}", float(value))
+        if self.log_path is not None:
+            buffer = io.StringIO()
+            writer = csv.DictWriter(buffer, fieldnames=self._columns, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(self.history)
+            write_text_atomic(self.log_path, buffer.getvalue())
+        if self.verbose:
+            verdict = "every judged row passes" if row["passed"] else f"failed: {row['failed'].replace(';', ', ')}"
+            print(f"[eval] {row['timesteps']:>9d} steps  {row['seconds']:7.0f} s  (evaluation "
+                  f"{row['eval_seconds']:.1f} s)  {verdict}", flush=True)
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps < self._next:
+            return True
+        self._next += self.eval_every
+        row = self.evaluate()
+        self._record(row)
+        if self.stop_at_target and row["passed"]:
+            self.reached = row
+            if self.verbose:
+                print(f"[eval] targets met after {row['timesteps']} agent-steps ({row['seconds']:.0f} s): stopping",
+                      flush=True)
+            return False
+        return self.on_evaluation is None or bool(self.on_evaluation(row))
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _parsed(row: dict) -> dict:
+    """A row read back from ``evaluations.csv`` with its numbers and verdict as Python values."""
+    out = {}
+    for name, text in row.items():
+        if name == "passed":
+            out[name] = text == "True"
+        elif name == "failed":
+            out[name] = text
+        elif name == "timesteps":
+            out[name] = int(text)
+        else:
+            try:
+                out[name] = float(text)
+            except (TypeError, ValueError):
+                out[name] = text
+    return out

@@ -1,0 +1,209 @@
+"""Training-time evaluation of the KS same-economy scorecard (rl.evaluation, validation.training_eval, compare).
+
+What is checked: an evaluation is deterministic and is the scorecard's own
+verdict (an untrained network fails the rows the scorecard fails); training
+with an injected evaluator writes one row per evaluation to
+``evaluations.csv`` with the documented columns; with ``stop_at_target`` it
+stops at the first evaluation that passes, and runs the whole budget when
+none does (the default targets against an untrained-for-long network) or
+when stopping is not asked for; evaluating does not change the training
+(same seed, same model with or without evaluations); bad settings are refused
+before training.
+
+Default-suite cost (about 30 s): both KS solves on a reduced panel (2,000
+households x 600 periods, as tests/test_same_economy.py), panels of 2
+economies x 300 kept periods, welfare over 2 economies and 120 periods; PPO
+runs of at most 5,120 agent-steps on one 20-household economy.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from econ.experiments import make_experiment
+from rl.checkpoints import list_checkpoints
+from rl.config import TrainConfig
+from rl.evaluation import LEADING_COLUMNS, Evaluation, ScorecardEvalCallback
+from rl.loading import load_model
+from rl.train import train
+from validation import compare
+from validation.controls import control_model
+from validation.same_economy import SAME_ECONOMY_TOLERANCES
+from validation.training_eval import SameEconomyEvaluator
+from validation.welfare import Scenario
+
+SMALL_SOLVE = dict(num_households=2000, num_periods=600)
+SMALL_SIMULATION = dict(n_periods=300, burn_in=200, n_economies=2)
+SMALL_WELFARE = Scenario(n_economies=2, burn_in=100, horizon=120, seed=0)
+
+NEVER_BINDING = 1e9
+"""A tolerance no finite distance reaches: every judged row passes (the case where stopping must trigger)."""
+
+BUDGET = 5_120
+"""Two PPO rollouts of the tuned preset (128 steps x 20 households) on one economy."""
+
+EVAL_EVERY = 1_000
+"""Evaluations at 1,000, 2,000, ..., 5,000 agent-steps (the VecEnv advances 20 agent-steps at a time)."""
+
+
+def _config(**changes) -> TrainConfig:
+    settings = dict(seed=3, preset="tuned", eval_every=EVAL_EVERY, checkpoint_every=BUDGET // 2,
+                    hyper_overrides={"batch_size": 1_280})  # a divisor of the 2,560-step rollout
+    return TrainConfig("ks", "ppo", BUDGET, **{**settings, **changes})
+
+
+@pytest.fixture(scope="module")
+def ks_exp():
+    return make_experiment("ks")
+
+
+@pytest.fixture(scope="module")
+def strict(ks_exp):
+    """The scorecard's default targets."""
+    return SameEconomyEvaluator(ks_exp, simulation=SMALL_SIMULATION, welfare=SMALL_WELFARE, **SMALL_SOLVE)
+
+
+@pytest.fixture(scope="module")
+def lenient(ks_exp, strict):
+    """Every judged family with a tolerance no distance reaches (the solves are cached: cheap)."""
+    families = {name: NEVER_BINDING for name, tol in SAME_ECONOMY_TOLERANCES["ks"].items() if tol is not None}
+    return SameEconomyEvaluator(ks_exp, simulation=SMALL_SIMULATION, welfare=SMALL_WELFARE, tolerances=families,
+                                **SMALL_SOLVE)
+
+
+def test_an_untrained_network_fails_and_the_evaluation_is_deterministic(ks_exp, strict, lenient):
+    model = control_model("untrained", ks_exp)
+    first, second = strict(model), strict(model)
+    assert isinstance(first, Evaluation) and first == second
+    assert not first.passed and {"mean_capital", "chat_bias_employed", "policy_error_mean"} <= set(first.failed)
+    assert first.values["mean_capital_distance"] > SAME_ECONOMY_TOLERANCES["ks"]["mean_capital"]
+    assert tuple(first.values) == strict.columns
+    assert lenient(model).passed and lenient(model).values == first.values
+
+
+def test_training_stops_at_the_first_evaluation_that_passes(tmp_path, lenient):
+    summary = train(_config(), tmp_path, evaluator=lenient, stop_at_target=True)
+    assert summary["timesteps"] == EVAL_EVERY and summary["target_reached"]["timesteps"] == EVAL_EVERY
+    rows = list(csv.DictReader(open(tmp_path / "evaluations.csv")))
+    assert len(rows) == 1 and rows[0]["passed"] == "True" and rows[0]["failed"] == ""
+    assert (tmp_path / "model.zip").is_file()
+    recorded = json.loads((tmp_path / "config.json").read_text())["evaluation"]
+    assert recorded["stop_at_target"] is True and recorded["eval_every"] == EVAL_EVERY
+    assert recorded["tolerances"]["mean_capital"] == NEVER_BINDING
+
+
+@pytest.fixture(scope="module")
+def strict_run(tmp_path_factory, strict):
+    """A run with the default targets, which an untrained-for-long network does not meet: the whole budget."""
+    run = tmp_path_factory.mktemp("strict")
+    return run, train(_config(), run, evaluator=strict, stop_at_target=True)
+
+
+def _rows(run):
+    return list(csv.DictReader(open(run / "evaluations.csv")))
+
+
+def test_unmet_targets_train_the_whole_budget_and_log_every_evaluation(strict_run, strict):
+    run, summary = strict_run
+    assert summary["timesteps"] == BUDGET and summary["target_reached"] is None
+    rows = _rows(run)
+    assert [int(r["timesteps"]) for r in rows] == [1_000, 2_000, 3_000, 4_000, 5_000]
+    assert list(rows[0]) == list(LEADING_COLUMNS) + list(strict.columns)
+    assert all(r["passed"] == "False" and "mean_capital" in r["failed"].split(";") for r in rows)
+    seconds = [float(r["seconds"]) for r in rows]
+    assert seconds == sorted(seconds) and all(0 < float(r["eval_seconds"]) < s for r, s in zip(rows, seconds))
+    assert [r["timesteps"] for r in summary["evaluations"]] == [1_000, 2_000, 3_000, 4_000, 5_000]
+
+
+def test_a_resumed_run_continues_the_evaluations(tmp_path, strict_run, strict, capsys):
+    whole, _ = strict_run
+    resumed = tmp_path / "resumed"
+    shutil.copytree(whole, resumed)
+    for folder in list_checkpoints(resumed / "checkpoints")[:-1]:  # keep the oldest (newest first): a kill then
+        shutil.rmtree(folder)
+    (kept,) = list_checkpoints(resumed / "checkpoints")
+    assert 0 < int(kept.name.split("_")[1]) < BUDGET
+    for name in ("model.zip", "summary.json"):
+        (resumed / name).unlink()
+    capsys.readouterr()
+    summary = train(_config(), resumed, evaluator=strict, stop_at_target=True, resume=True)
+    assert f"resuming from {kept} " in capsys.readouterr().out
+    timing = ("seconds", "eval_seconds")
+    strip = [{k: v for k, v in r.items() if k not in timing} for r in _rows(resumed)]
+    assert strip == [{k: v for k, v in r.items() if k not in timing} for r in _rows(whole)]
+    assert len(summary["evaluations"]) == 5
+
+
+def test_without_stop_at_target_a_passing_evaluation_does_not_stop(tmp_path, lenient):
+    summary = train(_config(), tmp_path, evaluator=lenient)
+    assert summary["timesteps"] == BUDGET and summary["target_reached"] is None
+    assert all(r["passed"] for r in summary["evaluations"]) and len(summary["evaluations"]) == 5
+
+
+def test_evaluating_does_not_change_the_training(tmp_path, strict_run, ks_exp):
+    train(_config(eval_every=None), tmp_path / "without")
+    with_eval, without = (load_model(run, ks_exp).policy.state_dict() for run in (strict_run[0], tmp_path / "without"))
+    assert all(torch.equal(with_eval[k], without[k]) for k in without)
+    assert not (tmp_path / "without" / "evaluations.csv").exists()
+
+
+def test_bad_evaluation_settings_are_refused_before_training(tmp_path, strict):
+    with pytest.raises(ValueError, match="eval_every"):
+        train(_config(eval_every=None), tmp_path / "a", evaluator=strict)
+    with pytest.raises(ValueError, match="own targets"):
+        train(_config(target_welfare_loss=0.05), tmp_path / "b", evaluator=strict)
+    with pytest.raises(ValueError, match="needs an evaluator"):
+        train(_config(eval_every=None), tmp_path / "c", stop_at_target=True)
+    with pytest.raises(ValueError, match="N = 4"):
+        train(_config(n_agents=4), tmp_path / "d", evaluator=strict)
+    with pytest.raises(TypeError, match="Evaluator"):
+        train(_config(), tmp_path / "e", evaluator=lambda model: None)
+    with pytest.raises(ValueError, match="unknown metric"):
+        SameEconomyEvaluator(make_experiment("ks"), simulation=SMALL_SIMULATION, welfare=SMALL_WELFARE,
+                             tolerances={"no_such_row": 1.0}, **SMALL_SOLVE)
+    with pytest.raises(ValueError, match="technology"):
+        SameEconomyEvaluator(make_experiment("rbc"))
+    with pytest.raises(ValueError, match="eval_every"):
+        ScorecardEvalCallback(strict, 0)
+    assert not any((tmp_path / name).exists() for name in "abcde")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["ks", "--eval-every", "1000"], "during --train"),
+    (["rbc", "--train", "--eval-every", "1000"], "rl.train --eval-every"),
+    (["general", "--train", "--eval-every", "1000"], "not general"),
+    (["ks", "--train", "--stop-at-targets"], "give --eval-every"),
+    (["ks", "--train", "--eval-every", "0"], ">= 1"),
+])
+def test_compare_refuses_evaluation_flags_that_do_not_apply(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        compare.main(argv)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_evaluation_rows_hold_numbers(strict, ks_exp):
+    values = strict(control_model("untrained", ks_exp)).values
+    assert all(isinstance(v, float) and np.isfinite(v) for v in values.values())
+
+
+@pytest.mark.slow
+def test_compare_stops_at_the_first_passing_evaluation_whose_values_are_the_scorecards(tmp_path, capsys):
+    """The command line end to end (full-size solves, about 1 min): with tolerances no distance reaches, the first
+    evaluation passes and training stops there, without the update that would follow it, so the final
+    scorecard scores the very policy that was evaluated: same RL values on every row, exit 0."""
+    tolerances = [f"{name}={NEVER_BINDING}" for name, tol in SAME_ECONOMY_TOLERANCES["ks"].items() if tol is not None]
+    code = compare.main(["ks", "--train", "--timesteps", "81920", "--eval-every", "20480", "--stop-at-targets",
+                         "--out", str(tmp_path)] + [arg for tol in tolerances for arg in ("--tol", tol)])
+    out = capsys.readouterr().out
+    assert code == 0 and "seed 0: every judged row first passed after 20480 agent-steps" in out
+    (row,) = list(csv.DictReader(open(tmp_path / "train-ppo-seed0" / "evaluations.csv")))
+    report = json.loads((tmp_path / "report.json").read_text())
+    scored = {r["metric"]: r["rl"] for r in report["rows"]}
+    assert scored and all(float(row[name]) == pytest.approx(value, rel=1e-12, abs=1e-15)
+                          for name, value in scored.items() if not isinstance(value, str))
