@@ -30,6 +30,7 @@ import torch
 
 from econ.experiments import Experiment
 from rl.recipes import ALGORITHMS, PRESETS, algorithm_class, sb3_kwargs
+from rl.sac import ExpectedNextValueSAC
 from rl.vec_env import EconomyVecEnv
 
 OFF_POLICY = ("sac", "td3", "ddpg")
@@ -53,10 +54,21 @@ def run_config(path) -> dict:
     return data
 
 
+def model_class(algo: str, hyper: dict):
+    """The class that trains ``algo`` with ``hyper``: SB3's, or :class:`rl.sac.ExpectedNextValueSAC` for SAC with
+    ``expected_next_value`` (same policy network: :func:`load_model` reads either's weights)."""
+    if algo == "sac" and hyper.get("expected_next_value"):
+        return ExpectedNextValueSAC
+    return algorithm_class(algo)
+
+
 def build_model(algo: str, hyper: dict, experiment: Experiment, *, seed=None, env=None):
     """A fresh SB3 model of ``algo`` with the resolved hyperparameters ``hyper`` (CPU, ``MlpPolicy``)."""
     env = EconomyVecEnv(experiment, seed=0) if env is None else env
-    return algorithm_class(algo)("MlpPolicy", env, seed=seed, device="cpu", **sb3_kwargs(hyper, experiment))
+    model = model_class(algo, hyper)("MlpPolicy", env, seed=seed, device="cpu", **sb3_kwargs(hyper, experiment))
+    if isinstance(model, ExpectedNextValueSAC):
+        model.expect_over_shocks(experiment)
+    return model
 
 
 def _policy_weights(zip_path: Path) -> dict:

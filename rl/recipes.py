@@ -66,8 +66,8 @@ recipes start from (what each choice does and the evidence: docs/training.md).
 Keys that are not SB3 arguments: ``center_rewards`` (bool, :func:`centred`),
 ``learning_rate_final`` (linear decay of ``learning_rate`` to it over the run),
 ``action_noise_std`` (Gaussian exploration noise of TD3/DDPG),
-``log_std_final`` (PPO), ``expected_next_value`` (PPO in the KS experiments:
-:class:`rl.callbacks.ExpectedNextValue`), ``advantage_groups`` (PPO: a list of
+``log_std_final`` (PPO), ``expected_next_value`` (PPO and SAC in the KS experiments:
+:class:`rl.callbacks.ExpectedNextValue`, :class:`rl.sac.ExpectedNextValueSAC`), ``advantage_groups`` (PPO: a list of
 observation names, :class:`rl.callbacks.GroupAdvantageNormalisation`), ``target_entropy_final`` and
 ``target_entropy_anneal_start`` (SAC): the exploration annealing of
 :mod:`rl.callbacks`.  ``policy_kwargs`` may name its ``activation_fn`` as a
@@ -104,8 +104,8 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
     if "log_std_final" in hyper and algo != "ppo":
         raise ValueError(f"log_std_final applies to PPO only, not {algo}")
     if "expected_next_value" in hyper:
-        if algo != "ppo":
-            raise ValueError(f"expected_next_value applies to PPO only, not {algo}")
+        if algo not in ("ppo", "sac"):
+            raise ValueError(f"expected_next_value applies to PPO and SAC only, not {algo}")
         if not isinstance(hyper["expected_next_value"], bool):
             raise ValueError(f"expected_next_value must be true or false, got {hyper['expected_next_value']!r}")
     if "advantage_groups" in hyper:

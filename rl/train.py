@@ -42,8 +42,9 @@ from rl.callbacks import (BenchmarkEvalCallback, EntropyAnnealing, ExpectedNextV
 from rl.checkpoints import CheckpointCallback, latest_checkpoint, load_checkpoint, remove_later_than
 from rl.config import SettingError, TrainConfig, add_arguments, flag_of, from_arguments
 from rl.evaluation import Evaluator, ScorecardEvalCallback
-from rl.loading import OFF_POLICY, build_model
-from rl.recipes import LinearSchedule, algorithm_class, centred, hyperparameters, recipe, reward_offset, sb3_kwargs
+from rl.loading import OFF_POLICY, build_model, model_class
+from rl.sac import ExpectedNextValueSAC
+from rl.recipes import LinearSchedule, centred, hyperparameters, recipe, reward_offset, sb3_kwargs
 from rl.vec_env import EconomyVecEnv
 
 _LinearSchedule = LinearSchedule
@@ -298,7 +299,7 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
     env = EconomyVecEnv(exp, n_economies=c.n_economies, seed=seed)
     if hyper.get("center_rewards"):
         env = centred(env, reward_offset(exp))
-    algo_class = algorithm_class(algo)
+    algo_class = model_class(algo, hyper)
     off_policy = algo in OFF_POLICY
     callback_state = {}
     if start_from is None:
@@ -306,6 +307,8 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
         model.tensorboard_log = str(out / "tb")
     else:
         model, callback_state = load_checkpoint(start_from[0], algo_class, env, replay_buffer=off_policy)
+        if isinstance(model, ExpectedNextValueSAC):
+            model.expect_over_shocks(exp)
         model.tensorboard_log = str(out / "tb")
         print(f"resuming from {start_from[0]} at {model.num_timesteps} timesteps")
     if model.gamma != exp.beta:
@@ -317,7 +320,7 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
     if hyper.get("log_std_final") is not None:
         stateful["exploration"] = ExplorationAnnealing(float(hyper["log_std_final"]), timesteps)
         callbacks.append(stateful["exploration"])
-    if hyper.get("expected_next_value"):
+    if hyper.get("expected_next_value") and algo == "ppo":  # SAC: in its critic targets (rl.sac)
         callbacks.append(ExpectedNextValue(exp))
     if hyper.get("advantage_groups") is not None:  # after the advantages are final
         callbacks.append(GroupAdvantageNormalisation(exp, hyper["advantage_groups"]))

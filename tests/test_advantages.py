@@ -1,4 +1,5 @@
-"""PPO's advantages: next period's shocks integrated out (KS), and standardised within groups of households.
+"""PPO's advantages and SAC's critic targets with next period's shocks integrated out (KS); PPO's advantages
+standardised within groups of households.
 
 Independent methods against each other (STYLE.md, layer 2): the closed-form
 law of one household's employment (:func:`rl.core.shock_law`) and the
@@ -6,6 +7,8 @@ expectation of a value over next period's shocks
 (:func:`rl.core.next_state_values`) against Monte Carlo draws of the
 environment's own step; the callback that uses them
 (:class:`rl.callbacks.ExpectedNextValue`) against SB3's own GAE where the two
+must agree; SAC's expected target (:class:`rl.sac.ExpectedNextValueSAC`) against
+:func:`rl.core.next_state_values` and against SB3's sampled target where the two
 must agree; the group standardisation
 (:class:`rl.callbacks.GroupAdvantageNormalisation`) against its definition.
 """
@@ -19,11 +22,15 @@ from rl import core
 from rl.callbacks import ExpectedNextValue, GroupAdvantageNormalisation
 from rl.config import TrainConfig
 from rl.recipes import hyperparameters
+from rl.sac import ShockExpectation
 from rl.train import train
 
 Z_MAX = 5.0
 """Monte Carlo frequencies and means may differ from the exact values by at most 5 standard errors
 (a false alarm has probability below 1e-6 per comparison; the cells compared are a few dozen)."""
+
+SAC_TARGET_ATOL = 1e-5
+"""Float32 sums of the same four values in another order agree to rounding (values O(1))."""
 
 ADVANTAGE_ATOL = 1e-5
 """Float32 advantages recomputed in another order of operations agree to rounding (values O(1) to O(10))."""
@@ -140,13 +147,79 @@ def test_callback_reproduces_sb3s_gae_when_the_critic_ignores_the_shocks():
 
 
 def test_expected_next_value_is_refused_where_it_does_not_apply(tmp_path):
-    with pytest.raises(ValueError, match="PPO only"):
-        hyperparameters("sac", "tuned", 0.95, extra={"expected_next_value": True})
+    with pytest.raises(ValueError, match="PPO and SAC only"):
+        hyperparameters("td3", "tuned", 0.95, extra={"expected_next_value": True})
     with pytest.raises(ValueError, match="true or false"):
         hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": 1})
-    with pytest.raises(ValueError, match="AR\\(1\\)"):
-        train(TrainConfig("rbc", "ppo", timesteps=64, hyper_overrides={"expected_next_value": True}), tmp_path / "run")
-    assert not (tmp_path / "run").exists()
+    for algo in ("ppo", "sac"):
+        with pytest.raises(ValueError, match="AR\\(1\\)"):
+            train(TrainConfig("rbc", algo, timesteps=64, hyper_overrides={"expected_next_value": True}),
+                  tmp_path / "run")
+        assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("observations", [None, ("capital", "aggregate_capital", "log_tfp", "capital_productivity",
+                                                 "employed")])
+def test_sac_shock_expectation_is_next_state_values(observations):
+    """The torch expectation of SAC's targets and the numpy one of PPO's advantages: two codings of one sum."""
+    overrides = {} if observations is None else {"observations": observations}
+    exp = make_experiment("ks-het-mild", **overrides)
+    rng = np.random.default_rng(2)
+    state = core.initial_state(exp, 4, rng)
+    obs = core.observe(exp, state).reshape(-1, len(exp.observations))
+    nxt = core.observe(exp, core.step(exp, state, rng.uniform(-1, 1, (4, exp.num_agents, 1)), rng).state)
+    nxt = nxt.reshape(obs.shape)
+    exact = core.next_state_values(exp, obs, nxt, _value)
+    stacked, weights = ShockExpectation(exp).expand(torch.as_tensor(obs), torch.as_tensor(nxt))
+    np.testing.assert_allclose(weights.sum(dim=0).numpy(), 1.0, atol=1e-6)
+    mean = (torch.as_tensor(_value(stacked.numpy()), dtype=torch.float32).reshape(weights.shape) * weights).sum(dim=0)
+    np.testing.assert_allclose(mean.numpy().ravel(), exact, atol=SAC_TARGET_ATOL)
+
+
+def _sac_targets(exp, networks_read_shocks, seed=0):
+    """SB3's sampled bootstrap term and the expected one of ExpectedNextValueSAC on one replay batch (mean actions)."""
+    from rl.sac import ExpectedNextValueSAC
+    from rl.vec_env import EconomyVecEnv
+    model = ExpectedNextValueSAC("MlpPolicy", EconomyVecEnv(exp, n_economies=2, seed=seed), learning_starts=64,
+                                 batch_size=64, gamma=exp.beta, seed=seed, device="cpu",
+                                 policy_kwargs={"net_arch": [16, 16]})
+    model.learn(128)  # fills the replay buffer (and takes a few gradient steps)
+    if not networks_read_shocks:
+        with torch.no_grad():
+            for first in [critic[0] for critic in model.critic_target.q_networks] + [model.actor.latent_pi[0]]:
+                for name in ("aggregate_state", "employed"):
+                    first.weight[:, exp.observations.index(name)] = 0.0
+    # the mean action and no entropy term: the sampled and the expected targets differ only by the shocks
+    model.actor.action_log_prob = lambda obs: (model.actor(obs, deterministic=True), torch.zeros(len(obs)))
+    batch = model.replay_buffer.sample(64)
+    with torch.no_grad():
+        sampled = model._next_q_values(batch.observations, batch.next_observations, 0.0)
+        expected = model.expect_over_shocks(exp)._next_q_values(batch.observations, batch.next_observations, 0.0)
+    return sampled.numpy(), expected.numpy()
+
+
+def test_sac_target_is_sb3s_when_the_networks_ignore_the_shocks():
+    """Q'(o', a'(o')) that does not depend on (z', e') equals its expectation: the target must be SB3's."""
+    exp = make_experiment("ks", episode_length=40)
+    sampled, expected = _sac_targets(exp, networks_read_shocks=False)
+    np.testing.assert_allclose(expected, sampled, atol=SAC_TARGET_ATOL)
+    # negative control: networks that read the shocks give other targets
+    sampled, expected = _sac_targets(exp, networks_read_shocks=True)
+    assert np.abs(expected - sampled).max() > 100 * SAC_TARGET_ATOL
+
+
+def test_sac_with_expected_next_value_trains_and_loads(tmp_path):
+    from rl.loading import load_model
+    from rl.sac import ExpectedNextValueSAC
+    exp = make_experiment("ks")
+    config = TrainConfig("ks", "sac", timesteps=400, preset="tuned", checkpoint_every=200,
+                         hyper_overrides={"expected_next_value": True, "learning_starts": 100, "batch_size": 32})
+    train(config, tmp_path / "run", progress=False)
+    model = load_model(tmp_path / "run", exp)
+    assert isinstance(model, ExpectedNextValueSAC)
+    # resuming rebuilds the expectation (it is not saved with the model)
+    summary = train(config.replace(timesteps=600), tmp_path / "run", resume=True, progress=False)
+    assert summary["timesteps"] == 600
 
 
 def test_group_normalisation_standardises_each_type_and_employment_group():

@@ -1,0 +1,171 @@
+"""SAC with next period's shocks integrated out of the critic's targets (Krusell-Smith experiments).
+
+SB3's SAC regresses Q(o_t, a_t) on the sampled target
+y = r_t + gamma (min_j Q'_j(o_{t+1}, a') - alpha log pi(a' | o_{t+1})), a' ~ pi(. | o_{t+1}).
+In the KS economies o_{t+1} holds next period's aggregate state z' and the
+household's own employment e', drawn after the action; for a household with
+little wealth the value of finding a job or not differs by several units, so
+most of the target's variance is that draw, which carries no information about
+the action.  :class:`ExpectedNextValueSAC` replaces the bootstrap term by its
+expectation over (z', e') given (o_t, a_t) -- the same exact expectation as
+:func:`rl.core.next_state_values` (own and aggregate capital at t+1 are set at
+t; the law of (z', e') is the environment's, :func:`rl.core.shock_law`) -- so
+the target keeps its conditional mean and loses that variance (expected SARSA
+over the exogenous shocks; Sutton and Barto 2018, section 6.6).  Everything
+else is SB3's SAC (version 2.x: actor, twin critics, automatic temperature,
+Polyak-averaged target critics).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+import torch as th
+from stable_baselines3 import SAC
+from stable_baselines3.common.utils import polyak_update
+from torch.nn import functional as F
+
+from econ.experiments import Experiment
+from rl.core import shock_law
+
+
+class ShockExpectation:
+    """Torch weights and observation columns for E[f(o_{t+1}) | o_t] over (z', e') (:func:`rl.core.shock_law`).
+
+    :meth:`expand` returns the four next observations (z', e') in {bad, good} x
+    {unemployed, employed} of a batch, stacked (4 B, d), and their probabilities
+    (4, B, 1) given the (z, e) read from today's observations.
+    """
+
+    def __init__(self, experiment: Experiment):
+        law = shock_law(experiment)  # refuses an experiment without the KS chain
+        names = experiment.observations
+        if "employed" not in names:
+            raise ValueError(f"expected_next_value needs the observation 'employed'; the experiment observes {names}")
+        if "aggregate_state" not in names and "log_tfp" not in names:
+            raise ValueError(f"expected_next_value needs 'aggregate_state' or 'log_tfp' among the observations {names}")
+        self.employed = names.index("employed")
+        self.aggregate = names.index("aggregate_state") if "aggregate_state" in names else None
+        self.log_tfp = names.index("log_tfp") if "log_tfp" in names else None
+        log_z = np.log(experiment.ks.technology)
+        self.log_z_observed = log_z / experiment.tfp_scale
+        self.log_z_threshold = 0.5 * (log_z[0] + log_z[1]) / experiment.tfp_scale
+        self.p_aggregate = th.as_tensor(law.aggregate, dtype=th.float32)  # [z, z']
+        self.p_employed = th.as_tensor(law.employed, dtype=th.float32)  # [z, e, z']
+
+    def expand(self, observations: th.Tensor, next_observations: th.Tensor):
+        if self.aggregate is not None:
+            z_now = (observations[:, self.aggregate] > 0.5).long()
+        else:
+            z_now = (observations[:, self.log_tfp] > self.log_z_threshold).long()
+        e_now = (observations[:, self.employed] > 0.5).long()
+        stacked, weights = [], []
+        for z_next in range(2):
+            p_z = self.p_aggregate[z_now, z_next]
+            p_employed = self.p_employed[z_now, e_now, z_next]
+            for e_next, p_e in ((0, 1.0 - p_employed), (1, p_employed)):
+                nxt = next_observations.clone()
+                if self.aggregate is not None:
+                    nxt[:, self.aggregate] = float(z_next)
+                if self.log_tfp is not None:
+                    nxt[:, self.log_tfp] = float(self.log_z_observed[z_next])
+                nxt[:, self.employed] = float(e_next)
+                stacked.append(nxt)
+                weights.append((p_z * p_e).reshape(-1, 1))
+        return th.cat(stacked, dim=0), th.stack(weights, dim=0)
+
+
+class ExpectedNextValueSAC(SAC):
+    """SB3's SAC whose critic target integrates next period's (z, e) out (module docstring).
+
+    Call :meth:`expect_over_shocks` with the experiment after building or
+    loading the model; until then it trains exactly as SB3's SAC (the same
+    code path with the sampled next observation).
+    """
+
+    shock_expectation: Optional[ShockExpectation] = None
+
+    def expect_over_shocks(self, experiment: Experiment) -> "ExpectedNextValueSAC":
+        self.shock_expectation = ShockExpectation(experiment)
+        return self
+
+    def _excluded_save_params(self) -> list:
+        return super()._excluded_save_params() + ["shock_expectation"]
+
+    def _next_q_values(self, observations: th.Tensor, next_observations: th.Tensor, ent_coef) -> th.Tensor:
+        """min_j Q'_j(o', a') - alpha log pi(a' | o'), a' ~ pi(. | o'); its mean over (z', e') with the expectation."""
+        if self.shock_expectation is None:
+            stacked, weights = next_observations, None
+        else:
+            stacked, weights = self.shock_expectation.expand(observations, next_observations)
+        next_actions, next_log_prob = self.actor.action_log_prob(stacked)
+        next_q = th.cat(self.critic_target(stacked, next_actions), dim=1)
+        next_q, _ = th.min(next_q, dim=1, keepdim=True)
+        next_q = next_q - ent_coef * next_log_prob.reshape(-1, 1)
+        if weights is None:
+            return next_q
+        return (next_q.reshape(weights.shape) * weights).sum(dim=0)
+
+    def train(self, gradient_steps: int, batch_size: int = 64) -> None:
+        # SB3 2.x SAC.train, with the target's bootstrap term from _next_q_values
+        self.policy.set_training_mode(True)
+        optimizers = [self.actor.optimizer, self.critic.optimizer]
+        if self.ent_coef_optimizer is not None:
+            optimizers += [self.ent_coef_optimizer]
+        self._update_learning_rate(optimizers)
+
+        ent_coef_losses, ent_coefs = [], []
+        actor_losses, critic_losses = [], []
+        for gradient_step in range(gradient_steps):
+            replay_data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)
+            discounts = getattr(replay_data, "discounts", None)
+            discounts = self.gamma if discounts is None else discounts
+            if self.use_sde:
+                self.actor.reset_noise()
+            actions_pi, log_prob = self.actor.action_log_prob(replay_data.observations)
+            log_prob = log_prob.reshape(-1, 1)
+
+            ent_coef_loss = None
+            if self.ent_coef_optimizer is not None and self.log_ent_coef is not None:
+                ent_coef = th.exp(self.log_ent_coef.detach())
+                ent_coef_loss = -(self.log_ent_coef * (log_prob + self.target_entropy).detach()).mean()
+                ent_coef_losses.append(ent_coef_loss.item())
+            else:
+                ent_coef = self.ent_coef_tensor
+            ent_coefs.append(ent_coef.item())
+            if ent_coef_loss is not None and self.ent_coef_optimizer is not None:
+                self.ent_coef_optimizer.zero_grad()
+                ent_coef_loss.backward()
+                self.ent_coef_optimizer.step()
+
+            with th.no_grad():
+                next_q_values = self._next_q_values(replay_data.observations, replay_data.next_observations, ent_coef)
+                target_q_values = replay_data.rewards + (1 - replay_data.dones) * discounts * next_q_values
+
+            current_q_values = self.critic(replay_data.observations, replay_data.actions)
+            critic_loss = 0.5 * sum(F.mse_loss(current_q, target_q_values) for current_q in current_q_values)
+            critic_losses.append(critic_loss.item())
+            self.critic.optimizer.zero_grad()
+            critic_loss.backward()
+            self.critic.optimizer.step()
+
+            q_values_pi = th.cat(self.critic(replay_data.observations, actions_pi), dim=1)
+            min_qf_pi, _ = th.min(q_values_pi, dim=1, keepdim=True)
+            actor_loss = (ent_coef * log_prob - min_qf_pi).mean()
+            actor_losses.append(actor_loss.item())
+            self.actor.optimizer.zero_grad()
+            actor_loss.backward()
+            self.actor.optimizer.step()
+
+            if gradient_step % self.target_update_interval == 0:
+                polyak_update(self.critic.parameters(), self.critic_target.parameters(), self.tau)
+                polyak_update(self.batch_norm_stats, self.batch_norm_stats_target, 1.0)
+
+        self._n_updates += gradient_steps
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        self.logger.record("train/ent_coef", np.mean(ent_coefs))
+        self.logger.record("train/actor_loss", np.mean(actor_losses))
+        self.logger.record("train/critic_loss", np.mean(critic_losses))
+        if len(ent_coef_losses) > 0:
+            self.logger.record("train/ent_coef_loss", np.mean(ent_coef_losses))
