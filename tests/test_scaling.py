@@ -47,20 +47,25 @@ def test_shipped_study_plans_the_issue_grid():
     cells = {}
     for t in trials:
         c = t.config
-        cells.setdefault((c.experiment, c.algo, c.n_agents), set()).add(c.seed)
-        if c.algo == "ppo":  # the recipe, 50,000 vec-steps, at least 160 households per rollout step
-            own = recipe(c.experiment, "ppo")
-            assert (c.preset, c.hyper_overrides) == (own["preset"], own.get("hyper_overrides", {}))
-            assert c.n_economies == -(-160 // c.n_agents)
-            assert t.steps_per_agent == 50_000 and c.timesteps == 50_000 * c.n_agents * c.n_economies
-        else:  # the paper's figure-8 budget: 100,000 vec-steps of one economy
-            assert t.steps_per_agent == 100_000 and c.timesteps == 100_000 * c.n_agents and c.n_economies == 1
-    expected = ({("ks", a, n) for a in ("sac", "ppo") for n in (10, 20, 50, 100, 200, 500)}
-                | {("ks", a, n) for a in ("td3", "ddpg") for n in (10, 100, 500)}
-                | {("ks-het-marked", a, n) for a in ("sac", "ppo") for n in (20, 100, 500)}
-                | {("general", a, g * g) for a in ("sac", "ppo") for g in (3, 5, 10, 22)})
+        paper_budget = t.steps_per_agent == 100_000
+        cells.setdefault((c.experiment, c.algo, c.n_agents, paper_budget), set()).add(c.seed)
+        if paper_budget:  # the paper's figure-8 budget: 100,000 vec-steps of one economy, the tuned preset
+            assert c.preset == "tuned" and c.timesteps == 100_000 * c.n_agents and c.n_economies == 1
+            continue
+        # the recipes (ks-het-marked's SAC: the ks SAC recipe's settings), at least 160 households per vec-step
+        own = recipe(c.experiment if c.algo == "ppo" else "ks", c.algo)
+        assert (c.preset, c.hyper_overrides) == (own["preset"], own.get("hyper_overrides", {}))
+        assert c.n_economies == -(-160 // c.n_agents)
+        budget = {"ppo": 50_000, "sac": 20_000}[c.algo]
+        assert t.steps_per_agent == budget and c.timesteps == budget * c.n_agents * c.n_economies
+    expected = ({("ks", a, n, False) for a in ("sac", "ppo") for n in (10, 20, 50, 100, 200, 500)}
+                | {("ks", "sac", n, True) for n in (10, 500)}
+                | {("ks", a, n, True) for a in ("td3", "ddpg") for n in (10, 100, 500)}
+                | {("ks-het-marked", a, n, False) for a in ("sac", "ppo") for n in (20, 100, 500)}
+                | {("general", "ppo", g * g, False) for g in (3, 5, 10, 22)}
+                | {("general", "sac", g * g, True) for g in (3, 5, 10, 22)})
     assert set(cells) == expected
-    assert all(seeds == {0, 1, 2} for seeds in cells.values()) and len(trials) == 96
+    assert all(seeds == {0, 1, 2} for seeds in cells.values()) and len(trials) == 102
     assert execution["out"] == "output/scaling-study"
 
 
