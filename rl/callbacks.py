@@ -295,7 +295,53 @@ def has_benchmark(experiment: Experiment) -> bool:
     return experiment.num_agents == 1 and experiment.technology == "ar1" and experiment.chooses_labour
 
 
-class BenchmarkEvalCallback(BaseCallback):
+class ScheduledEvaluation(BaseCallback):
+    """The schedule and clock of an evaluation every ``eval_every`` agent-steps, kept across a resume.
+
+    ``self._next``: the agent-step of the next evaluation; ``self._start``:
+    the clock's origin (seconds count from the start of training, resumed
+    runs included); :meth:`checkpoint_state` and :meth:`restore_state` carry
+    both through a checkpoint, and :meth:`restore_state` reads the earlier
+    rows back from ``self.log_path`` through :meth:`_restored_row`.
+    """
+
+    def __init__(self, eval_every: int, log_path: Optional[Path], verbose: int = 0):
+        super().__init__(verbose)
+        if eval_every < 1:
+            raise ValueError(f"eval_every must be >= 1 agent-step, got {eval_every}")
+        self.eval_every = int(eval_every)
+        self.log_path = None if log_path is None else Path(log_path)
+        self.history: list = []
+        self._next = 0
+        self._start = time.perf_counter()
+        self._restored = False
+
+    def _on_training_start(self) -> None:
+        if not self._restored:
+            self._next = self.num_timesteps + self.eval_every
+            self._start = time.perf_counter()
+
+    def checkpoint_state(self) -> dict:
+        return {"next": self._next, "seconds": time.perf_counter() - self._start}
+
+    def restore_state(self, state: dict) -> None:
+        """Continue a resumed run: the schedule and clock from the checkpoint, the rows from the (truncated) CSV."""
+        self._next, self._start, self._restored = int(state["next"]), time.perf_counter() - state["seconds"], True
+        self.history = [self._restored_row(row) for row in read_rows(self.log_path)]
+
+    def _restored_row(self, row: dict) -> dict:
+        """One CSV row (strings) as the history holds it."""
+        raise NotImplementedError
+
+    def _due(self) -> bool:
+        """True once per ``eval_every`` agent-steps (and moves the schedule on)."""
+        if self.num_timesteps < self._next:
+            return False
+        self._next += self.eval_every
+        return True
+
+
+class BenchmarkEvalCallback(ScheduledEvaluation):
     """Score the policy against the benchmark every ``eval_every`` agent-steps (see the module docstring).
 
     Parameters
@@ -321,43 +367,24 @@ class BenchmarkEvalCallback(BaseCallback):
                  target_welfare_loss: Optional[float] = None, target_policy_error: Optional[float] = None,
                  n_states: int = 64, seed: int = 0, verbose: int = 1,
                  on_evaluation: Optional[Callable[[dict], bool]] = None):
-        super().__init__(verbose)
+        super().__init__(eval_every, log_path, verbose)
         if not has_benchmark(experiment):
             raise ValueError(f"experiment {experiment.name!r} has no per-state benchmark to evaluate against")
-        if eval_every < 1:
-            raise ValueError(f"eval_every must be >= 1 agent-step, got {eval_every}")
         for name, value in (("target_welfare_loss", target_welfare_loss),
                             ("target_policy_error", target_policy_error)):
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be > 0, got {value}")
         self.experiment = experiment
-        self.eval_every = int(eval_every)
-        self.log_path = None if log_path is None else Path(log_path)
         self.target_welfare_loss = target_welfare_loss
         self.target_policy_error = target_policy_error
         self.n_states = n_states
         self.seed = seed
         self.on_evaluation = on_evaluation
         self.benchmark = benchmark_policy(experiment)
-        self.history: list = []
         self.reached: Optional[dict] = None
-        self._next = 0
-        self._start = time.perf_counter()
-        self._restored = False
 
-    def _on_training_start(self) -> None:
-        if not self._restored:
-            self._next = self.num_timesteps + self.eval_every
-            self._start = time.perf_counter()
-
-    def checkpoint_state(self) -> dict:
-        return {"next": self._next, "seconds": time.perf_counter() - self._start}
-
-    def restore_state(self, state: dict) -> None:
-        """Continue a resumed run: the evaluation schedule and clock from the checkpoint, the history from the CSV."""
-        self._next, self._start, self._restored = int(state["next"]), time.perf_counter() - state["seconds"], True
-        self.history = [{k: (int(v) if k == "timesteps" else float(v)) for k, v in row.items()}
-                        for row in read_rows(self.log_path)]
+    def _restored_row(self, row: dict) -> dict:
+        return {k: (int(v) if k == "timesteps" else float(v)) for k, v in row.items()}
 
     def evaluate(self) -> dict:
         policy = model_policy(self.model, self.experiment)
@@ -398,9 +425,8 @@ class BenchmarkEvalCallback(BaseCallback):
         return met
 
     def _on_step(self) -> bool:
-        if self.num_timesteps < self._next:
+        if not self._due():
             return True
-        self._next += self.eval_every
         row = self.evaluate()
         self._record(row)
         if self._target_met(row):

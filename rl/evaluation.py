@@ -24,10 +24,9 @@ import time
 from pathlib import Path
 from typing import Callable, List, Mapping, NamedTuple, Optional, Protocol, Tuple, runtime_checkable
 
-from stable_baselines3.common.callbacks import BaseCallback
 
 from econ.io import write_text_atomic
-from rl.callbacks import read_rows
+from rl.callbacks import ScheduledEvaluation
 
 LEADING_COLUMNS = ("timesteps", "seconds", "eval_seconds", "passed", "failed")
 """The first columns of ``evaluations.csv`` written by :class:`ScorecardEvalCallback`: agent-steps, wall-clock
@@ -64,7 +63,7 @@ class Evaluator(Protocol):
     def describe(self) -> dict: ...
 
 
-class ScorecardEvalCallback(BaseCallback):
+class ScorecardEvalCallback(ScheduledEvaluation):
     """Every ``eval_every`` agent-steps, score the policy with ``evaluator`` (see the module docstring).
 
     Parameters
@@ -86,38 +85,25 @@ class ScorecardEvalCallback(BaseCallback):
     def __init__(self, evaluator: Evaluator, eval_every: int, *, log_path: Optional[Path] = None,
                  stop_at_target: bool = False, verbose: int = 1,
                  on_evaluation: Optional[Callable[[dict], bool]] = None):
-        super().__init__(verbose)
         if not isinstance(evaluator, Evaluator):
             raise TypeError(f"evaluator must be callable with the model and have describe(), "
                             f"got {type(evaluator).__name__}")
         if isinstance(eval_every, bool) or not isinstance(eval_every, int) or eval_every < 1:
             raise ValueError(f"eval_every must be an int >= 1 agent-step, got {eval_every!r}")
+        super().__init__(eval_every, log_path, verbose)
         self.evaluator = evaluator
-        self.eval_every = eval_every
-        self.log_path = None if log_path is None else Path(log_path)
         self.stop_at_target = bool(stop_at_target)
         self.on_evaluation = on_evaluation
-        self.history: List[dict] = []
         self.reached: Optional[dict] = None
         self._columns: Optional[List[str]] = None
-        self._next = 0
-        self._start = time.perf_counter()
-        self._restored = False
-
-    def _on_training_start(self) -> None:
-        if not self._restored:
-            self._next = self.num_timesteps + self.eval_every
-            self._start = time.perf_counter()
-
-    def checkpoint_state(self) -> dict:
-        return {"next": self._next, "seconds": time.perf_counter() - self._start}
 
     def restore_state(self, state: dict) -> None:
-        """Continue a resumed run: schedule and clock from the checkpoint, the rows from the (truncated) CSV."""
-        self._next, self._start, self._restored = int(state["next"]), time.perf_counter() - state["seconds"], True
-        self.history = [_parsed(row) for row in read_rows(self.log_path)]
+        super().restore_state(state)
         if self.history:
             self._columns = list(self.history[0])
+
+    def _restored_row(self, row: dict) -> dict:
+        return _parsed(row)
 
     def evaluate(self) -> dict:
         """Score the current policy: the row of ``evaluations.csv`` (a dict in column order)."""
@@ -157,9 +143,8 @@ class ScorecardEvalCallback(BaseCallback):
                   f"{row['eval_seconds']:.1f} s)  {verdict}", flush=True)
 
     def _on_step(self) -> bool:
-        if self.num_timesteps < self._next:
+        if not self._due():
             return True
-        self._next += self.eval_every
         row = self.evaluate()
         self._record(row)
         if self.stop_at_target and row["passed"]:
