@@ -155,10 +155,13 @@ def recipe_settings(experiment: str, algo: str, n_steps: Optional[int], n_econom
     """A trial's (preset, n_steps, n_economies, overrides, hyper_overrides) starting from the training recipe.
 
     The recipe of ``experiment`` with ``algo`` (:func:`rl.recipes.recipe`, a
-    ValueError naming the recipes that exist if there is none) gives
-    :data:`RECIPE_FIELDS`; the grid block's ``n_steps`` and ``n_economies``
-    (when not None) replace the recipe's, and its ``overrides`` and ``hyper``
-    are merged over the recipe's (the block winning).
+    ValueError naming the recipes that exist if there is none) gives the
+    preset, ``n_steps``, ``n_economies``, ``overrides`` and
+    ``hyper_overrides`` -- not the budget (the grid's), nor checkpoints and
+    evaluations (a sweep trial has none); the grid block's ``n_steps`` and
+    ``n_economies`` (when not None) replace the recipe's, and its
+    ``overrides`` and ``hyper`` are merged over the recipe's (the block
+    winning).
     """
     settings = recipe(experiment, algo)
     return (settings.get("preset", "default"),
