@@ -51,8 +51,8 @@ OBSERVATIONS = {
     "log_tfp": "log A_t / tfp_scale (tfp_scale = 1 by default: log A as is)",
     "aggregate_state": "z_t: 1 in the good state, 0 in the bad (KS only)",
     "employed": "e_{i,t}: 1 employed, 0 unemployed (KS only)",
-    "capital_productivity": "kappa_i, as is",
-    "labour_productivity": "lambda_i, as is",
+    "capital_productivity": "1 + (kappa_i - 1) / productivity_scale (productivity_scale = 1 by default: kappa_i as is)",
+    "labour_productivity": "1 + (lambda_i - 1) / productivity_scale (productivity_scale = 1 by default: lambda_i as is)",
 }
 """Observation components an experiment may list, and what each one is."""
 
@@ -173,6 +173,7 @@ class _ExperimentFields(NamedTuple):
     capital_scale: float
     observations: tuple
     tfp_scale: float
+    productivity_scale: float
 
 
 class Experiment(_ExperimentFields):
@@ -223,6 +224,12 @@ class Experiment(_ExperimentFields):
         (``tfp_scale`` = 0.0229, recorded in its config).  It is a fixed
         number, not derived from sigma, so a policy sees the same
         observations when it is evaluated with sigma = 0.
+    productivity_scale : float > 0
+        The observed kappa_i and lambda_i are 1 + (x - 1) / productivity_scale.
+        1 (the default: as they are).  On the ``general`` grid they lie in
+        [0.98, 1.02], so households of different types see inputs 0.02 apart
+        and a network separates their rules slowly; 0.02 observes them on
+        [0, 2].
     """
 
     __slots__ = ()
@@ -250,6 +257,7 @@ class Experiment(_ExperimentFields):
         capital_scale=None,
         observations=("capital", "log_tfp"),
         tfp_scale=1.0,
+        productivity_scale=1.0,
     ):
         if not isinstance(name, str) or not name:
             raise ValueError(f"name must be a non-empty string, got {name!r}")
@@ -322,16 +330,18 @@ class Experiment(_ExperimentFields):
                 capital_scale = steady_state(RBCParams(alpha, beta, delta, rho, sigma, chi, utility)).capital
         capital_scale = checks.positive("capital_scale", capital_scale)
         tfp_scale = checks.positive("tfp_scale", tfp_scale)
+        productivity_scale = checks.positive("productivity_scale", productivity_scale)
         _check_finite_observations(dict(
             alpha=alpha, delta=delta, technology=technology, rho=rho, sigma=sigma, ks=ks, capital_productivity=kappa,
             labour_productivity=lam, episode_length=episode_length, initial_capital_high=high,
-            capital_scale=capital_scale, tfp_scale=tfp_scale, num_agents=num_agents))
+            capital_scale=capital_scale, tfp_scale=tfp_scale, productivity_scale=productivity_scale,
+            num_agents=num_agents))
 
         return super().__new__(
             cls, name, num_agents, alpha, beta, delta, technology, rho, sigma, ks,
             tuple(float(x) for x in kappa), tuple(float(x) for x in lam), utility, float(chi),
             episode_length, low, high, bool(start_at_steady_state), bool(exact_unemployment),
-            capital_scale, observations, tfp_scale,
+            capital_scale, observations, tfp_scale, productivity_scale,
         )
 
     @property
@@ -389,6 +399,11 @@ def _check_finite_observations(fields: dict) -> None:
         if TFP_STANDARD_DEVIATIONS * sd / fields["tfp_scale"] > OBSERVATION_CEILING:
             raise ValueError(f"tfp_scale = {fields['tfp_scale']}: log A / tfp_scale could exceed float32 observations; "
                              f"raise tfp_scale")
+    spread = max(abs(x - 1.0) for x in (*fields["capital_productivity"], *fields["labour_productivity"]))
+    if spread / fields["productivity_scale"] > OBSERVATION_CEILING:
+        raise ValueError(f"productivity_scale = {fields['productivity_scale']}: (kappa - 1) / productivity_scale "
+                         f"reaches {spread / fields['productivity_scale']:.3g}, beyond float32 observations; raise "
+                         f"productivity_scale")
 
 
 EXPERIMENTS = ("rbc-full-depreciation", "rbc", "ks", "ks-het-mild", "ks-het-marked", "general")

@@ -115,12 +115,13 @@ def ks_next_shocks(aggregate_state, employed, probability_good, probability_empl
 
 
 @njit(cache=True, error_model="numpy")
-def observe_into(codes, capital, log_tfp, aggregate_state, employed, kappa, lam, capital_scale, tfp_scale, out):
+def observe_into(codes, capital, log_tfp, aggregate_state, employed, kappa, lam, capital_scale, tfp_scale,
+                 productivity_scale, out):
     """Write the observations ``codes`` (see ``OBSERVATION_CODES``) of E economies into ``out`` (E, N, len(codes)).
 
     capital k_i / capital_scale; aggregate effective capital
     K = (1/N) sum_i kappa_i k_i (as ``econ.economy.markets`` defines it) / capital_scale;
-    log A / tfp_scale; z and e_i as 0/1; kappa_i and lambda_i as they are.
+    log A / tfp_scale; z and e_i as 0/1; kappa_i and lambda_i as 1 + (x - 1) / productivity_scale.
     """
     n_economies, n_households = capital.shape
     for e in range(n_economies):
@@ -148,7 +149,7 @@ def observe_into(codes, capital, log_tfp, aggregate_state, employed, kappa, lam,
                     out[e, i, j] = 1.0 if employed[e, i] else 0.0
             elif code == 5:
                 for i in range(n_households):
-                    out[e, i, j] = kappa[i]
+                    out[e, i, j] = 1.0 + (kappa[i] - 1.0) / productivity_scale
             else:
                 for i in range(n_households):
-                    out[e, i, j] = lam[i]
+                    out[e, i, j] = 1.0 + (lam[i] - 1.0) / productivity_scale

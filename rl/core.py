@@ -20,7 +20,8 @@ economies whose episode ended.
 
 Observation components (``econ.experiments.OBSERVATIONS``), per household:
 capital k_i / capital_scale, aggregate effective capital K / capital_scale,
-log A_t / tfp_scale (1 by default: as is), z_t and e_{i,t} as 0/1 indicators, kappa_i and lambda_i as is.
+log A_t / tfp_scale (1 by default: as is), z_t and e_{i,t} as 0/1 indicators, kappa_i and lambda_i as
+1 + (x - 1) / productivity_scale (1 by default: as is).
 """
 
 from __future__ import annotations
@@ -338,7 +339,7 @@ def observe(exp: Experiment, state: EconomyState) -> np.ndarray:
     out = np.empty(capital.shape + (static.observation_codes.shape[0],), dtype=np.float32)
     _kernels.observe_into(static.observation_codes, capital, state.log_tfp, state.aggregate_state, state.employed,
                           static.capital_productivity, static.labour_productivity, float(exp.capital_scale),
-                          float(exp.tfp_scale), out)
+                          float(exp.tfp_scale), float(exp.productivity_scale), out)
     return out
 
 

@@ -280,12 +280,16 @@ def actor_policy(actor: Actor, experiment: Experiment) -> Policy:
     ``tfp_scale``, and the constant productivities when observed).
     """
     require_rbc(experiment)
+
+    def observed_productivity(x):
+        return 1.0 + (x - 1.0) / experiment.productivity_scale
+
     columns = {
         "capital": lambda k, a: k / experiment.capital_scale,
         "aggregate_capital": lambda k, a: experiment.capital_productivity[0] * k / experiment.capital_scale,
         "log_tfp": lambda k, a: np.log(a) / experiment.tfp_scale,
-        "capital_productivity": lambda k, a: np.full_like(k, experiment.capital_productivity[0]),
-        "labour_productivity": lambda k, a: np.full_like(k, experiment.labour_productivity[0]),
+        "capital_productivity": lambda k, a: np.full_like(k, observed_productivity(experiment.capital_productivity[0])),
+        "labour_productivity": lambda k, a: np.full_like(k, observed_productivity(experiment.labour_productivity[0])),
     }
     unknown = [name for name in experiment.observations if name not in columns]
     if unknown:

@@ -92,6 +92,22 @@ def test_tfp_scale_divides_the_observed_log_tfp():
         make_experiment("rbc", tfp_scale=0.0)
 
 
+def test_productivity_scale_spreads_the_observed_types():
+    """general, 3 x 3 grid on [0.98, 1.02]: kappa and lambda observed as they are by default, on {0, 1, 2} at 0.02."""
+    plain, scaled = make_experiment("general"), make_experiment("general", productivity_scale=0.02)
+    state = core.initial_state(plain, 1, np.random.default_rng(0))
+    columns = [plain.observations.index(name) for name in ("capital_productivity", "labour_productivity")]
+    np.testing.assert_allclose(core.observe(plain, state)[0][:, columns],
+                               np.column_stack([plain.capital_productivity, plain.labour_productivity]), rtol=1e-6)
+    np.testing.assert_allclose(core.observe(scaled, state)[0][:, columns],
+                               [[kappa, lam] for kappa in (0, 1, 2) for lam in (0, 1, 2)], atol=1e-5)
+    others = [j for j in range(len(plain.observations)) if j not in columns]
+    np.testing.assert_array_equal(core.observe(plain, state)[..., others], core.observe(scaled, state)[..., others])
+    for bad, message in ((0.0, "productivity_scale"), (1e-40, "productivity_scale = 1e-40")):
+        with pytest.raises(ValueError, match=message):
+            make_experiment("general", productivity_scale=bad)
+
+
 def test_reward_centring_subtracts_the_steady_state_utility():
     """At the steady state with the steady-state fractions the centred reward is 0; the raw return is kept."""
     from econ.economy import fraction_to_action
