@@ -11,7 +11,7 @@ evaluation against the benchmark during training.
   with the metrics of :mod:`econ.rbc.accuracy`: consumption-equivalent welfare
   loss in percent and the policy error (mean and max |chat - chat*|, |l - l*|
   on the benchmark's ergodic states).  Each evaluation is printed, written to
-  TensorBoard (``eval/...``) and appended to ``evaluations.csv``; with a
+  TensorBoard (``eval/...``) and added to ``evaluations.csv`` (rewritten atomically); with a
   ``target_welfare_loss`` (and optionally ``target_policy_error``) training
   stops at the first evaluation that meets it.
 """
@@ -19,6 +19,7 @@ evaluation against the benchmark during training.
 from __future__ import annotations
 
 import csv
+import io
 import time
 from pathlib import Path
 from typing import Callable, Optional
@@ -333,6 +334,16 @@ class ScheduledEvaluation(BaseCallback):
         """One CSV row (strings) as the history holds it."""
         raise NotImplementedError
 
+    def _write_history(self, columns: list) -> None:
+        """Rewrite ``self.log_path`` atomically with every row of the history (no torn file if the run is killed)."""
+        if self.log_path is None:
+            return
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.history)
+        write_text_atomic(self.log_path, buffer.getvalue())
+
     def _due(self) -> bool:
         """True once per ``eval_every`` agent-steps (and moves the schedule on)."""
         if self.num_timesteps < self._next:
@@ -405,13 +416,7 @@ class BenchmarkEvalCallback(ScheduledEvaluation):
         self.history.append(row)
         for key in EVAL_FIELDS[2:]:
             self.logger.record(f"eval/{key}", row[key])
-        if self.log_path is not None:
-            new = not self.log_path.exists()
-            with open(self.log_path, "a", newline="") as handle:
-                writer = csv.DictWriter(handle, fieldnames=EVAL_FIELDS)
-                if new:
-                    writer.writeheader()
-                writer.writerow(row)
+        self._write_history(EVAL_FIELDS)
         if self.verbose:
             print(f"[eval] {row['timesteps']:>9d} steps  welfare loss {row['welfare_loss_percent']:.4f} %  "
                   f"|chat err| {row['chat_error_mean']:.4f}  |l err| {row['labour_error_mean']:.4f}", flush=True)

@@ -17,15 +17,12 @@ experiments keep their own callback, :class:`rl.callbacks.BenchmarkEvalCallback`
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import time
 from pathlib import Path
 from typing import Callable, List, Mapping, NamedTuple, Optional, Protocol, Tuple, runtime_checkable
 
 
-from econ.io import write_text_atomic
 from rl.callbacks import ScheduledEvaluation
 
 LEADING_COLUMNS = ("timesteps", "seconds", "eval_seconds", "passed", "failed")
@@ -131,12 +128,7 @@ class ScorecardEvalCallback(ScheduledEvaluation):
         for name, value in row.items():
             if name not in ("timesteps", "seconds", "failed") and _is_number(value):
                 self.logger.record(f"eval/{name}", float(value))
-        if self.log_path is not None:
-            buffer = io.StringIO()
-            writer = csv.DictWriter(buffer, fieldnames=self._columns, lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(self.history)
-            write_text_atomic(self.log_path, buffer.getvalue())
+        self._write_history(self._columns)
         if self.verbose:
             verdict = "every judged row passes" if row["passed"] else f"failed: {row['failed'].replace(';', ', ')}"
             print(f"[eval] {row['timesteps']:>9d} steps  {row['seconds']:7.0f} s  (evaluation "
