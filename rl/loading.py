@@ -29,6 +29,7 @@ from pathlib import Path
 import torch
 
 from econ.experiments import Experiment
+from rl.checkpoints import MANIFEST, check_checkpoint
 from rl.recipes import ALGORITHMS, PRESETS, algorithm_class, sb3_kwargs
 from rl.sac import ExpectedNextValueSAC
 from rl.vec_env import EconomyVecEnv
@@ -38,10 +39,20 @@ OFF_POLICY = ("sac", "td3", "ddpg")
 
 
 def run_config(path) -> dict:
-    """The ``config.json`` of the run directory ``path`` (or of the directory of the ``.zip`` ``path``)."""
+    """The ``config.json`` of the run directory ``path`` (or of the directory of the ``.zip`` ``path``).
+
+    A checkpoint folder (``RUN/checkpoints/step_*``, :mod:`rl.checkpoints`)
+    has no ``config.json`` of its own: its run's is read, once the checkpoint
+    is known to be complete (its files match its manifest).
+    """
     path = Path(path)
     directory = path.parent if path.suffix == ".zip" else path
     config = directory / "config.json"
+    if not config.is_file() and (directory / MANIFEST).is_file() and directory.parent.name == "checkpoints":
+        problem = check_checkpoint(directory)
+        if problem is not None:
+            raise ValueError(f"{directory}: not a usable checkpoint: {problem}")
+        config = directory.parent.parent / "config.json"
     if not config.is_file():
         raise ValueError(f"{path}: no config.json beside the model; a model is loaded only with the "
                          f"config.json of its run (an SB3 zip alone would have to be unpickled)")

@@ -195,3 +195,23 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, algo):
     assert _equal(_tensors(tmp_path / "whole" / "model.zip"), _tensors(run / "model.zip"))
     steps = [line.split(",")[0] for line in _curve(run)]
     assert steps == [line.split(",")[0] for line in _curve(tmp_path / "whole")]
+
+
+def test_a_checkpoint_is_scored_with_its_runs_config(tmp_path):
+    """A checkpoint folder loads for scoring (validation.compare --model RUN/checkpoints/step_*) with the run's
+    config.json, its own weights; a damaged one is refused with the reason."""
+    from econ.experiments import make_experiment
+    from rl.loading import load_model
+
+    run = tmp_path / "run"
+    train(PPO, run)
+    oldest = list_checkpoints(run / "checkpoints")[-1]
+    experiment = make_experiment("rbc", episode_length=40)
+    model = load_model(oldest, experiment)
+    saved = _tensors(oldest / "model.zip")["policy.pth"]
+    assert _equal(model.policy.state_dict(), saved)
+    assert not _equal(saved, _tensors(run / "model.zip")["policy.pth"])  # not the final weights
+    zipped = oldest / "model.zip"
+    zipped.write_bytes(zipped.read_bytes()[:-10])
+    with pytest.raises(ValueError, match="not a usable checkpoint: model.zip does not match the digest"):
+        load_model(oldest, experiment)
