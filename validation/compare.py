@@ -147,8 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m validation.compare", description=__doc__.split("\n\n")[0])
     parser.add_argument("experiment", choices=EXPERIMENTS, help="the experiment whose benchmarks score the policy")
     parser.add_argument("--model", nargs="+", default=None, metavar="PATH",
-                        help="run directories, their checkpoints (RUN/checkpoints/step_*) or model.zip files (several: seed band), or steady-state / untrained "
-                             "(the negative controls) (default: the shipped policy of the experiment)")
+                        help="run directories, their checkpoints (RUN/checkpoints/step_*) or model.zip files "
+                             "(several: seed band), or steady-state / untrained (the negative controls) "
+                             "(default: the shipped policy of the experiment)")
     parser.add_argument("--train", action="store_true",
                         help="train first with the experiment's recipe (rl/hyperparams/ALGO.yml), then score "
                              "(default: False)")
