@@ -1,4 +1,4 @@
-"""Training-time evaluation of the KS same-economy scorecard (rl.evaluation, validation.training_eval, compare).
+"""Training-time evaluation of the multi-agent scorecards (rl.evaluation, validation.training_eval, compare).
 
 What is checked: an evaluation is deterministic and is the scorecard's own
 verdict (an untrained network fails the rows the scorecard fails); training
@@ -35,7 +35,8 @@ from rl.train import train
 from validation import compare
 from validation.controls import control_model
 from validation.same_economy import SAME_ECONOMY_TOLERANCES
-from validation.training_eval import SameEconomyEvaluator
+from validation.general import GENERAL_TOLERANCES, general_scores, steady_state_actor
+from validation.training_eval import GeneralEvaluator, SameEconomyEvaluator, training_evaluator
 from validation.welfare import Scenario
 
 SMALL_SOLVE = dict(num_households=2000, num_periods=600)
@@ -177,7 +178,7 @@ def test_bad_evaluation_settings_are_refused_before_training(tmp_path, strict):
 @pytest.mark.parametrize("argv, message", [
     (["ks", "--eval-every", "1000"], "during --train"),
     (["rbc", "--train", "--eval-every", "1000"], "rl.train --eval-every"),
-    (["general", "--train", "--eval-every", "1000"], "not general"),
+    (["rbc-full-depreciation", "--train", "--eval-every", "1000"], "not rbc-full-depreciation"),
     (["ks", "--train", "--stop-at-targets"], "give --eval-every"),
     (["ks", "--train", "--eval-every", "0"], ">= 1"),
 ])
@@ -207,3 +208,34 @@ def test_compare_stops_at_the_first_passing_evaluation_whose_values_are_the_scor
     scored = {r["metric"]: r["rl"] for r in report["rows"]}
     assert scored and all(float(row[name]) == pytest.approx(value, rel=1e-12, abs=1e-15)
                           for name, value in scored.items() if not isinstance(value, str))
+
+
+def test_the_general_evaluation_is_the_general_scorecards_verdict():
+    """general: the benchmark's own rule passes every judged row, an untrained network fails, and each value is
+    the scorecard's (deterministic: the fixed point of the deterministic policy)."""
+    experiment = make_experiment("general")
+    evaluator = training_evaluator(experiment)
+    assert isinstance(evaluator, GeneralEvaluator)
+    with pytest.raises(ValueError, match="'general'"):
+        GeneralEvaluator(make_experiment("ks"))
+    assert evaluator(steady_state_actor(experiment)).passed
+    assert not evaluator(control_model("steady-state", experiment)).passed  # the representative fractions
+    untrained = control_model("untrained", experiment)
+    first, again = evaluator(untrained), evaluator(untrained)
+    assert first == again and "aggregate_capital" in first.failed
+    assert list(first.values) == list(evaluator.columns)
+    rows = {row.metric: row for row in general_scores(untrained, experiment).rows()}
+    assert all(first.values[name] == rows[name].rl for name in rows if not isinstance(rows[name].rl, str))
+    assert set(first.failed) == {name for name, row in rows.items() if row.passed is False}
+
+
+def test_compare_trains_general_with_evaluations_and_stops_at_the_first_pass(tmp_path, capsys):
+    """general end to end (about 20 s): with tolerances no distance reaches, the first evaluation passes and the
+    training stops there; evaluations.csv holds that row."""
+    tolerances = [f"{name}={NEVER_BINDING}" for name, tol in GENERAL_TOLERANCES.items() if tol is not None]
+    code = compare.main(["general", "--train", "--timesteps", "27648", "--eval-every", "9216", "--stop-at-targets",
+                         "--out", str(tmp_path)] + [arg for tol in tolerances for arg in ("--tol", tol)])
+    out = capsys.readouterr().out
+    assert code == 0 and "seed 0: every judged row first passed after 9216 agent-steps" in out
+    (row,) = list(csv.DictReader(open(tmp_path / "train-ppo-seed0" / "evaluations.csv")))
+    assert row["passed"] == "True" and int(row["timesteps"]) == 9216

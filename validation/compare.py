@@ -6,9 +6,9 @@ other runs (a run directory of ``python -m rl.train`` or its ``model.zip``;
 several paths give a seed band), ``--model steady-state`` and ``--model
 untrained`` are the negative controls, and ``--train`` trains first with the
 stated recipe (:data:`rl.recipes.TRAIN_RECIPES`; ``--algo`` picks among them);
-in the KS experiments ``--eval-every N`` scores the policy with this
+in the multi-agent experiments ``--eval-every N`` scores the policy with this
 scorecard every N agent-steps while it trains
-(:class:`validation.training_eval.SameEconomyEvaluator`) and
+(:func:`validation.training_eval.training_evaluator`) and
 ``--stop-at-targets`` stops at the first evaluation that passes.
 The scorecard has one row per metric that applies: benchmark value, RL
 value, distance, tolerance and pass/fail; rows without a tolerance are
@@ -46,7 +46,7 @@ from validation.general import general_scores
 from validation.same_economy import same_economy_references, same_economy_scores
 from validation.rbc import RBC_EXPERIMENTS, TOLERANCES, known_metrics, score_rbc
 from validation.scorecard import DEFAULT_SIMULATION, combine, format_scorecard
-from validation.training_eval import TRAINING_EVAL_EXPERIMENTS, SameEconomyEvaluator
+from validation.training_eval import TRAINING_EVAL_EXPERIMENTS, training_evaluator
 
 POLICY_DIR = Path(__file__).resolve().parent / "policies"
 """Shipped policies: ``POLICY_DIR / <experiment> / model.zip`` with config.json and TRAINED.md beside it."""
@@ -158,9 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--timesteps", type=int, default=None,
                         help="override the --train budget in agent-steps (default: the recipe's)")
     parser.add_argument("--eval-every", type=int, default=None, metavar="N",
-                        help="with --train in ks, ks-het-mild, ks-het-marked: score the policy with this same-economy "
-                             "scorecard every N agent-steps while it trains (evaluations.csv in each run) "
-                             "(default: none)")
+                        help="with --train in ks, ks-het-mild, ks-het-marked, general: score the policy with this "
+                             "scorecard's judged rows every N agent-steps while it trains (evaluations.csv in each "
+                             "run) (default: none)")
     parser.add_argument("--stop-at-targets", action="store_true",
                         help="with --eval-every: stop each training at its first evaluation where every judged "
                              "row passes (default: off, train the whole budget)")
@@ -182,7 +182,7 @@ def _train(args, out: Path, tolerances: Dict[str, float]) -> List[Path]:
         recipe["eval_every"] = args.eval_every
         experiment = make_experiment(args.experiment, recipe.get("n_agents"), **recipe.get("overrides", {}))
         print("solving the benchmarks of the training-time scorecard (once, before training) ...", flush=True)
-        evaluator = SameEconomyEvaluator(experiment, tolerances=tolerances)
+        evaluator = training_evaluator(experiment, tolerances)
         print(f"  {evaluator.setup_seconds:.1f} s; an evaluation every {args.eval_every} agent-steps"
               + (", stopping at the first that passes" if args.stop_at_targets else ""), flush=True)
     print(f"training {args.experiment}: {algo}, preset {recipe['preset']}, {recipe['timesteps']} agent-steps, "

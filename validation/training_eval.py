@@ -1,4 +1,4 @@
-"""The Krusell-Smith same-economy scorecard as a training-time evaluator (:class:`rl.evaluation.Evaluator`).
+"""The multi-agent scorecards as training-time evaluators (:class:`rl.evaluation.Evaluator`).
 
 :class:`SameEconomyEvaluator` is built once before training: it solves the
 two benchmarks of a KS experiment (``ks``, ``ks-het-mild``, ``ks-het-marked``)
@@ -16,8 +16,17 @@ scorecard ``python -m validation.compare EXPERIMENT --model RUN`` prints for
 that policy, with the same tolerances (overrides as in ``--tol``).  It draws
 only from its own seeded generators, never from the training's.
 
+:class:`GeneralEvaluator` does the same for ``general``: the judged rows of
+its scorecard are those of the policy's deterministic fixed point
+(:func:`validation.general.general_scores` without a panel; the stochastic
+panel the scorecard adds gives only unjudged ``ergodic_*`` rows), so an
+evaluation passes exactly when ``python -m validation.compare general
+--model RUN`` passes.  One costs a sigma = 0 run of the N households to their
+fixed point and the two steady-state solves, about a second.
+
 ``python -m validation.compare EXPERIMENT --train --eval-every N
-[--stop-at-targets]`` builds one and hands it to :func:`rl.train.train`.
+[--stop-at-targets]`` builds one (:func:`training_evaluator`) and hands it to
+:func:`rl.train.train`.
 """
 
 from __future__ import annotations
@@ -29,13 +38,15 @@ from econ import checks
 from econ.experiments import Experiment
 from rl.evaluation import Evaluation
 from rl.rollout import one_torch_thread, simulate_agents
+from validation.general import GENERAL_TOLERANCES, general_scores, steady_state_actor
 from validation.krusell_smith import KS_EXPERIMENTS, _require_ks
 from validation.same_economy import same_economy_references, same_economy_scores, tolerances_for
 from validation.scorecard import DEFAULT_SIMULATION
 from validation.welfare import Scenario
 
-TRAINING_EVAL_EXPERIMENTS = KS_EXPERIMENTS
-"""The experiments :class:`SameEconomyEvaluator` scores (``validation.compare --train --eval-every``)."""
+TRAINING_EVAL_EXPERIMENTS = KS_EXPERIMENTS + ("general",)
+"""The experiments scored while they train (``validation.compare --train --eval-every``): the KS ones by
+:class:`SameEconomyEvaluator`, ``general`` by :class:`GeneralEvaluator`."""
 
 EVALUATION_SEED = 0
 """Seed of the evaluation's shocks and initial states: the scorecard's (``validation.compare`` uses seed 0), so a
@@ -101,16 +112,65 @@ class SameEconomyEvaluator:
                 "solver_options": dict(self.solver_options)}
 
     def _evaluation(self, scores) -> Evaluation:
-        rows = scores.rows(self.tolerances)
-        values = {}
-        for row in rows:
-            values[row.metric] = row.rl if isinstance(row.rl, str) else float(row.rl)
-            if row.tolerance is not None:
-                values[f"{row.metric}_distance"] = float(row.distance)
-        return Evaluation(values, tuple(row.metric for row in rows if row.passed is False))
+        return _evaluation(scores.rows(self.tolerances))
 
     def __call__(self, model) -> Evaluation:
         with one_torch_thread():
             panel = simulate_agents(model, self.experiment, **self.simulation)
             scores = same_economy_scores(panel, model, self.references, welfare=self.welfare)
         return self._evaluation(scores)
+
+
+class GeneralEvaluator:
+    """Score a ``general`` policy during training with the judged rows of its scorecard (see the module docstring).
+
+    Parameters
+    ----------
+    experiment : Experiment
+        The ``general`` experiment the agents train on (same N and overrides).
+    tolerances : mapping or None
+        Overrides of :data:`validation.general.GENERAL_TOLERANCES` by family or
+        metric, as ``--tol``; checked here, before training, by scoring the
+        price-impact steady state's own rule.
+    """
+
+    def __init__(self, experiment: Experiment, *, tolerances: Optional[Mapping[str, Optional[float]]] = None):
+        began = time.perf_counter()
+        if not isinstance(experiment, Experiment) or experiment.name != "general":
+            raise ValueError(f"GeneralEvaluator scores the 'general' experiment, got "
+                             f"{getattr(experiment, 'name', type(experiment).__name__)!r}")
+        self.experiment = experiment
+        self.tolerances = dict(tolerances or {})
+        self.columns = tuple(_evaluation(general_scores(steady_state_actor(experiment), experiment)
+                                         .rows(self.tolerances)).values)
+        self.setup_seconds = time.perf_counter() - began
+        """Wall-clock of the construction (the steady-state solves and the benchmark's own scoring)."""
+
+    def describe(self) -> dict:
+        """The settings, as plain JSON (recorded in the run's config.json)."""
+        return {"scorecard": "general fixed point", "experiment": self.experiment.name,
+                "n_agents": self.experiment.num_agents, "tolerances": {**GENERAL_TOLERANCES, **self.tolerances}}
+
+    def __call__(self, model) -> Evaluation:
+        with one_torch_thread():
+            return _evaluation(general_scores(model, self.experiment).rows(self.tolerances))
+
+
+def training_evaluator(experiment: Experiment, tolerances: Optional[Mapping[str, Optional[float]]] = None):
+    """The training-time evaluator of a multi-agent experiment (one of :data:`TRAINING_EVAL_EXPERIMENTS`)."""
+    if experiment.name == "general":
+        return GeneralEvaluator(experiment, tolerances=tolerances)
+    if experiment.name in KS_EXPERIMENTS:
+        return SameEconomyEvaluator(experiment, tolerances=tolerances)
+    raise ValueError(f"no training-time scorecard for {experiment.name!r}; "
+                     f"choose from {', '.join(TRAINING_EVAL_EXPERIMENTS)}")
+
+
+def _evaluation(rows) -> Evaluation:
+    """Scorecard rows as an Evaluation: each row's RL value, each judged row's distance, the judged rows that fail."""
+    values = {}
+    for row in rows:
+        values[row.metric] = row.rl if isinstance(row.rl, str) else float(row.rl)
+        if row.tolerance is not None:
+            values[f"{row.metric}_distance"] = float(row.distance)
+    return Evaluation(values, tuple(row.metric for row in rows if row.passed is False))
