@@ -176,6 +176,11 @@ class _ExperimentFields(NamedTuple):
     productivity_scale: float
 
 
+LATER_FIELDS = {"productivity_scale": 1.0}
+"""Experiment fields added after run records were first written, with the default under which an experiment is the
+one an earlier record describes (see :meth:`Experiment._asdict`)."""
+
+
 class Experiment(_ExperimentFields):
     """One experiment of docs/model.md, validated on construction.
 
@@ -343,6 +348,20 @@ class Experiment(_ExperimentFields):
             episode_length, low, high, bool(start_at_steady_state), bool(exact_unemployment),
             capital_scale, observations, tfp_scale, productivity_scale,
         )
+
+    def _asdict(self) -> dict:
+        """The fields as a dict, without those of :data:`LATER_FIELDS` that hold their default.
+
+        Run records (``config.json``, sweep trial identities, checkpoint
+        identities) are this dict as JSON; a field added later is left out at
+        the default that reproduces the earlier behaviour, so every record
+        written before it still reads, resumes and hashes as the same experiment.
+        """
+        fields = super()._asdict()
+        for name, default in LATER_FIELDS.items():
+            if fields[name] == default:
+                del fields[name]
+        return fields
 
     @property
     def chooses_labour(self) -> bool:

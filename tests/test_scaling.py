@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from econ.experiments import Experiment, make_experiment
+from econ.io import jsonable
 from rl.sweep import load_config, plan_sweep, run_sweep
 from validation import scaling
 from validation.scaling import SCALING_COLUMNS, SCORES_FILE, ScalingSettings, summarize
@@ -67,6 +69,19 @@ def test_shipped_study_plans_the_issue_grid():
     assert set(cells) == expected
     assert all(seeds == {0, 1, 2} for seeds in cells.values()) and len(trials) == 102
     assert execution["out"] == "output/scaling-study"
+
+
+def test_trials_run_before_an_experiment_field_was_added_keep_their_identity():
+    """The study resumes by trial identity (a hash of the experiment record, the resolved hyperparameters, seed and
+    budget): a field added to Experiment later (productivity_scale) is left out of the record at its default, so
+    the ks PPO trial at N = 10, seed 0, run before the field existed, is still this trial and is skipped, not
+    trained again. The name changes only if what the trial trains changes (then update it knowingly)."""
+    trials = {t.name.rsplit("-", 1)[0]: t.name for t in plan_sweep(load_config(STUDY)[0])}
+    assert trials["ks-ppo-N10-s0"] == "ks-ppo-N10-s0-a01a1818"
+    record = jsonable(make_experiment("general"))
+    assert "productivity_scale" not in record and Experiment(**record) == make_experiment("general")
+    scaled = jsonable(make_experiment("general", productivity_scale=0.02))
+    assert Experiment(**scaled).productivity_scale == 0.02
 
 
 @pytest.fixture(scope="module")
