@@ -55,3 +55,18 @@ def test_a_scoring_run_replaces_the_policy_directory_as_a_whole(shipped):
     assert (target / "model.zip").read_bytes() == (run / "model.zip").read_bytes()
     assert "scorecard when shipped: passes" in (target / "TRAINED.md").read_text()
     assert [p.name for p in destination.iterdir()] == ["rbc-full-depreciation"]  # no temporary left behind
+
+
+def test_the_note_of_a_run_trained_by_validation_compare_with_scorecard_evaluations():
+    """A run of ``validation.compare EXPERIMENT --train --eval-every`` records its own command line and scorecard
+    evaluations (judged rows, not a welfare loss): the note names the command and the verdict."""
+    from validation.ship import trained_note
+
+    config = {"experiment_name": "general", "argv": ["/repo/validation/compare.py", "general", "--train"], "seed": 1,
+              "algorithm": "ppo", "preset": "tuned", "hyperparameters": {}, "n_agents": 9, "n_economies": 8}
+    row = {"timesteps": 8000064, "passed": False, "failed": "euler_residual_5;intratemporal_residual_0"}
+    note = trained_note(config, {"timesteps": 8008704, "evaluations": [row]})
+    assert "    python -m validation.compare general --train" in note
+    assert "last training-time evaluation: 2 judged scorecard rows failing after 8000064 agent-steps" in note
+    stopped = trained_note(config, {"timesteps": 4000032, "evaluations": [], "target_reached": {**row, "failed": ""}})
+    assert "stopped early: the training-time evaluation reached every judged scorecard row passing after" in stopped

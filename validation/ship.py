@@ -42,8 +42,10 @@ FILES = ("model.zip", "config.json", "summary.json", "returns.csv", "evaluations
 def trained_note(config: dict, summary: dict, scorecard: str = "") -> str:
     """The TRAINED.md text of a run: command, seed, versions, budget and outcome."""
     argv = list(config.get("argv") or [])
-    if argv and argv[0].endswith("train.py"):  # sys.argv of ``python -m rl.train`` starts with the file's path
-        argv = ["python", "-m", "rl.train", *argv[1:]]
+    modules = {"train.py": "rl.train", "compare.py": "validation.compare"}  # sys.argv of ``python -m M`` starts
+    for file, module in modules.items():                                  # with the module file's path
+        if argv and argv[0].endswith(file):
+            argv = ["python", "-m", module, *argv[1:]]
     command = " ".join(shlex.quote(a) for a in argv) if argv else "(not recorded)"
     versions = "\n".join(f"- {k}: {v}" for k, v in sorted(config.get("versions", {}).items()))
     reached = summary.get("target_reached")
@@ -65,11 +67,10 @@ def trained_note(config: dict, summary: dict, scorecard: str = "") -> str:
         f"on the 2-core development machine (shared with other jobs), {config.get('threads', 1)} torch thread",
     ]
     if reached:
-        lines.append(f"- stopped early: the training-time evaluation reached welfare loss "
-                     f"{reached['welfare_loss_percent']:.4f} % after {reached['timesteps']} agent-steps")
+        lines.append(f"- stopped early: the training-time evaluation reached {_verdict(reached)} after "
+                     f"{reached['timesteps']} agent-steps")
     elif last:
-        lines.append(f"- last training-time evaluation: welfare loss {last['welfare_loss_percent']:.4f} % "
-                     f"after {last['timesteps']} agent-steps")
+        lines.append(f"- last training-time evaluation: {_verdict(last)} after {last['timesteps']} agent-steps")
     code = config.get("code") or {}
     if code.get("git_commit"):
         dirty = " (with uncommitted changes)" if code.get("git_dirty") else ""
@@ -79,6 +80,14 @@ def trained_note(config: dict, summary: dict, scorecard: str = "") -> str:
     lines += ["", "Versions:", "", versions, "",
               f"Score it: `python -m validation.compare {config['experiment_name']}`.", ""]
     return "\n".join(lines)
+
+
+def _verdict(row: dict) -> str:
+    """A training-time evaluation in words: the rbc welfare loss, or how many judged scorecard rows failed."""
+    if "welfare_loss_percent" in row:
+        return f"welfare loss {row['welfare_loss_percent']:.4f} %"
+    failed = [name for name in str(row.get("failed") or "").split(";") if name]
+    return "every judged scorecard row passing" if not failed else f"{len(failed)} judged scorecard rows failing"
 
 
 def check_run(run: Path) -> tuple:
