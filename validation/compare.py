@@ -191,7 +191,7 @@ def _train(args, out: Path, tolerances: Dict[str, float]) -> List[Path]:
     for seed in args.seeds:
         run = out / f"train-{algo}-seed{seed}"
         summary = train(TrainConfig(args.experiment, algo, seed=seed, **recipe), run, progress=False,
-                        evaluator=evaluator, stop_at_target=args.stop_at_targets)
+                        evaluator=evaluator, stop_at_target=args.stop_at_targets, argv=args.command)
         if evaluator is not None:
             first = next((row for row in summary["evaluations"] if row["passed"]), None)
             cost = sum(row["eval_seconds"] for row in summary["evaluations"])
@@ -259,6 +259,7 @@ def _clear_outputs(out: Path) -> None:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.command = ["python", "-m", "validation.compare", *(sys.argv[1:] if argv is None else argv)]
     out = args.out or default_out(args.experiment, args.model, args.train, args.algo)
     tolerances = dict(TOLERANCES.get(args.experiment, {}))
     known = set(tolerances) | (known_metrics() if args.experiment in RBC_EXPERIMENTS else set())
