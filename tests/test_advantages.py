@@ -87,11 +87,15 @@ def _value(obs):
     return np.sin(obs @ weights) + 0.5 * obs[:, -1] * obs[:, 0] + 3.0 * obs[:, -2]
 
 
-@pytest.mark.parametrize("observations", [None, ("capital", "aggregate_capital", "log_tfp", "capital_productivity",
-                                                 "employed")])
-def test_next_state_values_is_the_mean_over_the_environments_next_shocks(observations):
-    overrides = {} if observations is None else {"observations": observations}
-    exp = make_experiment("ks-het-mild", **overrides)
+@pytest.fixture(params=[None, ("capital", "aggregate_capital", "log_tfp", "capital_productivity", "employed")],
+                ids=["default-observations", "log-tfp-observed"])
+def het_exp(request):
+    """ks-het-mild with its own observations, and with log z observed in place of the 0/1 aggregate state."""
+    return make_experiment("ks-het-mild", **({} if request.param is None else {"observations": request.param}))
+
+
+def test_next_state_values_is_the_mean_over_the_environments_next_shocks(het_exp):
+    exp = het_exp
     rng = np.random.default_rng(1)
     state = core.initial_state(exp, 3, rng)
     actions = rng.uniform(-0.5, 0.5, (3, exp.num_agents, 1))
@@ -158,12 +162,9 @@ def test_expected_next_value_is_refused_where_it_does_not_apply(tmp_path):
         assert not (tmp_path / "run").exists()
 
 
-@pytest.mark.parametrize("observations", [None, ("capital", "aggregate_capital", "log_tfp", "capital_productivity",
-                                                 "employed")])
-def test_sac_shock_expectation_is_next_state_values(observations):
+def test_sac_shock_expectation_is_next_state_values(het_exp):
     """The torch expectation of SAC's targets and the numpy one of PPO's advantages: two codings of one sum."""
-    overrides = {} if observations is None else {"observations": observations}
-    exp = make_experiment("ks-het-mild", **overrides)
+    exp = het_exp
     rng = np.random.default_rng(2)
     state = core.initial_state(exp, 4, rng)
     obs = core.observe(exp, state).reshape(-1, len(exp.observations))
