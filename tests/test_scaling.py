@@ -71,6 +71,13 @@ def test_shipped_study_plans_the_issue_grid():
     assert execution["out"] == "output/scaling-study"
 
 
+def test_relative_distances_are_drawn_in_percent():
+    from validation.scaling_plots import _percent
+
+    assert [_percent(k) for k in ("pi_K", "continuum_r", "benchmarks_K", "benchmarks_K_solvers")] == [100.0] * 4
+    assert [_percent(k) for k in ("pi_gini_wealth", "pi_chat_bias", "benchmarks_chat_gap")] == [1.0] * 3
+
+
 def test_trials_run_before_an_experiment_field_was_added_keep_their_identity():
     """The study resumes by trial identity (a hash of the experiment record, the resolved hyperparameters, seed and
     budget): a field added to Experiment later (productivity_scale) is left out of the record at its default, so

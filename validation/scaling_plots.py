@@ -48,8 +48,8 @@ def _line_style(lines: list, line: tuple) -> tuple:
 
 
 def _percent(key: str) -> float:
-    """Relative distances are drawn in percent."""
-    return 100.0 if key.endswith(("_K", "_L", "_r")) else 1.0
+    """Relative distances (K, L, r; the solvers' own K distance too) are drawn in percent."""
+    return 100.0 if key.removesuffix("_solvers").endswith(("_K", "_L", "_r")) else 1.0
 
 
 def _series(groups: list, line: tuple, key: str) -> tuple:
