@@ -51,10 +51,9 @@ def _scorecard(name, algo, tmp_path, seed=0):
 
 NOT_YET_MET = pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
     "measured with the recipe, seed 0, against the consistent price-impact benchmark with the 20-household "
-    "employment law (the shipped policies): ks-het-mild fails 3 of the 11 rows (low and middle consumption "
-    "fractions 0.469 and 0.328 against 0.426 and 0.312; the middle household would gain 0.11 % by switching), "
-    "ks-het-marked 3 (0.583 and 0.412 against 0.554 and 0.390; middle gain 0.31 %); mean K, Gini, every "
-    "capital share and the high type pass"))
+    "employment law (the shipped policy): ks-het-marked fails 3 of the 11 rows (low and middle consumption "
+    "fractions 0.583 and 0.412 against 0.554 and 0.390; middle gain 0.31 %); mean K, Gini, every capital share "
+    "and the high type pass"))
 
 KS_TARGETS = {"mean_capital": 0.03, "gini_wealth": 0.02, "chat_bias_employed": 0.0015,
               "chat_bias_unemployed": 0.0015, "welfare_unilateral_kappa1": 0.05}
@@ -80,9 +79,10 @@ def test_sac_recipe_meets_the_ks_targets(tmp_path):
     assert not failed, failed
 
 
-@pytest.mark.parametrize("name", [pytest.param("ks-het-mild", marks=NOT_YET_MET),
-                                  pytest.param("ks-het-marked", marks=NOT_YET_MET)])
+@pytest.mark.parametrize("name", ["ks-het-mild", pytest.param("ks-het-marked", marks=NOT_YET_MET)])
 def test_ppo_recipe_meets_the_heterogeneous_targets(name, tmp_path):
+    """Measured, ks-het-mild (16 M agent-steps, about 10 minutes of one core): seed 0, the shipped policy, passes
+    every row (mean K +1.0 %, fractions within 0.004, gains at most 0.042 %); seeds 1 and 2 miss 1 and 2 rows."""
     rows = [row for row in _scorecard(name, "ppo", tmp_path) if row.metric.startswith(HETEROGENEOUS_TARGETS)]
     assert len(rows) == TARGET_ROWS and all(row.tolerance is not None for row in rows)
     failed = [(row.metric, row.rl, row.benchmark, row.distance, row.tolerance) for row in rows if not row.passed]
