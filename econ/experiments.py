@@ -51,8 +51,8 @@ OBSERVATIONS = {
     "log_tfp": "log A_t / tfp_scale (tfp_scale = 1 by default: log A as is)",
     "aggregate_state": "z_t: 1 in the good state, 0 in the bad (KS only)",
     "employed": "e_{i,t}: 1 employed, 0 unemployed (KS only)",
-    "capital_productivity": "1 + (kappa_i - 1) / productivity_scale (productivity_scale = 1 by default: kappa_i as is)",
-    "labour_productivity": "1 + (lambda_i - 1) / productivity_scale (productivity_scale = 1 by default: lambda_i as is)",
+    "capital_productivity": "1 + (kappa_i - 1) / productivity_scale (1 by default: kappa_i as is)",
+    "labour_productivity": "1 + (lambda_i - 1) / productivity_scale (1 by default: lambda_i as is)",
 }
 """Observation components an experiment may list, and what each one is."""
 
