@@ -31,7 +31,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from econ.experiments import Experiment
 from econ.io import write_text_atomic
 from econ.rbc.accuracy import benchmark_policy, policy_error, welfare_loss
-from rl.core import next_state_values, shock_law
+from rl.core import check_shock_expectation, next_state_values
 from rl.rollout import model_policy
 
 
@@ -181,7 +181,7 @@ class ExplorationAnnealing(BaseCallback):
 
 
 class ExpectedNextValue(BaseCallback):
-    """PPO in a Krusell-Smith experiment: advantages with next period's shocks integrated out of each TD error.
+    """PPO: advantages with next period's shocks integrated out of each TD error.
 
     SB3's GAE advantage sums TD errors delta_t = r_t + gamma V(o_{t+1}) - V(o_t).
     In the KS economies o_{t+1} contains next period's aggregate state z' and
@@ -201,11 +201,16 @@ class ExpectedNextValue(BaseCallback):
     given (o_t, a_t) (an expected-SARSA style control variate) and loses that
     variance.  A truncated episode's last step keeps SB3's bootstrap from its
     terminal observation.
+
+    In an AR(1) economy (``general``, ``rbc``) the shock is next period's TFP
+    innovation, integrated by Gauss-Hermite quadrature: there it is the only
+    shock, so every TD error keeps the effect of the action and of the
+    critic's error and loses all of the technology's noise.
     """
 
     def __init__(self, experiment: Experiment):
         super().__init__(0)
-        shock_law(experiment)  # refuses an experiment without the KS chain, before training starts
+        check_shock_expectation(experiment)  # refuses an experiment it cannot integrate, before training starts
         self.experiment = experiment
 
     def _on_step(self) -> bool:

@@ -285,23 +285,32 @@ def shock_law(exp: Experiment) -> ShockLaw:
     return ShockLaw(aggregate, table)
 
 
+TFP_QUADRATURE_NODES = 9
+"""Gauss-Hermite nodes of the expectation over next period's TFP innovation (AR(1) technology).  Exact for a value
+that is a polynomial of degree up to 17 in log A'; a smooth critic over the +-4 sd the nodes span is integrated to
+far below its own error."""
+
+
 def next_state_values(exp: Experiment, observations: np.ndarray, next_observations: np.ndarray, value) -> np.ndarray:
-    """E[V(o_{t+1}) | o_t, actions]: the mean of ``value`` over next period's aggregate state and own employment.
+    """E[V(o_{t+1}) | o_t, actions]: the mean of ``value`` over next period's shocks.
 
     ``observations`` are households' observations at t, ``next_observations``
-    those at t+1 (same shape (..., d)); their shock components (z, log z,
-    e_i) are replaced by each of the four (z', e'_i) and the values weighted
-    by :func:`shock_law` given the (z, e_i) read from ``observations``.  The
-    other components (own and aggregate capital, productivities) are set at t
-    and do not depend on the shocks, so this is the exact conditional
-    expectation of V at t+1.  ``value`` maps an (M, d) float32 array to M values.
+    those at t+1 (same shape (..., d)).  Krusell-Smith technology: their shock
+    components (z, log z, e_i) are replaced by each of the four (z', e'_i) and
+    the values weighted by :func:`shock_law` given the (z, e_i) read from
+    ``observations``.  AR(1) technology: the observed log A_{t+1} is replaced
+    by rho log A_t + sigma eps at the :data:`TFP_QUADRATURE_NODES`
+    Gauss-Hermite nodes eps of the standard normal, with their weights, log A_t
+    read from ``observations``.  The other components (own and aggregate
+    capital, productivities) are set at t and do not depend on the shocks, so
+    this is the conditional expectation of V at t+1 (exact for the chain, to
+    the quadrature's accuracy for the AR(1)).  ``value`` maps an (M, d)
+    float32 array to M values.
     """
+    check_shock_expectation(exp)
+    if exp.technology == "ar1":
+        return _next_state_values_ar1(exp, observations, next_observations, value)
     names = exp.observations
-    for needed in ("employed",):
-        if needed not in names:
-            raise ValueError(f"next_state_values needs the observation {needed!r}; the experiment observes {names}")
-    if "aggregate_state" not in names and "log_tfp" not in names:
-        raise ValueError(f"next_state_values needs 'aggregate_state' or 'log_tfp' among the observations {names}")
     law = shock_law(exp)
     log_z = np.log(exp.ks.technology)
     obs = np.asarray(observations)
@@ -325,6 +334,37 @@ def next_state_values(exp: Experiment, observations: np.ndarray, next_observatio
             nxt[:, names.index("employed")] = e_next
             expected += p_z * p_e * np.asarray(value(nxt), dtype=float).reshape(-1)
     return expected.reshape(obs.shape[:-1])
+
+
+def _next_state_values_ar1(exp: Experiment, observations, next_observations, value) -> np.ndarray:
+    column = exp.observations.index("log_tfp")
+    obs = np.asarray(observations)
+    flat = obs.reshape(-1, obs.shape[-1])
+    log_tfp = flat[:, column].astype(float) * exp.tfp_scale
+    nodes, weights = np.polynomial.hermite_e.hermegauss(TFP_QUADRATURE_NODES)
+    weights = weights / weights.sum()
+    nxt = np.array(next_observations, dtype=np.float32).reshape(-1, obs.shape[-1])
+    expected = np.zeros(flat.shape[0])
+    for node, weight in zip(nodes, weights):
+        nxt[:, column] = next_log_tfp(log_tfp, exp.rho, exp.sigma, node) / exp.tfp_scale
+        expected += weight * np.asarray(value(nxt), dtype=float).reshape(-1)
+    return expected.reshape(obs.shape[:-1])
+
+
+def check_shock_expectation(exp: Experiment) -> None:
+    """Refuse, with a one-line error, an experiment whose next-period shocks :func:`next_state_values` cannot
+    integrate out (its observations lack the shock components it replaces)."""
+    names = exp.observations
+    if exp.technology == "ar1":
+        if "log_tfp" not in names:
+            raise ValueError(f"expected_next_value needs the observation 'log_tfp' in an AR(1) economy; "
+                             f"{exp.name!r} observes {names}")
+        return
+    shock_law(exp)
+    if "employed" not in names:
+        raise ValueError(f"expected_next_value needs the observation 'employed'; {exp.name!r} observes {names}")
+    if "aggregate_state" not in names and "log_tfp" not in names:
+        raise ValueError(f"expected_next_value needs 'aggregate_state' or 'log_tfp' among the observations {names}")
 
 
 def observation_size(exp: Experiment) -> int:
@@ -367,6 +407,7 @@ __all__ = [
     "ShockLaw",
     "Transition",
     "actions_to_choices",
+    "check_shock_expectation",
     "initial_state",
     "next_state_values",
     "observation_size",

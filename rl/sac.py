@@ -27,7 +27,7 @@ from stable_baselines3.common.utils import polyak_update
 from torch.nn import functional as F
 
 from econ.experiments import Experiment
-from rl.core import shock_law
+from rl.core import check_shock_expectation, shock_law
 
 
 class ShockExpectation:
@@ -39,12 +39,9 @@ class ShockExpectation:
     """
 
     def __init__(self, experiment: Experiment):
-        law = shock_law(experiment)  # refuses an experiment without the KS chain
+        check_shock_expectation(experiment)
+        law = shock_law(experiment)  # refuses an experiment without the KS chain (AR(1) TFP: PPO only)
         names = experiment.observations
-        if "employed" not in names:
-            raise ValueError(f"expected_next_value needs the observation 'employed'; the experiment observes {names}")
-        if "aggregate_state" not in names and "log_tfp" not in names:
-            raise ValueError(f"expected_next_value needs 'aggregate_state' or 'log_tfp' among the observations {names}")
         self.employed = names.index("employed")
         self.aggregate = names.index("aggregate_state") if "aggregate_state" in names else None
         self.log_tfp = names.index("log_tfp") if "log_tfp" in names else None

@@ -40,6 +40,7 @@ from econ.io import DirectoryBusy, exclusive_lock, jsonable, write_json_atomic
 from rl.callbacks import (BenchmarkEvalCallback, EntropyAnnealing, ExpectedNextValue, ExplorationAnnealing,
                           GroupAdvantageNormalisation, ReturnTracker, has_benchmark, truncate_rows)
 from rl.checkpoints import CheckpointCallback, latest_checkpoint, load_checkpoint, remove_later_than
+from rl.core import check_shock_expectation
 from rl.config import SettingError, TrainConfig, add_arguments, flag_of, from_arguments
 from rl.evaluation import Evaluator, ScorecardEvalCallback
 from rl.loading import OFF_POLICY, build_model, model_class
@@ -213,9 +214,15 @@ def train(config: TrainConfig, out, *, resume: bool = False, overwrite: bool = F
         sb3_kwargs(hyper, exp)
     except ValueError as err:
         raise SettingError("hyper_overrides", str(err)) from None
-    if hyper.get("expected_next_value") and exp.technology != "ks":
-        raise SettingError("hyper_overrides", f"expected_next_value needs the Krusell-Smith chain of next period's "
-                                              f"shocks; {experiment!r} has an AR(1) technology")
+    if hyper.get("expected_next_value"):
+        if algo == "sac" and exp.technology != "ks":
+            raise SettingError("hyper_overrides", f"SAC's expected_next_value needs the Krusell-Smith chain of next "
+                                                  f"period's shocks; {experiment!r} has an AR(1) technology (PPO's "
+                                                  f"integrates it)")
+        try:
+            check_shock_expectation(exp)
+        except ValueError as err:
+            raise SettingError("hyper_overrides", str(err)) from None
     if hyper.get("advantage_groups") is not None:
         try:
             GroupAdvantageNormalisation(exp, hyper["advantage_groups"])

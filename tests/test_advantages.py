@@ -112,6 +112,37 @@ def test_next_state_values_is_the_mean_over_the_environments_next_shocks(het_exp
     assert np.all(np.abs(draws.mean(axis=0) - exact) < Z_MAX * standard_error)
 
 
+def test_next_state_values_is_the_mean_over_next_periods_tfp_in_an_ar1_economy():
+    """AR(1) TFP: the Gauss-Hermite mean against the mean over the environment's own draws.  log A is observed
+    divided by 0.0229 (the general recipe's scale), so one sd of the innovation moves the observation by 0.44 and
+    the value's curvature in it shows (with log A as is, the Jensen term is below the Monte Carlo error)."""
+    exp = make_experiment("general", tfp_scale=0.0229, productivity_scale=0.02)
+    rng = np.random.default_rng(3)
+    state = core.initial_state(exp, 3, rng)
+    state = state._replace(log_tfp=np.array([-0.03, 0.0, 0.05]))
+    actions = rng.uniform(-0.5, 0.5, (3, exp.num_agents, 2))
+    obs = core.observe(exp, state)
+    draws = []
+    for _ in range(20_000):
+        draws.append(_value(core.observe(exp, core.step(exp, state, actions, rng).state).reshape(-1, obs.shape[-1])))
+    draws = np.array(draws)
+    one_draw = core.observe(exp, core.step(exp, state, actions, rng).state)
+    exact = core.next_state_values(exp, obs, one_draw, _value).reshape(-1)
+    standard_error = draws.std(axis=0) / np.sqrt(len(draws))
+    assert np.all(standard_error > 0)  # the shock does move the value: the comparison has power
+    assert np.all(np.abs(draws.mean(axis=0) - exact) < Z_MAX * standard_error)
+    # negative control: without the innovation's spread (the value at the conditional mean) it is told apart
+    at_mean = core.next_state_values(exp._replace(sigma=0.0), obs, one_draw, _value)
+    assert np.abs(draws.mean(axis=0) - at_mean.reshape(-1)).max() > 10 * Z_MAX * standard_error.max()
+
+
+def test_next_state_values_needs_log_tfp_observed_in_an_ar1_economy():
+    exp = make_experiment("general", observations=("capital", "aggregate_capital", "capital_productivity",
+                                                   "labour_productivity"))
+    with pytest.raises(ValueError, match="log_tfp"):
+        core.next_state_values(exp, np.zeros((2, 4)), np.zeros((2, 4)), _value)
+
+
 def _ppo_rollout(exp, critic_ignores_shocks, seed=0):
     from stable_baselines3 import PPO
     from rl.vec_env import EconomyVecEnv
@@ -155,11 +186,14 @@ def test_expected_next_value_is_refused_where_it_does_not_apply(tmp_path):
         hyperparameters("td3", "tuned", 0.95, extra={"expected_next_value": True})
     with pytest.raises(ValueError, match="true or false"):
         hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": 1})
-    for algo in ("ppo", "sac"):
-        with pytest.raises(ValueError, match="AR\\(1\\)"):
-            train(TrainConfig("rbc", algo, timesteps=64, hyper_overrides={"expected_next_value": True}),
-                  tmp_path / "run")
-        assert not (tmp_path / "run").exists()
+    with pytest.raises(ValueError, match="SAC's expected_next_value .* AR\\(1\\)"):
+        train(TrainConfig("rbc", "sac", timesteps=64, hyper_overrides={"expected_next_value": True}), tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+    no_tfp = {"observations": ["capital", "aggregate_capital"]}
+    with pytest.raises(ValueError, match="log_tfp"):
+        train(TrainConfig("rbc", "ppo", timesteps=64, overrides=no_tfp, hyper_overrides={"expected_next_value": True}),
+              tmp_path / "run")
+    assert not (tmp_path / "run").exists()
 
 
 def test_sac_shock_expectation_is_next_state_values(het_exp):
