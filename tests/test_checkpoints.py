@@ -202,11 +202,14 @@ def test_a_checkpoint_is_scored_with_its_runs_config(tmp_path):
     config.json, its own weights; a damaged one is refused with the reason."""
     from econ.experiments import make_experiment
     from rl.loading import load_model
+    from validation.compare import scoring_experiment
 
     run = tmp_path / "run"
     train(PPO, run)
     oldest = list_checkpoints(run / "checkpoints")[-1]
     experiment = make_experiment("rbc", episode_length=40)
+    # the scorecard's experiment is the run's, overrides included (it was once the default experiment)
+    assert scoring_experiment("rbc", [str(oldest)]) == experiment != make_experiment("rbc")
     model = load_model(oldest, experiment)
     saved = _tensors(oldest / "model.zip")["policy.pth"]
     assert _equal(model.policy.state_dict(), saved)

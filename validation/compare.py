@@ -36,7 +36,7 @@ import torch
 from econ.experiments import EXPERIMENTS, Experiment, make_experiment
 from econ.io import write_json_atomic
 from rl.config import TrainConfig, parse_assignment
-from rl.loading import load_model
+from rl.loading import load_model, run_config
 from rl.recipes import TRAIN_RECIPES
 from rl.rollout import model_policy, simulate_agents
 from rl.train import train
@@ -203,23 +203,20 @@ def _train(args, out: Path, tolerances: Dict[str, float]) -> List[Path]:
     return runs
 
 
-def _run_config(source: str) -> Optional[dict]:
-    path = Path(source)
-    config = (path if path.is_dir() else path.parent) / "config.json"
-    return json.loads(config.read_text()) if config.exists() else None
-
-
 def scoring_experiment(name: str, sources: List[str]) -> Experiment:
     """The experiment the runs were trained on: ``name`` with the overrides recorded in their config.json.
 
-    Runs trained with different overrides (say one with ``tfp_scale``) cannot
+    A checkpoint (``RUN/checkpoints/step_*``) is scored with its run's
+    config.json (:func:`rl.loading.run_config`); a model without a run
+    configuration is refused, never scored on the default experiment.  Runs
+    trained with different overrides (say one with ``tfp_scale``) cannot
     share a scorecard: that is an error.
     """
     settings = set()
     for source in sources:
-        config = _run_config(source) if source not in CONTROLS else None
-        if config is None:
+        if source in CONTROLS:
             continue
+        config = run_config(source)
         if config.get("experiment_name", name) != name:
             raise ValueError(f"{source} was trained on {config['experiment_name']!r}, not {name!r}")
         settings.add(json.dumps([config.get("n_agents"), config.get("overrides", {})], sort_keys=True))
