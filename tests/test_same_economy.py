@@ -28,7 +28,8 @@ from validation.plots import plot_capital_shares, plot_lorenz_benchmarks
 from validation.same_economy import SAME_ECONOMY_TOLERANCES, same_economy_references, same_economy_scores
 from validation.scorecard import DEFAULT_SIMULATION, Row, combine, format_scorecard
 from validation.welfare import (Scenario, consumption_equivalent, default_horizon, deviation_tables,
-                                first_of_each_type, mixed_actor, scaled_actor)
+                                first_of_each_type, households_of_each_type, mixed_actor, scaled_actor,
+                                switching_gains, unilateral_gains)
 
 SMALL_SOLVE = dict(num_households=2000, num_periods=600)
 SMALL_SIMULATION = dict(n_periods=300, burn_in=200, n_economies=2, seed=0)
@@ -89,6 +90,31 @@ def test_mixing_actors_change_only_the_chosen_household(ks_exp):
         mixed_actor(low, high, ks_exp, 20)
     with pytest.raises(ValueError, match="factor"):
         scaled_actor(low, ks_exp, 0, 0.0)
+
+
+def test_households_of_each_type_are_all_of_them_or_evenly_spaced():
+    assert households_of_each_type(make_experiment("ks-het-marked")) == [[0, 1, 2], list(range(3, 17)), [17, 18, 19]]
+    assert households_of_each_type(make_experiment("ks")) == [list(range(20))]
+    big = households_of_each_type(make_experiment("ks-het-marked", 500))
+    assert [len(g) for g in big] == [20, 20, 20] and big[1][0] == 75 and big[1][-1] == 424  # 75 / 350 / 75
+    assert all(np.all(np.diff(g) > 0) for g in big)
+    with pytest.raises(ValueError, match="at_most"):
+        households_of_each_type(make_experiment("ks"), 0)
+
+
+def test_unilateral_gain_of_a_type_is_the_mean_of_its_households_deviating_alone():
+    """switching_gains' per-type row against unilateral_gains of each household of the type (another code path)."""
+    exp = make_experiment("ks-het-marked")
+    base, other = rollout.constant_actor(exp, 0.1), rollout.constant_actor(exp, 0.12)
+    gains = switching_gains(base, {"other": other}, exp, SMALL_WELFARE)["other"]["unilateral"]
+    for group, gain in zip(households_of_each_type(exp), gains):
+        alone = unilateral_gains(base, [mixed_actor(base, other, exp, h) for h in group], exp, group, SMALL_WELFARE)
+        np.testing.assert_allclose(gain.per_economy, np.mean([g.per_economy for g in alone], axis=0), rtol=1e-12)
+        assert gain.per_economy.shape == (SMALL_WELFARE.n_economies,)
+    # the households of a type are not one sample: their gains differ (the average is not the first one's)
+    middle = households_of_each_type(exp)[1]
+    alone = unilateral_gains(base, [mixed_actor(base, other, exp, h) for h in middle], exp, middle, SMALL_WELFARE)
+    assert np.ptp([g.mean for g in alone]) > 0
 
 
 # ----------------------------------------------------------------------------- scorecard rows

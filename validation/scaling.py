@@ -69,7 +69,7 @@ from validation.scaling_plots import plot_continuum, plot_finite_n, plot_learnin
 from validation.scorecard import DEFAULT_SIMULATION, relative_distance
 from validation.welfare import Scenario
 
-SCORES_VERSION = 2
+SCORES_VERSION = 3
 """Bumped when the scores' definition changes: stored scores of another version are recomputed."""
 
 SCORES_FILE = "scaling.json"
