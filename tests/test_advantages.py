@@ -94,22 +94,25 @@ def het_exp(request):
     return make_experiment("ks-het-mild", **({} if request.param is None else {"observations": request.param}))
 
 
-def test_next_state_values_is_the_mean_over_the_environments_next_shocks(het_exp):
-    exp = het_exp
-    rng = np.random.default_rng(1)
-    state = core.initial_state(exp, 3, rng)
-    actions = rng.uniform(-0.5, 0.5, (3, exp.num_agents, 1))
+def _monte_carlo_against_next_state_values(exp, state, actions, rng, n_draws):
+    """Mean of _value over n_draws of the environment's next state, its standard error, and next_state_values
+    (given one more draw's next observation); the shocks must move the value (the comparison has power)."""
     obs = core.observe(exp, state)
-    draws = []
-    for _ in range(4_000):
-        nxt = core.step(exp, state, actions, rng).state
-        draws.append(_value(core.observe(exp, nxt).reshape(-1, obs.shape[-1])))
-    draws = np.array(draws)
+    draws = np.array([_value(core.observe(exp, core.step(exp, state, actions, rng).state).reshape(-1, obs.shape[-1]))
+                      for _ in range(n_draws)])
     one_draw = core.observe(exp, core.step(exp, state, actions, rng).state)
     exact = core.next_state_values(exp, obs, one_draw, _value).reshape(-1)
-    standard_error = draws.std(axis=0) / np.sqrt(len(draws))
-    assert np.all(standard_error > 0)  # the shocks do move the value: the comparison has power
+    standard_error = draws.std(axis=0) / np.sqrt(n_draws)
+    assert np.all(standard_error > 0)
     assert np.all(np.abs(draws.mean(axis=0) - exact) < Z_MAX * standard_error)
+    return draws.mean(axis=0), standard_error, obs, one_draw
+
+
+def test_next_state_values_is_the_mean_over_the_environments_next_shocks(het_exp):
+    rng = np.random.default_rng(1)
+    state = core.initial_state(het_exp, 3, rng)
+    actions = rng.uniform(-0.5, 0.5, (3, het_exp.num_agents, 1))
+    _monte_carlo_against_next_state_values(het_exp, state, actions, rng, 4_000)
 
 
 def test_next_state_values_is_the_mean_over_next_periods_tfp_in_an_ar1_economy():
@@ -118,22 +121,12 @@ def test_next_state_values_is_the_mean_over_next_periods_tfp_in_an_ar1_economy()
     the value's curvature in it shows (with log A as is, the Jensen term is below the Monte Carlo error)."""
     exp = make_experiment("general", tfp_scale=0.0229, productivity_scale=0.02)
     rng = np.random.default_rng(3)
-    state = core.initial_state(exp, 3, rng)
-    state = state._replace(log_tfp=np.array([-0.03, 0.0, 0.05]))
+    state = core.initial_state(exp, 3, rng)._replace(log_tfp=np.array([-0.03, 0.0, 0.05]))
     actions = rng.uniform(-0.5, 0.5, (3, exp.num_agents, 2))
-    obs = core.observe(exp, state)
-    draws = []
-    for _ in range(20_000):
-        draws.append(_value(core.observe(exp, core.step(exp, state, actions, rng).state).reshape(-1, obs.shape[-1])))
-    draws = np.array(draws)
-    one_draw = core.observe(exp, core.step(exp, state, actions, rng).state)
-    exact = core.next_state_values(exp, obs, one_draw, _value).reshape(-1)
-    standard_error = draws.std(axis=0) / np.sqrt(len(draws))
-    assert np.all(standard_error > 0)  # the shock does move the value: the comparison has power
-    assert np.all(np.abs(draws.mean(axis=0) - exact) < Z_MAX * standard_error)
+    mean, standard_error, obs, one_draw = _monte_carlo_against_next_state_values(exp, state, actions, rng, 20_000)
     # negative control: without the innovation's spread (the value at the conditional mean) it is told apart
     at_mean = core.next_state_values(exp._replace(sigma=0.0), obs, one_draw, _value)
-    assert np.abs(draws.mean(axis=0) - at_mean.reshape(-1)).max() > 10 * Z_MAX * standard_error.max()
+    assert np.abs(mean - at_mean.reshape(-1)).max() > 10 * Z_MAX * standard_error.max()
 
 
 def test_next_state_values_needs_log_tfp_observed_in_an_ar1_economy():
