@@ -46,6 +46,8 @@ def run_config(path) -> dict:
     is known to be complete (its files match its manifest).
     """
     path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no model at {path}")
     directory = path.parent if path.suffix == ".zip" else path
     config = directory / "config.json"
     if not config.is_file() and (directory / MANIFEST).is_file() and directory.parent.name == "checkpoints":
