@@ -353,14 +353,14 @@ def _next_state_values_ar1(exp: Experiment, observations, next_observations, val
 
 def check_shock_expectation(exp: Experiment) -> None:
     """Refuse, with a one-line error, an experiment whose next-period shocks :func:`next_state_values` cannot
-    integrate out (its observations lack the shock components it replaces)."""
+    integrate out (its observations lack the shock components it replaces).  Reads only the observation list:
+    it runs on every rollout."""
     names = exp.observations
     if exp.technology == "ar1":
         if "log_tfp" not in names:
             raise ValueError(f"expected_next_value needs the observation 'log_tfp' in an AR(1) economy; "
                              f"{exp.name!r} observes {names}")
         return
-    shock_law(exp)
     if "employed" not in names:
         raise ValueError(f"expected_next_value needs the observation 'employed'; {exp.name!r} observes {names}")
     if "aggregate_state" not in names and "log_tfp" not in names:

@@ -165,12 +165,6 @@ def _run(policy, experiment, state, scenario: Scenario, horizon: int) -> Panel:
                            n_economies=scenario.n_economies, initial_state=state)
 
 
-def first_of_each_type(experiment: Experiment) -> list:
-    """The position of the first household of each distinct kappa (in increasing kappa)."""
-    kappa = np.asarray(experiment.capital_productivity)
-    return [int(np.flatnonzero(kappa == value)[0]) for value in np.unique(kappa)]
-
-
 UNILATERAL_HOUSEHOLDS_PER_TYPE = 20
 """At most this many households of a type deviate, one at a time, for its unilateral-gain row (evenly spaced
 positions; every household of the type in the N = 20 economies).  With one household per type the estimate's 2-sd
@@ -190,6 +184,11 @@ def households_of_each_type(experiment: Experiment, at_most: int = UNILATERAL_HO
             members = members[np.unique(np.linspace(0, members.size - 1, at_most).round().astype(int))]
         groups.append([int(h) for h in members])
     return groups
+
+
+def first_of_each_type(experiment: Experiment) -> list:
+    """The position of the first household of each distinct kappa (in increasing kappa)."""
+    return [group[0] for group in households_of_each_type(experiment, at_most=1)]
 
 
 def scenario_values(base, alternatives: Sequence, experiment: Experiment, scenario: Scenario = Scenario()):
