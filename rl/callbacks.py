@@ -259,10 +259,18 @@ class GroupAdvantageNormalisation(BaseCallback):
     critic's targets are unchanged), so every group's gradient has the same
     scale; within a group the ordering of the advantages is unchanged, so the
     direction each group's policy moves in is the same.
+
+    ``until`` (agent-steps, optional): standardise only the rollouts that end
+    before it; later rollouts keep SB3's standardisation of each minibatch.
+    Standardising a group whose policy has converged scales its remaining
+    noise up to unit size (docs/training.md: ``ks-het-marked``).
     """
 
-    def __init__(self, experiment: Experiment, observations):
+    def __init__(self, experiment: Experiment, observations, until: Optional[int] = None):
         super().__init__(0)
+        if until is not None and until < 0:
+            raise ValueError(f"advantage_groups_until must be >= 0 agent-steps, got {until}")
+        self.until = until
         names = tuple(observations)
         if not names:
             raise ValueError("advantage_groups must name at least one observation component")
@@ -279,6 +287,8 @@ class GroupAdvantageNormalisation(BaseCallback):
         return True
 
     def _on_rollout_end(self) -> None:
+        if self.until is not None and self.num_timesteps > self.until:
+            return
         buffer = self.model.rollout_buffer
         keys = buffer.observations[..., self.columns].reshape(-1, len(self.columns))
         _, group = np.unique(keys, axis=0, return_inverse=True)

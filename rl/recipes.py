@@ -68,7 +68,8 @@ Keys that are not SB3 arguments: ``center_rewards`` (bool, :func:`centred`),
 ``action_noise_std`` (Gaussian exploration noise of TD3/DDPG),
 ``log_std_final`` (PPO), ``expected_next_value`` (PPO in every experiment, SAC in the KS experiments:
 :class:`rl.callbacks.ExpectedNextValue`, :class:`rl.sac.ExpectedNextValueSAC`), ``advantage_groups`` (PPO: a list of
-observation names, :class:`rl.callbacks.GroupAdvantageNormalisation`), ``target_entropy_final`` and
+observation names, :class:`rl.callbacks.GroupAdvantageNormalisation`; ``advantage_groups_until``: the fraction of
+the run it applies to, all of it by default), ``target_entropy_final`` and
 ``target_entropy_anneal_start`` (SAC): the exploration annealing of
 :mod:`rl.callbacks`.  ``policy_kwargs`` may name its ``activation_fn`` as a
 string (one of :data:`ACTIVATIONS`), so that every setting stays JSON.
@@ -114,6 +115,10 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
             raise ValueError(f"advantage_groups applies to PPO only, not {algo}")
         if not isinstance(groups, (list, tuple)) or not groups or not all(isinstance(g, str) for g in groups):
             raise ValueError(f"advantage_groups must be a non-empty list of observation names, got {groups!r}")
+    if "advantage_groups_until" in hyper:
+        if "advantage_groups" not in hyper:
+            raise ValueError("advantage_groups_until needs advantage_groups")
+        checks.half_open("advantage_groups_until (fraction of the run)", hyper["advantage_groups_until"], 0.0, 1.0)
     for key in ("target_entropy_final", "target_entropy_anneal_start"):
         if key in hyper and algo != "sac":
             raise ValueError(f"{key} applies to SAC only, not {algo}")
@@ -188,6 +193,7 @@ def sb3_kwargs(hyper: dict, exp) -> dict:
     kwargs.pop("log_std_final", None)
     kwargs.pop("expected_next_value", None)
     kwargs.pop("advantage_groups", None)
+    kwargs.pop("advantage_groups_until", None)
     final = kwargs.pop("learning_rate_final", None)
     if final is not None:
         start = float(kwargs.get("learning_rate", 3e-4))

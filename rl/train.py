@@ -330,7 +330,9 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
     if hyper.get("expected_next_value") and algo == "ppo":  # SAC: in its critic targets (rl.sac)
         callbacks.append(ExpectedNextValue(exp))
     if hyper.get("advantage_groups") is not None:  # after the advantages are final
-        callbacks.append(GroupAdvantageNormalisation(exp, hyper["advantage_groups"]))
+        until = hyper.get("advantage_groups_until")
+        callbacks.append(GroupAdvantageNormalisation(exp, hyper["advantage_groups"],
+                                                     None if until is None else int(float(until) * timesteps)))
     if hyper.get("target_entropy_final") is not None:
         initial = hyper.get("target_entropy", "auto")
         initial = -float(exp.action_size) if initial == "auto" else float(initial)  # SB3's "auto": -dim(A)

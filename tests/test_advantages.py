@@ -289,6 +289,27 @@ def test_group_normalisation_standardises_each_type_and_employment_group():
     assert np.abs(captured["after"] - (before - before.mean()) / before.std()).max() > 0.1
 
 
+def test_group_normalisation_stops_after_its_share_of_the_run():
+    """``until``: rollouts ending after it keep their advantages (SB3 then standardises each minibatch)."""
+    from stable_baselines3 import PPO
+    from rl.vec_env import EconomyVecEnv
+    exp = make_experiment("ks-het-mild")
+    env = EconomyVecEnv(exp, n_economies=2, seed=0)
+    rollout = 16 * env.num_envs
+    changed = []
+
+    class Capture(GroupAdvantageNormalisation):
+        def _on_rollout_end(self):
+            before = self.model.rollout_buffer.advantages.copy()
+            super()._on_rollout_end()
+            changed.append(bool(np.abs(self.model.rollout_buffer.advantages - before).max() > 1e-3))
+
+    model = PPO("MlpPolicy", env, n_steps=16, batch_size=64, n_epochs=1, gamma=exp.beta, seed=0, device="cpu",
+                policy_kwargs={"net_arch": [16, 16]})
+    model.learn(3 * rollout, callback=Capture(exp, ["capital_productivity", "employed"], until=rollout))
+    assert changed == [True, False, False]  # the first rollout ends at `until`, the others after it
+
+
 def test_advantage_groups_are_refused_where_they_do_not_apply(tmp_path):
     exp = make_experiment("ks-het-mild")
     with pytest.raises(ValueError, match="discrete"):
@@ -299,6 +320,12 @@ def test_advantage_groups_are_refused_where_they_do_not_apply(tmp_path):
         hyperparameters("sac", "tuned", 0.95, extra={"advantage_groups": ["employed"]})
     with pytest.raises(ValueError, match="non-empty list"):
         hyperparameters("ppo", "tuned", 0.95, extra={"advantage_groups": "employed"})
+    with pytest.raises(ValueError, match=r"advantage_groups_until .*\(0.0, 1.0\], got 0"):
+        hyperparameters("ppo", "tuned", 0.95, extra={"advantage_groups": ["employed"], "advantage_groups_until": 0})
+    with pytest.raises(ValueError, match="needs advantage_groups"):
+        hyperparameters("ppo", "tuned", 0.95, extra={"advantage_groups_until": 0.5})
+    with pytest.raises(ValueError, match=">= 0 agent-steps"):
+        GroupAdvantageNormalisation(exp, ["employed"], until=-1)
     with pytest.raises(ValueError, match="not observed"):
         train(TrainConfig("ks", "ppo", timesteps=64, hyper_overrides={"advantage_groups": ["capital_productivity"]}),
               tmp_path / "run")
