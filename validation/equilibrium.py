@@ -3,11 +3,12 @@
     python -m validation.equilibrium ks-het-marked [--rules consistent open-loop economies price-taking]
                                                    [--factors 0.95 0.98 1.02 1.05] [--seeds 0 1] [--economies 8]
 
-Every household plays the rule; the first household of each kappa type scales
-its consumption fraction by a factor while the others keep the rule; the
-consumption-equivalent gain over the horizon is averaged over the economies
-and seeds (each economy an independent draw) and printed as mean +- 2 sd of the
-mean, percent of consumption per period (:func:`validation.welfare.deviation_tables`).
+Every household plays the rule; one household scales its consumption fraction
+by a factor while the others keep the rule, every household of a kappa type in
+turn; the consumption-equivalent gains of a type's households are averaged
+within each economy, then over the economies and seeds (each economy an
+independent draw), and printed as mean +- 2 sd of the mean, percent of
+consumption per period (:func:`validation.welfare.deviation_tables`).
 A rule is an equilibrium of the game, to the precision of the check, when no
 gain exceeds its band.  Rules: ``consistent`` (the default price-impact
 benchmark), ``open-loop`` (phi = 1), ``economies`` (consistent, on the law of
@@ -24,7 +25,7 @@ import numpy as np
 
 from econ.experiments import make_experiment
 from validation.krusell_smith import KS_EXPERIMENTS, KSBenchmarkActor, ks_benchmark, price_impact_benchmark
-from validation.welfare import Scenario, deviation_tables, first_of_each_type
+from validation.welfare import Scenario, deviation_tables
 
 RULES = {
     "consistent": lambda exp: price_impact_benchmark(exp),
@@ -37,7 +38,7 @@ RULES = {
 
 def equilibrium_tables(experiment_name: str, rules: Sequence[str], factors: Sequence[float], seeds: Sequence[int],
                        scenario: Scenario = Scenario(n_economies=8, burn_in=500)) -> dict:
-    """``{rule: {(household position, factor): Gain}}`` for the named rules of a KS experiment."""
+    """``{rule: {(kappa, factor): Gain}}`` for the named rules of a KS experiment."""
     exp = make_experiment(experiment_name)
     return {rule: deviation_tables(KSBenchmarkActor(exp, RULES[rule](exp)), exp, factors, seeds, scenario)
             for rule in rules}
@@ -46,16 +47,15 @@ def equilibrium_tables(experiment_name: str, rules: Sequence[str], factors: Sequ
 def format_table(experiment_name: str, table: dict, factors: Sequence[float]) -> str:
     """One rule's gains as a markdown table, a row per type; gains beyond their band in bold."""
     exp = make_experiment(experiment_name)
-    kappa = np.asarray(exp.capital_productivity)
     lines = ["| type (kappa) | " + " | ".join(f"x {f:g}" for f in factors) + " |",
              "|---|" + "---:|" * len(factors)]
-    for h in first_of_each_type(exp):
+    for kappa in np.unique(exp.capital_productivity):
         cells = []
         for f in factors:
-            g = table[(h, f)]
+            g = table[(float(kappa), f)]
             cell = f"{g.mean:+.3f} +- {g.band:.3f}"
             cells.append(f"**{cell}**" if g.mean > g.band else cell)
-        lines.append(f"| {kappa[h]:g} | " + " | ".join(cells) + " |")
+        lines.append(f"| {kappa:g} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -83,8 +83,9 @@ def main(argv=None) -> int:
     tables = equilibrium_tables(args.experiment, args.rules, args.factors, args.seeds,
                                 Scenario(n_economies=args.economies, burn_in=500))
     for rule, table in tables.items():
-        print(f"\n{args.experiment}, rule {rule}: gain of one household scaling its consumption fraction "
-              f"(percent of consumption, mean +- 2 sd over {args.economies * len(args.seeds)} economies)\n")
+        print(f"\n{args.experiment}, rule {rule}: gain of a household scaling its consumption fraction alone, "
+              f"averaged over the households of its type (percent of consumption, mean +- 2 sd over "
+              f"{args.economies * len(args.seeds)} economies)\n")
         print(format_table(args.experiment, table, args.factors))
     return 0
 

@@ -16,7 +16,8 @@ keep playing must not gain, docs/finite_n.md):
 - :func:`unilateral_gains`: the gain of given households from each playing
   another actor alone while the others keep the base rule (mean over
   economies and a 2-sd band of that mean); :func:`switching_gains` averages
-  it over the households of each type for the scorecard.
+  it over the households of each type for the scorecard, and
+  :func:`deviation_table` does the same for the equilibrium check.
 
 Timing and measure.  Both scenarios start from the same state (E economies
 after ``burn_in`` periods of the base rule) and see the same shocks (the
@@ -186,11 +187,6 @@ def households_of_each_type(experiment: Experiment, at_most: int = UNILATERAL_HO
     return groups
 
 
-def first_of_each_type(experiment: Experiment) -> list:
-    """The position of the first household of each distinct kappa (in increasing kappa)."""
-    return [group[0] for group in households_of_each_type(experiment, at_most=1)]
-
-
 def scenario_values(base, alternatives: Sequence, experiment: Experiment, scenario: Scenario = Scenario()):
     """Discounted utilities (E, N) of ``base`` and of each alternative actor, from the same state on the same shocks.
 
@@ -260,13 +256,19 @@ def switching_gains(base, others: Mapping[str, object], experiment: Experiment,
 
 
 def deviation_table(base, experiment: Experiment, factors: Sequence[float], scenario: Scenario = Scenario()) -> dict:
-    """Gain of one household of each type from scaling its consumption fraction by each factor, the others
-    keeping ``base`` (the equilibrium check of docs/finite_n.md).  Returns ``{(household position, factor): Gain}``."""
-    households = first_of_each_type(experiment)
-    pairs = [(h, f) for h in households for f in factors]
-    gains = unilateral_gains(base, [scaled_actor(base, experiment, h, f) for h, f in pairs], experiment,
-                             [h for h, _ in pairs], scenario)
-    return dict(zip(pairs, gains))
+    """Gain of a household of each type from scaling its consumption fraction by each factor, the others keeping
+    ``base`` (the equilibrium check of docs/finite_n.md).  Every household of the type
+    (:func:`households_of_each_type`) deviates alone in turn, and the type's gains are averaged within each economy,
+    as for the unilateral row of :func:`switching_gains`.  Returns ``{(kappa, factor): Gain}``."""
+    groups = households_of_each_type(experiment)
+    kappa = np.asarray(experiment.capital_productivity)
+    pairs = [(h, f) for group in groups for h in group for f in factors]
+    horizon, base_value, values = scenario_values(base, [scaled_actor(base, experiment, h, f) for h, f in pairs],
+                                                  experiment, scenario)
+    own = {pair: consumption_equivalent(value[:, pair[0]], base_value[:, pair[0]], experiment.beta, horizon)
+           for pair, value in zip(pairs, values)}
+    return {(float(kappa[group[0]]), f): _gain(np.mean([own[(h, f)] for h in group], axis=0))
+            for group in groups for f in factors}
 
 
 def pool(gains: Sequence[Gain]) -> Gain:
