@@ -172,6 +172,20 @@ def test_constant_consumption_fraction_fails_the_same_economy_rows(ks_exp, ks_re
     assert {"gini_wealth", "chat_bias_unemployed", "policy_error_mean", "welfare_unilateral_kappa1"} <= failed
 
 
+def test_skipping_the_reference_welfare_leaves_every_judged_row_as_it_is(ks_exp, ks_refs):
+    """reference_welfare=False (the training-time evaluation) drops only the price-taking welfare column."""
+    chat, _ = steady_state_fractions(ks_exp)
+    actor = rollout.constant_actor(ks_exp, chat)
+    panel = rollout.simulate_agents(actor, ks_exp, **SMALL_SIMULATION)
+    full = same_economy_scores(panel, actor, ks_refs, welfare=SMALL_WELFARE).rows()
+    lean = same_economy_scores(panel, actor, ks_refs, welfare=SMALL_WELFARE, reference_welfare=False).rows()
+    assert [(r.metric, r.rl, r.distance, r.passed) for r in full] == [(r.metric, r.rl, r.distance, r.passed)
+                                                                      for r in lean]
+    welfare = [(a, b) for a, b in zip(full, lean) if a.metric.startswith("welfare_")]
+    assert welfare and all("price-taking" in a.references and "price-taking" not in b.references
+                           for a, b in welfare)
+
+
 def test_untrained_network_fails_the_same_economy_rows(ks_exp, ks_refs):
     model = control_model("untrained", ks_exp)
     scores = same_economy_scores(rollout.simulate_agents(model, ks_exp, **SMALL_SIMULATION), model, ks_refs,

@@ -153,7 +153,8 @@ class SameEconomyScores:
     consumption_fraction_error: float
     """Mean |chat_RL - chat*_PI| on the RL panel's own states."""
     welfare: Mapping[str, Mapping[str, List[Gain]]]
-    """:func:`validation.welfare.switching_gains` of the policy against ``price-impact`` and ``price-taking``."""
+    """:func:`validation.welfare.switching_gains` of the policy against ``price-impact`` and (unless
+    :func:`same_economy_scores` skipped it) ``price-taking``."""
 
     @property
     def experiment(self) -> Experiment:
@@ -216,9 +217,9 @@ class SameEconomyScores:
         for kind in ("unilateral", "economy"):
             for t in range(num_types):
                 gain = self.welfare["price-impact"][kind][t]
-                taking = self.welfare["price-taking"][kind][t]
+                taking = self.welfare["price-taking"][kind][t].mean if "price-taking" in self.welfare else None
                 out.append((f"welfare_{kind}_{rl.type_name(t)}", f"welfare_{kind}", 0.0, gain.mean,
-                            max(gain.mean, 0.0), (taking.mean, None, None), gain.band))
+                            max(gain.mean, 0.0), (taking, None, None), gain.band))
         # law of motion against the price-impact panel's fitted law
         for state in ("good", "bad"):
             (a, b), (a0, b0), (_, b1) = rl.alm[state], pi.alm[state], pt.alm[state]
@@ -285,7 +286,8 @@ def _lom_gap(scores: KSScores, refs: SameEconomyReferences) -> float:
 
 
 def same_economy_scores(panel: Panel, policy, references: SameEconomyReferences, *,
-                        welfare: Optional[Scenario] = None, sample_every: int = 5) -> SameEconomyScores:
+                        welfare: Optional[Scenario] = None, sample_every: int = 5,
+                        reference_welfare: bool = True) -> SameEconomyScores:
     """Score a KS panel of ``policy`` against the benchmark rules played in the same economy.
 
     ``panel`` must be ``simulate_agents(policy, references.experiment, ...)``
@@ -294,7 +296,11 @@ def same_economy_scores(panel: Panel, policy, references: SameEconomyReferences,
     (:class:`validation.welfare.Scenario`; default 8 economies, 500 periods
     of burn-in under ``policy``, the horizon beta^T < 1e-8, seed of the panel).
     ``sample_every``: kept periods between the reference states at which the
-    policy is compared with a rule.
+    policy is compared with a rule.  ``reference_welfare=False`` skips the
+    welfare simulations of switching to the price-taking rule, which only fill
+    the welfare rows' reference column (they halve the cost of the welfare
+    rows; the training-time evaluation, which reads only the judged rows,
+    skips them).
     """
     if not isinstance(references, SameEconomyReferences):
         raise TypeError(f"references must come from same_economy_references, got {type(references).__name__}")
@@ -318,8 +324,10 @@ def same_economy_scores(panel: Panel, policy, references: SameEconomyReferences,
     own = np.array([panel.consumption_fraction[t] - references.price_impact_actor.consumption_fraction(
         panel.capital[t], panel.employed[t], panel.aggregate_state[t]) for t in range(0, panel.n_periods,
                                                                                       sample_every)])
-    gains = switching_gains(policy, {"price-impact": references.price_impact_actor,
-                                     "price-taking": references.price_taking_actor}, exp, welfare)
+    others = {"price-impact": references.price_impact_actor}
+    if reference_welfare:
+        others["price-taking"] = references.price_taking_actor
+    gains = switching_gains(policy, others, exp, welfare)
     return SameEconomyScores(
         references=references,
         rl=ks_scores(panel, exp, references.continuum),

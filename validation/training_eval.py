@@ -98,7 +98,7 @@ class SameEconomyEvaluator:
         # the price-impact rule scored as if it were the policy: checks the tolerance names now, not after
         # the first stretch of training, and fixes the columns
         benchmark = same_economy_scores(self.references.price_impact_panel, self.references.price_impact_actor,
-                                        self.references, welfare=self.welfare)
+                                        self.references, welfare=self.welfare, reference_welfare=False)
         self.columns = tuple(self._evaluation(benchmark).values)
         self.setup_seconds = time.perf_counter() - began
         """Wall-clock of the construction (the two solves and the reference panels), paid once."""
@@ -117,7 +117,8 @@ class SameEconomyEvaluator:
     def __call__(self, model) -> Evaluation:
         with one_torch_thread():
             panel = simulate_agents(model, self.experiment, **self.simulation)
-            scores = same_economy_scores(panel, model, self.references, welfare=self.welfare)
+            scores = same_economy_scores(panel, model, self.references, welfare=self.welfare,
+                                         reference_welfare=False)  # judged rows only
         return self._evaluation(scores)
 
 
