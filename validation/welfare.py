@@ -221,6 +221,17 @@ def unilateral_gains(base, deviations: Sequence[Actor], experiment: Experiment, 
             for value, h in zip(values, households)]
 
 
+def _own_gains(values: Sequence, households: Sequence[int], base_value, beta: float, horizon: int) -> dict:
+    """``{h: per-economy gain}``: household ``households[j]``'s own gain in the scenario ``values[j]`` over the base."""
+    return {h: consumption_equivalent(value[:, h], base_value[:, h], beta, horizon)
+            for value, h in zip(values, households)}
+
+
+def _type_averages(groups: Sequence, own: Mapping) -> list:
+    """One :class:`Gain` per group of households: within each economy the mean of its households' own gains."""
+    return [_gain(np.mean([own[h] for h in group], axis=0)) for group in groups]
+
+
 def switching_gains(base, others: Mapping[str, object], experiment: Experiment,
                     scenario: Scenario = Scenario()) -> dict:
     """Welfare of switching from a rule ``base`` to each benchmark rule in ``others`` (docs/validation.md), per kappa type.
@@ -246,9 +257,7 @@ def switching_gains(base, others: Mapping[str, object], experiment: Experiment,
     out, per = {}, len(households) + 1
     for j, name in enumerate(others):
         mine = values[j * per:(j + 1) * per]
-        own = dict(zip(households, (consumption_equivalent(value[:, h], base_value[:, h], beta, horizon)
-                                    for value, h in zip(mine, households))))
-        unilateral = [_gain(np.mean([own[h] for h in group], axis=0)) for group in groups]
+        unilateral = _type_averages(groups, _own_gains(mine, households, base_value, beta, horizon))
         everyone = consumption_equivalent(mine[-1], base_value, beta, horizon)
         economy = [_gain(everyone[:, kappa == v].mean(axis=1)) for v in np.unique(kappa)]
         out[name] = {"unilateral": unilateral, "economy": economy}
@@ -261,14 +270,16 @@ def deviation_table(base, experiment: Experiment, factors: Sequence[float], scen
     (:func:`households_of_each_type`) deviates alone in turn, and the type's gains are averaged within each economy,
     as for the unilateral row of :func:`switching_gains`.  Returns ``{(kappa, factor): Gain}``."""
     groups = households_of_each_type(experiment)
+    households = [h for group in groups for h in group]
     kappa = np.asarray(experiment.capital_productivity)
-    pairs = [(h, f) for group in groups for h in group for f in factors]
-    horizon, base_value, values = scenario_values(base, [scaled_actor(base, experiment, h, f) for h, f in pairs],
-                                                  experiment, scenario)
-    own = {pair: consumption_equivalent(value[:, pair[0]], base_value[:, pair[0]], experiment.beta, horizon)
-           for pair, value in zip(pairs, values)}
-    return {(float(kappa[group[0]]), f): _gain(np.mean([own[(h, f)] for h in group], axis=0))
-            for group in groups for f in factors}
+    horizon, base_value, values = scenario_values(
+        base, [scaled_actor(base, experiment, h, f) for f in factors for h in households], experiment, scenario)
+    out = {}
+    for j, f in enumerate(factors):
+        mine = values[j * len(households):(j + 1) * len(households)]
+        gains = _type_averages(groups, _own_gains(mine, households, base_value, experiment.beta, horizon))
+        out.update({(float(kappa[group[0]]), f): gain for group, gain in zip(groups, gains)})
+    return out
 
 
 def pool(gains: Sequence[Gain]) -> Gain:
