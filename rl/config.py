@@ -39,10 +39,15 @@ def flag_of(field_name: str) -> str:
 
 
 def parse_assignment(text: str) -> tuple:
-    """``NAME=VALUE`` from a command line: the value as a Python literal where it is one, else the string."""
+    """``NAME=VALUE`` from a command line: the value as a Python literal where it is one, else the string.
+
+    ``true`` and ``false`` (the recipes' YAML spelling) are the booleans, as ``True`` and ``False`` are.
+    """
     if "=" not in text:
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
     key, value = text.split("=", 1)
+    if value.strip() in ("true", "false"):
+        return key.strip(), value.strip() == "true"
     try:
         parsed = ast.literal_eval(value)
     except (ValueError, SyntaxError):

@@ -11,7 +11,7 @@ import pytest
 import rl
 from econ.experiments import make_experiment
 from rl import core
-from rl.config import TrainConfig
+from rl.config import TrainConfig, parse_assignment
 from rl.recipes import PRESETS, hyperparameters
 from rl.train import train
 
@@ -34,6 +34,19 @@ def test_hyperparameter_errors(kwargs, message):
     args = {"algo": "sac", "preset": "default", "beta": 0.95, **kwargs}
     with pytest.raises(ValueError, match=message):
         hyperparameters(args.pop("algo"), args.pop("preset"), args.pop("beta"), **args)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("expected_next_value=true", ("expected_next_value", True)),   # the recipes' YAML spelling
+    ("expected_next_value=False", ("expected_next_value", False)),
+    ("gradient_steps=8", ("gradient_steps", 8)),
+    ("learning_rate_final=1e-4", ("learning_rate_final", 1e-4)),
+    ("advantage_groups=['employed']", ("advantage_groups", ["employed"])),
+    ("technology=ar1", ("technology", "ar1")),
+    ("name=trueish", ("name", "trueish")),
+])
+def test_command_line_values(text, expected):
+    assert parse_assignment(text) == expected
 
 
 def test_train_refuses_incompatible_settings(tmp_path):
