@@ -70,3 +70,14 @@ def test_the_note_of_a_run_trained_by_validation_compare_with_scorecard_evaluati
     assert "last training-time evaluation: 2 judged scorecard rows failing after 8000064 agent-steps" in note
     stopped = trained_note(config, {"timesteps": 4000032, "evaluations": [], "target_reached": {**row, "failed": ""}})
     assert "stopped early: the training-time evaluation reached every judged scorecard row passing after" in stopped
+
+
+def test_the_note_names_the_run_directory_without_the_training_machine_s_path():
+    from validation.ship import trained_note
+
+    config = {"experiment_name": "ks", "seed": 0, "algorithm": "ppo", "preset": "tuned", "hyperparameters": {},
+              "n_agents": 20, "n_economies": 8}
+    for out, shown in ((["--out", "/home/someone/runs19/ks-s0"], "--out runs/ks-s0"),
+                       (["--out=/tmp/x/ks-s0"], "--out=runs/ks-s0")):
+        note = trained_note({**config, "argv": ["/repo/rl/train.py", "ks", *out, "--seed", "0"]}, {"timesteps": 1})
+        assert f"    python -m rl.train ks {shown} --seed 0" in note and "/home" not in note and "/tmp" not in note

@@ -53,6 +53,7 @@ def test_shipped_policy_records_how_it_was_made(name):
     note = (run / "TRAINED.md").read_text()
     assert ("    python -m rl.train " in note or "    python -m validation.compare " in note)  # the project's commands
     assert f"- seed: {config['seed']}" in note
+    assert "--out /" not in note and "--out=/" not in note  # no path of the machine that trained it
     assert (run / "model.zip").stat().st_size < 1_000_000  # small enough to ship
 
 

@@ -46,6 +46,7 @@ def trained_note(config: dict, summary: dict, scorecard: str = "") -> str:
     for file, module in modules.items():                                  # with the module file's path
         if argv and argv[0].endswith(file):
             argv = ["python", "-m", module, *argv[1:]]
+    argv = _portable_out(argv)
     command = " ".join(shlex.quote(a) for a in argv) if argv else "(not recorded)"
     versions = "\n".join(f"- {k}: {v}" for k, v in sorted(config.get("versions", {}).items()))
     reached = summary.get("target_reached")
@@ -80,6 +81,18 @@ def trained_note(config: dict, summary: dict, scorecard: str = "") -> str:
     lines += ["", "Versions:", "", versions, "",
               f"Score it: `python -m validation.compare {config['experiment_name']}`.", ""]
     return "\n".join(lines)
+
+
+def _portable_out(argv: list) -> list:
+    """``argv`` with its run directory (``--out DIR``) as ``runs/<name>``: the training machine's paths mean nothing
+    to a reader, and the directory does not change what is trained."""
+    out = list(argv)
+    for i, arg in enumerate(out):
+        if arg == "--out" and i + 1 < len(out):
+            out[i + 1] = "runs/" + Path(out[i + 1]).name
+        elif arg.startswith("--out="):
+            out[i] = "--out=runs/" + Path(arg[len("--out="):]).name
+    return out
 
 
 def _verdict(row: dict) -> str:
