@@ -26,6 +26,7 @@ log A_t / tfp_scale (1 by default: as is), z_t and e_{i,t} as 0/1 indicators, ka
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple, Optional
 
 import numpy as np
@@ -291,63 +292,95 @@ that is a polynomial of degree up to 17 in log A'; a smooth critic over the +-4 
 far below its own error."""
 
 
-def next_state_values(exp: Experiment, observations: np.ndarray, next_observations: np.ndarray, value) -> np.ndarray:
-    """E[V(o_{t+1}) | o_t, actions]: the mean of ``value`` over next period's shocks.
+class ShockScenarios(NamedTuple):
+    """Next period's shocks as a finite set of scenarios, for a batch of households' observations at t.
 
-    ``observations`` are households' observations at t, ``next_observations``
-    those at t+1 (same shape (..., d)).  Krusell-Smith technology: their shock
-    components (z, log z, e_i) are replaced by each of the four (z', e'_i) and
-    the values weighted by :func:`shock_law` given the (z, e_i) read from
-    ``observations``.  AR(1) technology: the observed log A_{t+1} is replaced
-    by rho log A_t + sigma eps at the :data:`TFP_QUADRATURE_NODES`
-    Gauss-Hermite nodes eps of the standard normal, with their weights, log A_t
-    read from ``observations``.  The other components (own and aggregate
-    capital, productivities) are set at t and do not depend on the shocks, so
-    this is the conditional expectation of V at t+1 (exact for the chain, to
-    the quadrature's accuracy for the AR(1)).  ``value`` maps an (M, d)
-    float32 array to M values.
+    In scenario s, row m of the next observations has ``values[s, m]`` in the ``columns`` it replaces (the shock
+    components) and the rest as observed; ``weights[s, m]`` is its probability given row m's observation at t.
+    """
+
+    columns: tuple
+    """The observation columns the shocks occupy."""
+    values: np.ndarray
+    """(S, M, len(columns)) float32: the shock components of each scenario and row, as observed."""
+    weights: np.ndarray
+    """(S, M) float64: each scenario's probability given today's observation of the row; they sum to 1 over S."""
+
+
+def shock_scenarios(exp: Experiment, observations: np.ndarray, law: Optional[ShockLaw] = None) -> ShockScenarios:
+    """Next period's shocks given the households' observations at t (shape (M, d)), as :class:`ShockScenarios`.
+
+    Krusell-Smith technology: the four (z', e'_i), weighted by :func:`shock_law` (``law``, computed when not given)
+    given the (z, e_i) read from ``observations``.  AR(1) technology: log A_{t+1} = rho log A_t + sigma eps at the
+    :data:`TFP_QUADRATURE_NODES` Gauss-Hermite nodes eps of the standard normal, with their weights, log A_t read
+    from ``observations``.  One description of the expectation, used by PPO's advantages
+    (:func:`next_state_values`, numpy) and SAC's critic targets (:class:`rl.sac.ShockExpectation`, torch).
     """
     check_shock_expectation(exp)
-    if exp.technology == "ar1":
-        return _next_state_values_ar1(exp, observations, next_observations, value)
     names = exp.observations
-    law = shock_law(exp)
+    flat = np.asarray(observations).reshape(-1, len(names))
+    rows = flat.shape[0]
+    if exp.technology == "ar1":
+        column = names.index("log_tfp")
+        nodes, weights = _tfp_quadrature()
+        log_tfp = flat[:, column].astype(float) * exp.tfp_scale
+        values = np.stack([next_log_tfp(log_tfp, exp.rho, exp.sigma, node) / exp.tfp_scale for node in nodes])
+        return ShockScenarios((column,), values[:, :, None].astype(np.float32),
+                              np.repeat(weights[:, None], rows, axis=1))
+    law = shock_law(exp) if law is None else law
     log_z = np.log(exp.ks.technology)
-    obs = np.asarray(observations)
-    flat = obs.reshape(-1, obs.shape[-1])
-    e_now = flat[:, names.index("employed")] > 0.5
+    e_now = (flat[:, names.index("employed")] > 0.5).astype(np.int64)
     if "aggregate_state" in names:
         z_now = flat[:, names.index("aggregate_state")] > 0.5
     else:
         z_now = flat[:, names.index("log_tfp")] * exp.tfp_scale > 0.5 * (log_z[0] + log_z[1])
-    z_now, e_now = z_now.astype(np.int64), e_now.astype(np.int64)
-    nxt = np.array(next_observations, dtype=np.float32).reshape(-1, obs.shape[-1])
-    expected = np.zeros(flat.shape[0])
+    z_now = z_now.astype(np.int64)
+    columns, per_z = [], []
+    if "aggregate_state" in names:
+        columns.append(names.index("aggregate_state"))
+        per_z.append(lambda z: float(z))
+    if "log_tfp" in names:
+        columns.append(names.index("log_tfp"))
+        per_z.append(lambda z: log_z[z] / exp.tfp_scale)
+    columns.append(names.index("employed"))
+    values, weights = [], []
     for z_next in range(2):
-        if "aggregate_state" in names:
-            nxt[:, names.index("aggregate_state")] = z_next
-        if "log_tfp" in names:
-            nxt[:, names.index("log_tfp")] = log_z[z_next] / exp.tfp_scale
         p_z = law.aggregate[z_now, z_next]
         p_employed = law.employed[z_now, e_now, z_next]
         for e_next, p_e in ((1, p_employed), (0, 1.0 - p_employed)):
-            nxt[:, names.index("employed")] = e_next
-            expected += p_z * p_e * np.asarray(value(nxt), dtype=float).reshape(-1)
-    return expected.reshape(obs.shape[:-1])
+            values.append(np.tile(np.array([f(z_next) for f in per_z] + [e_next], dtype=np.float32), (rows, 1)))
+            weights.append(p_z * p_e)
+    return ShockScenarios(tuple(columns), np.stack(values), np.stack(weights))
 
 
-def _next_state_values_ar1(exp: Experiment, observations, next_observations, value) -> np.ndarray:
-    column = exp.observations.index("log_tfp")
-    obs = np.asarray(observations)
-    flat = obs.reshape(-1, obs.shape[-1])
-    log_tfp = flat[:, column].astype(float) * exp.tfp_scale
+@functools.lru_cache(maxsize=1)
+def _tfp_quadrature() -> tuple:
     nodes, weights = np.polynomial.hermite_e.hermegauss(TFP_QUADRATURE_NODES)
-    weights = weights / weights.sum()
+    return nodes, weights / weights.sum()
+
+
+def next_state_values(exp: Experiment, observations: np.ndarray, next_observations: np.ndarray, value) -> np.ndarray:
+    """E[V(o_{t+1}) | o_t, actions]: the mean of ``value`` over next period's shocks.
+
+    ``observations`` are households' observations at t, ``next_observations``
+    those at t+1 (same shape (..., d)).  Their shock components are replaced
+    by each scenario of :func:`shock_scenarios` (Krusell-Smith technology: the
+    four (z', e'_i) weighted by :func:`shock_law`; AR(1) technology: log
+    A_{t+1} at the Gauss-Hermite nodes of the innovation) and the values
+    weighted by the scenarios' probabilities.  The other components (own and
+    aggregate capital, productivities) are set at t and do not depend on the
+    shocks, so this is the conditional expectation of V at t+1 (exact for the
+    chain, to the quadrature's accuracy for the AR(1)).  ``value`` maps an
+    (M, d) float32 array to M values.
+    """
+    obs = np.asarray(observations)
+    scenarios = shock_scenarios(exp, obs)
+    columns = list(scenarios.columns)
     nxt = np.array(next_observations, dtype=np.float32).reshape(-1, obs.shape[-1])
-    expected = np.zeros(flat.shape[0])
-    for node, weight in zip(nodes, weights):
-        nxt[:, column] = next_log_tfp(log_tfp, exp.rho, exp.sigma, node) / exp.tfp_scale
-        expected += weight * np.asarray(value(nxt), dtype=float).reshape(-1)
+    expected = np.zeros(nxt.shape[0])
+    for values, weights in zip(scenarios.values, scenarios.weights):
+        nxt[:, columns] = values
+        expected += weights * np.asarray(value(nxt), dtype=float).reshape(-1)
     return expected.reshape(obs.shape[:-1])
 
 
@@ -405,6 +438,7 @@ def raw_quantities(transition: Transition) -> dict:
 __all__ = [
     "EconomyState",
     "ShockLaw",
+    "ShockScenarios",
     "Transition",
     "actions_to_choices",
     "check_shock_expectation",
@@ -415,6 +449,7 @@ __all__ = [
     "raw_quantities",
     "reset_where",
     "shock_law",
+    "shock_scenarios",
     "step",
     "technology",
 ]

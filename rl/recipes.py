@@ -66,7 +66,7 @@ recipes start from (what each choice does and the evidence: docs/training.md).
 Keys that are not SB3 arguments: ``center_rewards`` (bool, :func:`centred`),
 ``learning_rate_final`` (linear decay of ``learning_rate`` to it over the run),
 ``action_noise_std`` (Gaussian exploration noise of TD3/DDPG),
-``log_std_final`` (PPO), ``expected_next_value`` (PPO in every experiment, SAC in the KS experiments:
+``log_std_final`` (PPO), ``expected_next_value`` (PPO and SAC:
 :class:`rl.callbacks.ExpectedNextValue`, :class:`rl.sac.ExpectedNextValueSAC`), ``advantage_groups`` (PPO: a list of
 observation names, :class:`rl.callbacks.GroupAdvantageNormalisation`; ``advantage_groups_until``: the fraction of
 the run it applies to, all of it by default), ``target_entropy_final`` and

@@ -1,4 +1,4 @@
-"""SAC with next period's shocks integrated out of the critic's targets (Krusell-Smith experiments).
+"""SAC with next period's shocks integrated out of the critic's targets.
 
 SB3's SAC regresses Q(o_t, a_t) on the sampled target
 y = r_t + gamma (min_j Q'_j(o_{t+1}, a') - alpha log pi(a' | o_{t+1})), a' ~ pi(. | o_{t+1}).
@@ -6,10 +6,12 @@ In the KS economies o_{t+1} holds next period's aggregate state z' and the
 household's own employment e', drawn after the action; for a household with
 little wealth the value of finding a job or not differs by several units, so
 most of the target's variance is that draw, which carries no information about
-the action.  :class:`ExpectedNextValueSAC` replaces the bootstrap term by its
-expectation over (z', e') given (o_t, a_t) -- the same exact expectation as
+the action.  In the AR(1) economies it holds next period's log TFP, whose
+innovation moves the value far more than the labour choice does.
+:class:`ExpectedNextValueSAC` replaces the bootstrap term by its expectation
+over those shocks given (o_t, a_t) -- the same expectation as
 :func:`rl.core.next_state_values` (own and aggregate capital at t+1 are set at
-t; the law of (z', e') is the environment's, :func:`rl.core.shock_law`) -- so
+t; the shocks' law is the environment's, :func:`rl.core.shock_scenarios`) -- so
 the target keeps its conditional mean and loses that variance (expected SARSA
 over the exogenous shocks; Sutton and Barto 2018, section 6.6).  Everything
 else is SB3's SAC (version 2.x: actor, twin critics, automatic temperature,
@@ -27,50 +29,33 @@ from stable_baselines3.common.utils import polyak_update
 from torch.nn import functional as F
 
 from econ.experiments import Experiment
-from rl.core import check_shock_expectation, shock_law
+from rl.core import check_shock_expectation, shock_law, shock_scenarios
 
 
 class ShockExpectation:
-    """Torch weights and observation columns for E[f(o_{t+1}) | o_t] over (z', e') (:func:`rl.core.shock_law`).
+    """E[f(o_{t+1}) | o_t] over next period's shocks for SAC's targets, in torch (:func:`rl.core.shock_scenarios`).
 
-    :meth:`expand` returns the four next observations (z', e') in {bad, good} x
-    {unemployed, employed} of a batch, stacked (4 B, d), and their probabilities
-    (4, B, 1) given the (z, e) read from today's observations.
+    :meth:`expand` returns the next observations of a batch under each of the S
+    scenarios of next period's shocks (Krusell-Smith: the four (z', e') in
+    {bad, good} x {unemployed, employed}; AR(1): log A' at the Gauss-Hermite
+    nodes), stacked (S B, d), and their probabilities (S, B, 1) given today's
+    observations.  The scenarios are :func:`rl.core.shock_scenarios`, the same
+    ones PPO's advantages use (:func:`rl.core.next_state_values`).
     """
 
     def __init__(self, experiment: Experiment):
         check_shock_expectation(experiment)
-        law = shock_law(experiment)  # refuses an experiment without the KS chain (AR(1) TFP: PPO only)
-        names = experiment.observations
-        self.employed = names.index("employed")
-        self.aggregate = names.index("aggregate_state") if "aggregate_state" in names else None
-        self.log_tfp = names.index("log_tfp") if "log_tfp" in names else None
-        log_z = np.log(experiment.ks.technology)
-        self.log_z_observed = log_z / experiment.tfp_scale
-        self.log_z_threshold = 0.5 * (log_z[0] + log_z[1]) / experiment.tfp_scale
-        self.p_aggregate = th.as_tensor(law.aggregate, dtype=th.float32)  # [z, z']
-        self.p_employed = th.as_tensor(law.employed, dtype=th.float32)  # [z, e, z']
+        self.experiment = experiment
+        self.law = shock_law(experiment) if experiment.technology == "ks" else None  # computed once, not per batch
 
     def expand(self, observations: th.Tensor, next_observations: th.Tensor):
-        if self.aggregate is not None:
-            z_now = (observations[:, self.aggregate] > 0.5).long()
-        else:
-            z_now = (observations[:, self.log_tfp] > self.log_z_threshold).long()
-        e_now = (observations[:, self.employed] > 0.5).long()
-        stacked, weights = [], []
-        for z_next in range(2):
-            p_z = self.p_aggregate[z_now, z_next]
-            p_employed = self.p_employed[z_now, e_now, z_next]
-            for e_next, p_e in ((0, 1.0 - p_employed), (1, p_employed)):
-                nxt = next_observations.clone()
-                if self.aggregate is not None:
-                    nxt[:, self.aggregate] = float(z_next)
-                if self.log_tfp is not None:
-                    nxt[:, self.log_tfp] = float(self.log_z_observed[z_next])
-                nxt[:, self.employed] = float(e_next)
-                stacked.append(nxt)
-                weights.append((p_z * p_e).reshape(-1, 1))
-        return th.cat(stacked, dim=0), th.stack(weights, dim=0)
+        scenarios = shock_scenarios(self.experiment, observations.detach().cpu().numpy(), self.law)
+        columns = list(scenarios.columns)
+        values = th.as_tensor(scenarios.values, device=next_observations.device)
+        stacked = next_observations.unsqueeze(0).repeat(len(values), 1, 1)
+        stacked[:, :, columns] = values.to(next_observations.dtype)
+        weights = th.as_tensor(scenarios.weights, dtype=th.float32, device=next_observations.device)
+        return stacked.reshape(-1, next_observations.shape[-1]), weights.unsqueeze(-1)
 
 
 class ExpectedNextValueSAC(SAC):

@@ -215,10 +215,6 @@ def train(config: TrainConfig, out, *, resume: bool = False, overwrite: bool = F
     except ValueError as err:
         raise SettingError("hyper_overrides", str(err)) from None
     if hyper.get("expected_next_value"):
-        if algo == "sac" and exp.technology != "ks":
-            raise SettingError("hyper_overrides", f"SAC's expected_next_value needs the Krusell-Smith chain of next "
-                                                  f"period's shocks; {experiment!r} has an AR(1) technology (PPO's "
-                                                  f"integrates it)")
         try:
             check_shock_expectation(exp)
         except ValueError as err:

@@ -179,23 +179,34 @@ def test_expected_next_value_is_refused_where_it_does_not_apply(tmp_path):
         hyperparameters("td3", "tuned", 0.95, extra={"expected_next_value": True})
     with pytest.raises(ValueError, match="true or false"):
         hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": 1})
-    with pytest.raises(ValueError, match="SAC's expected_next_value .* AR\\(1\\)"):
-        train(TrainConfig("rbc", "sac", timesteps=64, hyper_overrides={"expected_next_value": True}), tmp_path / "run")
-    assert not (tmp_path / "run").exists()
     no_tfp = {"observations": ["capital", "aggregate_capital"]}
-    with pytest.raises(ValueError, match="log_tfp"):
-        train(TrainConfig("rbc", "ppo", timesteps=64, overrides=no_tfp, hyper_overrides={"expected_next_value": True}),
-              tmp_path / "run")
-    assert not (tmp_path / "run").exists()
+    for algo in ("ppo", "sac"):
+        with pytest.raises(ValueError, match="log_tfp"):
+            train(TrainConfig("rbc", algo, timesteps=64, overrides=no_tfp,
+                              hyper_overrides={"expected_next_value": True}), tmp_path / "run")
+        assert not (tmp_path / "run").exists()
 
 
-def test_sac_shock_expectation_is_next_state_values(het_exp):
-    """The torch expectation of SAC's targets and the numpy one of PPO's advantages: two codings of one sum."""
-    exp = het_exp
+@pytest.fixture(params=["ks-het-mild", "ks-het-mild-log-tfp", "general"])
+def shock_exp(request):
+    """Both technologies: the KS chain (z observed as 0/1 or as log z) and the AR(1) of general (TFP observed at
+    the recipe's scale, so that its innovation moves the value)."""
+    if request.param == "general":
+        return make_experiment("general", tfp_scale=0.0229, productivity_scale=0.02)
+    if request.param == "ks-het-mild-log-tfp":
+        return make_experiment("ks-het-mild", observations=("capital", "aggregate_capital", "log_tfp",
+                                                            "capital_productivity", "employed"))
+    return make_experiment("ks-het-mild")
+
+
+def test_sac_shock_expectation_is_next_state_values(shock_exp):
+    """The torch expectation of SAC's targets and the numpy one of PPO's advantages: one sum, evaluated through
+    both (each checked against the environment's own draws above)."""
+    exp = shock_exp
     rng = np.random.default_rng(2)
     state = core.initial_state(exp, 4, rng)
     obs = core.observe(exp, state).reshape(-1, len(exp.observations))
-    nxt = core.observe(exp, core.step(exp, state, rng.uniform(-1, 1, (4, exp.num_agents, 1)), rng).state)
+    nxt = core.observe(exp, core.step(exp, state, rng.uniform(-1, 1, (4, exp.num_agents, exp.action_size)), rng).state)
     nxt = nxt.reshape(obs.shape)
     exact = core.next_state_values(exp, obs, nxt, _value)
     stacked, weights = ShockExpectation(exp).expand(torch.as_tensor(obs), torch.as_tensor(nxt))
@@ -215,7 +226,7 @@ def _sac_targets(exp, networks_read_shocks, seed=0):
     if not networks_read_shocks:
         with torch.no_grad():
             for first in [critic[0] for critic in model.critic_target.q_networks] + [model.actor.latent_pi[0]]:
-                for name in ("aggregate_state", "employed"):
+                for name in _shock_names(exp):
                     first.weight[:, exp.observations.index(name)] = 0.0
     # the mean action and no entropy term: the sampled and the expected targets differ only by the shocks
     model.actor.action_log_prob = lambda obs: (model.actor(obs, deterministic=True), torch.zeros(len(obs)))
@@ -226,9 +237,16 @@ def _sac_targets(exp, networks_read_shocks, seed=0):
     return sampled.numpy(), expected.numpy()
 
 
-def test_sac_target_is_sb3s_when_the_networks_ignore_the_shocks():
-    """Q'(o', a'(o')) that does not depend on (z', e') equals its expectation: the target must be SB3's."""
-    exp = make_experiment("ks", episode_length=40)
+def _shock_names(exp):
+    return ("log_tfp",) if exp.technology == "ar1" else ("aggregate_state", "employed")
+
+
+@pytest.mark.parametrize("exp", [make_experiment("ks", episode_length=40),
+                                 make_experiment("general", episode_length=40, tfp_scale=0.0229,
+                                                 productivity_scale=0.02)], ids=["ks", "general"])
+def test_sac_target_is_sb3s_when_the_networks_ignore_the_shocks(exp):
+    """Q'(o', a'(o')) that does not depend on next period's shocks ((z', e'); log A') equals its expectation: the
+    target must be SB3's."""
     sampled, expected = _sac_targets(exp, networks_read_shocks=False)
     np.testing.assert_allclose(expected, sampled, atol=SAC_TARGET_ATOL)
     # negative control: networks that read the shocks give other targets
