@@ -50,12 +50,13 @@ class ShockExpectation:
 
     def expand(self, observations: th.Tensor, next_observations: th.Tensor):
         scenarios = shock_scenarios(self.experiment, observations.detach().cpu().numpy(), self.law)
-        columns = list(scenarios.columns)
-        values = th.as_tensor(scenarios.values, device=next_observations.device)
-        stacked = next_observations.unsqueeze(0).repeat(len(values), 1, 1)
-        stacked[:, :, columns] = values.to(next_observations.dtype)
+        count = len(scenarios.values)
+        values = th.as_tensor(scenarios.values.reshape(-1, len(scenarios.columns)), device=next_observations.device)
+        stacked = next_observations.repeat(count, 1)  # scenario-major, as the weights
+        for j, column in enumerate(scenarios.columns):
+            stacked[:, column] = values[:, j]
         weights = th.as_tensor(scenarios.weights, dtype=th.float32, device=next_observations.device)
-        return stacked.reshape(-1, next_observations.shape[-1]), weights.unsqueeze(-1)
+        return stacked, weights.unsqueeze(-1)
 
 
 class ExpectedNextValueSAC(SAC):
