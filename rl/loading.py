@@ -31,7 +31,8 @@ import torch
 from econ.experiments import Experiment
 from rl.checkpoints import MANIFEST, check_checkpoint
 from rl.recipes import ALGORITHMS, PRESETS, algorithm_class, sb3_kwargs
-from rl.sac import ExpectedNextValueSAC
+from rl.sac import ExpectedNextValueSAC, ExpectsOverShocks
+from rl.td3 import ExpectedNextValueDDPG, ExpectedNextValueTD3
 from rl.vec_env import EconomyVecEnv
 
 OFF_POLICY = ("sac", "td3", "ddpg")
@@ -67,11 +68,16 @@ def run_config(path) -> dict:
     return data
 
 
+EXPECTED_TARGETS = {"sac": ExpectedNextValueSAC, "td3": ExpectedNextValueTD3, "ddpg": ExpectedNextValueDDPG}
+"""The off-policy classes whose critic targets integrate next period's shocks out (``expected_next_value``)."""
+
+
 def model_class(algo: str, hyper: dict):
-    """The class that trains ``algo`` with ``hyper``: SB3's, or :class:`rl.sac.ExpectedNextValueSAC` for SAC with
-    ``expected_next_value`` (same policy network: :func:`load_model` reads either's weights)."""
-    if algo == "sac" and hyper.get("expected_next_value"):
-        return ExpectedNextValueSAC
+    """The class that trains ``algo`` with ``hyper``: SB3's, or for an off-policy algorithm with
+    ``expected_next_value`` its :data:`EXPECTED_TARGETS` class (same policy network: :func:`load_model` reads
+    either's weights)."""
+    if algo in EXPECTED_TARGETS and hyper.get("expected_next_value"):
+        return EXPECTED_TARGETS[algo]
     return algorithm_class(algo)
 
 
@@ -79,7 +85,7 @@ def build_model(algo: str, hyper: dict, experiment: Experiment, *, seed=None, en
     """A fresh SB3 model of ``algo`` with the resolved hyperparameters ``hyper`` (CPU, ``MlpPolicy``)."""
     env = EconomyVecEnv(experiment, seed=0) if env is None else env
     model = model_class(algo, hyper)("MlpPolicy", env, seed=seed, device="cpu", **sb3_kwargs(hyper, experiment))
-    if isinstance(model, ExpectedNextValueSAC):
+    if isinstance(model, ExpectsOverShocks):
         model.expect_over_shocks(experiment)
     return model
 

@@ -66,8 +66,8 @@ recipes start from (what each choice does and the evidence: docs/training.md).
 Keys that are not SB3 arguments: ``center_rewards`` (bool, :func:`centred`),
 ``learning_rate_final`` (linear decay of ``learning_rate`` to it over the run),
 ``action_noise_std`` (Gaussian exploration noise of TD3/DDPG),
-``log_std_final`` (PPO), ``expected_next_value`` (PPO and SAC:
-:class:`rl.callbacks.ExpectedNextValue`, :class:`rl.sac.ExpectedNextValueSAC`), ``advantage_groups`` (PPO: a list of
+``log_std_final`` (PPO), ``expected_next_value`` (every algorithm:
+:class:`rl.callbacks.ExpectedNextValue` for PPO, :mod:`rl.sac` and :mod:`rl.td3` for the others), ``advantage_groups`` (PPO: a list of
 observation names, :class:`rl.callbacks.GroupAdvantageNormalisation`; ``advantage_groups_until``: the fraction of
 the run it applies to, all of it by default), ``target_entropy_final`` and
 ``target_entropy_anneal_start`` (SAC): the exploration annealing of
@@ -105,8 +105,6 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
     if "log_std_final" in hyper and algo != "ppo":
         raise ValueError(f"log_std_final applies to PPO only, not {algo}")
     if "expected_next_value" in hyper:
-        if algo not in ("ppo", "sac"):
-            raise ValueError(f"expected_next_value applies to PPO and SAC only, not {algo}")
         if not isinstance(hyper["expected_next_value"], bool):
             raise ValueError(f"expected_next_value must be true or false, got {hyper['expected_next_value']!r}")
     if "advantage_groups" in hyper:
@@ -202,6 +200,8 @@ def sb3_kwargs(hyper: dict, exp) -> dict:
         # SB3 calls schedules with the remaining progress, 1 at the start and 0 at the end
         kwargs["learning_rate"] = LinearSchedule(start, float(final))
     policy_kwargs = kwargs.get("policy_kwargs")
+    if policy_kwargs is not None:  # a copy: SB3's DDPG writes n_critics into the dict it is given
+        policy_kwargs = kwargs["policy_kwargs"] = dict(policy_kwargs)
     if policy_kwargs is not None and isinstance(policy_kwargs.get("activation_fn"), str):
         name = policy_kwargs["activation_fn"]
         if name not in ACTIVATIONS:

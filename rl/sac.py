@@ -59,36 +59,47 @@ class ShockExpectation:
         return stacked, weights.unsqueeze(-1)
 
 
-class ExpectedNextValueSAC(SAC):
-    """SB3's SAC whose critic target integrates next period's (z, e) out (module docstring).
+class ExpectsOverShocks:
+    """Mixin of the off-policy algorithms whose critic targets integrate next period's shocks out.
 
     Call :meth:`expect_over_shocks` with the experiment after building or
-    loading the model; until then it trains exactly as SB3's SAC (the same
-    code path with the sampled next observation).
+    loading the model; until then it trains exactly as SB3's algorithm (the
+    same code path with the sampled next observation).  The expectation is not
+    saved with the model.
     """
 
     shock_expectation: Optional[ShockExpectation] = None
 
-    def expect_over_shocks(self, experiment: Experiment) -> "ExpectedNextValueSAC":
+    def expect_over_shocks(self, experiment: Experiment):
         self.shock_expectation = ShockExpectation(experiment)
         return self
 
     def _excluded_save_params(self) -> list:
         return super()._excluded_save_params() + ["shock_expectation"]
 
-    def _next_q_values(self, observations: th.Tensor, next_observations: th.Tensor, ent_coef) -> th.Tensor:
-        """min_j Q'_j(o', a') - alpha log pi(a' | o'), a' ~ pi(. | o'); its mean over (z', e') with the expectation."""
+    def _next_observations(self, observations: th.Tensor, next_observations: th.Tensor):
+        """The next observations to evaluate the target networks on, and the weights of their mean (or None)."""
         if self.shock_expectation is None:
-            stacked, weights = next_observations, None
-        else:
-            stacked, weights = self.shock_expectation.expand(observations, next_observations)
+            return next_observations, None
+        return self.shock_expectation.expand(observations, next_observations)
+
+    @staticmethod
+    def _weighted_mean(values: th.Tensor, weights) -> th.Tensor:
+        """(S B, 1) values of the scenarios, averaged with their (S, B, 1) weights; as they are without weights."""
+        return values if weights is None else (values.reshape(weights.shape) * weights).sum(dim=0)
+
+
+class ExpectedNextValueSAC(ExpectsOverShocks, SAC):
+    """SB3's SAC whose critic target integrates next period's shocks out (module docstring, :class:`ExpectsOverShocks`)."""
+
+    def _next_q_values(self, observations: th.Tensor, next_observations: th.Tensor, ent_coef) -> th.Tensor:
+        """min_j Q'_j(o', a') - alpha log pi(a' | o'), a' ~ pi(. | o'); its mean over the shocks with the expectation."""
+        stacked, weights = self._next_observations(observations, next_observations)
         next_actions, next_log_prob = self.actor.action_log_prob(stacked)
         next_q = th.cat(self.critic_target(stacked, next_actions), dim=1)
         next_q, _ = th.min(next_q, dim=1, keepdim=True)
         next_q = next_q - ent_coef * next_log_prob.reshape(-1, 1)
-        if weights is None:
-            return next_q
-        return (next_q.reshape(weights.shape) * weights).sum(dim=0)
+        return self._weighted_mean(next_q, weights)
 
     def train(self, gradient_steps: int, batch_size: int = 64) -> None:
         # SB3 2.x SAC.train, with the target's bootstrap term from _next_q_values

@@ -44,7 +44,7 @@ from rl.core import check_shock_expectation
 from rl.config import SettingError, TrainConfig, add_arguments, flag_of, from_arguments
 from rl.evaluation import Evaluator, ScorecardEvalCallback
 from rl.loading import OFF_POLICY, build_model, model_class
-from rl.sac import ExpectedNextValueSAC
+from rl.sac import ExpectsOverShocks
 from rl.recipes import LinearSchedule, centred, hyperparameters, recipe, reward_offset, sb3_kwargs
 from rl.vec_env import EconomyVecEnv
 
@@ -310,7 +310,7 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
         model.tensorboard_log = str(out / "tb")
     else:
         model, callback_state = load_checkpoint(start_from[0], algo_class, env, replay_buffer=off_policy)
-        if isinstance(model, ExpectedNextValueSAC):
+        if isinstance(model, ExpectsOverShocks):
             model.expect_over_shocks(exp)
         model.tensorboard_log = str(out / "tb")
         print(f"resuming from {start_from[0]} at {model.num_timesteps} timesteps")
@@ -323,7 +323,7 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
     if hyper.get("log_std_final") is not None:
         stateful["exploration"] = ExplorationAnnealing(float(hyper["log_std_final"]), timesteps)
         callbacks.append(stateful["exploration"])
-    if hyper.get("expected_next_value") and algo == "ppo":  # SAC: in its critic targets (rl.sac)
+    if hyper.get("expected_next_value") and algo == "ppo":  # off-policy: in the critic targets (rl.sac, rl.td3)
         callbacks.append(ExpectedNextValue(exp))
     if hyper.get("advantage_groups") is not None:  # after the advantages are final
         until = hyper.get("advantage_groups_until")

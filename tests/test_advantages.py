@@ -175,8 +175,6 @@ def test_callback_reproduces_sb3s_gae_when_the_critic_ignores_the_shocks():
 
 
 def test_expected_next_value_is_refused_where_it_does_not_apply(tmp_path):
-    with pytest.raises(ValueError, match="PPO and SAC only"):
-        hyperparameters("td3", "tuned", 0.95, extra={"expected_next_value": True})
     with pytest.raises(ValueError, match="true or false"):
         hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": 1})
     no_tfp = {"observations": ["capital", "aggregate_capital"]}
@@ -215,25 +213,31 @@ def test_sac_shock_expectation_is_next_state_values(shock_exp):
     np.testing.assert_allclose(mean.numpy().ravel(), exact, atol=SAC_TARGET_ATOL)
 
 
-def _sac_targets(exp, networks_read_shocks, seed=0):
-    """SB3's sampled bootstrap term and the expected one of ExpectedNextValueSAC on one replay batch (mean actions)."""
-    from rl.sac import ExpectedNextValueSAC
+def _targets(algo, exp, networks_read_shocks, seed=0):
+    """SB3's sampled bootstrap term and the expected one (rl.sac, rl.td3) on one replay batch: SAC with its mean
+    action and no entropy term, TD3 and DDPG without target-policy noise, so that the two differ only by the
+    shocks."""
+    from rl.loading import EXPECTED_TARGETS
     from rl.vec_env import EconomyVecEnv
-    model = ExpectedNextValueSAC("MlpPolicy", EconomyVecEnv(exp, n_economies=2, seed=seed), learning_starts=64,
-                                 batch_size=64, gamma=exp.beta, seed=seed, device="cpu",
-                                 policy_kwargs={"net_arch": [16, 16]})
+    noise = {"target_policy_noise": 0.0} if algo == "td3" else {}  # DDPG has none
+    model = EXPECTED_TARGETS[algo]("MlpPolicy", EconomyVecEnv(exp, n_economies=2, seed=seed), learning_starts=64,
+                                   batch_size=64, gamma=exp.beta, seed=seed, device="cpu",
+                                   policy_kwargs={"net_arch": [16, 16]}, **noise)
     model.learn(128)  # fills the replay buffer (and takes a few gradient steps)
+    actor = model.actor.latent_pi if algo == "sac" else model.actor_target.mu
     if not networks_read_shocks:
         with torch.no_grad():
-            for first in [critic[0] for critic in model.critic_target.q_networks] + [model.actor.latent_pi[0]]:
+            for first in [critic[0] for critic in model.critic_target.q_networks] + [actor[0]]:
                 for name in _shock_names(exp):
                     first.weight[:, exp.observations.index(name)] = 0.0
-    # the mean action and no entropy term: the sampled and the expected targets differ only by the shocks
-    model.actor.action_log_prob = lambda obs: (model.actor(obs, deterministic=True), torch.zeros(len(obs)))
+    extra = ()
+    if algo == "sac":
+        model.actor.action_log_prob = lambda obs: (model.actor(obs, deterministic=True), torch.zeros(len(obs)))
+        extra = (0.0,)
     batch = model.replay_buffer.sample(64)
     with torch.no_grad():
-        sampled = model._next_q_values(batch.observations, batch.next_observations, 0.0)
-        expected = model.expect_over_shocks(exp)._next_q_values(batch.observations, batch.next_observations, 0.0)
+        sampled = model._next_q_values(batch.observations, batch.next_observations, *extra)
+        expected = model.expect_over_shocks(exp)._next_q_values(batch.observations, batch.next_observations, *extra)
     return sampled.numpy(), expected.numpy()
 
 
@@ -241,28 +245,29 @@ def _shock_names(exp):
     return ("log_tfp",) if exp.technology == "ar1" else ("aggregate_state", "employed")
 
 
+@pytest.mark.parametrize("algo", ["sac", "td3", "ddpg"])
 @pytest.mark.parametrize("exp", [make_experiment("ks", episode_length=40),
                                  make_experiment("general", episode_length=40, tfp_scale=0.0229,
                                                  productivity_scale=0.02)], ids=["ks", "general"])
-def test_sac_target_is_sb3s_when_the_networks_ignore_the_shocks(exp):
+def test_off_policy_target_is_sb3s_when_the_networks_ignore_the_shocks(algo, exp):
     """Q'(o', a'(o')) that does not depend on next period's shocks ((z', e'); log A') equals its expectation: the
     target must be SB3's."""
-    sampled, expected = _sac_targets(exp, networks_read_shocks=False)
+    sampled, expected = _targets(algo, exp, networks_read_shocks=False)
     np.testing.assert_allclose(expected, sampled, atol=SAC_TARGET_ATOL)
     # negative control: networks that read the shocks give other targets
-    sampled, expected = _sac_targets(exp, networks_read_shocks=True)
+    sampled, expected = _targets(algo, exp, networks_read_shocks=True)
     assert np.abs(expected - sampled).max() > 100 * SAC_TARGET_ATOL
 
 
-def test_sac_with_expected_next_value_trains_and_loads(tmp_path):
-    from rl.loading import load_model
-    from rl.sac import ExpectedNextValueSAC
+@pytest.mark.parametrize("algo", ["sac", "td3", "ddpg"])
+def test_off_policy_with_expected_next_value_trains_and_loads(algo, tmp_path):
+    from rl.loading import EXPECTED_TARGETS, load_model
     exp = make_experiment("ks")
-    config = TrainConfig("ks", "sac", timesteps=400, preset="tuned", checkpoint_every=200,
+    config = TrainConfig("ks", algo, timesteps=400, preset="tuned", checkpoint_every=200,
                          hyper_overrides={"expected_next_value": True, "learning_starts": 100, "batch_size": 32})
     train(config, tmp_path / "run", progress=False)
     model = load_model(tmp_path / "run", exp)
-    assert isinstance(model, ExpectedNextValueSAC)
+    assert type(model) is EXPECTED_TARGETS[algo] and model.shock_expectation is not None
     # resuming rebuilds the expectation (it is not saved with the model)
     summary = train(config.replace(timesteps=600), tmp_path / "run", resume=True, progress=False)
     assert summary["timesteps"] == 600
