@@ -66,12 +66,11 @@ recipes start from (what each choice does and the evidence: docs/training.md).
 Keys that are not SB3 arguments: ``center_rewards`` (bool, :func:`centred`),
 ``learning_rate_final`` (linear decay of ``learning_rate`` to it over the run),
 ``action_noise_std`` (Gaussian exploration noise of TD3/DDPG),
-``log_std_final`` (PPO), ``expected_next_value`` (every algorithm:
-:class:`rl.callbacks.ExpectedNextValue` for PPO, :mod:`rl.sac` and :mod:`rl.td3` for the others), ``advantage_groups`` (PPO: a list of
-observation names, :class:`rl.callbacks.GroupAdvantageNormalisation`; ``advantage_groups_until``: the fraction of
-the run it applies to, all of it by default), ``target_entropy_final`` and
-``target_entropy_anneal_start`` (SAC): the exploration annealing of
-:mod:`rl.callbacks`.  ``policy_kwargs`` may name its ``activation_fn`` as a
+``log_std_final`` (PPO), ``expected_next_value`` (every algorithm: :class:`rl.callbacks.ExpectedNextValue` for
+PPO, :mod:`rl.sac` and :mod:`rl.td3` for the others), ``advantage_groups`` (PPO: a list of observation names,
+:class:`rl.callbacks.GroupAdvantageNormalisation`; ``advantage_groups_until``: the fraction of the run it applies to,
+all of it by default), ``target_entropy_final`` and ``target_entropy_anneal_start`` (SAC): the exploration
+annealing of :mod:`rl.callbacks`.  ``policy_kwargs`` may name its ``activation_fn`` as a
 string (one of :data:`ACTIVATIONS`), so that every setting stays JSON.
 """
 

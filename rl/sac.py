@@ -90,10 +90,12 @@ class ExpectsOverShocks:
 
 
 class ExpectedNextValueSAC(ExpectsOverShocks, SAC):
-    """SB3's SAC whose critic target integrates next period's shocks out (module docstring, :class:`ExpectsOverShocks`)."""
+    """SB3's SAC whose critic target integrates next period's shocks out (module docstring;
+    :class:`ExpectsOverShocks`)."""
 
     def _next_q_values(self, observations: th.Tensor, next_observations: th.Tensor, ent_coef) -> th.Tensor:
-        """min_j Q'_j(o', a') - alpha log pi(a' | o'), a' ~ pi(. | o'); its mean over the shocks with the expectation."""
+        """min_j Q'_j(o', a') - alpha log pi(a' | o'), a' ~ pi(. | o'); with the expectation, its mean over the
+        shocks."""
         stacked, weights = self._next_observations(observations, next_observations)
         next_actions, next_log_prob = self.actor.action_log_prob(stacked)
         next_q = th.cat(self.critic_target(stacked, next_actions), dim=1)
