@@ -173,6 +173,8 @@ def plot_finite_n(groups: list, path, experiment: str) -> None:
         if tolerance is not None:
             ax.axhline(_percent(key) * tolerance, color="grey", ls="--", lw=1, label="scorecard tolerance")
             _symlog(ax, _percent(key) * tolerance)
+            # the tolerance stays in view when every point is below it (the y limits were fixed at bottom 0)
+            ax.set_ylim(top=max(ax.get_ylim()[1], 1.25 * _percent(key) * tolerance))
         ax.set_ylabel(ylabel)
     _format_axes(fig, axes, groups, f"{experiment}: distance to the price-impact (finite-N) benchmark at the same N; "
                                     f"budgets in updates per agent (vec-steps)\n"
