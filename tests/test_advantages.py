@@ -353,3 +353,25 @@ def test_advantage_groups_are_refused_where_they_do_not_apply(tmp_path):
         train(TrainConfig("ks", "ppo", timesteps=64, hyper_overrides={"advantage_groups": ["capital_productivity"]}),
               tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("algo", ["sac", "td3", "ddpg"])
+def test_off_policy_training_step_is_sb3s_without_the_expectation(algo):
+    """rl.sac and rl.td3 carry their own copy of SB3's training step (to change the target's bootstrap term):
+    without the expectation it must train bit for bit as SB3's class, with it differently (negative control)."""
+    from rl.loading import EXPECTED_TARGETS
+    from rl.recipes import algorithm_class
+    from rl.vec_env import EconomyVecEnv
+    exp = make_experiment("ks", episode_length=40)
+
+    def weights(cls, expect):
+        model = cls("MlpPolicy", EconomyVecEnv(exp, n_economies=2, seed=0), learning_starts=64, batch_size=32,
+                    gamma=exp.beta, seed=0, device="cpu", policy_kwargs={"net_arch": [16, 16]}, gradient_steps=2)
+        if expect:
+            model.expect_over_shocks(exp)
+        model.learn(400)
+        return torch.cat([p.detach().flatten() for p in model.policy.parameters()])
+
+    sb3 = weights(algorithm_class(algo), expect=False)
+    assert torch.equal(weights(EXPECTED_TARGETS[algo], expect=False), sb3)
+    assert not torch.equal(weights(EXPECTED_TARGETS[algo], expect=True), sb3)
