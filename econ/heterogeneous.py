@@ -407,7 +407,7 @@ def _gap_derivatives(params: RBCParams, kappa, lam, n_agents: int, capital, labo
     return euler, intratemporal
 
 
-class _Scales(NamedTuple):
+class SystemScales(NamedTuple):
     """Units of the finite-N system: capital, the return gap (beta r) and labour income (w) of the representative
     steady state."""
 
@@ -416,15 +416,19 @@ class _Scales(NamedTuple):
     wage: float
 
 
-def _scales(params: RBCParams) -> _Scales:
+def system_scales(params: RBCParams) -> SystemScales:
+    """The units in which :func:`complementarity_system` measures capital and the two gaps."""
     reference = steady_state(params)
-    return _Scales(reference.capital, params.beta * reference.interest_rate, reference.wage)
+    return SystemScales(reference.capital, params.beta * reference.interest_rate, reference.wage)
 
 
-def _complementarity_system(params: RBCParams, kappa, lam, n_agents: int, scales: _Scales, x,
+def complementarity_system(params: RBCParams, kappa, lam, n_agents: int, scales: SystemScales, x,
                             smoothing: float = 0.0, jacobian: bool = False):
     """The Fischer-Burmeister system phi(x) of the module docstring at x = (k / scales.capital, l), and
     (``jacobian``) its Jacobian, assembled from the diagonal plus rank-two structure of :func:`_gap_derivatives`.
+
+    Public so that a user (and the tests) can check a solved allocation or the analytic Jacobian; the finite-N
+    solve of :func:`heterogeneous_steady_state` is its root with ``scales = system_scales(params)``.
 
     phi_i = phi(k_i, e_i) and phi_{n+i} = phi(l_i, -psi_i), psi_i = phi(1 - l_i, -F_i), with e_i = (1 - beta R_i)
     and F_i the intratemporal gap, both scaled.  Returns None where K or L is not positive.
@@ -469,7 +473,7 @@ def _price_impact_steady_state(params: RBCParams, kappa, lam, n_agents: int) -> 
     alpha, beta, delta, chi = params.alpha, params.beta, params.delta, params.chi
     linear = params.utility == "linear"
     reference = steady_state(params)  # scales, and the starting point: everyone at the representative steady state
-    scales = _scales(params)
+    scales = system_scales(params)
     capital_scale = scales.capital
 
     def gaps(x, n_agents):
@@ -484,18 +488,18 @@ def _price_impact_steady_state(params: RBCParams, kappa, lam, n_agents: int) -> 
     far = np.full(2 * n, 1e3)  # no capital or no labour at all: far from any steady state
 
     def residuals(x, size=n_agents, smoothing=0.0):
-        phi = _complementarity_system(params, kappa, lam, size, scales, x, smoothing)
+        phi = complementarity_system(params, kappa, lam, size, scales, x, smoothing)
         return far if phi is None else phi
 
     def jacobian(x, size=n_agents, smoothing=0.0):
-        out = _complementarity_system(params, kappa, lam, size, scales, x, smoothing, jacobian=True)
+        out = complementarity_system(params, kappa, lam, size, scales, x, smoothing, jacobian=True)
         return np.eye(2 * n) if out is None else out[1]
 
     def solve(x_start, size, smoothing):
         """Root of the system at N = size from x_start: semismooth Newton, then Powell's hybrid method and
         Levenberg-Marquardt (MINPACK, with the analytic Jacobian) from the best point so far if Newton stalls."""
         def system(x, with_jacobian):
-            return _complementarity_system(params, kappa, lam, size, scales, x, smoothing, jacobian=with_jacobian)
+            return complementarity_system(params, kappa, lam, size, scales, x, smoothing, jacobian=with_jacobian)
 
         best_x, best_distance, evaluations = semismooth_newton(system, x_start, NEWTON_TOL, NEWTON_MAX_ITER)
         for method in ("hybr", "lm"):

@@ -23,7 +23,7 @@ from econ import (KrusellSmithParams, RBCParams, heterogeneous_steady_state, per
                   solve_krusell_smith, steady_state)
 from econ.experiments import make_experiment
 from econ.complementarity import fischer_burmeister, fischer_burmeister_derivatives
-from econ.heterogeneous import COMPLEMENTARITY_TOL, _complementarity_system, _scales
+from econ.heterogeneous import COMPLEMENTARITY_TOL, complementarity_system, system_scales
 from tests.ks_euler import euler_errors
 
 UTILITIES = ["linear", "log_leisure"]
@@ -177,7 +177,7 @@ def test_analytic_jacobian_matches_finite_differences(utility, corner, n_agents,
     params = RBCParams(utility=utility)
     kappa, lam = productivity_grid(3)
     n = kappa.shape[0]
-    scales = _scales(params)
+    scales = system_scales(params)
     rng = np.random.default_rng([n_agents, int(corner), UTILITIES.index(utility)])
     # draw until every pair is off the kink (near it the difference quotient, not the Jacobian, would be tested)
     for _ in range(100):
@@ -187,14 +187,14 @@ def test_analytic_jacobian_matches_finite_differences(utility, corner, n_agents,
     else:
         pytest.fail("no sample point off the kink in 100 draws")
 
-    phi, jac = _complementarity_system(params, kappa, lam, n_agents, scales, x, smoothing, jacobian=True)
-    np.testing.assert_array_equal(phi, _complementarity_system(params, kappa, lam, n_agents, scales, x, smoothing))
+    phi, jac = complementarity_system(params, kappa, lam, n_agents, scales, x, smoothing, jacobian=True)
+    np.testing.assert_array_equal(phi, complementarity_system(params, kappa, lam, n_agents, scales, x, smoothing))
     numeric = np.empty_like(jac)
     for j in range(2 * n):
         step = np.zeros(2 * n)
         step[j] = JACOBIAN_STEP
-        up = _complementarity_system(params, kappa, lam, n_agents, scales, x + step, smoothing)
-        down = _complementarity_system(params, kappa, lam, n_agents, scales, x - step, smoothing)
+        up = complementarity_system(params, kappa, lam, n_agents, scales, x + step, smoothing)
+        down = complementarity_system(params, kappa, lam, n_agents, scales, x - step, smoothing)
         numeric[:, j] = (up - down) / (2 * JACOBIAN_STEP)
     assert np.max(np.abs(jac - numeric)) < JACOBIAN_ATOL
     # the test can fail: the households' coupling (every entry off the 2 x 2 household blocks) is far above it
