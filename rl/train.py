@@ -45,7 +45,8 @@ from rl.config import SettingError, TrainConfig, add_arguments, flag_of, from_ar
 from rl.evaluation import Evaluator, ScorecardEvalCallback
 from rl.loading import OFF_POLICY, build_model, model_class
 from rl.sac import ExpectsOverShocks
-from rl.recipes import LinearSchedule, centred, hyperparameters, recipe, reward_offset, sb3_kwargs
+from rl.recipes import (CENTRE_BY_TYPE, LinearSchedule, centred, check_center_rewards, hyperparameters, recipe,
+                        reward_offset, sb3_kwargs, type_reward_offsets)
 from rl.vec_env import EconomyVecEnv
 
 _LinearSchedule = LinearSchedule
@@ -214,6 +215,10 @@ def train(config: TrainConfig, out, *, resume: bool = False, overwrite: bool = F
         sb3_kwargs(hyper, exp)
     except ValueError as err:
         raise SettingError("hyper_overrides", str(err)) from None
+    try:
+        check_center_rewards(hyper.get("center_rewards", False), exp)
+    except ValueError as err:
+        raise SettingError("hyper_overrides", str(err)) from None
     if hyper.get("expected_next_value"):
         try:
             check_shock_expectation(exp)
@@ -300,7 +305,9 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
 
     torch.set_num_threads(c.threads)
     env = EconomyVecEnv(exp, n_economies=c.n_economies, seed=seed)
-    if hyper.get("center_rewards"):
+    if hyper.get("center_rewards") == CENTRE_BY_TYPE:
+        env = centred(env, type_reward_offsets(exp))
+    elif hyper.get("center_rewards"):
         env = centred(env, reward_offset(exp))
     algo_class = model_class(algo, hyper)
     off_policy = algo in OFF_POLICY

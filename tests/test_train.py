@@ -138,6 +138,40 @@ def test_reward_centring_subtracts_the_steady_state_utility():
     assert dones[0] and infos[0]["episode"]["r"] == pytest.approx(3 * reward_offset(exp), rel=1e-9)
 
 
+def test_reward_centring_by_type_subtracts_each_households_own_offset(monkeypatch):
+    """Per-household offsets are repeated over the economies (agent e * N + i gets household i's), and
+    ``type_reward_offsets`` gives every household its kappa type's log mean consumption of the continuum solution."""
+    from types import SimpleNamespace
+
+    import rl.recipes as recipes
+
+    exp = make_experiment("ks-het-marked", 20)
+    # the continuum solution's panel, faked: type j's households consume e^j on average (weights differ)
+    panel = SimpleNamespace(household_types=np.array([0, 0, 1, 1, 2, 2]),
+                            household_consumption=np.array([0.5, 1.5, np.e, np.e, 2 * np.e**2, 0.0]),
+                            household_weights=np.array([1.0, 1.0, 2.0, 1.0, 1.0, 1.0]))
+    monkeypatch.setattr(recipes, "solve_krusell_smith", lambda params: panel)
+    offsets = recipes.type_reward_offsets(exp)
+    kappa = np.asarray(exp.capital_productivity)
+    expected = np.select([kappa == 0.25, kappa == 1.0, kappa == 1.5], [0.0, 1.0, 2.0], np.nan)
+    np.testing.assert_allclose(offsets, expected, atol=1e-12)
+
+    env = rl.make_vec_env(exp, n_economies=2, seed=0)
+    raw = rl.make_vec_env(exp, n_economies=2, seed=0)
+    centred_env = recipes.centred(env, offsets)
+    centred_env.reset(), raw.reset()
+    action = np.zeros((raw.num_envs, exp.action_size), dtype=np.float32)
+    _, rewards, _, _ = centred_env.step(action)
+    _, raw_rewards, _, _ = raw.step(action)
+    np.testing.assert_allclose(raw_rewards - rewards, np.tile(offsets, 2), atol=1e-5)
+    with pytest.raises(ValueError, match="one per household"):
+        recipes.centred(rl.make_vec_env(exp), np.zeros(7))
+    with pytest.raises(ValueError, match="center_rewards 'by_type' needs an experiment with capital-productivity"):
+        recipes.check_center_rewards("by_type", make_experiment("ks"))
+    with pytest.raises(ValueError, match="center_rewards must be true, false or 'by_type'"):
+        recipes.check_center_rewards("yes", exp)
+
+
 def test_learning_rate_schedule_and_action_noise_become_sb3_objects():
     from rl.recipes import sb3_kwargs
 
