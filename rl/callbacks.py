@@ -243,6 +243,22 @@ ADVANTAGE_GROUP_OBSERVATIONS = ("capital_productivity", "labour_productivity", "
 """Observation components that take a few discrete values and may define the groups of :class:`GroupAdvantageNormalisation`."""
 
 
+def group_columns(experiment: Experiment, observations, setting: str) -> list:
+    """The observation columns of the components named in ``observations`` (the groups of a setting such as
+    ``advantage_groups``), or a ValueError naming ``setting``."""
+    names = tuple(observations)
+    if not names:
+        raise ValueError(f"{setting} must name at least one observation component")
+    for name in names:
+        if name not in ADVANTAGE_GROUP_OBSERVATIONS:
+            raise ValueError(f"{setting} entry must be one of {ADVANTAGE_GROUP_OBSERVATIONS} (components "
+                             f"with a few discrete values), got {name!r}")
+        if name not in experiment.observations:
+            raise ValueError(f"{setting} entry {name!r} is not observed in {experiment.name!r} "
+                             f"(observations {experiment.observations})")
+    return [experiment.observations.index(name) for name in names]
+
+
 class GroupAdvantageNormalisation(BaseCallback):
     """PPO: standardise the rollout's advantages within groups of households (e.g. kappa type x employment).
 
@@ -271,17 +287,7 @@ class GroupAdvantageNormalisation(BaseCallback):
         if until is not None and until < 0:
             raise ValueError(f"advantage_groups_until must be >= 0 agent-steps, got {until}")
         self.until = until
-        names = tuple(observations)
-        if not names:
-            raise ValueError("advantage_groups must name at least one observation component")
-        for name in names:
-            if name not in ADVANTAGE_GROUP_OBSERVATIONS:
-                raise ValueError(f"advantage_groups entry must be one of {ADVANTAGE_GROUP_OBSERVATIONS} (components "
-                                 f"with a few discrete values), got {name!r}")
-            if name not in experiment.observations:
-                raise ValueError(f"advantage_groups entry {name!r} is not observed in {experiment.name!r} "
-                                 f"(observations {experiment.observations})")
-        self.columns = [experiment.observations.index(name) for name in names]
+        self.columns = group_columns(experiment, observations, "advantage_groups")
 
     def _on_step(self) -> bool:
         return True

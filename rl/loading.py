@@ -29,6 +29,7 @@ from pathlib import Path
 import torch
 
 from econ.experiments import Experiment
+from rl.callbacks import group_columns
 from rl.checkpoints import MANIFEST, check_checkpoint
 from rl.recipes import ALGORITHMS, PRESETS, algorithm_class, sb3_kwargs
 from rl.sac import ExpectedNextValueSAC, ExpectsOverShocks
@@ -87,6 +88,8 @@ def build_model(algo: str, hyper: dict, experiment: Experiment, *, seed=None, en
     model = model_class(algo, hyper)("MlpPolicy", env, seed=seed, device="cpu", **sb3_kwargs(hyper, experiment))
     if isinstance(model, ExpectsOverShocks):
         model.expect_over_shocks(experiment)
+    if hyper.get("actor_groups") is not None:
+        model.weigh_actor_by_groups(group_columns(experiment, hyper["actor_groups"], "actor_groups"))
     return model
 
 

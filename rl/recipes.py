@@ -70,7 +70,8 @@ Keys that are not SB3 arguments: ``center_rewards`` (bool, or ``"by_type"``: :fu
 ``log_std_final`` (PPO), ``expected_next_value`` (every algorithm: :class:`rl.callbacks.ExpectedNextValue` for
 PPO, :mod:`rl.sac` and :mod:`rl.td3` for the others), ``advantage_groups`` (PPO: a list of observation names,
 :class:`rl.callbacks.GroupAdvantageNormalisation`; ``advantage_groups_until``: the fraction of the run it applies to,
-all of it by default), ``target_entropy_final`` and ``target_entropy_anneal_start`` (SAC): the exploration
+all of it by default), ``actor_groups`` (SAC with ``expected_next_value``: observation names whose groups get equal shares of
+the actor's gradient, :meth:`rl.sac.ExpectedNextValueSAC.weigh_actor_by_groups`), ``target_entropy_final`` and ``target_entropy_anneal_start`` (SAC): the exploration
 annealing of :mod:`rl.callbacks`.  ``policy_kwargs`` may name its ``activation_fn`` as a
 string (one of :data:`ACTIVATIONS`), so that every setting stays JSON.
 """
@@ -113,6 +114,14 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
             raise ValueError(f"advantage_groups applies to PPO only, not {algo}")
         if not isinstance(groups, (list, tuple)) or not groups or not all(isinstance(g, str) for g in groups):
             raise ValueError(f"advantage_groups must be a non-empty list of observation names, got {groups!r}")
+    if "actor_groups" in hyper:
+        groups = hyper["actor_groups"]
+        if algo != "sac":
+            raise ValueError(f"actor_groups applies to SAC only, not {algo}")
+        if not isinstance(groups, (list, tuple)) or not groups or not all(isinstance(g, str) for g in groups):
+            raise ValueError(f"actor_groups must be a non-empty list of observation names, got {groups!r}")
+        if hyper.get("expected_next_value") is not True:
+            raise ValueError("actor_groups needs expected_next_value: true (rl.sac.ExpectedNextValueSAC carries both)")
     if "advantage_groups_until" in hyper:
         if "advantage_groups" not in hyper:
             raise ValueError("advantage_groups_until needs advantage_groups")
@@ -192,6 +201,7 @@ def sb3_kwargs(hyper: dict, exp) -> dict:
     kwargs.pop("expected_next_value", None)
     kwargs.pop("advantage_groups", None)
     kwargs.pop("advantage_groups_until", None)
+    kwargs.pop("actor_groups", None)
     final = kwargs.pop("learning_rate_final", None)
     if final is not None:
         start = float(kwargs.get("learning_rate", 3e-4))

@@ -16,6 +16,11 @@ the target keeps its conditional mean and loses that variance (expected SARSA
 over the exogenous shocks; Sutton and Barto 2018, section 6.6).  Everything
 else is SB3's SAC (version 2.x: actor, twin critics, automatic temperature,
 Polyak-averaged target critics).
+
+:meth:`ExpectedNextValueSAC.weigh_actor_by_groups` (the ``actor_groups`` setting) also rescales each group's
+share of the actor's loss (groups of households such as kappa type x employment) so that every group's
+action-gradient of Q has the same size in each batch: the off-policy counterpart of PPO's
+:class:`rl.callbacks.GroupAdvantageNormalisation`.
 """
 
 from __future__ import annotations
@@ -89,9 +94,45 @@ class ExpectsOverShocks:
         return values if weights is None else (values.reshape(weights.shape) * weights).sum(dim=0)
 
 
+def group_weights(groups: th.Tensor, gradient_norms: th.Tensor) -> th.Tensor:
+    """Per-sample weights (B, 1) that give every group the same root-mean-square action gradient.
+
+    ``groups`` (B,) are group indices, ``gradient_norms`` (B,) the size of dQ/da at each sample.  Sample i of
+    group g gets 1 / rms_g, the weights scaled to mean 1 over the batch; a group whose gradients are all zero
+    keeps weight 1 before that scaling.
+    """
+    weights = th.ones_like(gradient_norms)
+    for g in th.unique(groups):
+        mine = groups == g
+        rms = th.sqrt(th.mean(gradient_norms[mine] ** 2))
+        if rms > 0:
+            weights[mine] = 1.0 / rms
+    return (weights / weights.mean()).reshape(-1, 1)
+
+
 class ExpectedNextValueSAC(ExpectsOverShocks, SAC):
     """SB3's SAC whose critic target integrates next period's shocks out (module docstring;
-    :class:`ExpectsOverShocks`)."""
+    :class:`ExpectsOverShocks`), optionally with the actor's loss weighted by groups
+    (:meth:`weigh_actor_by_groups`)."""
+
+    actor_group_columns: Optional[list] = None
+
+    def weigh_actor_by_groups(self, columns: Optional[list]):
+        """Weight each group's share of the actor loss (groups: the distinct values of the observation
+        ``columns``, see :func:`rl.callbacks.group_columns`) by :func:`group_weights`; None: SB3's plain mean.
+        Not saved with the model (set it again after loading, as the expectation)."""
+        self.actor_group_columns = None if columns is None else list(columns)
+        return self
+
+    def _excluded_save_params(self) -> list:
+        return super()._excluded_save_params() + ["actor_group_columns"]
+
+    def _actor_weights(self, observations: th.Tensor, actions_pi: th.Tensor, min_qf_pi: th.Tensor):
+        if self.actor_group_columns is None:
+            return None
+        gradient, = th.autograd.grad(min_qf_pi.sum(), actions_pi, retain_graph=True)
+        _, groups = th.unique(observations[:, self.actor_group_columns], dim=0, return_inverse=True)
+        return group_weights(groups, gradient.norm(dim=1)).detach()
 
     def _next_q_values(self, observations: th.Tensor, next_observations: th.Tensor, ent_coef) -> th.Tensor:
         """min_j Q'_j(o', a') - alpha log pi(a' | o'), a' ~ pi(. | o'); with the expectation, its mean over the
@@ -148,7 +189,9 @@ class ExpectedNextValueSAC(ExpectsOverShocks, SAC):
 
             q_values_pi = th.cat(self.critic(replay_data.observations, actions_pi), dim=1)
             min_qf_pi, _ = th.min(q_values_pi, dim=1, keepdim=True)
-            actor_loss = (ent_coef * log_prob - min_qf_pi).mean()
+            weights = self._actor_weights(replay_data.observations, actions_pi, min_qf_pi)
+            actor_loss = ent_coef * log_prob - min_qf_pi
+            actor_loss = actor_loss.mean() if weights is None else (weights * actor_loss).mean()
             actor_losses.append(actor_loss.item())
             self.actor.optimizer.zero_grad()
             actor_loss.backward()

@@ -38,7 +38,7 @@ from econ.experiments import make_experiment
 from econ.cli_help import ArgumentParser
 from econ.io import DirectoryBusy, exclusive_lock, jsonable, write_json_atomic
 from rl.callbacks import (BenchmarkEvalCallback, EntropyAnnealing, ExpectedNextValue, ExplorationAnnealing,
-                          GroupAdvantageNormalisation, ReturnTracker, has_benchmark, truncate_rows)
+                          GroupAdvantageNormalisation, ReturnTracker, group_columns, has_benchmark, truncate_rows)
 from rl.checkpoints import CheckpointCallback, latest_checkpoint, load_checkpoint, remove_later_than
 from rl.core import check_shock_expectation
 from rl.config import SettingError, TrainConfig, add_arguments, flag_of, from_arguments
@@ -229,6 +229,11 @@ def train(config: TrainConfig, out, *, resume: bool = False, overwrite: bool = F
             GroupAdvantageNormalisation(exp, hyper["advantage_groups"])
         except ValueError as err:
             raise SettingError("hyper_overrides", str(err)) from None
+    if hyper.get("actor_groups") is not None:
+        try:
+            group_columns(exp, hyper["actor_groups"], "actor_groups")
+        except ValueError as err:
+            raise SettingError("hyper_overrides", str(err)) from None
     if evaluator is not None:
         if not isinstance(evaluator, Evaluator):
             raise TypeError(f"evaluator must follow rl.evaluation.Evaluator, got {type(evaluator).__name__}")
@@ -319,6 +324,8 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
         model, callback_state = load_checkpoint(start_from[0], algo_class, env, replay_buffer=off_policy)
         if isinstance(model, ExpectsOverShocks):
             model.expect_over_shocks(exp)
+        if hyper.get("actor_groups") is not None:
+            model.weigh_actor_by_groups(group_columns(exp, hyper["actor_groups"], "actor_groups"))
         model.tensorboard_log = str(out / "tb")
         print(f"resuming from {start_from[0]} at {model.num_timesteps} timesteps")
     if model.gamma != exp.beta:

@@ -375,3 +375,55 @@ def test_off_policy_training_step_is_sb3s_without_the_expectation(algo):
     sb3 = weights(algorithm_class(algo), expect=False)
     assert torch.equal(weights(EXPECTED_TARGETS[algo], expect=False), sb3)
     assert not torch.equal(weights(EXPECTED_TARGETS[algo], expect=True), sb3)
+
+
+def test_actor_group_weights_equalise_the_groups_action_gradients():
+    """Each group's weighted root-mean-square action gradient is the same; the weights average 1."""
+    from rl.sac import group_weights
+    groups = torch.tensor([0, 0, 1, 1, 1, 2])
+    norms = torch.tensor([1.0, 3.0, 10.0, 20.0, 30.0, 0.0])
+    w = group_weights(groups, norms).reshape(-1)
+    assert w.shape == (6,) and torch.isclose(w.mean(), torch.tensor(1.0))
+    rms = [torch.sqrt(torch.mean((w[groups == g] * norms[groups == g]) ** 2)) for g in (0, 1)]
+    assert torch.isclose(rms[0], rms[1])
+    assert torch.isfinite(w).all() and w[0] == w[1]  # a group without gradient stays finite; one weight per group
+    assert w[2] < w[0]  # the larger gradients are weighted down
+
+
+def test_actor_groups_change_sacs_training_and_are_set_again_on_loading(tmp_path):
+    """With actor_groups the SAC actor trains differently (its loss is reweighted); without, as before; the
+    setting is checked before any work and set on every model the run builds or resumes."""
+    from rl.callbacks import group_columns
+    from rl.loading import build_model
+    from rl.sac import ExpectedNextValueSAC
+    from rl.vec_env import EconomyVecEnv
+    exp = make_experiment("ks-het-marked", 6, episode_length=40)
+    columns = group_columns(exp, ["capital_productivity", "employed"], "actor_groups")
+    assert columns == [exp.observations.index("capital_productivity"), exp.observations.index("employed")]
+
+    def weights(groups):
+        model = ExpectedNextValueSAC("MlpPolicy", EconomyVecEnv(exp, n_economies=2, seed=0), learning_starts=64,
+                                     batch_size=32, gamma=exp.beta, seed=0, device="cpu",
+                                     policy_kwargs={"net_arch": [16, 16]}, gradient_steps=2)
+        model.expect_over_shocks(exp).weigh_actor_by_groups(groups)
+        model.learn(400)
+        return torch.cat([p.detach().flatten() for p in model.policy.actor.parameters()])
+
+    plain = weights(None)
+    assert torch.equal(weights(None), plain)
+    assert not torch.equal(weights(columns), plain)
+
+    hyper = hyperparameters("sac", "tuned", exp.beta, extra={"expected_next_value": True,
+                                                              "actor_groups": ["capital_productivity", "employed"]})
+    assert build_model("sac", hyper, exp, seed=0).actor_group_columns == columns
+    with pytest.raises(ValueError, match="SAC only"):
+        hyperparameters("td3", "tuned", 0.95, extra={"expected_next_value": True, "actor_groups": ["employed"]})
+    with pytest.raises(ValueError, match="needs expected_next_value"):
+        hyperparameters("sac", "tuned", 0.95, extra={"actor_groups": ["employed"]})
+    with pytest.raises(ValueError, match="non-empty list"):
+        hyperparameters("sac", "tuned", 0.95, extra={"expected_next_value": True, "actor_groups": []})
+    with pytest.raises(ValueError, match="actor_groups entry 'labour_productivity' is not observed"):
+        train(TrainConfig("ks-het-marked", "sac", timesteps=64,
+                          hyper_overrides={"expected_next_value": True, "actor_groups": ["labour_productivity"]}),
+              tmp_path / "run")
+    assert not (tmp_path / "run").exists()
