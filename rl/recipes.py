@@ -70,9 +70,9 @@ Keys that are not SB3 arguments: ``center_rewards`` (bool, or ``"by_type"``: :fu
 ``log_std_final`` (PPO), ``expected_next_value`` (every algorithm: :class:`rl.callbacks.ExpectedNextValue` for
 PPO, :mod:`rl.sac` and :mod:`rl.td3` for the others), ``advantage_groups`` (PPO: a list of observation names,
 :class:`rl.callbacks.GroupAdvantageNormalisation`; ``advantage_groups_until``: the fraction of the run it applies to,
-all of it by default), ``actor_groups`` (SAC with ``expected_next_value``: observation names whose groups get equal shares of
-the actor's gradient, :meth:`rl.sac.ExpectedNextValueSAC.weigh_actor_by_groups`), ``target_entropy_final`` and ``target_entropy_anneal_start`` (SAC): the exploration
-annealing of :mod:`rl.callbacks`.  ``policy_kwargs`` may name its ``activation_fn`` as a
+all of it by default), ``actor_groups`` (SAC with ``expected_next_value``: observation names whose groups get
+equal shares of the actor's gradient, :meth:`rl.sac.ExpectedNextValueSAC.weigh_actor_by_groups`),
+``target_entropy_final`` and ``target_entropy_anneal_start`` (SAC): the exploration annealing of :mod:`rl.callbacks`.  ``policy_kwargs`` may name its ``activation_fn`` as a
 string (one of :data:`ACTIVATIONS`), so that every setting stays JSON.
 """
 
