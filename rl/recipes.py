@@ -108,18 +108,15 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
     if "expected_next_value" in hyper:
         if not isinstance(hyper["expected_next_value"], bool):
             raise ValueError(f"expected_next_value must be true or false, got {hyper['expected_next_value']!r}")
-    if "advantage_groups" in hyper:
-        groups = hyper["advantage_groups"]
-        if algo != "ppo":
-            raise ValueError(f"advantage_groups applies to PPO only, not {algo}")
+    for key, owner in (("advantage_groups", "ppo"), ("actor_groups", "sac")):
+        if key not in hyper:
+            continue
+        groups = hyper[key]
+        if algo != owner:
+            raise ValueError(f"{key} applies to {owner.upper()} only, not {algo}")
         if not isinstance(groups, (list, tuple)) or not groups or not all(isinstance(g, str) for g in groups):
-            raise ValueError(f"advantage_groups must be a non-empty list of observation names, got {groups!r}")
+            raise ValueError(f"{key} must be a non-empty list of observation names, got {groups!r}")
     if "actor_groups" in hyper:
-        groups = hyper["actor_groups"]
-        if algo != "sac":
-            raise ValueError(f"actor_groups applies to SAC only, not {algo}")
-        if not isinstance(groups, (list, tuple)) or not groups or not all(isinstance(g, str) for g in groups):
-            raise ValueError(f"actor_groups must be a non-empty list of observation names, got {groups!r}")
         if hyper.get("expected_next_value") is not True:
             raise ValueError("actor_groups needs expected_next_value: true (rl.sac.ExpectedNextValueSAC carries both)")
     if "advantage_groups_until" in hyper:
