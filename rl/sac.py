@@ -101,12 +101,10 @@ def group_weights(groups: th.Tensor, gradient_norms: th.Tensor) -> th.Tensor:
     group g gets 1 / rms_g, the weights scaled to mean 1 over the batch; a group whose gradients are all zero
     keeps weight 1 before that scaling.
     """
-    weights = th.ones_like(gradient_norms)
-    for g in th.unique(groups):
-        mine = groups == g
-        rms = th.sqrt(th.mean(gradient_norms[mine] ** 2))
-        if rms > 0:
-            weights[mine] = 1.0 / rms
+    counts = th.bincount(groups).to(gradient_norms.dtype)
+    squares = th.zeros_like(counts).index_add_(0, groups, gradient_norms ** 2)
+    rms = th.sqrt(squares / counts.clamp(min=1))  # groups absent from the batch: 0, and never indexed
+    weights = th.where(rms > 0, 1.0 / rms.clamp(min=th.finfo(rms.dtype).tiny), th.ones_like(rms))[groups]
     return (weights / weights.mean()).reshape(-1, 1)
 
 
