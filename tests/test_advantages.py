@@ -388,6 +388,9 @@ def test_actor_group_weights_equalise_the_groups_action_gradients():
     assert torch.isclose(rms[0], rms[1])
     assert torch.isfinite(w).all() and w[0] == w[1]  # a group without gradient stays finite; one weight per group
     assert w[2] < w[0]  # the larger gradients are weighted down
+    # group indices with gaps (absent groups): groups 0 and 3 only, rms 2 and 1 -> weights 1/2, 1, 1 over mean 5/6
+    gapped = group_weights(torch.tensor([0, 3, 3]), torch.tensor([2.0, 1.0, 1.0])).reshape(-1)
+    assert torch.allclose(gapped, torch.tensor([0.6, 1.2, 1.2]))
 
 
 def test_actor_groups_change_sacs_training_and_are_set_again_on_loading(tmp_path):
