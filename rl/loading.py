@@ -88,8 +88,17 @@ def build_model(algo: str, hyper: dict, experiment: Experiment, *, seed=None, en
     model = model_class(algo, hyper)("MlpPolicy", env, seed=seed, device="cpu", **sb3_kwargs(hyper, experiment))
     if isinstance(model, ExpectsOverShocks):
         model.expect_over_shocks(experiment)
+    return weigh_by_groups(model, hyper, experiment)
+
+
+def weigh_by_groups(model, hyper: dict, experiment: Experiment):
+    """Set the ``actor_groups`` and ``critic_groups`` settings of ``hyper`` on an SAC ``model`` (neither is saved
+    with it: every model a run builds, resumes or loads gets them here); checks the names against
+    ``experiment``'s observations (:func:`rl.callbacks.group_columns`)."""
     if hyper.get("actor_groups") is not None:
         model.weigh_actor_by_groups(group_columns(experiment, hyper["actor_groups"], "actor_groups"))
+    if hyper.get("critic_groups") is not None:
+        model.weigh_critic_by_groups(group_columns(experiment, hyper["critic_groups"], "critic_groups"))
     return model
 
 

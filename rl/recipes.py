@@ -72,6 +72,7 @@ PPO, :mod:`rl.sac` and :mod:`rl.td3` for the others), ``advantage_groups`` (PPO:
 :class:`rl.callbacks.GroupAdvantageNormalisation`; ``advantage_groups_until``: the fraction of the run it applies to,
 all of it by default), ``actor_groups`` (SAC with ``expected_next_value``: observation names whose groups get
 equal shares of the actor's gradient, :meth:`rl.sac.ExpectedNextValueSAC.weigh_actor_by_groups`),
+``critic_groups`` (likewise for the critics' regression, :meth:`rl.sac.ExpectedNextValueSAC.weigh_critic_by_groups`),
 ``target_entropy_final`` and ``target_entropy_anneal_start`` (SAC): the exploration annealing of :mod:`rl.callbacks`.  ``policy_kwargs`` may name its ``activation_fn`` as a
 string (one of :data:`ACTIVATIONS`), so that every setting stays JSON.
 """
@@ -108,7 +109,7 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
     if "expected_next_value" in hyper:
         if not isinstance(hyper["expected_next_value"], bool):
             raise ValueError(f"expected_next_value must be true or false, got {hyper['expected_next_value']!r}")
-    for key, owner in (("advantage_groups", "ppo"), ("actor_groups", "sac")):
+    for key, owner in (("advantage_groups", "ppo"), ("actor_groups", "sac"), ("critic_groups", "sac")):
         if key not in hyper:
             continue
         groups = hyper[key]
@@ -116,9 +117,9 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
             raise ValueError(f"{key} applies to {owner.upper()} only, not {algo}")
         if not isinstance(groups, (list, tuple)) or not groups or not all(isinstance(g, str) for g in groups):
             raise ValueError(f"{key} must be a non-empty list of observation names, got {groups!r}")
-    if "actor_groups" in hyper:
-        if hyper.get("expected_next_value") is not True:
-            raise ValueError("actor_groups needs expected_next_value: true (rl.sac.ExpectedNextValueSAC carries both)")
+    for key in ("actor_groups", "critic_groups"):
+        if key in hyper and hyper.get("expected_next_value") is not True:
+            raise ValueError(f"{key} needs expected_next_value: true (rl.sac.ExpectedNextValueSAC carries both)")
     if "advantage_groups_until" in hyper:
         if "advantage_groups" not in hyper:
             raise ValueError("advantage_groups_until needs advantage_groups")
@@ -199,6 +200,7 @@ def sb3_kwargs(hyper: dict, exp) -> dict:
     kwargs.pop("advantage_groups", None)
     kwargs.pop("advantage_groups_until", None)
     kwargs.pop("actor_groups", None)
+    kwargs.pop("critic_groups", None)
     final = kwargs.pop("learning_rate_final", None)
     if final is not None:
         start = float(kwargs.get("learning_rate", 3e-4))

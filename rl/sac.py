@@ -20,7 +20,10 @@ Polyak-averaged target critics).
 :meth:`ExpectedNextValueSAC.weigh_actor_by_groups` (the ``actor_groups`` setting) also rescales each group's
 share of the actor's loss (groups of households such as kappa type x employment) so that every group's
 action-gradient of Q has the same size in each batch: the off-policy counterpart of PPO's
-:class:`rl.callbacks.GroupAdvantageNormalisation`.
+:class:`rl.callbacks.GroupAdvantageNormalisation`.  :meth:`ExpectedNextValueSAC.weigh_critic_by_groups` (the
+``critic_groups`` setting) does the same for the critics' regression: each group's temporal-difference errors
+are scaled by their root mean square in the batch, so a group with large values (and large errors) does not
+set the critics' gradient alone.
 """
 
 from __future__ import annotations
@@ -94,15 +97,16 @@ class ExpectsOverShocks:
         return values if weights is None else (values.reshape(weights.shape) * weights).sum(dim=0)
 
 
-def group_weights(groups: th.Tensor, gradient_norms: th.Tensor) -> th.Tensor:
-    """Per-sample weights (B, 1) that give every group the same root-mean-square action gradient.
+def group_weights(groups: th.Tensor, sizes: th.Tensor) -> th.Tensor:
+    """Per-sample weights (B, 1) that give every group the same root-mean-square size.
 
-    ``groups`` (B,) are group indices, ``gradient_norms`` (B,) the size of dQ/da at each sample.  Sample i of
-    group g gets 1 / rms_g, the weights scaled to mean 1 over the batch; a group whose gradients are all zero
-    keeps weight 1 before that scaling.
+    ``groups`` (B,) are group indices, ``sizes`` (B,) what each sample's gradient scales with (the norm of
+    dQ/da for the actor, the absolute temporal-difference error for a critic).  Sample i of group g gets
+    1 / rms_g, the weights scaled to mean 1 over the batch; a group whose sizes are all zero keeps weight 1
+    before that scaling.
     """
-    counts = th.bincount(groups).to(gradient_norms.dtype)
-    squares = th.zeros_like(counts).index_add_(0, groups, gradient_norms ** 2)
+    counts = th.bincount(groups).to(sizes.dtype)
+    squares = th.zeros_like(counts).index_add_(0, groups, sizes ** 2)
     rms = th.sqrt(squares / counts.clamp(min=1))  # groups absent from the batch: 0, and never indexed
     weights = th.where(rms > 0, 1.0 / rms.clamp(min=th.finfo(rms.dtype).tiny), th.ones_like(rms))[groups]
     return (weights / weights.mean()).reshape(-1, 1)
@@ -110,10 +114,11 @@ def group_weights(groups: th.Tensor, gradient_norms: th.Tensor) -> th.Tensor:
 
 class ExpectedNextValueSAC(ExpectsOverShocks, SAC):
     """SB3's SAC whose critic target integrates next period's shocks out (module docstring;
-    :class:`ExpectsOverShocks`), optionally with the actor's loss weighted by groups
-    (:meth:`weigh_actor_by_groups`)."""
+    :class:`ExpectsOverShocks`), optionally with the actor's and the critics' losses weighted by groups
+    (:meth:`weigh_actor_by_groups`, :meth:`weigh_critic_by_groups`)."""
 
     actor_group_columns: Optional[list] = None
+    critic_group_columns: Optional[list] = None
 
     def weigh_actor_by_groups(self, columns: Optional[list]):
         """Weight each group's share of the actor loss (groups: the distinct values of the observation
@@ -122,15 +127,37 @@ class ExpectedNextValueSAC(ExpectsOverShocks, SAC):
         self.actor_group_columns = None if columns is None else list(columns)
         return self
 
+    def weigh_critic_by_groups(self, columns: Optional[list]):
+        """Weight each critic's squared errors by :func:`group_weights` of its absolute errors (groups as in
+        :meth:`weigh_actor_by_groups`), so every group's errors move the critics equally; None: SB3's plain
+        mean squared error.  Not saved with the model."""
+        self.critic_group_columns = None if columns is None else list(columns)
+        return self
+
     def _excluded_save_params(self) -> list:
-        return super()._excluded_save_params() + ["actor_group_columns"]
+        return super()._excluded_save_params() + ["actor_group_columns", "critic_group_columns"]
+
+    @staticmethod
+    def _groups(observations: th.Tensor, columns: list) -> th.Tensor:
+        _, groups = th.unique(observations[:, columns], dim=0, return_inverse=True)
+        return groups
 
     def _actor_weights(self, observations: th.Tensor, actions_pi: th.Tensor, min_qf_pi: th.Tensor):
         if self.actor_group_columns is None:
             return None
         gradient, = th.autograd.grad(min_qf_pi.sum(), actions_pi, retain_graph=True)
-        _, groups = th.unique(observations[:, self.actor_group_columns], dim=0, return_inverse=True)
-        return group_weights(groups, gradient.norm(dim=1)).detach()
+        return group_weights(self._groups(observations, self.actor_group_columns), gradient.norm(dim=1)).detach()
+
+    def _critic_loss(self, observations: th.Tensor, current_q_values, target_q_values: th.Tensor) -> th.Tensor:
+        if self.critic_group_columns is None:
+            return 0.5 * sum(F.mse_loss(current_q, target_q_values) for current_q in current_q_values)
+        groups = self._groups(observations, self.critic_group_columns)
+        loss = 0.0
+        for current_q in current_q_values:
+            errors = current_q - target_q_values
+            weights = group_weights(groups, errors.detach().abs().flatten())
+            loss = loss + 0.5 * (weights * errors ** 2).mean()
+        return loss
 
     def _next_q_values(self, observations: th.Tensor, next_observations: th.Tensor, ent_coef) -> th.Tensor:
         """min_j Q'_j(o', a') - alpha log pi(a' | o'), a' ~ pi(. | o'); with the expectation, its mean over the
@@ -179,7 +206,7 @@ class ExpectedNextValueSAC(ExpectsOverShocks, SAC):
                 target_q_values = replay_data.rewards + (1 - replay_data.dones) * discounts * next_q_values
 
             current_q_values = self.critic(replay_data.observations, replay_data.actions)
-            critic_loss = 0.5 * sum(F.mse_loss(current_q, target_q_values) for current_q in current_q_values)
+            critic_loss = self._critic_loss(replay_data.observations, current_q_values, target_q_values)
             critic_losses.append(critic_loss.item())
             self.critic.optimizer.zero_grad()
             critic_loss.backward()

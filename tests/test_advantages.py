@@ -393,40 +393,63 @@ def test_actor_group_weights_equalise_the_groups_action_gradients():
     assert torch.allclose(gapped, torch.tensor([0.6, 1.2, 1.2]))
 
 
-def test_actor_groups_change_sacs_training_and_are_set_again_on_loading(tmp_path):
-    """With actor_groups the SAC actor trains differently (its loss is reweighted); without, as before; the
-    setting is checked before any work and set on every model the run builds or resumes."""
+def test_critic_group_weights_give_every_group_the_same_error_gradient():
+    """With critic_groups, each group's root-mean-square gradient of the loss with respect to the critics' values
+    is the same (each twin separately); without, the loss is SB3's 0.5 sum of mean squared errors."""
+    from rl.sac import ExpectedNextValueSAC
+    observations = torch.tensor([[0.0, 1.0], [0.0, 1.0], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0]])
+    target = torch.zeros(5, 1)
+    current = [torch.tensor([[1.0], [-3.0], [10.0], [20.0], [-30.0]], requires_grad=True),
+               torch.tensor([[2.0], [2.0], [5.0], [0.5], [1.0]], requires_grad=True)]
+    model = ExpectedNextValueSAC.__new__(ExpectedNextValueSAC)
+    model.weigh_critic_by_groups(None)
+    plain = model._critic_loss(observations, current, target)
+    assert torch.isclose(plain, 0.5 * sum(torch.mean(q ** 2) for q in current))
+    model.weigh_critic_by_groups([0])
+    gradients = torch.autograd.grad(model._critic_loss(observations, current, target), current)
+    for gradient in gradients:
+        gradient = gradient.reshape(-1)
+        rms = [torch.sqrt(torch.mean(gradient[rows] ** 2)) for rows in (slice(0, 2), slice(2, 5))]
+        assert torch.isclose(rms[0], rms[1])
+
+
+@pytest.mark.parametrize("key, method, attribute", [
+    ("actor_groups", "weigh_actor_by_groups", "actor_group_columns"),
+    ("critic_groups", "weigh_critic_by_groups", "critic_group_columns")])
+def test_sac_group_settings_change_training_and_are_set_again_on_loading(tmp_path, key, method, attribute):
+    """With actor_groups (critic_groups) the SAC actor (critics) trains differently, its loss reweighted; without,
+    as before; the setting is checked before any work and set on every model the run builds or resumes."""
     from rl.callbacks import group_columns
     from rl.loading import build_model
     from rl.sac import ExpectedNextValueSAC
     from rl.vec_env import EconomyVecEnv
     exp = make_experiment("ks-het-marked", 6, episode_length=40)
-    columns = group_columns(exp, ["capital_productivity", "employed"], "actor_groups")
+    columns = group_columns(exp, ["capital_productivity", "employed"], key)
     assert columns == [exp.observations.index("capital_productivity"), exp.observations.index("employed")]
 
     def weights(groups):
         model = ExpectedNextValueSAC("MlpPolicy", EconomyVecEnv(exp, n_economies=2, seed=0), learning_starts=64,
                                      batch_size=32, gamma=exp.beta, seed=0, device="cpu",
                                      policy_kwargs={"net_arch": [16, 16]}, gradient_steps=2)
-        model.expect_over_shocks(exp).weigh_actor_by_groups(groups)
+        getattr(model.expect_over_shocks(exp), method)(groups)
         model.learn(400)
-        return torch.cat([p.detach().flatten() for p in model.policy.actor.parameters()])
+        return torch.cat([p.detach().flatten() for p in model.policy.parameters()])
 
     plain = weights(None)
     assert torch.equal(weights(None), plain)
     assert not torch.equal(weights(columns), plain)
 
     hyper = hyperparameters("sac", "tuned", exp.beta, extra={"expected_next_value": True,
-                                                              "actor_groups": ["capital_productivity", "employed"]})
-    assert build_model("sac", hyper, exp, seed=0).actor_group_columns == columns
+                                                              key: ["capital_productivity", "employed"]})
+    assert getattr(build_model("sac", hyper, exp, seed=0), attribute) == columns
     with pytest.raises(ValueError, match="SAC only"):
-        hyperparameters("td3", "tuned", 0.95, extra={"expected_next_value": True, "actor_groups": ["employed"]})
+        hyperparameters("td3", "tuned", 0.95, extra={"expected_next_value": True, key: ["employed"]})
     with pytest.raises(ValueError, match="needs expected_next_value"):
-        hyperparameters("sac", "tuned", 0.95, extra={"actor_groups": ["employed"]})
+        hyperparameters("sac", "tuned", 0.95, extra={key: ["employed"]})
     with pytest.raises(ValueError, match="non-empty list"):
-        hyperparameters("sac", "tuned", 0.95, extra={"expected_next_value": True, "actor_groups": []})
-    with pytest.raises(ValueError, match="actor_groups entry 'labour_productivity' is not observed"):
+        hyperparameters("sac", "tuned", 0.95, extra={"expected_next_value": True, key: []})
+    with pytest.raises(ValueError, match=f"{key} entry 'labour_productivity' is not observed"):
         train(TrainConfig("ks-het-marked", "sac", timesteps=64,
-                          hyper_overrides={"expected_next_value": True, "actor_groups": ["labour_productivity"]}),
+                          hyper_overrides={"expected_next_value": True, key: ["labour_productivity"]}),
               tmp_path / "run")
     assert not (tmp_path / "run").exists()
