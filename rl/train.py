@@ -33,6 +33,7 @@ import numpy as np
 import stable_baselines3
 import torch
 from stable_baselines3.common.callbacks import CallbackList
+from stable_baselines3.common.utils import explained_variance
 
 from econ.experiments import make_experiment
 from econ.cli_help import ArgumentParser
@@ -290,6 +291,32 @@ def train(config: TrainConfig, out, *, resume: bool = False, overwrite: bool = F
                              eval_every, wants_eval, on_evaluation, evaluator, stop_at_target)
 
 
+CRITIC_HEALTHY = 0.5
+"""Below this share of the last rollout's return variance explained by PPO's critic, training warns.  Healthy runs
+of every recipe explain more than 0.97 of it from 1 M agent-steps on; a critic whose tanh units have saturated
+explains none (its value is one constant; docs/training.md, the critic at N = 10)."""
+
+
+def critic_explained_variance(model) -> Optional[float]:
+    """Share of the variance of the last rollout's returns that PPO's critic explained when it collected them (SB3's
+    ``train/explained_variance`` of the last update); None without a rollout buffer (SAC, TD3, DDPG) or before the
+    first complete rollout."""
+    buffer = getattr(model, "rollout_buffer", None)
+    if buffer is None or not buffer.full:
+        return None
+    explained = float(explained_variance(buffer.values.flatten(), buffer.returns.flatten()))
+    return explained if np.isfinite(explained) else None  # returns without variance: nothing to explain
+
+
+def critic_warning(explained: Optional[float]) -> Optional[str]:
+    """The one-line warning for a critic that explains less than :data:`CRITIC_HEALTHY` of the returns, else None."""
+    if explained is None or explained >= CRITIC_HEALTHY:
+        return None
+    return (f"warning: the critic explains {explained:.3f} of the variance of the last rollout's returns (healthy "
+            f"runs: above 0.97); PPO's advantages rest on a value function that does not fit them (saturated "
+            f"units? docs/training.md)")
+
+
 def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progress, eval_every, wants_eval,
                   on_evaluation, injected, stop_at_target) -> dict:
     algo, timesteps, seed = c.algo, int(c.timesteps), c.seed
@@ -384,8 +411,12 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
         "final_return": tracker.final_return,
         "evaluations": evaluator.history if evaluator is not None else [],
         "target_reached": evaluator.reached if evaluator is not None else None,
+        "critic_explained_variance": critic_explained_variance(model),
     }
     write_json_atomic(out / "summary.json", summary)
+    warning = critic_warning(summary["critic_explained_variance"])
+    if warning is not None:
+        print(warning)
     print(f"saved {out / 'model.zip'} after {model.num_timesteps} timesteps ({seconds:.1f} s)")
     return summary
 

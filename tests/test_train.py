@@ -247,3 +247,28 @@ def test_recipe_option_starts_from_the_recipe_and_the_command_line_wins():
     assert config.seed == 3 and config.timesteps == expected["timesteps"]
     assert config.overrides == {**expected["overrides"], "sigma": 0.02}
     assert config.hyper_overrides == expected["hyper_overrides"] and config.threads == 1
+
+
+def test_summary_reports_how_much_of_the_returns_the_critic_explains(tmp_path):
+    """PPO's run records the share of its last rollout's return variance its critic explained (SB3's explained
+    variance), SAC's none; a critic below CRITIC_HEALTHY (a saturated, constant one) is warned about in one line."""
+    from types import SimpleNamespace
+
+    from rl.train import CRITIC_HEALTHY, critic_explained_variance, critic_warning
+    summary = train(TrainConfig("rbc", "ppo", 512, seed=0, n_steps=256), tmp_path / "ppo")
+    explained = summary["critic_explained_variance"]
+    assert isinstance(explained, float) and explained <= 1.0
+    assert json.loads((tmp_path / "ppo" / "summary.json").read_text())["critic_explained_variance"] == explained
+    assert train(TrainConfig("rbc", "sac", 200, seed=0), tmp_path / "sac")["critic_explained_variance"] is None
+
+    returns = np.linspace(-2.0, 2.0, 64).reshape(32, 2)
+
+    def model(values, full=True):
+        return SimpleNamespace(rollout_buffer=SimpleNamespace(values=values, returns=returns, full=full))
+
+    assert critic_explained_variance(model(returns.copy())) == pytest.approx(1.0)
+    assert critic_explained_variance(model(np.full_like(returns, -4.96))) == pytest.approx(0.0)  # a constant critic
+    assert critic_explained_variance(model(returns, full=False)) is None
+    assert critic_explained_variance(SimpleNamespace()) is None
+    assert critic_warning(0.0).startswith("warning: the critic explains 0.000")
+    assert critic_warning(CRITIC_HEALTHY) is None and critic_warning(0.99) is None and critic_warning(None) is None
