@@ -86,15 +86,16 @@ def build_model(algo: str, hyper: dict, experiment: Experiment, *, seed=None, en
     """A fresh SB3 model of ``algo`` with the resolved hyperparameters ``hyper`` (CPU, ``MlpPolicy``)."""
     env = EconomyVecEnv(experiment, seed=0) if env is None else env
     model = model_class(algo, hyper)("MlpPolicy", env, seed=seed, device="cpu", **sb3_kwargs(hyper, experiment))
+    return restore_unsaved(model, hyper, experiment)
+
+
+def restore_unsaved(model, hyper: dict, experiment: Experiment):
+    """Set on ``model`` what is not saved with it: the shock expectation of ``experiment``
+    (:class:`rl.sac.ExpectsOverShocks`) and the ``actor_groups`` and ``critic_groups`` settings of ``hyper``
+    (names checked by :func:`rl.callbacks.group_columns`).  Every model a run builds, resumes or loads gets them
+    here."""
     if isinstance(model, ExpectsOverShocks):
         model.expect_over_shocks(experiment)
-    return weigh_by_groups(model, hyper, experiment)
-
-
-def weigh_by_groups(model, hyper: dict, experiment: Experiment):
-    """Set the ``actor_groups`` and ``critic_groups`` settings of ``hyper`` on an SAC ``model`` (neither is saved
-    with it: every model a run builds, resumes or loads gets them here); checks the names against
-    ``experiment``'s observations (:func:`rl.callbacks.group_columns`)."""
     if hyper.get("actor_groups") is not None:
         model.weigh_actor_by_groups(group_columns(experiment, hyper["actor_groups"], "actor_groups"))
     if hyper.get("critic_groups") is not None:

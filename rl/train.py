@@ -44,8 +44,7 @@ from rl.checkpoints import CheckpointCallback, latest_checkpoint, load_checkpoin
 from rl.core import check_shock_expectation
 from rl.config import SettingError, TrainConfig, add_arguments, flag_of, from_arguments
 from rl.evaluation import Evaluator, ScorecardEvalCallback
-from rl.loading import OFF_POLICY, build_model, model_class, weigh_by_groups
-from rl.sac import ExpectsOverShocks
+from rl.loading import OFF_POLICY, build_model, model_class, restore_unsaved
 from rl.recipes import (CENTRE_BY_TYPE, LinearSchedule, centred, check_center_rewards, hyperparameters, recipe,
                         reward_offset, sb3_kwargs, type_reward_offsets)
 from rl.vec_env import EconomyVecEnv
@@ -225,12 +224,7 @@ def train(config: TrainConfig, out, *, resume: bool = False, overwrite: bool = F
             check_shock_expectation(exp)
         except ValueError as err:
             raise SettingError("hyper_overrides", str(err)) from None
-    if hyper.get("advantage_groups") is not None:
-        try:
-            GroupAdvantageNormalisation(exp, hyper["advantage_groups"])
-        except ValueError as err:
-            raise SettingError("hyper_overrides", str(err)) from None
-    for key in ("actor_groups", "critic_groups"):
+    for key in ("advantage_groups", "actor_groups", "critic_groups"):
         if hyper.get(key) is not None:
             try:
                 group_columns(exp, hyper[key], key)
@@ -351,9 +345,7 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
         model.tensorboard_log = str(out / "tb")
     else:
         model, callback_state = load_checkpoint(start_from[0], algo_class, env, replay_buffer=off_policy)
-        if isinstance(model, ExpectsOverShocks):
-            model.expect_over_shocks(exp)
-        weigh_by_groups(model, hyper, exp)
+        restore_unsaved(model, hyper, exp)
         model.tensorboard_log = str(out / "tb")
         print(f"resuming from {start_from[0]} at {model.num_timesteps} timesteps")
     if model.gamma != exp.beta:
