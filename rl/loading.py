@@ -31,7 +31,7 @@ import torch
 from econ.experiments import Experiment
 from rl.callbacks import group_columns
 from rl.checkpoints import MANIFEST, check_checkpoint
-from rl.recipes import ALGORITHMS, PRESETS, algorithm_class, sb3_kwargs
+from rl.recipes import ALGORITHMS, PRESETS, algorithm_class, policy_class, sb3_kwargs
 from rl.sac import ExpectedNextValueSAC, ExpectsOverShocks
 from rl.td3 import ExpectedNextValueDDPG, ExpectedNextValueTD3
 from rl.vec_env import EconomyVecEnv
@@ -83,9 +83,12 @@ def model_class(algo: str, hyper: dict):
 
 
 def build_model(algo: str, hyper: dict, experiment: Experiment, *, seed=None, env=None):
-    """A fresh SB3 model of ``algo`` with the resolved hyperparameters ``hyper`` (CPU, ``MlpPolicy``)."""
+    """A fresh SB3 model of ``algo`` with the resolved hyperparameters ``hyper`` (CPU, ``MlpPolicy`` or
+    :func:`rl.recipes.policy_class`'s policy)."""
     env = EconomyVecEnv(experiment, seed=0) if env is None else env
-    model = model_class(algo, hyper)("MlpPolicy", env, seed=seed, device="cpu", **sb3_kwargs(hyper, experiment))
+    kwargs = sb3_kwargs(hyper, experiment)
+    policy = policy_class(algo, kwargs.get("policy_kwargs"))
+    model = model_class(algo, hyper)(policy, env, seed=seed, device="cpu", **kwargs)
     return restore_unsaved(model, hyper, experiment)
 
 

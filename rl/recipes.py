@@ -27,6 +27,7 @@ from econ.economy import utility
 from econ.experiments import EXPERIMENTS, Experiment, stationary_means
 from econ.krusell_smith import solve_krusell_smith
 from econ.rbc.steady_state import steady_state
+from rl.policies import CriticActivationPolicy
 
 ALGORITHMS = ("sac", "ppo", "td3", "ddpg")
 """The Stable-Baselines3 algorithms a run may use (:func:`algorithm_class` gives the class)."""
@@ -74,11 +75,13 @@ all of it by default), ``actor_groups`` (SAC with ``expected_next_value``: obser
 equal shares of the actor's gradient, :meth:`rl.sac.ExpectedNextValueSAC.weigh_actor_by_groups`),
 ``critic_groups`` (likewise for the critics' regression, :meth:`rl.sac.ExpectedNextValueSAC.weigh_critic_by_groups`),
 ``target_entropy_final`` and ``target_entropy_anneal_start`` (SAC): the exploration annealing of :mod:`rl.callbacks`.  ``policy_kwargs`` may name its ``activation_fn`` as a
-string (one of :data:`ACTIVATIONS`), so that every setting stays JSON.
+string (one of :data:`ACTIVATIONS`), so that every setting stays JSON; for PPO it may also name a
+``critic_activation_fn``, the critic's own units (:class:`rl.policies.CriticActivationPolicy`).
 """
 
 ACTIVATIONS = ("relu", "tanh", "elu", "silu")
-"""Activation functions ``policy_kwargs["activation_fn"]`` may name (torch.nn's ReLU, Tanh, ELU, SiLU)."""
+"""Activation functions ``policy_kwargs["activation_fn"]`` (and ``"critic_activation_fn"``) may name
+(torch.nn's ReLU, Tanh, ELU, SiLU)."""
 
 
 def algorithm_class(name: str):
@@ -162,10 +165,23 @@ def check_sb3_arguments(algo: str, kwargs: dict) -> None:
     policy_kwargs = kwargs.get("policy_kwargs") or {}
     if not isinstance(policy_kwargs, dict):
         raise ValueError(f"policy_kwargs must be a dict, got {policy_kwargs!r}")
-    policy = cls.policy_aliases["MlpPolicy"]
-    accepted = set(inspect.signature(policy.__init__).parameters) - {"self", "observation_space", "action_space",
-                                                                      "lr_schedule"}
+    policy = policy_class(algo, policy_kwargs)  # refuses critic_activation_fn outside PPO
+    accepted = set(inspect.signature(cls.policy_aliases["MlpPolicy"].__init__).parameters) - {
+        "self", "observation_space", "action_space", "lr_schedule"}
+    if policy is CriticActivationPolicy:
+        accepted.add("critic_activation_fn")
     _refuse_unknown(f"{algo} policy_kwargs entry", policy_kwargs, accepted)
+
+def policy_class(algo: str, policy_kwargs: dict | None):
+    """What the model of ``algo`` is built with: ``"MlpPolicy"``, or for PPO with a ``critic_activation_fn`` in
+    ``policy_kwargs`` :class:`rl.policies.CriticActivationPolicy`."""
+    if not (policy_kwargs or {}).get("critic_activation_fn"):
+        return "MlpPolicy"
+    if algo != "ppo":
+        given = policy_kwargs["critic_activation_fn"]
+        raise ValueError(f"policy_kwargs critic_activation_fn applies to ppo only (its actor and critic share an "
+                         f"activation); {algo} got {getattr(given, '__name__', given)!r}")
+    return CriticActivationPolicy
 
 
 def _refuse_unknown(what: str, given: dict, accepted: set) -> None:
@@ -211,12 +227,13 @@ def sb3_kwargs(hyper: dict, exp) -> dict:
     policy_kwargs = kwargs.get("policy_kwargs")
     if policy_kwargs is not None:  # a copy: SB3's DDPG writes n_critics into the dict it is given
         policy_kwargs = kwargs["policy_kwargs"] = dict(policy_kwargs)
-    if policy_kwargs is not None and isinstance(policy_kwargs.get("activation_fn"), str):
-        name = policy_kwargs["activation_fn"]
-        if name not in ACTIVATIONS:
-            raise ValueError(f"policy_kwargs activation_fn must be one of {ACTIVATIONS}, got {name!r}")
-        classes = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "elu": torch.nn.ELU, "silu": torch.nn.SiLU}
-        kwargs["policy_kwargs"] = {**policy_kwargs, "activation_fn": classes[name]}
+    for key in ("activation_fn", "critic_activation_fn"):
+        if policy_kwargs is not None and isinstance(policy_kwargs.get(key), str):
+            name = policy_kwargs[key]
+            if name not in ACTIVATIONS:
+                raise ValueError(f"policy_kwargs {key} must be one of {ACTIVATIONS}, got {name!r}")
+            classes = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "elu": torch.nn.ELU, "silu": torch.nn.SiLU}
+            policy_kwargs[key] = classes[name]
     std = kwargs.pop("action_noise_std", None)
     if std is not None:
         if not std > 0:

@@ -79,7 +79,12 @@ def _curve(run: Path) -> list:
     return (run / "returns.csv").read_text().splitlines()
 
 
-@pytest.mark.parametrize("config", [PPO, SAC], ids=["ppo", "sac"])
+# PPO whose critic has its own units: the policy class and its critic_activation_fn come back on resume
+PPO_CRITIC_SILU = PPO.replace(hyper_overrides={**PPO.hyper_overrides,
+                                               "policy_kwargs": {"net_arch": [16, 16], "critic_activation_fn": "silu"}})
+
+
+@pytest.mark.parametrize("config", [PPO, SAC, PPO_CRITIC_SILU], ids=["ppo", "sac", "ppo-critic-silu"])
 def test_killed_and_resumed_run_ends_with_the_same_weights(tmp_path, config, capsys):
     whole, resumed = tmp_path / "whole", tmp_path / "resumed"
     train(config, whole)

@@ -203,6 +203,58 @@ def test_activation_is_named_in_json_and_becomes_the_torch_class(tmp_path):
     assert any(isinstance(layer, torch.nn.Tanh) for layer in model.policy.actor.latent_pi)
 
 
+def test_critic_activation_changes_the_critic_alone(tmp_path):
+    """``critic_activation_fn`` (PPO): the same layers and initial weights as ``MlpPolicy`` with the same seed,
+    the same actor; the critic computes with its own units, and a loaded run gets them back from config.json."""
+    import torch
+    from stable_baselines3 import PPO
+
+    from rl.loading import build_model, load_model
+    from rl.policies import CriticActivationPolicy
+    from rl.recipes import hyperparameters
+
+    exp = make_experiment("ks", n_agents=2)
+    hyper = {**hyperparameters("ppo", "tuned", exp.beta), "batch_size": 128}
+    plain = build_model("ppo", hyper, exp, seed=4)
+    split = build_model("ppo", {**hyper, "policy_kwargs": {"net_arch": [64, 64], "critic_activation_fn": "silu"}},
+                        exp, seed=4)
+    assert type(plain.policy) is not CriticActivationPolicy and isinstance(split.policy, CriticActivationPolicy)
+    weights, split_weights = plain.policy.state_dict(), split.policy.state_dict()
+    assert weights.keys() == split_weights.keys()
+    assert all(torch.equal(weights[k], split_weights[k]) for k in weights)
+    shape = (32, plain.observation_space.shape[0])
+    obs = torch.as_tensor(np.random.default_rng(0).normal(size=shape), dtype=torch.float32)
+    with torch.no_grad():
+        assert torch.equal(plain.policy.get_distribution(obs).distribution.mean,
+                           split.policy.get_distribution(obs).distribution.mean)
+        values, split_values = plain.policy.predict_values(obs), split.policy.predict_values(obs)
+    assert not torch.allclose(values, split_values)
+    # the critic's units set to the actor's: the two policies compute the same values
+    same = PPO(CriticActivationPolicy, plain.get_env(), seed=4, device="cpu",
+               policy_kwargs={"net_arch": [64, 64], "critic_activation_fn": torch.nn.Tanh})
+    with torch.no_grad():
+        assert torch.equal(same.policy.predict_values(obs), values)
+
+    train(TrainConfig("ks", "ppo", 256, n_agents=2, n_economies=1, n_steps=64, seed=1, hyper_overrides={
+        "batch_size": 64, "policy_kwargs": {"net_arch": [8], "critic_activation_fn": "elu"}}), tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["hyperparameters"]["policy_kwargs"]["critic_activation_fn"] == "elu"
+    loaded = load_model(tmp_path, exp)
+    assert [type(m) for m in loaded.policy.mlp_extractor.value_net] == [torch.nn.Linear, torch.nn.ELU]
+    assert [type(m) for m in loaded.policy.mlp_extractor.policy_net] == [torch.nn.Linear, torch.nn.Tanh]
+
+
+@pytest.mark.parametrize("algo, policy_kwargs, message", [
+    ("sac", {"critic_activation_fn": "silu"}, "critic_activation_fn applies to ppo only"),
+    ("ppo", {"critic_activation_fn": "swish"}, "critic_activation_fn must be one of"),
+    ("ppo", {"critic_activation": "silu"}, "unknown ppo policy_kwargs entry 'critic_activation'"),
+])
+def test_critic_activation_refusals(tmp_path, algo, policy_kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        train(TrainConfig("ks", algo, 256, n_agents=2, hyper_overrides={"policy_kwargs": policy_kwargs}), tmp_path)
+    assert not any(tmp_path.iterdir())
+
+
 def test_entropy_annealing_waits_for_its_start_then_falls_linearly():
     from types import SimpleNamespace
 
