@@ -312,6 +312,13 @@ def test_summary_reports_how_much_of_the_returns_the_critic_explains(tmp_path):
     assert isinstance(explained, float) and explained <= 1.0
     assert json.loads((tmp_path / "ppo" / "summary.json").read_text())["critic_explained_variance"] == explained
     assert train(TrainConfig("rbc", "sac", 200, seed=0), tmp_path / "sac")["critic_explained_variance"] is None
+    # a sweep's summary reads it back; for runs older than the field, from the run's TensorBoard log, which holds
+    # the rollout before the last: a run one rollout longer (same seed, no budget-dependent schedule) logs this one
+    from rl.sweep.summary import critic_explained_variance as recorded
+    assert recorded(tmp_path / "ppo", {"critic_explained_variance": explained}) == explained
+    train(TrainConfig("rbc", "ppo", 768, seed=0, n_steps=256), tmp_path / "longer")
+    assert recorded(tmp_path / "longer", {}) == pytest.approx(explained, rel=1e-6)  # TensorBoard stores float32
+    assert recorded(tmp_path / "sac", {}) is None
 
     returns = np.linspace(-2.0, 2.0, 64).reshape(32, 2)
 

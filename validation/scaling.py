@@ -78,7 +78,7 @@ SETTINGS_FILE = "scaling-settings.json"
 """In the sweep directory: the settings of the last :func:`summarize`, which :func:`score_sweep` scores with again."""
 
 TRIAL_COLUMNS = ("experiment", "algorithm", "N", "seed", "steps_per_agent", "n_economies", "timesteps",
-                 "wall_clock_seconds", "best_return", "status")
+                 "wall_clock_seconds", "best_return", "critic_explained_variance", "status")
 """Columns taken from the sweep's own summary (rl.sweep.collect_rows)."""
 
 SCORE_COLUMNS = (

@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -49,6 +50,8 @@ def collect_rows(sweep_dir) -> list:
             "final_return": summary.get("final_return"),
             "wall_clock_seconds": summary.get("wall_clock_seconds"),
             "status": status,
+            "critic_explained_variance": (critic_explained_variance(run_dir, summary)
+                                          if config.algo == "ppo" and status == "ok" else None),
             "steps_per_agent": trial.steps_per_agent,
             "n_economies": config.n_economies,
             "n_steps": config.n_steps,
@@ -60,6 +63,25 @@ def collect_rows(sweep_dir) -> list:
     order = {algo: i for i, algo in enumerate(ALGORITHMS)}
     rows.sort(key=lambda r: (r["experiment"], _variant(r), order[r["algorithm"]], r["N"], r["seed"], r["run"]))
     return rows
+
+
+def critic_explained_variance(run_dir, summary: dict) -> Optional[float]:
+    """PPO's ``critic_explained_variance`` of a completed run: from its ``summary.json``, or for a run that predates
+    that field the last ``train/explained_variance`` in its TensorBoard log, which is the rollout before the last
+    (SB3 writes a rollout's figures when the next one starts); None when neither has it."""
+    if "critic_explained_variance" in summary:
+        return summary["critic_explained_variance"]
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    last = None  # (step, value) of the latest record over every events file (a resumed run writes another)
+    for events in sorted(Path(run_dir, "tb").rglob("events.out.tfevents.*")):
+        accumulator = EventAccumulator(str(events), size_guidance={"scalars": 0})
+        accumulator.Reload()
+        if "train/explained_variance" in accumulator.Tags()["scalars"]:
+            record = accumulator.Scalars("train/explained_variance")[-1]
+            if last is None or record.step >= last[0]:
+                last = (record.step, float(record.value))
+    return None if last is None or not math.isfinite(last[1]) else last[1]
 
 
 def _variant(row: dict) -> str:
