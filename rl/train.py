@@ -393,7 +393,8 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
     if remaining > 0:
         model.learn(total_timesteps=remaining, callback=CallbackList(callbacks), progress_bar=progress,
                     reset_num_timesteps=start_from is None, tb_log_name=algo)
-    seconds = time.perf_counter() - start
+    # a resumed run counts the training up to its checkpoint too (the work redone after it once)
+    seconds = time.perf_counter() - start + float(callback_state.get("returns", {}).get("seconds", 0.0))
     tmp = out / ".model.tmp.zip"
     model.save(tmp)
     os.replace(tmp, out / "model.zip")

@@ -10,6 +10,7 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -283,8 +284,56 @@ def test_killed_sweep_reruns_only_the_missing_trials(local_sweep, tmp_path):
     assert started == {p.name for p in (out / "runs").iterdir()} - set(done_before) and len(started) == 1
     assert {name: (out / "runs" / name / "summary.json").stat().st_mtime_ns for name in done_before} == done_before
     assert [r["status"] for r in collect_rows(out)] == ["ok"] * 2
-    # an interrupted trial restarts from step 0: its numbers are those of the uninterrupted local sweep
+    # an interrupted trial resumes from its checkpoint or restarts: its numbers are those of the uninterrupted sweep
     assert _compared(out) == [row for row in _compared(local_sweep[0]) if row["run"] in started | skipped]
+
+
+def test_a_partial_trial_resumes_from_its_checkpoint_and_ends_as_an_uninterrupted_one(tmp_path):
+    """A trial stopped after a checkpoint resumes there (train.log says so) and ends with the uninterrupted trial's
+    numbers and weights; its wall-clock counts the time up to the checkpoint; a completed trial keeps no checkpoint.
+    A checkpoint that does not fit the trial (another seed's) is refused and the trial starts again from step 0."""
+    from rl.checkpoints import list_checkpoints
+    from rl.sweep.run import CHECKPOINTS_PER_TRIAL, run_trial
+    from rl.train import train
+
+    trial = plan_sweep([{**TINY, "algorithms": ["sac"], "n_agents": [2], "seeds": [0], "steps_per_agent": [300]}])[0]
+    whole = run_trial(trial, tmp_path / "whole")
+    assert whole["status"] == "ok" and not (tmp_path / "whole" / "checkpoints").exists()
+    stopped = tmp_path / "stopped"
+    every = -(-trial.config.timesteps // CHECKPOINTS_PER_TRIAL)
+    train(trial.config.replace(checkpoint_every=every), stopped)  # what run_trial trains, then a stop after the 3rd
+    checkpoints = list_checkpoints(stopped / "checkpoints")  # newest first
+    for later in checkpoints[:-3]:
+        shutil.rmtree(later)
+    (stopped / "summary.json").unlink()
+    (stopped / "model.zip").unlink()
+    seconds_at_checkpoint = json.loads((checkpoints[-3] / "state.json").read_text())["callbacks"]["returns"]["seconds"]
+    resumed = run_trial(trial, stopped)
+    assert resumed["status"] == "ok" and "[sweep] resuming the trial" in (stopped / "train.log").read_text()
+    assert f"resuming from {checkpoints[-3]}" in (stopped / "train.log").read_text()
+    for key in ("timesteps", "best_return", "final_return"):
+        assert resumed["summary"][key] == whole["summary"][key]
+    assert (stopped / "returns.csv").read_text().splitlines()[1:] != []
+    assert _weights(stopped) == _weights(tmp_path / "whole")
+    assert resumed["summary"]["wall_clock_seconds"] >= seconds_at_checkpoint
+    assert not (stopped / "checkpoints").exists()
+
+    other = tmp_path / "other"
+    train(trial.config.replace(seed=5, checkpoint_every=every), other)
+    (other / "summary.json").unlink()
+    restarted = run_trial(trial, other)
+    assert restarted["status"] == "ok" and "cannot resume" in (other / "train.log").read_text()
+    assert restarted["summary"]["final_return"] == whole["summary"]["final_return"]
+    assert _weights(other) == _weights(tmp_path / "whole")
+
+
+def _weights(run) -> dict:
+    import zipfile
+
+    import torch
+    with zipfile.ZipFile(run / "model.zip") as archive:
+        tensors = torch.load(io.BytesIO(archive.read("policy.pth")), weights_only=True)
+    return {name: tensor.tolist() for name, tensor in tensors.items()}
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -32,7 +32,8 @@ DEFAULT_GRID = {"presets": ["default"], "n_agents": [None], "seeds": [0], "n_eco
 """Values of the keys a grid block leaves out (``n_agents`` None: the experiment's own N)."""
 
 NO_CHECKPOINTS = 2 ** 62
-"""``checkpoint_every`` of a sweep trial: never (a partial trial restarts from step 0, see :mod:`rl.sweep`)."""
+"""``checkpoint_every`` a trial records: none (they change no number and no trial name); :func:`rl.sweep.run_trial`
+runs it with :data:`rl.sweep.run.CHECKPOINTS_PER_TRIAL` checkpoints."""
 
 
 class Trial(NamedTuple):
@@ -41,7 +42,8 @@ class Trial(NamedTuple):
     name: str
     """``<experiment>-<algorithm>-N<n>-s<seed>-<hash8>``, the run directory's name."""
     config: TrainConfig
-    """What :func:`rl.train.train` runs: resolved N, total agent-steps, one torch thread, no checkpoints."""
+    """What :func:`rl.train.train` runs: resolved N, total agent-steps, one torch thread (checkpoints: see
+    :data:`NO_CHECKPOINTS`)."""
     steps_per_agent: Optional[int] = None
     """The budget as the grid spelled it, in vec-steps (``config.timesteps = steps_per_agent * N *
     n_economies``); None when the grid gave total ``timesteps``.  Only the summary's labels use it."""

@@ -2,13 +2,18 @@
 
 Completion and resumption.  ``summary.json`` is the completion marker
 (:mod:`rl.sweep.rundir`).  Re-running a sweep runs only the trials whose run
-directory lacks it; completed trials are never run again.  A partially run
-trial (the sweep was killed during it) restarts cleanly: its training outputs
-are deleted and it is trained again from step 0, so a trial's numbers never
-depend on whether the sweep was interrupted (same seed, same numbers).  Sweep
-trials therefore write no checkpoints.  A failed trial is retried; if every
-attempt fails it is reported (``error.json``, status ``failed`` in the
-summary), never dropped.
+directory lacks it; completed trials are never run again.  A trial saves a
+checkpoint every :data:`CHECKPOINTS_PER_TRIAL`-th of its budget
+(:mod:`rl.checkpoints`); a partially run trial (the sweep was stopped during
+it) resumes from its newest complete checkpoint, which continues the run bit
+for bit, and restarts cleanly from step 0 (its training outputs deleted) when
+it has none, when anything in its directory is a link, or when the checkpoint
+does not fit the trial.  Either way a trial's numbers never depend on whether
+the sweep was interrupted (same seed, same numbers), and its
+``wall_clock_seconds`` count the training up to the checkpoint it resumed
+from plus the rest.  A completed trial's checkpoints are deleted.  A failed
+trial is retried; if every attempt fails it is reported (``error.json``,
+status ``failed`` in the summary), never dropped.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from typing import NamedTuple, Optional, Sequence
 
 from econ import checks
 from econ.io import exclusive_lock
+from rl.checkpoints import latest_checkpoint
 from rl.sweep.plan import Trial
 from rl.sweep.rundir import (ERROR_FILE, LOG_FILE, SUMMARY_FILE, TRIAL_FILE, is_complete, read_json, record_error,
                              write_trial)
@@ -42,6 +48,10 @@ SWEEP_LOCK = ".sweep.lock"
 
 TRAINING_OUTPUTS_KEPT = (TRIAL_FILE, ERROR_FILE)
 """What a clean restart keeps in a run directory; everything else is a previous attempt's output."""
+
+CHECKPOINTS_PER_TRIAL = 10
+"""A trial saves a checkpoint at every tenth of its budget (the trial's recorded configuration says no checkpoints:
+they change none of its numbers, and its name does not depend on them)."""
 
 
 class SweepResult(NamedTuple):
@@ -84,7 +94,8 @@ def _clear_partial(run_dir: Path) -> None:
 
 
 def run_trial(trial: Trial, run_dir) -> dict:
-    """Train ``trial`` into ``run_dir`` (clean restart if partial); returns {"status", "summary" or "error"}.
+    """Train ``trial`` into ``run_dir`` (resumed or restarted if partial, see the module docstring); returns
+    {"status", "summary" or "error"}.
 
     A complete run directory is left alone.  Exceptions from training are
     caught, appended to ``error.json`` and returned as ``status = "failed"``
@@ -99,16 +110,36 @@ def run_trial(trial: Trial, run_dir) -> dict:
     except ValueError as err:
         return {"status": "failed", "error": f"ValueError: {err}"}
     run_dir.mkdir(parents=True, exist_ok=True)
-    _clear_partial(run_dir)
+    config = trial.config.replace(checkpoint_every=-(-int(trial.config.timesteps) // CHECKPOINTS_PER_TRIAL))
     try:
-        with open(run_dir / LOG_FILE, "w") as log, redirect_stdout(log), redirect_stderr(log):
-            summary = train(trial.config, run_dir, progress=False)
+        summary, refusal = None, None
+        if _resumable(run_dir):
+            try:
+                with open(run_dir / LOG_FILE, "a") as log, redirect_stdout(log), redirect_stderr(log):
+                    print("[sweep] resuming the trial from its newest complete checkpoint", flush=True)
+                    summary = train(config, run_dir, resume=True, progress=False)
+            except ValueError as err:  # the checkpoint does not fit the trial: refused before anything is written
+                refusal = f"[sweep] cannot resume ({err}); starting again from step 0"
+        if summary is None:
+            _clear_partial(run_dir)
+            with open(run_dir / LOG_FILE, "w") as log, redirect_stdout(log), redirect_stderr(log):
+                if refusal is not None:
+                    print(refusal, flush=True)
+                summary = train(config, run_dir, progress=False)
     except Exception as err:  # noqa: BLE001 - every training failure is recorded, then reported by the caller
         message = f"{type(err).__name__}: {err}"
         record_error(run_dir, message, traceback.format_exc())
         return {"status": "failed", "error": message}
     (run_dir / ERROR_FILE).unlink(missing_ok=True)
+    shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)  # they only serve resumption
     return {"status": "ok", "summary": summary}
+
+
+def _resumable(run_dir: Path) -> bool:
+    """A partial trial holds a run (``config.json``) with a complete checkpoint, and no link anywhere inside."""
+    if any(path.is_symlink() for path in run_dir.rglob("*")):
+        return False
+    return (run_dir / "config.json").is_file() and latest_checkpoint(run_dir / "checkpoints") is not None
 
 
 def _tune_trainable(config: dict) -> None:
