@@ -172,6 +172,7 @@ def check_sb3_arguments(algo: str, kwargs: dict) -> None:
         accepted.add("critic_activation_fn")
     _refuse_unknown(f"{algo} policy_kwargs entry", policy_kwargs, accepted)
 
+
 def policy_class(algo: str, policy_kwargs: dict | None):
     """What the model of ``algo`` is built with: ``"MlpPolicy"``, or for PPO with a ``critic_activation_fn`` in
     ``policy_kwargs`` :class:`rl.policies.CriticActivationPolicy`."""
