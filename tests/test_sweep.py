@@ -293,7 +293,7 @@ def test_a_partial_trial_resumes_from_its_checkpoint_and_ends_as_an_uninterrupte
     numbers and weights; its wall-clock counts the time up to the checkpoint; a completed trial keeps no checkpoint.
     A checkpoint that does not fit the trial (another seed's) is refused and the trial starts again from step 0."""
     from rl.checkpoints import list_checkpoints
-    from rl.sweep.run import CHECKPOINTS_PER_TRIAL, run_trial
+    from rl.sweep.run import CHECKPOINTS_PER_TRIAL, resume_step, run_trial
     from rl.train import train
 
     trial = plan_sweep([{**TINY, "algorithms": ["sac"], "n_agents": [2], "seeds": [0], "steps_per_agent": [300]}])[0]
@@ -308,6 +308,16 @@ def test_a_partial_trial_resumes_from_its_checkpoint_and_ends_as_an_uninterrupte
     (stopped / "summary.json").unlink()
     (stopped / "model.zip").unlink()
     seconds_at_checkpoint = json.loads((checkpoints[-3] / "state.json").read_text())["callbacks"]["returns"]["seconds"]
+    step = int(checkpoints[-3].name.split("_")[1])
+    assert resume_step(stopped) == step
+    sweep_dir = tmp_path / "sweep"  # --dry-run says where the trial resumes
+    (sweep_dir / "runs").mkdir(parents=True)
+    shutil.copytree(stopped, sweep_dir / "runs" / trial.name)
+    grid = {**TINY, "algorithms": ["sac"], "n_agents": [2], "seeds": [0], "steps_per_agent": [300]}
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        assert main(_cli_args(grid, sweep_dir) + ["--dry-run"]) == 0
+    assert f"incomplete {trial.name} timesteps={trial.config.timesteps} resumes_at={step}" in output.getvalue()
     resumed = run_trial(trial, stopped)
     assert resumed["status"] == "ok" and "[sweep] resuming the trial" in (stopped / "train.log").read_text()
     assert f"resuming from {checkpoints[-3]}" in (stopped / "train.log").read_text()

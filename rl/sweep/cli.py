@@ -15,7 +15,7 @@ from rl.config import parse_assignment
 from rl.recipes import ALGORITHMS, PRESETS
 from rl.sweep.plan import DEFAULT_GRID, GRID_AXES, TRIAL_SETTINGS, plan_sweep
 from rl.sweep.rundir import trial_status
-from rl.sweep.run import run_sweep
+from rl.sweep.run import resume_step, run_sweep
 from rl.sweep.summary import markdown_table, write_summary
 
 try:  # tomllib is in the standard library from Python 3.11; the project supports 3.10 for JSON config files
@@ -225,8 +225,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     sweep_dir = Path(settings["out"])
     if args.dry_run:
         for trial in trials:
-            print(f"{trial_status(sweep_dir / 'runs' / trial.name):10s} {trial.name} "
-                  f"timesteps={trial.config.timesteps}")
+            run_dir = sweep_dir / "runs" / trial.name
+            status = trial_status(run_dir)
+            step = resume_step(run_dir) if status == "incomplete" else None
+            resumes = "" if step is None else f" resumes_at={step}"
+            print(f"{status:10s} {trial.name} timesteps={trial.config.timesteps}{resumes}")
         return 0
     try:
         result = run_sweep(trials, sweep_dir, workers=settings["workers"], retries=settings["retries"],

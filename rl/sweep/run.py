@@ -113,7 +113,7 @@ def run_trial(trial: Trial, run_dir) -> dict:
     config = trial.config.replace(checkpoint_every=-(-int(trial.config.timesteps) // CHECKPOINTS_PER_TRIAL))
     try:
         summary, refusal = None, None
-        if _resumable(run_dir):
+        if resume_step(run_dir) is not None:
             try:
                 with open(run_dir / LOG_FILE, "a") as log, redirect_stdout(log), redirect_stderr(log):
                     print("[sweep] resuming the trial from its newest complete checkpoint", flush=True)
@@ -135,11 +135,14 @@ def run_trial(trial: Trial, run_dir) -> dict:
     return {"status": "ok", "summary": summary}
 
 
-def _resumable(run_dir: Path) -> bool:
-    """A partial trial holds a run (``config.json``) with a complete checkpoint, and no link anywhere inside."""
-    if any(path.is_symlink() for path in run_dir.rglob("*")):
-        return False
-    return (run_dir / "config.json").is_file() and latest_checkpoint(run_dir / "checkpoints") is not None
+def resume_step(run_dir) -> Optional[int]:
+    """The step a partial trial in ``run_dir`` resumes from: that of its newest complete checkpoint, provided it holds
+    a run (``config.json``) and no link anywhere inside; else None (it starts from step 0)."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.json").is_file() or any(path.is_symlink() for path in run_dir.rglob("*")):
+        return None
+    found = latest_checkpoint(run_dir / "checkpoints")
+    return None if found is None else int(found[1]["step"])
 
 
 def _tune_trainable(config: dict) -> None:
