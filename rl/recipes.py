@@ -79,9 +79,12 @@ string (one of :data:`ACTIVATIONS`), so that every setting stays JSON; for PPO i
 ``critic_activation_fn``, the critic's own units (:class:`rl.policies.CriticActivationPolicy`).
 """
 
-ACTIVATIONS = ("relu", "tanh", "elu", "silu")
-"""Activation functions ``policy_kwargs["activation_fn"]`` (and ``"critic_activation_fn"``) may name
-(torch.nn's ReLU, Tanh, ELU, SiLU)."""
+ACTIVATION_CLASSES = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "elu": torch.nn.ELU, "silu": torch.nn.SiLU}
+"""The torch.nn class of each activation ``policy_kwargs["activation_fn"]`` (and ``"critic_activation_fn"``) may
+name."""
+
+ACTIVATIONS = tuple(ACTIVATION_CLASSES)
+"""The names :data:`ACTIVATION_CLASSES` accepts."""
 
 
 def algorithm_class(name: str):
@@ -233,8 +236,7 @@ def sb3_kwargs(hyper: dict, exp) -> dict:
             name = policy_kwargs[key]
             if name not in ACTIVATIONS:
                 raise ValueError(f"policy_kwargs {key} must be one of {ACTIVATIONS}, got {name!r}")
-            classes = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "elu": torch.nn.ELU, "silu": torch.nn.SiLU}
-            policy_kwargs[key] = classes[name]
+            policy_kwargs[key] = ACTIVATION_CLASSES[name]
     std = kwargs.pop("action_noise_std", None)
     if std is not None:
         if not std > 0:

@@ -288,8 +288,8 @@ def train(config: TrainConfig, out, *, resume: bool = False, overwrite: bool = F
 CRITIC_HEALTHY = 0.5
 """Below this share of the last rollout's return variance explained by PPO's critic, training warns.  Fitted critics
 explain 0.95 to 1.00 of it (every PPO trial of the scaling study but the `ks` ones at N = 10: 0.97 or more from
-the first fifth of the run on); a critic whose tanh units have saturated explains none (its value is one constant; docs/training.md, the
-critic at N = 10)."""
+the first fifth of the run on); a critic whose tanh units have saturated explains none (its value is one constant;
+docs/training.md, the critic at N = 10)."""
 
 
 def critic_explained_variance(model) -> Optional[float]:
