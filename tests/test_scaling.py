@@ -169,3 +169,61 @@ def test_command_line_and_bad_input(tiny_study, tmp_path, capsys):
     assert info.value.code == 2 and "has no runs/ folder" in capsys.readouterr().err
     with pytest.raises(ValueError, match="n_periods must be"):
         summarize(out, TINY_SCORING._replace(n_periods=0))
+
+
+def test_archived_records_rebuild_the_study_without_models(tiny_study, tmp_path, capsys):
+    """`rl.sweep archive` copies each completed trial's JSON and CSV files, no models: a few kB per trial that
+    `summarize` rebuilds the same tables from (scores read back), that a sweep skips instead of training again,
+    and that archive back into a fresh directory to continue a study elsewhere."""
+    from econ.io import DirectoryBusy, exclusive_lock
+    from rl.sweep import archive_sweep
+    from rl.sweep import main as sweep_main
+    from rl.sweep.rundir import SWEEP_LOCK
+
+    out, rows = tiny_study
+    archive = tmp_path / "archive"
+    assert sweep_main(["archive", str(out), str(archive)]) == 0
+    assert "4 trials copied, 0 updated, 0 unchanged; 0 incomplete left out" in capsys.readouterr().out
+    for run_dir in (archive / "runs").iterdir():
+        names = {p.name for p in run_dir.iterdir()}
+        assert {"trial.json", "config.json", "summary.json", "returns.csv", SCORES_FILE} <= names
+        assert not names & {"model.zip", "train.log", "tb", "checkpoints"}, names
+        assert sum(p.stat().st_size for p in run_dir.iterdir()) < 50_000
+    assert (archive / scaling.SETTINGS_FILE).is_file()
+    # the tables from the records alone equal the full study's
+    assert sweep_main(["summarize", str(archive), "--quiet"]) == 0
+    assert (archive / "scaling.csv").read_text() == (out / "scaling.csv").read_text()
+    assert (archive / "figures" / "finite-n-ks.png").is_file()
+    # scores of other settings need the models: refused, naming the trial, before anything is scored
+    before = {p: p.read_text() for p in (archive / "runs").glob(f"*/{SCORES_FILE}")}
+    with pytest.raises(ValueError, match=r"run ks-sac-N4-s0-\w+ has no model.zip \(an archived record\)"):
+        summarize(archive, TINY_SCORING._replace(seed=1), figures=False)
+    assert {p: p.read_text() for p in before} == before
+    # a sweep over the archive trains nothing
+    result = run_sweep(plan_sweep([TINY_STUDY]), archive, quiet=True)
+    assert len(result.skipped) == 4 and not result.completed and result.ok
+    # again: unchanged; re-scored in the source: updated; back into a fresh directory: the same tables
+    assert archive_sweep(out, archive).unchanged == tuple(sorted(p.name for p in (out / "runs").iterdir()))
+    first = sorted((out / "runs").iterdir())[0]
+    scores = json.loads((first / SCORES_FILE).read_text())
+    restored = tmp_path / "restored"
+    shutil.copytree(out, restored / "source")
+    (restored / "source" / "runs" / first.name / SCORES_FILE).write_text(json.dumps({**scores, "extra": 1}))
+    assert archive_sweep(restored / "source", archive).updated == (first.name,)
+    assert archive_sweep(archive, restored / "fresh").copied and sweep_main(
+        ["summarize", str(restored / "fresh"), "--quiet", "--no-figures"]) == 0
+    assert (restored / "fresh" / "scaling.csv").read_text() == (out / "scaling.csv").read_text()
+    # an incomplete trial stays behind; another run of a trial already archived is refused; one writer at a time
+    (restored / "source" / "runs" / "ks-sac-N9-s0-00000000").mkdir()
+    shutil.copy(first / "trial.json", restored / "source" / "runs" / "ks-sac-N9-s0-00000000")
+    assert archive_sweep(restored / "source", tmp_path / "other").incomplete == ("ks-sac-N9-s0-00000000",)
+    summary = json.loads((first / "summary.json").read_text())
+    (restored / "source" / "runs" / first.name / "summary.json").write_text(
+        json.dumps({**summary, "best_return": 0.0}))
+    with pytest.raises(ValueError, match=f"holds another completed run of trial {first.name}"):
+        archive_sweep(restored / "source", archive)
+    with exclusive_lock(archive, SWEEP_LOCK, "test", "wait"), pytest.raises(DirectoryBusy):
+        archive_sweep(out, archive)
+    with pytest.raises(SystemExit) as info:
+        sweep_main(["archive", str(tmp_path / "nowhere"), str(archive)])
+    assert info.value.code == 2 and "has no runs/ folder" in capsys.readouterr().err

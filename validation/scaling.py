@@ -237,14 +237,21 @@ def score_trials(sweep_dir, settings: ScalingSettings = ScalingSettings(), *, re
     rows = collect_rows(sweep_dir)
     out = {row["run"]: {**{c: row.get(c) for c in TRIAL_COLUMNS}, **{c: None for c in SCORE_COLUMNS},
                         "run": row["run"]} for row in rows}
-    todo = sorted((r for r in rows if r["status"] == "ok"), key=lambda r: (_experiment_key(r), r["run"]))
-    key, cached = None, None
-    for row in todo:
-        run_dir = Path(sweep_dir, "runs", row["run"])
-        stored = read_json(run_dir / SCORES_FILE)
+    todo = []
+    for row in sorted((r for r in rows if r["status"] == "ok"), key=lambda r: (_experiment_key(r), r["run"])):
+        stored = read_json(Path(sweep_dir, "runs", row["run"], SCORES_FILE))
         if stored is not None and stored.get("settings") == record and not recompute:
             out[row["run"]].update(stored["scores"])
-            continue
+        else:
+            todo.append((row, stored))
+    for row, stored in todo:  # before any scoring: an archived record has no model to score
+        if not Path(sweep_dir, "runs", row["run"], "model.zip").is_file():
+            raise ValueError(f"run {row['run']} has no model.zip (an archived record): its scores are "
+                             f"{'of other settings' if stored else 'missing'} and cannot be recomputed; summarize "
+                             f"with the settings it was scored with ({SETTINGS_FILE}) or train the trial again")
+    key, cached = None, None
+    for row, _ in todo:
+        run_dir = Path(sweep_dir, "runs", row["run"])
         experiment = _experiment(row)
         if _experiment_key(row) != key:  # one (experiment, N) at a time: its panels are dropped when it is done
             key = _experiment_key(row)

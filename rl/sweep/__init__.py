@@ -16,11 +16,15 @@ The package by job:
   retries, ``error.json`` and the trial log ``sweep-log.jsonl``;
 - :mod:`rl.sweep.summary`: ``summary.csv``, ``summary.md`` and the scaling
   figures, rebuilt from the run directories alone;
+- :mod:`rl.sweep.archive`: the completed trials' records (JSON and CSV files,
+  no models) copied to another sweep directory, to keep a study in version
+  control and continue it elsewhere;
 - :mod:`rl.sweep.cli`: the command line and config files.
 
 See docs/scaling.md.
 """
 
+from rl.sweep.archive import ArchiveResult, archive_sweep, record_files
 from rl.sweep.cli import EXECUTION_DEFAULTS, EXECUTION_SETTINGS, build_parser, load_config, main
 from rl.sweep.plan import DEFAULT_GRID, GRID_AXES, NO_CHECKPOINTS, TRIAL_SETTINGS, Trial, config_hash, plan_sweep
 from rl.sweep.run import SweepResult, read_log, run_sweep, run_trial
@@ -29,8 +33,8 @@ from rl.sweep.summary import (RESULT_COLUMNS, aggregate, collect_rows, markdown_
                               plot_scaling, write_summary)
 
 __all__ = [
-    "DEFAULT_GRID", "EXECUTION_DEFAULTS", "EXECUTION_SETTINGS", "GRID_AXES", "NO_CHECKPOINTS", "RESULT_COLUMNS",
-    "TRIAL_SETTINGS", "SweepResult", "Trial", "aggregate", "build_parser", "collect_rows", "config_hash",
+    "ArchiveResult", "DEFAULT_GRID", "EXECUTION_DEFAULTS", "EXECUTION_SETTINGS", "GRID_AXES", "NO_CHECKPOINTS", "RESULT_COLUMNS",
+    "TRIAL_SETTINGS", "SweepResult", "Trial", "aggregate", "archive_sweep", "build_parser", "collect_rows", "config_hash",
     "is_complete", "load_config", "main", "markdown_aggregate", "markdown_table", "plan_sweep", "plot_scaling",
-    "read_log", "record_error", "run_sweep", "run_trial", "trial_status", "write_summary",
+    "read_log", "record_error", "record_files", "run_sweep", "run_trial", "trial_status", "write_summary",
 ]

@@ -1,4 +1,4 @@
-"""The command line ``python -m rl.sweep run|summarize`` and sweep configuration files (TOML or JSON)."""
+"""The command line ``python -m rl.sweep run|summarize|archive`` and sweep configuration files (TOML or JSON)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from econ.cli_help import HelpFormatter
 from econ.experiments import EXPERIMENTS
 from rl.config import parse_assignment
 from rl.recipes import ALGORITHMS, PRESETS
+from rl.sweep.archive import archive_sweep
 from rl.sweep.plan import DEFAULT_GRID, GRID_AXES, TRIAL_SETTINGS, plan_sweep
 from rl.sweep.rundir import trial_status
 from rl.sweep.run import resume_step, run_sweep
@@ -37,6 +38,7 @@ SCORER_GROUP = "marl_bc.sweep_scorers"
 COMMANDS = {
     "run": "run (or resume) a sweep: plan the grid, train every incomplete trial, write the summary",
     "summarize": "rebuild summary.csv, summary.md and the figures of a sweep directory from its runs/",
+    "archive": "copy the completed trials' records (JSON and CSV files, no models) to another sweep directory",
 }
 
 
@@ -155,6 +157,14 @@ def build_parser() -> argparse.ArgumentParser:
                            help="the sweep's own summary only (returns, wall-clock), not the installed scorers' "
                                 "(default: both; the scaling study's scores against the benchmarks)")
     summarize.add_argument("--quiet", action="store_true", help="do not print each trial as it is scored")
+    archive = commands.add_parser(
+        "archive", help=COMMANDS["archive"], formatter_class=HelpFormatter,
+        description=COMMANDS["archive"] + ": a few kB per trial, to keep in version control. `summarize DEST` "
+                    "rebuilds the tables and figures from them (stored scores are read back) and `run --out DEST` "
+                    "skips the archived trials; archiving the records back into a fresh directory continues a "
+                    "study on another machine.")
+    archive.add_argument("source", type=Path, help="sweep directory to copy from")
+    archive.add_argument("dest", type=Path, help="sweep directory to copy to (created if missing)")
     return parser
 
 
@@ -209,6 +219,16 @@ def _summarize(parser: argparse.ArgumentParser, args) -> int:
     return 0 if ok else 1
 
 
+def _archive(parser: argparse.ArgumentParser, args) -> int:
+    try:
+        result = archive_sweep(args.source, args.dest)
+    except (ValueError, OSError) as err:
+        parser.error(str(err))
+    print(f"archived {args.source} into {args.dest}: {len(result.copied)} trials copied, {len(result.updated)} "
+          f"updated, {len(result.unchanged)} unchanged; {len(result.incomplete)} incomplete left out")
+    return 0
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in (*COMMANDS, "-h", "--help"):
@@ -217,6 +237,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "summarize":
         return _summarize(parser, args)
+    if args.command == "archive":
+        return _archive(parser, args)
     try:
         blocks, settings = _blocks_and_settings(args)
         trials = plan_sweep(blocks)

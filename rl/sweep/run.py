@@ -38,13 +38,10 @@ from econ import checks
 from econ.io import exclusive_lock
 from rl.checkpoints import latest_checkpoint
 from rl.sweep.plan import Trial
-from rl.sweep.rundir import (ERROR_FILE, LOG_FILE, SUMMARY_FILE, TRIAL_FILE, is_complete, read_json, record_error,
-                             write_trial)
+from rl.sweep.rundir import (ERROR_FILE, LOG_FILE, SUMMARY_FILE, SWEEP_LOCK, TRIAL_FILE, is_complete, read_json,
+                             record_error, write_trial)
 from rl.sweep.summary import write_summary
 from rl.train import train
-
-SWEEP_LOCK = ".sweep.lock"
-"""One sweep process per sweep directory: a ``filelock`` lock file in it."""
 
 TRAINING_OUTPUTS_KEPT = (TRIAL_FILE, ERROR_FILE)
 """What a clean restart keeps in a run directory; everything else is a previous attempt's output."""

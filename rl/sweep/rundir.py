@@ -19,6 +19,9 @@ from rl.sweep.plan import Trial
 
 TRIAL_FILE, SUMMARY_FILE, ERROR_FILE, LOG_FILE = "trial.json", "summary.json", "error.json", "train.log"
 
+SWEEP_LOCK = ".sweep.lock"
+"""One process writes a sweep directory at a time (a sweep, or an archive into it): a ``filelock`` lock file in it."""
+
 STATUSES = ("ok", "failed", "incomplete", "pending")
 """What :func:`trial_status` answers, in that order of precedence."""
 
