@@ -16,6 +16,8 @@ law of motion taken as given), with K = mean(kappa k), L = mean(lambda l):
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -24,6 +26,7 @@ from econ import (KrusellSmithParams, RBCParams, heterogeneous_steady_state, per
 from econ.experiments import make_experiment
 from econ.complementarity import fischer_burmeister, fischer_burmeister_derivatives
 from econ.heterogeneous import COMPLEMENTARITY_TOL, complementarity_system, system_scales
+from econ.krusell_smith.best_response import best_response
 from tests.ks_euler import euler_errors
 
 UTILITIES = ["linear", "log_leisure"]
@@ -349,6 +352,43 @@ def test_finite_n_rule_satisfies_the_private_euler_equation_off_the_grid(mild_fi
     # above the largest interpolation error the correct return is allowed
     wrong, _ = euler_errors(mild_finite, np.zeros_like(mild_finite.price_impact))
     assert wrong[types == 2].mean() > EULER_TOL_MAX
+
+
+BEST_RESPONSE_SELF_ATOL = 1e-6
+"""The solver's rule is the EGM fixed point at household_tol = 1e-9 (sup norm of one step, consumption of order 1);
+two 1e-9-approximate fixed points of a map with modulus m differ by at most 2e-9 / (1 - m), 2e-7 for m = 0.99
+(beta), so the best response to the solution's own law of motion is its rule to 1e-6."""
+
+ALM_SHIFT = 0.05
+"""The law of motion moved up by 5 percent in K' (intercepts + 0.05): r' falls by about (1 - alpha) 5 = 3.2
+percent (the gross return by about 0.0013) and tomorrow's consumption is read 5 percent further along K, so the old
+rule misses the Euler equation under the new law by more than EULER_TOL_MEAN = 3e-4 on average, while the re-solved
+rule must meet the solver's own tolerances."""
+
+
+def test_best_response_to_a_law_of_motion_is_the_solved_household_problem(mild_finite):
+    """econ.krusell_smith.best_response re-solves the household problem with another law of motion: with the
+    solution's own law it returns the solution's rule; with a shifted one, a rule that satisfies the private Euler
+    equation under the shifted law off the grid, where the old rule does not."""
+    own = best_response(mild_finite, mild_finite.alm)
+    np.testing.assert_allclose(own.policy.consumption, mild_finite.policy.consumption, rtol=0,
+                               atol=BEST_RESPONSE_SELF_ATOL)
+    assert own.distance < 1e-9
+    shifted_alm = {state: (a + ALM_SHIFT, b) for state, (a, b) in mild_finite.alm.items()}
+    shifted = best_response(mild_finite, shifted_alm)
+    assert shifted.distance < 1e-9 and shifted.num_iter > 1
+    np.testing.assert_array_equal(shifted.alm, [shifted_alm["bad"], shifted_alm["good"]])
+    under_shift = dataclasses.replace(mild_finite, alm=shifted_alm, policy=shifted.policy)
+    errors, _ = euler_errors(under_shift)
+    assert errors.max() < EULER_TOL_MAX and errors.mean() < EULER_TOL_MEAN
+    stale, _ = euler_errors(dataclasses.replace(mild_finite, alm=shifted_alm))  # the old rule, the new law
+    assert stale.mean() > EULER_TOL_MEAN
+    with pytest.raises(ValueError, match=r"alm must have shape \(2, 2\) or \(2, 3\)"):
+        best_response(mild_finite, np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="alm must be finite"):
+        best_response(mild_finite, [[0.1, 0.9], [np.nan, 0.9]])
+    with pytest.raises(TypeError, match="solution must be a KrusellSmithSolution"):
+        best_response(mild_finite.policy, mild_finite.alm)
 
 
 def test_price_impact_makes_the_high_kappa_type_consume_more_and_hold_less(mild, mild_continuum, mild_finite):

@@ -1,0 +1,84 @@
+"""validation.best_response: agents against the best response to their own law of motion, on their own states.
+
+Checked on rules whose answer is known, not on trained agents: the price-impact benchmark rule played by all N
+households must be (nearly) a best response to the law its own play generates, and a rule that consumes 5 percent
+more than the benchmark must show that excess against the best response.  Reduced sizes (a 2,000-household solve
+of 600 periods, 4 economies x 400 kept periods) keep the test to seconds; the tolerances below do not depend on them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from econ.economy import action_to_fraction, fraction_to_action
+from econ.experiments import make_experiment
+from validation import best_response as br
+from validation.krusell_smith import KSBenchmarkActor, price_impact_benchmark
+from validation.welfare import Scenario
+
+SOLVER = dict(num_households=2_000, num_periods=600)
+SETTINGS = dict(n_periods=400, burn_in=200, n_economies=4)
+
+CONSISTENCY_TOL = 0.0005
+"""The benchmark rule against the best response to the law its own play generates in N-household economies: within a
+third of the scorecard's consumption-fraction tolerance (0.0015), or the scorecard's chat_bias rows would judge the
+benchmark's law-of-motion approximation rather than the agents."""
+
+EXCESS = 1.05
+"""The negative control consumes 5 percent more than the benchmark: about +0.0085 at a fraction of 0.17 (employed)
+and +0.0098 at 0.195 (unemployed), six times CONSISTENCY_TOL, so the check must see it against the best response."""
+
+
+@pytest.fixture(scope="module")
+def ks():
+    experiment = make_experiment("ks")
+    return experiment, price_impact_benchmark(experiment, **SOLVER)
+
+
+def _scaled(actor, factor):
+    def scaled(obs):
+        chat = action_to_fraction(np.asarray(actor(obs), dtype=float)[:, 0])
+        return fraction_to_action(factor * chat).reshape(-1, 1)
+    return scaled
+
+
+def test_the_benchmark_rule_is_a_best_response_to_its_own_play(ks):
+    experiment, solution = ks
+    check = br.check_run(KSBenchmarkActor(experiment, solution), experiment, "benchmark", settings=SETTINGS,
+                         solver_options=SOLVER)
+    assert set(check.fractions) == {("all", "employed"), ("all", "unemployed")}
+    for group, (agents_br, bench_br, agents_bench) in check.gaps().items():
+        assert abs(agents_bench) < 1e-6, group  # the agents are the benchmark rule (float32 observations)
+        assert abs(bench_br) < CONSISTENCY_TOL, (group, bench_br)
+    assert set(check.alm) == {"good", "bad"} and check.welfare is None
+    table = br.format_check(check)
+    assert "| all | unemployed |" in table and "agents - BR" in table
+
+
+def test_a_rule_that_overconsumes_shows_it_against_the_best_response(ks):
+    experiment, solution = ks
+    model = _scaled(KSBenchmarkActor(experiment, solution), EXCESS)
+    check = br.check_run(model, experiment, "excess", settings=SETTINGS, solver_options=SOLVER,
+                         welfare=Scenario(n_economies=2, burn_in=50, horizon=60))
+    for group, f in check.fractions.items():
+        agents_br, _, _ = check.gaps()[group]
+        assert agents_br > (EXCESS - 1.0) * f["best response"] - CONSISTENCY_TOL, (group, agents_br)
+    # switching to either rule is measured per type, for both rules
+    assert set(check.welfare) == {"benchmark", "best response"}
+    assert all(len(gains) == 1 for gains in check.welfare.values())
+    assert "to the best response:" in br.format_check(check)
+
+
+def test_bad_input_is_refused(ks, capsys):
+    experiment, solution = ks
+    with pytest.raises(ValueError, match="experiment must be one of"):
+        br.check_run(None, make_experiment("general"), "x")
+    with pytest.raises(ValueError, match="sample_every must be an integer >= 1"):
+        br.check_run(KSBenchmarkActor(experiment, solution), experiment, "x", sample_every=0)
+    for argv, message in ((["ks", "--economies", "1"], "--economies must be an integer >= 2"),
+                          (["ks", "--sample-every", "0"], "--sample-every must be an integer >= 1"),
+                          (["ks", "--model", "/nonexistent/run"], "error:")):
+        with pytest.raises(SystemExit) as info:
+            br.main(argv)
+        assert info.value.code == 2 and message in capsys.readouterr().err

@@ -1,0 +1,181 @@
+"""Trained households against their best response in their own economy.
+
+    python -m validation.best_response ks [--model RUN [RUN ...]] [--welfare]
+
+The scorecard judges the agents against the price-impact rule, the
+equilibrium of the N-household game.  When they miss it, either each agent
+fails to optimise given what the others do (a learning error), or the others
+do something else than the equilibrium and the agent answers that (which the
+benchmark rule does not).  This check tells the two apart.  For each run:
+
+1. the agents' panel is simulated with the scorecard's settings and their law
+   of motion re-estimated from it (pooled OLS per aggregate state, as the
+   scorecard's law-of-motion rows);
+2. the price-impact benchmark's household problem is re-solved with that law
+   (:func:`econ.krusell_smith.best_response`: the benchmark's grids, its
+   employment process, which is the environment's, and its price impact
+   phi / N);
+3. on the agents' own states (every ``sample_every``-th kept period, every
+   household) the mean consumption fraction of the agents, of the benchmark
+   rule and of the best response are compared per type and employment status.
+
+An agent at its best response has ``agents - best response`` near 0 even when
+``agents - benchmark`` is not.  With ``--welfare`` the unilateral gain of a
+household switching to the best response (the others keep the agents' rule)
+is reported beside the gain of switching to the benchmark rule: the best
+response should gain at least as much, and both measure what the remaining
+distance is worth (percent of consumption per period, mean and 2 sd over
+economies, :func:`validation.welfare.switching_gains`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from econ.krusell_smith.best_response import best_response
+from econ.krusell_smith.law_of_motion import as_mapping
+from rl.loading import load_model
+from rl.rollout import one_torch_thread, simulate_agents
+from validation.compare import scoring_experiment, shipped_model_path
+from validation.krusell_smith import (KS_EXPERIMENTS, KSBenchmarkActor, _fit_law_of_motion, _household_types,
+                                      price_impact_benchmark)
+from validation.scorecard import DEFAULT_SIMULATION
+from validation.welfare import Scenario, switching_gains
+
+RULES = ("agents", "benchmark", "best response")
+"""The three consumption rules compared on the agents' states."""
+
+
+@dataclasses.dataclass(frozen=True)
+class BestResponseCheck:
+    """The agents' rule, the benchmark rule and the best response to the agents' law on the agents' states."""
+
+    label: str
+    alm: dict
+    """The agents' law of motion, ``{"good": (a, b), "bad": (a, b)}``, which the best response answers."""
+    benchmark_alm: dict
+    """The benchmark solver's law."""
+    fractions: dict
+    """``{(type name, "employed" | "unemployed"): {rule: mean consumption fraction}}``, rules :data:`RULES`."""
+    welfare: Optional[dict] = None
+    """With ``welfare``: ``{"benchmark" | "best response": [Gain per type]}``, unilateral switching gains."""
+
+    def gaps(self) -> dict:
+        """``{group: (agents - best response, benchmark - best response, agents - benchmark)}``."""
+        return {g: (f["agents"] - f["best response"], f["benchmark"] - f["best response"],
+                    f["agents"] - f["benchmark"]) for g, f in self.fractions.items()}
+
+
+def check_run(model, experiment, label: str, *, settings: Optional[dict] = None, sample_every: int = 5,
+              welfare: Optional[Scenario] = None, solver_options: Optional[dict] = None) -> BestResponseCheck:
+    """:class:`BestResponseCheck` of one trained ``model`` on a KS ``experiment`` (see the module docstring).
+
+    ``settings``: :func:`rl.rollout.simulate_agents` keywords (default: the scorecard's,
+    :data:`validation.scorecard.DEFAULT_SIMULATION`); ``solver_options`` go to the benchmark's solve (tests use a
+    smaller panel); ``welfare``: a :class:`validation.welfare.Scenario` to measure the switching gains (None: not
+    measured).
+    """
+    if experiment.name not in KS_EXPERIMENTS:
+        raise ValueError(f"experiment must be one of {', '.join(KS_EXPERIMENTS)}, got {experiment.name!r}")
+    sample_every = int(sample_every)
+    if sample_every < 1:
+        raise ValueError(f"sample_every must be an integer >= 1, got {sample_every}")
+    settings = dict(DEFAULT_SIMULATION[experiment.name] if settings is None else settings)
+    solution = price_impact_benchmark(experiment, **(solver_options or {}))
+    with one_torch_thread():
+        panel = simulate_agents(model, experiment, **settings)
+    alm, *_ = _fit_law_of_motion(panel)
+    response = best_response(solution, alm)
+    benchmark = KSBenchmarkActor(experiment, solution)
+    # the benchmark solution with its rule replaced by the best response: the actor reads only the rule
+    answer = KSBenchmarkActor(experiment, dataclasses.replace(solution, policy=response.policy))
+    periods = range(0, panel.n_periods, sample_every)
+    chat = {"agents": np.array([panel.consumption_fraction[t] for t in periods])}
+    for rule, actor in (("benchmark", benchmark), ("best response", answer)):
+        chat[rule] = np.array([actor.consumption_fraction(panel.capital[t], panel.employed[t],
+                                                          panel.aggregate_state[t]) for t in periods])
+    employed = np.array([panel.employed[t] for t in periods])
+    types = np.broadcast_to(_household_types(experiment), employed.shape)
+    names = _type_names(experiment)
+    fractions = {}
+    for t, name in enumerate(names):
+        for e, status in ((True, "employed"), (False, "unemployed")):
+            mine = (types == t) & (employed == e)
+            if mine.any():
+                fractions[(name, status)] = {rule: float(values[mine].mean()) for rule, values in chat.items()}
+    gains = None
+    if welfare is not None:
+        measured = switching_gains(model, {"benchmark": benchmark, "best response": answer}, experiment, welfare)
+        gains = {rule: measured[rule]["unilateral"] for rule in ("benchmark", "best response")}
+    return BestResponseCheck(label, as_mapping(alm), dict(solution.alm), fractions, gains)
+
+
+def _type_names(experiment) -> list:
+    kappa = experiment.ks.capital_productivity
+    return ["all"] if len(kappa) == 1 else [f"kappa {k:g}" for k in kappa]
+
+
+def format_check(check: BestResponseCheck) -> str:
+    """One run's check as a markdown table (and the welfare gains, when measured)."""
+    lines = [f"{check.label}: law of motion log K' = a + b log K, agents "
+             + ", ".join(f"{s} ({a:.4f}, {b:.4f})" for s, (a, b) in check.alm.items())
+             + "; benchmark " + ", ".join(f"{s} ({a:.4f}, {b:.4f})" for s, (a, b) in check.benchmark_alm.items()),
+             "",
+             "| type | employment | agents | benchmark | best response | agents - BR | benchmark - BR | "
+             "agents - benchmark |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    gaps = check.gaps()
+    for (name, status), f in check.fractions.items():
+        lines.append(f"| {name} | {status} | {f['agents']:.4f} | {f['benchmark']:.4f} | {f['best response']:.4f} | "
+                     + " | ".join(f"{x:+.4f}" for x in gaps[(name, status)]) + " |")
+    if check.welfare is not None:
+        lines += ["", "unilateral gain of switching from the agents' rule (percent of consumption per period, "
+                      "mean +- 2 sd over economies):", ""]
+        for rule, gains in check.welfare.items():
+            lines.append(f"- to the {rule}: " + ", ".join(f"{g.mean:+.4f} +- {g.band:.4f}" for g in gains))
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m validation.best_response", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("experiment", choices=KS_EXPERIMENTS, help="the Krusell-Smith experiment")
+    parser.add_argument("--model", nargs="+", default=None, metavar="PATH",
+                        help="run directories of python -m rl.train or their model.zip (default: the shipped policy)")
+    parser.add_argument("--welfare", action="store_true",
+                        help="also measure the unilateral gains of switching to the benchmark and the best response")
+    parser.add_argument("--economies", type=int, default=8, help="economies of the welfare runs (at least 2)")
+    parser.add_argument("--sample-every", type=int, default=5, help="kept periods between compared states")
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.economies < 2:
+        parser.error(f"--economies must be an integer >= 2 (the band needs a spread), got {args.economies}")
+    if args.sample_every < 1:
+        parser.error(f"--sample-every must be an integer >= 1, got {args.sample_every}")
+    try:
+        sources = args.model or [str(shipped_model_path(args.experiment).parent)]
+        experiment = scoring_experiment(args.experiment, sources)
+        models = [load_model(Path(source), experiment) for source in sources]
+    except (FileNotFoundError, ValueError) as err:
+        parser.error(str(err))
+    welfare = Scenario(n_economies=args.economies) if args.welfare else None
+    for source, model in zip(sources, models):
+        path = Path(source)
+        label = path.name if path.is_dir() else path.parent.name
+        check = check_run(model, experiment, label, sample_every=args.sample_every, welfare=welfare)
+        print(format_check(check) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
