@@ -17,6 +17,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from econ.experiments import Experiment, make_experiment
@@ -37,9 +38,9 @@ TINY_STUDY = {"experiments": ["ks"], "algorithms": ["sac"], "n_agents": [4, 6], 
 TINY_SCORING = ScalingSettings(n_periods=200, burn_in=100, n_economies=2, solver_households=1000, solver_periods=400,
                                welfare_economies=2, welfare_burn_in=50, welfare_horizon=60)
 
-KS_SCORES = ("pi_K", "pi_gini_wealth", "pi_chat_bias", "pi_welfare_gain_percent", "continuum_K",
-             "continuum_gini_wealth", "continuum_chat_bias", "continuum_welfare_gain_percent", "benchmarks_K",
-             "benchmarks_K_solvers", "benchmarks_gini_wealth", "benchmarks_chat_gap")
+KS_SCORES = ("pi_K", "pi_gini_wealth", "pi_chat_bias", "pi_welfare_gain_percent", "pi_economy_gain_percent",
+             "continuum_K", "continuum_gini_wealth", "continuum_chat_bias", "continuum_welfare_gain_percent",
+             "benchmarks_K", "benchmarks_K_solvers", "benchmarks_gini_wealth", "benchmarks_chat_gap")
 """The cells a KS trial must fill (the others are general's)."""
 
 
@@ -76,6 +77,20 @@ def test_relative_distances_are_drawn_in_percent():
 
     assert [_percent(k) for k in ("pi_K", "continuum_r", "benchmarks_K", "benchmarks_K_solvers")] == [100.0] * 4
     assert [_percent(k) for k in ("pi_gini_wealth", "pi_chat_bias", "benchmarks_chat_gap")] == [1.0] * 3
+
+
+def test_the_normalised_return_weighs_each_type_by_its_households():
+    """pi_economy_gain_percent is the mean over households of the per-type gains of the whole economy switching to
+    the benchmark rule (types in increasing kappa): ks-het-marked at N = 20 has 6, 10 and 4 households."""
+    from validation.welfare import Gain
+
+    experiment = make_experiment("ks-het-marked")
+    kappa = np.asarray(experiment.capital_productivity)
+    counts = [int(np.sum(kappa == v)) for v in np.unique(kappa)]
+    gains = [Gain(mean, 0.0, np.zeros(1)) for mean in (1.0, 2.0, 4.0)]
+    assert sum(counts) == 20 and len(counts) == 3
+    assert scaling._population_mean(gains, experiment) == pytest.approx(np.dot(counts, [1.0, 2.0, 4.0]) / 20)
+    assert scaling._population_mean([Gain(0.3, 0.0, np.zeros(1))], make_experiment("ks")) == pytest.approx(0.3)
 
 
 def test_trials_run_before_an_experiment_field_was_added_keep_their_identity():

@@ -69,7 +69,7 @@ from validation.scaling_plots import plot_continuum, plot_finite_n, plot_learnin
 from validation.scorecard import DEFAULT_SIMULATION, relative_distance
 from validation.welfare import Scenario
 
-SCORES_VERSION = 3
+SCORES_VERSION = 4
 """Bumped when the scores' definition changes: stored scores of another version are recomputed."""
 
 SCORES_FILE = "scaling.json"
@@ -82,7 +82,7 @@ TRIAL_COLUMNS = ("experiment", "algorithm", "N", "seed", "steps_per_agent", "n_e
 """Columns taken from the sweep's own summary (rl.sweep.collect_rows)."""
 
 SCORE_COLUMNS = (
-    "pi_K", "pi_gini_wealth", "pi_chat_bias", "pi_welfare_gain_percent",
+    "pi_K", "pi_gini_wealth", "pi_chat_bias", "pi_welfare_gain_percent", "pi_economy_gain_percent",
     "continuum_K", "continuum_gini_wealth", "continuum_chat_bias", "continuum_welfare_gain_percent",
     "benchmarks_K", "benchmarks_K_solvers", "benchmarks_gini_wealth", "benchmarks_chat_gap",
     "pi_L", "pi_r", "pi_euler_residual", "pi_intratemporal_residual", "continuum_L", "continuum_r",
@@ -94,7 +94,8 @@ SCALING_COLUMNS = TRIAL_COLUMNS + SCORE_COLUMNS + ("run",)
 """Every column of ``scaling.csv``, the same for every sweep."""
 
 FAMILY_COLUMNS = {
-    "KS variants": ("pi_K", "pi_gini_wealth", "pi_chat_bias", "pi_welfare_gain_percent", "continuum_K",
+    "KS variants": ("pi_K", "pi_gini_wealth", "pi_chat_bias", "pi_welfare_gain_percent", "pi_economy_gain_percent",
+                    "continuum_K",
                     "continuum_gini_wealth", "continuum_chat_bias", "continuum_welfare_gain_percent", "benchmarks_K",
                     "benchmarks_K_solvers", "benchmarks_gini_wealth", "benchmarks_chat_gap"),
     "general": ("pi_K", "pi_L", "pi_r", "pi_euler_residual", "pi_intratemporal_residual", "continuum_K",
@@ -191,10 +192,19 @@ def _ks_scores(model, experiment, cached: dict, settings: ScalingSettings) -> di
             "pi_gini_wealth": abs(rl.gini_wealth - pi.gini_wealth),
             "pi_chat_bias": max(abs(v) for v in scores.chat_bias.values() if not math.isnan(v)),
             "pi_welfare_gain_percent": max(g.mean for g in welfare["price-impact"]["unilateral"]),
+            "pi_economy_gain_percent": _population_mean(welfare["price-impact"]["economy"], experiment),
             "continuum_K": relative_distance(rl.mean_capital, cont.mean_capital),
             "continuum_gini_wealth": abs(rl.gini_wealth - cont.gini_wealth),
             "continuum_chat_bias": max(abs(v) for v in scores.chat_bias_price_taking.values() if not math.isnan(v)),
             "continuum_welfare_gain_percent": max(g.mean for g in welfare["price-taking"]["unilateral"])}
+
+
+def _population_mean(gains, experiment) -> float:
+    """The mean over households of per-type gains (types in increasing kappa, as :func:`switching_gains` gives
+    them): the RL economy's return normalised by the benchmark rule's, in percent of consumption per period."""
+    kappa = np.asarray(experiment.capital_productivity)
+    counts = np.array([np.sum(kappa == v) for v in np.unique(kappa)], dtype=float)
+    return float(np.dot(counts, [g.mean for g in gains]) / counts.sum())
 
 
 def _general_references(experiment) -> dict:
