@@ -1,8 +1,10 @@
 """validation.best_response: agents against the best response to their own law of motion, on their own states.
 
 Checked on rules whose answer is known, not on trained agents: the price-impact benchmark rule played by all N
-households must be (nearly) a best response to the law its own play generates, and a rule that consumes 5 percent
-more than the benchmark must show that excess against the best response.  Reduced sizes (a 2,000-household solve
+households must be (nearly) a best response to the law its own play generates and meet its Euler equation along its
+own path, a rule that consumes 5 percent more than the benchmark must show that excess against the best response,
+and one that consumes 10 percent more only while unemployed must show it in the unemployed households' realised
+Euler residual.  Reduced sizes (a 2,000-household solve
 of 600 periods, 4 economies x 400 kept periods) keep the test to seconds; the tolerances below do not depend on them.
 """
 
@@ -24,6 +26,17 @@ CONSISTENCY_TOL = 0.0005
 """The benchmark rule against the best response to the law its own play generates in N-household economies: within a
 third of the scorecard's consumption-fraction tolerance (0.0015), or the scorecard's chat_bias rows would judge the
 benchmark's law-of-motion approximation rather than the agents."""
+
+EULER_SLACK = 0.005
+"""The benchmark rule's realised Euler residual along its own panel must lie within its 2-sd band plus 0.005: the
+solver meets the private Euler equation to 3e-3 off the grid (tests/test_finite_n.py), rounded up for the law of
+motion's forecast error in 20-household economies."""
+
+EXCESS_UNEMPLOYED = 1.10
+"""The second negative control consumes 10 percent more only while unemployed: when the spell ends (with probability
+0.5 to 0.7) consumption today is 10 percent high against tomorrow's, so the unemployed households' realised residual
+rises by 5 to 7 percent, far beyond its band; the employed households' falls only through the 4 to 5 percent of them
+who lose their job (about -0.5 percent), at least five times less."""
 
 EXCESS = 1.05
 """The negative control consumes 5 percent more than the benchmark: about +0.0085 at a fraction of 0.17 (employed)
@@ -52,8 +65,28 @@ def test_the_benchmark_rule_is_a_best_response_to_its_own_play(ks):
         assert abs(agents_bench) < 1e-6, group  # the agents are the benchmark rule (float32 observations)
         assert abs(bench_br) < CONSISTENCY_TOL, (group, bench_br)
     assert set(check.alm) == {"good", "bad"} and check.welfare is None
+    assert check.euler["agents"] == check.euler["benchmark"]  # the same rule on the same shocks
+    for group, (mean, band) in check.euler["benchmark"].items():
+        assert abs(mean) < band + EULER_SLACK, (group, mean, band)
     table = br.format_check(check)
-    assert "| all | unemployed |" in table and "agents - BR" in table
+    assert "| all | unemployed |" in table and "agents - BR" in table and "realised Euler residual" in table
+
+
+def test_overconsuming_while_unemployed_shows_in_the_realised_euler_residual(ks):
+    experiment, solution = ks
+    benchmark = KSBenchmarkActor(experiment, solution)
+    column = experiment.observations.index("employed")
+    scaled = _scaled(benchmark, EXCESS_UNEMPLOYED)
+
+    def model(obs):
+        employed = np.asarray(obs)[:, column] > 0.5
+        return np.where(employed[:, None], benchmark(obs), scaled(obs))
+
+    check = br.check_run(model, experiment, "unemployed excess", settings=SETTINGS, solver_options=SOLVER)
+    unemployed, band = check.euler["agents"][("all", "unemployed")]
+    assert unemployed - band > EULER_SLACK, (unemployed, band)
+    employed, _ = check.euler["agents"][("all", "employed")]
+    assert abs(employed) < unemployed / 5, (employed, unemployed)
 
 
 def test_a_rule_that_overconsumes_shows_it_against_the_best_response(ks):

@@ -20,7 +20,12 @@ benchmark rule does not).  This check tells the two apart.  For each run:
    rule and of the best response are compared per type and employment status.
 
 An agent at its best response has ``agents - best response`` near 0 even when
-``agents - benchmark`` is not.  With ``--welfare`` the unilateral gain of a
+``agents - benchmark`` is not.  A second, model-free test of the same
+question: along each rule's own panel the realised Euler residual
+beta R'_i c_t / c_{t+1} - 1 (R'_i the private return with the benchmark's
+price impact), averaged per type and employment status, is about 0 for a rule
+that optimises in this environment, and positive where it consumes too much
+today (a binding borrowing constraint only allows it below 0).  With ``--welfare`` the unilateral gain of a
 household switching to the best response (the others keep the agents' rule)
 is reported beside the gain of switching to the benchmark rule: the best
 response should gain at least as much, and both measure what the remaining
@@ -63,6 +68,9 @@ class BestResponseCheck:
     """The benchmark solver's law."""
     fractions: dict
     """``{(type name, "employed" | "unemployed"): {rule: mean consumption fraction}}``, rules :data:`RULES`."""
+    euler: dict
+    """``{"agents" | "benchmark": {group: (mean, 2 sd over economies)}}``: the realised Euler residual along each
+    rule's own panel (:func:`realised_euler`)."""
     welfare: Optional[dict] = None
     """With ``welfare``: ``{"benchmark" | "best response": [Gain per type]}``, unilateral switching gains."""
 
@@ -70,6 +78,35 @@ class BestResponseCheck:
         """``{group: (agents - best response, benchmark - best response, agents - benchmark)}``."""
         return {g: (f["agents"] - f["best response"], f["benchmark"] - f["best response"],
                     f["agents"] - f["benchmark"]) for g, f in self.fractions.items()}
+
+
+def realised_euler(panel, experiment, price_impact) -> dict:
+    """``{(type name, employment): (mean, 2 sd over economies)}`` of beta R'_i c_t / c_{t+1} - 1 along ``panel``.
+
+    R'_i = 1 - delta + kappa_i r' [1 + (phi/N)_i (1 - alpha)(l'_i / L' - kappa_i k'_i / K')], the private return
+    of docs/finite_n.md with ``price_impact`` = phi / N per type (0: the market return), from the panel's own
+    next-period prices and holdings; grouped by the household's type and employment at t, averaged within each
+    economy (the economies are independent; periods of one household are not), then over economies.
+    """
+    types = _household_types(experiment)
+    kappa = np.asarray(experiment.capital_productivity, dtype=float)
+    impact = np.asarray(price_impact, dtype=float)[types]
+    K, L = panel.effective_capital[1:, :, None], panel.effective_labour[1:, :, None]
+    own = (1.0 - experiment.alpha) * (panel.labour[1:] / L - kappa * panel.capital[1:] / K)
+    R = 1.0 - experiment.delta + kappa * panel.interest_rate[1:, :, None] * (1.0 + impact * own)
+    residual = experiment.beta * R * panel.consumption[:-1] / panel.consumption[1:] - 1.0
+    employed = panel.employed[:-1]
+    out = {}
+    for t, name in enumerate(_type_names(experiment)):
+        for e, status in ((True, "employed"), (False, "unemployed")):
+            mine = (types == t)[None, None, :] & (employed == e)
+            per_economy = np.array([residual[:, j][mine[:, j]].mean() for j in range(panel.n_economies)
+                                    if mine[:, j].any()])
+            if per_economy.size:
+                band = (2.0 * float(per_economy.std(ddof=1)) / float(np.sqrt(per_economy.size))
+                        if per_economy.size > 1 else float("nan"))
+                out[(name, status)] = (float(per_economy.mean()), band)
+    return out
 
 
 def check_run(model, experiment, label: str, *, settings: Optional[dict] = None, sample_every: int = 5,
@@ -109,11 +146,15 @@ def check_run(model, experiment, label: str, *, settings: Optional[dict] = None,
             mine = (types == t) & (employed == e)
             if mine.any():
                 fractions[(name, status)] = {rule: float(values[mine].mean()) for rule, values in chat.items()}
+    with one_torch_thread():
+        benchmark_panel = simulate_agents(benchmark, experiment, **settings)
+    euler = {"agents": realised_euler(panel, experiment, solution.price_impact),
+             "benchmark": realised_euler(benchmark_panel, experiment, solution.price_impact)}
     gains = None
     if welfare is not None:
         measured = switching_gains(model, {"benchmark": benchmark, "best response": answer}, experiment, welfare)
         gains = {rule: measured[rule]["unilateral"] for rule in ("benchmark", "best response")}
-    return BestResponseCheck(label, as_mapping(alm), dict(solution.alm), fractions, gains)
+    return BestResponseCheck(label, as_mapping(alm), dict(solution.alm), fractions, euler, gains)
 
 
 def _type_names(experiment) -> list:
@@ -134,6 +175,12 @@ def format_check(check: BestResponseCheck) -> str:
     for (name, status), f in check.fractions.items():
         lines.append(f"| {name} | {status} | {f['agents']:.4f} | {f['benchmark']:.4f} | {f['best response']:.4f} | "
                      + " | ".join(f"{x:+.4f}" for x in gaps[(name, status)]) + " |")
+    lines += ["", "realised Euler residual beta R' c / c' - 1 along each rule's own panel (mean +- 2 sd over "
+                  "economies; 0 for a rule that optimises here, above 0 where it consumes too much today):", "",
+              "| type | employment | agents | benchmark |", "|---|---|---:|---:|"]
+    for (name, status), (mean, band) in check.euler["agents"].items():
+        other = check.euler["benchmark"].get((name, status), (float("nan"), float("nan")))
+        lines.append(f"| {name} | {status} | {mean:+.4f} +- {band:.4f} | {other[0]:+.4f} +- {other[1]:.4f} |")
     if check.welfare is not None:
         lines += ["", "unilateral gain of switching from the agents' rule (percent of consumption per period, "
                       "mean +- 2 sd over economies):", ""]
