@@ -204,7 +204,7 @@ def test_archived_records_rebuild_the_study_without_models(tiny_study, tmp_path,
         assert {"trial.json", "config.json", "summary.json", "returns.csv", SCORES_FILE} <= names
         assert not names & {"model.zip", "train.log", "tb", "checkpoints"}, names
         assert sum(p.stat().st_size for p in run_dir.iterdir()) < 50_000
-    assert (archive / scaling.SETTINGS_FILE).is_file()
+    assert (archive / scaling.SETTINGS_FILE).is_file() and not (archive / "scaling.csv").exists()
     # the tables from the records alone equal the full study's
     assert sweep_main(["summarize", str(archive), "--quiet"]) == 0
     assert (archive / "scaling.csv").read_text() == (out / "scaling.csv").read_text()
@@ -214,6 +214,14 @@ def test_archived_records_rebuild_the_study_without_models(tiny_study, tmp_path,
     with pytest.raises(ValueError, match=r"run ks-sac-N4-s0-\w+ has no model.zip \(an archived record\)"):
         summarize(archive, TINY_SCORING._replace(seed=1), figures=False)
     assert {p: p.read_text() for p in before} == before
+    # a record archived before its sweep was summarized has no scores: left empty, with a warning
+    unscored = tmp_path / "unscored"
+    shutil.copytree(archive, unscored)
+    next((unscored / "runs").glob(f"*/{SCORES_FILE}")).unlink()
+    capsys.readouterr()
+    assert sweep_main(["summarize", str(unscored), "--quiet", "--no-figures"]) == 0
+    captured = capsys.readouterr()
+    assert "scored 3 of 4 trials" in captured.out and "archived record without stored scores" in captured.err
     # a sweep over the archive trains nothing
     result = run_sweep(plan_sweep([TINY_STUDY]), archive, quiet=True)
     assert len(result.skipped) == 4 and not result.completed and result.ok

@@ -254,11 +254,18 @@ def score_trials(sweep_dir, settings: ScalingSettings = ScalingSettings(), *, re
             out[row["run"]].update(stored["scores"])
         else:
             todo.append((row, stored))
+    unscored = [row["run"] for row, stored in todo
+                if stored is None and not Path(sweep_dir, "runs", row["run"], "model.zip").is_file()]
     for row, stored in todo:  # before any scoring: an archived record has no model to score
-        if not Path(sweep_dir, "runs", row["run"], "model.zip").is_file():
-            raise ValueError(f"run {row['run']} has no model.zip (an archived record): its scores are "
-                             f"{'of other settings' if stored else 'missing'} and cannot be recomputed; summarize "
-                             f"with the settings it was scored with ({SETTINGS_FILE}) or train the trial again")
+        if stored is not None and not Path(sweep_dir, "runs", row["run"], "model.zip").is_file():
+            raise ValueError(f"run {row['run']} has no model.zip (an archived record): its scores are of other "
+                             f"settings and cannot be recomputed; summarize with the settings it was scored with "
+                             f"({SETTINGS_FILE}) or train the trial again")
+    for name in unscored:
+        print(f"[scaling] warning: run {name} is an archived record without stored scores (archived before its "
+              f"sweep was summarized): its score cells stay empty; archive it again after a summary of its sweep",
+              file=sys.stderr, flush=True)
+    todo = [(row, stored) for row, stored in todo if row["run"] not in unscored]
     key, cached = None, None
     for row, _ in todo:
         run_dir = Path(sweep_dir, "runs", row["run"])
@@ -412,7 +419,7 @@ def score_sweep(sweep_dir, *, figures: bool = True, quiet: bool = False) -> list
 
 
 def _report(rows: list, settings: ScalingSettings, sweep_dir: Path) -> None:
-    print(f"scored {sum(r['status'] == 'ok' for r in rows)} of {len(rows)} trials (settings "
+    print(f"scored {sum(r['status'] == 'ok' and r['pi_K'] is not None for r in rows)} of {len(rows)} trials (settings "
           f"{settings_digest(settings)}); wrote {sweep_dir / 'scaling.csv'}, {sweep_dir / 'scaling.md'}")
 
 

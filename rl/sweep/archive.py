@@ -6,13 +6,15 @@ its top-level JSON and CSV files (``trial.json``, ``config.json``,
 ``scaling.json``, and ``error.json`` of earlier failed attempts), a few
 kilobytes.  Models, checkpoints, logs and TensorBoard files stay behind.  The
 sweep directory's own top-level JSON files (the scorers' settings) are copied
-too.
+too; its tables and figures are not (``summarize`` rebuilds them).
 
 DEST is then a sweep directory of its own:
 
 - ``python -m rl.sweep summarize DEST`` rebuilds the tables and figures from
-  the records (stored scores are read back; recomputing them needs the models,
-  and is refused with a message naming the trial);
+  the records (stored scores are read back; recomputing them with other
+  settings needs the models, and is refused with a message naming the trial;
+  a record archived before its trial was scored is left unscored, with a
+  warning, until it is archived again after a summary of its sweep);
 - ``python -m rl.sweep run --out DEST`` skips the archived trials (their
   ``summary.json`` marks them complete) and trains only the others.
 
@@ -43,11 +45,11 @@ class ArchiveResult(NamedTuple):
     incomplete: tuple
 
 
-def record_files(run_dir) -> list:
-    """The record of a run directory: its top-level regular files ending in :data:`RECORD_SUFFIXES` (links are
-    never followed), ``summary.json`` last."""
-    files = [p for p in sorted(Path(run_dir).iterdir())
-             if p.suffix in RECORD_SUFFIXES and p.is_file() and not p.is_symlink()]
+def record_files(directory, suffixes=RECORD_SUFFIXES) -> list:
+    """The record of a run directory: its top-level regular files ending in ``suffixes`` (links are never
+    followed), ``summary.json`` last."""
+    files = [p for p in sorted(Path(directory).iterdir())
+             if p.suffix in suffixes and p.is_file() and not p.is_symlink()]
     return sorted(files, key=lambda p: p.name == SUMMARY_FILE)
 
 
@@ -86,7 +88,7 @@ def archive_sweep(source, dest) -> ArchiveResult:
     _refuse_link(dest / "runs")
     copied, updated, unchanged = [], [], []
     with exclusive_lock(dest, SWEEP_LOCK, "a sweep or an archive", "wait for it to finish"):
-        for path in record_files(source):
+        for path in record_files(source, (".json",)):  # the scorers' settings; the tables are rebuilt from runs/
             _copy(path, dest / path.name)
         for run_dir, target in plan:
             existed = (target / SUMMARY_FILE).is_file()
