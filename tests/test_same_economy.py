@@ -144,7 +144,10 @@ def test_price_impact_rule_has_distance_zero_on_every_same_economy_row(ks_self):
     rows = ks_self.rows()
     names = {r.metric for r in rows}
     assert {"mean_capital", "gini_wealth", "chat_bias_employed", "chat_bias_unemployed", "welfare_unilateral_kappa1",
-            "welfare_economy_kappa1", "lom_slope_good", "lom_gap_percent", "lom_den_haan_max_percent"} <= names
+            "welfare_economy_kappa1", "lom_slope_good", "lom_gap_percent", "lom_den_haan_max_percent",
+            "realised_euler_employed", "realised_euler_unemployed"} <= names
+    euler = {r.metric: r for r in rows}["realised_euler_unemployed"]
+    assert euler.passed is None and set(euler.references) == {"2sd band"}  # reported, with its band
     for r in rows:
         if r.metric.startswith(NOT_A_DIFFERENCE):
             continue

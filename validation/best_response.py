@@ -50,6 +50,7 @@ from rl.rollout import one_torch_thread, simulate_agents
 from validation.compare import scoring_experiment, shipped_model_path
 from validation.krusell_smith import (KS_EXPERIMENTS, KSBenchmarkActor, _fit_law_of_motion, _household_types,
                                       price_impact_benchmark)
+from validation.same_economy import realised_euler, type_names
 from validation.scorecard import DEFAULT_SIMULATION
 from validation.welfare import Scenario, switching_gains
 
@@ -78,35 +79,6 @@ class BestResponseCheck:
         """``{group: (agents - best response, benchmark - best response, agents - benchmark)}``."""
         return {g: (f["agents"] - f["best response"], f["benchmark"] - f["best response"],
                     f["agents"] - f["benchmark"]) for g, f in self.fractions.items()}
-
-
-def realised_euler(panel, experiment, price_impact) -> dict:
-    """``{(type name, employment): (mean, 2 sd over economies)}`` of beta R'_i c_t / c_{t+1} - 1 along ``panel``.
-
-    R'_i = 1 - delta + kappa_i r' [1 + (phi/N)_i (1 - alpha)(l'_i / L' - kappa_i k'_i / K')], the private return
-    of docs/finite_n.md with ``price_impact`` = phi / N per type (0: the market return), from the panel's own
-    next-period prices and holdings; grouped by the household's type and employment at t, averaged within each
-    economy (the economies are independent; periods of one household are not), then over economies.
-    """
-    types = _household_types(experiment)
-    kappa = np.asarray(experiment.capital_productivity, dtype=float)
-    impact = np.asarray(price_impact, dtype=float)[types]
-    K, L = panel.effective_capital[1:, :, None], panel.effective_labour[1:, :, None]
-    own = (1.0 - experiment.alpha) * (panel.labour[1:] / L - kappa * panel.capital[1:] / K)
-    R = 1.0 - experiment.delta + kappa * panel.interest_rate[1:, :, None] * (1.0 + impact * own)
-    residual = experiment.beta * R * panel.consumption[:-1] / panel.consumption[1:] - 1.0
-    employed = panel.employed[:-1]
-    out = {}
-    for t, name in enumerate(_type_names(experiment)):
-        for e, status in ((True, "employed"), (False, "unemployed")):
-            mine = (types == t)[None, None, :] & (employed == e)
-            per_economy = np.array([residual[:, j][mine[:, j]].mean() for j in range(panel.n_economies)
-                                    if mine[:, j].any()])
-            if per_economy.size:
-                band = (2.0 * float(per_economy.std(ddof=1)) / float(np.sqrt(per_economy.size))
-                        if per_economy.size > 1 else float("nan"))
-                out[(name, status)] = (float(per_economy.mean()), band)
-    return out
 
 
 def check_run(model, experiment, label: str, *, settings: Optional[dict] = None, sample_every: int = 5,
@@ -139,7 +111,7 @@ def check_run(model, experiment, label: str, *, settings: Optional[dict] = None,
                                                           panel.aggregate_state[t]) for t in periods])
     employed = np.array([panel.employed[t] for t in periods])
     types = np.broadcast_to(_household_types(experiment), employed.shape)
-    names = _type_names(experiment)
+    names = type_names(experiment)
     fractions = {}
     for t, name in enumerate(names):
         for e, status in ((True, "employed"), (False, "unemployed")):
@@ -155,11 +127,6 @@ def check_run(model, experiment, label: str, *, settings: Optional[dict] = None,
         measured = switching_gains(model, {"benchmark": benchmark, "best response": answer}, experiment, welfare)
         gains = {rule: measured[rule]["unilateral"] for rule in ("benchmark", "best response")}
     return BestResponseCheck(label, as_mapping(alm), dict(solution.alm), fractions, euler, gains)
-
-
-def _type_names(experiment) -> list:
-    kappa = experiment.ks.capital_productivity
-    return ["all"] if len(kappa) == 1 else [f"kappa {k:g}" for k in kappa]
 
 
 def format_check(check: BestResponseCheck) -> str:

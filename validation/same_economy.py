@@ -50,6 +50,7 @@ _COMMON: Dict[str, Optional[float]] = {
     "policy_error_max": None,
     "welfare_unilateral": 0.05,
     "welfare_economy": None,
+    "realised_euler": None,
 }
 
 SAME_ECONOMY_TOLERANCES: Dict[str, Dict[str, Optional[float]]] = {
@@ -137,6 +138,41 @@ def _bias(diff, employed, types, num_types) -> dict:
     return out
 
 
+def type_names(experiment) -> list:
+    """Group names of the types: ``all`` for one type, ``kappa K`` otherwise (types in the calibration's order)."""
+    kappa = experiment.ks.capital_productivity
+    return ["all"] if len(kappa) == 1 else [f"kappa {k:g}" for k in kappa]
+
+
+def realised_euler(panel, experiment, price_impact) -> dict:
+    """``{(type name, employment): (mean, 2 sd over economies)}`` of beta R'_i c_t / c_{t+1} - 1 along ``panel``.
+
+    R'_i = 1 - delta + kappa_i r' [1 + (phi/N)_i (1 - alpha)(l'_i / L' - kappa_i k'_i / K')], the private return
+    of docs/finite_n.md with ``price_impact`` = phi / N per type (0: the market return), from the panel's own
+    next-period prices and holdings; grouped by the household's type and employment at t, averaged within each
+    economy (the economies are independent; periods of one household are not), then over economies.
+    """
+    types = _household_types(experiment)
+    kappa = np.asarray(experiment.capital_productivity, dtype=float)
+    impact = np.asarray(price_impact, dtype=float)[types]
+    K, L = panel.effective_capital[1:, :, None], panel.effective_labour[1:, :, None]
+    own = (1.0 - experiment.alpha) * (panel.labour[1:] / L - kappa * panel.capital[1:] / K)
+    R = 1.0 - experiment.delta + kappa * panel.interest_rate[1:, :, None] * (1.0 + impact * own)
+    residual = experiment.beta * R * panel.consumption[:-1] / panel.consumption[1:] - 1.0
+    employed = panel.employed[:-1]
+    out = {}
+    for t, name in enumerate(type_names(experiment)):
+        for e, status in ((True, "employed"), (False, "unemployed")):
+            mine = (types == t)[None, None, :] & (employed == e)
+            per_economy = np.array([residual[:, j][mine[:, j]].mean() for j in range(panel.n_economies)
+                                    if mine[:, j].any()])
+            if per_economy.size:
+                band = (2.0 * float(per_economy.std(ddof=1)) / float(np.sqrt(per_economy.size))
+                        if per_economy.size > 1 else float("nan"))
+                out[(name, status)] = (float(per_economy.mean()), band)
+    return out
+
+
 @dataclass(frozen=True, eq=False)
 class SameEconomyScores:
     """Scores of a KS panel against the benchmark rules played in the same economy (:func:`same_economy_scores`)."""
@@ -155,6 +191,10 @@ class SameEconomyScores:
     welfare: Mapping[str, Mapping[str, List[Gain]]]
     """:func:`validation.welfare.switching_gains` of the policy against ``price-impact`` and (unless
     :func:`same_economy_scores` skipped it) ``price-taking``."""
+    realised_euler: Mapping[tuple, tuple]
+    """:func:`realised_euler` along the RL panel, by (type name, employment): (mean, 2 sd over economies)."""
+    benchmark_realised_euler: Mapping[tuple, tuple]
+    """The same along the price-impact rule's panel."""
 
     @property
     def experiment(self) -> Experiment:
@@ -208,6 +248,10 @@ class SameEconomyScores:
                 bias = self.chat_bias[(t, e)]
                 out.append((f"{prefix}_{status}", "chat_bias", 0.0, bias, abs(bias),
                             (self.chat_bias_price_taking[(t, e)], None, None)))
+        for (group, status), (mean, band) in self.realised_euler.items():
+            name = "realised_euler" if num_types == 1 else f"realised_euler_{group.replace(' ', '')}"
+            bench = self.benchmark_realised_euler[(group, status)][0]
+            out.append((f"{name}_{status}", "realised_euler", bench, mean, abs(mean - bench), None, band))
         out.append(("policy_error_mean", "policy_error_mean", 0.0, self.policy_error["all"],
                     self.policy_error["all"], None))
         out.append(("policy_error_max", "policy_error_max", 0.0, self.policy_error["max"], self.policy_error["max"],
@@ -248,7 +292,7 @@ class SameEconomyScores:
         for name, _, bench, rl, dist, refs, *band in metrics:
             columns = {} if refs is None else {k: v for k, v in zip(REFERENCE_COLUMNS, refs) if v is not None}
             if band:
-                columns["welfare 2sd band"] = band[0]
+                columns["welfare 2sd band" if name.startswith("welfare_") else "2sd band"] = band[0]
             rows.append(judged_row(name, bench, rl, dist, tol[name], columns or None))
         return rows
 
@@ -328,6 +372,7 @@ def same_economy_scores(panel: Panel, policy, references: SameEconomyReferences,
     if reference_welfare:
         others["price-taking"] = references.price_taking_actor
     gains = switching_gains(policy, others, exp, welfare)
+    impact = references.price_impact.price_impact
     return SameEconomyScores(
         references=references,
         rl=ks_scores(panel, exp, references.continuum),
@@ -336,4 +381,6 @@ def same_economy_scores(panel: Panel, policy, references: SameEconomyReferences,
         policy_error={"all": float(np.abs(diff).mean()), "max": float(np.abs(diff).max())},
         consumption_fraction_error=float(np.abs(own).mean()),
         welfare=gains,
+        realised_euler=realised_euler(panel, exp, impact),
+        benchmark_realised_euler=realised_euler(ref, exp, impact),
     )
