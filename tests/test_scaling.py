@@ -250,3 +250,20 @@ def test_archived_records_rebuild_the_study_without_models(tiny_study, tmp_path,
     with pytest.raises(SystemExit) as info:
         sweep_main(["archive", str(tmp_path / "nowhere"), str(archive)])
     assert info.value.code == 2 and "has no runs/ folder" in capsys.readouterr().err
+
+
+def test_the_study_records_in_the_repository_rebuild_its_tables(tmp_path):
+    """studies/scaling holds the study's records without models (rl.sweep archive): every one must read back with
+    its stored scores under the stored settings, so that the tables rebuild from the repository alone (a change
+    of the scores' definition needs the trials re-scored and re-archived, which this test would report)."""
+    records = ROOT / "studies" / "scaling"
+    runs = sorted(p.name for p in (records / "runs").iterdir())
+    assert runs and all(not (records / "runs" / name / "model.zip").exists() for name in runs)
+    copy = tmp_path / "scaling"
+    shutil.copytree(records, copy)
+    rows = scaling.score_sweep(copy, figures=False, quiet=True)
+    assert sorted(r["run"] for r in rows) == runs
+    for row in rows:
+        assert row["status"] == "ok" and isinstance(row["pi_K"], float), row["run"]
+    plan = {t.name for t in plan_sweep(load_config(STUDY)[0])}
+    assert set(runs) <= plan  # records of the shipped study's own trials only
