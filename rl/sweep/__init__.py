@@ -33,8 +33,9 @@ from rl.sweep.summary import (RESULT_COLUMNS, aggregate, collect_rows, markdown_
                               plot_scaling, write_summary)
 
 __all__ = [
-    "ArchiveResult", "DEFAULT_GRID", "EXECUTION_DEFAULTS", "EXECUTION_SETTINGS", "GRID_AXES", "NO_CHECKPOINTS", "RESULT_COLUMNS",
-    "TRIAL_SETTINGS", "SweepResult", "Trial", "aggregate", "archive_sweep", "build_parser", "collect_rows", "config_hash",
-    "is_complete", "load_config", "main", "markdown_aggregate", "markdown_table", "plan_sweep", "plot_scaling",
-    "read_log", "record_error", "record_files", "run_sweep", "run_trial", "trial_status", "write_summary",
+    "ArchiveResult", "DEFAULT_GRID", "EXECUTION_DEFAULTS", "EXECUTION_SETTINGS", "GRID_AXES", "NO_CHECKPOINTS",
+    "RESULT_COLUMNS", "TRIAL_SETTINGS", "SweepResult", "Trial", "aggregate", "archive_sweep", "build_parser",
+    "collect_rows", "config_hash", "is_complete", "load_config", "main", "markdown_aggregate", "markdown_table",
+    "plan_sweep", "plot_scaling", "read_log", "record_error", "record_files", "run_sweep", "run_trial",
+    "trial_status", "write_summary",
 ]
