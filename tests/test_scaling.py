@@ -39,7 +39,7 @@ TINY_SCORING = ScalingSettings(n_periods=200, burn_in=100, n_economies=2, solver
                                welfare_economies=2, welfare_burn_in=50, welfare_horizon=60)
 
 KS_SCORES = ("pi_K", "pi_gini_wealth", "pi_chat_bias", "pi_welfare_gain_percent", "pi_economy_gain_percent",
-             "continuum_K", "continuum_gini_wealth", "continuum_chat_bias", "continuum_welfare_gain_percent",
+             "pi_euler_residual", "continuum_K", "continuum_gini_wealth", "continuum_chat_bias", "continuum_welfare_gain_percent",
              "benchmarks_K", "benchmarks_K_solvers", "benchmarks_gini_wealth", "benchmarks_chat_gap")
 """The cells a KS trial must fill (the others are general's)."""
 
@@ -124,7 +124,7 @@ def test_tiny_study_writes_the_study_columns_and_three_figures(tiny_study):
     for row in rows:
         assert row["status"] == "ok"
         assert all(isinstance(row[c], float) for c in KS_SCORES), row
-        assert row["pi_L"] is None and row["pi_euler_residual"] is None  # general's columns stay empty
+        assert row["pi_L"] is None and row["pi_intratemporal_residual"] is None  # general's columns stay empty
         assert row["pi_K"] >= 0 and row["benchmarks_K"] >= 0 and row["benchmarks_chat_gap"] >= 0
     # benchmark-only columns are one number per N, whatever the seed
     for n in (4, 6):
@@ -236,6 +236,16 @@ def test_archived_records_rebuild_the_study_without_models(tiny_study, tmp_path,
     assert archive_sweep(archive, restored / "fresh").copied and sweep_main(
         ["summarize", str(restored / "fresh"), "--quiet", "--no-figures"]) == 0
     assert (restored / "fresh" / "scaling.csv").read_text() == (out / "scaling.csv").read_text()
+    # --require: only the trials holding a file (scaling.json: the scored ones)
+    partly = tmp_path / "partly"
+    shutil.copytree(out, partly)
+    (partly / "runs" / first.name / SCORES_FILE).unlink()
+    result = archive_sweep(partly, tmp_path / "scored-only", require=(SCORES_FILE,))
+    assert result.missing == (first.name,) and len(result.copied) == 3
+    assert sweep_main(["archive", str(partly), str(tmp_path / "scored-cli"), "--require", SCORES_FILE]) == 0
+    assert "3 trials copied" in capsys.readouterr().out and not (tmp_path / "scored-cli" / "runs" / first.name).exists()
+    with pytest.raises(ValueError, match="require must be file names"):
+        archive_sweep(out, tmp_path / "x", require=("../etc",))
     # an incomplete trial stays behind; another run of a trial already archived is refused; one writer at a time
     (restored / "source" / "runs" / "ks-sac-N9-s0-00000000").mkdir()
     shutil.copy(first / "trial.json", restored / "source" / "runs" / "ks-sac-N9-s0-00000000")

@@ -69,7 +69,7 @@ from validation.scaling_plots import plot_continuum, plot_finite_n, plot_learnin
 from validation.scorecard import DEFAULT_SIMULATION, relative_distance
 from validation.welfare import Scenario
 
-SCORES_VERSION = 4
+SCORES_VERSION = 5
 """Bumped when the scores' definition changes: stored scores of another version are recomputed."""
 
 SCORES_FILE = "scaling.json"
@@ -95,7 +95,7 @@ SCALING_COLUMNS = TRIAL_COLUMNS + SCORE_COLUMNS + ("run",)
 
 FAMILY_COLUMNS = {
     "KS variants": ("pi_K", "pi_gini_wealth", "pi_chat_bias", "pi_welfare_gain_percent", "pi_economy_gain_percent",
-                    "continuum_K",
+                    "pi_euler_residual", "continuum_K",
                     "continuum_gini_wealth", "continuum_chat_bias", "continuum_welfare_gain_percent", "benchmarks_K",
                     "benchmarks_K_solvers", "benchmarks_gini_wealth", "benchmarks_chat_gap"),
     "general": ("pi_K", "pi_L", "pi_r", "pi_euler_residual", "pi_intratemporal_residual", "continuum_K",
@@ -193,6 +193,7 @@ def _ks_scores(model, experiment, cached: dict, settings: ScalingSettings) -> di
             "pi_chat_bias": max(abs(v) for v in scores.chat_bias.values() if not math.isnan(v)),
             "pi_welfare_gain_percent": max(g.mean for g in welfare["price-impact"]["unilateral"]),
             "pi_economy_gain_percent": _population_mean(welfare["price-impact"]["economy"], experiment),
+            "pi_euler_residual": max(abs(mean) for mean, _ in scores.realised_euler.values()),
             "continuum_K": relative_distance(rl.mean_capital, cont.mean_capital),
             "continuum_gini_wealth": abs(rl.gini_wealth - cont.gini_wealth),
             "continuum_chat_bias": max(abs(v) for v in scores.chat_bias_price_taking.values() if not math.isnan(v)),

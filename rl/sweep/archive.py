@@ -43,6 +43,8 @@ class ArchiveResult(NamedTuple):
     updated: tuple
     unchanged: tuple
     incomplete: tuple
+    missing: tuple = ()
+    """Complete trials left out because a file of ``require`` is not in their run directory (yet)."""
 
 
 def record_files(directory, suffixes=RECORD_SUFFIXES) -> list:
@@ -58,8 +60,11 @@ def _refuse_link(path: Path) -> None:
         raise ValueError(f"{path} is a symbolic link: refusing to write through it")
 
 
-def archive_sweep(source, dest) -> ArchiveResult:
+def archive_sweep(source, dest, require=()) -> ArchiveResult:
     """Copy every completed trial's record from ``source/runs`` to ``dest/runs`` (see the module docstring).
+
+    ``require``: file names a record must hold to be archived (``scaling.json``: only trials already scored;
+    a trial completed after the last summary is left out until the next).
 
     A record already in DEST is left alone when equal and updated when only
     its other files differ (re-scored); a different ``summary.json`` (another
@@ -71,11 +76,17 @@ def archive_sweep(source, dest) -> ArchiveResult:
         raise ValueError(f"source: {source} has no runs/ folder (is it a sweep directory?)")
     if source.resolve() == dest.resolve():
         raise ValueError(f"dest: {dest} is the source itself")
-    plan, incomplete = [], []
+    require = tuple(require)
+    if any(not isinstance(name, str) or not name or "/" in name for name in require):
+        raise ValueError(f"require must be file names of a run directory, got {require!r}")
+    plan, incomplete, missing = [], [], []
     for trial_file in sorted((source / "runs").glob(f"*/{TRIAL_FILE}")):
         run_dir = trial_file.parent
         if run_dir.is_symlink() or not is_complete(run_dir):
             incomplete.append(run_dir.name)
+            continue
+        if not all((run_dir / name).is_file() for name in require):
+            missing.append(run_dir.name)
             continue
         target = dest / "runs" / run_dir.name
         _refuse_link(target)
@@ -94,7 +105,7 @@ def archive_sweep(source, dest) -> ArchiveResult:
             existed = (target / SUMMARY_FILE).is_file()
             changed = [_copy(path, target / path.name) for path in record_files(run_dir)]
             (updated if existed and any(changed) else unchanged if existed else copied).append(run_dir.name)
-    return ArchiveResult(tuple(copied), tuple(updated), tuple(unchanged), tuple(incomplete))
+    return ArchiveResult(tuple(copied), tuple(updated), tuple(unchanged), tuple(incomplete), tuple(missing))
 
 
 def _copy(source: Path, target: Path) -> bool:

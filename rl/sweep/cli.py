@@ -165,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "study on another machine.")
     archive.add_argument("source", type=Path, help="sweep directory to copy from")
     archive.add_argument("dest", type=Path, help="sweep directory to copy to (created if missing)")
+    archive.add_argument("--require", action="append", default=[], metavar="FILE",
+                         help="archive only the trials whose run directory holds FILE, repeatable (scaling.json: "
+                              "only the scored ones) (default: every completed trial)")
     return parser
 
 
@@ -221,11 +224,12 @@ def _summarize(parser: argparse.ArgumentParser, args) -> int:
 
 def _archive(parser: argparse.ArgumentParser, args) -> int:
     try:
-        result = archive_sweep(args.source, args.dest)
+        result = archive_sweep(args.source, args.dest, args.require)
     except (ValueError, OSError) as err:
         parser.error(str(err))
+    without = f", {len(result.missing)} without {', '.join(args.require)}" if args.require else ""
     print(f"archived {args.source} into {args.dest}: {len(result.copied)} trials copied, {len(result.updated)} "
-          f"updated, {len(result.unchanged)} unchanged; {len(result.incomplete)} incomplete left out")
+          f"updated, {len(result.unchanged)} unchanged; {len(result.incomplete)} incomplete{without} left out")
     return 0
 
 
