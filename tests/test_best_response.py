@@ -10,6 +10,8 @@ of 600 periods, 4 economies x 400 kept periods) keep the test to seconds; the to
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -101,6 +103,19 @@ def test_a_rule_that_overconsumes_shows_it_against_the_best_response(ks):
     assert set(check.welfare) == {"benchmark", "best response"}
     assert all(len(gains) == 1 for gains in check.welfare.values())
     assert "to the best response:" in br.format_check(check)
+
+
+def test_the_command_line_writes_every_number_as_json(tmp_path, capsys):
+    """The shipped ks policy, printed and written: groups, gaps, Euler residuals of both rules (default sizes)."""
+    out = tmp_path / "check.json"
+    assert br.main(["ks", "--out", str(out)]) == 0
+    assert "| all | unemployed |" in capsys.readouterr().out
+    report = json.loads(out.read_text())
+    (run,) = report["runs"]
+    assert report["experiment"] == "ks" and set(run["fractions"]) == {"all, employed", "all, unemployed"}
+    assert set(run["realised_euler"]) == {"agents", "benchmark"} and run["welfare_unilateral"] is None
+    gap = run["gaps"]["all, unemployed"]
+    assert gap["agents - benchmark"] == pytest.approx(gap["agents - best response"] - gap["benchmark - best response"])
 
 
 def test_bad_input_is_refused(ks, capsys):

@@ -48,6 +48,7 @@ import numpy as np
 
 from econ import checks
 from econ.krusell_smith.best_response import best_response
+from econ.io import write_json_atomic
 from econ.krusell_smith.law_of_motion import as_mapping
 from rl.loading import load_model
 from rl.rollout import one_torch_thread, simulate_agents
@@ -78,6 +79,20 @@ class BestResponseCheck:
     rule's own panel (:func:`realised_euler`)."""
     welfare: Optional[dict] = None
     """With ``welfare``: ``{"benchmark" | "best response": [Gain per type]}``, unilateral switching gains."""
+
+    def as_dict(self) -> dict:
+        """Plain JSON: groups as ``"<type>, <employment>"``, gains as mean and band per type."""
+        def keyed(mapping):
+            return {f"{name}, {status}": value for (name, status), value in mapping.items()}
+
+        return {"label": self.label, "alm": self.alm, "benchmark_alm": self.benchmark_alm,
+                "fractions": keyed(self.fractions),
+                "gaps": {k: dict(zip(("agents - best response", "benchmark - best response", "agents - benchmark"), v))
+                         for k, v in keyed(self.gaps()).items()},
+                "realised_euler": {rule: {k: {"mean": m, "band": b} for k, (m, b) in keyed(groups).items()}
+                                   for rule, groups in self.euler.items()},
+                "welfare_unilateral": None if self.welfare is None else
+                {rule: [{"mean": g.mean, "band": g.band} for g in gains] for rule, gains in self.welfare.items()}}
 
     def gaps(self) -> dict:
         """``{group: (agents - best response, benchmark - best response, agents - benchmark)}``."""
@@ -168,6 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also measure the unilateral gains of switching to the benchmark and the best response")
     parser.add_argument("--economies", type=int, default=8, help="economies of the welfare runs (at least 2)")
     parser.add_argument("--sample-every", type=int, default=5, help="kept periods between compared states")
+    parser.add_argument("--out", type=Path, default=None, metavar="FILE",
+                        help="also write every number as JSON to FILE, atomically (default: print only)")
     return parser
 
 
@@ -185,11 +202,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (FileNotFoundError, ValueError) as err:
         parser.error(str(err))
     welfare = Scenario(n_economies=args.economies) if args.welfare else None
+    checks_done = []
     for source, model in zip(sources, models):
         path = Path(source)
         label = path.name if path.is_dir() else path.parent.name
         check = check_run(model, experiment, label, sample_every=args.sample_every, welfare=welfare)
         print(format_check(check) + "\n")
+        checks_done.append(check)
+    if args.out is not None:
+        write_json_atomic(args.out, {"experiment": args.experiment, "models": sources,
+                                     "runs": [c.as_dict() for c in checks_done]})
+        print(f"wrote {args.out}")
     return 0
 
 
