@@ -47,6 +47,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from econ import checks
+from econ.cli_help import HelpFormatter
 from econ.krusell_smith.best_response import best_response
 from econ.io import write_json_atomic
 from econ.krusell_smith.law_of_motion import as_mapping
@@ -175,7 +176,7 @@ def format_check(check: BestResponseCheck) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m validation.best_response", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                     formatter_class=HelpFormatter)
     parser.add_argument("experiment", choices=KS_EXPERIMENTS, help="the Krusell-Smith experiment")
     parser.add_argument("--model", nargs="+", default=None, metavar="PATH",
                         help="run directories of python -m rl.train or their model.zip (default: the shipped policy)")
