@@ -121,8 +121,15 @@ class ScorecardEvalCallback(ScheduledEvaluation):
         if self._columns is None:
             self._columns = list(row)
         elif list(row) != self._columns:
-            raise ValueError(f"the evaluator changed its columns between evaluations: {list(row)} "
-                             f"after {self._columns}")
+            added = [c for c in row if c not in self._columns]
+            if sorted(set(row) - set(added)) != sorted(self._columns):
+                raise ValueError(f"the evaluator changed its columns between evaluations: {list(row)} "
+                                 f"after {self._columns}")
+            # a run resumed under a newer evaluator that reports more rows: the earlier rows leave them empty
+            self._columns = list(row)
+            if self.verbose:
+                print(f"[eval] columns added since the earlier evaluations (empty in their rows): "
+                      f"{', '.join(added)}", flush=True)
         self.history.append(row)
         self.logger.record("eval/passed", float(row["passed"]))
         for name, value in row.items():

@@ -21,10 +21,12 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
+from stable_baselines3.common.logger import configure as configure_logger
 
 from econ.experiments import make_experiment
 from rl.checkpoints import list_checkpoints
@@ -186,6 +188,35 @@ def test_compare_refuses_evaluation_flags_that_do_not_apply(argv, message, capsy
     with pytest.raises(SystemExit) as exit_info:
         compare.main(argv)
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_a_resumed_history_takes_columns_a_newer_evaluator_adds(tmp_path):
+    """A run resumed under a newer evaluator that reports more rows keeps going: the earlier rows of
+    evaluations.csv leave the new columns empty; a column that disappears is still refused."""
+
+    class Fixed:
+        def __init__(self, values):
+            self.values = values
+
+        def __call__(self, model):
+            return Evaluation(dict(self.values), ())
+
+        def describe(self):
+            return {}
+
+    path = tmp_path / "evaluations.csv"
+    callback = ScorecardEvalCallback(Fixed({"a": 1.0, "new": 2.0, "b": 3.0}), 10, log_path=path, verbose=0)
+    callback.model = SimpleNamespace(logger=configure_logger(None, []))  # what SB3 gives a callback in training
+    old = {"timesteps": 10, "seconds": 1.0, "eval_seconds": 0.1, "passed": True, "failed": "", "a": 0.5, "b": 0.7}
+    callback.history = [old]
+    callback._columns = list(old)
+    callback._record({**{k: old[k] for k in LEADING_COLUMNS}, "timesteps": 20, "a": 1.0, "new": 2.0, "b": 3.0})
+    with open(path) as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == list(LEADING_COLUMNS) + ["a", "new", "b"]
+    assert rows[0]["new"] == "" and rows[1]["new"] == "2.0" and rows[0]["a"] == "0.5"
+    with pytest.raises(ValueError, match="changed its columns"):
+        callback._record({**{k: old[k] for k in LEADING_COLUMNS}, "a": 1.0, "new": 2.0})
 
 
 def test_evaluation_rows_hold_numbers(strict, ks_exp):
