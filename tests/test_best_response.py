@@ -62,7 +62,7 @@ def test_the_benchmark_rule_is_a_best_response_to_its_own_play(ks):
     experiment, solution = ks
     check = br.check_run(KSBenchmarkActor(experiment, solution), experiment, "benchmark", settings=SETTINGS,
                          solver_options=SOLVER)
-    assert set(check.fractions) == {("all", "employed"), ("all", "unemployed")}
+    assert set(check.fractions) == {(0, True), (0, False)} and check.types == ("all",)
     for group, (agents_br, bench_br, agents_bench) in check.gaps().items():
         assert abs(agents_bench) < 1e-6, group  # the agents are the benchmark rule (float32 observations)
         assert abs(bench_br) < CONSISTENCY_TOL, (group, bench_br)
@@ -85,9 +85,9 @@ def test_overconsuming_while_unemployed_shows_in_the_realised_euler_residual(ks)
         return np.where(employed[:, None], benchmark(obs), scaled(obs))
 
     check = br.check_run(model, experiment, "unemployed excess", settings=SETTINGS, solver_options=SOLVER)
-    unemployed, band = check.euler["agents"][("all", "unemployed")]
+    unemployed, band = check.euler["agents"][(0, False)]
     assert unemployed - band > EULER_SLACK, (unemployed, band)
-    employed, _ = check.euler["agents"][("all", "employed")]
+    employed, _ = check.euler["agents"][(0, True)]
     assert abs(employed) < unemployed / 5, (employed, unemployed)
 
 

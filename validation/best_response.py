@@ -56,7 +56,7 @@ from rl.rollout import one_torch_thread, simulate_agents
 from validation.compare import scoring_experiment, shipped_model_path
 from validation.krusell_smith import (KS_EXPERIMENTS, KSBenchmarkActor, _fit_law_of_motion, _household_types,
                                       price_impact_benchmark)
-from validation.same_economy import realised_euler, type_names
+from validation.same_economy import _bias, realised_euler
 from validation.scorecard import DEFAULT_SIMULATION
 from validation.welfare import Scenario, switching_gains
 
@@ -69,22 +69,25 @@ class BestResponseCheck:
     """The agents' rule, the benchmark rule and the best response to the agents' law on the agents' states."""
 
     label: str
+    types: tuple
+    """Display name of each type, in the calibration's order: ``all`` for one type, ``kappa K`` otherwise."""
     alm: dict
     """The agents' law of motion, ``{"good": (a, b), "bad": (a, b)}``, which the best response answers."""
     benchmark_alm: dict
     """The benchmark solver's law."""
     fractions: dict
-    """``{(type name, "employed" | "unemployed"): {rule: mean consumption fraction}}``, rules :data:`RULES`."""
+    """``{(type, employed): {rule: mean consumption fraction}}``, rules :data:`RULES` (groups keyed as the
+    scorecard's: type index, employment)."""
     euler: dict
-    """``{"agents" | "benchmark": {group: (mean, 2 sd over economies)}}``: the realised Euler residual along each
-    rule's own panel (:func:`realised_euler`)."""
+    """``{"agents" | "benchmark": {(type, employed): (mean, 2 sd over economies)}}``: the realised Euler residual
+    along each rule's own panel (:func:`realised_euler`)."""
     welfare: Optional[dict] = None
     """With ``welfare``: ``{"benchmark" | "best response": [Gain per type]}``, unilateral switching gains."""
 
     def as_dict(self) -> dict:
         """Plain JSON: groups as ``"<type>, <employment>"``, gains as mean and band per type."""
         def keyed(mapping):
-            return {f"{name}, {status}": value for (name, status), value in mapping.items()}
+            return {", ".join(self.group_name(group)): value for group, value in mapping.items()}
 
         return {"label": self.label, "alm": self.alm, "benchmark_alm": self.benchmark_alm,
                 "fractions": keyed(self.fractions),
@@ -94,6 +97,11 @@ class BestResponseCheck:
                                    for rule, groups in self.euler.items()},
                 "welfare_unilateral": None if self.welfare is None else
                 {rule: [{"mean": g.mean, "band": g.band} for g in gains] for rule, gains in self.welfare.items()}}
+
+    def group_name(self, group: tuple) -> tuple:
+        """(type name, ``employed`` or ``unemployed``) of a ``(type, employed)`` key."""
+        t, employed = group
+        return self.types[t], ("employed" if employed else "unemployed")
 
     def gaps(self) -> dict:
         """``{group: (agents - best response, benchmark - best response, agents - benchmark)}``."""
@@ -128,14 +136,10 @@ def check_run(model, experiment, label: str, *, settings: Optional[dict] = None,
         chat[rule] = np.array([actor.consumption_fraction(panel.capital[t], panel.employed[t],
                                                           panel.aggregate_state[t]) for t in periods])
     employed = np.array([panel.employed[t] for t in periods])
-    types = np.broadcast_to(_household_types(experiment), employed.shape)
-    names = type_names(experiment)
-    fractions = {}
-    for t, name in enumerate(names):
-        for e, status in ((True, "employed"), (False, "unemployed")):
-            mine = (types == t) & (employed == e)
-            if mine.any():
-                fractions[(name, status)] = {rule: float(values[mine].mean()) for rule, values in chat.items()}
+    types, num_types = _household_types(experiment), len(experiment.ks.capital_productivity)
+    means = {rule: _bias(values, employed, types, num_types) for rule, values in chat.items()}
+    fractions = {group: {rule: means[rule][group] for rule in RULES} for group in means["agents"]
+                 if np.isfinite(means["agents"][group])}
     with one_torch_thread():
         benchmark_panel = simulate_agents(benchmark, experiment, **settings)
     euler = {"agents": realised_euler(panel, experiment, solution.price_impact),
@@ -144,7 +148,9 @@ def check_run(model, experiment, label: str, *, settings: Optional[dict] = None,
     if welfare is not None:
         measured = switching_gains(model, {"benchmark": benchmark, "best response": answer}, experiment, welfare)
         gains = {rule: measured[rule]["unilateral"] for rule in ("benchmark", "best response")}
-    return BestResponseCheck(label, as_mapping(alm), dict(solution.alm), fractions, euler, gains)
+    kappa = experiment.ks.capital_productivity
+    names = ("all",) if len(kappa) == 1 else tuple(f"kappa {k:g}" for k in kappa)
+    return BestResponseCheck(label, names, as_mapping(alm), dict(solution.alm), fractions, euler, gains)
 
 
 def format_check(check: BestResponseCheck) -> str:
@@ -157,14 +163,16 @@ def format_check(check: BestResponseCheck) -> str:
              "agents - benchmark |",
              "|---|---|---:|---:|---:|---:|---:|---:|"]
     gaps = check.gaps()
-    for (name, status), f in check.fractions.items():
+    for group, f in check.fractions.items():
+        name, status = check.group_name(group)
         lines.append(f"| {name} | {status} | {f['agents']:.4f} | {f['benchmark']:.4f} | {f['best response']:.4f} | "
-                     + " | ".join(f"{x:+.4f}" for x in gaps[(name, status)]) + " |")
+                     + " | ".join(f"{x:+.4f}" for x in gaps[group]) + " |")
     lines += ["", "realised Euler residual beta R' c / c' - 1 along each rule's own panel (mean +- 2 sd over "
                   "economies; 0 for a rule that optimises here, above 0 where it consumes too much today):", "",
               "| type | employment | agents | benchmark |", "|---|---|---:|---:|"]
-    for (name, status), (mean, band) in check.euler["agents"].items():
-        other = check.euler["benchmark"].get((name, status), (float("nan"), float("nan")))
+    for group, (mean, band) in check.euler["agents"].items():
+        name, status = check.group_name(group)
+        other = check.euler["benchmark"].get(group, (float("nan"), float("nan")))
         lines.append(f"| {name} | {status} | {mean:+.4f} +- {band:.4f} | {other[0]:+.4f} +- {other[1]:.4f} |")
     if check.welfare is not None:
         lines += ["", "unilateral gain of switching from the agents' rule (percent of consumption per period, "

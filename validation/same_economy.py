@@ -138,14 +138,9 @@ def _bias(diff, employed, types, num_types) -> dict:
     return out
 
 
-def type_names(experiment) -> list:
-    """Group names of the types: ``all`` for one type, ``kappa K`` otherwise (types in the calibration's order)."""
-    kappa = experiment.ks.capital_productivity
-    return ["all"] if len(kappa) == 1 else [f"kappa {k:g}" for k in kappa]
-
-
 def realised_euler(panel, experiment, price_impact) -> dict:
-    """``{(type name, employment): (mean, 2 sd over economies)}`` of beta R'_i c_t / c_{t+1} - 1 along ``panel``.
+    """``{(type, employed): (mean, 2 sd over economies)}`` of beta R'_i c_t / c_{t+1} - 1 along ``panel`` (keys as
+    :func:`_bias`: type index in the calibration's order, employment at t).
 
     R'_i = 1 - delta + kappa_i r' [1 + (phi/N)_i (1 - alpha)(l'_i / L' - kappa_i k'_i / K')], the private return
     of docs/finite_n.md with ``price_impact`` = phi / N per type (0: the market return), from the panel's own
@@ -161,15 +156,15 @@ def realised_euler(panel, experiment, price_impact) -> dict:
     residual = experiment.beta * R * panel.consumption[:-1] / panel.consumption[1:] - 1.0
     employed = panel.employed[:-1]
     out = {}
-    for t, name in enumerate(type_names(experiment)):
-        for e, status in ((True, "employed"), (False, "unemployed")):
+    for t in range(len(experiment.ks.capital_productivity)):
+        for e in (True, False):
             mine = (types == t)[None, None, :] & (employed == e)
             per_economy = np.array([residual[:, j][mine[:, j]].mean() for j in range(panel.n_economies)
                                     if mine[:, j].any()])
             if per_economy.size:
                 band = (2.0 * float(per_economy.std(ddof=1)) / float(np.sqrt(per_economy.size))
                         if per_economy.size > 1 else float("nan"))
-                out[(name, status)] = (float(per_economy.mean()), band)
+                out[(t, e)] = (float(per_economy.mean()), band)
     return out
 
 
@@ -192,7 +187,7 @@ class SameEconomyScores:
     """:func:`validation.welfare.switching_gains` of the policy against ``price-impact`` and (unless
     :func:`same_economy_scores` skipped it) ``price-taking``."""
     realised_euler: Mapping[tuple, tuple]
-    """:func:`realised_euler` along the RL panel, by (type name, employment): (mean, 2 sd over economies)."""
+    """:func:`realised_euler` along the RL panel, by (type, employed): (mean, 2 sd over economies)."""
     benchmark_realised_euler: Mapping[tuple, tuple]
     """The same along the price-impact rule's panel."""
 
@@ -248,10 +243,11 @@ class SameEconomyScores:
                 bias = self.chat_bias[(t, e)]
                 out.append((f"{prefix}_{status}", "chat_bias", 0.0, bias, abs(bias),
                             (self.chat_bias_price_taking[(t, e)], None, None)))
-        for (group, status), (mean, band) in self.realised_euler.items():
-            name = "realised_euler" if num_types == 1 else f"realised_euler_{group.replace(' ', '')}"
-            bench = self.benchmark_realised_euler[(group, status)][0]
-            out.append((f"{name}_{status}", "realised_euler", bench, mean, abs(mean - bench), None, band))
+        for (t, e), (mean, band) in self.realised_euler.items():
+            prefix = "realised_euler" if num_types == 1 else f"realised_euler_{rl.type_name(t)}"
+            bench = self.benchmark_realised_euler[(t, e)][0]
+            out.append((f"{prefix}_{'employed' if e else 'unemployed'}", "realised_euler", bench, mean,
+                        abs(mean - bench), None, band))
         out.append(("policy_error_mean", "policy_error_mean", 0.0, self.policy_error["all"],
                     self.policy_error["all"], None))
         out.append(("policy_error_max", "policy_error_max", 0.0, self.policy_error["max"], self.policy_error["max"],
