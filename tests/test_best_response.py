@@ -14,6 +14,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from econ.economy import action_to_fraction, fraction_to_action
 from econ.experiments import make_experiment
@@ -130,3 +131,56 @@ def test_bad_input_is_refused(ks, capsys):
         with pytest.raises(SystemExit) as info:
             br.main(argv)
         assert info.value.code == 2 and message in capsys.readouterr().err
+
+
+class _QuadraticCritics(torch.nn.Module):
+    """Twin critics whose smaller Q peaks at ``peak(o)``: Q_1 = -(a - peak)^2, Q_2 = Q_1 + 0.1."""
+
+    def __init__(self, peak):
+        super().__init__()
+        self.scale = torch.nn.Parameter(torch.ones(()))  # a parameter, as SB3's critics have (dtype, device)
+        self.peak = peak
+
+    def forward(self, obs, actions):
+        q = -self.scale * (actions - self.peak(obs)) ** 2
+        return q, q + 0.1
+
+
+def test_the_critic_optimum_is_found_to_half_the_refined_step():
+    """The optimum of a known Q, anywhere in the box including its edges, within half the refined grid's step."""
+    critics = _QuadraticCritics(lambda obs: torch.clamp(obs[:, :1], -1.0, 1.0))
+    peaks = np.concatenate([np.linspace(-1.0, 1.0, 97), [0.123456, -0.98765, 1.5, -2.0]])
+    observations = np.stack([peaks, np.zeros_like(peaks)], axis=1)
+    found = br.critic_optimum(critics, observations)
+    step = (2.0 / (br.CRITIC_GRID - 1)) / ((br.CRITIC_REFINE - 1) / 2)
+    assert np.max(np.abs(found - np.clip(peaks, -1.0, 1.0))) <= step / 2 + 1e-7
+    assert br.q_critics(lambda obs: obs) is None and br.q_critics(critics) is None  # a module is not a model
+    with pytest.raises(ValueError, match=r"observations must have shape \(M, d\)"):
+        br.critic_optimum(critics, peaks)
+
+
+def test_a_model_with_critics_gets_their_optimum_beside_the_three_rules(ks):
+    """A rule whose critics peak at the consumption fraction 0.2 everywhere: the fourth column reads 0.2 in every
+    group, and the agents' distance to it is the rule's own distance to 0.2."""
+    experiment, solution = ks
+    benchmark = KSBenchmarkActor(experiment, solution)
+    target = float(fraction_to_action(0.2))
+
+    class WithCritics:
+        critic = _QuadraticCritics(lambda obs: torch.full((obs.shape[0], 1), target))
+
+        def __call__(self, obs):
+            return benchmark(obs)
+
+    check = br.check_run(WithCritics(), experiment, "critics", settings=SETTINGS, solver_options=SOLVER)
+    assert check.has_critic
+    for group, f in check.fractions.items():
+        assert f[br.CRITIC_RULE] == pytest.approx(0.2, abs=3e-4), group
+        actor_gap, critic_gap = check.critic_gaps()[group]
+        assert actor_gap == pytest.approx(f["agents"] - 0.2, abs=3e-4)
+    assert "critic optimum - BR" in br.format_check(check)
+    assert set(check.as_dict()["critic_gaps"]["all, employed"]) == {"agents - critic optimum",
+                                                                    "critic optimum - best response"}
+    plain = br.check_run(benchmark, experiment, "plain", settings=SETTINGS, solver_options=SOLVER)
+    assert not plain.has_critic and plain.as_dict()["critic_gaps"] is None
+    assert "critic optimum" not in br.format_check(plain)

@@ -34,6 +34,13 @@ remaining distance is worth (percent of consumption per period, mean and 2
 sd over economies, :func:`validation.welfare.switching_gains`); for a few
 households of a type their bands can be wider than the distance they
 measure.
+
+For an off-policy model (SAC, TD3, DDPG) a fourth rule is read off the model
+itself: the *critic's optimum*, the consumption fraction that maximises its
+Q (the smaller of the twin critics) at each of the same states
+(:func:`critic_optimum`).  The actor is trained to climb that Q, so ``agents -
+critic optimum`` near 0 with ``critic optimum - best response`` far from 0
+says that the critic, not the actor, holds the error.
 """
 
 from __future__ import annotations
@@ -45,12 +52,15 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
+import torch as th
 
 from econ import checks
+from econ.economy import action_to_fraction
 from econ.cli_help import HelpFormatter
 from econ.krusell_smith.best_response import best_response
 from econ.io import write_json_atomic
 from econ.krusell_smith.law_of_motion import as_mapping
+from rl import core
 from rl.loading import load_model
 from rl.rollout import one_torch_thread, simulate_agents
 from validation.compare import scoring_experiment, shipped_model_path
@@ -62,6 +72,59 @@ from validation.welfare import Scenario, switching_gains
 
 RULES = ("agents", "benchmark", "best response")
 """The three consumption rules compared on the agents' states."""
+
+CRITIC_RULE = "critic optimum"
+"""The fourth rule, for models with Q critics (:func:`critic_optimum`)."""
+
+CRITIC_GRID = 201
+"""Actions :func:`critic_optimum` tries first: the action box [-1, 1] every 0.01 (0.005 of the consumption
+fraction)."""
+
+CRITIC_REFINE = 41
+"""... then this many around the best of them, 0.0005 apart (0.00025 of the fraction, six times finer than the
+0.0015 the consumption-fraction rows allow)."""
+
+CRITIC_CHUNK = 2_048
+"""Observations per critic evaluation (times the number of actions tried: memory, not the result)."""
+
+
+def q_critics(model):
+    """The Q critics of an SB3 off-policy model (SAC, TD3, DDPG): ``(obs, actions) -> tuple of (M, 1)`` tensors;
+    None for models without them (PPO, plain rules)."""
+    critic = getattr(model, "critic", None)
+    return critic if isinstance(critic, th.nn.Module) else None
+
+
+def _smaller_q(critics, observations: th.Tensor, actions: np.ndarray) -> np.ndarray:
+    """min_j Q_j(o_m, a_mg) for observations (M, d) and actions (M, G): (M, G)."""
+    count, tried = actions.shape
+    stacked = observations.repeat_interleave(tried, dim=0)
+    values = th.cat(critics(stacked, th.as_tensor(actions.reshape(-1, 1), dtype=stacked.dtype,
+                                                  device=stacked.device)), dim=1)
+    return values.min(dim=1).values.reshape(count, tried).cpu().numpy()
+
+
+def critic_optimum(critics, observations) -> np.ndarray:
+    """The action in [-1, 1] that maximises the smaller of the critics' Q at each observation (M, d): the best of
+    :data:`CRITIC_GRID` evenly spaced actions, then of :data:`CRITIC_REFINE` around it (one-dimensional actions,
+    the Krusell-Smith consumption fraction's).  Returns (M,) actions."""
+    observations = np.asarray(observations, dtype=np.float32)
+    if observations.ndim != 2:
+        raise ValueError(f"observations must have shape (M, d), got {observations.shape}")
+    parameter = next(critics.parameters())
+    coarse = np.linspace(-1.0, 1.0, CRITIC_GRID)
+    step = coarse[1] - coarse[0]
+    out = np.empty(observations.shape[0])
+    with th.no_grad():
+        for start in range(0, observations.shape[0], CRITIC_CHUNK):
+            obs = th.as_tensor(observations[start:start + CRITIC_CHUNK], device=parameter.device,
+                               dtype=parameter.dtype)
+            count = obs.shape[0]
+            actions = np.broadcast_to(coarse, (count, coarse.size))
+            best = actions[np.arange(count), _smaller_q(critics, obs, actions).argmax(axis=1)]
+            fine = np.clip(best[:, None] + np.linspace(-step, step, CRITIC_REFINE), -1.0, 1.0)
+            out[start:start + count] = fine[np.arange(count), _smaller_q(critics, obs, fine).argmax(axis=1)]
+    return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,8 +139,8 @@ class BestResponseCheck:
     benchmark_alm: dict
     """The benchmark solver's law."""
     fractions: dict
-    """``{(type, employed): {rule: mean consumption fraction}}``, rules :data:`RULES` (groups keyed as the
-    scorecard's: type index, employment)."""
+    """``{(type, employed): {rule: mean consumption fraction}}``, rules :data:`RULES` and, for a model with Q
+    critics, :data:`CRITIC_RULE` (groups keyed as the scorecard's: type index, employment)."""
     euler: dict
     """``{"agents" | "benchmark": {(type, employed): (mean, 2 sd over economies)}}``: the realised Euler residual
     along each rule's own panel (:func:`realised_euler`)."""
@@ -93,6 +156,9 @@ class BestResponseCheck:
                 "fractions": keyed(self.fractions),
                 "gaps": {k: dict(zip(("agents - best response", "benchmark - best response", "agents - benchmark"), v))
                          for k, v in keyed(self.gaps()).items()},
+                "critic_gaps": None if not self.has_critic else
+                {k: dict(zip(("agents - critic optimum", "critic optimum - best response"), v))
+                 for k, v in keyed(self.critic_gaps()).items()},
                 "realised_euler": {rule: {k: {"mean": m, "band": b} for k, (m, b) in keyed(groups).items()}
                                    for rule, groups in self.euler.items()},
                 "welfare_unilateral": None if self.welfare is None else
@@ -102,6 +168,16 @@ class BestResponseCheck:
         """(type name, ``employed`` or ``unemployed``) of a ``(type, employed)`` key."""
         t, employed = group
         return self.types[t], ("employed" if employed else "unemployed")
+
+    @property
+    def has_critic(self) -> bool:
+        """Whether the critic's optimum was measured (a model with Q critics)."""
+        return any(CRITIC_RULE in f for f in self.fractions.values())
+
+    def critic_gaps(self) -> dict:
+        """``{group: (agents - critic optimum, critic optimum - best response)}`` (models with Q critics)."""
+        return {g: (f["agents"] - f[CRITIC_RULE], f[CRITIC_RULE] - f["best response"])
+                for g, f in self.fractions.items()}
 
     def gaps(self) -> dict:
         """``{group: (agents - best response, benchmark - best response, agents - benchmark)}``."""
@@ -135,10 +211,13 @@ def check_run(model, experiment, label: str, *, settings: Optional[dict] = None,
     for rule, actor in (("benchmark", benchmark), ("best response", answer)):
         chat[rule] = np.array([actor.consumption_fraction(panel.capital[t], panel.employed[t],
                                                           panel.aggregate_state[t]) for t in periods])
+    critics = q_critics(model)
+    if critics is not None:
+        chat[CRITIC_RULE] = np.array([_critic_fractions(critics, experiment, panel, t) for t in periods])
     employed = np.array([panel.employed[t] for t in periods])
     types, num_types = _household_types(experiment), len(experiment.ks.capital_productivity)
     means = {rule: _bias(values, employed, types, num_types) for rule, values in chat.items()}
-    fractions = {group: {rule: means[rule][group] for rule in RULES} for group in means["agents"]
+    fractions = {group: {rule: means[rule][group] for rule in chat} for group in means["agents"]
                  if np.isfinite(means["agents"][group])}
     with one_torch_thread():
         benchmark_panel = simulate_agents(benchmark, experiment, **settings)
@@ -151,6 +230,16 @@ def check_run(model, experiment, label: str, *, settings: Optional[dict] = None,
     kappa = experiment.ks.capital_productivity
     names = ("all",) if len(kappa) == 1 else tuple(f"kappa {k:g}" for k in kappa)
     return BestResponseCheck(label, names, as_mapping(alm), dict(solution.alm), fractions, euler, gains)
+
+
+def _critic_fractions(critics, experiment, panel, t: int) -> np.ndarray:
+    """The critics' optimal consumption fraction for every household of kept period ``t`` of ``panel`` (E, N)."""
+    state = core.EconomyState(panel.capital[t], np.log(panel.technology[t]), panel.aggregate_state[t],
+                              panel.employed[t], np.zeros(panel.n_economies, dtype=np.int64))
+    observations = core.observe(experiment, state).reshape(-1, core.observation_size(experiment))
+    with one_torch_thread():
+        actions = critic_optimum(critics, observations)
+    return action_to_fraction(actions).reshape(panel.capital[t].shape)
 
 
 def format_check(check: BestResponseCheck) -> str:
@@ -167,6 +256,14 @@ def format_check(check: BestResponseCheck) -> str:
         name, status = check.group_name(group)
         lines.append(f"| {name} | {status} | {f['agents']:.4f} | {f['benchmark']:.4f} | {f['best response']:.4f} | "
                      + " | ".join(f"{x:+.4f}" for x in gaps[group]) + " |")
+    if check.has_critic:
+        lines += ["", "the critics' optimum (the fraction that maximises the smaller Q) on the same states:", "",
+                  "| type | employment | critic optimum | agents - critic optimum | critic optimum - BR |",
+                  "|---|---|---:|---:|---:|"]
+        for group, (actor_gap, critic_gap) in check.critic_gaps().items():
+            name, status = check.group_name(group)
+            lines.append(f"| {name} | {status} | {check.fractions[group][CRITIC_RULE]:.4f} | {actor_gap:+.4f} | "
+                         f"{critic_gap:+.4f} |")
     lines += ["", "realised Euler residual beta R' c / c' - 1 along each rule's own panel (mean +- 2 sd over "
                   "economies; 0 for a rule that optimises here, above 0 where it consumes too much today):", "",
               "| type | employment | agents | benchmark |", "|---|---|---:|---:|"]
