@@ -1,4 +1,5 @@
-"""PPO's actor-critic with the critic's own hidden units.
+"""Policies with a changed critic: PPO's actor-critic with the critic's own hidden units
+(:class:`CriticActivationPolicy`), and SAC with one critic network per household type (:class:`TypeCriticSACPolicy`).
 
 SB3's ``MlpPolicy`` gives the actor and the critic the same activation.  With
 ``tanh`` in both, the critic of ``ks`` at N = 10 saturates: every unit of its
@@ -6,11 +7,23 @@ second layer sits at +-1 and the value is one constant, so the advantages
 carry nothing but noise (docs/training.md, "PPO's critic at N = 10").
 Non-saturating units in both networks let the critic fit but change what the
 actor learns.  :class:`CriticActivationPolicy` changes the critic alone.
+
+SAC's twin critics are each one network for every household.  In the
+economies with kappa types its optimum on the agents' own states is pulled
+towards the majority type's (docs/training.md, "SAC on ks-het-mild"), and
+the actor follows its critic.  :class:`TypeCriticSACPolicy` gives every type
+its own critic networks (the actor stays shared): each sample's Q is read from
+the networks of its type, so one type's fit cannot smooth another's.
 """
 
 from __future__ import annotations
 
-from stable_baselines3.common.policies import ActorCriticPolicy
+from typing import Sequence
+
+import torch as th
+from stable_baselines3.common.policies import ActorCriticPolicy, ContinuousCritic
+from stable_baselines3.common.torch_layers import create_mlp
+from stable_baselines3.sac.policies import SACPolicy
 from torch import nn
 
 
@@ -44,3 +57,72 @@ class CriticActivationPolicy(ActorCriticPolicy):
 
     def _get_constructor_parameters(self) -> dict:
         return {**super()._get_constructor_parameters(), "critic_activation_fn": self._critic_activation_fn}
+
+
+class TypeCritic(ContinuousCritic):
+    """SB3's ``ContinuousCritic`` with one set of ``n_critics`` networks per household type.
+
+    The type of a sample is the nearest of ``type_values`` to its observation column ``type_column`` (the observed
+    kappa of each type).  Every type's networks have SB3's layout (``create_mlp``); the set SB3 builds is the first
+    type's, so with one type the critic computes what ``ContinuousCritic`` does.
+    """
+
+    def __init__(self, *args, type_column: int, type_values: Sequence[float], **kwargs):
+        super().__init__(*args, **kwargs)
+        values = [float(v) for v in type_values]
+        if not values or len(set(values)) != len(values):
+            raise ValueError(f"type_values must be distinct observed values, one per type, got {type_values!r}")
+        self.type_column = int(type_column)
+        self.register_buffer("type_values", th.tensor(values, dtype=th.float32), persistent=False)
+        features_dim = self.q_networks[0][0].in_features
+        layers = [m.out_features for m in self.q_networks[0] if isinstance(m, nn.Linear)][:-1]
+        activation = next((type(m) for m in self.q_networks[0] if not isinstance(m, nn.Linear)), nn.ReLU)
+        heads = []
+        for idx, first in enumerate(self.q_networks):
+            others = [nn.Sequential(*create_mlp(features_dim, 1, layers, activation)) for _ in values[1:]]
+            for j, net in enumerate(others, start=1):
+                self.add_module(f"qf{idx}_type{j}", net)
+            heads.append([first, *others])
+        self.type_networks = heads
+
+    def types_of(self, obs: th.Tensor) -> th.Tensor:
+        """Type index (B,) of each observation (the nearest observed kappa)."""
+        return (obs[:, self.type_column:self.type_column + 1] - self.type_values).abs().argmin(dim=1)
+
+    def _q(self, networks, x: th.Tensor, types: th.Tensor) -> th.Tensor:
+        out = th.empty(x.shape[0], 1, dtype=x.dtype, device=x.device)
+        for j, net in enumerate(networks):
+            rows = (types == j).nonzero(as_tuple=True)[0]
+            if rows.numel():
+                out = out.index_put((rows,), net(x[rows]))
+        return out
+
+    def forward(self, obs: th.Tensor, actions: th.Tensor) -> tuple[th.Tensor, ...]:
+        with th.set_grad_enabled(not self.share_features_extractor):
+            features = self.extract_features(obs, self.features_extractor)
+        x, types = th.cat([features, actions], dim=1), self.types_of(obs)
+        return tuple(self._q(networks, x, types) for networks in self.type_networks)
+
+    def q1_forward(self, obs: th.Tensor, actions: th.Tensor) -> th.Tensor:
+        with th.no_grad():
+            features = self.extract_features(obs, self.features_extractor)
+        return self._q(self.type_networks[0], th.cat([features, actions], dim=1), self.types_of(obs))
+
+
+class TypeCriticSACPolicy(SACPolicy):
+    """SAC's ``MlpPolicy`` whose critics (and target critics) are :class:`TypeCritic`: one set of networks per
+    household type; the actor is SB3's, shared by every household."""
+
+    def __init__(self, *args, type_column: int, type_values: Sequence[float], **kwargs):
+        # read by make_critic, which SACPolicy.__init__ calls
+        self._type_column, self._type_values = int(type_column), [float(v) for v in type_values]
+        super().__init__(*args, **kwargs)
+
+    def make_critic(self, features_extractor=None) -> TypeCritic:
+        critic_kwargs = self._update_features_extractor(self.critic_kwargs, features_extractor)
+        return TypeCritic(**critic_kwargs, type_column=self._type_column,
+                          type_values=self._type_values).to(self.device)
+
+    def _get_constructor_parameters(self) -> dict:
+        return {**super()._get_constructor_parameters(), "type_column": self._type_column,
+                "type_values": self._type_values}

@@ -74,6 +74,7 @@ PPO, :mod:`rl.sac` and :mod:`rl.td3` for the others), ``advantage_groups`` (PPO:
 all of it by default), ``actor_groups`` (SAC with ``expected_next_value``: observation names whose groups get
 equal shares of the actor's gradient, :meth:`rl.sac.ExpectedNextValueSAC.weigh_actor_by_groups`),
 ``critic_groups`` (likewise for the critics' regression, :meth:`rl.sac.ExpectedNextValueSAC.weigh_critic_by_groups`),
+``critic_per_type`` (SAC: one set of critic networks per kappa type, :class:`rl.policies.TypeCriticSACPolicy`),
 ``target_entropy_final`` and ``target_entropy_anneal_start`` (SAC): the exploration annealing of :mod:`rl.callbacks`.  ``policy_kwargs`` may name its ``activation_fn`` as a
 string (one of :data:`ACTIVATIONS`), so that every setting stays JSON; for PPO it may also name a
 ``critic_activation_fn``, the critic's own units (:class:`rl.policies.CriticActivationPolicy`).
@@ -130,6 +131,11 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
         if "advantage_groups" not in hyper:
             raise ValueError("advantage_groups_until needs advantage_groups")
         checks.half_open("advantage_groups_until (fraction of the run)", hyper["advantage_groups_until"], 0.0, 1.0)
+    if "critic_per_type" in hyper:
+        if not isinstance(hyper["critic_per_type"], bool):
+            raise ValueError(f"critic_per_type must be true or false, got {hyper['critic_per_type']!r}")
+        if hyper["critic_per_type"] and algo != "sac":
+            raise ValueError(f"critic_per_type applies to SAC only, not {algo}")
     for key in ("target_entropy_final", "target_entropy_anneal_start"):
         if key in hyper and algo != "sac":
             raise ValueError(f"{key} applies to SAC only, not {algo}")
@@ -188,6 +194,19 @@ def policy_class(algo: str, policy_kwargs: dict | None):
     return CriticActivationPolicy
 
 
+def type_critic_kwargs(exp: Experiment) -> dict:
+    """The ``policy_kwargs`` :class:`rl.policies.TypeCriticSACPolicy` needs for ``exp``: the observation column of
+    kappa and each type's observed value (``critic_per_type``); a ValueError without observed kappa types."""
+    if "capital_productivity" not in exp.observations:
+        raise ValueError(f"critic_per_type needs capital_productivity among the observations of {exp.name!r} "
+                         f"({exp.observations})")
+    kappa = np.unique(np.asarray(exp.capital_productivity, dtype=float))
+    if kappa.size < 2:
+        raise ValueError(f"critic_per_type needs at least two kappa types, {exp.name!r} has {kappa.size}")
+    observed = 1.0 + (kappa - 1.0) / exp.productivity_scale  # as rl.core.observe writes them
+    return {"type_column": exp.observations.index("capital_productivity"), "type_values": observed.tolist()}
+
+
 def _refuse_unknown(what: str, given: dict, accepted: set) -> None:
     unknown = sorted(set(given) - accepted)
     if unknown:
@@ -221,6 +240,7 @@ def sb3_kwargs(hyper: dict, exp) -> dict:
     kwargs.pop("advantage_groups_until", None)
     kwargs.pop("actor_groups", None)
     kwargs.pop("critic_groups", None)
+    kwargs.pop("critic_per_type", None)
     final = kwargs.pop("learning_rate_final", None)
     if final is not None:
         start = float(kwargs.get("learning_rate", 3e-4))

@@ -46,7 +46,7 @@ from rl.config import SettingError, TrainConfig, add_arguments, flag_of, from_ar
 from rl.evaluation import Evaluator, ScorecardEvalCallback
 from rl.loading import OFF_POLICY, build_model, model_class, restore_unsaved
 from rl.recipes import (CENTRE_BY_TYPE, LinearSchedule, centred, check_center_rewards, hyperparameters, recipe,
-                        reward_offset, sb3_kwargs, type_reward_offsets)
+                        reward_offset, sb3_kwargs, type_reward_offsets, type_critic_kwargs)
 from rl.vec_env import EconomyVecEnv
 
 _LinearSchedule = LinearSchedule
@@ -222,6 +222,11 @@ def train(config: TrainConfig, out, *, resume: bool = False, overwrite: bool = F
     if hyper.get("expected_next_value"):
         try:
             check_shock_expectation(exp)
+        except ValueError as err:
+            raise SettingError("hyper_overrides", str(err)) from None
+    if hyper.get("critic_per_type"):
+        try:
+            type_critic_kwargs(exp)
         except ValueError as err:
             raise SettingError("hyper_overrides", str(err)) from None
     for key in ("advantage_groups", "actor_groups", "critic_groups"):

@@ -453,3 +453,67 @@ def test_sac_group_settings_change_training_and_are_set_again_on_loading(tmp_pat
                           hyper_overrides={"expected_next_value": True, key: ["labour_productivity"]}),
               tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+def _type_critic(types, seed=0):
+    from gymnasium import spaces
+    from stable_baselines3.common.torch_layers import FlattenExtractor
+    from rl.policies import TypeCritic
+    space = spaces.Box(-10.0, 10.0, (3,), np.float32)
+    torch.manual_seed(seed)
+    args = (space, spaces.Box(-1.0, 1.0, (1,), np.float32), [8, 8], FlattenExtractor(space), 3, torch.nn.SiLU)
+    if types is None:
+        from stable_baselines3.common.policies import ContinuousCritic
+        return ContinuousCritic(*args)
+    return TypeCritic(*args, type_column=2, type_values=types)
+
+
+def test_a_type_critic_reads_each_sample_from_its_own_types_networks():
+    """Each sample's Q (both twins) is its type's networks' value; a loss on one type's samples moves only that
+    type's networks; with one type the critic is SB3's ContinuousCritic (the same weights from the same seed)."""
+    critic = _type_critic([0.75, 1.0, 1.25])
+    obs = torch.tensor([[0.3, 1.0, 0.75], [0.1, 0.0, 1.25], [2.0, 1.0, 1.0], [0.5, 0.0, 0.75]])
+    actions = torch.tensor([[-0.2], [0.4], [0.0], [0.9]])
+    x = torch.cat([obs, actions], dim=1)
+    types = [0, 2, 1, 0]
+    assert critic.types_of(obs).tolist() == types
+    for twin, values in enumerate(critic(obs, actions)):
+        for row, t in enumerate(types):
+            assert torch.allclose(values[row], critic.type_networks[twin][t](x[row:row + 1])[0])
+    assert torch.equal(critic.q1_forward(obs, actions), critic(obs, actions)[0])
+    sum(q[obs[:, 2] == 1.25].sum() for q in critic(obs, actions)).backward()
+    moved = [[any(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters()) for net in twin]
+             for twin in critic.type_networks]
+    assert moved == [[False, False, True], [False, False, True]]
+    one, plain = _type_critic([1.0]), _type_critic(None)
+    assert all(torch.equal(a, b) for a, b in zip(one(obs, actions), plain(obs, actions)))
+    with pytest.raises(ValueError, match="type_values must be distinct"):
+        _type_critic([1.0, 1.0])
+
+
+def test_critic_per_type_builds_loads_and_is_refused_where_it_cannot_apply(tmp_path):
+    """critic_per_type: SAC's critics and target critics are TypeCritics over the experiment's observed kappa
+    values (scaled as the observations are); a trained run loads with it; refused before any work for other
+    algorithms, a non-boolean value, and an experiment without kappa types."""
+    from rl.loading import build_model, load_model
+    from rl.policies import TypeCritic, TypeCriticSACPolicy
+    exp = make_experiment("ks-het-mild", 6, episode_length=40, productivity_scale=0.25)
+    hyper = hyperparameters("sac", "tuned", exp.beta, extra={"critic_per_type": True})
+    model = build_model("sac", hyper, exp, seed=0)
+    assert isinstance(model.policy, TypeCriticSACPolicy)
+    for critic in (model.critic, model.critic_target):
+        assert isinstance(critic, TypeCritic) and critic.type_values.tolist() == [0.0, 1.0, 2.0]
+        assert critic.type_column == exp.observations.index("capital_productivity")
+    run = tmp_path / "run"
+    train(TrainConfig("ks-het-mild", "sac", timesteps=600, n_agents=6, overrides={"episode_length": 40},
+                      hyper_overrides={"critic_per_type": True, "learning_starts": 100, "batch_size": 32}), run)
+    trained = load_model(run, make_experiment("ks-het-mild", 6, episode_length=40))
+    assert isinstance(trained.critic, TypeCritic)
+    for algo in ("td3", "ppo"):
+        with pytest.raises(ValueError, match="critic_per_type applies to SAC only"):
+            hyperparameters(algo, "tuned", 0.95, extra={"critic_per_type": True})
+    with pytest.raises(ValueError, match="critic_per_type must be true or false"):
+        hyperparameters("sac", "tuned", 0.95, extra={"critic_per_type": "yes"})
+    with pytest.raises(ValueError, match="critic_per_type needs capital_productivity"):
+        train(TrainConfig("ks", "sac", timesteps=64, hyper_overrides={"critic_per_type": True}), tmp_path / "ks")
+    assert not (tmp_path / "ks").exists()
