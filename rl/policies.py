@@ -8,12 +8,13 @@ carry nothing but noise (docs/training.md, "PPO's critic at N = 10").
 Non-saturating units in both networks let the critic fit but change what the
 actor learns.  :class:`CriticActivationPolicy` changes the critic alone.
 
-SAC's twin critics are each one network for every household.  In the
-economies with kappa types its optimum on the agents' own states is pulled
-towards the majority type's (docs/training.md, "SAC on ks-het-mild"), and
-the actor follows its critic.  :class:`TypeCriticSACPolicy` gives every type
-its own critic networks (the actor stays shared): each sample's Q is read from
-the networks of its type, so one type's fit cannot smooth another's.
+SAC's twin critics are each one network for every household, and in the
+economies with kappa types the actor follows its critics' optimum, which is
+what misses the types' best responses (docs/training.md, "SAC on
+ks-het-mild").  :class:`TypeCriticSACPolicy` gives every type its own critic
+networks (the actor stays shared): each sample's Q is read from the networks
+of its type, so one type's fit cannot smooth another's.  Measured there: it
+brings the middle type to its best response, not the high type.
 """
 
 from __future__ import annotations
