@@ -170,6 +170,15 @@ class Panel:
     def labour_productivity(self) -> np.ndarray:
         return np.asarray(self.experiment.labour_productivity)
 
+    def state(self, t: int) -> core.EconomyState:
+        """The economies' state at the start of kept period ``t`` (episode time 0: observations do not read it)."""
+        return core.EconomyState(self.capital[t], np.log(self.technology[t]), self.aggregate_state[t],
+                                 self.employed[t], np.zeros(self.n_economies, dtype=np.int64))
+
+    def observations(self, t: int) -> np.ndarray:
+        """Every household's observation at kept period ``t``, rebuilt by :func:`rl.core.observe`: (E * N, d)."""
+        return core.observe(self.experiment, self.state(t)).reshape(self.n_economies * self.n_households, -1)
+
 
 def simulate_agents(policy, experiment: Experiment, n_periods: int, *, seed: int = 0, burn_in: Optional[int] = None,
                     n_economies: int = 1, initial_state=None) -> Panel:

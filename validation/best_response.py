@@ -60,7 +60,6 @@ from econ.cli_help import HelpFormatter
 from econ.krusell_smith.best_response import best_response
 from econ.io import write_json_atomic
 from econ.krusell_smith.law_of_motion import as_mapping
-from rl import core
 from rl.loading import load_model
 from rl.rollout import one_torch_thread, simulate_agents
 from validation.compare import scoring_experiment, shipped_model_path
@@ -213,7 +212,7 @@ def check_run(model, experiment, label: str, *, settings: Optional[dict] = None,
                                                           panel.aggregate_state[t]) for t in periods])
     critics = q_critics(model)
     if critics is not None:
-        chat[CRITIC_RULE] = np.array([_critic_fractions(critics, experiment, panel, t) for t in periods])
+        chat[CRITIC_RULE] = _critic_fractions(critics, panel, periods)
     employed = np.array([panel.employed[t] for t in periods])
     types, num_types = _household_types(experiment), len(experiment.ks.capital_productivity)
     means = {rule: _bias(values, employed, types, num_types) for rule, values in chat.items()}
@@ -232,14 +231,13 @@ def check_run(model, experiment, label: str, *, settings: Optional[dict] = None,
     return BestResponseCheck(label, names, as_mapping(alm), dict(solution.alm), fractions, euler, gains)
 
 
-def _critic_fractions(critics, experiment, panel, t: int) -> np.ndarray:
-    """The critics' optimal consumption fraction for every household of kept period ``t`` of ``panel`` (E, N)."""
-    state = core.EconomyState(panel.capital[t], np.log(panel.technology[t]), panel.aggregate_state[t],
-                              panel.employed[t], np.zeros(panel.n_economies, dtype=np.int64))
-    observations = core.observe(experiment, state).reshape(-1, core.observation_size(experiment))
+def _critic_fractions(critics, panel, periods) -> np.ndarray:
+    """The critics' optimal consumption fraction for every household of the kept ``periods`` of ``panel``
+    (S, E, N), from one :func:`critic_optimum` over all their observations."""
+    observations = np.concatenate([panel.observations(t) for t in periods])
     with one_torch_thread():
         actions = critic_optimum(critics, observations)
-    return action_to_fraction(actions).reshape(panel.capital[t].shape)
+    return action_to_fraction(actions).reshape((len(periods),) + panel.capital.shape[1:])
 
 
 def format_check(check: BestResponseCheck) -> str:

@@ -25,7 +25,6 @@ from econ import checks
 from econ.economy import ACTION_EPS, action_to_fraction, fraction_to_action, markets
 from econ.experiments import Experiment
 from econ.krusell_smith.solver import KrusellSmithSolution, den_haan_errors, fit_alm, gini, solve_krusell_smith
-from rl import core
 from rl.rollout import Actor, Panel, as_actor, economies_in, one_torch_thread, simulate_agents
 from validation.scorecard import Row, judged_row, relative_distance, require_technology, resolve_tolerances
 
@@ -562,13 +561,11 @@ def ks_scores(panel: Panel, experiment: Optional[Experiment] = None,
 
 def _policy_error(actor: Actor, reference: Panel, benchmark_actor: KSBenchmarkActor, sample_every: int) -> dict:
     """|chat_RL - chat*| on every ``sample_every``-th period of ``reference`` (observations rebuilt by rl.core)."""
-    exp = reference.experiment
     errors, employed = [], []
     for t in range(0, reference.n_periods, sample_every):
-        state = core.EconomyState(reference.capital[t], np.log(reference.technology[t]), reference.aggregate_state[t],
-                                  reference.employed[t], np.zeros(reference.n_economies, dtype=np.int64))
-        obs = core.observe(exp, state).reshape(reference.n_economies * reference.n_households, -1)
-        actions = np.asarray(actor(obs), dtype=float).reshape(reference.n_economies, reference.n_households, -1)
+        state = reference.state(t)
+        actions = np.asarray(actor(reference.observations(t)), dtype=float)
+        actions = actions.reshape(reference.n_economies, reference.n_households, -1)
         chat = action_to_fraction(actions[..., 0])
         chat_star = benchmark_actor.consumption_fraction(state.capital, state.employed, state.aggregate_state)
         errors.append(np.abs(chat - chat_star))

@@ -30,7 +30,6 @@ from econ import checks
 from econ.economy import action_to_fraction
 from econ.experiments import Experiment
 from econ.krusell_smith.solver import KrusellSmithSolution
-from rl import core
 from rl.rollout import Panel, as_actor, one_torch_thread, simulate_agents
 from validation.krusell_smith import (KSBenchmarkActor, KSScores, _household_types, _require_ks, ks_benchmark,
                                       ks_scores, price_impact_benchmark)
@@ -112,15 +111,12 @@ def _errors_on(policy, reference: Panel, benchmark: KSBenchmarkActor, sample_eve
     """chat_policy - chat* on every ``sample_every``-th state of ``reference`` (observations rebuilt by rl.core):
     (difference, employed), each (S, E, N)."""
     actor = as_actor(policy)
-    exp = reference.experiment
     diffs, employed = [], []
     with one_torch_thread():
         for t in range(0, reference.n_periods, sample_every):
-            state = core.EconomyState(reference.capital[t], np.log(reference.technology[t]),
-                                      reference.aggregate_state[t], reference.employed[t],
-                                      np.zeros(reference.n_economies, dtype=np.int64))
-            obs = core.observe(exp, state).reshape(reference.n_economies * reference.n_households, -1)
-            actions = np.asarray(actor(obs), dtype=float).reshape(reference.n_economies, reference.n_households, -1)
+            state = reference.state(t)
+            actions = np.asarray(actor(reference.observations(t)), dtype=float)
+            actions = actions.reshape(reference.n_economies, reference.n_households, -1)
             chat_star = benchmark.consumption_fraction(state.capital, state.employed, state.aggregate_state)
             diffs.append(action_to_fraction(actions[..., 0]) - chat_star)
             employed.append(state.employed)
