@@ -99,7 +99,7 @@ def build_model(algo: str, hyper: dict, experiment: Experiment, *, seed=None, en
 
 def restore_unsaved(model, hyper: dict, experiment: Experiment):
     """Set on ``model`` what is not saved with it: the shock expectation of ``experiment``
-    (:class:`rl.sac.ExpectsOverShocks`) and the ``actor_groups`` and ``critic_groups`` settings of ``hyper``
+    (:class:`rl.sac.ExpectsOverShocks`) and the ``actor_groups``, ``critic_groups`` and ``critic_pessimism`` settings of ``hyper``
     (names checked by :func:`rl.callbacks.group_columns`).  Every model a run builds, resumes or loads gets them
     here."""
     if isinstance(model, ExpectsOverShocks):
@@ -108,6 +108,8 @@ def restore_unsaved(model, hyper: dict, experiment: Experiment):
         model.weigh_actor_by_groups(group_columns(experiment, hyper["actor_groups"], "actor_groups"))
     if hyper.get("critic_groups") is not None:
         model.weigh_critic_by_groups(group_columns(experiment, hyper["critic_groups"], "critic_groups"))
+    if hyper.get("critic_pessimism") is not None:
+        model.set_critic_pessimism(hyper["critic_pessimism"])
     return model
 
 

@@ -24,6 +24,11 @@ action-gradient of Q has the same size in each batch: the off-policy counterpart
 ``critic_groups`` setting) does the same for the critics' regression: each group's temporal-difference errors
 are scaled by their root mean square in the batch, so a group with large values (and large errors) does not
 set the critics' gradient alone.
+
+:meth:`ExpectedNextValueSAC.set_critic_pessimism` (the ``critic_pessimism`` setting, p in [0, 1]) replaces the
+minimum over the critics, in the target and in the actor's objective alike, by :func:`combine_critics`,
+p min_j Q_j + (1 - p) mean_j Q_j: p = 1 is SB3's clipped double Q (Fujimoto et al. 2018), p = 0 the critics'
+mean; in between, the weighted double Q of Zhang et al. (2017).  With two critics it is mean - p |Q_1 - Q_2| / 2.
 """
 
 from __future__ import annotations
@@ -97,6 +102,15 @@ class ExpectsOverShocks:
         return values if weights is None else (values.reshape(weights.shape) * weights).sum(dim=0)
 
 
+def combine_critics(values: th.Tensor, pessimism: float = 1.0) -> th.Tensor:
+    """The critics' values (B, n) combined into one (B, 1): ``pessimism`` * their minimum + (1 - ``pessimism``) *
+    their mean (module docstring); exactly the minimum at 1."""
+    smallest = th.min(values, dim=1, keepdim=True).values
+    if pessimism == 1.0:
+        return smallest
+    return pessimism * smallest + (1.0 - pessimism) * values.mean(dim=1, keepdim=True)
+
+
 def group_weights(groups: th.Tensor, sizes: th.Tensor) -> th.Tensor:
     """Per-sample weights (B, 1) that give every group the same root-mean-square size.
 
@@ -119,6 +133,16 @@ class ExpectedNextValueSAC(ExpectsOverShocks, SAC):
 
     actor_group_columns: Optional[list] = None
     critic_group_columns: Optional[list] = None
+    critic_pessimism: float = 1.0
+
+    def set_critic_pessimism(self, pessimism: float):
+        """Combine the critics by :func:`combine_critics` with this weight on their minimum (in [0, 1]; 1, the
+        default, is SB3's).  Not saved with the model (set it again after loading, as the expectation)."""
+        pessimism = float(pessimism)
+        if not 0.0 <= pessimism <= 1.0:
+            raise ValueError(f"critic_pessimism must be in [0, 1], got {pessimism}")
+        self.critic_pessimism = pessimism
+        return self
 
     def weigh_actor_by_groups(self, columns: Optional[list]):
         """Weight each group's share of the actor loss (groups: the distinct values of the observation
@@ -135,7 +159,7 @@ class ExpectedNextValueSAC(ExpectsOverShocks, SAC):
         return self
 
     def _excluded_save_params(self) -> list:
-        return super()._excluded_save_params() + ["actor_group_columns", "critic_group_columns"]
+        return super()._excluded_save_params() + ["actor_group_columns", "critic_group_columns", "critic_pessimism"]
 
     @staticmethod
     def _groups(observations: th.Tensor, columns: list) -> th.Tensor:
@@ -160,12 +184,11 @@ class ExpectedNextValueSAC(ExpectsOverShocks, SAC):
         return loss
 
     def _next_q_values(self, observations: th.Tensor, next_observations: th.Tensor, ent_coef) -> th.Tensor:
-        """min_j Q'_j(o', a') - alpha log pi(a' | o'), a' ~ pi(. | o'); with the expectation, its mean over the
-        shocks."""
+        """min_j Q'_j(o', a') - alpha log pi(a' | o'), a' ~ pi(. | o') (the minimum: :func:`combine_critics`); with
+        the expectation, its mean over the shocks."""
         stacked, weights = self._next_observations(observations, next_observations)
         next_actions, next_log_prob = self.actor.action_log_prob(stacked)
-        next_q = th.cat(self.critic_target(stacked, next_actions), dim=1)
-        next_q, _ = th.min(next_q, dim=1, keepdim=True)
+        next_q = combine_critics(th.cat(self.critic_target(stacked, next_actions), dim=1), self.critic_pessimism)
         next_q = next_q - ent_coef * next_log_prob.reshape(-1, 1)
         return self._weighted_mean(next_q, weights)
 
@@ -213,7 +236,7 @@ class ExpectedNextValueSAC(ExpectsOverShocks, SAC):
             self.critic.optimizer.step()
 
             q_values_pi = th.cat(self.critic(replay_data.observations, actions_pi), dim=1)
-            min_qf_pi, _ = th.min(q_values_pi, dim=1, keepdim=True)
+            min_qf_pi = combine_critics(q_values_pi, self.critic_pessimism)
             weights = self._actor_weights(replay_data.observations, actions_pi, min_qf_pi)
             actor_loss = ent_coef * log_prob - min_qf_pi
             actor_loss = actor_loss.mean() if weights is None else (weights * actor_loss).mean()

@@ -455,6 +455,46 @@ def test_sac_group_settings_change_training_and_are_set_again_on_loading(tmp_pat
     assert not (tmp_path / "run").exists()
 
 
+def test_critic_pessimism_trains_on_the_combined_critics_and_is_set_again_on_loading(tmp_path):
+    """critic_pessimism 1 trains bit for bit as SB3's clipped double Q, any other weight differently; the setting is
+    checked before any work and set on every model the run builds or resumes."""
+    from rl.loading import build_model
+    from rl.sac import ExpectedNextValueSAC
+    from rl.vec_env import EconomyVecEnv
+    exp = make_experiment("ks", episode_length=40)
+
+    def weights(pessimism):
+        model = ExpectedNextValueSAC("MlpPolicy", EconomyVecEnv(exp, n_economies=2, seed=0), learning_starts=64,
+                                     batch_size=32, gamma=exp.beta, seed=0, device="cpu",
+                                     policy_kwargs={"net_arch": [16, 16]}, gradient_steps=2)
+        model.expect_over_shocks(exp)
+        if pessimism is not None:
+            model.set_critic_pessimism(pessimism)
+        model.learn(400)
+        return torch.cat([p.detach().flatten() for p in model.policy.parameters()])
+
+    plain = weights(None)
+    assert torch.equal(weights(1.0), plain)
+    assert not torch.equal(weights(0.0), plain)
+    assert not torch.equal(weights(0.5), weights(0.0))
+
+    hyper = hyperparameters("sac", "tuned", exp.beta, extra={"expected_next_value": True, "critic_pessimism": 0.5})
+    assert build_model("sac", hyper, exp, seed=0).critic_pessimism == 0.5
+    for extra, message in (({"expected_next_value": True, "critic_pessimism": 1.5}, r"must be a number in \[0, 1\]"),
+                           ({"expected_next_value": True, "critic_pessimism": True}, "must be a number"),
+                           ({"critic_pessimism": 0.5}, "needs expected_next_value")):
+        with pytest.raises(ValueError, match=message):
+            hyperparameters("sac", "tuned", 0.95, extra=extra)
+    with pytest.raises(ValueError, match="critic_pessimism applies to SAC only"):
+        hyperparameters("td3", "tuned", 0.95, extra={"expected_next_value": True, "critic_pessimism": 0.5})
+    with pytest.raises(ValueError, match=r"critic_pessimism must be in \[0, 1\]"):
+        ExpectedNextValueSAC.__new__(ExpectedNextValueSAC).set_critic_pessimism(-0.1)
+    with pytest.raises(Exception, match="critic_pessimism"):
+        train(TrainConfig("ks", "sac", timesteps=64,
+                          hyper_overrides={"expected_next_value": True, "critic_pessimism": 2}), tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
 def _type_critic(types, seed=0):
     from gymnasium import spaces
     from stable_baselines3.common.torch_layers import FlattenExtractor

@@ -151,12 +151,54 @@ def test_the_critic_optimum_is_found_to_half_the_refined_step():
     critics = _QuadraticCritics(lambda obs: torch.clamp(obs[:, :1], -1.0, 1.0))
     peaks = np.concatenate([np.linspace(-1.0, 1.0, 97), [0.123456, -0.98765, 1.5, -2.0]])
     observations = np.stack([peaks, np.zeros_like(peaks)], axis=1)
-    found = br.critic_optimum(critics, observations)
+    found = br.critic_optimum(br.actor_objective(_Model(critics)), observations)
     step = (2.0 / (br.CRITIC_GRID - 1)) / ((br.CRITIC_REFINE - 1) / 2)
     assert np.max(np.abs(found - np.clip(peaks, -1.0, 1.0))) <= step / 2 + 1e-7
-    assert br.q_critics(lambda obs: obs) is None and br.q_critics(critics) is None  # a module is not a model
+    assert br.actor_objective(lambda obs: obs) is None and br.actor_objective(critics) is None  # not a model
     with pytest.raises(ValueError, match=r"observations must have shape \(M, d\)"):
-        br.critic_optimum(critics, peaks)
+        br.critic_optimum(br.actor_objective(_Model(critics)), peaks)
+
+
+class _Model:
+    def __init__(self, critic):
+        self.critic = critic
+
+
+def test_the_critic_optimum_follows_the_q_each_actor_climbs():
+    """SAC's actor climbs the smaller critic by default, the critics' mean with critic_pessimism 0; TD3's (and
+    DDPG's) the first critic.  Twin quadratics peaking at -0.5 and +0.5 with heights 0 and 0.2: each objective's
+    optimum, worked out by hand."""
+    from stable_baselines3 import TD3
+    from rl.sac import combine_critics
+
+    class Twins(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = torch.nn.Parameter(torch.ones(()))
+
+        def forward(self, obs, actions):
+            return -self.scale * (actions + 0.5) ** 2, 0.2 - self.scale * (actions - 0.5) ** 2
+
+        def q1_forward(self, obs, actions):
+            return self.forward(obs, actions)[0]
+
+    observations = np.zeros((3, 2), dtype=np.float32)
+    sac = _Model(Twins())
+    mean = _Model(Twins())
+    mean.critic_pessimism = 0.0
+    td3 = TD3.__new__(TD3)  # only its class and critic are read
+    td3.critic = Twins()
+    # min(q1, q2): q1 - q2 = -2a - 0.2, so the minimum is q2 (rising up to 0.5) left of a = -0.1 and q1 (falling
+    # right of -0.5) right of it: argmax -0.1.  mean: derivative -(a + 0.5) - (a - 0.5) = -2a: argmax 0.
+    # q1: argmax -0.5
+    step = (2.0 / (br.CRITIC_GRID - 1)) / ((br.CRITIC_REFINE - 1) / 2)
+    for model, expected in ((sac, -0.1), (mean, 0.0), (td3, -0.5)):
+        found = br.critic_optimum(br.actor_objective(model), observations)
+        assert np.max(np.abs(found - expected)) <= step / 2 + 1e-7, (type(model).__name__, found)
+    values = torch.tensor([[1.0, 3.0], [-2.0, 0.0]])
+    assert torch.equal(combine_critics(values), torch.tensor([[1.0], [-2.0]]))
+    assert torch.allclose(combine_critics(values, 0.0), torch.tensor([[2.0], [-1.0]]))
+    assert torch.allclose(combine_critics(values, 0.25), torch.tensor([[1.75], [-1.25]]))
 
 
 def test_a_model_with_critics_gets_their_optimum_beside_the_three_rules(ks):

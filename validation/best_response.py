@@ -37,8 +37,9 @@ measure.
 
 For an off-policy model (SAC, TD3, DDPG) a fourth rule is read off the model
 itself: the *critic's optimum*, the consumption fraction that maximises its
-Q (the smaller of the twin critics) at each of the same states
-(:func:`critic_optimum`).  The actor is trained to climb that Q, so ``agents -
+Q at each of the same states (:func:`critic_optimum`), the Q its actor
+is trained on (:func:`actor_objective`: SAC's twin critics combined as in
+its training, the smaller of the two by default; TD3's first critic).  The actor is trained to climb that Q, so ``agents -
 critic optimum`` near 0 with ``critic optimum - best response`` far from 0
 says that the critic, not the actor, holds the error.
 """
@@ -53,6 +54,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 import torch as th
+from stable_baselines3 import TD3
 
 from econ import checks
 from econ.economy import action_to_fraction
@@ -62,6 +64,7 @@ from econ.io import write_json_atomic
 from econ.krusell_smith.law_of_motion import as_mapping
 from rl.loading import load_model
 from rl.rollout import one_torch_thread, simulate_agents
+from rl.sac import combine_critics
 from validation.compare import scoring_experiment, shipped_model_path
 from validation.krusell_smith import (KS_EXPERIMENTS, KSBenchmarkActor, _fit_law_of_motion, _household_types,
                                       price_impact_benchmark)
@@ -87,42 +90,46 @@ CRITIC_CHUNK = 2_048
 """Observations per critic evaluation (times the number of actions tried: memory, not the result)."""
 
 
-def q_critics(model):
-    """The Q critics of an SB3 off-policy model (SAC, TD3, DDPG): ``(obs, actions) -> tuple of (M, 1)`` tensors;
-    None for models without them (PPO, plain rules)."""
+def actor_objective(model):
+    """The Q the model's actor climbs, ``(obs (M, d), actions (M, 1)) -> (M, 1)``: for SAC its critics combined
+    as its training combines them (:func:`rl.sac.combine_critics` with the model's ``critic_pessimism``; SB3's
+    SAC: the smaller of the twins), for TD3 and DDPG the first critic (SB3's TD3 actor climbs ``q1_forward``;
+    DDPG has one); None for models without Q critics (PPO, plain rules)."""
     critic = getattr(model, "critic", None)
-    return critic if isinstance(critic, th.nn.Module) else None
+    if not isinstance(critic, th.nn.Module):
+        return None
+    if isinstance(model, TD3):  # DDPG is a TD3 with one critic
+        return critic.q1_forward
+    pessimism = getattr(model, "critic_pessimism", 1.0)
+    return lambda obs, actions: combine_critics(th.cat(critic(obs, actions), dim=1), pessimism)
 
 
-def _smaller_q(critics, observations: th.Tensor, actions: np.ndarray) -> np.ndarray:
-    """min_j Q_j(o_m, a_mg) for observations (M, d) and actions (M, G): (M, G)."""
+def _objective_on_grid(objective, observations: th.Tensor, actions: np.ndarray) -> np.ndarray:
+    """The objective at observations (M, d) and, for each, the actions of its row of (M, G): (M, G)."""
     count, tried = actions.shape
     stacked = observations.repeat_interleave(tried, dim=0)
-    values = th.cat(critics(stacked, th.as_tensor(actions.reshape(-1, 1), dtype=stacked.dtype,
-                                                  device=stacked.device)), dim=1)
-    return values.min(dim=1).values.reshape(count, tried).cpu().numpy()
+    values = objective(stacked, th.as_tensor(actions.reshape(-1, 1), dtype=stacked.dtype))
+    return values.reshape(count, tried).cpu().numpy()
 
 
-def critic_optimum(critics, observations) -> np.ndarray:
-    """The action in [-1, 1] that maximises the smaller of the critics' Q at each observation (M, d): the best of
-    :data:`CRITIC_GRID` evenly spaced actions, then of :data:`CRITIC_REFINE` around it (one-dimensional actions,
-    the Krusell-Smith consumption fraction's).  Returns (M,) actions."""
+def critic_optimum(objective, observations) -> np.ndarray:
+    """The action in [-1, 1] that maximises ``objective`` (:func:`actor_objective`) at each observation (M, d):
+    the best of :data:`CRITIC_GRID` evenly spaced actions, then of :data:`CRITIC_REFINE` around it
+    (one-dimensional actions, the Krusell-Smith consumption fraction's).  Returns (M,) actions."""
     observations = np.asarray(observations, dtype=np.float32)
     if observations.ndim != 2:
         raise ValueError(f"observations must have shape (M, d), got {observations.shape}")
-    parameter = next(critics.parameters())
     coarse = np.linspace(-1.0, 1.0, CRITIC_GRID)
     step = coarse[1] - coarse[0]
     out = np.empty(observations.shape[0])
     with th.no_grad():
         for start in range(0, observations.shape[0], CRITIC_CHUNK):
-            obs = th.as_tensor(observations[start:start + CRITIC_CHUNK], device=parameter.device,
-                               dtype=parameter.dtype)
+            obs = th.as_tensor(observations[start:start + CRITIC_CHUNK])  # the project's models live on the CPU
             count = obs.shape[0]
             actions = np.broadcast_to(coarse, (count, coarse.size))
-            best = actions[np.arange(count), _smaller_q(critics, obs, actions).argmax(axis=1)]
+            best = actions[np.arange(count), _objective_on_grid(objective, obs, actions).argmax(axis=1)]
             fine = np.clip(best[:, None] + np.linspace(-step, step, CRITIC_REFINE), -1.0, 1.0)
-            out[start:start + count] = fine[np.arange(count), _smaller_q(critics, obs, fine).argmax(axis=1)]
+            out[start:start + count] = fine[np.arange(count), _objective_on_grid(objective, obs, fine).argmax(axis=1)]
     return out
 
 
@@ -210,9 +217,9 @@ def check_run(model, experiment, label: str, *, settings: Optional[dict] = None,
     for rule, actor in (("benchmark", benchmark), ("best response", answer)):
         chat[rule] = np.array([actor.consumption_fraction(panel.capital[t], panel.employed[t],
                                                           panel.aggregate_state[t]) for t in periods])
-    critics = q_critics(model)
-    if critics is not None:
-        chat[CRITIC_RULE] = _critic_fractions(critics, panel, periods)
+    objective = actor_objective(model)
+    if objective is not None:
+        chat[CRITIC_RULE] = _critic_fractions(objective, panel, periods)
     employed = np.array([panel.employed[t] for t in periods])
     types, num_types = _household_types(experiment), len(experiment.ks.capital_productivity)
     means = {rule: _bias(values, employed, types, num_types) for rule, values in chat.items()}
@@ -231,12 +238,12 @@ def check_run(model, experiment, label: str, *, settings: Optional[dict] = None,
     return BestResponseCheck(label, names, as_mapping(alm), dict(solution.alm), fractions, euler, gains)
 
 
-def _critic_fractions(critics, panel, periods) -> np.ndarray:
+def _critic_fractions(objective, panel, periods) -> np.ndarray:
     """The critics' optimal consumption fraction for every household of the kept ``periods`` of ``panel``
     (S, E, N), from one :func:`critic_optimum` over all their observations."""
     observations = np.concatenate([panel.observations(t) for t in periods])
     with one_torch_thread():
-        actions = critic_optimum(critics, observations)
+        actions = critic_optimum(objective, observations)
     return action_to_fraction(actions).reshape((len(periods),) + panel.capital.shape[1:])
 
 
@@ -255,7 +262,7 @@ def format_check(check: BestResponseCheck) -> str:
         lines.append(f"| {name} | {status} | {f['agents']:.4f} | {f['benchmark']:.4f} | {f['best response']:.4f} | "
                      + " | ".join(f"{x:+.4f}" for x in gaps[group]) + " |")
     if check.has_critic:
-        lines += ["", "the critics' optimum (the fraction that maximises the smaller Q) on the same states:", "",
+        lines += ["", "the critics' optimum (the fraction that maximises the Q the actor climbs) on the same states:", "",
                   "| type | employment | critic optimum | agents - critic optimum | critic optimum - BR |",
                   "|---|---|---:|---:|---:|"]
         for group, (actor_gap, critic_gap) in check.critic_gaps().items():
