@@ -75,7 +75,8 @@ all of it by default), ``actor_groups`` (SAC with ``expected_next_value``: obser
 equal shares of the actor's gradient, :meth:`rl.sac.ExpectedNextValueSAC.weigh_actor_by_groups`),
 ``critic_groups`` (likewise for the critics' regression, :meth:`rl.sac.ExpectedNextValueSAC.weigh_critic_by_groups`),
 ``critic_pessimism`` (SAC with ``expected_next_value``: the weight on the critics' minimum, the rest on their mean,
-:func:`rl.sac.combine_critics`; 1, SB3's, by default), ``critic_per_type`` (SAC: one set of critic networks per kappa type, :class:`rl.policies.TypeCriticSACPolicy`),
+:func:`rl.sac.combine_critics`; 1, SB3's, by default), ``critic_per_type`` (SAC: one set of critic networks per
+kappa type, :class:`rl.policies.TypeCriticSACPolicy`),
 ``target_entropy_final`` and ``target_entropy_anneal_start`` (SAC): the exploration annealing of :mod:`rl.callbacks`.  ``policy_kwargs`` may name its ``activation_fn`` as a
 string (one of :data:`ACTIVATIONS`), so that every setting stays JSON; for PPO it may also name a
 ``critic_activation_fn``, the critic's own units (:class:`rl.policies.CriticActivationPolicy`).
@@ -132,7 +133,8 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
         if algo != "sac":
             raise ValueError(f"critic_pessimism applies to SAC only, not {algo}")
         if hyper.get("expected_next_value") is not True:
-            raise ValueError("critic_pessimism needs expected_next_value: true (rl.sac.ExpectedNextValueSAC carries it)")
+            raise ValueError("critic_pessimism needs expected_next_value: true "
+                             "(rl.sac.ExpectedNextValueSAC carries it)")
         value = hyper["critic_pessimism"]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
             raise ValueError(f"critic_pessimism must be a number in [0, 1], got {value!r}")

@@ -39,9 +39,10 @@ For an off-policy model (SAC, TD3, DDPG) a fourth rule is read off the model
 itself: the *critic's optimum*, the consumption fraction that maximises its
 Q at each of the same states (:func:`critic_optimum`), the Q its actor
 is trained on (:func:`actor_objective`: SAC's twin critics combined as in
-its training, the smaller of the two by default; TD3's first critic).  The actor is trained to climb that Q, so ``agents -
-critic optimum`` near 0 with ``critic optimum - best response`` far from 0
-says that the critic, not the actor, holds the error.
+its training, the smaller of the two by default; TD3's first critic).  The
+actor is trained to climb that Q, so ``agents - critic optimum`` near 0
+with ``critic optimum - best response`` far from 0 says that the critic,
+not the actor, holds the error.
 """
 
 from __future__ import annotations
@@ -262,7 +263,8 @@ def format_check(check: BestResponseCheck) -> str:
         lines.append(f"| {name} | {status} | {f['agents']:.4f} | {f['benchmark']:.4f} | {f['best response']:.4f} | "
                      + " | ".join(f"{x:+.4f}" for x in gaps[group]) + " |")
     if check.has_critic:
-        lines += ["", "the critics' optimum (the fraction that maximises the Q the actor climbs) on the same states:", "",
+        lines += ["", "the critics' optimum (the fraction that maximises the Q the actor climbs) on the same states:",
+                  "",
                   "| type | employment | critic optimum | agents - critic optimum | critic optimum - BR |",
                   "|---|---|---:|---:|---:|"]
         for group, (actor_gap, critic_gap) in check.critic_gaps().items():
