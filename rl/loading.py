@@ -100,8 +100,8 @@ def build_model(algo: str, hyper: dict, experiment: Experiment, *, seed=None, en
 def restore_unsaved(model, hyper: dict, experiment: Experiment):
     """Set on ``model`` what is not saved with it: the shock expectation of ``experiment``
     (:class:`rl.sac.ExpectsOverShocks`) and the ``actor_groups``, ``critic_groups`` and ``critic_pessimism``
-    settings of ``hyper`` (names checked by :func:`rl.callbacks.group_columns`).  Every model a run builds, resumes or loads gets them
-    here."""
+    settings of ``hyper`` (names checked by :func:`rl.callbacks.group_columns`).  Every model a run builds,
+    resumes or loads gets them here."""
     if isinstance(model, ExpectsOverShocks):
         model.expect_over_shocks(experiment)
     if hyper.get("actor_groups") is not None:
