@@ -166,10 +166,10 @@ class ExpectedNextValueSAC(ExpectsOverShocks, SAC):
         _, groups = th.unique(observations[:, columns], dim=0, return_inverse=True)
         return groups
 
-    def _actor_weights(self, observations: th.Tensor, actions_pi: th.Tensor, min_qf_pi: th.Tensor):
+    def _actor_weights(self, observations: th.Tensor, actions_pi: th.Tensor, qf_pi: th.Tensor):
         if self.actor_group_columns is None:
             return None
-        gradient, = th.autograd.grad(min_qf_pi.sum(), actions_pi, retain_graph=True)
+        gradient, = th.autograd.grad(qf_pi.sum(), actions_pi, retain_graph=True)
         return group_weights(self._groups(observations, self.actor_group_columns), gradient.norm(dim=1)).detach()
 
     def _critic_loss(self, observations: th.Tensor, current_q_values, target_q_values: th.Tensor) -> th.Tensor:
@@ -236,9 +236,9 @@ class ExpectedNextValueSAC(ExpectsOverShocks, SAC):
             self.critic.optimizer.step()
 
             q_values_pi = th.cat(self.critic(replay_data.observations, actions_pi), dim=1)
-            min_qf_pi = combine_critics(q_values_pi, self.critic_pessimism)
-            weights = self._actor_weights(replay_data.observations, actions_pi, min_qf_pi)
-            actor_loss = ent_coef * log_prob - min_qf_pi
+            qf_pi = combine_critics(q_values_pi, self.critic_pessimism)
+            weights = self._actor_weights(replay_data.observations, actions_pi, qf_pi)
+            actor_loss = ent_coef * log_prob - qf_pi
             actor_loss = actor_loss.mean() if weights is None else (weights * actor_loss).mean()
             actor_losses.append(actor_loss.item())
             self.actor.optimizer.zero_grad()

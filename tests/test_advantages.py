@@ -489,7 +489,7 @@ def test_critic_pessimism_trains_on_the_combined_critics_and_is_set_again_on_loa
         hyperparameters("td3", "tuned", 0.95, extra={"expected_next_value": True, "critic_pessimism": 0.5})
     with pytest.raises(ValueError, match=r"critic_pessimism must be in \[0, 1\]"):
         ExpectedNextValueSAC.__new__(ExpectedNextValueSAC).set_critic_pessimism(-0.1)
-    with pytest.raises(Exception, match="critic_pessimism"):
+    with pytest.raises(ValueError, match=r"critic_pessimism must be a number in \[0, 1\], got 2"):
         train(TrainConfig("ks", "sac", timesteps=64,
                           hyper_overrides={"expected_next_value": True, "critic_pessimism": 2}), tmp_path / "run")
     assert not (tmp_path / "run").exists()
