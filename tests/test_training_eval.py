@@ -183,11 +183,46 @@ def test_bad_evaluation_settings_are_refused_before_training(tmp_path, strict):
     (["rbc-full-depreciation", "--train", "--eval-every", "1000"], "not rbc-full-depreciation"),
     (["ks", "--train", "--stop-at-targets"], "give --eval-every"),
     (["ks", "--train", "--eval-every", "0"], ">= 1"),
+    (["ks", "--hyper", "gradient_steps=4"], "--hyper changes the recipe of --train"),
+    (["ks-het-mild", "--recipe-of", "ks"], "--recipe-of changes the recipe of --train"),
+    (["ks-het-mild", "--train", "--algo", "sac"], "or another experiment's with --recipe-of"),
+    (["ks-het-mild", "--train", "--recipe-of", "ks", "--algo", "a2c"], "no 'a2c' recipe for ks;"),
+    (["ks-het-mild", "--train", "--recipe-of", "general"], "its ppo recipe sets overrides of general's economy"),
+    (["ks-het-mild", "--train", "--recipe-of", "ks", "--algo", "sac", "--hyper", "critic_pessimism=2"],
+     "critic_pessimism"),
+    (["ks", "--train", "--hyper", "lerning_rate=1e-3"], "lerning_rate"),
 ])
 def test_compare_refuses_evaluation_flags_that_do_not_apply(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
         compare.main(argv)
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_compare_trains_with_another_experiments_recipe_and_changed_hyperparameters(tmp_path, monkeypatch):
+    """--recipe-of ks --algo sac --hyper ...: ks-het-mild is trained with the ks SAC recipe's settings and budget,
+    the changed hyperparameter added to them, and the recipe table is left as it was."""
+    from rl.recipes import TRAIN_RECIPES
+
+    before = json.dumps(TRAIN_RECIPES, sort_keys=True)
+    given = []
+
+    class Stop(Exception):
+        pass
+
+    def record(config, run, **kwargs):
+        given.append((config, run))
+        raise Stop
+
+    monkeypatch.setattr(compare, "train", record)
+    with pytest.raises(Stop):
+        compare.main(["ks-het-mild", "--train", "--recipe-of", "ks", "--algo", "sac", "--hyper",
+                      "critic_pessimism=0.0", "--hyper", "gradient_steps=4", "--seeds", "3", "--out", str(tmp_path)])
+    ((config, run),) = given
+    ks_sac = TRAIN_RECIPES["ks"]["sac"]
+    assert (config.experiment, config.algo, config.seed, run) == ("ks-het-mild", "sac", 3, tmp_path / "train-sac-seed3")
+    assert (config.timesteps, config.n_economies, config.preset) == (ks_sac["timesteps"], 8, "tuned")
+    assert config.hyper_overrides == {**ks_sac["hyper_overrides"], "critic_pessimism": 0.0, "gradient_steps": 4}
+    assert json.dumps(TRAIN_RECIPES, sort_keys=True) == before
 
 
 def test_a_resumed_history_takes_columns_a_newer_evaluator_adds(tmp_path):

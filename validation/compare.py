@@ -5,7 +5,8 @@ Out of the box the policy shipped with the project for the experiment
 other runs (a run directory of ``python -m rl.train`` or its ``model.zip``;
 several paths give a seed band), ``--model steady-state`` and ``--model
 untrained`` are the negative controls, and ``--train`` trains first with the
-stated recipe (:data:`rl.recipes.TRAIN_RECIPES`; ``--algo`` picks among them);
+stated recipe (:data:`rl.recipes.TRAIN_RECIPES`; ``--algo`` picks among them,
+``--recipe-of`` takes another experiment's and ``--hyper`` changes its settings);
 in the multi-agent experiments ``--eval-every N`` scores the policy with this
 scorecard every N agent-steps while it trains
 (:func:`validation.training_eval.training_evaluator`) and
@@ -37,7 +38,8 @@ from econ.experiments import EXPERIMENTS, Experiment, make_experiment
 from econ.io import write_json_atomic
 from rl.config import TrainConfig, parse_assignment
 from rl.loading import load_model, run_config
-from rl.recipes import TRAIN_RECIPES
+from rl.recipes import TRAIN_RECIPES, hyperparameters
+from rl.recipes import recipe as rl_recipe
 from rl.rollout import model_policy, simulate_agents
 from rl.train import train
 from validation import plots
@@ -154,6 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="train first with the experiment's recipe (rl/hyperparams/ALGO.yml), then score "
                              "(default: False)")
     parser.add_argument("--algo", default=None, help="the --train recipe's algorithm (default: the shipped policy's)")
+    parser.add_argument("--recipe-of", default=None, choices=EXPERIMENTS, metavar="EXPERIMENT",
+                        help="--train with this experiment's recipe for --algo, e.g. ks-het-mild with the ks SAC "
+                             "recipe (default: the experiment's own)")
+    parser.add_argument("--hyper", type=parse_assignment, action="append", default=[], metavar="NAME=VALUE",
+                        help="--train with this hyperparameter of the recipe changed, as rl.train's --hyper "
+                             "(repeatable; default: none)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds for --train (default: 0)")
     parser.add_argument("--timesteps", type=int, default=None,
                         help="override the --train budget in agent-steps (default: the recipe's)")
@@ -172,9 +180,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _train(args, out: Path, tolerances: Dict[str, float]) -> List[Path]:
-    algo = args.algo or SHIPPED_ALGORITHM[args.experiment]
-    recipe = dict(TRAIN_RECIPES[args.experiment][algo])
+def train_recipe(experiment: str, algo: str, recipe_of: Optional[str] = None, hyper: Optional[dict] = None) -> dict:
+    """The settings ``--train`` uses: the recipe of ``recipe_of`` (default ``experiment``) for ``algo``, with the
+    ``hyper`` settings merged into its hyperparameters and checked (a ValueError before any work).
+
+    Another experiment's recipe lends its algorithm settings and budget only: one that sets experiment fields
+    (``--set``, ``n_agents``) is refused, since those fields describe its own economy."""
+    recipe = rl_recipe(recipe_of or experiment, algo)
+    if recipe_of not in (None, experiment):
+        fields = sorted(k for k in ("overrides", "n_agents") if recipe.get(k))
+        if fields:
+            raise ValueError(f"--recipe-of {recipe_of}: its {algo} recipe sets {', '.join(fields)} of "
+                             f"{recipe_of}'s economy ({recipe.get('overrides') or recipe.get('n_agents')}); "
+                             f"train with python -m rl.train instead")
+    recipe["hyper_overrides"] = {**recipe.get("hyper_overrides", {}), **(hyper or {})}
+    config = TrainConfig(experiment, algo, seed=0, **recipe)
+    exp = make_experiment(experiment, config.n_agents, **config.overrides)
+    hyperparameters(algo, config.preset, exp.beta, config.n_steps, config.hyper_overrides)
+    return recipe
+
+
+def _train(args, algo: str, recipe: dict, out: Path, tolerances: Dict[str, float]) -> List[Path]:
     if args.timesteps is not None:
         recipe["timesteps"] = args.timesteps
     evaluator = None
@@ -185,8 +211,9 @@ def _train(args, out: Path, tolerances: Dict[str, float]) -> List[Path]:
         evaluator = training_evaluator(experiment, tolerances)
         print(f"  {evaluator.setup_seconds:.1f} s; an evaluation every {args.eval_every} agent-steps"
               + (", stopping at the first that passes" if args.stop_at_targets else ""), flush=True)
-    print(f"training {args.experiment}: {algo}, preset {recipe['preset']}, {recipe['timesteps']} agent-steps, "
-          f"seeds {args.seeds}")
+    print(f"training {args.experiment}: {algo}" + (f" ({args.recipe_of}'s recipe)" if args.recipe_of else "")
+          + f", preset {recipe['preset']}, {recipe['timesteps']} agent-steps, seeds {args.seeds}"
+          + (f", hyperparameters changed: {dict(args.hyper)}" if args.hyper else ""))
     runs = []
     for seed in args.seeds:
         run = out / f"train-{algo}-seed{seed}"
@@ -279,16 +306,26 @@ def main(argv=None) -> int:
             parser.error(f"--eval-every must be an integer >= 1 agent-step, got {args.eval_every}")
     if args.stop_at_targets and args.eval_every is None:
         parser.error("--stop-at-targets stops at an evaluation: give --eval-every")
-    if args.algo is not None and args.algo not in TRAIN_RECIPES[args.experiment]:
-        parser.error(f"--algo: no {args.algo!r} recipe for {args.experiment}; "
-                     f"choose from {sorted(TRAIN_RECIPES[args.experiment])}")
+    for flag, given in (("--recipe-of", args.recipe_of), ("--hyper", args.hyper)):
+        if given and not args.train:
+            parser.error(f"{flag} changes the recipe of --train")
+    source = args.recipe_of or args.experiment
+    if args.algo is not None and args.algo not in TRAIN_RECIPES[source]:
+        parser.error(f"--algo: no {args.algo!r} recipe for {source}; choose from {sorted(TRAIN_RECIPES[source])}"
+                     + ("" if args.recipe_of else " (or another experiment's with --recipe-of)"))
+    if args.train:
+        algo = args.algo or SHIPPED_ALGORITHM[args.experiment]
+        try:
+            recipe = train_recipe(args.experiment, algo, args.recipe_of, dict(args.hyper))
+        except ValueError as err:
+            parser.error(str(err))
     start = time.perf_counter()
     torch.set_num_threads(1)  # small networks: one thread is fastest (docs/performance.md)
     out.mkdir(parents=True, exist_ok=True)
     _clear_outputs(out)
     try:
         if args.train:
-            sources = [str(p) for p in _train(args, out, tolerances)]
+            sources = [str(p) for p in _train(args, algo, recipe, out, tolerances)]
         else:
             sources = args.model or [str(shipped_model_path(args.experiment).parent)]
         experiment = scoring_experiment(args.experiment, sources)
