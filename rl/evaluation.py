@@ -38,6 +38,9 @@ class Evaluation(NamedTuple):
     """Column name -> value (a number, or a short string without commas); the same columns at every call."""
     failed: Tuple[str, ...]
     """Names of the judged rows outside their tolerance (empty: every judged row passed)."""
+    notes: Tuple[str, ...] = ()
+    """What a reader should see at a glance, printed with the evaluation (e.g. the economy hoarding or
+    collapsing); not part of the verdict, not a column."""
 
     @property
     def passed(self) -> bool:
@@ -93,6 +96,7 @@ class ScorecardEvalCallback(ScheduledEvaluation):
         self.on_evaluation = on_evaluation
         self.reached: Optional[dict] = None
         self._columns: Optional[List[str]] = None
+        self._notes: Tuple[str, ...] = ()  # the latest evaluation's notes, printed with its row
 
     def restore_state(self, state: dict) -> None:
         super().restore_state(state)
@@ -111,6 +115,7 @@ class ScorecardEvalCallback(ScheduledEvaluation):
         now = time.perf_counter()
         row = {"timesteps": int(self.num_timesteps), "seconds": now - self._start, "eval_seconds": now - began,
                "passed": result.passed, "failed": ";".join(result.failed)}
+        self._notes = tuple(result.notes)
         for name, value in result.values.items():
             if name in row:
                 raise ValueError(f"evaluator column {name!r} clashes with a leading column {LEADING_COLUMNS}")
@@ -138,8 +143,9 @@ class ScorecardEvalCallback(ScheduledEvaluation):
         self._write_history(self._columns)
         if self.verbose:
             verdict = "every judged row passes" if row["passed"] else f"failed: {row['failed'].replace(';', ', ')}"
+            notes = "".join(f"  [{note}]" for note in self._notes)
             print(f"[eval] {row['timesteps']:>9d} steps  {row['seconds']:7.0f} s  (evaluation "
-                  f"{row['eval_seconds']:.1f} s)  {verdict}", flush=True)
+                  f"{row['eval_seconds']:.1f} s){notes}  {verdict}", flush=True)
 
     def _on_step(self) -> bool:
         if not self._due():

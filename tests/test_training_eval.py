@@ -37,8 +37,10 @@ from rl.train import train
 from validation import compare
 from validation.controls import control_model
 from validation.same_economy import SAME_ECONOMY_TOLERANCES
+from validation.scorecard import Row
 from validation.general import GENERAL_TOLERANCES, general_scores, steady_state_actor
-from validation.training_eval import GeneralEvaluator, SameEconomyEvaluator, training_evaluator
+from validation.training_eval import (DIVERGENCE_FACTOR, GeneralEvaluator, SameEconomyEvaluator, _evaluation,
+                                      divergence_notes, training_evaluator)
 from validation.welfare import Scenario
 
 SMALL_SOLVE = dict(num_households=2000, num_periods=600)
@@ -223,6 +225,34 @@ def test_compare_trains_with_another_experiments_recipe_and_changed_hyperparamet
     assert (config.timesteps, config.n_economies, config.preset) == (ks_sac["timesteps"], 8, "tuned")
     assert config.hyper_overrides == {**ks_sac["hyper_overrides"], "critic_pessimism": 0.0, "gradient_steps": 4}
     assert json.dumps(TRAIN_RECIPES, sort_keys=True) == before
+
+
+def test_runaway_capital_is_noted_in_the_training_log(capsys):
+    """Capital beyond twice the benchmark's (or below half of it) gives a note, printed in the [eval] line; a miss of
+    the tolerance's size does not."""
+    assert DIVERGENCE_FACTOR == 2.0
+    hoard = [Row("gini_wealth", 0.547, 0.66, 0.11, 0.03), Row("mean_capital", 13.82, 83.4, 5.03, 0.05)]
+    assert divergence_notes(hoard) == ("hoarding: mean_capital 83.4 is 6.03 times the benchmark's 13.82",)
+    assert divergence_notes([Row("aggregate_capital", 7.95, 3.5, 0.56, 0.02)]) == (
+        "collapse: aggregate_capital 3.5 is 0.44 times the benchmark's 7.95",)
+    assert divergence_notes([Row("mean_capital", 13.82, 20.0, 0.45, 0.05), Row("mean_capital", 13.82, 7.0, 0.49,
+                                                                               0.05)]) == ()
+    assert _evaluation(hoard).notes == divergence_notes(hoard)
+
+    class Hoarding:
+        def __call__(self, model):
+            return Evaluation({"mean_capital": 83.4}, ("mean_capital",), ("hoarding: it is",))
+
+        def describe(self):
+            return {}
+
+    callback = ScorecardEvalCallback(Hoarding(), 10, verbose=1)
+    callback.model = SimpleNamespace(logger=configure_logger(None, []), num_timesteps=10)
+    callback.num_timesteps = 10
+    callback._record(callback.evaluate())
+    line = capsys.readouterr().out
+    assert "[hoarding: it is]  failed: mean_capital" in line
+    assert callback.history[0]["failed"] == "mean_capital" and "hoarding" not in str(callback.history[0])
 
 
 def test_a_resumed_history_takes_columns_a_newer_evaluator_adds(tmp_path):

@@ -48,6 +48,13 @@ TRAINING_EVAL_EXPERIMENTS = KS_EXPERIMENTS + ("general",)
 """The experiments scored while they train (``validation.compare --train --eval-every``): the KS ones by
 :class:`SameEconomyEvaluator`, ``general`` by :class:`GeneralEvaluator`."""
 
+DIVERGENCE_FACTOR = 2.0
+"""Capital above this multiple of the benchmark's, or below the benchmark's divided by it, is noted in the training
+log as hoarding or collapse (every tolerance on capital is a few percent: this flags runaway, not a miss)."""
+
+CAPITAL_ROWS = ("mean_capital", "aggregate_capital")
+"""The rows holding the economy's capital: the KS scorecards' time-mean capital, ``general``'s fixed-point capital."""
+
 EVALUATION_SEED = 0
 """Seed of the evaluation's shocks and initial states: the scorecard's (``validation.compare`` uses seed 0), so a
 training-time evaluation and the final scorecard of the same policy agree exactly."""
@@ -168,10 +175,28 @@ def training_evaluator(experiment: Experiment, tolerances: Optional[Mapping[str,
 
 
 def _evaluation(rows) -> Evaluation:
-    """Scorecard rows as an Evaluation: each row's RL value, each judged row's distance, the judged rows that fail."""
+    """Scorecard rows as an Evaluation: each row's RL value, each judged row's distance, the judged rows that fail,
+    and a note when capital has run away from the benchmark's (:func:`divergence_notes`)."""
     values = {}
     for row in rows:
         values[row.metric] = row.rl if isinstance(row.rl, str) else float(row.rl)
         if row.tolerance is not None:
             values[f"{row.metric}_distance"] = float(row.distance)
-    return Evaluation(values, tuple(row.metric for row in rows if row.passed is False))
+    return Evaluation(values, tuple(row.metric for row in rows if row.passed is False), divergence_notes(rows))
+
+
+def divergence_notes(rows) -> tuple:
+    """``("hoarding: ...",)`` when the economy's capital is more than :data:`DIVERGENCE_FACTOR` times the
+    benchmark's, ``("collapse: ...",)`` when it is below the benchmark's divided by it, else ``()``.
+
+    The rows fail either way; the note says in the training's log why (an SAC run on ``ks-het-mild`` that
+    hoards shows sixteen failed rows and, with it, mean capital seven times the benchmark's)."""
+    for row in rows:
+        if row.metric in CAPITAL_ROWS and not isinstance(row.rl, str) and float(row.benchmark) > 0:
+            ratio = float(row.rl) / float(row.benchmark)
+            what = f"{row.metric} {float(row.rl):.4g} is {ratio:.3g} times the benchmark's {float(row.benchmark):.4g}"
+            if ratio > DIVERGENCE_FACTOR:
+                return (f"hoarding: {what}",)
+            if ratio < 1 / DIVERGENCE_FACTOR:
+                return (f"collapse: {what}",)
+    return ()
