@@ -28,6 +28,7 @@ from econ.experiments import EXPERIMENTS, Experiment, stationary_means
 from econ.krusell_smith import solve_krusell_smith
 from econ.rbc.steady_state import steady_state
 from rl.policies import CriticActivationPolicy
+from rl.replay import RecentReplayBuffer
 
 ALGORITHMS = ("sac", "ppo", "td3", "ddpg")
 """The Stable-Baselines3 algorithms a run may use (:func:`algorithm_class` gives the class)."""
@@ -76,7 +77,8 @@ equal shares of the actor's gradient, :meth:`rl.sac.ExpectedNextValueSAC.weigh_a
 ``critic_groups`` (likewise for the critics' regression, :meth:`rl.sac.ExpectedNextValueSAC.weigh_critic_by_groups`),
 ``critic_pessimism`` (SAC with ``expected_next_value``: the weight on the critics' minimum, the rest on their mean,
 :func:`rl.sac.combine_critics`; 1, SB3's, by default), ``critic_per_type`` (SAC: one set of critic networks per
-kappa type, :class:`rl.policies.TypeCriticSACPolicy`),
+kappa type, :class:`rl.policies.TypeCriticSACPolicy`), ``recent_replay`` (SAC, TD3, DDPG: ``{transitions: N, share:
+f}``, a share f of every batch from the newest N transitions, :class:`rl.replay.RecentReplayBuffer`),
 ``target_entropy_final`` and ``target_entropy_anneal_start`` (SAC): the exploration annealing of :mod:`rl.callbacks`.  ``policy_kwargs`` may name its ``activation_fn`` as a
 string (one of :data:`ACTIVATIONS`), so that every setting stays JSON; for PPO it may also name a
 ``critic_activation_fn``, the critic's own units (:class:`rl.policies.CriticActivationPolicy`).
@@ -147,6 +149,8 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
             raise ValueError(f"critic_per_type must be true or false, got {hyper['critic_per_type']!r}")
         if hyper["critic_per_type"] and algo != "sac":
             raise ValueError(f"critic_per_type applies to SAC only, not {algo}")
+    if "recent_replay" in hyper:
+        check_recent_replay(algo, hyper)
     for key in ("target_entropy_final", "target_entropy_anneal_start"):
         if key in hyper and algo != "sac":
             raise ValueError(f"{key} applies to SAC only, not {algo}")
@@ -169,6 +173,28 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
     hyper["gamma"] = beta
     check_sb3_arguments(algo, sb3_kwargs(hyper, None))
     return hyper
+
+
+RECENT_REPLAY_KEYS = ("transitions", "share")
+"""The fields of the ``recent_replay`` setting (:class:`rl.replay.RecentReplayBuffer`'s ``recent`` and
+``recent_share``)."""
+
+
+def check_recent_replay(algo: str, hyper: dict) -> None:
+    """``recent_replay``: an off-policy algorithm's, a mapping of exactly :data:`RECENT_REPLAY_KEYS`, with
+    ``transitions`` a positive integer at most ``buffer_size`` (SB3's default 1 M if not set) and ``share`` in
+    (0, 1]."""
+    if algo == "ppo":
+        raise ValueError("recent_replay applies to the off-policy algorithms (sac, td3, ddpg), not ppo")
+    value = hyper["recent_replay"]
+    if not isinstance(value, dict) or sorted(value) != sorted(RECENT_REPLAY_KEYS):
+        raise ValueError(f"recent_replay must be {{transitions: N, share: f}}, got {value!r}")
+    checks.positive_int("recent_replay transitions", value["transitions"])
+    checks.half_open("recent_replay share", value["share"], 0.0, 1.0)
+    buffer_size = hyper.get("buffer_size", 1_000_000)
+    if value["transitions"] > buffer_size:
+        raise ValueError(f"recent_replay transitions must be at most buffer_size ({buffer_size}), "
+                         f"got {value['transitions']}")
 
 
 def check_sb3_arguments(algo: str, kwargs: dict) -> None:
@@ -253,6 +279,10 @@ def sb3_kwargs(hyper: dict, exp) -> dict:
     kwargs.pop("critic_groups", None)
     kwargs.pop("critic_per_type", None)
     kwargs.pop("critic_pessimism", None)
+    recent = kwargs.pop("recent_replay", None)
+    if recent is not None:
+        kwargs["replay_buffer_class"] = RecentReplayBuffer
+        kwargs["replay_buffer_kwargs"] = {"recent": int(recent["transitions"]), "recent_share": float(recent["share"])}
     final = kwargs.pop("learning_rate_final", None)
     if final is not None:
         start = float(kwargs.get("learning_rate", 3e-4))
