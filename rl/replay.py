@@ -4,10 +4,11 @@ SB3's replay buffer samples uniformly from everything it holds.  Its size then
 sets two things at once: how far back the data reach (coverage of the states
 early policies visited, which keeps the critics from extrapolating there) and
 how much of each batch is about the states the current policy visits.  On
-``ks-het-mild`` with SAC the default size (1 M transitions) lets capital run
-away in some seeds once the early, poorer states have left the buffer, and 4 M
-stops that but slows the high-kappa type's learning, whose current (richer)
-states are then a small part of each batch (docs/training.md).
+``ks-het-mild`` with SAC and the default size (1 M transitions), capital runs
+away in some seeds about 0.6 M agent-steps after the buffer began to overwrite
+the early, poorer states; 4 M stopped that in the seeds measured but slowed the
+learning, the current policy's states then being a small part of each batch
+(docs/training.md).
 :class:`RecentReplayBuffer` separates the two: a share ``recent_share`` of every
 batch is drawn uniformly from the newest ``recent`` transitions, the rest
 uniformly from the whole buffer (newest included), so the buffer's size sets
