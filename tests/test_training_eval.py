@@ -193,7 +193,9 @@ def test_bad_evaluation_settings_are_refused_before_training(tmp_path, strict):
     (["ks-het-mild", "--train", "--recipe-of", "ks", "--algo", "sac", "--hyper", "critic_pessimism=2"],
      "critic_pessimism"),
     (["ks", "--train", "--hyper", "lerning_rate=1e-3"], "lerning_rate"),
-    (["ks", "--resume"], "--resume continues the runs of --train"),
+    (["ks", "--resume"], "--resume applies to the runs of --train"),
+    (["ks", "--overwrite"], "--overwrite applies to the runs of --train"),
+    (["ks", "--train", "--resume", "--overwrite"], "exclude each other"),
 ])
 def test_compare_refuses_evaluation_flags_that_do_not_apply(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -213,15 +215,15 @@ def test_compare_trains_with_another_experiments_recipe_and_changed_hyperparamet
         pass
 
     def record(config, run, **kwargs):
-        given.append((config, run, kwargs["resume"]))
+        given.append((config, run, kwargs["resume"], kwargs["overwrite"]))
         raise Stop
 
     monkeypatch.setattr(compare, "train", record)
     with pytest.raises(Stop):
         compare.main(["ks-het-mild", "--train", "--recipe-of", "ks", "--algo", "sac", "--hyper",
                       "critic_pessimism=0.0", "--hyper", "gradient_steps=4", "--seeds", "3", "--out", str(tmp_path)])
-    ((config, run, resume),) = given
-    assert resume is False
+    ((config, run, resume, overwrite),) = given
+    assert resume is False and overwrite is False
     ks_sac = TRAIN_RECIPES["ks"]["sac"]
     assert (config.experiment, config.algo, config.seed, run) == ("ks-het-mild", "sac", 3, tmp_path / "train-sac-seed3")
     assert (config.timesteps, config.n_economies, config.preset) == (ks_sac["timesteps"], 8, "tuned")
@@ -229,7 +231,10 @@ def test_compare_trains_with_another_experiments_recipe_and_changed_hyperparamet
     assert json.dumps(TRAIN_RECIPES, sort_keys=True) == before
     with pytest.raises(Stop):
         compare.main(["ks", "--train", "--resume", "--out", str(tmp_path)])
-    assert given[-1][2] is True
+    assert given[-1][2:] == (True, False)
+    with pytest.raises(Stop):
+        compare.main(["ks", "--train", "--overwrite", "--out", str(tmp_path)])
+    assert given[-1][2:] == (False, True)
 
 
 def test_runaway_capital_is_noted_in_the_training_log(capsys):

@@ -167,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="with --train: continue each seed's run in --out from its newest complete checkpoint "
                              "(the same settings; a run not begun starts) (default: off, a run already in --out "
                              "is refused)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="with --train: replace a run already in --out with a different one (default: off, "
+                             "refused)")
     parser.add_argument("--timesteps", type=int, default=None,
                         help="override the --train budget in agent-steps (default: the recipe's)")
     parser.add_argument("--eval-every", type=int, default=None, metavar="N",
@@ -223,7 +226,7 @@ def _train(args, algo: str, recipe: dict, out: Path, tolerances: Dict[str, float
         run = out / f"train-{algo}-seed{seed}"
         summary = train(TrainConfig(args.experiment, algo, seed=seed, **recipe), run, progress=False,
                         evaluator=evaluator, stop_at_target=args.stop_at_targets, argv=args.command,
-                        resume=args.resume)
+                        resume=args.resume, overwrite=args.overwrite)
         if evaluator is not None:
             first = next((row for row in summary["evaluations"] if row["passed"]), None)
             cost = sum(row["eval_seconds"] for row in summary["evaluations"])
@@ -314,8 +317,11 @@ def main(argv=None) -> int:
     for flag, given in (("--recipe-of", args.recipe_of), ("--hyper", args.hyper)):
         if given and not args.train:
             parser.error(f"{flag} changes the recipe of --train")
-    if args.resume and not args.train:
-        parser.error("--resume continues the runs of --train")
+    for flag, given in (("--resume", args.resume), ("--overwrite", args.overwrite)):
+        if given and not args.train:
+            parser.error(f"{flag} applies to the runs of --train")
+    if args.resume and args.overwrite:
+        parser.error("--resume and --overwrite exclude each other: continue the runs or replace them")
     source = args.recipe_of or args.experiment
     if args.algo is not None and args.algo not in TRAIN_RECIPES[source]:
         parser.error(f"--algo: no {args.algo!r} recipe for {source}; choose from {sorted(TRAIN_RECIPES[source])}"
