@@ -3,7 +3,9 @@
 A checkpoint is a folder ``checkpoints/step_<timesteps>/`` holding
 
 - ``model.zip``: the SB3 model (weights, optimiser state, counters, last observation);
-- ``replay_buffer.pkl``: the replay buffer (off-policy algorithms only);
+- ``replay_buffer.pkl``: the replay buffer (off-policy algorithms only; kept in
+  the newest :data:`KEEP_REPLAY_BUFFERS` complete checkpoints of a run, see
+  :func:`drop_old_replay_buffers`);
 - ``state.npz``: arrays, read with ``allow_pickle=False``: the environment's
   state (capital, technology, employment, time, running episode returns), the
   torch generator state and the key of NumPy's global Mersenne Twister;
@@ -18,6 +20,11 @@ written last, also by rename, so a checkpoint without a manifest is
 incomplete, and one whose files do not match the manifest's digests is
 damaged: :func:`latest_checkpoint` skips both with a message.  The digests are
 checked before anything of the checkpoint is unpickled (docs/security.md).
+
+An off-policy checkpoint whose replay buffer was dropped (its manifest says
+``"replay_buffer_dropped": true``) still holds a complete model, which is
+scored like any other (:mod:`rl.loading`), but a run cannot continue from it
+exactly, so :func:`latest_checkpoint` skips it with a message.
 
 Checkpoints are taken where SB3's learning loop can be entered again exactly:
 at the start of a rollout (:meth:`CheckpointCallback._on_rollout_start`), after
@@ -46,6 +53,12 @@ FORMAT = 1
 """Version of the checkpoint layout; a checkpoint of another version is not resumed."""
 
 MANIFEST = "manifest.json"
+REPLAY_BUFFER = "replay_buffer.pkl"
+
+KEEP_REPLAY_BUFFERS = 2
+"""Complete checkpoints of an off-policy run (the newest) that keep their replay buffer: two, so that a run whose
+newest checkpoint is damaged still resumes from the one before.  The buffer is most of a checkpoint (54 MB at SB3's
+default 1 M transitions of 20 households' observations); the older checkpoints keep their models."""
 _STEP_DIR = re.compile(r"^step_(\d+)$")
 
 
@@ -112,11 +125,11 @@ def save_checkpoint(model, directory: Path, identity: dict, callbacks: dict, *, 
     _commit(tmp, folder / "model.zip")
     written.append("model.zip")
     if replay_buffer:
-        tmp = folder / ".replay_buffer.pkl.tmp"
+        tmp = folder / f".{REPLAY_BUFFER}.tmp"
         with open(tmp, "wb") as handle:
             model.save_replay_buffer(handle)
-        _commit(tmp, folder / "replay_buffer.pkl")
-        written.append("replay_buffer.pkl")
+        _commit(tmp, folder / REPLAY_BUFFER)
+        written.append(REPLAY_BUFFER)
     tmp = folder / ".state.npz.tmp"
     with open(tmp, "wb") as handle:
         np.savez(handle, **{f"env_{k}": v for k, v in env_arrays.items()}, **rng_arrays)
@@ -130,6 +143,31 @@ def save_checkpoint(model, directory: Path, identity: dict, callbacks: dict, *, 
              for name in written}
     write_json_atomic(folder / MANIFEST, {"format": FORMAT, "step": step, "identity": identity, "files": files})
     return folder
+
+
+def drop_old_replay_buffers(directory: Path, keep: int = KEEP_REPLAY_BUFFERS) -> list:
+    """Delete the replay buffer of every complete checkpoint in ``directory`` but the newest ``keep`` that hold one.
+
+    Each such checkpoint's manifest is first rewritten (atomically) without the buffer and with
+    ``"replay_buffer_dropped": true``, then the file is deleted: a kill in between leaves a complete checkpoint and
+    a stray file, never a manifest naming a missing file.  Returns the folders changed.
+    """
+    dropped, holding = [], 0
+    for folder in list_checkpoints(directory):
+        try:
+            manifest = json.loads((folder / MANIFEST).read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            continue  # incomplete or damaged: not counted, left to latest_checkpoint's report
+        if not isinstance(manifest, dict) or REPLAY_BUFFER not in manifest.get("files", {}):
+            continue
+        holding += 1
+        if holding <= keep:
+            continue
+        files = {name: entry for name, entry in manifest["files"].items() if name != REPLAY_BUFFER}
+        write_json_atomic(folder / MANIFEST, {**manifest, "files": files, "replay_buffer_dropped": True})
+        (folder / REPLAY_BUFFER).unlink(missing_ok=True)
+        dropped.append(folder)
+    return dropped
 
 
 # ----------------------------------------------------------------------------- finding and loading
@@ -166,11 +204,16 @@ def list_checkpoints(directory: Path) -> list:
 
 
 def latest_checkpoint(directory: Path, log=print) -> Optional[tuple]:
-    """``(folder, manifest)`` of the newest complete checkpoint in ``directory``; the skipped ones are reported."""
+    """``(folder, manifest)`` of the newest complete checkpoint in ``directory`` that a run can continue from (not
+    one whose replay buffer was dropped); the skipped ones are reported."""
     for folder in list_checkpoints(directory):
         problem = check_checkpoint(folder)
         if problem is None:
-            return folder, json.loads((folder / MANIFEST).read_text())
+            manifest = json.loads((folder / MANIFEST).read_text())
+            if not manifest.get("replay_buffer_dropped"):
+                return folder, manifest
+            problem = (f"its replay buffer was dropped (an off-policy run keeps it in its newest "
+                       f"{KEEP_REPLAY_BUFFERS} checkpoints)")
         log(f"skipping checkpoint {folder.name}: {problem}")
     return None
 
@@ -184,10 +227,13 @@ def load_checkpoint(folder: Path, algo_class, env, *, replay_buffer: bool):
     problem = check_checkpoint(folder)
     if problem is not None:
         raise ValueError(f"checkpoint {folder}: {problem}")
+    if replay_buffer and REPLAY_BUFFER not in json.loads((folder / MANIFEST).read_text())["files"]:
+        raise ValueError(f"checkpoint {folder}: no replay buffer (dropped or never written); a run continues only "
+                         f"from a checkpoint that holds one")  # the manifest's files are the digest-checked ones
     # force_reset=False keeps the saved last observation, so learning continues without resetting the env
     model = algo_class.load(folder / "model.zip", env=env, device="cpu", force_reset=False)
     if replay_buffer:
-        model.load_replay_buffer(folder / "replay_buffer.pkl")
+        model.load_replay_buffer(folder / REPLAY_BUFFER)
     with np.load(folder / "state.npz", allow_pickle=False) as data:
         arrays = {k: data[k] for k in data.files}
     state = json.loads((folder / "state.json").read_text())
@@ -231,4 +277,6 @@ class CheckpointCallback(BaseCallback):
         if self.num_timesteps // self.every > self.last // self.every:
             state = {name: cb.checkpoint_state() for name, cb in self.stateful.items()}
             save_checkpoint(self.model, self.directory, self.identity, state, replay_buffer=self.replay_buffer)
+            if self.replay_buffer:
+                drop_old_replay_buffers(self.directory)
             self.last = int(self.num_timesteps)

@@ -12,6 +12,8 @@
 - A resume with other settings, or a fresh run into a directory of a different
   run, is refused before anything is written; ``overwrite`` replaces it.
 - A second writer is refused with the lock message.
+- An off-policy run keeps its replay buffer in its newest two checkpoints only;
+  the older ones keep their models (scored as before) and are not resumed from.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from rl.checkpoints import MANIFEST, list_checkpoints
+from rl.checkpoints import (KEEP_REPLAY_BUFFERS, MANIFEST, REPLAY_BUFFER, check_checkpoint, latest_checkpoint,
+                            list_checkpoints, load_checkpoint)
 from rl.config import TrainConfig
 from rl.train import RunDirectoryBusy, main as train_main, run_lock, train
 
@@ -223,3 +226,36 @@ def test_a_checkpoint_is_scored_with_its_runs_config(tmp_path):
     zipped.write_bytes(zipped.read_bytes()[:-10])
     with pytest.raises(ValueError, match="not a usable checkpoint: model.zip does not match the digest"):
         load_model(oldest, experiment)
+
+
+def test_older_checkpoints_drop_their_replay_buffer(tmp_path):
+    """Only the newest KEEP_REPLAY_BUFFERS checkpoints of an SAC run keep the buffer; the older ones are complete
+    checkpoints (their manifests match) whose models load for scoring, which a resume skips and load_checkpoint
+    refuses to continue from."""
+    from econ.experiments import make_experiment
+    from rl.loading import load_model
+    from rl.recipes import algorithm_class
+
+    run = tmp_path / "run"
+    train(SAC.replace(timesteps=1000), run)
+    folders = list_checkpoints(run / "checkpoints")
+    assert KEEP_REPLAY_BUFFERS == 2 and len(folders) >= 4
+    for rank, folder in enumerate(folders):
+        manifest = json.loads((folder / MANIFEST).read_text())
+        kept = rank < KEEP_REPLAY_BUFFERS
+        assert check_checkpoint(folder) is None
+        assert (folder / REPLAY_BUFFER).is_file() is kept and (REPLAY_BUFFER in manifest["files"]) is kept
+        assert manifest.get("replay_buffer_dropped", False) is not kept
+    oldest = folders[-1]
+    experiment = make_experiment("rbc", episode_length=40)
+    assert _equal(load_model(oldest, experiment).policy.state_dict(), _tensors(oldest / "model.zip")["policy.pth"])
+    with pytest.raises(ValueError, match="no replay buffer"):
+        load_checkpoint(oldest, algorithm_class("sac"), None, replay_buffer=True)
+
+    messages = []
+    assert latest_checkpoint(run / "checkpoints", log=messages.append)[0] == folders[0]
+    (folders[0] / MANIFEST).unlink()  # the newest incomplete: the one before still resumes
+    assert latest_checkpoint(run / "checkpoints", log=messages.append)[0] == folders[1]
+    (folders[1] / MANIFEST).unlink()  # both gone: no checkpoint to continue from, each older one said why
+    assert latest_checkpoint(run / "checkpoints", log=messages.append) is None
+    assert sum("its replay buffer was dropped" in m for m in messages) == len(folders) - KEEP_REPLAY_BUFFERS
