@@ -16,6 +16,7 @@ Default-suite cost: both KS solves on a reduced panel (2,000 households x
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -25,7 +26,8 @@ from rl import core, rollout
 from validation.controls import control_model
 from validation.krusell_smith import KSBenchmarkActor, ks_benchmark, price_impact_benchmark
 from validation.plots import plot_capital_shares, plot_lorenz_benchmarks
-from validation.same_economy import SAME_ECONOMY_TOLERANCES, same_economy_references, same_economy_scores
+from validation.same_economy import (SAME_ECONOMY_TOLERANCES, realised_euler, same_economy_references,
+                                     same_economy_scores)
 from validation.scorecard import DEFAULT_SIMULATION, Row, combine, format_scorecard
 from validation.welfare import (Scenario, consumption_equivalent, default_horizon, deviation_table, deviation_tables,
                                 households_of_each_type, mixed_actor, scaled_actor, switching_gains, unilateral_gains)
@@ -289,3 +291,12 @@ def test_no_household_gains_from_deviating_from_the_price_impact_rule(marked_dev
     _, tables = marked_deviations
     gains = {key: (g.mean, g.band) for key, g in tables[rule].items()}
     assert all(mean <= band for mean, band in gains.values()), gains
+
+
+@pytest.mark.parametrize("bad", [0.0, -1e-3, float("nan")])
+def test_realised_euler_refuses_consumption_that_is_not_positive(bad):
+    """The residual divides by next period's consumption: a panel with c <= 0 (or NaN) is refused with the value."""
+    consumption = np.ones((4, 2, 3))
+    consumption[2, 1, 0] = bad
+    with pytest.raises(ValueError, match="consumption must be positive in every period, got"):
+        realised_euler(SimpleNamespace(consumption=consumption), None, [0.0])

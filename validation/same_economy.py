@@ -141,8 +141,12 @@ def realised_euler(panel, experiment, price_impact) -> dict:
     R'_i = 1 - delta + kappa_i r' [1 + (phi/N)_i (1 - alpha)(l'_i / L' - kappa_i k'_i / K')], the private return
     of docs/finite_n.md with ``price_impact`` = phi / N per type (0: the market return), from the panel's own
     next-period prices and holdings; grouped by the household's type and employment at t, averaged within each
-    economy (the economies are independent; periods of one household are not), then over economies.
+    economy (the economies are independent; periods of one household are not), then over economies.  A panel
+    with consumption that is not positive somewhere (the environment's never is) is refused, not divided by.
     """
+    smallest = float(np.min(panel.consumption))
+    if not smallest > 0.0:  # also catches NaN
+        raise ValueError(f"realised_euler: consumption must be positive in every period, got {smallest!r}")
     types = _household_types(experiment)
     kappa = np.asarray(experiment.capital_productivity, dtype=float)
     impact = np.asarray(price_impact, dtype=float)[types]
