@@ -193,6 +193,9 @@ def test_bad_evaluation_settings_are_refused_before_training(tmp_path, strict):
     (["ks-het-mild", "--train", "--recipe-of", "ks", "--algo", "sac", "--hyper", "critic_pessimism=2"],
      "critic_pessimism"),
     (["ks", "--train", "--hyper", "lerning_rate=1e-3"], "lerning_rate"),
+    (["ks-het-mild", "--set", "productivity_scale=0.25"], "--set changes the recipe of --train"),
+    (["ks-het-mild", "--train", "--set", "productivity_scale=0"], "productivity_scale must be > 0"),
+    (["ks-het-mild", "--train", "--set", "kapa=1"], "unknown field 'kapa'"),
     (["ks", "--resume"], "--resume applies to the runs of --train"),
     (["ks", "--overwrite"], "--overwrite applies to the runs of --train"),
     (["ks", "--train", "--resume", "--overwrite"], "exclude each other"),
@@ -232,6 +235,9 @@ def test_compare_trains_with_another_experiments_recipe_and_changed_hyperparamet
     with pytest.raises(Stop):
         compare.main(["ks", "--train", "--resume", "--out", str(tmp_path)])
     assert given[-1][2:] == (True, False)
+    with pytest.raises(Stop):  # --set: an experiment field merged into the recipe's overrides (general's kept)
+        compare.main(["general", "--train", "--set", "chi=2.0", "--out", str(tmp_path)])
+    assert given[-1][0].overrides == {**TRAIN_RECIPES["general"]["ppo"]["overrides"], "chi": 2.0}
     with pytest.raises(Stop):
         compare.main(["ks", "--train", "--overwrite", "--out", str(tmp_path)])
     assert given[-1][2:] == (False, True)

@@ -162,6 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--hyper", type=parse_assignment, action="append", default=[], metavar="NAME=VALUE",
                         help="--train with this hyperparameter of the recipe changed, as rl.train's --hyper "
                              "(repeatable; default: none)")
+    parser.add_argument("--set", type=parse_assignment, action="append", default=[], metavar="NAME=VALUE",
+                        help="--train on the experiment with this field changed, as rl.train's --set (repeatable; "
+                             "the benchmarks are solved for the changed economy; default: none)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds for --train (default: 0)")
     parser.add_argument("--resume", action="store_true",
                         help="with --train: continue each seed's run in --out from its newest complete checkpoint "
@@ -187,20 +190,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def train_recipe(experiment: str, algo: str, recipe_of: Optional[str] = None, hyper: Optional[dict] = None) -> dict:
+def train_recipe(experiment: str, algo: str, recipe_of: Optional[str] = None, hyper: Optional[dict] = None,
+                 fields: Optional[dict] = None) -> dict:
     """The settings ``--train`` uses: the recipe of ``recipe_of`` (default ``experiment``) for ``algo``, with the
-    ``hyper`` settings merged into its hyperparameters and checked (a ValueError before any work).
+    ``hyper`` settings merged into its hyperparameters and the experiment ``fields`` into its overrides, all checked
+    (a ValueError before any work).
 
     Another experiment's recipe lends its algorithm settings and budget only: one that sets experiment fields
     (``--set``, ``n_agents``) is refused, since those fields describe its own economy."""
     recipe = rl_recipe(recipe_of or experiment, algo)
     if recipe_of not in (None, experiment):
-        fields = sorted(k for k in ("overrides", "n_agents") if recipe.get(k))
-        if fields:
-            raise ValueError(f"--recipe-of {recipe_of}: its {algo} recipe sets {', '.join(fields)} of "
+        own = sorted(k for k in ("overrides", "n_agents") if recipe.get(k))
+        if own:
+            raise ValueError(f"--recipe-of {recipe_of}: its {algo} recipe sets {', '.join(own)} of "
                              f"{recipe_of}'s economy ({recipe.get('overrides') or recipe.get('n_agents')}); "
                              f"train with python -m rl.train instead")
     recipe["hyper_overrides"] = {**recipe.get("hyper_overrides", {}), **(hyper or {})}
+    if fields:
+        recipe["overrides"] = {**recipe.get("overrides", {}), **fields}
     config = TrainConfig(experiment, algo, seed=0, **recipe)
     exp = make_experiment(experiment, config.n_agents, **config.overrides)
     hyperparameters(algo, config.preset, exp.beta, config.n_steps, config.hyper_overrides)
@@ -220,7 +227,8 @@ def _train(args, algo: str, recipe: dict, out: Path, tolerances: Dict[str, float
               + (", stopping at the first that passes" if args.stop_at_targets else ""), flush=True)
     print(f"training {args.experiment}: {algo}" + (f" ({args.recipe_of}'s recipe)" if args.recipe_of else "")
           + f", preset {recipe['preset']}, {recipe['timesteps']} agent-steps, seeds {args.seeds}"
-          + (f", hyperparameters changed: {dict(args.hyper)}" if args.hyper else ""))
+          + (f", hyperparameters changed: {dict(args.hyper)}" if args.hyper else "")
+          + (f", experiment fields changed: {dict(args.set)}" if args.set else ""))
     runs = []
     for seed in args.seeds:
         run = out / f"train-{algo}-seed{seed}"
@@ -314,7 +322,7 @@ def main(argv=None) -> int:
             parser.error(f"--eval-every must be an integer >= 1 agent-step, got {args.eval_every}")
     if args.stop_at_targets and args.eval_every is None:
         parser.error("--stop-at-targets stops at an evaluation: give --eval-every")
-    for flag, given in (("--recipe-of", args.recipe_of), ("--hyper", args.hyper)):
+    for flag, given in (("--recipe-of", args.recipe_of), ("--hyper", args.hyper), ("--set", args.set)):
         if given and not args.train:
             parser.error(f"{flag} changes the recipe of --train")
     for flag, given in (("--resume", args.resume), ("--overwrite", args.overwrite)):
@@ -329,7 +337,7 @@ def main(argv=None) -> int:
     if args.train:
         algo = args.algo or SHIPPED_ALGORITHM[args.experiment]
         try:
-            recipe = train_recipe(args.experiment, algo, args.recipe_of, dict(args.hyper))
+            recipe = train_recipe(args.experiment, algo, args.recipe_of, dict(args.hyper), dict(args.set))
         except ValueError as err:
             parser.error(str(err))
     start = time.perf_counter()
