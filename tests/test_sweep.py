@@ -288,10 +288,15 @@ def test_killed_sweep_reruns_only_the_missing_trials(local_sweep, tmp_path):
     assert _compared(out) == [row for row in _compared(local_sweep[0]) if row["run"] in started | skipped]
 
 
-def test_a_partial_trial_resumes_from_its_checkpoint_and_ends_as_an_uninterrupted_one(tmp_path):
+class _Stopped(Exception):
+    """Raised by a test to stop a training run the way a kill would: after a checkpoint, before the end."""
+
+
+def test_a_partial_trial_resumes_from_its_checkpoint_and_ends_as_an_uninterrupted_one(tmp_path, monkeypatch):
     """A trial stopped after a checkpoint resumes there (train.log says so) and ends with the uninterrupted trial's
     numbers and weights; its wall-clock counts the time up to the checkpoint; a completed trial keeps no checkpoint.
     A checkpoint that does not fit the trial (another seed's) is refused and the trial starts again from step 0."""
+    import rl.checkpoints
     from rl.checkpoints import list_checkpoints
     from rl.sweep.run import CHECKPOINTS_PER_TRIAL, resume_step, run_trial
     from rl.train import train
@@ -301,14 +306,22 @@ def test_a_partial_trial_resumes_from_its_checkpoint_and_ends_as_an_uninterrupte
     assert whole["status"] == "ok" and not (tmp_path / "whole" / "checkpoints").exists()
     stopped = tmp_path / "stopped"
     every = -(-trial.config.timesteps // CHECKPOINTS_PER_TRIAL)
-    train(trial.config.replace(checkpoint_every=every), stopped)  # what run_trial trains, then a stop after the 3rd
+    prune = rl.checkpoints.drop_old_replay_buffers
+
+    def prune_then_stop_after_the_third(directory, *args, **kwargs):  # the checkpoint is complete and pruned: a kill
+        dropped = prune(directory, *args, **kwargs)
+        if len(list_checkpoints(directory)) == 3:
+            raise _Stopped
+        return dropped
+
+    monkeypatch.setattr(rl.checkpoints, "drop_old_replay_buffers", prune_then_stop_after_the_third)
+    with pytest.raises(_Stopped):
+        train(trial.config.replace(checkpoint_every=every), stopped)  # what run_trial trains, stopped after the 3rd
+    monkeypatch.undo()
     checkpoints = list_checkpoints(stopped / "checkpoints")  # newest first
-    for later in checkpoints[:-3]:
-        shutil.rmtree(later)
-    (stopped / "summary.json").unlink()
-    (stopped / "model.zip").unlink()
-    seconds_at_checkpoint = json.loads((checkpoints[-3] / "state.json").read_text())["callbacks"]["returns"]["seconds"]
-    step = int(checkpoints[-3].name.split("_")[1])
+    assert len(checkpoints) == 3 and not (stopped / "summary.json").exists() and not (stopped / "model.zip").exists()
+    seconds_at_checkpoint = json.loads((checkpoints[0] / "state.json").read_text())["callbacks"]["returns"]["seconds"]
+    step = int(checkpoints[0].name.split("_")[1])
     assert resume_step(stopped) == step
     sweep_dir = tmp_path / "sweep"  # --dry-run says where the trial resumes
     (sweep_dir / "runs").mkdir(parents=True)
@@ -320,7 +333,7 @@ def test_a_partial_trial_resumes_from_its_checkpoint_and_ends_as_an_uninterrupte
     assert f"incomplete {trial.name} timesteps={trial.config.timesteps} resumes_at={step}" in output.getvalue()
     resumed = run_trial(trial, stopped)
     assert resumed["status"] == "ok" and "[sweep] resuming the trial" in (stopped / "train.log").read_text()
-    assert f"resuming from {checkpoints[-3]}" in (stopped / "train.log").read_text()
+    assert f"resuming from {checkpoints[0]}" in (stopped / "train.log").read_text()
     for key in ("timesteps", "best_return", "final_return"):
         assert resumed["summary"][key] == whole["summary"][key]
     assert (stopped / "returns.csv").read_text().splitlines()[1:] != []
