@@ -180,6 +180,41 @@ class ExplorationAnnealing(BaseCallback):
             self.model.policy.log_std.clamp_(max=cap)
 
 
+class ActionNoiseAnnealing(BaseCallback):
+    """SB3 callback moving the standard deviation of TD3's or DDPG's Gaussian exploration noise linearly from
+    ``initial`` to ``final`` over the run, in step with a learning rate decayed linearly over the same run.
+
+    The schedule is a function of the run's agent-steps alone (no state of its own), so a resumed run continues it.
+    With several environments SB3 wraps the noise into one copy per environment
+    (:class:`stable_baselines3.common.noise.VectorizedActionNoise`); each copy is set.
+    """
+
+    def __init__(self, initial: float, final: float, total: int):
+        super().__init__(0)
+        self.initial, self.final, self.total = float(initial), float(final), int(total)
+
+    def sigma(self, timesteps: int) -> float:
+        """The noise's standard deviation after ``timesteps`` agent-steps."""
+        progress = min(1.0, max(0.0, timesteps / self.total))
+        return self.initial + (self.final - self.initial) * progress
+
+    def _noises(self) -> list:
+        noise = self.model.action_noise
+        return list(getattr(noise, "noises", [noise]))
+
+    def _set(self) -> None:
+        sigma = self.sigma(self.num_timesteps)
+        for noise in self._noises():
+            noise._sigma = np.full_like(noise._sigma, sigma)
+
+    def _on_training_start(self) -> None:
+        self._set()
+
+    def _on_step(self) -> bool:
+        self._set()
+        return True
+
+
 class ExpectedNextValue(BaseCallback):
     """PPO: advantages with next period's shocks integrated out of each TD error.
 

@@ -68,7 +68,8 @@ learning tests.  Both come from the YAML files in :data:`HYPERPARAMS_DIR`.
 recipes start from (what each choice does and the evidence: docs/training.md).
 Keys that are not SB3 arguments: ``center_rewards`` (bool, or ``"by_type"``: :func:`centred`),
 ``learning_rate_final`` (linear decay of ``learning_rate`` to it over the run),
-``action_noise_std`` (Gaussian exploration noise of TD3/DDPG),
+``action_noise_std`` (Gaussian exploration noise of TD3/DDPG; ``action_noise_final``: its standard deviation
+decayed linearly to that over the run, :class:`rl.callbacks.ActionNoiseAnnealing`),
 ``log_std_final`` (PPO), ``expected_next_value`` (every algorithm: :class:`rl.callbacks.ExpectedNextValue` for
 PPO, :mod:`rl.sac` and :mod:`rl.td3` for the others), ``advantage_groups`` (PPO: a list of observation names,
 :class:`rl.callbacks.GroupAdvantageNormalisation`; ``advantage_groups_until``: the fraction of the run it applies to,
@@ -156,8 +157,13 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
             raise ValueError(f"{key} applies to SAC only, not {algo}")
     if "target_entropy_anneal_start" in hyper and "target_entropy_final" not in hyper:
         raise ValueError("target_entropy_anneal_start needs target_entropy_final")
-    if "action_noise_std" in hyper and algo not in ("td3", "ddpg"):
-        raise ValueError(f"action_noise_std applies to TD3 and DDPG, not {algo}")
+    for key in ("action_noise_std", "action_noise_final"):
+        if key in hyper and algo not in ("td3", "ddpg"):
+            raise ValueError(f"{key} applies to TD3 and DDPG, not {algo}")
+    if "action_noise_final" in hyper:
+        if "action_noise_std" not in hyper:
+            raise ValueError("action_noise_final needs action_noise_std (the noise it anneals from)")
+        checks.positive("action_noise_final", hyper["action_noise_final"])
     for key in ("batch_size", "buffer_size", "n_epochs", "policy_delay", "target_update_interval"):
         if key in hyper:
             checks.positive_int(key, hyper[key])
@@ -272,6 +278,7 @@ def sb3_kwargs(hyper: dict, exp) -> dict:
     kwargs.pop("target_entropy_final", None)
     kwargs.pop("target_entropy_anneal_start", None)
     kwargs.pop("log_std_final", None)
+    kwargs.pop("action_noise_final", None)
     kwargs.pop("expected_next_value", None)
     kwargs.pop("advantage_groups", None)
     kwargs.pop("advantage_groups_until", None)

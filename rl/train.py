@@ -38,8 +38,9 @@ from stable_baselines3.common.utils import explained_variance
 from econ.experiments import make_experiment
 from econ.cli_help import ArgumentParser
 from econ.io import DirectoryBusy, exclusive_lock, jsonable, write_json_atomic
-from rl.callbacks import (BenchmarkEvalCallback, EntropyAnnealing, ExpectedNextValue, ExplorationAnnealing,
-                          GroupAdvantageNormalisation, ReturnTracker, group_columns, has_benchmark, truncate_rows)
+from rl.callbacks import (ActionNoiseAnnealing, BenchmarkEvalCallback, EntropyAnnealing, ExpectedNextValue,
+                          ExplorationAnnealing, GroupAdvantageNormalisation, ReturnTracker, group_columns,
+                          has_benchmark, truncate_rows)
 from rl.checkpoints import CheckpointCallback, latest_checkpoint, load_checkpoint, remove_later_than
 from rl.core import check_shock_expectation
 from rl.config import SettingError, TrainConfig, add_arguments, flag_of, from_arguments
@@ -362,6 +363,9 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
     if hyper.get("log_std_final") is not None:
         stateful["exploration"] = ExplorationAnnealing(float(hyper["log_std_final"]), timesteps)
         callbacks.append(stateful["exploration"])
+    if hyper.get("action_noise_final") is not None:
+        callbacks.append(ActionNoiseAnnealing(float(hyper["action_noise_std"]), float(hyper["action_noise_final"]),
+                                              timesteps))
     if hyper.get("expected_next_value") and algo == "ppo":  # off-policy: in the critic targets (rl.sac, rl.td3)
         callbacks.append(ExpectedNextValue(exp))
     if hyper.get("advantage_groups") is not None:  # after the advantages are final

@@ -29,6 +29,10 @@ def test_presets_cover_every_algorithm_and_gamma_is_beta():
     ({"extra": {"gamma": 0.99}}, "gamma cannot be set"),
     ({"n_steps": 64}, "PPO only"),
     ({"extra": {"action_noise_std": 0.1}}, "TD3 and DDPG"),
+    ({"extra": {"action_noise_final": 0.01}}, "action_noise_final applies to TD3 and DDPG"),
+    ({"algo": "td3", "extra": {"action_noise_final": 0.01}}, "action_noise_final needs action_noise_std"),
+    ({"algo": "ddpg", "extra": {"action_noise_std": 0.1, "action_noise_final": 0.0}}, "action_noise_final must be > 0"),
+    ({"algo": "td3", "extra": {"action_noise_std": 0.1, "action_noise_final": float("nan")}}, "action_noise_final"),
 ])
 def test_hyperparameter_errors(kwargs, message):
     args = {"algo": "sac", "preset": "default", "beta": 0.95, **kwargs}
@@ -81,6 +85,37 @@ def test_same_seed_same_training(tmp_path):
     a = train(TrainConfig("rbc", "td3", 1_200, **kwargs), tmp_path / "a")
     b = train(TrainConfig("rbc", "td3", 1_200, **kwargs), tmp_path / "b")
     assert a["best_return"] == b["best_return"] and a["final_return"] == b["final_return"]
+
+
+def test_action_noise_falls_linearly_to_its_final_value_in_every_environment_copy():
+    """ActionNoiseAnnealing sets the noise from the run's agent-steps alone (a resumed run continues the schedule),
+    in the single noise and in each of SB3's per-environment copies."""
+    from types import SimpleNamespace
+
+    from stable_baselines3.common.noise import NormalActionNoise, VectorizedActionNoise
+
+    from rl.callbacks import ActionNoiseAnnealing
+
+    for noise in (NormalActionNoise(np.zeros(2), np.full(2, 0.05)),
+                  VectorizedActionNoise(NormalActionNoise(np.zeros(2), np.full(2, 0.05)), 3)):
+        callback = ActionNoiseAnnealing(0.05, 0.01, total=1_000)
+        callback.model = SimpleNamespace(action_noise=noise, num_timesteps=0)
+        copies = getattr(noise, "noises", [noise])
+        for steps, sigma in ((0, 0.05), (250, 0.04), (1_000, 0.01), (1_500, 0.01)):
+            callback.model.num_timesteps = steps
+            assert callback.on_step()
+            assert all(np.allclose(copy._sigma, sigma) and copy._sigma.shape == (2,) for copy in copies), steps
+
+
+def test_annealed_action_noise_trains_deterministically_and_changes_the_run(tmp_path):
+    kwargs = dict(seed=5, preset="tuned", n_economies=2)
+    hyper = {"learning_starts": 50, "action_noise_std": 0.1}
+    fixed = train(TrainConfig("rbc", "td3", 1_200, hyper_overrides=hyper, **kwargs), tmp_path / "fixed")
+    runs = [train(TrainConfig("rbc", "td3", 1_200, hyper_overrides={**hyper, "action_noise_final": 0.01}, **kwargs),
+                  tmp_path / name) for name in ("a", "b")]
+    assert runs[0]["final_return"] == runs[1]["final_return"] != fixed["final_return"]
+    config = json.loads((tmp_path / "a" / "config.json").read_text())
+    assert config["hyperparameters"]["action_noise_final"] == 0.01
 
 
 def test_vec_env_reports_finished_episodes():
