@@ -32,6 +32,7 @@ from econ.experiments import Experiment
 from econ.io import write_text_atomic
 from econ.rbc.accuracy import benchmark_policy, policy_error, welfare_loss
 from rl.core import check_shock_expectation, next_state_values
+from rl.recipes import LinearSchedule
 from rl.rollout import model_policy
 
 
@@ -191,21 +192,17 @@ class ActionNoiseAnnealing(BaseCallback):
 
     def __init__(self, initial: float, final: float, total: int):
         super().__init__(0)
-        self.initial, self.final, self.total = float(initial), float(final), int(total)
+        self.schedule, self.total = LinearSchedule(float(initial), float(final)), int(total)
 
     def sigma(self, timesteps: int) -> float:
-        """The noise's standard deviation after ``timesteps`` agent-steps."""
-        progress = min(1.0, max(0.0, timesteps / self.total))
-        return self.initial + (self.final - self.initial) * progress
-
-    def _noises(self) -> list:
-        noise = self.model.action_noise
-        return list(getattr(noise, "noises", [noise]))
+        """The noise's standard deviation after ``timesteps`` agent-steps (the learning rate's schedule)."""
+        return self.schedule(1.0 - min(1.0, max(0.0, timesteps / self.total)))
 
     def _set(self) -> None:
         sigma = self.sigma(self.num_timesteps)
-        for noise in self._noises():
-            noise._sigma = np.full_like(noise._sigma, sigma)
+        noise = self.model.action_noise
+        for copy in getattr(noise, "noises", [noise]):
+            copy._sigma.fill(sigma)  # in place: called every step, for every environment's copy
 
     def _on_training_start(self) -> None:
         self._set()
