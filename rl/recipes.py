@@ -80,7 +80,9 @@ equal shares of the actor's gradient, :meth:`rl.sac.ExpectedNextValueSAC.weigh_a
 :func:`rl.sac.combine_critics`; 1, SB3's, by default), ``critic_per_type`` (SAC: one set of critic networks per
 kappa type, :class:`rl.policies.TypeCriticSACPolicy`), ``recent_replay`` (SAC, TD3, DDPG: ``{transitions: N, share:
 f}``, a share f of every batch from the newest N transitions, :class:`rl.replay.RecentReplayBuffer`),
-``target_entropy_final`` and ``target_entropy_anneal_start`` (SAC): the exploration annealing of :mod:`rl.callbacks`.  ``policy_kwargs`` may name its ``activation_fn`` as a
+``target_entropy_final`` and ``target_entropy_anneal_start`` (SAC): the exploration annealing of :mod:`rl.callbacks`;
+``behaviour_snapshot_every`` (SAC, TD3, DDPG with ``expected_next_value``: agent-steps between refreshes of the frozen
+copy of the policy every household acts with, :mod:`rl.behaviour`; it must divide ``checkpoint_every``).  ``policy_kwargs`` may name its ``activation_fn`` as a
 string (one of :data:`ACTIVATIONS`), so that every setting stays JSON; for PPO it may also name a
 ``critic_activation_fn``, the critic's own units (:class:`rl.policies.CriticActivationPolicy`).
 """
@@ -160,6 +162,13 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
     for key in ("action_noise_std", "action_noise_final"):
         if key in hyper and algo not in ("td3", "ddpg"):
             raise ValueError(f"{key} applies to TD3 and DDPG, not {algo}")
+    if "behaviour_snapshot_every" in hyper:
+        if algo == "ppo":
+            raise ValueError("behaviour_snapshot_every applies to the off-policy algorithms (sac, td3, ddpg), not ppo")
+        if hyper.get("expected_next_value") is not True:
+            raise ValueError("behaviour_snapshot_every needs expected_next_value: true "
+                             "(rl.sac and rl.td3's classes carry it)")
+        checks.positive_int("behaviour_snapshot_every", hyper["behaviour_snapshot_every"])
     if "action_noise_final" in hyper:
         if "action_noise_std" not in hyper:
             raise ValueError("action_noise_final needs action_noise_std (the noise it anneals from)")
@@ -286,6 +295,7 @@ def sb3_kwargs(hyper: dict, exp) -> dict:
     kwargs.pop("critic_groups", None)
     kwargs.pop("critic_per_type", None)
     kwargs.pop("critic_pessimism", None)
+    kwargs.pop("behaviour_snapshot_every", None)
     recent = kwargs.pop("recent_replay", None)
     if recent is not None:
         kwargs["replay_buffer_class"] = RecentReplayBuffer

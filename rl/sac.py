@@ -42,6 +42,7 @@ from stable_baselines3.common.utils import polyak_update
 from torch.nn import functional as F
 
 from econ.experiments import Experiment
+from rl.behaviour import SnapshotBehaviour
 from rl.core import check_shock_expectation, shock_law, shock_scenarios
 
 
@@ -126,7 +127,7 @@ def group_weights(groups: th.Tensor, sizes: th.Tensor) -> th.Tensor:
     return (weights / weights.mean()).reshape(-1, 1)
 
 
-class ExpectedNextValueSAC(ExpectsOverShocks, SAC):
+class ExpectedNextValueSAC(SnapshotBehaviour, ExpectsOverShocks, SAC):
     """SB3's SAC whose critic target integrates next period's shocks out (module docstring;
     :class:`ExpectsOverShocks`), optionally with the actor's and the critics' losses weighted by groups
     (:meth:`weigh_actor_by_groups`, :meth:`weigh_critic_by_groups`)."""

@@ -17,6 +17,7 @@ from stable_baselines3 import DDPG, TD3
 from stable_baselines3.common.utils import polyak_update
 from torch.nn import functional as F
 
+from rl.behaviour import SnapshotBehaviour
 from rl.sac import ExpectsOverShocks
 
 
@@ -72,9 +73,9 @@ class _ExpectedTargetsTD3(ExpectsOverShocks):
         self.logger.record("train/critic_loss", np.mean(critic_losses))
 
 
-class ExpectedNextValueTD3(_ExpectedTargetsTD3, TD3):
+class ExpectedNextValueTD3(SnapshotBehaviour, _ExpectedTargetsTD3, TD3):
     """SB3's TD3 whose critic target integrates next period's shocks out (module docstring)."""
 
 
-class ExpectedNextValueDDPG(_ExpectedTargetsTD3, DDPG):
+class ExpectedNextValueDDPG(SnapshotBehaviour, _ExpectedTargetsTD3, DDPG):
     """SB3's DDPG whose critic target integrates next period's shocks out (module docstring)."""

@@ -41,6 +41,7 @@ from econ.io import DirectoryBusy, exclusive_lock, jsonable, write_json_atomic
 from rl.callbacks import (ActionNoiseAnnealing, BenchmarkEvalCallback, EntropyAnnealing, ExpectedNextValue,
                           ExplorationAnnealing, GroupAdvantageNormalisation, ReturnTracker, group_columns,
                           has_benchmark, truncate_rows)
+from rl.behaviour import BehaviourSnapshots, check_snapshot_every
 from rl.checkpoints import CheckpointCallback, latest_checkpoint, load_checkpoint, remove_later_than
 from rl.core import check_shock_expectation
 from rl.config import SettingError, TrainConfig, add_arguments, flag_of, from_arguments
@@ -236,6 +237,11 @@ def train(config: TrainConfig, out, *, resume: bool = False, overwrite: bool = F
                 group_columns(exp, hyper[key], key)
             except ValueError as err:
                 raise SettingError("hyper_overrides", str(err)) from None
+    if hyper.get("behaviour_snapshot_every") is not None:
+        try:
+            check_snapshot_every(hyper["behaviour_snapshot_every"], c.checkpoint_every)
+        except ValueError as err:
+            raise SettingError("hyper_overrides", str(err)) from None
     if evaluator is not None:
         if not isinstance(evaluator, Evaluator):
             raise TypeError(f"evaluator must follow rl.evaluation.Evaluator, got {type(evaluator).__name__}")
@@ -366,6 +372,8 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
     if hyper.get("action_noise_final") is not None:
         callbacks.append(ActionNoiseAnnealing(float(hyper["action_noise_std"]), float(hyper["action_noise_final"]),
                                               timesteps))
+    if hyper.get("behaviour_snapshot_every") is not None:
+        callbacks.append(BehaviourSnapshots(int(hyper["behaviour_snapshot_every"])))
     if hyper.get("expected_next_value") and algo == "ppo":  # off-policy: in the critic targets (rl.sac, rl.td3)
         callbacks.append(ExpectedNextValue(exp))
     if hyper.get("advantage_groups") is not None:  # after the advantages are final

@@ -2,8 +2,9 @@
 
 - A run stopped after a checkpoint and resumed ends with the same weights,
   optimiser states and learning curve, bit for bit, as the uninterrupted run
-  (PPO and SAC; the SAC checkpoint lies after ``learning_starts``, so the
-  replay buffer and the entropy coefficient are restored too).  What is
+  (PPO, SAC, and TD3 acting with a lagged snapshot of its policy; the SAC
+  checkpoint lies after ``learning_starts``, so the replay buffer and the
+  entropy coefficient are restored too).  What is
   stopped is simulated by removing everything a kill after that checkpoint
   would not have left (later checkpoints, final model); the slow
   fault-injection test kills real processes.
@@ -48,6 +49,13 @@ SAC = TrainConfig("rbc", "sac", 600, seed=3, n_economies=2, preset="tuned", chec
                   hyper_overrides={"learning_starts": 100, "batch_size": 32, "target_entropy_final": -4.0,
                                    "target_entropy_anneal_start": 0.5})
 
+# TD3 whose rollouts act with a lagged snapshot of the policy (rl.behaviour): the snapshot is not saved, so a resumed
+# run must rebuild it from the checkpoint's policy, taken at a refresh
+TD3_SNAPSHOT = TrainConfig("rbc", "td3", 600, seed=3, n_economies=2, preset="tuned", checkpoint_every=200,
+                           overrides={"episode_length": 40},
+                           hyper_overrides={"learning_starts": 100, "batch_size": 32, "action_noise_std": 0.1,
+                                            "expected_next_value": True, "behaviour_snapshot_every": 100})
+
 
 def _tensors(zip_path: Path) -> dict:
     """Every tensor file of an SB3 zip (policy, optimisers, entropy coefficient), read without unpickling code."""
@@ -87,7 +95,8 @@ PPO_CRITIC_SILU = PPO.replace(hyper_overrides={**PPO.hyper_overrides,
                                                "policy_kwargs": {"net_arch": [16, 16], "critic_activation_fn": "silu"}})
 
 
-@pytest.mark.parametrize("config", [PPO, SAC, PPO_CRITIC_SILU], ids=["ppo", "sac", "ppo-critic-silu"])
+@pytest.mark.parametrize("config", [PPO, SAC, PPO_CRITIC_SILU, TD3_SNAPSHOT],
+                         ids=["ppo", "sac", "ppo-critic-silu", "td3-snapshot"])
 def test_killed_and_resumed_run_ends_with_the_same_weights(tmp_path, config, capsys):
     whole, resumed = tmp_path / "whole", tmp_path / "resumed"
     train(config, whole)

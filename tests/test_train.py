@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 import rl
 from econ.experiments import make_experiment
@@ -33,6 +34,12 @@ def test_presets_cover_every_algorithm_and_gamma_is_beta():
     ({"algo": "td3", "extra": {"action_noise_final": 0.01}}, "action_noise_final needs action_noise_std"),
     ({"algo": "ddpg", "extra": {"action_noise_std": 0.1, "action_noise_final": 0.0}}, "action_noise_final must be > 0"),
     ({"algo": "td3", "extra": {"action_noise_std": 0.1, "action_noise_final": float("nan")}}, "action_noise_final"),
+    ({"algo": "ppo", "extra": {"behaviour_snapshot_every": 100}}, "behaviour_snapshot_every applies to the off-policy"),
+    ({"algo": "td3", "extra": {"behaviour_snapshot_every": 100}}, "behaviour_snapshot_every needs expected_next_value"),
+    ({"algo": "sac", "extra": {"behaviour_snapshot_every": 0, "expected_next_value": True}},
+     "behaviour_snapshot_every must be an integer >= 1"),
+    ({"algo": "ddpg", "extra": {"behaviour_snapshot_every": 1.5, "expected_next_value": True}},
+     "behaviour_snapshot_every must be an integer"),
 ])
 def test_hyperparameter_errors(kwargs, message):
     args = {"algo": "sac", "preset": "default", "beta": 0.95, **kwargs}
@@ -366,3 +373,57 @@ def test_summary_reports_how_much_of_the_returns_the_critic_explains(tmp_path):
     assert critic_explained_variance(SimpleNamespace()) is None
     assert critic_warning(0.0).startswith("warning: the critic explains 0.000")
     assert critic_warning(CRITIC_HEALTHY) is None and critic_warning(0.99) is None and critic_warning(None) is None
+
+
+SNAPSHOT = {"learning_starts": 50, "action_noise_std": 0.1, "expected_next_value": True}
+
+
+def test_a_behaviour_snapshot_must_fall_on_every_checkpoint(tmp_path):
+    config = TrainConfig("rbc", "td3", 1_200, checkpoint_every=300,
+                         hyper_overrides={**SNAPSHOT, "behaviour_snapshot_every": 200})
+    with pytest.raises(ValueError, match=r"behaviour_snapshot_every \(200\) must divide checkpoint_every \(300\)"):
+        train(config, tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("algo", ["sac", "td3"])
+def test_rollouts_act_with_the_snapshot_and_evaluation_with_the_live_policy(algo):
+    """After a refresh the live actor moves (a shifted output bias); the actions of the rollouts do not, those of
+    predict (evaluation) do; the next refresh brings the rollouts to the live actor."""
+    from rl.loading import build_model
+    from rl.vec_env import EconomyVecEnv
+
+    exp = make_experiment("ks", 4)
+    env = EconomyVecEnv(exp, n_economies=2, seed=0)
+    extra = {"expected_next_value": True, "learning_starts": 0, **({"action_noise_std": 0.1} if algo == "td3" else {})}
+    model = build_model(algo, hyperparameters(algo, "tuned", exp.beta, extra=extra), exp, seed=1, env=env)
+    model._last_obs = env.reset()
+    actor = model.policy.actor
+
+    def rollout_actions():
+        torch.manual_seed(0)
+        model.action_noise.reset() if model.action_noise is not None else None
+        return model._sample_action(0, None, env.num_envs)[0]
+
+    def live_actions():
+        return model.predict(model._last_obs, deterministic=True)[0]
+
+    model.refresh_behaviour()
+    before, live_before = rollout_actions(), live_actions()
+    output = actor.mu[-2] if algo == "td3" else actor.mu
+    with torch.no_grad():
+        output.bias += 0.3
+    assert np.array_equal(rollout_actions(), before)
+    assert not np.allclose(live_actions(), live_before)
+    model.refresh_behaviour()
+    assert not np.allclose(rollout_actions(), before)
+
+
+def test_a_behaviour_snapshot_changes_the_run_and_is_deterministic(tmp_path):
+    kwargs = dict(seed=5, preset="tuned", n_economies=2, checkpoint_every=1_200)
+    plain = train(TrainConfig("rbc", "td3", 1_200, hyper_overrides=SNAPSHOT, **kwargs), tmp_path / "plain")
+    runs = [train(TrainConfig("rbc", "td3", 1_200, hyper_overrides={**SNAPSHOT, "behaviour_snapshot_every": 400},
+                              **kwargs), tmp_path / name) for name in ("a", "b")]
+    assert runs[0]["final_return"] == runs[1]["final_return"] != plain["final_return"]
+    config = json.loads((tmp_path / "a" / "config.json").read_text())
+    assert config["hyperparameters"]["behaviour_snapshot_every"] == 400
