@@ -31,6 +31,14 @@ def open_interval(name: str, value, low: float, high: float) -> float:
     return x
 
 
+def closed(name: str, value, low: float, high: float) -> float:
+    """Require ``low <= value <= high``."""
+    x = _finite(name, value)
+    if not low <= x <= high:
+        raise ValueError(f"{name} must lie in [{low}, {high}], got {value!r}")
+    return x
+
+
 def half_open(name: str, value, low: float, high: float) -> float:
     """Require ``low < value <= high``."""
     x = _finite(name, value)

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from stable_baselines3.common.callbacks import BaseCallback
 
+from econ import checks
 from econ.experiments import Experiment
 from econ.io import write_text_atomic
 from econ.rbc.accuracy import benchmark_policy, policy_error, welfare_loss
@@ -238,12 +239,24 @@ class ExpectedNextValue(BaseCallback):
     innovation, integrated by Gauss-Hermite quadrature: there it is the only
     shock, so every TD error keeps the effect of the action and of the
     critic's error and loses all of the technology's noise.
+
+    ``value_lambda`` (optional, in [0, 1]): the critic's targets are the
+    lambda-returns of these TD errors with this lambda instead of GAE's (the
+    advantages keep GAE's).  At 0 each target is r + gamma E[V(o') | o, a]:
+    one Bellman backup with the shocks integrated out, which carries none of
+    the later periods' shocks and exploration (measured on ``ks-het-mild``:
+    the advantage of an unemployed low-kappa household has a standard
+    deviation of 2.96 at GAE's 0.95 and 0.93 at 0), at the price of
+    bootstrapping from the critic itself.
     """
 
-    def __init__(self, experiment: Experiment):
+    def __init__(self, experiment: Experiment, value_lambda: Optional[float] = None):
         super().__init__(0)
         check_shock_expectation(experiment)  # refuses an experiment it cannot integrate, before training starts
+        if value_lambda is not None:
+            checks.closed("value_lambda", value_lambda, 0.0, 1.0)
         self.experiment = experiment
+        self.value_lambda = None if value_lambda is None else float(value_lambda)
 
     def _on_step(self) -> bool:
         return True
@@ -262,13 +275,24 @@ class ExpectedNextValue(BaseCallback):
         expected = next_state_values(self.experiment, observations, next_observations, value)
         dones = np.asarray(self.locals["dones"], dtype=np.float32)
         next_non_terminal = 1.0 - np.concatenate([buffer.episode_starts[1:], dones[None]], axis=0)
-        gamma, lam = buffer.gamma, buffer.gae_lambda
-        last = np.zeros(buffer.n_envs, dtype=np.float32)
-        for step in reversed(range(buffer.buffer_size)):
-            delta = buffer.rewards[step] + gamma * expected[step] * next_non_terminal[step] - buffer.values[step]
-            last = delta + gamma * lam * next_non_terminal[step] * last
-            buffer.advantages[step] = last
-        buffer.returns = buffer.advantages + buffer.values
+        deltas = buffer.rewards + buffer.gamma * expected * next_non_terminal - buffer.values  # float64, as before
+        buffer.advantages = _lambda_sums(deltas, next_non_terminal, buffer.gamma * buffer.gae_lambda)
+        if self.value_lambda is None:
+            buffer.returns = buffer.advantages + buffer.values
+        else:
+            buffer.returns = _lambda_sums(deltas, next_non_terminal, buffer.gamma * self.value_lambda) + buffer.values
+
+
+def _lambda_sums(deltas: np.ndarray, next_non_terminal: np.ndarray, decay: float) -> np.ndarray:
+    """sum_k decay^k delta_{t+k} within each episode, for every step t of a (steps, envs) rollout: GAE's
+    recursion (``decay`` = gamma lambda), summed in the precision of ``deltas`` and stored as float32 (the rollout
+    buffer's)."""
+    sums = np.empty(deltas.shape, dtype=np.float32)
+    last = np.zeros(deltas.shape[1], dtype=np.float32)
+    for step in reversed(range(deltas.shape[0])):
+        last = deltas[step] + decay * next_non_terminal[step] * last
+        sums[step] = last
+    return sums
 
 
 ADVANTAGE_GROUP_OBSERVATIONS = ("capital_productivity", "labour_productivity", "employed", "aggregate_state")

@@ -73,7 +73,8 @@ decayed linearly to that over the run, :class:`rl.callbacks.ActionNoiseAnnealing
 ``log_std_final`` (PPO), ``expected_next_value`` (every algorithm: :class:`rl.callbacks.ExpectedNextValue` for
 PPO, :mod:`rl.sac` and :mod:`rl.td3` for the others), ``advantage_groups`` (PPO: a list of observation names,
 :class:`rl.callbacks.GroupAdvantageNormalisation`; ``advantage_groups_until``: the fraction of the run it applies to,
-all of it by default), ``actor_groups`` (SAC with ``expected_next_value``: observation names whose groups get
+all of it by default), ``value_lambda`` (PPO with ``expected_next_value``: the lambda of the critic's
+targets, GAE's by default, :class:`rl.callbacks.ExpectedNextValue`), ``actor_groups`` (SAC with ``expected_next_value``: observation names whose groups get
 equal shares of the actor's gradient, :meth:`rl.sac.ExpectedNextValueSAC.weigh_actor_by_groups`),
 ``critic_groups`` (likewise for the critics' regression, :meth:`rl.sac.ExpectedNextValueSAC.weigh_critic_by_groups`),
 ``critic_pessimism`` (SAC with ``expected_next_value``: the weight on the critics' minimum, the rest on their mean,
@@ -143,6 +144,13 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
         value = hyper["critic_pessimism"]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
             raise ValueError(f"critic_pessimism must be a number in [0, 1], got {value!r}")
+    if "value_lambda" in hyper:
+        if algo != "ppo":
+            raise ValueError(f"value_lambda (the lambda of PPO's value targets) applies to PPO only, not {algo}")
+        if hyper.get("expected_next_value") is not True:
+            raise ValueError("value_lambda needs expected_next_value: true (rl.callbacks.ExpectedNextValue computes "
+                             "the value targets)")
+        checks.closed("value_lambda", hyper["value_lambda"], 0.0, 1.0)
     if "advantage_groups_until" in hyper:
         if "advantage_groups" not in hyper:
             raise ValueError("advantage_groups_until needs advantage_groups")
@@ -291,6 +299,7 @@ def sb3_kwargs(hyper: dict, exp) -> dict:
     kwargs.pop("expected_next_value", None)
     kwargs.pop("advantage_groups", None)
     kwargs.pop("advantage_groups_until", None)
+    kwargs.pop("value_lambda", None)
     kwargs.pop("actor_groups", None)
     kwargs.pop("critic_groups", None)
     kwargs.pop("critic_per_type", None)

@@ -375,7 +375,7 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
     if hyper.get("behaviour_snapshot_every") is not None:
         callbacks.append(BehaviourSnapshots(int(hyper["behaviour_snapshot_every"])))
     if hyper.get("expected_next_value") and algo == "ppo":  # off-policy: in the critic targets (rl.sac, rl.td3)
-        callbacks.append(ExpectedNextValue(exp))
+        callbacks.append(ExpectedNextValue(exp, hyper.get("value_lambda")))
     if hyper.get("advantage_groups") is not None:  # after the advantages are final
         until = hyper.get("advantage_groups_until")
         callbacks.append(GroupAdvantageNormalisation(exp, hyper["advantage_groups"],

@@ -174,6 +174,54 @@ def test_callback_reproduces_sb3s_gae_when_the_critic_ignores_the_shocks():
     assert np.abs(captured["expected"] - captured["sb3"]).max() > 100 * ADVANTAGE_ATOL
 
 
+def _ppo_targets(exp, gae_lambda, value_lambda=None):
+    """The advantages and value targets of one PPO rollout (16 steps, 2 economies) with the shocks integrated out."""
+    from stable_baselines3 import PPO
+    from rl.vec_env import EconomyVecEnv
+    env = EconomyVecEnv(exp, n_economies=2, seed=0)
+    model = PPO("MlpPolicy", env, n_steps=16, batch_size=64, gamma=exp.beta, gae_lambda=gae_lambda, seed=0,
+                device="cpu", policy_kwargs={"net_arch": [16, 16]})
+    captured = {}
+
+    class Capture(ExpectedNextValue):
+        def _on_rollout_end(self):
+            super()._on_rollout_end()
+            buffer = self.model.rollout_buffer
+            captured.update(advantages=buffer.advantages.copy(), returns=buffer.returns.copy())
+            raise KeyboardInterrupt  # one rollout is enough
+
+    with pytest.raises(KeyboardInterrupt):
+        model.learn(16 * env.num_envs, callback=Capture(exp, value_lambda))
+    return captured
+
+
+def test_value_lambda_sets_the_value_targets_and_leaves_the_advantages():
+    """The rollout does not depend on either lambda (same seed), so the targets with value_lambda L are exactly
+    those of GAE with lambda L, and the advantages exactly those of GAE's own lambda; truncations inside the
+    rollout (episodes of 7 periods)."""
+    exp = make_experiment("ks-het-mild", episode_length=7)
+    gae, one_step = _ppo_targets(exp, 0.95), _ppo_targets(exp, 0.0)
+    mixed = _ppo_targets(exp, 0.95, value_lambda=0.0)
+    np.testing.assert_array_equal(mixed["advantages"], gae["advantages"])
+    np.testing.assert_array_equal(mixed["returns"], one_step["returns"])
+    swapped = _ppo_targets(exp, 0.0, value_lambda=0.95)
+    np.testing.assert_array_equal(swapped["advantages"], one_step["advantages"])
+    np.testing.assert_array_equal(swapped["returns"], gae["returns"])
+    # the control: the two lambdas' targets differ on this rollout
+    assert np.abs(gae["returns"] - one_step["returns"]).max() > 1.0
+
+
+def test_value_lambda_is_refused_where_it_does_not_apply():
+    with pytest.raises(ValueError, match="value_lambda must lie in \\[0.0, 1.0\\]"):
+        hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": True, "value_lambda": 1.5})
+    with pytest.raises(ValueError, match="value_lambda needs expected_next_value"):
+        hyperparameters("ppo", "tuned", 0.95, extra={"value_lambda": 0.0})
+    with pytest.raises(ValueError, match="value_lambda .* applies to PPO only, not sac"):
+        hyperparameters("sac", "tuned", 0.95, extra={"expected_next_value": True, "value_lambda": 0.0})
+    with pytest.raises(ValueError, match="value_lambda must be a real number"):
+        ExpectedNextValue(make_experiment("ks"), "zero")
+
+
 def test_expected_next_value_is_refused_where_it_does_not_apply(tmp_path):
     with pytest.raises(ValueError, match="true or false"):
         hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": 1})
