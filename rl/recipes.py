@@ -103,6 +103,15 @@ def algorithm_class(name: str):
     return {"sac": sb3.SAC, "ppo": sb3.PPO, "td3": sb3.TD3, "ddpg": sb3.DDPG}[name]
 
 
+def _check_owner(hyper: dict, algo: str, key: str, owner: str, carrier: str) -> None:
+    """A ValueError unless the setting ``key`` of ``hyper`` is used with ``owner`` and ``expected_next_value``
+    (whose code, ``carrier``, applies it)."""
+    if algo != owner:
+        raise ValueError(f"{key} applies to {owner.upper()} only, not {algo}")
+    if hyper.get("expected_next_value") is not True:
+        raise ValueError(f"{key} needs expected_next_value: true ({carrier})")
+
+
 def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] = None, extra: Optional[dict] = None
                     ) -> dict:
     """Resolved keyword arguments of the SB3 algorithm: preset, then ``extra``, then n_steps; gamma = beta."""
@@ -136,20 +145,12 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
         if key in hyper and hyper.get("expected_next_value") is not True:
             raise ValueError(f"{key} needs expected_next_value: true (rl.sac.ExpectedNextValueSAC carries both)")
     if "critic_pessimism" in hyper:
-        if algo != "sac":
-            raise ValueError(f"critic_pessimism applies to SAC only, not {algo}")
-        if hyper.get("expected_next_value") is not True:
-            raise ValueError("critic_pessimism needs expected_next_value: true "
-                             "(rl.sac.ExpectedNextValueSAC carries it)")
+        _check_owner(hyper, algo, "critic_pessimism", "sac", "rl.sac.ExpectedNextValueSAC carries it")
         value = hyper["critic_pessimism"]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
             raise ValueError(f"critic_pessimism must be a number in [0, 1], got {value!r}")
     if "value_lambda" in hyper:
-        if algo != "ppo":
-            raise ValueError(f"value_lambda (the lambda of PPO's value targets) applies to PPO only, not {algo}")
-        if hyper.get("expected_next_value") is not True:
-            raise ValueError("value_lambda needs expected_next_value: true (rl.callbacks.ExpectedNextValue computes "
-                             "the value targets)")
+        _check_owner(hyper, algo, "value_lambda", "ppo", "rl.callbacks.ExpectedNextValue computes the value targets")
         checks.closed("value_lambda", hyper["value_lambda"], 0.0, 1.0)
     if "advantage_groups_until" in hyper:
         if "advantage_groups" not in hyper:

@@ -216,7 +216,7 @@ def test_value_lambda_is_refused_where_it_does_not_apply():
         hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": True, "value_lambda": 1.5})
     with pytest.raises(ValueError, match="value_lambda needs expected_next_value"):
         hyperparameters("ppo", "tuned", 0.95, extra={"value_lambda": 0.0})
-    with pytest.raises(ValueError, match="value_lambda .* applies to PPO only, not sac"):
+    with pytest.raises(ValueError, match="value_lambda applies to PPO only, not sac"):
         hyperparameters("sac", "tuned", 0.95, extra={"expected_next_value": True, "value_lambda": 0.0})
     with pytest.raises(ValueError, match="value_lambda must be a real number"):
         ExpectedNextValue(make_experiment("ks"), "zero")
