@@ -74,8 +74,8 @@ decayed linearly to that over the run, :class:`rl.callbacks.ActionNoiseAnnealing
 PPO, :mod:`rl.sac` and :mod:`rl.td3` for the others), ``advantage_groups`` (PPO: a list of observation names,
 :class:`rl.callbacks.GroupAdvantageNormalisation`; ``advantage_groups_until``: the fraction of the run it applies to,
 all of it by default), ``value_lambda`` (PPO with ``expected_next_value``: the lambda of the critic's
-targets, GAE's by default, :class:`rl.callbacks.ExpectedNextValue`), ``actor_groups`` (SAC with ``expected_next_value``: observation names whose groups get
-equal shares of the actor's gradient, :meth:`rl.sac.ExpectedNextValueSAC.weigh_actor_by_groups`),
+targets, GAE's by default, :class:`rl.callbacks.ExpectedNextValue`), ``actor_groups`` (SAC with
+``expected_next_value``: observation names whose groups get equal shares of the actor's gradient, :meth:`rl.sac.ExpectedNextValueSAC.weigh_actor_by_groups`),
 ``critic_groups`` (likewise for the critics' regression, :meth:`rl.sac.ExpectedNextValueSAC.weigh_critic_by_groups`),
 ``critic_pessimism`` (SAC with ``expected_next_value``: the weight on the critics' minimum, the rest on their mean,
 :func:`rl.sac.combine_critics`; 1, SB3's, by default), ``critic_per_type`` (SAC: one set of critic networks per
