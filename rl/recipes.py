@@ -75,7 +75,8 @@ PPO, :mod:`rl.sac` and :mod:`rl.td3` for the others), ``advantage_groups`` (PPO:
 :class:`rl.callbacks.GroupAdvantageNormalisation`; ``advantage_groups_until``: the fraction of the run it applies to,
 all of it by default), ``value_lambda`` (PPO with ``expected_next_value``: the lambda of the critic's
 targets, GAE's by default, :class:`rl.callbacks.ExpectedNextValue`), ``actor_groups`` (SAC with
-``expected_next_value``: observation names whose groups get equal shares of the actor's gradient, :meth:`rl.sac.ExpectedNextValueSAC.weigh_actor_by_groups`),
+``expected_next_value``: observation names whose groups get equal shares of the actor's gradient,
+:meth:`rl.sac.ExpectedNextValueSAC.weigh_actor_by_groups`),
 ``critic_groups`` (likewise for the critics' regression, :meth:`rl.sac.ExpectedNextValueSAC.weigh_critic_by_groups`),
 ``critic_pessimism`` (SAC with ``expected_next_value``: the weight on the critics' minimum, the rest on their mean,
 :func:`rl.sac.combine_critics`; 1, SB3's, by default), ``critic_per_type`` (SAC: one set of critic networks per
@@ -83,8 +84,8 @@ kappa type, :class:`rl.policies.TypeCriticSACPolicy`), ``recent_replay`` (SAC, T
 f}``, a share f of every batch from the newest N transitions, :class:`rl.replay.RecentReplayBuffer`),
 ``target_entropy_final`` and ``target_entropy_anneal_start`` (SAC): the exploration annealing of :mod:`rl.callbacks`;
 ``behaviour_snapshot_every`` (SAC, TD3, DDPG with ``expected_next_value``: agent-steps between refreshes of the frozen
-copy of the policy every household acts with, :mod:`rl.behaviour`; it must divide ``checkpoint_every``).  ``policy_kwargs`` may name its ``activation_fn`` as a
-string (one of :data:`ACTIVATIONS`), so that every setting stays JSON; for PPO it may also name a
+copy of the policy every household acts with, :mod:`rl.behaviour`; it must divide ``checkpoint_every``).
+``policy_kwargs`` may name its ``activation_fn`` as a string (one of :data:`ACTIVATIONS`), so that every setting stays JSON; for PPO it may also name a
 ``critic_activation_fn``, the critic's own units (:class:`rl.policies.CriticActivationPolicy`).
 """
 
