@@ -85,7 +85,8 @@ f}``, a share f of every batch from the newest N transitions, :class:`rl.replay.
 ``target_entropy_final`` and ``target_entropy_anneal_start`` (SAC): the exploration annealing of :mod:`rl.callbacks`;
 ``behaviour_snapshot_every`` (SAC, TD3, DDPG with ``expected_next_value``: agent-steps between refreshes of the frozen
 copy of the policy every household acts with, :mod:`rl.behaviour`; it must divide ``checkpoint_every``).
-``policy_kwargs`` may name its ``activation_fn`` as a string (one of :data:`ACTIVATIONS`), so that every setting stays JSON; for PPO it may also name a
+``policy_kwargs`` may name its ``activation_fn`` as a string (one of :data:`ACTIVATIONS`), so that every setting
+stays JSON; for PPO it may also name a
 ``critic_activation_fn``, the critic's own units (:class:`rl.policies.CriticActivationPolicy`).
 """
 
