@@ -15,15 +15,19 @@ ks-het-mild").  :class:`TypeCriticSACPolicy` gives every type its own critic
 networks (the actor stays shared): each sample's Q is read from the networks
 of its type, so one type's fit cannot smooth another's.  Measured there: it
 brings the middle type to its best response, not the high type.
+:class:`TypeValuePolicy` does the same for PPO's value network: each type's
+value is read from its own hidden layers (the actor and the value's output
+layer stay shared).
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Sequence
 
 import torch as th
 from stable_baselines3.common.policies import ActorCriticPolicy, ContinuousCritic
-from stable_baselines3.common.torch_layers import create_mlp
+from stable_baselines3.common.torch_layers import FlattenExtractor, create_mlp
 from stable_baselines3.sac.policies import SACPolicy
 from torch import nn
 
@@ -60,6 +64,29 @@ class CriticActivationPolicy(ActorCriticPolicy):
         return {**super()._get_constructor_parameters(), "critic_activation_fn": self._critic_activation_fn}
 
 
+def distinct_type_values(type_values: Sequence[float]) -> list[float]:
+    """``type_values`` as floats; a ValueError unless they are distinct and there is at least one."""
+    values = [float(v) for v in type_values]
+    if not values or len(set(values)) != len(values):
+        raise ValueError(f"type_values must be distinct observed values, one per type, got {type_values!r}")
+    return values
+
+
+def nearest_type(obs: th.Tensor, type_column: int, type_values: th.Tensor) -> th.Tensor:
+    """Type index (B,) of each observation: the nearest of ``type_values`` to its column ``type_column``."""
+    return (obs[:, type_column:type_column + 1] - type_values).abs().argmin(dim=1)
+
+
+def by_type(networks: Sequence[nn.Module], x: th.Tensor, types: th.Tensor, width: int) -> th.Tensor:
+    """(B, width): row b of ``x`` through ``networks[types[b]]``."""
+    out = th.empty(x.shape[0], width, dtype=x.dtype, device=x.device)
+    for j, net in enumerate(networks):
+        rows = (types == j).nonzero(as_tuple=True)[0]
+        if rows.numel():
+            out = out.index_put((rows,), net(x[rows]))
+    return out
+
+
 class TypeCritic(ContinuousCritic):
     """SB3's ``ContinuousCritic`` with one set of ``n_critics`` networks per household type.
 
@@ -70,9 +97,7 @@ class TypeCritic(ContinuousCritic):
 
     def __init__(self, *args, type_column: int, type_values: Sequence[float], **kwargs):
         super().__init__(*args, **kwargs)
-        values = [float(v) for v in type_values]
-        if not values or len(set(values)) != len(values):
-            raise ValueError(f"type_values must be distinct observed values, one per type, got {type_values!r}")
+        values = distinct_type_values(type_values)
         self.type_column = int(type_column)
         self.register_buffer("type_values", th.tensor(values, dtype=th.float32), persistent=False)
         features_dim = self.q_networks[0][0].in_features
@@ -88,15 +113,10 @@ class TypeCritic(ContinuousCritic):
 
     def types_of(self, obs: th.Tensor) -> th.Tensor:
         """Type index (B,) of each observation (the nearest observed kappa)."""
-        return (obs[:, self.type_column:self.type_column + 1] - self.type_values).abs().argmin(dim=1)
+        return nearest_type(obs, self.type_column, self.type_values)
 
     def _q(self, networks, x: th.Tensor, types: th.Tensor) -> th.Tensor:
-        out = th.empty(x.shape[0], 1, dtype=x.dtype, device=x.device)
-        for j, net in enumerate(networks):
-            rows = (types == j).nonzero(as_tuple=True)[0]
-            if rows.numel():
-                out = out.index_put((rows,), net(x[rows]))
-        return out
+        return by_type(networks, x, types, 1)
 
     def forward(self, obs: th.Tensor, actions: th.Tensor) -> tuple[th.Tensor, ...]:
         with th.set_grad_enabled(not self.share_features_extractor):
@@ -123,6 +143,60 @@ class TypeCriticSACPolicy(SACPolicy):
         critic_kwargs = self._update_features_extractor(self.critic_kwargs, features_extractor)
         return TypeCritic(**critic_kwargs, type_column=self._type_column,
                           type_values=self._type_values).to(self.device)
+
+    def _get_constructor_parameters(self) -> dict:
+        return {**super()._get_constructor_parameters(), "type_column": self._type_column,
+                "type_values": self._type_values}
+
+
+class TypeValueNet(nn.Module):
+    """The hidden layers of PPO's value network, one copy per household type: row b of the features goes through
+    the copy of its type (the nearest of ``type_values`` to its column ``type_column``).  The first copy is the
+    network it is given, so with one type it computes what that network does."""
+
+    def __init__(self, network: nn.Sequential, width: int, type_column: int, type_values: Sequence[float]):
+        super().__init__()
+        values = distinct_type_values(type_values)
+        self.type_column, self.width = int(type_column), int(width)
+        self.register_buffer("type_values", th.tensor(values, dtype=th.float32), persistent=False)
+        copies = [copy.deepcopy(network) for _ in values[1:]]
+        for net in copies:
+            for layer in net:
+                if isinstance(layer, nn.Linear):
+                    layer.reset_parameters()
+        self.networks = nn.ModuleList([network, *copies])
+
+    def types_of(self, features: th.Tensor) -> th.Tensor:
+        """Type index (B,) of each row of the features (the observations, flattened)."""
+        return nearest_type(features, self.type_column, self.type_values)
+
+    def forward(self, features: th.Tensor) -> th.Tensor:
+        return by_type(self.networks, features, self.types_of(features), self.width)
+
+
+class TypeValuePolicy(ActorCriticPolicy):
+    """PPO's ``MlpPolicy`` whose value network has one set of hidden layers per household type
+    (:class:`TypeValueNet`); the actor and the value's output layer are shared by every household.
+
+    A shared critic fits one value function to every type at once, so one type's misfit can be another's price;
+    with a network per type, each type's advantages carry only its own critic's error.  Every copy has
+    SB3's layout and orthogonal initialisation (applied by SB3 after the networks are built).  The features must be
+    the observations themselves (SB3's ``FlattenExtractor``, the ``MlpPolicy`` default): the type is read from them.
+    """
+
+    def __init__(self, *args, type_column: int, type_values: Sequence[float], **kwargs):
+        # read by _build_mlp_extractor, which ActorCriticPolicy.__init__ calls
+        self._type_column, self._type_values = int(type_column), distinct_type_values(type_values)
+        super().__init__(*args, **kwargs)
+        if not isinstance(self.features_extractor, FlattenExtractor):
+            raise ValueError(f"TypeValuePolicy reads the type from the observations and needs SB3's FlattenExtractor, "
+                             f"got {type(self.features_extractor).__name__}")
+
+    def _build_mlp_extractor(self) -> None:
+        super()._build_mlp_extractor()
+        extractor = self.mlp_extractor
+        extractor.value_net = TypeValueNet(extractor.value_net, extractor.latent_dim_vf, self._type_column,
+                                           self._type_values).to(self.device)
 
     def _get_constructor_parameters(self) -> dict:
         return {**super()._get_constructor_parameters(), "type_column": self._type_column,

@@ -80,7 +80,8 @@ targets, GAE's by default, :class:`rl.callbacks.ExpectedNextValue`), ``actor_gro
 ``critic_groups`` (likewise for the critics' regression, :meth:`rl.sac.ExpectedNextValueSAC.weigh_critic_by_groups`),
 ``critic_pessimism`` (SAC with ``expected_next_value``: the weight on the critics' minimum, the rest on their mean,
 :func:`rl.sac.combine_critics`; 1, SB3's, by default), ``critic_per_type`` (SAC: one set of critic networks per
-kappa type, :class:`rl.policies.TypeCriticSACPolicy`), ``recent_replay`` (SAC, TD3, DDPG: ``{transitions: N, share:
+kappa type, :class:`rl.policies.TypeCriticSACPolicy`; PPO: the value network's hidden layers per kappa type,
+:class:`rl.policies.TypeValuePolicy`), ``recent_replay`` (SAC, TD3, DDPG: ``{transitions: N, share:
 f}``, a share f of every batch from the newest N transitions, :class:`rl.replay.RecentReplayBuffer`),
 ``target_entropy_final`` and ``target_entropy_anneal_start`` (SAC): the exploration annealing of :mod:`rl.callbacks`;
 ``behaviour_snapshot_every`` (SAC, TD3, DDPG with ``expected_next_value``: agent-steps between refreshes of the frozen
@@ -161,8 +162,10 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
     if "critic_per_type" in hyper:
         if not isinstance(hyper["critic_per_type"], bool):
             raise ValueError(f"critic_per_type must be true or false, got {hyper['critic_per_type']!r}")
-        if hyper["critic_per_type"] and algo != "sac":
-            raise ValueError(f"critic_per_type applies to SAC only, not {algo}")
+        if hyper["critic_per_type"] and algo not in ("sac", "ppo"):
+            raise ValueError(f"critic_per_type applies to SAC and PPO only, not {algo}")
+        if hyper["critic_per_type"] and (hyper.get("policy_kwargs") or {}).get("critic_activation_fn"):
+            raise ValueError("critic_per_type and policy_kwargs critic_activation_fn cannot be combined")
     if "recent_replay" in hyper:
         check_recent_replay(algo, hyper)
     for key in ("target_entropy_final", "target_entropy_anneal_start"):
@@ -258,8 +261,9 @@ def policy_class(algo: str, policy_kwargs: dict | None):
 
 
 def type_critic_kwargs(exp: Experiment) -> dict:
-    """The ``policy_kwargs`` :class:`rl.policies.TypeCriticSACPolicy` needs for ``exp``: the observation column of
-    kappa and each type's observed value (``critic_per_type``); a ValueError without observed kappa types."""
+    """The ``policy_kwargs`` :class:`rl.policies.TypeCriticSACPolicy` (or :class:`rl.policies.TypeValuePolicy`)
+    needs for ``exp``: the observation column of kappa and each type's observed value (``critic_per_type``); a
+    ValueError without observed kappa types."""
     if "capital_productivity" not in exp.observations:
         raise ValueError(f"critic_per_type needs capital_productivity among the observations of {exp.name!r} "
                          f"({exp.observations})")
