@@ -3,6 +3,8 @@ evaluation against the benchmark during training.
 
 - :class:`ReturnTracker`: mean return of every finished batch of episodes
   (``returns.csv``).
+- :class:`CriticWatch` (PPO): a warning as soon as the critic fails to fit the
+  returns rollout after rollout.
 - :class:`EntropyAnnealing` (SAC) and :class:`ExplorationAnnealing` (PPO):
   exploration noise lowered over the run.
 - :class:`BenchmarkEvalCallback`: every ``eval_every`` agent-steps, the current
@@ -27,6 +29,7 @@ from typing import Callable, Optional
 import numpy as np
 import torch
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.utils import explained_variance
 
 from econ import checks
 from econ.experiments import Experiment
@@ -69,6 +72,63 @@ def _leading_int(line: str):
         return int(line.split(",", 1)[0])
     except ValueError:
         return None
+
+
+CRITIC_HEALTHY = 0.5
+"""Below this share of the last rollout's return variance explained by PPO's critic, training warns.  Fitted critics
+explain 0.95 to 1.00 of it (every PPO trial of the scaling study but the `ks` ones at N = 10: 0.97 or more from
+the first fifth of the run on); a critic whose tanh units have saturated explains none (its value is one constant;
+docs/training.md, the critic at N = 10)."""
+
+
+def critic_explained_variance(model) -> Optional[float]:
+    """Share of the variance of the last rollout's returns that PPO's critic explained when it collected them (SB3's
+    ``train/explained_variance`` of the last update); None without a rollout buffer (SAC, TD3, DDPG) or before the
+    first complete rollout."""
+    buffer = getattr(model, "rollout_buffer", None)
+    if buffer is None or not buffer.full:
+        return None
+    explained = float(explained_variance(buffer.values.flatten(), buffer.returns.flatten()))
+    return explained if np.isfinite(explained) else None  # returns without variance: nothing to explain
+
+
+def critic_warning(explained: Optional[float]) -> Optional[str]:
+    """The one-line warning for a critic that explains less than :data:`CRITIC_HEALTHY` of the returns, else None."""
+    if explained is None or explained >= CRITIC_HEALTHY:
+        return None
+    return (f"warning: the critic explains {explained:.3f} of the variance of the last rollout's returns (fitted "
+            f"critics: 0.95 and above); PPO's advantages rest on a value function that does not fit them (saturated "
+            f"units? docs/training.md)")
+
+
+
+class CriticWatch(BaseCallback):
+    """PPO: warns once, as soon as it shows, about a critic that does not fit the returns: when, from rollout
+    ``warmup`` on, the last ``window`` rollouts' critics all explained less than :data:`CRITIC_HEALTHY` of their
+    returns (:func:`critic_warning`, with the agent-step).  Fitted critics pass 0.5 within the first 5 to 10
+    rollouts of the KS recipes (0.3 M agent-steps or less); a saturated one stays at 0.00 from the first
+    (docs/training.md), so the defaults leave three times that before judging.  It reads the
+    rollout buffer after the other callbacks have finished its returns (it is added after them)."""
+
+    def __init__(self, warmup: int = 30, window: int = 15):
+        super().__init__()
+        if not 1 <= window <= warmup:
+            raise ValueError(f"CriticWatch needs 1 <= window <= warmup, got window {window}, warmup {warmup}")
+        self.warmup, self.window = int(warmup), int(window)
+        self.explained: list = []
+        self.warned_at: Optional[int] = None
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        self.explained = (self.explained + [critic_explained_variance(self.model)])[-self.warmup:]
+        last = self.explained[-self.window:]
+        if (self.warned_at is None and len(self.explained) >= self.warmup
+                and all(v is not None and v < CRITIC_HEALTHY for v in last)):
+            self.warned_at = int(self.num_timesteps)
+            print(f"{critic_warning(last[-1])}; at {self.warned_at} agent-steps, {self.window} rollouts in a row",
+                  flush=True)
 
 
 class ReturnTracker(BaseCallback):

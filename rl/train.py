@@ -33,14 +33,13 @@ import numpy as np
 import stable_baselines3
 import torch
 from stable_baselines3.common.callbacks import CallbackList
-from stable_baselines3.common.utils import explained_variance
 
 from econ.experiments import make_experiment
 from econ.cli_help import ArgumentParser
 from econ.io import DirectoryBusy, exclusive_lock, jsonable, write_json_atomic
-from rl.callbacks import (ActionNoiseAnnealing, BenchmarkEvalCallback, EntropyAnnealing, ExpectedNextValue,
-                          ExplorationAnnealing, GroupAdvantageNormalisation, ReturnTracker, group_columns,
-                          has_benchmark, truncate_rows)
+from rl.callbacks import (ActionNoiseAnnealing, BenchmarkEvalCallback, CriticWatch, EntropyAnnealing, ExpectedNextValue,
+                          ExplorationAnnealing, GroupAdvantageNormalisation, ReturnTracker, critic_explained_variance,
+                          critic_warning, group_columns, has_benchmark, truncate_rows)
 from rl.behaviour import BehaviourSnapshots, check_snapshot_every
 from rl.checkpoints import CheckpointCallback, latest_checkpoint, load_checkpoint, remove_later_than
 from rl.core import check_shock_expectation
@@ -297,33 +296,6 @@ def train(config: TrainConfig, out, *, resume: bool = False, overwrite: bool = F
                              eval_every, wants_eval, on_evaluation, evaluator, stop_at_target)
 
 
-CRITIC_HEALTHY = 0.5
-"""Below this share of the last rollout's return variance explained by PPO's critic, training warns.  Fitted critics
-explain 0.95 to 1.00 of it (every PPO trial of the scaling study but the `ks` ones at N = 10: 0.97 or more from
-the first fifth of the run on); a critic whose tanh units have saturated explains none (its value is one constant;
-docs/training.md, the critic at N = 10)."""
-
-
-def critic_explained_variance(model) -> Optional[float]:
-    """Share of the variance of the last rollout's returns that PPO's critic explained when it collected them (SB3's
-    ``train/explained_variance`` of the last update); None without a rollout buffer (SAC, TD3, DDPG) or before the
-    first complete rollout."""
-    buffer = getattr(model, "rollout_buffer", None)
-    if buffer is None or not buffer.full:
-        return None
-    explained = float(explained_variance(buffer.values.flatten(), buffer.returns.flatten()))
-    return explained if np.isfinite(explained) else None  # returns without variance: nothing to explain
-
-
-def critic_warning(explained: Optional[float]) -> Optional[str]:
-    """The one-line warning for a critic that explains less than :data:`CRITIC_HEALTHY` of the returns, else None."""
-    if explained is None or explained >= CRITIC_HEALTHY:
-        return None
-    return (f"warning: the critic explains {explained:.3f} of the variance of the last rollout's returns (fitted "
-            f"critics: 0.95 and above); PPO's advantages rest on a value function that does not fit them (saturated "
-            f"units? docs/training.md)")
-
-
 def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progress, eval_every, wants_eval,
                   on_evaluation, injected, stop_at_target) -> dict:
     algo, timesteps, seed = c.algo, int(c.timesteps), c.seed
@@ -380,6 +352,8 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
         until = hyper.get("advantage_groups_until")
         callbacks.append(GroupAdvantageNormalisation(exp, hyper["advantage_groups"],
                                                      None if until is None else int(float(until) * timesteps)))
+    if algo == "ppo":  # after the callbacks that finish the rollout's returns
+        callbacks.append(CriticWatch())
     if hyper.get("target_entropy_final") is not None:
         initial = hyper.get("target_entropy", "auto")
         initial = -float(exp.action_size) if initial == "auto" else float(initial)  # SB3's "auto": -dim(A)

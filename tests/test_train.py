@@ -348,7 +348,7 @@ def test_summary_reports_how_much_of_the_returns_the_critic_explains(tmp_path):
     variance), SAC's none; a critic below CRITIC_HEALTHY (a saturated, constant one) is warned about in one line."""
     from types import SimpleNamespace
 
-    from rl.train import CRITIC_HEALTHY, critic_explained_variance, critic_warning
+    from rl.callbacks import CRITIC_HEALTHY, critic_explained_variance, critic_warning
     summary = train(TrainConfig("rbc", "ppo", 512, seed=0, n_steps=256), tmp_path / "ppo")
     explained = summary["critic_explained_variance"]
     assert isinstance(explained, float) and explained <= 1.0
@@ -373,6 +373,37 @@ def test_summary_reports_how_much_of_the_returns_the_critic_explains(tmp_path):
     assert critic_explained_variance(SimpleNamespace()) is None
     assert critic_warning(0.0).startswith("warning: the critic explains 0.000")
     assert critic_warning(CRITIC_HEALTHY) is None and critic_warning(0.99) is None and critic_warning(None) is None
+
+
+def test_a_critic_that_does_not_fit_is_warned_about_once_as_soon_as_it_shows(capsys):
+    """CriticWatch: no warning while the critic is still fitting (the first rollouts) or once it fits; one line, with
+    the agent-step, when the last `window` rollouts from `warmup` on all explain less than CRITIC_HEALTHY; never
+    without a rollout buffer (off-policy)."""
+    from types import SimpleNamespace
+
+    from rl.callbacks import CRITIC_HEALTHY, CriticWatch
+    returns = np.linspace(-2.0, 2.0, 64).reshape(32, 2)
+
+    def run(shares, buffer=True):
+        """Warnings printed by a watch over rollouts whose critics explain `shares` of the returns."""
+        watch = CriticWatch(warmup=6, window=3)
+        for step, share in enumerate(shares, start=1):
+            values = share * returns  # explained variance 1 - (1 - share)^2 var / var
+            rollouts = SimpleNamespace(values=values, returns=returns, full=True) if buffer else None
+            watch.model = SimpleNamespace(rollout_buffer=rollouts)
+            watch.num_timesteps = 100 * step
+            watch.on_rollout_end()
+        return [line for line in capsys.readouterr().out.splitlines() if line]
+
+    fitting = [0.0, 0.0, 0.0, 0.0, 0.5, 0.9, 1.0, 1.0, 1.0]  # explained 0, ..., 0.75, 0.99, 1
+    assert 1 - (1 - 0.5) ** 2 >= CRITIC_HEALTHY  # the first fitted rollout clears the bar
+    assert run(fitting) == []
+    saturated = run([0.0] * 12)
+    assert len(saturated) == 1 and "explains 0.000" in saturated[0] and "at 600 agent-steps" in saturated[0]
+    assert run([0.0] * 5 + [0.8] + [0.0] * 2) == []  # one fitted rollout among the last three: no warning yet
+    assert run([0.0] * 12, buffer=False) == []
+    with pytest.raises(ValueError, match="window <= warmup"):
+        CriticWatch(warmup=2, window=3)
 
 
 SNAPSHOT = {"learning_starts": 50, "action_noise_std": 0.1, "expected_next_value": True}
