@@ -31,7 +31,7 @@ import torch
 from econ.experiments import Experiment
 from rl.callbacks import group_columns
 from rl.checkpoints import MANIFEST, check_checkpoint
-from rl.policies import TypeCriticSACPolicy, TypeValuePolicy
+from rl.policies import TypeCriticSACPolicy, TypeNetworksPolicy
 from rl.recipes import ALGORITHMS, PRESETS, algorithm_class, policy_class, sb3_kwargs, type_critic_kwargs
 from rl.sac import ExpectedNextValueSAC, ExpectsOverShocks
 from rl.td3 import ExpectedNextValueDDPG, ExpectedNextValueTD3
@@ -86,13 +86,21 @@ def model_class(algo: str, hyper: dict):
 def build_model(algo: str, hyper: dict, experiment: Experiment, *, seed=None, env=None):
     """A fresh SB3 model of ``algo`` with the resolved hyperparameters ``hyper`` (CPU, ``MlpPolicy`` or
     :func:`rl.recipes.policy_class`'s policy; with ``critic_per_type`` :class:`rl.policies.TypeCriticSACPolicy`
-    (SAC) or :class:`rl.policies.TypeValuePolicy` (PPO) for ``experiment``'s kappa types)."""
+    (SAC) or :class:`rl.policies.TypeNetworksPolicy` (PPO; also with ``actor_per_type``) for ``experiment``'s kappa
+    types)."""
     env = EconomyVecEnv(experiment, seed=0) if env is None else env
     kwargs = sb3_kwargs(hyper, experiment)
     policy = policy_class(algo, kwargs.get("policy_kwargs"))
-    if hyper.get("critic_per_type"):
-        policy = TypeValuePolicy if algo == "ppo" else TypeCriticSACPolicy
-        kwargs["policy_kwargs"] = {**(kwargs.get("policy_kwargs") or {}), **type_critic_kwargs(experiment)}
+    per_type = tuple(name for key, name in (("actor_per_type", "actor"), ("critic_per_type", "value"))
+                     if hyper.get(key))
+    if per_type:
+        option = "actor_per_type" if per_type == ("actor",) else "critic_per_type"
+        kwargs["policy_kwargs"] = {**(kwargs.get("policy_kwargs") or {}), **type_critic_kwargs(experiment, option)}
+        if algo == "ppo":
+            policy = TypeNetworksPolicy
+            kwargs["policy_kwargs"]["per_type"] = per_type
+        else:
+            policy = TypeCriticSACPolicy
     model = model_class(algo, hyper)(policy, env, seed=seed, device="cpu", **kwargs)
     return restore_unsaved(model, hyper, experiment)
 

@@ -15,9 +15,9 @@ ks-het-mild").  :class:`TypeCriticSACPolicy` gives every type its own critic
 networks (the actor stays shared): each sample's Q is read from the networks
 of its type, so one type's fit cannot smooth another's.  Measured there: it
 brings the middle type to its best response, not the high type.
-:class:`TypeValuePolicy` does the same for PPO's value network: each type's
-value is read from its own hidden layers (the actor and the value's output
-layer stay shared).
+:class:`TypeNetworksPolicy` does the same for PPO's value network, its actor,
+or both: each type's value or action is read from its own hidden layers (the
+output layers stay shared).
 """
 
 from __future__ import annotations
@@ -149,8 +149,8 @@ class TypeCriticSACPolicy(SACPolicy):
                 "type_values": self._type_values}
 
 
-class TypeValueNet(nn.Module):
-    """The hidden layers of PPO's value network, one copy per household type: row b of the features goes through
+class TypeHiddenNet(nn.Module):
+    """Hidden layers of PPO's actor or value network, one copy per household type: row b of the features goes through
     the copy of its type (the nearest of ``type_values`` to its column ``type_column``).  The first copy is the
     network it is given, so with one type it computes what that network does."""
 
@@ -174,30 +174,44 @@ class TypeValueNet(nn.Module):
         return by_type(self.networks, features, self.types_of(features), self.width)
 
 
-class TypeValuePolicy(ActorCriticPolicy):
-    """PPO's ``MlpPolicy`` whose value network has one set of hidden layers per household type
-    (:class:`TypeValueNet`); the actor and the value's output layer are shared by every household.
+TYPE_NETWORKS = ("actor", "value")
+"""What :class:`TypeNetworksPolicy` can give every type its own hidden layers: the actor's, the value network's."""
 
-    A shared critic fits one value function to every type at once, so one type's misfit can be another's price;
-    with a network per type, each type's advantages carry only its own critic's error.  Every copy has
-    SB3's layout and orthogonal initialisation (applied by SB3 after the networks are built).  The features must be
-    the observations themselves (SB3's ``FlattenExtractor``, the ``MlpPolicy`` default): the type is read from them.
+
+class TypeNetworksPolicy(ActorCriticPolicy):
+    """PPO's ``MlpPolicy`` whose actor or value network (``per_type``, a subset of :data:`TYPE_NETWORKS`) has one set
+    of hidden layers per household type (:class:`TypeHiddenNet`); the output layers (the action mean, its log-std,
+    the value) and whatever is not named stay shared by every household.
+
+    A shared network fits every type at once, so one type's misfit can be another's price; with a network per type,
+    each type's rule or advantages depend only on its own.  Every copy has SB3's layout and orthogonal
+    initialisation (applied by SB3 after the networks are built).  The features must be the observations
+    themselves (SB3's ``FlattenExtractor``, the ``MlpPolicy`` default): the type is read from them.
     """
 
-    def __init__(self, *args, type_column: int, type_values: Sequence[float], **kwargs):
+    def __init__(self, *args, type_column: int, type_values: Sequence[float], per_type: Sequence[str] = ("value",),
+                 **kwargs):
+        per_type = tuple(per_type)
+        if not per_type or not set(per_type) <= set(TYPE_NETWORKS) or len(set(per_type)) != len(per_type):
+            raise ValueError(f"per_type must name some of {TYPE_NETWORKS} once each, got {per_type!r}")
         # read by _build_mlp_extractor, which ActorCriticPolicy.__init__ calls
         self._type_column, self._type_values = int(type_column), distinct_type_values(type_values)
+        self._per_type = per_type
         super().__init__(*args, **kwargs)
         if not isinstance(self.features_extractor, FlattenExtractor):
-            raise ValueError(f"TypeValuePolicy reads the type from the observations and needs SB3's FlattenExtractor, "
-                             f"got {type(self.features_extractor).__name__}")
+            raise ValueError(f"TypeNetworksPolicy reads the type from the observations and needs SB3's "
+                             f"FlattenExtractor, got {type(self.features_extractor).__name__}")
 
     def _build_mlp_extractor(self) -> None:
         super()._build_mlp_extractor()
         extractor = self.mlp_extractor
-        extractor.value_net = TypeValueNet(extractor.value_net, extractor.latent_dim_vf, self._type_column,
-                                           self._type_values).to(self.device)
+        if "actor" in self._per_type:
+            extractor.policy_net = TypeHiddenNet(extractor.policy_net, extractor.latent_dim_pi, self._type_column,
+                                                 self._type_values).to(self.device)
+        if "value" in self._per_type:
+            extractor.value_net = TypeHiddenNet(extractor.value_net, extractor.latent_dim_vf, self._type_column,
+                                                self._type_values).to(self.device)
 
     def _get_constructor_parameters(self) -> dict:
         return {**super()._get_constructor_parameters(), "type_column": self._type_column,
-                "type_values": self._type_values}
+                "type_values": self._type_values, "per_type": self._per_type}

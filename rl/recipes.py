@@ -81,7 +81,8 @@ targets, GAE's by default, :class:`rl.callbacks.ExpectedNextValue`), ``actor_gro
 ``critic_pessimism`` (SAC with ``expected_next_value``: the weight on the critics' minimum, the rest on their mean,
 :func:`rl.sac.combine_critics`; 1, SB3's, by default), ``critic_per_type`` (SAC: one set of critic networks per
 kappa type, :class:`rl.policies.TypeCriticSACPolicy`; PPO: the value network's hidden layers per kappa type,
-:class:`rl.policies.TypeValuePolicy`), ``recent_replay`` (SAC, TD3, DDPG: ``{transitions: N, share:
+:class:`rl.policies.TypeNetworksPolicy`), ``actor_per_type`` (PPO: the actor's hidden layers per kappa type, the
+same policy), ``recent_replay`` (SAC, TD3, DDPG: ``{transitions: N, share:
 f}``, a share f of every batch from the newest N transitions, :class:`rl.replay.RecentReplayBuffer`),
 ``target_entropy_final`` and ``target_entropy_anneal_start`` (SAC): the exploration annealing of :mod:`rl.callbacks`;
 ``behaviour_snapshot_every`` (SAC, TD3, DDPG with ``expected_next_value``: agent-steps between refreshes of the frozen
@@ -159,13 +160,15 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
         if "advantage_groups" not in hyper:
             raise ValueError("advantage_groups_until needs advantage_groups")
         checks.half_open("advantage_groups_until (fraction of the run)", hyper["advantage_groups_until"], 0.0, 1.0)
-    if "critic_per_type" in hyper:
-        if not isinstance(hyper["critic_per_type"], bool):
-            raise ValueError(f"critic_per_type must be true or false, got {hyper['critic_per_type']!r}")
-        if hyper["critic_per_type"] and algo not in ("sac", "ppo"):
-            raise ValueError(f"critic_per_type applies to SAC and PPO only, not {algo}")
-        if hyper["critic_per_type"] and (hyper.get("policy_kwargs") or {}).get("critic_activation_fn"):
-            raise ValueError("critic_per_type and policy_kwargs critic_activation_fn cannot be combined")
+    for key, algos in (("critic_per_type", ("sac", "ppo")), ("actor_per_type", ("ppo",))):
+        if key not in hyper:
+            continue
+        if not isinstance(hyper[key], bool):
+            raise ValueError(f"{key} must be true or false, got {hyper[key]!r}")
+        if hyper[key] and algo not in algos:
+            raise ValueError(f"{key} applies to {' and '.join(a.upper() for a in algos)} only, not {algo}")
+        if hyper[key] and (hyper.get("policy_kwargs") or {}).get("critic_activation_fn"):
+            raise ValueError(f"{key} and policy_kwargs critic_activation_fn cannot be combined")
     if "recent_replay" in hyper:
         check_recent_replay(algo, hyper)
     for key in ("target_entropy_final", "target_entropy_anneal_start"):
@@ -260,16 +263,16 @@ def policy_class(algo: str, policy_kwargs: dict | None):
     return CriticActivationPolicy
 
 
-def type_critic_kwargs(exp: Experiment) -> dict:
-    """The ``policy_kwargs`` :class:`rl.policies.TypeCriticSACPolicy` (or :class:`rl.policies.TypeValuePolicy`)
-    needs for ``exp``: the observation column of kappa and each type's observed value (``critic_per_type``); a
-    ValueError without observed kappa types."""
+def type_critic_kwargs(exp: Experiment, option: str = "critic_per_type") -> dict:
+    """The ``policy_kwargs`` :class:`rl.policies.TypeCriticSACPolicy` (or :class:`rl.policies.TypeNetworksPolicy`)
+    needs for ``exp``: the observation column of kappa and each type's observed value; a ValueError naming
+    ``option`` without observed kappa types."""
     if "capital_productivity" not in exp.observations:
-        raise ValueError(f"critic_per_type needs capital_productivity among the observations of {exp.name!r} "
+        raise ValueError(f"{option} needs capital_productivity among the observations of {exp.name!r} "
                          f"({exp.observations})")
     kappa = np.unique(np.asarray(exp.capital_productivity, dtype=float))
     if kappa.size < 2:
-        raise ValueError(f"critic_per_type needs at least two kappa types, {exp.name!r} has {kappa.size}")
+        raise ValueError(f"{option} needs at least two kappa types, {exp.name!r} has {kappa.size}")
     observed = 1.0 + (kappa - 1.0) / exp.productivity_scale  # as rl.core.observe writes them
     return {"type_column": exp.observations.index("capital_productivity"), "type_values": observed.tolist()}
 
@@ -310,6 +313,7 @@ def sb3_kwargs(hyper: dict, exp) -> dict:
     kwargs.pop("actor_groups", None)
     kwargs.pop("critic_groups", None)
     kwargs.pop("critic_per_type", None)
+    kwargs.pop("actor_per_type", None)
     kwargs.pop("critic_pessimism", None)
     kwargs.pop("behaviour_snapshot_every", None)
     recent = kwargs.pop("recent_replay", None)

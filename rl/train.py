@@ -225,11 +225,12 @@ def train(config: TrainConfig, out, *, resume: bool = False, overwrite: bool = F
             check_shock_expectation(exp)
         except ValueError as err:
             raise SettingError("hyper_overrides", str(err)) from None
-    if hyper.get("critic_per_type"):
-        try:
-            type_critic_kwargs(exp)
-        except ValueError as err:
-            raise SettingError("hyper_overrides", str(err)) from None
+    for key in ("critic_per_type", "actor_per_type"):
+        if hyper.get(key):
+            try:
+                type_critic_kwargs(exp, key)
+            except ValueError as err:
+                raise SettingError("hyper_overrides", str(err)) from None
     for key in ("advantage_groups", "actor_groups", "critic_groups"):
         if hyper.get(key) is not None:
             try:

@@ -610,10 +610,10 @@ def test_critic_per_type_builds_loads_and_is_refused_where_it_cannot_apply(tmp_p
 def test_a_type_value_net_reads_each_row_from_its_own_types_hidden_layers():
     """PPO's per-type value network: each row's latent is its type's copy's output; a loss on one type's rows
     moves only that copy; the copies start from different weights; with one type it is the network it wraps."""
-    from rl.policies import TypeValueNet
+    from rl.policies import TypeHiddenNet
     torch.manual_seed(0)
     hidden = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(), torch.nn.Linear(8, 8), torch.nn.Tanh())
-    net = TypeValueNet(hidden, 8, type_column=2, type_values=[0.0, 1.0, 2.0])
+    net = TypeHiddenNet(hidden, 8, type_column=2, type_values=[0.0, 1.0, 2.0])
     obs = torch.tensor([[0.3, 1.0, 0.0], [0.1, 0.0, 2.0], [2.0, 1.0, 1.1], [0.5, 0.0, -0.2]])
     types = [0, 2, 1, 0]
     assert net.types_of(obs).tolist() == types
@@ -625,24 +625,24 @@ def test_a_type_value_net_reads_each_row_from_its_own_types_hidden_layers():
     latent[1].sum().backward()
     moved = [any(p.grad is not None and p.grad.abs().sum() > 0 for p in copy.parameters()) for copy in net.networks]
     assert moved == [False, False, True]
-    one = TypeValueNet(hidden, 8, type_column=2, type_values=[1.0])
+    one = TypeHiddenNet(hidden, 8, type_column=2, type_values=[1.0])
     assert torch.equal(one(obs), hidden(obs))
     with pytest.raises(ValueError, match="type_values must be distinct"):
-        TypeValueNet(hidden, 8, type_column=2, type_values=[1.0, 1.0])
+        TypeHiddenNet(hidden, 8, type_column=2, type_values=[1.0, 1.0])
 
 
 def test_ppo_critic_per_type_trains_loads_and_is_refused_with_a_critic_activation(tmp_path):
-    """critic_per_type for PPO: the policy is a TypeValuePolicy with one value copy per observed kappa, every copy
+    """critic_per_type for PPO: the policy is a TypeNetworksPolicy with one value copy per observed kappa, every copy
     in the optimiser; a trained run loads its trained weights into the same layout; combining it with a
     critic_activation_fn is refused before any work."""
     from rl.loading import build_model, load_model
-    from rl.policies import TypeValueNet, TypeValuePolicy
+    from rl.policies import TypeHiddenNet, TypeNetworksPolicy
     exp = make_experiment("ks-het-mild", 6, episode_length=40, productivity_scale=0.25)
     hyper = hyperparameters("ppo", "tuned", exp.beta, n_steps=32, extra={"critic_per_type": True})
     model = build_model("ppo", hyper, exp, seed=0)
-    assert isinstance(model.policy, TypeValuePolicy)
+    assert isinstance(model.policy, TypeNetworksPolicy)
     value_net = model.policy.mlp_extractor.value_net
-    assert isinstance(value_net, TypeValueNet) and value_net.type_values.tolist() == [0.0, 1.0, 2.0]
+    assert isinstance(value_net, TypeHiddenNet) and value_net.type_values.tolist() == [0.0, 1.0, 2.0]
     assert value_net.type_column == exp.observations.index("capital_productivity")
     assert sum(1 for n in model.policy.optimizer.param_groups[0]["params"]
                if any(n is p for p in value_net.networks[2].parameters())) == 4
@@ -651,7 +651,7 @@ def test_ppo_critic_per_type_trains_loads_and_is_refused_with_a_critic_activatio
                       overrides={"episode_length": 40, "productivity_scale": 0.25},
                       hyper_overrides={"critic_per_type": True}), run)
     trained = load_model(run, exp)
-    assert isinstance(trained.policy, TypeValuePolicy)
+    assert isinstance(trained.policy, TypeNetworksPolicy)
     obs = core.observe(exp, core.initial_state(exp, 2, np.random.default_rng(1)))
     obs = torch.as_tensor(obs.reshape(-1, obs.shape[-1]))
     fresh = build_model("ppo", hyper, exp, seed=0)  # the trained weights, not a fresh initialisation, are loaded
@@ -659,3 +659,35 @@ def test_ppo_critic_per_type_trains_loads_and_is_refused_with_a_critic_activatio
     with pytest.raises(ValueError, match="cannot be combined"):
         hyperparameters("ppo", "tuned", 0.95, extra={"critic_per_type": True,
                                                      "policy_kwargs": {"critic_activation_fn": "silu"}})
+
+
+def test_ppo_actor_per_type_routes_each_households_action_through_its_types_hidden_layers(tmp_path):
+    """actor_per_type (alone or with critic_per_type): the actor's hidden layers are one copy per observed kappa,
+    each household's action mean is its type's copy's; a trained run loads; refused for SAC and without types."""
+    from rl.loading import build_model, load_model
+    from rl.policies import TypeHiddenNet, TypeNetworksPolicy
+    exp = make_experiment("ks-het-mild", 6, episode_length=40, productivity_scale=0.25)
+    obs = core.observe(exp, core.initial_state(exp, 2, np.random.default_rng(1)))
+    obs = torch.as_tensor(obs.reshape(-1, obs.shape[-1]))
+    for extra, routed in (({"actor_per_type": True}, ("policy_net",)),
+                          ({"actor_per_type": True, "critic_per_type": True}, ("policy_net", "value_net"))):
+        model = build_model("ppo", hyperparameters("ppo", "tuned", exp.beta, n_steps=32, extra=extra), exp, seed=0)
+        extractor = model.policy.mlp_extractor
+        assert isinstance(model.policy, TypeNetworksPolicy)
+        for name in ("policy_net", "value_net"):
+            assert isinstance(getattr(extractor, name), TypeHiddenNet) == (name in routed)
+        net = extractor.policy_net
+        types = net.types_of(obs)
+        mean = model.policy.action_net(net(obs))
+        for row, t in enumerate(types.tolist()):
+            assert torch.allclose(mean[row], model.policy.action_net(net.networks[t](obs[row:row + 1]))[0])
+    run = tmp_path / "run"
+    train(TrainConfig("ks-het-mild", "ppo", timesteps=384, n_agents=6, n_steps=32,
+                      overrides={"episode_length": 40, "productivity_scale": 0.25},
+                      hyper_overrides={"actor_per_type": True}), run)
+    assert isinstance(load_model(run, exp).policy.mlp_extractor.policy_net, TypeHiddenNet)
+    with pytest.raises(ValueError, match="actor_per_type applies to PPO only"):
+        hyperparameters("sac", "tuned", 0.95, extra={"actor_per_type": True})
+    with pytest.raises(ValueError, match="actor_per_type needs capital_productivity"):
+        train(TrainConfig("ks", "ppo", timesteps=64, hyper_overrides={"actor_per_type": True}), tmp_path / "ks")
+    assert not (tmp_path / "ks").exists()
