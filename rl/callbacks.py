@@ -101,7 +101,6 @@ def critic_warning(explained: Optional[float]) -> Optional[str]:
             f"units? docs/training.md)")
 
 
-
 class CriticWatch(BaseCallback):
     """PPO: warns once, as soon as it shows, about a critic that does not fit the returns: when, from rollout
     ``warmup`` on, the last ``window`` rollouts' critics all explained less than :data:`CRITIC_HEALTHY` of their

@@ -37,9 +37,9 @@ from stable_baselines3.common.callbacks import CallbackList
 from econ.experiments import make_experiment
 from econ.cli_help import ArgumentParser
 from econ.io import DirectoryBusy, exclusive_lock, jsonable, write_json_atomic
-from rl.callbacks import (ActionNoiseAnnealing, BenchmarkEvalCallback, CriticWatch, EntropyAnnealing, ExpectedNextValue,
-                          ExplorationAnnealing, GroupAdvantageNormalisation, ReturnTracker, critic_explained_variance,
-                          critic_warning, group_columns, has_benchmark, truncate_rows)
+from rl.callbacks import (ActionNoiseAnnealing, BenchmarkEvalCallback, CriticWatch, EntropyAnnealing,
+                          ExpectedNextValue, ExplorationAnnealing, GroupAdvantageNormalisation, ReturnTracker,
+                          critic_explained_variance, critic_warning, group_columns, has_benchmark, truncate_rows)
 from rl.behaviour import BehaviourSnapshots, check_snapshot_every
 from rl.checkpoints import CheckpointCallback, latest_checkpoint, load_checkpoint, remove_later_than
 from rl.core import check_shock_expectation
