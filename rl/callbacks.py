@@ -96,7 +96,8 @@ def critic_warning(explained: Optional[float]) -> Optional[str]:
     """The one-line warning for a critic that explains less than :data:`CRITIC_HEALTHY` of the returns, else None."""
     if explained is None or explained >= CRITIC_HEALTHY:
         return None
-    return (f"warning: the critic explains {explained:.3f} of the variance of the last rollout's returns (fitted "
+    shown = round(explained, 3) + 0.0  # -0.0004 shows as 0.000, not -0.000
+    return (f"warning: the critic explains {shown:.3f} of the variance of the last rollout's returns (fitted "
             f"critics: 0.95 and above); PPO's advantages rest on a value function that does not fit them (saturated "
             f"units? docs/training.md)")
 

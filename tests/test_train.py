@@ -372,6 +372,7 @@ def test_summary_reports_how_much_of_the_returns_the_critic_explains(tmp_path):
     assert critic_explained_variance(model(returns, full=False)) is None
     assert critic_explained_variance(SimpleNamespace()) is None
     assert critic_warning(0.0).startswith("warning: the critic explains 0.000")
+    assert critic_warning(-0.0004).startswith("warning: the critic explains 0.000")
     assert critic_warning(CRITIC_HEALTHY) is None and critic_warning(0.99) is None and critic_warning(None) is None
 
 
