@@ -32,7 +32,7 @@ from econ.experiments import Experiment
 from rl.callbacks import group_columns
 from rl.checkpoints import MANIFEST, check_checkpoint
 from rl.policies import TypeCriticSACPolicy, TypeNetworksPolicy
-from rl.recipes import ALGORITHMS, PRESETS, algorithm_class, policy_class, sb3_kwargs, type_critic_kwargs
+from rl.recipes import ALGORITHMS, PRESETS, algorithm_class, policy_class, sb3_kwargs, type_policy_kwargs
 from rl.sac import ExpectedNextValueSAC, ExpectsOverShocks
 from rl.td3 import ExpectedNextValueDDPG, ExpectedNextValueTD3
 from rl.vec_env import EconomyVecEnv
@@ -91,14 +91,14 @@ def build_model(algo: str, hyper: dict, experiment: Experiment, *, seed=None, en
     env = EconomyVecEnv(experiment, seed=0) if env is None else env
     kwargs = sb3_kwargs(hyper, experiment)
     policy = policy_class(algo, kwargs.get("policy_kwargs"))
-    per_type = tuple(name for key, name in (("actor_per_type", "actor"), ("critic_per_type", "value"))
-                     if hyper.get(key))
-    if per_type:
-        option = "actor_per_type" if per_type == ("actor",) else "critic_per_type"
-        kwargs["policy_kwargs"] = {**(kwargs.get("policy_kwargs") or {}), **type_critic_kwargs(experiment, option)}
+    options = {"actor_per_type": "actor", "critic_per_type": "value"}
+    chosen = [key for key in options if hyper.get(key)]
+    if chosen:
+        extra = type_policy_kwargs(experiment, chosen[0])  # the first option named, for its error message
+        kwargs["policy_kwargs"] = {**(kwargs.get("policy_kwargs") or {}), **extra}
         if algo == "ppo":
             policy = TypeNetworksPolicy
-            kwargs["policy_kwargs"]["per_type"] = per_type
+            kwargs["policy_kwargs"]["per_type"] = tuple(options[key] for key in chosen)
         else:
             policy = TypeCriticSACPolicy
     model = model_class(algo, hyper)(policy, env, seed=seed, device="cpu", **kwargs)

@@ -263,7 +263,7 @@ def policy_class(algo: str, policy_kwargs: dict | None):
     return CriticActivationPolicy
 
 
-def type_critic_kwargs(exp: Experiment, option: str = "critic_per_type") -> dict:
+def type_policy_kwargs(exp: Experiment, option: str = "critic_per_type") -> dict:
     """The ``policy_kwargs`` :class:`rl.policies.TypeCriticSACPolicy` (or :class:`rl.policies.TypeNetworksPolicy`)
     needs for ``exp``: the observation column of kappa and each type's observed value; a ValueError naming
     ``option`` without observed kappa types."""

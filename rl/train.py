@@ -47,7 +47,7 @@ from rl.config import SettingError, TrainConfig, add_arguments, flag_of, from_ar
 from rl.evaluation import Evaluator, ScorecardEvalCallback
 from rl.loading import OFF_POLICY, build_model, model_class, restore_unsaved
 from rl.recipes import (CENTRE_BY_TYPE, LinearSchedule, centred, check_center_rewards, hyperparameters, recipe,
-                        reward_offset, sb3_kwargs, type_reward_offsets, type_critic_kwargs)
+                        reward_offset, sb3_kwargs, type_reward_offsets, type_policy_kwargs)
 from rl.vec_env import EconomyVecEnv
 
 _LinearSchedule = LinearSchedule
@@ -228,7 +228,7 @@ def train(config: TrainConfig, out, *, resume: bool = False, overwrite: bool = F
     for key in ("critic_per_type", "actor_per_type"):
         if hyper.get(key):
             try:
-                type_critic_kwargs(exp, key)
+                type_policy_kwargs(exp, key)
             except ValueError as err:
                 raise SettingError("hyper_overrides", str(err)) from None
     for key in ("advantage_groups", "actor_groups", "critic_groups"):
