@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from econ.economy import action_to_fraction, fraction_to_action
 from econ.experiments import Experiment, make_experiment
 from econ.io import jsonable
 from rl.sweep import load_config, plan_sweep, run_sweep
@@ -91,6 +92,36 @@ def test_the_normalised_return_weighs_each_type_by_its_households():
     assert sum(counts) == 20 and len(counts) == 3
     assert scaling._population_mean(gains, experiment) == pytest.approx(np.dot(counts, [1.0, 2.0, 4.0]) / 20)
     assert scaling._population_mean([Gain(0.3, 0.0, np.zeros(1))], make_experiment("ks")) == pytest.approx(0.3)
+
+
+def test_general_returns_are_normalised_by_the_steady_state_rule_in_the_same_economy():
+    """general's pi_economy_gain_percent: the gain of every household switching together from the policy to the
+    price-impact steady state's rule, on the same shocks from the same state. The rule against itself gains
+    exactly 0 (same shocks, same states); an untrained policy, whose households consume about 0.56 of their wealth
+    against the rule's 0.14 to 0.19, gains tens of percent by switching to it; and policies that consume 10
+    percent more or 10 percent less of their wealth than the rule both gain by switching to it (measured: 0.3
+    percent each, band 0.04): at the steady state of the game each household's rule is its best reply, so a
+    deviation of either sign costs to second order."""
+    from rl.loading import untrained_model
+    from validation.general import steady_state_actor
+    from validation.welfare import economy_gain, Scenario
+
+    experiment = make_experiment("general", tfp_scale=0.0229, productivity_scale=0.02)
+    rule = steady_state_actor(experiment)
+    scenario = Scenario(n_economies=2, burn_in=20, horizon=60, seed=0)
+    same = economy_gain(rule, rule, experiment, scenario)
+    assert same.mean == 0.0 and np.all(same.per_economy == 0.0)
+    cached = scaling._general_references(experiment)
+    settings = TINY_SCORING._replace(welfare_burn_in=20)
+    untrained = scaling._general_scores(untrained_model(experiment), experiment, cached, settings)
+    assert untrained["pi_economy_gain_percent"] > 1.0, untrained
+    fractions = np.asarray(rule(np.zeros((experiment.num_agents, len(experiment.observations)))))
+    for factor in (1.1, 0.9):
+        scaled = fractions.copy()
+        scaled[:, 0] = fraction_to_action(factor * action_to_fraction(fractions[:, 0]))
+        gain = economy_gain(lambda obs: np.tile(scaled, (len(obs) // experiment.num_agents, 1)), rule, experiment,
+                            Scenario(n_economies=2, burn_in=0, horizon=None, seed=0))
+        assert gain.mean > gain.band, (factor, gain)
 
 
 def test_trials_run_before_an_experiment_field_was_added_keep_their_identity():
@@ -169,6 +200,36 @@ def test_scores_come_from_the_run_directories_and_are_reused(tiny_study, tmp_pat
     assert stored["settings"]["n_periods"] == TINY_SCORING.n_periods
     with pytest.raises(pytest.fail.Exception):
         summarize(copy, TINY_SCORING._replace(seed=1), figures=False)
+
+
+def test_records_scored_before_a_column_existed(tiny_study, tmp_path, monkeypatch, capsys):
+    """A stored record without a column of its family (scored before the column was added): scored again when the
+    run directory has its model, the other records read back; left with that cell empty, and a note, when it is
+    an archived record without a model."""
+    from rl.sweep import archive_sweep
+
+    out, rows = tiny_study
+    copy = tmp_path / "copy"
+    shutil.copytree(out / "runs", copy / "runs")
+    first = sorted((copy / "runs").iterdir())[0]
+    stored = json.loads((first / SCORES_FILE).read_text())
+    del stored["scores"]["pi_economy_gain_percent"]
+    (first / SCORES_FILE).write_text(json.dumps(stored))
+    loaded = []
+    real_load = scaling.load_model
+    monkeypatch.setattr(scaling, "load_model", lambda path, exp: loaded.append(Path(path).name) or real_load(path, exp))
+    assert summarize(copy, TINY_SCORING, figures=False) == rows
+    assert loaded == [first.name]
+    archive = tmp_path / "archive"
+    archive_sweep(copy, archive)
+    (archive / "runs" / first.name / SCORES_FILE).write_text(json.dumps(stored))
+    capsys.readouterr()
+    again = summarize(archive, TINY_SCORING, figures=False)
+    assert "1 archived record(s) were scored before column(s) pi_economy_gain_percent" in capsys.readouterr().err
+    assert loaded == [first.name]
+    for row, before in zip(again, rows):
+        expected = {**before, "pi_economy_gain_percent": None} if row["run"] == first.name else before
+        assert row == expected
 
 
 def test_command_line_and_bad_input(tiny_study, tmp_path, capsys):

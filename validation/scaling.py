@@ -62,12 +62,12 @@ from rl.recipes import ALGORITHMS
 from rl.rollout import one_torch_thread, simulate_agents
 from rl.sweep import collect_rows, write_summary
 from rl.sweep.rundir import read_json
-from validation.general import continuum_benchmark, general_benchmark, general_scores
+from validation.general import continuum_benchmark, general_benchmark, general_scores, steady_state_actor
 from validation.krusell_smith import KS_EXPERIMENTS, _household_types
 from validation.same_economy import same_economy_references, same_economy_scores
 from validation.scaling_plots import plot_continuum, plot_finite_n, plot_learning_curves, plot_wall_clock
 from validation.scorecard import DEFAULT_SIMULATION, relative_distance
-from validation.welfare import Scenario
+from validation.welfare import Scenario, economy_gain
 
 SCORES_VERSION = 5
 """Bumped when the scores' definition changes: stored scores of another version are recomputed."""
@@ -98,7 +98,8 @@ FAMILY_COLUMNS = {
                     "pi_euler_residual", "continuum_K",
                     "continuum_gini_wealth", "continuum_chat_bias", "continuum_welfare_gain_percent", "benchmarks_K",
                     "benchmarks_K_solvers", "benchmarks_gini_wealth", "benchmarks_chat_gap"),
-    "general": ("pi_K", "pi_L", "pi_r", "pi_euler_residual", "pi_intratemporal_residual", "continuum_K",
+    "general": ("pi_K", "pi_L", "pi_r", "pi_euler_residual", "pi_intratemporal_residual", "pi_economy_gain_percent",
+                "continuum_K",
                 "continuum_L", "continuum_r", "benchmarks_K", "benchmarks_L", "benchmarks_r", "fixed_point_converged"),
 }
 """The score columns of each experiment family in ``scaling.md`` (one pair of tables per family present)."""
@@ -215,10 +216,12 @@ def _general_references(experiment) -> dict:
                        "benchmarks_r": relative_distance(pi.interest_rate, cont.interest_rate)}}
 
 
-def _general_scores(model, experiment, cached: dict) -> dict:
+def _general_scores(model, experiment, cached: dict, settings: ScalingSettings) -> dict:
     scores = general_scores(model, experiment)
     distance = {row.metric: row.distance for row in scores.rows()}
+    economy = economy_gain(model, steady_state_actor(experiment), experiment, settings.welfare)
     return {**cached["shared"],
+            "pi_economy_gain_percent": economy.mean,
             "pi_K": distance["aggregate_capital"], "pi_L": distance["aggregate_labour"],
             "pi_r": distance["interest_rate"],
             "pi_euler_residual": max(v for k, v in distance.items() if k.startswith("euler_residual_")),
@@ -241,20 +244,33 @@ def score_trials(sweep_dir, settings: ScalingSettings = ScalingSettings(), *, re
     Completed trials are scored in order of (experiment, N) so that each
     pair's benchmarks are solved and simulated once; a trial's scores are
     stored in its run directory and reused unless the settings changed or
-    ``recompute``.  Trials that did not finish get empty score cells.
+    ``recompute``.  A stored record that lacks a column of its family (scored
+    before the column existed) is scored again when its model is in the run
+    directory; an archived record (no model) keeps its scores and those cells
+    stay empty, with a note.  Trials that did not finish get empty score cells.
     """
     settings = settings.check()
     record = _settings_record(settings)
     rows = collect_rows(sweep_dir)
     out = {row["run"]: {**{c: row.get(c) for c in TRIAL_COLUMNS}, **{c: None for c in SCORE_COLUMNS},
                         "run": row["run"]} for row in rows}
-    todo = []
+    todo, older = [], []
     for row in sorted((r for r in rows if r["status"] == "ok"), key=lambda r: (_experiment_key(r), r["run"])):
         stored = read_json(Path(sweep_dir, "runs", row["run"], SCORES_FILE))
+        has_model = Path(sweep_dir, "runs", row["run"], "model.zip").is_file()
         if stored is not None and stored.get("settings") == record and not recompute:
-            out[row["run"]].update(stored["scores"])
-        else:
-            todo.append((row, stored))
+            missing = [c for c in FAMILY_COLUMNS[_family(row["experiment"])] if c not in stored["scores"]]
+            if not missing or not has_model:  # scored before a column existed: recomputed if the model is there
+                out[row["run"]].update(stored["scores"])
+                if missing:
+                    older.append((row["run"], missing))
+                continue
+        todo.append((row, stored))
+    if older:
+        columns = sorted({c for _, missing in older for c in missing})
+        print(f"[scaling] note: {len(older)} archived record(s) were scored before column(s) {', '.join(columns)} "
+              f"existed and have no model to score them with; those cells stay empty (first: {older[0][0]})",
+              file=sys.stderr, flush=True)
     unscored = [row["run"] for row, stored in todo
                 if stored is None and not Path(sweep_dir, "runs", row["run"], "model.zip").is_file()]
     for row, stored in todo:  # before any scoring: an archived record has no model to score
@@ -280,7 +296,7 @@ def score_trials(sweep_dir, settings: ScalingSettings = ScalingSettings(), *, re
         model = load_model(run_dir, experiment)
         with one_torch_thread():
             scores = (_ks_scores(model, experiment, cached, settings) if row["experiment"] in KS_EXPERIMENTS
-                      else _general_scores(model, experiment, cached))
+                      else _general_scores(model, experiment, cached, settings))
         scores = {k: float(v) if isinstance(v, (float, np.floating)) else v for k, v in scores.items()}
         write_json_atomic(run_dir / SCORES_FILE, {"settings": record, "scores": scores})
         out[row["run"]].update(scores)

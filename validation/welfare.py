@@ -17,7 +17,9 @@ keep playing must not gain, docs/finite_n.md):
   another actor alone while the others keep the base rule (mean over
   economies and a 2-sd band of that mean); :func:`switching_gains` averages
   it over the households of each type for the scorecard, and
-  :func:`deviation_table` does the same for the equilibrium check.
+  :func:`deviation_table` does the same for the equilibrium check;
+  :func:`economy_gain`: every household switching together, averaged over all
+  households.
 
 Timing and measure.  Both scenarios start from the same state (E economies
 after ``burn_in`` periods of the base rule) and see the same shocks (the
@@ -219,6 +221,15 @@ def unilateral_gains(base, deviations: Sequence[Actor], experiment: Experiment, 
     horizon, base_value, values = scenario_values(base, deviations, experiment, scenario)
     return [_gain(consumption_equivalent(value[:, h], base_value[:, h], experiment.beta, horizon))
             for value, h in zip(values, households)]
+
+
+def economy_gain(base, other, experiment: Experiment, scenario: Scenario = Scenario()) -> Gain:
+    """Gain of every household switching together from ``base`` to ``other``, averaged over the households of each
+    economy (the band: 2 sd over economies of that average); the common state and shocks of
+    :func:`scenario_values`.  With utility log c + v(l) this is the base economy's return normalised by the other
+    rule's: 0 when they are as good, positive when ``other`` is better."""
+    horizon, base_value, (value,) = scenario_values(base, [other], experiment, scenario)
+    return _gain(consumption_equivalent(value, base_value, experiment.beta, horizon).mean(axis=1))
 
 
 def _own_gains(values: Sequence, households: Sequence[int], base_value, beta: float, horizon: int) -> dict:
