@@ -396,13 +396,22 @@ class GroupAdvantageNormalisation(BaseCallback):
     before it; later rollouts keep SB3's standardisation of each minibatch.
     Standardising a group whose policy has converged scales its remaining
     noise up to unit size (docs/training.md: ``ks-het-marked``).
+
+    ``balance`` (in [0, 1], default 0): standardised, each group still moves
+    the shared policy in proportion to its number of samples, so a group with
+    4 percent of them (the unemployed low-kappa households) gets 4 percent of
+    every step.  With ``balance`` b the standardised advantages of group g
+    are multiplied by (n / (G n_g))^b (n samples in G groups, n_g in g):
+    b = 1 gives every group the same total weight in the policy's loss, b =
+    0.5 the same noise; 0 leaves the groups' shares as the samples make them.
     """
 
-    def __init__(self, experiment: Experiment, observations, until: Optional[int] = None):
+    def __init__(self, experiment: Experiment, observations, until: Optional[int] = None, balance: float = 0.0):
         super().__init__(0)
         if until is not None and until < 0:
             raise ValueError(f"advantage_groups_until must be >= 0 agent-steps, got {until}")
         self.until = until
+        self.balance = checks.closed("advantage_groups_balance", balance, 0.0, 1.0)
         self.columns = group_columns(experiment, observations, "advantage_groups")
 
     def _on_step(self) -> bool:
@@ -416,11 +425,16 @@ class GroupAdvantageNormalisation(BaseCallback):
         _, group = np.unique(keys, axis=0, return_inverse=True)
         group = group.reshape(-1)
         advantages = buffer.advantages.reshape(-1)
-        for g in range(int(group.max()) + 1):
+        counts = np.bincount(group)
+        standardised = counts > 1  # a lone sample has no spread to standardise: left as it is, unweighted
+        weight = np.ones(counts.size)
+        if self.balance > 0.0:
+            n, g_count = counts[standardised].sum(), standardised.sum()
+            weight[standardised] = (n / (g_count * counts[standardised])) ** self.balance
+        for g in np.flatnonzero(standardised):
             mine = group == g
-            if mine.sum() > 1:
-                values = advantages[mine]
-                advantages[mine] = (values - values.mean()) / (values.std() + 1e-8)
+            values = advantages[mine]
+            advantages[mine] = weight[g] * (values - values.mean()) / (values.std() + 1e-8)
         buffer.advantages = advantages.reshape(buffer.advantages.shape)
 
 

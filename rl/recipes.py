@@ -73,7 +73,8 @@ decayed linearly to that over the run, :class:`rl.callbacks.ActionNoiseAnnealing
 ``log_std_final`` (PPO), ``expected_next_value`` (every algorithm: :class:`rl.callbacks.ExpectedNextValue` for
 PPO, :mod:`rl.sac` and :mod:`rl.td3` for the others), ``advantage_groups`` (PPO: a list of observation names,
 :class:`rl.callbacks.GroupAdvantageNormalisation`; ``advantage_groups_until``: the fraction of the run it applies to,
-all of it by default), ``value_lambda`` (PPO with ``expected_next_value``: the lambda of the critic's
+all of it by default; ``advantage_groups_balance``: how far each group's weight in the policy's loss is evened out,
+0 by default), ``value_lambda`` (PPO with ``expected_next_value``: the lambda of the critic's
 targets, GAE's by default, :class:`rl.callbacks.ExpectedNextValue`), ``actor_groups`` (SAC with
 ``expected_next_value``: observation names whose groups get equal shares of the actor's gradient,
 :meth:`rl.sac.ExpectedNextValueSAC.weigh_actor_by_groups`),
@@ -160,6 +161,10 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
         if "advantage_groups" not in hyper:
             raise ValueError("advantage_groups_until needs advantage_groups")
         checks.half_open("advantage_groups_until (fraction of the run)", hyper["advantage_groups_until"], 0.0, 1.0)
+    if "advantage_groups_balance" in hyper:
+        if "advantage_groups" not in hyper:
+            raise ValueError("advantage_groups_balance needs advantage_groups")
+        checks.closed("advantage_groups_balance", hyper["advantage_groups_balance"], 0.0, 1.0)
     for key, algos in (("critic_per_type", ("sac", "ppo")), ("actor_per_type", ("ppo",))):
         if key not in hyper:
             continue
@@ -309,6 +314,7 @@ def sb3_kwargs(hyper: dict, exp) -> dict:
     kwargs.pop("expected_next_value", None)
     kwargs.pop("advantage_groups", None)
     kwargs.pop("advantage_groups_until", None)
+    kwargs.pop("advantage_groups_balance", None)
     kwargs.pop("value_lambda", None)
     kwargs.pop("actor_groups", None)
     kwargs.pop("critic_groups", None)

@@ -352,7 +352,8 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
     if hyper.get("advantage_groups") is not None:  # after the advantages are final
         until = hyper.get("advantage_groups_until")
         callbacks.append(GroupAdvantageNormalisation(exp, hyper["advantage_groups"],
-                                                     None if until is None else int(float(until) * timesteps)))
+                                                     None if until is None else int(float(until) * timesteps),
+                                                     float(hyper.get("advantage_groups_balance", 0.0))))
     if algo == "ppo":  # after the callbacks that finish the rollout's returns
         callbacks.append(CriticWatch())
     if hyper.get("target_entropy_final") is not None:

@@ -360,6 +360,50 @@ def test_group_normalisation_standardises_each_type_and_employment_group():
     assert np.abs(captured["after"] - (before - before.mean()) / before.std()).max() > 0.1
 
 
+@pytest.mark.parametrize("balance", [1.0, 0.5])
+def test_group_balance_evens_out_the_groups_weights(balance):
+    """``balance`` b multiplies each standardised group's advantages by (n / (G n_g))^b: with b = 1 every group has
+    the same total weight sum_i |w_i| in the policy's loss (its standardised advantages have unit spread), with b
+    = 0.5 the same sum of squares; the groups' orderings are those of the plain standardisation."""
+    from stable_baselines3 import PPO
+    from rl.vec_env import EconomyVecEnv
+    exp = make_experiment("ks-het-marked")
+    env = EconomyVecEnv(exp, n_economies=2, seed=0)
+    captured = {}
+
+    class Capture(GroupAdvantageNormalisation):
+        def _on_rollout_end(self):
+            buffer = self.model.rollout_buffer
+            before = buffer.advantages.copy()
+            super()._on_rollout_end()
+            captured["balanced"], captured["obs"] = buffer.advantages.copy(), buffer.observations.copy()
+            buffer.advantages = before
+            self.balance = 0.0
+            super()._on_rollout_end()
+            captured["plain"] = buffer.advantages.copy()
+            raise KeyboardInterrupt
+
+    model = PPO("MlpPolicy", env, n_steps=32, batch_size=64, gamma=exp.beta, seed=0, device="cpu",
+                policy_kwargs={"net_arch": [16, 16]})
+    with pytest.raises(KeyboardInterrupt):
+        model.learn(32 * env.num_envs, callback=Capture(exp, ["capital_productivity", "employed"], balance=balance))
+    kappa = captured["obs"][..., exp.observations.index("capital_productivity")]
+    employed = captured["obs"][..., exp.observations.index("employed")]
+    groups = [(kappa == k) & (employed == e) for k in np.unique(kappa) for e in (0.0, 1.0)]
+    groups = [g for g in groups if g.sum() > 1]
+    n, sizes = sum(g.sum() for g in groups), [int(g.sum()) for g in groups]
+    assert len(groups) >= 5 and max(sizes) > 5 * min(sizes)  # unequal groups: the weights matter
+    power = []
+    for mine, size in zip(groups, sizes):
+        plain, balanced = captured["plain"][mine], captured["balanced"][mine]
+        np.testing.assert_allclose(balanced, (n / (len(groups) * size)) ** balance * plain, rtol=1e-5)
+        power.append(float(np.sum(balanced.astype(float) ** 2)))
+    # the standardised advantages have sum of squares n_g: b = 0.5 evens it out to n / G in every group, and b = 1
+    # gives n_g times the squared weight, (n / G)^2 / n_g (each group's total weight n_g w_g the same, n / G)
+    expected = [n / len(groups) if balance == 0.5 else (n / len(groups)) ** 2 / size for size in sizes]
+    np.testing.assert_allclose(power, expected, rtol=1e-4)
+
+
 def test_group_normalisation_stops_after_its_share_of_the_run():
     """``until``: rollouts ending after it keep their advantages (SB3 then standardises each minibatch)."""
     from stable_baselines3 import PPO
@@ -395,6 +439,12 @@ def test_advantage_groups_are_refused_where_they_do_not_apply(tmp_path):
         hyperparameters("ppo", "tuned", 0.95, extra={"advantage_groups": ["employed"], "advantage_groups_until": 0})
     with pytest.raises(ValueError, match="needs advantage_groups"):
         hyperparameters("ppo", "tuned", 0.95, extra={"advantage_groups_until": 0.5})
+    with pytest.raises(ValueError, match="advantage_groups_balance needs advantage_groups"):
+        hyperparameters("ppo", "tuned", 0.95, extra={"advantage_groups_balance": 0.5})
+    with pytest.raises(ValueError, match=r"advantage_groups_balance must lie in \[0.0, 1.0\], got 2"):
+        hyperparameters("ppo", "tuned", 0.95, extra={"advantage_groups": ["employed"], "advantage_groups_balance": 2})
+    with pytest.raises(ValueError, match=r"advantage_groups_balance must lie in \[0.0, 1.0\], got -0.5"):
+        GroupAdvantageNormalisation(exp, ["employed"], balance=-0.5)
     with pytest.raises(ValueError, match=">= 0 agent-steps"):
         GroupAdvantageNormalisation(exp, ["employed"], until=-1)
     with pytest.raises(ValueError, match="not observed"):
