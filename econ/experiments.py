@@ -53,6 +53,7 @@ OBSERVATIONS = {
     "employed": "e_{i,t}: 1 employed, 0 unemployed (KS only)",
     "capital_productivity": "1 + (kappa_i - 1) / productivity_scale (1 by default: kappa_i as is)",
     "labour_productivity": "1 + (lambda_i - 1) / productivity_scale (1 by default: lambda_i as is)",
+    "log_capital": "log(k_i / capital_scale), the household's own capital in logs (k_i floored at 1e-10)",
 }
 """Observation components an experiment may list, and what each one is."""
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from econ.economy import CAPITAL_FLOOR
+
 OBSERVATION_CODES = {
     "capital": 0,
     "aggregate_capital": 1,
@@ -20,6 +22,7 @@ OBSERVATION_CODES = {
     "employed": 4,
     "capital_productivity": 5,
     "labour_productivity": 6,
+    "log_capital": 7,
 }
 """Integer code of each name in ``econ.experiments.OBSERVATIONS`` (what :func:`observe_into` reads)."""
 
@@ -121,7 +124,8 @@ def observe_into(codes, capital, log_tfp, aggregate_state, employed, kappa, lam,
 
     capital k_i / capital_scale; aggregate effective capital
     K = (1/N) sum_i kappa_i k_i (as ``econ.economy.markets`` defines it) / capital_scale;
-    log A / tfp_scale; z and e_i as 0/1; kappa_i and lambda_i as 1 + (x - 1) / productivity_scale.
+    log A / tfp_scale; z and e_i as 0/1; kappa_i and lambda_i as 1 + (x - 1) / productivity_scale;
+    log(max(k_i, CAPITAL_FLOOR) / capital_scale).
     """
     n_economies, n_households = capital.shape
     for e in range(n_economies):
@@ -150,6 +154,9 @@ def observe_into(codes, capital, log_tfp, aggregate_state, employed, kappa, lam,
             elif code == 5:
                 for i in range(n_households):
                     out[e, i, j] = 1.0 + (kappa[i] - 1.0) / productivity_scale
-            else:
+            elif code == 6:
                 for i in range(n_households):
                     out[e, i, j] = 1.0 + (lam[i] - 1.0) / productivity_scale
+            else:
+                for i in range(n_households):
+                    out[e, i, j] = np.log(max(capital[e, i], CAPITAL_FLOOR) / capital_scale)

@@ -25,7 +25,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from econ import checks
-from econ.economy import action_to_fraction, fraction_to_action
+from econ.economy import CAPITAL_FLOOR, action_to_fraction, fraction_to_action
 from econ.experiments import Experiment
 from econ.rbc.accuracy import Policy, require_rbc
 from rl import core
@@ -295,6 +295,7 @@ def actor_policy(actor: Actor, experiment: Experiment) -> Policy:
 
     columns = {
         "capital": lambda k, a: k / experiment.capital_scale,
+        "log_capital": lambda k, a: np.log(np.maximum(k, CAPITAL_FLOOR) / experiment.capital_scale),
         "aggregate_capital": lambda k, a: experiment.capital_productivity[0] * k / experiment.capital_scale,
         "log_tfp": lambda k, a: np.log(a) / experiment.tfp_scale,
         "capital_productivity": lambda k, a: np.full_like(k, observed_productivity(experiment.capital_productivity[0])),

@@ -163,6 +163,22 @@ def test_productivity_scale_spreads_the_observed_types():
             make_experiment("general", productivity_scale=bad)
 
 
+def test_log_capital_observes_own_capital_in_logs():
+    """log_capital: log(k_i / capital_scale) beside the other components, with k_i floored at CAPITAL_FLOOR (an
+    unemployed household without income can run its capital down to almost nothing)."""
+    from econ.economy import CAPITAL_FLOOR
+    names = ("capital", "aggregate_capital", "aggregate_state", "employed", "capital_productivity", "log_capital")
+    exp = make_experiment("ks-het-marked", observations=names)
+    state = core.initial_state(exp, 2, np.random.default_rng(0))
+    state = state._replace(capital=np.concatenate([[[0.0, 1e-12]], state.capital[:1, 2:]], axis=1).repeat(2, 0))
+    obs = core.observe(exp, state)
+    np.testing.assert_allclose(obs[..., 5], np.log(np.maximum(state.capital, CAPITAL_FLOOR) / exp.capital_scale),
+                               rtol=1e-6)
+    assert obs[0, 0, 5] == obs[0, 1, 5] == pytest.approx(np.log(CAPITAL_FLOOR / exp.capital_scale))
+    plain = core.observe(make_experiment("ks-het-marked"), state)
+    np.testing.assert_array_equal(obs[..., :5], plain)  # the other components as without it
+
+
 def test_reward_centring_subtracts_the_steady_state_utility():
     """At the steady state with the steady-state fractions the centred reward is 0; the raw return is kept."""
     from econ.economy import fraction_to_action

@@ -94,7 +94,7 @@ class _RecordingModel:
         return np.tile(self.action, (len(obs), 1)), None
 
 
-@pytest.mark.parametrize("overrides", [{}, {"tfp_scale": 0.0229}])
+@pytest.mark.parametrize("overrides", [{}, {"tfp_scale": 0.0229}, {"observations": ("capital", "log_tfp", "log_capital")}])
 def test_model_policy_builds_the_environment_observation(overrides):
     """The scoring adapter must show a model the same observation the environment trained it on."""
     exp = make_experiment("rbc", **overrides)
