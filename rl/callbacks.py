@@ -399,8 +399,8 @@ class GroupAdvantageNormalisation(BaseCallback):
 
     ``balance`` (in [0, 1], default 0): standardised, each group still moves
     the shared policy in proportion to its number of samples, so a group with
-    4 percent of them (the unemployed low-kappa households) gets 4 percent of
-    every step.  With ``balance`` b the standardised advantages of group g
+    1 percent of them (the unemployed low-kappa households of ``ks-het-marked``)
+    gets 1 percent of every step.  With ``balance`` b the standardised advantages of group g
     are multiplied by (n / (G n_g))^b (n samples in G groups, n_g in g):
     b = 1 gives every group the same total weight in the policy's loss, b =
     0.5 the same noise; 0 leaves the groups' shares as the samples make them.

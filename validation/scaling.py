@@ -33,7 +33,10 @@ Scores per experiment family (distances as in docs/validation.md):
 - ``general`` (:mod:`validation.general`): at the policy's deterministic fixed
   point, K, L and r against the price-impact steady state at N (``pi_*``) and
   the continuum steady state (``continuum_*``), the largest private Euler and
-  intratemporal residuals; ``benchmarks_*``: the two steady states' K, L, r.
+  intratemporal residuals; ``pi_economy_gain_percent``: the gain of every
+  household switching together from the policy to the price-impact steady
+  state's rule on the same shocks (the return normalised, as for the KS
+  variants); ``benchmarks_*``: the two steady states' K, L, r.
 
 A trial's scores are stored in its run directory (``scaling.json``, with the
 settings they were computed with) and reused while the settings are
