@@ -102,8 +102,8 @@ FAMILY_COLUMNS = {
                     "continuum_gini_wealth", "continuum_chat_bias", "continuum_welfare_gain_percent", "benchmarks_K",
                     "benchmarks_K_solvers", "benchmarks_gini_wealth", "benchmarks_chat_gap"),
     "general": ("pi_K", "pi_L", "pi_r", "pi_euler_residual", "pi_intratemporal_residual", "pi_economy_gain_percent",
-                "continuum_K",
-                "continuum_L", "continuum_r", "benchmarks_K", "benchmarks_L", "benchmarks_r", "fixed_point_converged"),
+                "continuum_K", "continuum_L", "continuum_r", "benchmarks_K", "benchmarks_L", "benchmarks_r",
+                "fixed_point_converged"),
 }
 """The score columns of each experiment family in ``scaling.md`` (one pair of tables per family present)."""
 
@@ -258,12 +258,12 @@ def score_trials(sweep_dir, settings: ScalingSettings = ScalingSettings(), *, re
     out = {row["run"]: {**{c: row.get(c) for c in TRIAL_COLUMNS}, **{c: None for c in SCORE_COLUMNS},
                         "run": row["run"]} for row in rows}
     todo, older = [], []
+    has_model = {row["run"]: Path(sweep_dir, "runs", row["run"], "model.zip").is_file() for row in rows}
     for row in sorted((r for r in rows if r["status"] == "ok"), key=lambda r: (_experiment_key(r), r["run"])):
         stored = read_json(Path(sweep_dir, "runs", row["run"], SCORES_FILE))
-        has_model = Path(sweep_dir, "runs", row["run"], "model.zip").is_file()
         if stored is not None and stored.get("settings") == record and not recompute:
             missing = [c for c in FAMILY_COLUMNS[_family(row["experiment"])] if c not in stored["scores"]]
-            if not missing or not has_model:  # scored before a column existed: recomputed if the model is there
+            if not missing or not has_model[row["run"]]:  # scored before a column existed: recomputed if the model is there
                 out[row["run"]].update(stored["scores"])
                 if missing:
                     older.append((row["run"], missing))
@@ -274,10 +274,9 @@ def score_trials(sweep_dir, settings: ScalingSettings = ScalingSettings(), *, re
         print(f"[scaling] note: {len(older)} archived record(s) were scored before column(s) {', '.join(columns)} "
               f"existed and have no model to score them with; those cells stay empty (first: {older[0][0]})",
               file=sys.stderr, flush=True)
-    unscored = [row["run"] for row, stored in todo
-                if stored is None and not Path(sweep_dir, "runs", row["run"], "model.zip").is_file()]
+    unscored = [row["run"] for row, stored in todo if stored is None and not has_model[row["run"]]]
     for row, stored in todo:  # before any scoring: an archived record has no model to score
-        if stored is not None and not Path(sweep_dir, "runs", row["run"], "model.zip").is_file():
+        if stored is not None and not has_model[row["run"]]:
             raise ValueError(f"run {row['run']} has no model.zip (an archived record): its scores are of other "
                              f"settings and cannot be recomputed; summarize with the settings it was scored with "
                              f"({SETTINGS_FILE}) or train the trial again")
