@@ -31,7 +31,7 @@ import torch
 from econ.experiments import Experiment
 from rl.callbacks import group_columns
 from rl.checkpoints import MANIFEST, check_checkpoint
-from rl.policies import TypeCriticSACPolicy, TypeNetworksPolicy
+from rl.policies import RelativeNoisePolicy, TypeCriticSACPolicy, TypeNetworksPolicy
 from rl.recipes import ALGORITHMS, PRESETS, algorithm_class, policy_class, sb3_kwargs, type_policy_kwargs
 from rl.sac import ExpectedNextValueSAC, ExpectsOverShocks
 from rl.td3 import ExpectedNextValueDDPG, ExpectedNextValueTD3
@@ -87,7 +87,7 @@ def build_model(algo: str, hyper: dict, experiment: Experiment, *, seed=None, en
     """A fresh SB3 model of ``algo`` with the resolved hyperparameters ``hyper`` (CPU, ``MlpPolicy`` or
     :func:`rl.recipes.policy_class`'s policy; with ``critic_per_type`` :class:`rl.policies.TypeCriticSACPolicy`
     (SAC) or :class:`rl.policies.TypeNetworksPolicy` (PPO; also with ``actor_per_type``) for ``experiment``'s kappa
-    types)."""
+    types; with ``relative_noise`` :class:`rl.policies.RelativeNoisePolicy`)."""
     env = EconomyVecEnv(experiment, seed=0) if env is None else env
     kwargs = sb3_kwargs(hyper, experiment)
     policy = policy_class(algo, kwargs.get("policy_kwargs"))
@@ -101,6 +101,8 @@ def build_model(algo: str, hyper: dict, experiment: Experiment, *, seed=None, en
             kwargs["policy_kwargs"]["per_type"] = tuple(options[key] for key in chosen)
         else:
             policy = TypeCriticSACPolicy
+    if hyper.get("relative_noise"):  # rl.recipes.hyperparameters refuses it beside the other policy classes
+        policy = RelativeNoisePolicy
     model = model_class(algo, hyper)(policy, env, seed=seed, device="cpu", **kwargs)
     return restore_unsaved(model, hyper, experiment)
 

@@ -18,6 +18,15 @@ brings the middle type to its best response, not the high type.
 :class:`TypeNetworksPolicy` does the same for PPO's value network, its actor,
 or both: each type's value or action is read from its own hidden layers (the
 output layers stay shared).
+
+PPO's Gaussian noise has one standard deviation for every household, in the
+action box, which the environment maps affinely onto the consumption
+fraction.  A household that consumes 8 percent of its wealth and one that
+consumes 55 percent are then explored by the same absolute amount: the first
+is biased by the noise (its optimal mean moves by about sigma^2 / fraction),
+the second barely sees its own advantages through it (the policy gradient's
+signal-to-noise ratio is proportional to sigma).  :class:`RelativeNoisePolicy`
+makes the noise proportional to the fraction at the mean action.
 """
 
 from __future__ import annotations
@@ -29,7 +38,10 @@ import torch as th
 from stable_baselines3.common.policies import ActorCriticPolicy, ContinuousCritic
 from stable_baselines3.common.torch_layers import FlattenExtractor, create_mlp
 from stable_baselines3.sac.policies import SACPolicy
+from stable_baselines3.common.distributions import DiagGaussianDistribution
 from torch import nn
+
+from econ.economy import ACTION_EPS
 
 
 class CriticActivationPolicy(ActorCriticPolicy):
@@ -215,3 +227,37 @@ class TypeNetworksPolicy(ActorCriticPolicy):
     def _get_constructor_parameters(self) -> dict:
         return {**super()._get_constructor_parameters(), "type_column": self._type_column,
                 "type_values": self._type_values, "per_type": self._per_type}
+
+
+RELATIVE_NOISE_FLOOR = 2.0 * ACTION_EPS / (1.0 - 2.0 * ACTION_EPS)
+"""What :class:`RelativeNoisePolicy` adds to 1 + a before scaling: the scale is then exactly 2 f(a) / (1 - 2 eps), with
+f the environment's fraction (:func:`econ.economy.action_to_fraction`), so it never falls to 0."""
+
+
+def relative_noise_scale(mean_actions: th.Tensor) -> th.Tensor:
+    """The factor :class:`RelativeNoisePolicy` multiplies exp(log_std) by: 1 + a + :data:`RELATIVE_NOISE_FLOOR` at
+    the mean action a clipped to the box [-1, 1], which is 2 f(a) / (1 - 2 ACTION_EPS) for the fraction f(a) the
+    environment maps a to.  The standard deviation of the fraction's noise is then exp(log_std) f(a)."""
+    return 1.0 + mean_actions.clamp(-1.0, 1.0) + RELATIVE_NOISE_FLOOR
+
+
+class RelativeNoisePolicy(ActorCriticPolicy):
+    """PPO's ``MlpPolicy`` whose Gaussian noise is proportional to each action's fraction at its mean: the action's
+    standard deviation is exp(log_std) * :func:`relative_noise_scale` (mean), so the fraction's is exp(log_std)
+    times the fraction itself (the relative noise), the same for a household consuming 8 percent of its wealth
+    and one consuming 55 percent.
+
+    ``log_std`` is the log of that relative noise; SB3's log-std schedule and the recipes' cap
+    (:class:`rl.callbacks.ExplorationAnnealing`) act on it unchanged.  The scale is computed from the mean with
+    the gradient stopped: the noise is an exploration choice, and letting the policy gradient move the mean to
+    shrink its own noise would bias the mean downwards (the same order as the bias it removes).  The
+    deterministic action, the mean, is that of ``MlpPolicy``; so are the parameters, so a state dict moves
+    between the two.  Only for Box actions (Gaussian noise) on the environment's [-1, 1] box.
+    """
+
+    def _get_action_dist_from_latent(self, latent_pi: th.Tensor):
+        if not isinstance(self.action_dist, DiagGaussianDistribution):
+            raise ValueError(f"RelativeNoisePolicy needs Gaussian actions, got {type(self.action_dist).__name__}")
+        mean_actions = self.action_net(latent_pi)
+        log_std = self.log_std + th.log(relative_noise_scale(mean_actions.detach()))
+        return self.action_dist.proba_distribution(mean_actions, log_std)
