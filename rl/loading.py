@@ -101,8 +101,9 @@ def build_model(algo: str, hyper: dict, experiment: Experiment, *, seed=None, en
             kwargs["policy_kwargs"]["per_type"] = tuple(options[key] for key in chosen)
         else:
             policy = TypeCriticSACPolicy
-    if hyper.get("relative_noise"):  # rl.recipes.hyperparameters refuses it beside the other policy classes
+    if hyper.get("relative_noise") is not None:  # rl.recipes.hyperparameters refuses it beside the other policies
         policy = RelativeNoisePolicy
+        kwargs["policy_kwargs"] = {**(kwargs.get("policy_kwargs") or {}), "noise_floor": hyper["relative_noise"]}
     model = model_class(algo, hyper)(policy, env, seed=seed, device="cpu", **kwargs)
     return restore_unsaved(model, hyper, experiment)
 

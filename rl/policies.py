@@ -229,25 +229,22 @@ class TypeNetworksPolicy(ActorCriticPolicy):
                 "type_values": self._type_values, "per_type": self._per_type}
 
 
-RELATIVE_NOISE_FLOOR = 2.0 * ACTION_EPS / (1.0 - 2.0 * ACTION_EPS)
-"""What :class:`RelativeNoisePolicy` adds to 1 + a before scaling: the scale is then exactly 2 f(a) / (1 - 2 eps), with
-f the environment's fraction (:func:`econ.economy.action_to_fraction`), so it never falls to 0."""
-
-
-def relative_noise_scale(mean_actions: th.Tensor) -> th.Tensor:
-    """The factor :class:`RelativeNoisePolicy` multiplies exp(log_std) by: 1 + a + :data:`RELATIVE_NOISE_FLOOR` at
-    the mean action a clipped to the box [-1, 1], which is 2 f(a) / (1 - 2 ACTION_EPS) for the fraction f(a) the
-    environment maps a to.  The standard deviation of the fraction's noise is then exp(log_std) f(a)."""
-    return 1.0 + mean_actions.clamp(-1.0, 1.0) + RELATIVE_NOISE_FLOOR
+def relative_noise_scale(mean_actions: th.Tensor, floor: float = 0.0) -> th.Tensor:
+    """The factor :class:`RelativeNoisePolicy` multiplies exp(log_std) by: 2 (f(a) + ``floor``) / (1 - 2 ACTION_EPS)
+    at the mean action a, for the fraction f(a) = ACTION_EPS + (1 - 2 ACTION_EPS) (a + 1) / 2 the environment maps
+    a to (a clipped to the box [-1, 1]).  The standard deviation of the fraction's noise is then
+    exp(log_std) (f(a) + floor), never below exp(log_std) (ACTION_EPS + floor)."""
+    return 1.0 + mean_actions.clamp(-1.0, 1.0) + 2.0 * (ACTION_EPS + floor) / (1.0 - 2.0 * ACTION_EPS)
 
 
 class RelativeNoisePolicy(ActorCriticPolicy):
-    """PPO's ``MlpPolicy`` whose Gaussian noise is proportional to each action's fraction at its mean: the action's
-    standard deviation is exp(log_std) * :func:`relative_noise_scale` (mean), so the fraction's is exp(log_std)
-    times the fraction itself (the relative noise), the same for a household consuming 8 percent of its wealth
-    and one consuming 55 percent.
+    """PPO's ``MlpPolicy`` whose Gaussian noise grows with each action's fraction at its mean: the action's
+    standard deviation is exp(log_std) * :func:`relative_noise_scale` (mean, ``noise_floor``), so the fraction's is
+    exp(log_std) (f + ``noise_floor``).  With a floor of 0 the noise is relative, the same share of the fraction for
+    a household consuming 8 percent of its wealth and one consuming 55 percent; but a rule near the box's lower end
+    (the hoarding corner, f near ACTION_EPS) is then hardly explored and stays there, which a floor prevents.
 
-    ``log_std`` is the log of that relative noise; SB3's log-std schedule and the recipes' cap
+    ``log_std`` is the log of the noise per unit of f + floor; SB3's log-std schedule and the recipes' cap
     (:class:`rl.callbacks.ExplorationAnnealing`) act on it unchanged.  The scale is computed from the mean with
     the gradient stopped: the noise is an exploration choice, and letting the policy gradient move the mean to
     shrink its own noise would bias the mean downwards (the same order as the bias it removes).  The
@@ -255,9 +252,22 @@ class RelativeNoisePolicy(ActorCriticPolicy):
     between the two.  Only for Box actions (Gaussian noise) on the environment's [-1, 1] box.
     """
 
+    def __init__(self, *args, noise_floor: float = 0.0, **kwargs):
+        if isinstance(noise_floor, bool) or not isinstance(noise_floor, (int, float)) or not 0.0 <= noise_floor <= 1.0:
+            raise ValueError(f"noise_floor must be a number in [0, 1], got {noise_floor!r}")
+        self._noise_floor = float(noise_floor)
+        super().__init__(*args, **kwargs)
+
+    @property
+    def noise_floor(self) -> float:
+        return self._noise_floor
+
+    def _get_constructor_parameters(self) -> dict:
+        return {**super()._get_constructor_parameters(), "noise_floor": self._noise_floor}
+
     def _get_action_dist_from_latent(self, latent_pi: th.Tensor):
         if not isinstance(self.action_dist, DiagGaussianDistribution):
             raise ValueError(f"RelativeNoisePolicy needs Gaussian actions, got {type(self.action_dist).__name__}")
         mean_actions = self.action_net(latent_pi)
-        log_std = self.log_std + th.log(relative_noise_scale(mean_actions.detach()))
+        log_std = self.log_std + th.log(relative_noise_scale(mean_actions.detach(), self._noise_floor))
         return self.action_dist.proba_distribution(mean_actions, log_std)

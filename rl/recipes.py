@@ -83,8 +83,9 @@ targets, GAE's by default, :class:`rl.callbacks.ExpectedNextValue`), ``actor_gro
 :func:`rl.sac.combine_critics`; 1, SB3's, by default), ``critic_per_type`` (SAC: one set of critic networks per
 kappa type, :class:`rl.policies.TypeCriticSACPolicy`; PPO: the value network's hidden layers per kappa type,
 :class:`rl.policies.TypeNetworksPolicy`), ``actor_per_type`` (PPO: the actor's hidden layers per kappa type, the
-same policy), ``relative_noise`` (PPO: exploration noise proportional to the fraction at the mean action,
-:class:`rl.policies.RelativeNoisePolicy`; ``log_std`` and ``log_std_final`` are then logs of the relative noise),
+same policy), ``relative_noise`` (PPO, a floor m in [0, 1]: exploration noise proportional to m plus the fraction at the mean
+action, :class:`rl.policies.RelativeNoisePolicy`; ``log_std`` and ``log_std_final`` are then logs of the noise per
+unit of fraction),
 ``recent_replay`` (SAC, TD3, DDPG: ``{transitions: N, share:
 f}``, a share f of every batch from the newest N transitions, :class:`rl.replay.RecentReplayBuffer`),
 ``target_entropy_final`` and ``target_entropy_anneal_start`` (SAC): the exploration annealing of :mod:`rl.callbacks`;
@@ -168,14 +169,16 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
             raise ValueError("advantage_groups_balance needs advantage_groups")
         checks.closed("advantage_groups_balance", hyper["advantage_groups_balance"], 0.0, 1.0)
     if "relative_noise" in hyper:
-        if not isinstance(hyper["relative_noise"], bool):
-            raise ValueError(f"relative_noise must be true or false, got {hyper['relative_noise']!r}")
-        if hyper["relative_noise"] and algo != "ppo":
+        value = hyper["relative_noise"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+            raise ValueError(f"relative_noise must be a number in [0, 1] (the floor added to the fraction), "
+                             f"got {value!r}")
+        if algo != "ppo":
             raise ValueError(f"relative_noise applies to PPO only (its Gaussian noise), not {algo}")
         others = [key for key in ("critic_per_type", "actor_per_type") if hyper.get(key)]
         if (hyper.get("policy_kwargs") or {}).get("critic_activation_fn"):
             others.append("policy_kwargs critic_activation_fn")
-        if hyper["relative_noise"] and others:
+        if others:
             raise ValueError(f"relative_noise and {others[0]} cannot be combined (each is its own policy class)")
     for key, algos in (("critic_per_type", ("sac", "ppo")), ("actor_per_type", ("ppo",))):
         if key not in hyper:

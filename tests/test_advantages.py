@@ -744,17 +744,18 @@ def test_ppo_actor_per_type_routes_each_households_action_through_its_types_hidd
 
 
 def test_ppo_relative_noise_scales_the_fractions_noise_with_the_fraction_and_stops_its_gradient(tmp_path):
-    """relative_noise: the standard deviation of the consumption fraction's noise is exp(log_std) times the fraction
-    at the mean action (the environment's own affine map, econ.economy.action_to_fraction, as the reference); the
+    """relative_noise m: the standard deviation of the consumption fraction's noise is exp(log_std) times m plus the
+    fraction at the mean action (the environment's own affine map, econ.economy.action_to_fraction, as the
+    reference); the
     mean is MlpPolicy's with the same weights; the log-density's gradient treats the scale as a constant; a trained
     run loads into the same class; refused outside PPO, when not a bool, and beside the other policy classes."""
     from econ.economy import ACTION_EPS, action_to_fraction
     from rl.loading import build_model, load_model
     from rl.policies import RelativeNoisePolicy
     exp = make_experiment("ks-het-mild", 6, episode_length=40, productivity_scale=0.25)
-    hyper = hyperparameters("ppo", "tuned", exp.beta, n_steps=32, extra={"relative_noise": True})
+    hyper = hyperparameters("ppo", "tuned", exp.beta, n_steps=32, extra={"relative_noise": 0.05})
     model = build_model("ppo", hyper, exp, seed=0)
-    assert isinstance(model.policy, RelativeNoisePolicy)
+    assert isinstance(model.policy, RelativeNoisePolicy) and model.policy.noise_floor == 0.05
     with torch.no_grad():
         model.policy.log_std.fill_(-2.5)
         model.policy.action_net.bias.fill_(0.3)  # means away from 0, spread by the observations
@@ -764,7 +765,7 @@ def test_ppo_relative_noise_scales_the_fractions_noise_with_the_fraction_and_sto
     mean = dist.mean.detach().numpy().ravel()
     assert np.ptp(mean) > 0.01  # households with different fractions
     fraction_sd = dist.stddev.detach().numpy().ravel() * (1.0 - 2.0 * ACTION_EPS) / 2.0
-    np.testing.assert_allclose(fraction_sd, np.exp(-2.5) * action_to_fraction(mean), rtol=1e-5)
+    np.testing.assert_allclose(fraction_sd, np.exp(-2.5) * (action_to_fraction(mean) + 0.05), rtol=1e-5)
     plain = build_model("ppo", hyperparameters("ppo", "tuned", exp.beta, n_steps=32), exp, seed=0)
     plain.policy.load_state_dict(model.policy.state_dict(), strict=True)
     np.testing.assert_array_equal(plain.predict(obs.numpy(), deterministic=True)[0],
@@ -774,20 +775,21 @@ def test_ppo_relative_noise_scales_the_fractions_noise_with_the_fraction_and_sto
     mu = model.policy.action_net(latent)
     actions = (mu + 0.05).detach()
     model.policy._get_action_dist_from_latent(latent).log_prob(actions).sum().backward()
-    sigma = torch.exp(model.policy.log_std) * (1.0 + mu.detach() + 2.0 * ACTION_EPS / (1.0 - 2.0 * ACTION_EPS))
+    sigma = torch.exp(model.policy.log_std) * (1.0 + mu.detach() + 2.0 * (ACTION_EPS + 0.05) / (1.0 - 2.0 * ACTION_EPS))
     expected = torch.autograd.grad((((actions - mu) / sigma.detach()) ** 2 / -2.0).sum(), latent)[0]
     torch.testing.assert_close(latent.grad, expected, rtol=1e-5, atol=1e-6)
     run = tmp_path / "run"
     train(TrainConfig("ks-het-mild", "ppo", timesteps=384, n_agents=6, n_steps=32,
                       overrides={"episode_length": 40, "productivity_scale": 0.25},
-                      hyper_overrides={"relative_noise": True}), run)
+                      hyper_overrides={"relative_noise": 0.05}), run)
     trained = load_model(run, exp)
-    assert isinstance(trained.policy, RelativeNoisePolicy)
+    assert isinstance(trained.policy, RelativeNoisePolicy) and trained.policy.noise_floor == 0.05
     fresh = build_model("ppo", hyper, exp, seed=0)
     assert not torch.allclose(trained.policy.action_net.weight, fresh.policy.action_net.weight)
     with pytest.raises(ValueError, match="relative_noise applies to PPO only"):
-        hyperparameters("sac", "tuned", 0.95, extra={"relative_noise": True})
-    with pytest.raises(ValueError, match="relative_noise must be true or false"):
-        hyperparameters("ppo", "tuned", 0.95, extra={"relative_noise": 1})
+        hyperparameters("sac", "tuned", 0.95, extra={"relative_noise": 0.1})
+    for bad in (True, -0.1, 1.5, "0.1"):
+        with pytest.raises(ValueError, match="relative_noise must be a number in"):
+            hyperparameters("ppo", "tuned", 0.95, extra={"relative_noise": bad})
     with pytest.raises(ValueError, match="relative_noise and actor_per_type cannot be combined"):
-        hyperparameters("ppo", "tuned", 0.95, extra={"relative_noise": True, "actor_per_type": True})
+        hyperparameters("ppo", "tuned", 0.95, extra={"relative_noise": 0.1, "actor_per_type": True})
