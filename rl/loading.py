@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 
 from econ.experiments import Experiment
-from rl.callbacks import group_columns
+from rl.advantages import group_columns
 from rl.checkpoints import MANIFEST, check_checkpoint
 from rl.policies import RelativeNoisePolicy, TypeCriticSACPolicy, TypeNetworksPolicy
 from rl.recipes import ALGORITHMS, PRESETS, algorithm_class, policy_class, sb3_kwargs, type_policy_kwargs
@@ -111,7 +111,7 @@ def build_model(algo: str, hyper: dict, experiment: Experiment, *, seed=None, en
 def restore_unsaved(model, hyper: dict, experiment: Experiment):
     """Set on ``model`` what is not saved with it: the shock expectation of ``experiment``
     (:class:`rl.sac.ExpectsOverShocks`) and the ``actor_groups``, ``critic_groups`` and ``critic_pessimism``
-    settings of ``hyper`` (names checked by :func:`rl.callbacks.group_columns`).  Every model a run builds,
+    settings of ``hyper`` (names checked by :func:`rl.advantages.group_columns`).  Every model a run builds,
     resumes or loads gets them here."""
     if isinstance(model, ExpectsOverShocks):
         model.expect_over_shocks(experiment)

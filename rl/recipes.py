@@ -70,12 +70,15 @@ Keys that are not SB3 arguments: ``center_rewards`` (bool, or ``"by_type"``: :fu
 ``learning_rate_final`` (linear decay of ``learning_rate`` to it over the run),
 ``action_noise_std`` (Gaussian exploration noise of TD3/DDPG; ``action_noise_final``: its standard deviation
 decayed linearly to that over the run, :class:`rl.callbacks.ActionNoiseAnnealing`),
-``log_std_final`` (PPO), ``expected_next_value`` (every algorithm: :class:`rl.callbacks.ExpectedNextValue` for
+``log_std_final`` (PPO), ``expected_next_value`` (every algorithm: :class:`rl.advantages.ExpectedNextValue` for
 PPO, :mod:`rl.sac` and :mod:`rl.td3` for the others), ``advantage_groups`` (PPO: a list of observation names,
-:class:`rl.callbacks.GroupAdvantageNormalisation`; ``advantage_groups_until``: the fraction of the run it applies to,
+:class:`rl.advantages.GroupAdvantageNormalisation`; ``advantage_groups_until``: the fraction of the run it applies to,
 all of it by default; ``advantage_groups_balance``: how far each group's weight in the policy's loss is evened out,
 0 by default), ``value_lambda`` (PPO with ``expected_next_value``: the lambda of the critic's
-targets, GAE's by default, :class:`rl.callbacks.ExpectedNextValue`), ``actor_groups`` (SAC with
+targets, GAE's by default, :class:`rl.advantages.ExpectedNextValue`), ``gae_lambda_final`` and
+``gae_lambda_anneal_start`` (PPO with ``expected_next_value``: the advantages' lambda moved linearly from
+``gae_lambda`` to the final one from that fraction of the run on, the critic's targets keeping ``gae_lambda`` unless
+``value_lambda`` is set, :class:`rl.advantages.AdvantageLambdaAnnealing`), ``actor_groups`` (SAC with
 ``expected_next_value``: observation names whose groups get equal shares of the actor's gradient,
 :meth:`rl.sac.ExpectedNextValueSAC.weigh_actor_by_groups`),
 ``critic_groups`` (likewise for the critics' regression, :meth:`rl.sac.ExpectedNextValueSAC.weigh_critic_by_groups`),
@@ -158,8 +161,18 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
             raise ValueError(f"critic_pessimism must be a number in [0, 1], got {value!r}")
     if "value_lambda" in hyper:
-        _check_owner(hyper, algo, "value_lambda", "ppo", "rl.callbacks.ExpectedNextValue computes the value targets")
+        _check_owner(hyper, algo, "value_lambda", "ppo", "rl.advantages.ExpectedNextValue computes the value targets")
         checks.closed("value_lambda", hyper["value_lambda"], 0.0, 1.0)
+    if "gae_lambda_final" in hyper:
+        _check_owner(hyper, algo, "gae_lambda_final", "ppo", "rl.advantages.ExpectedNextValue keeps the critic's own "
+                                                               "lambda")
+        checks.closed("gae_lambda_final", hyper["gae_lambda_final"], 0.0, 1.0)
+    if "gae_lambda_anneal_start" in hyper:
+        if "gae_lambda_final" not in hyper:
+            raise ValueError("gae_lambda_anneal_start needs gae_lambda_final")
+        start = hyper["gae_lambda_anneal_start"]
+        if isinstance(start, bool) or not isinstance(start, (int, float)) or not 0.0 <= start < 1.0:
+            raise ValueError(f"gae_lambda_anneal_start must be a number in [0, 1), got {start!r}")
     if "advantage_groups_until" in hyper:
         if "advantage_groups" not in hyper:
             raise ValueError("advantage_groups_until needs advantage_groups")
@@ -336,6 +349,8 @@ def sb3_kwargs(hyper: dict, exp) -> dict:
     kwargs.pop("critic_per_type", None)
     kwargs.pop("actor_per_type", None)
     kwargs.pop("relative_noise", None)
+    kwargs.pop("gae_lambda_final", None)
+    kwargs.pop("gae_lambda_anneal_start", None)
     kwargs.pop("critic_pessimism", None)
     kwargs.pop("behaviour_snapshot_every", None)
     recent = kwargs.pop("recent_replay", None)

@@ -20,7 +20,7 @@ Polyak-averaged target critics).
 :meth:`ExpectedNextValueSAC.weigh_actor_by_groups` (the ``actor_groups`` setting) also rescales each group's
 share of the actor's loss (groups of households such as kappa type x employment) so that every group's
 action-gradient of Q has the same size in each batch: the off-policy counterpart of PPO's
-:class:`rl.callbacks.GroupAdvantageNormalisation`.  :meth:`ExpectedNextValueSAC.weigh_critic_by_groups` (the
+:class:`rl.advantages.GroupAdvantageNormalisation`.  :meth:`ExpectedNextValueSAC.weigh_critic_by_groups` (the
 ``critic_groups`` setting) does the same for the critics' regression: each group's temporal-difference errors
 are scaled by their root mean square in the batch, so a group with large values (and large errors) does not
 set the critics' gradient alone.
@@ -147,7 +147,7 @@ class ExpectedNextValueSAC(SnapshotBehaviour, ExpectsOverShocks, SAC):
 
     def weigh_actor_by_groups(self, columns: Optional[list]):
         """Weight each group's share of the actor loss (groups: the distinct values of the observation
-        ``columns``, see :func:`rl.callbacks.group_columns`) by :func:`group_weights`; None: SB3's plain mean.
+        ``columns``, see :func:`rl.advantages.group_columns`) by :func:`group_weights`; None: SB3's plain mean.
         Not saved with the model (set it again after loading, as the expectation)."""
         self.actor_group_columns = None if columns is None else list(columns)
         return self

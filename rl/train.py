@@ -37,9 +37,10 @@ from stable_baselines3.common.callbacks import CallbackList
 from econ.experiments import make_experiment
 from econ.cli_help import ArgumentParser
 from econ.io import DirectoryBusy, exclusive_lock, jsonable, write_json_atomic
+from rl.advantages import AdvantageLambdaAnnealing, ExpectedNextValue, GroupAdvantageNormalisation, group_columns
 from rl.callbacks import (ActionNoiseAnnealing, BenchmarkEvalCallback, CriticWatch, EntropyAnnealing,
-                          ExpectedNextValue, ExplorationAnnealing, GroupAdvantageNormalisation, ReturnTracker,
-                          critic_explained_variance, critic_warning, group_columns, has_benchmark, truncate_rows)
+                          ExplorationAnnealing, ReturnTracker, critic_explained_variance, critic_warning,
+                          has_benchmark, truncate_rows)
 from rl.behaviour import BehaviourSnapshots, check_snapshot_every
 from rl.checkpoints import CheckpointCallback, latest_checkpoint, load_checkpoint, remove_later_than
 from rl.core import check_shock_expectation
@@ -348,7 +349,13 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
     if hyper.get("behaviour_snapshot_every") is not None:
         callbacks.append(BehaviourSnapshots(int(hyper["behaviour_snapshot_every"])))
     if hyper.get("expected_next_value") and algo == "ppo":  # off-policy: in the critic targets (rl.sac, rl.td3)
-        callbacks.append(ExpectedNextValue(exp, hyper.get("value_lambda")))
+        value_lambda = hyper.get("value_lambda")
+        if hyper.get("gae_lambda_final") is not None:
+            initial = float(hyper.get("gae_lambda", 0.95))  # SB3's default; the critic keeps it unless told
+            value_lambda = initial if value_lambda is None else value_lambda
+            callbacks.append(AdvantageLambdaAnnealing(initial, float(hyper["gae_lambda_final"]), timesteps,
+                                                      float(hyper.get("gae_lambda_anneal_start", 0.0))))
+        callbacks.append(ExpectedNextValue(exp, value_lambda))
     if hyper.get("advantage_groups") is not None:  # after the advantages are final
         until = hyper.get("advantage_groups_until")
         callbacks.append(GroupAdvantageNormalisation(exp, hyper["advantage_groups"],

@@ -6,11 +6,11 @@ law of one household's employment (:func:`rl.core.shock_law`) and the
 expectation of a value over next period's shocks
 (:func:`rl.core.next_state_values`) against Monte Carlo draws of the
 environment's own step; the callback that uses them
-(:class:`rl.callbacks.ExpectedNextValue`) against SB3's own GAE where the two
+(:class:`rl.advantages.ExpectedNextValue`) against SB3's own GAE where the two
 must agree; SAC's expected target (:class:`rl.sac.ExpectedNextValueSAC`) against
 :func:`rl.core.next_state_values` and against SB3's sampled target where the two
 must agree; the group standardisation
-(:class:`rl.callbacks.GroupAdvantageNormalisation`) against its definition.
+(:class:`rl.advantages.GroupAdvantageNormalisation`) against its definition.
 """
 
 import numpy as np
@@ -19,7 +19,7 @@ import torch
 
 from econ.experiments import make_experiment
 from rl import core
-from rl.callbacks import ExpectedNextValue, GroupAdvantageNormalisation
+from rl.advantages import ExpectedNextValue, GroupAdvantageNormalisation
 from rl.config import TrainConfig
 from rl.recipes import hyperparameters
 from rl.sac import ShockExpectation
@@ -174,8 +174,9 @@ def test_callback_reproduces_sb3s_gae_when_the_critic_ignores_the_shocks():
     assert np.abs(captured["expected"] - captured["sb3"]).max() > 100 * ADVANTAGE_ATOL
 
 
-def _ppo_targets(exp, gae_lambda, value_lambda=None):
-    """The advantages and value targets of one PPO rollout (16 steps, 2 economies) with the shocks integrated out."""
+def _ppo_targets(exp, gae_lambda, value_lambda=None, before=()):
+    """The advantages and value targets of one PPO rollout (16 steps, 2 economies) with the shocks integrated out
+    (``before``: callbacks run ahead of the expectation's)."""
     from stable_baselines3 import PPO
     from rl.vec_env import EconomyVecEnv
     env = EconomyVecEnv(exp, n_economies=2, seed=0)
@@ -191,7 +192,7 @@ def _ppo_targets(exp, gae_lambda, value_lambda=None):
             raise KeyboardInterrupt  # one rollout is enough
 
     with pytest.raises(KeyboardInterrupt):
-        model.learn(16 * env.num_envs, callback=Capture(exp, value_lambda))
+        model.learn(16 * env.num_envs, callback=[*before, Capture(exp, value_lambda)])
     return captured
 
 
@@ -209,6 +210,46 @@ def test_value_lambda_sets_the_value_targets_and_leaves_the_advantages():
     np.testing.assert_array_equal(swapped["returns"], gae["returns"])
     # the control: the two lambdas' targets differ on this rollout
     assert np.abs(gae["returns"] - one_step["returns"]).max() > 1.0
+
+
+def test_advantage_lambda_annealing_sets_the_advantages_lambda_and_leaves_the_critics(tmp_path, monkeypatch):
+    """gae_lambda_final: the schedule holds lambda until the start fraction, then moves it linearly to the final
+    value; at a rollout where it has reached 0, the advantages are exactly those of a PPO built with GAE lambda 0
+    and the targets those of lambda 0.95 (the critic's own), on the same rollout; a tiny run trains with it; the
+    setting is refused where it cannot apply."""
+    from rl.advantages import AdvantageLambdaAnnealing
+    schedule = AdvantageLambdaAnnealing(0.95, 0.0, total=100, start=0.5)
+    assert [schedule.value_at(t) for t in (0, 50, 75, 100, 200)] == pytest.approx([0.95, 0.95, 0.475, 0.0, 0.0])
+    exp = make_experiment("ks-het-mild", episode_length=7)
+    gae, one_step = _ppo_targets(exp, 0.95), _ppo_targets(exp, 0.0)
+    # a PPO built with lambda 0.95 whose schedule is at 0 from its first rollout on
+    annealed = _ppo_targets(exp, 0.95, value_lambda=0.95, before=[AdvantageLambdaAnnealing(0.0, 0.0, total=1)])
+    np.testing.assert_array_equal(annealed["advantages"], one_step["advantages"])
+    np.testing.assert_array_equal(annealed["returns"], gae["returns"])
+    assert np.abs(gae["advantages"] - one_step["advantages"]).max() > 1.0  # the control: the lambdas differ here
+    # rl.train: the critic keeps the initial lambda unless value_lambda is given
+    import rl.train
+    built = []
+    monkeypatch.setattr(rl.train, "ExpectedNextValue",
+                        lambda experiment, value_lambda: built.append(value_lambda) or ExpectedNextValue(experiment,
+                                                                                                         value_lambda))
+    for extra, critic in (({}, 0.9), ({"value_lambda": 0.5}, 0.5)):
+        train(TrainConfig("ks-het-mild", "ppo", timesteps=192, n_agents=6, n_steps=32,
+                          overrides={"episode_length": 40},
+                          hyper_overrides={"expected_next_value": True, "gae_lambda": 0.9, "gae_lambda_final": 0.0,
+                                           **extra}), tmp_path / f"run{critic}")
+        assert built[-1] == critic
+    with pytest.raises(ValueError, match="gae_lambda_final needs expected_next_value"):
+        hyperparameters("ppo", "tuned", 0.95, extra={"gae_lambda_final": 0.0})
+    with pytest.raises(ValueError, match="gae_lambda_final applies to PPO only, not sac"):
+        hyperparameters("sac", "tuned", 0.95, extra={"expected_next_value": True, "gae_lambda_final": 0.0})
+    with pytest.raises(ValueError, match="gae_lambda_final must lie in"):
+        hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": True, "gae_lambda_final": 1.5})
+    with pytest.raises(ValueError, match="gae_lambda_anneal_start needs gae_lambda_final"):
+        hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": True, "gae_lambda_anneal_start": 0.5})
+    with pytest.raises(ValueError, match="gae_lambda_anneal_start"):
+        hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": True, "gae_lambda_final": 0.0,
+                                                     "gae_lambda_anneal_start": 1.0})
 
 
 def test_value_lambda_is_refused_where_it_does_not_apply():
@@ -517,7 +558,7 @@ def test_critic_group_weights_give_every_group_the_same_error_gradient():
 def test_sac_group_settings_change_training_and_are_set_again_on_loading(tmp_path, key, method, attribute):
     """With actor_groups (critic_groups) the SAC actor (critics) trains differently, its loss reweighted; without,
     as before; the setting is checked before any work and set on every model the run builds or resumes."""
-    from rl.callbacks import group_columns
+    from rl.advantages import group_columns
     from rl.loading import build_model
     from rl.sac import ExpectedNextValueSAC
     from rl.vec_env import EconomyVecEnv

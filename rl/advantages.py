@@ -1,0 +1,220 @@
+"""PPO's advantages, recomputed by SB3 callbacks at the end of each rollout, before the gradient steps.
+
+- :class:`ExpectedNextValue`: next period's shocks integrated out of every TD error (and the critic's targets at
+  their own lambda, ``value_lambda``).
+- :class:`AdvantageLambdaAnnealing`: the advantages' lambda lowered over the last part of the run.
+- :class:`GroupAdvantageNormalisation`: the advantages standardised within groups of households (kappa type x
+  employment), and optionally the groups' weights evened out.
+- :func:`group_columns`: the observation columns of such groups (shared with SAC's group weights, :mod:`rl.sac`).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+import torch
+from stable_baselines3.common.callbacks import BaseCallback
+
+from econ import checks
+from econ.experiments import Experiment
+from rl.core import check_shock_expectation, next_state_values
+
+
+class ExpectedNextValue(BaseCallback):
+    """PPO: advantages with next period's shocks integrated out of each TD error.
+
+    SB3's GAE advantage sums TD errors delta_t = r_t + gamma V(o_{t+1}) - V(o_t).
+    In the KS economies o_{t+1} contains next period's aggregate state z' and
+    the household's own employment e', drawn after the action: for a poor or
+    unemployed household the value jump between finding and not finding a job
+    dominates delta_t, and it is noise that no baseline of o_t can remove
+    (measured on a trained ``ks-het-mild`` policy: the advantage of an
+    unemployed middle household has 8 times the variance of an employed one's,
+    and lowering GAE's lambda removes little of it).  This callback replaces
+    V(o_{t+1}) by its expectation over (z', e') given o_t and the action,
+    :func:`rl.core.next_state_values` (exact: capital and aggregate capital at
+    t+1 are set at t, and the shock law is the environment's own,
+    :func:`rl.core.shock_law`), and recomputes the advantages and value
+    targets of the rollout before PPO's gradient steps.  The difference
+    gamma (V(o_{t+1}) - E[V(o_{t+1}) | o_t, a_t]) has mean zero given the
+    history up to t and the action, so every advantage keeps its expectation
+    given (o_t, a_t) (an expected-SARSA style control variate) and loses that
+    variance.  A truncated episode's last step keeps SB3's bootstrap from its
+    terminal observation.
+
+    In an AR(1) economy (``general``, ``rbc``) the shock is next period's TFP
+    innovation, integrated by Gauss-Hermite quadrature: there it is the only
+    shock, so every TD error keeps the effect of the action and of the
+    critic's error and loses all of the technology's noise.
+
+    ``value_lambda`` (optional, in [0, 1]): the critic's targets are the
+    lambda-returns of these TD errors with this lambda instead of GAE's (the
+    advantages keep GAE's).  At 0 each target is r + gamma E[V(o') | o, a]:
+    one Bellman backup with the shocks integrated out, which carries none of
+    the later periods' shocks and exploration (measured on ``ks-het-mild``:
+    the advantage of an unemployed low-kappa household has a standard
+    deviation of 2.96 at GAE's 0.95 and 0.93 at 0), at the price of
+    bootstrapping from the critic itself.
+    """
+
+    def __init__(self, experiment: Experiment, value_lambda: Optional[float] = None):
+        super().__init__(0)
+        check_shock_expectation(experiment)  # refuses an experiment it cannot integrate, before training starts
+        if value_lambda is not None:
+            checks.closed("value_lambda", value_lambda, 0.0, 1.0)
+        self.experiment = experiment
+        self.value_lambda = None if value_lambda is None else float(value_lambda)
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        buffer = self.model.rollout_buffer
+        observations = buffer.observations
+        new_obs = np.asarray(self.locals["new_obs"], dtype=np.float32)
+        next_observations = np.concatenate([observations[1:], new_obs[None]], axis=0)
+        policy = self.model.policy
+
+        def value(obs):
+            with torch.no_grad():
+                return policy.predict_values(torch.as_tensor(obs, device=policy.device)).cpu().numpy()
+
+        expected = next_state_values(self.experiment, observations, next_observations, value)
+        dones = np.asarray(self.locals["dones"], dtype=np.float32)
+        next_non_terminal = 1.0 - np.concatenate([buffer.episode_starts[1:], dones[None]], axis=0)
+        deltas = buffer.rewards + buffer.gamma * expected * next_non_terminal - buffer.values  # float64, as before
+        buffer.advantages = _lambda_sums(deltas, next_non_terminal, buffer.gamma * buffer.gae_lambda)
+        if self.value_lambda is None:
+            buffer.returns = buffer.advantages + buffer.values
+        else:
+            buffer.returns = _lambda_sums(deltas, next_non_terminal, buffer.gamma * self.value_lambda) + buffer.values
+
+
+def _lambda_sums(deltas: np.ndarray, next_non_terminal: np.ndarray, decay: float) -> np.ndarray:
+    """sum_k decay^k delta_{t+k} within each episode, for every step t of a (steps, envs) rollout: GAE's
+    recursion (``decay`` = gamma lambda), summed in the precision of ``deltas`` and stored as float32 (the rollout
+    buffer's)."""
+    sums = np.empty(deltas.shape, dtype=np.float32)
+    last = np.zeros(deltas.shape[1], dtype=np.float32)
+    for step in reversed(range(deltas.shape[0])):
+        last = deltas[step] + decay * next_non_terminal[step] * last
+        sums[step] = last
+    return sums
+
+
+ADVANTAGE_GROUP_OBSERVATIONS = ("capital_productivity", "labour_productivity", "employed", "aggregate_state")
+"""Observation components that take a few discrete values and may define the groups of :class:`GroupAdvantageNormalisation`."""
+
+
+def group_columns(experiment: Experiment, observations, setting: str) -> list:
+    """The observation columns of the components named in ``observations`` (the groups of a setting such as
+    ``advantage_groups``), or a ValueError naming ``setting``."""
+    names = tuple(observations)
+    if not names:
+        raise ValueError(f"{setting} must name at least one observation component")
+    for name in names:
+        if name not in ADVANTAGE_GROUP_OBSERVATIONS:
+            raise ValueError(f"{setting} entry must be one of {ADVANTAGE_GROUP_OBSERVATIONS} (components "
+                             f"with a few discrete values), got {name!r}")
+        if name not in experiment.observations:
+            raise ValueError(f"{setting} entry {name!r} is not observed in {experiment.name!r} "
+                             f"(observations {experiment.observations})")
+    return [experiment.observations.index(name) for name in names]
+
+
+class GroupAdvantageNormalisation(BaseCallback):
+    """PPO: standardise the rollout's advantages within groups of households (e.g. kappa type x employment).
+
+    SB3 standardises the advantages of each minibatch as a whole.  With one
+    network shared by households whose advantages differ in scale by an order
+    of magnitude (measured on ``ks-het-mild``: sd 0.05 for an employed
+    high-kappa household, 0.1 for an employed middle one, 3 for an unemployed
+    low-kappa one, with :class:`ExpectedNextValue`), the largest-scale group
+    dominates every gradient step, mostly with its noise, and the common
+    scale makes the steps of the others small.  This callback rescales each
+    group's advantages to mean 0 and standard deviation 1 (groups: the
+    distinct values of the observation components ``observations`` in the
+    rollout), after the advantages and value targets are computed (the
+    critic's targets are unchanged), so every group's gradient has the same
+    scale; within a group the ordering of the advantages is unchanged, so the
+    direction each group's policy moves in is the same.
+
+    ``until`` (agent-steps, optional): standardise only the rollouts that end
+    before it; later rollouts keep SB3's standardisation of each minibatch.
+    Standardising a group whose policy has converged scales its remaining
+    noise up to unit size (docs/training.md: ``ks-het-marked``).
+
+    ``balance`` (in [0, 1], default 0): standardised, each group still moves
+    the shared policy in proportion to its number of samples, so a group with
+    1 percent of them (the unemployed low-kappa households of ``ks-het-marked``)
+    gets 1 percent of every step.  With ``balance`` b the standardised advantages of group g
+    are multiplied by (n / (G n_g))^b (n samples in G groups, n_g in g):
+    b = 1 gives every group the same total weight in the policy's loss, b =
+    0.5 the same noise; 0 leaves the groups' shares as the samples make them.
+    """
+
+    def __init__(self, experiment: Experiment, observations, until: Optional[int] = None, balance: float = 0.0):
+        super().__init__(0)
+        if until is not None and until < 0:
+            raise ValueError(f"advantage_groups_until must be >= 0 agent-steps, got {until}")
+        self.until = until
+        self.balance = checks.closed("advantage_groups_balance", balance, 0.0, 1.0)
+        self.columns = group_columns(experiment, observations, "advantage_groups")
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        if self.until is not None and self.num_timesteps > self.until:
+            return
+        buffer = self.model.rollout_buffer
+        keys = buffer.observations[..., self.columns].reshape(-1, len(self.columns))
+        _, group = np.unique(keys, axis=0, return_inverse=True)
+        group = group.reshape(-1)
+        advantages = buffer.advantages.reshape(-1)
+        counts = np.bincount(group)
+        standardised = counts > 1  # a lone sample has no spread to standardise: left as it is, unweighted
+        weight = np.ones(counts.size)
+        if self.balance > 0.0:
+            n, g_count = counts[standardised].sum(), standardised.sum()
+            weight[standardised] = (n / (g_count * counts[standardised])) ** self.balance
+        for g in np.flatnonzero(standardised):
+            mine = group == g
+            values = advantages[mine]
+            advantages[mine] = weight[g] * (values - values.mean()) / (values.std() + 1e-8)
+        buffer.advantages = advantages.reshape(buffer.advantages.shape)
+
+
+class AdvantageLambdaAnnealing(BaseCallback):
+    """PPO: GAE's lambda for the advantages moved linearly from ``initial`` to ``final`` over the last part of
+    the run (from the fraction ``start`` of its timesteps on), set before every rollout.
+
+    With next period's shocks integrated out (:class:`ExpectedNextValue`, which this needs and which keeps the
+    critic's targets at their own lambda), a small lambda leaves in each advantage the action's effect through
+    r + gamma E[V(o') | o, a] and little of the later periods' shocks and exploration: the estimator of a rare
+    group's gradient is then far less noisy, at the price of resting on the critic.  From the start that price is
+    a collapse (an untrained critic makes every household consume everything); late, once the critic holds the
+    right trade-off, it is what the lambda-sum's noise hid.  A function of the run's timesteps alone, so a
+    resumed run continues it.
+    """
+
+    def __init__(self, initial: float, final: float, total: int, start: float = 0.0):
+        super().__init__(0)
+        checks.closed("gae_lambda", initial, 0.0, 1.0)
+        checks.closed("gae_lambda_final", final, 0.0, 1.0)
+        if not 0.0 <= start < 1.0:
+            raise ValueError(f"gae_lambda_anneal_start must be in [0, 1), got {start}")
+        self.initial, self.final, self.total, self.start = float(initial), float(final), int(total), float(start)
+
+    def value_at(self, timesteps: int) -> float:
+        progress = (timesteps / self.total - self.start) / (1.0 - self.start)
+        return self.initial + (self.final - self.initial) * min(1.0, max(0.0, progress))
+
+    def _on_rollout_start(self) -> None:
+        value = self.value_at(self.num_timesteps)
+        self.model.gae_lambda = value
+        self.model.rollout_buffer.gae_lambda = value
+
+    def _on_step(self) -> bool:
+        return True
