@@ -226,3 +226,41 @@ def test_a_model_with_critics_gets_their_optimum_beside_the_three_rules(ks):
     plain = br.check_run(benchmark, experiment, "plain", settings=SETTINGS, solver_options=SOLVER)
     assert not plain.has_critic and plain.as_dict()["critic_gaps"] is None
     assert "critic optimum" not in br.format_check(plain)
+
+
+LOG_VALUE_WEIGHT = 2.0
+"""The value V(o) = A log k' read by the lookahead test: with log utility the lookahead log(chat a) + beta A log((1 -
+chat) a) peaks at chat = 1 / (1 + beta A), 0.345 at beta 0.95 (a closed form, whatever the wealth, the shocks and the
+others' capital)."""
+
+
+def test_the_lookahead_of_a_state_value_peaks_where_the_closed_form_says(ks):
+    """PPO's column: with a value that reads only the household's own next capital, V = A log(k' / scale), the
+    one-step lookahead's maximum is 1 / (1 + beta A) for every household and state, to the refined grid's step
+    (0.00025), and check_run reports it as the critic optimum beside the three rules."""
+    experiment, solution = ks
+    benchmark = KSBenchmarkActor(experiment, solution)
+    own = experiment.observations.index("capital")
+
+    class Policy:
+        @staticmethod
+        def predict_values(obs):
+            return LOG_VALUE_WEIGHT * torch.log(obs[:, own:own + 1])
+
+    class WithValue:
+        policy = Policy()
+
+        def __call__(self, obs):
+            return benchmark(obs)
+
+    expected = 1.0 / (1.0 + experiment.beta * LOG_VALUE_WEIGHT)
+    assert br.has_state_value(WithValue()) and not br.has_state_value(benchmark)
+    from rl.rollout import simulate_agents
+    panel = simulate_agents(benchmark, experiment, n_periods=3, burn_in=5, n_economies=2)
+    fractions = br.lookahead_fractions(WithValue(), panel, range(3))
+    assert fractions.shape == (3, 2, experiment.num_agents)
+    np.testing.assert_allclose(fractions, expected, atol=2.5e-4)
+    check = br.check_run(WithValue(), experiment, "value", settings=SETTINGS, solver_options=SOLVER, sample_every=50)
+    assert check.has_critic
+    for group, f in check.fractions.items():
+        assert f[br.CRITIC_RULE] == pytest.approx(expected, abs=2.5e-4), group

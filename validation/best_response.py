@@ -42,7 +42,15 @@ is trained on (:func:`actor_objective`: SAC's twin critics combined as in
 its training, the smaller of the two by default; TD3's first critic).  The
 actor is trained to climb that Q, so ``agents - critic optimum`` near 0
 with ``critic optimum - best response`` far from 0 says that the critic,
-not the actor, holds the error.
+not the actor, holds the error.  For PPO, whose critic is a state value V,
+the same column is the fraction that maximises the one-step lookahead
+u(chat a) + beta E[V(o') | o, chat] (:func:`lookahead_fractions`: the
+household's own next capital (1 - chat) a, the others' as simulated, next
+period's shocks integrated out as in its training): what its critic says the
+household should do today.  There the advantages carry that lookahead plus
+the noise of later periods, so ``agents - critic optimum`` far from 0 with
+``critic optimum - best response`` near 0 says that the actor has not
+followed a critic that knows the answer.
 """
 
 from __future__ import annotations
@@ -58,11 +66,12 @@ import torch as th
 from stable_baselines3 import TD3
 
 from econ import checks
-from econ.economy import action_to_fraction
+from econ.economy import ACTION_EPS, CAPITAL_FLOOR, action_to_fraction, utility
 from econ.cli_help import HelpFormatter
 from econ.krusell_smith.best_response import best_response
 from econ.io import write_json_atomic
 from econ.krusell_smith.law_of_motion import as_mapping
+from rl import core
 from rl.loading import load_model
 from rl.rollout import one_torch_thread, simulate_agents
 from rl.sac import combine_critics
@@ -221,6 +230,9 @@ def check_run(model, experiment, label: str, *, settings: Optional[dict] = None,
     objective = actor_objective(model)
     if objective is not None:
         chat[CRITIC_RULE] = _critic_fractions(objective, panel, periods)
+    elif has_state_value(model):
+        with one_torch_thread():
+            chat[CRITIC_RULE] = lookahead_fractions(model, panel, periods)
     employed = np.array([panel.employed[t] for t in periods])
     types, num_types = _household_types(experiment), len(experiment.ks.capital_productivity)
     means = {rule: _bias(values, employed, types, num_types) for rule, values in chat.items()}
@@ -248,6 +260,62 @@ def _critic_fractions(objective, panel, periods) -> np.ndarray:
     return action_to_fraction(actions).reshape((len(periods),) + panel.capital.shape[1:])
 
 
+def has_state_value(model) -> bool:
+    """Whether ``model`` is an actor-critic with a state-value network (SB3's PPO: ``policy.predict_values``)."""
+    return callable(getattr(getattr(model, "policy", None), "predict_values", None)) and \
+        actor_objective(model) is None
+
+
+def lookahead_fractions(model, panel, periods) -> np.ndarray:
+    """For every household of the kept ``periods`` of ``panel`` (S, E, N): the consumption fraction chat that
+    maximises u(chat a) + beta E[V(o') | o, chat] under the model's state value V (PPO's critic).
+
+    a is the household's wealth; in o' its own capital is (1 - chat) a and aggregate capital moves by its kappa
+    times the change over N (the others' next capital as simulated); next period's shocks are integrated out by
+    :func:`rl.core.next_state_values`, as PPO's advantages integrate them in training (``expected_next_value``).
+    The best of the fractions every 0.005 on the environment's range, then of 41 around it 0.00025 apart.  The
+    constant that ``center_rewards`` subtracts does not move the maximum.  The last kept period uses the
+    panel's final capital.
+    """
+    exp = panel.experiment
+    names = exp.observations
+    own, aggregate = names.index("capital"), names.index("aggregate_capital")
+    logged = names.index("log_capital") if "log_capital" in names else None
+    kappa = np.broadcast_to(panel.capital_productivity, panel.capital.shape[1:]).reshape(-1)
+
+    def value(obs):
+        with th.no_grad():
+            return model.policy.predict_values(th.as_tensor(obs)).numpy().reshape(-1)
+
+    def objective(t, fractions):  # fractions (M, G) -> (M, G)
+        wealth = panel.wealth[t].reshape(-1)
+        realised = (panel.capital[t + 1] if t + 1 < panel.n_periods else panel.final_capital).reshape(-1)
+        now = panel.observations(t)
+        nxt = core.observe(exp, panel.state(t)._replace(capital=realised.reshape(panel.capital.shape[1:])))
+        nxt = nxt.reshape(now.shape)
+        count, tried = fractions.shape
+        capital = (1.0 - fractions) * wealth[:, None]
+        rows = np.repeat(nxt, tried, axis=0)
+        rows[:, own] = (capital / exp.capital_scale).reshape(-1)
+        if logged is not None:
+            rows[:, logged] = np.log(np.maximum(capital, CAPITAL_FLOOR) / exp.capital_scale).reshape(-1)
+        shift = kappa[:, None] * (capital - realised[:, None]) / exp.num_agents / exp.capital_scale
+        rows[:, aggregate] += shift.reshape(-1)
+        expected = core.next_state_values(exp, np.repeat(now, tried, axis=0), rows, value).reshape(count, tried)
+        labour = np.repeat(panel.labour[t].reshape(-1, 1), tried, axis=1)
+        return utility(fractions * wealth[:, None], labour, exp.chi, exp.utility) + exp.beta * expected
+
+    coarse = np.arange(ACTION_EPS, 1.0 - ACTION_EPS + 1e-12, 0.005)
+    out = []
+    for t in periods:
+        count = panel.n_economies * panel.n_households
+        grid = np.broadcast_to(coarse, (count, coarse.size))
+        best = grid[np.arange(count), objective(t, grid).argmax(axis=1)]
+        fine = np.clip(best[:, None] + np.linspace(-0.005, 0.005, CRITIC_REFINE), ACTION_EPS, 1.0 - ACTION_EPS)
+        out.append(fine[np.arange(count), objective(t, fine).argmax(axis=1)].reshape(panel.capital.shape[1:]))
+    return np.array(out)
+
+
 def format_check(check: BestResponseCheck) -> str:
     """One run's check as a markdown table (and the welfare gains, when measured)."""
     lines = [f"{check.label}: law of motion log K' = a + b log K, agents "
@@ -263,7 +331,8 @@ def format_check(check: BestResponseCheck) -> str:
         lines.append(f"| {name} | {status} | {f['agents']:.4f} | {f['benchmark']:.4f} | {f['best response']:.4f} | "
                      + " | ".join(f"{x:+.4f}" for x in gaps[group]) + " |")
     if check.has_critic:
-        lines += ["", "the critics' optimum (the fraction that maximises the Q the actor climbs) on the same states:",
+        lines += ["", "the critics' optimum (the fraction that maximises the Q the actor climbs; for PPO, "
+                      "u(c) + beta E V(o')) on the same states:",
                   "",
                   "| type | employment | critic optimum | agents - critic optimum | critic optimum - BR |",
                   "|---|---|---:|---:|---:|"]
