@@ -17,6 +17,7 @@ import torch
 from stable_baselines3.common.callbacks import BaseCallback
 
 from econ import checks
+from econ.economy import CAPITAL_FLOOR, action_to_fraction
 from econ.experiments import Experiment
 from rl.core import check_shock_expectation, next_state_values
 
@@ -56,15 +57,27 @@ class ExpectedNextValue(BaseCallback):
     the advantage of an unemployed low-kappa household has a standard
     deviation of 2.96 at GAE's 0.95 and 0.93 at 0), at the price of
     bootstrapping from the critic itself.
+
+    ``mean_action_baseline`` (optional): each advantage's baseline V(o_t) is replaced by the one-step lookahead
+    at the policy's mean action, u(c(mu)) + gamma E[V(o'(mu)) | o, mu] (:func:`lookahead_baseline`).  It depends
+    on the state alone, so the advantages keep their expectation; what it removes is the critic's own error at o_t
+    (its Bellman residual), which V(o_t) leaves in every advantage as noise of the size of the action's whole
+    effect or larger (measured on ``ks-het-marked``: docs/training.md).  With a small lambda (late in a run with
+    :class:`AdvantageLambdaAnnealing`) the advantage is then nearly the lookahead's slope times the action's noise.
+    Krusell-Smith economies only (one action, the consumption fraction, log utility).
     """
 
-    def __init__(self, experiment: Experiment, value_lambda: Optional[float] = None):
+    def __init__(self, experiment: Experiment, value_lambda: Optional[float] = None,
+                 mean_action_baseline: bool = False):
         super().__init__(0)
         check_shock_expectation(experiment)  # refuses an experiment it cannot integrate, before training starts
         if value_lambda is not None:
             checks.closed("value_lambda", value_lambda, 0.0, 1.0)
+        if mean_action_baseline:
+            check_lookahead(experiment)
         self.experiment = experiment
         self.value_lambda = None if value_lambda is None else float(value_lambda)
+        self.mean_action_baseline = bool(mean_action_baseline)
 
     def _on_step(self) -> bool:
         return True
@@ -89,6 +102,70 @@ class ExpectedNextValue(BaseCallback):
             buffer.returns = buffer.advantages + buffer.values
         else:
             buffer.returns = _lambda_sums(deltas, next_non_terminal, buffer.gamma * self.value_lambda) + buffer.values
+        if self.mean_action_baseline:
+            mean = _mean_actions(policy, observations)
+            baseline = lookahead_baseline(self.experiment, observations, next_observations, buffer.actions, mean,
+                                          buffer.rewards, buffer.gamma, value)
+            # V(o_t) out, the lookahead at the mean action in; a step whose next observation is another episode's
+            # first keeps V(o_t)
+            shift = np.where(next_non_terminal > 0.0, buffer.values - baseline, 0.0)
+            buffer.advantages = (buffer.advantages + shift).astype(np.float32)
+
+
+def check_lookahead(experiment: Experiment) -> None:
+    """Refuse, with a one-line error, an experiment :func:`lookahead_baseline` cannot evaluate (it needs the
+    Krusell-Smith technology, one action, log utility and own and aggregate capital among the observations)."""
+    names = experiment.observations
+    if experiment.technology != "ks" or experiment.action_size != 1 or experiment.utility != "log":
+        raise ValueError(f"mean_action_baseline needs a Krusell-Smith experiment (one action, log utility); "
+                         f"{experiment.name!r} is not one")
+    for name in ("capital", "aggregate_capital"):
+        if name not in names:
+            raise ValueError(f"mean_action_baseline needs the observation {name!r}; {experiment.name!r} observes "
+                             f"{names}")
+
+
+def _mean_actions(policy, observations: np.ndarray) -> np.ndarray:
+    """The policy's mean (deterministic) actions for a rollout's observations (steps, envs, d): (steps, envs, 1)."""
+    flat = observations.reshape(-1, observations.shape[-1])
+    with torch.no_grad():
+        mean = policy.get_distribution(torch.as_tensor(flat, device=policy.device)).mode()
+    return mean.cpu().numpy().reshape(observations.shape[:-1] + (-1,))
+
+
+def lookahead_baseline(experiment: Experiment, observations, next_observations, actions, mean_actions, rewards,
+                       gamma: float, value) -> np.ndarray:
+    """u(c(mu)) + gamma E[V(o'(mu)) | o, mu] for every step of a rollout, in the rewards' units (any constant
+    ``center_rewards`` subtracts included).
+
+    The household's wealth is read back from its choice: a = k' / (1 - chat) with k' its next capital (observed
+    in ``next_observations``) and chat the fraction its sampled action gave.  At the mean action's fraction
+    chat_mu its consumption is chat_mu a, its next capital (1 - chat_mu) a, and aggregate capital moves by its kappa
+    times the change over N (the others' choices as realised); next period's shocks are integrated out by
+    :func:`rl.core.next_state_values`.  With log utility u(c(mu)) = r - log chat + log chat_mu, where r is the
+    sampled step's reward.  Arrays of shape (steps, envs) (observations with a trailing d, actions with a trailing
+    1); ``value`` maps (M, d) float32 observations to M values.
+    """
+    names = experiment.observations
+    own, aggregate = names.index("capital"), names.index("aggregate_capital")
+    logged = names.index("log_capital") if "log_capital" in names else None
+    shape = np.asarray(rewards).shape
+    chat = action_to_fraction(np.asarray(actions, dtype=float).reshape(shape))
+    chat_mu = action_to_fraction(np.asarray(mean_actions, dtype=float).reshape(shape))
+    nxt = np.array(next_observations, dtype=np.float32)
+    capital_next = nxt[..., own].astype(float) * experiment.capital_scale
+    wealth = capital_next / (1.0 - chat)
+    capital_mu = np.maximum((1.0 - chat_mu) * wealth, CAPITAL_FLOOR)
+    if "capital_productivity" in names:
+        kappa = 1.0 + (nxt[..., names.index("capital_productivity")].astype(float) - 1.0) * experiment.productivity_scale
+    else:
+        kappa = np.ones(shape)
+    nxt[..., own] = capital_mu / experiment.capital_scale
+    if logged is not None:
+        nxt[..., logged] = np.log(capital_mu / experiment.capital_scale)
+    nxt[..., aggregate] += kappa * (capital_mu - capital_next) / experiment.num_agents / experiment.capital_scale
+    expected_mu = next_state_values(experiment, observations, nxt, value)
+    return np.asarray(rewards) - np.log(chat) + np.log(chat_mu) + gamma * expected_mu
 
 
 def _lambda_sums(deltas: np.ndarray, next_non_terminal: np.ndarray, decay: float) -> np.ndarray:

@@ -78,7 +78,9 @@ all of it by default; ``advantage_groups_balance``: how far each group's weight 
 targets, GAE's by default, :class:`rl.advantages.ExpectedNextValue`), ``gae_lambda_final`` and
 ``gae_lambda_anneal_start`` (PPO with ``expected_next_value``: the advantages' lambda moved linearly from
 ``gae_lambda`` to the final one from that fraction of the run on, the critic's targets keeping ``gae_lambda`` unless
-``value_lambda`` is set, :class:`rl.advantages.AdvantageLambdaAnnealing`), ``actor_groups`` (SAC with
+``value_lambda`` is set, :class:`rl.advantages.AdvantageLambdaAnnealing`), ``mean_action_baseline`` (PPO with
+``expected_next_value``, Krusell-Smith economies: the advantages' baseline is the one-step lookahead at the
+policy's mean action instead of V(o), :func:`rl.advantages.lookahead_baseline`), ``actor_groups`` (SAC with
 ``expected_next_value``: observation names whose groups get equal shares of the actor's gradient,
 :meth:`rl.sac.ExpectedNextValueSAC.weigh_actor_by_groups`),
 ``critic_groups`` (likewise for the critics' regression, :meth:`rl.sac.ExpectedNextValueSAC.weigh_critic_by_groups`),
@@ -163,6 +165,11 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
     if "value_lambda" in hyper:
         _check_owner(hyper, algo, "value_lambda", "ppo", "rl.advantages.ExpectedNextValue computes the value targets")
         checks.closed("value_lambda", hyper["value_lambda"], 0.0, 1.0)
+    if "mean_action_baseline" in hyper:
+        if not isinstance(hyper["mean_action_baseline"], bool):
+            raise ValueError(f"mean_action_baseline must be true or false, got {hyper['mean_action_baseline']!r}")
+        if hyper["mean_action_baseline"]:
+            _check_owner(hyper, algo, "mean_action_baseline", "ppo", "rl.advantages.ExpectedNextValue applies it")
     if "gae_lambda_final" in hyper:
         _check_owner(hyper, algo, "gae_lambda_final", "ppo", "rl.advantages.ExpectedNextValue keeps the critic's own "
                                                                "lambda")
@@ -350,6 +357,7 @@ def sb3_kwargs(hyper: dict, exp) -> dict:
     kwargs.pop("actor_per_type", None)
     kwargs.pop("relative_noise", None)
     kwargs.pop("gae_lambda_final", None)
+    kwargs.pop("mean_action_baseline", None)
     kwargs.pop("gae_lambda_anneal_start", None)
     kwargs.pop("critic_pessimism", None)
     kwargs.pop("behaviour_snapshot_every", None)

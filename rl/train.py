@@ -355,7 +355,7 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
             value_lambda = initial if value_lambda is None else value_lambda
             callbacks.append(AdvantageLambdaAnnealing(initial, float(hyper["gae_lambda_final"]), timesteps,
                                                       float(hyper.get("gae_lambda_anneal_start", 0.0))))
-        callbacks.append(ExpectedNextValue(exp, value_lambda))
+        callbacks.append(ExpectedNextValue(exp, value_lambda, bool(hyper.get("mean_action_baseline", False))))
     if hyper.get("advantage_groups") is not None:  # after the advantages are final
         until = hyper.get("advantage_groups_until")
         callbacks.append(GroupAdvantageNormalisation(exp, hyper["advantage_groups"],

@@ -231,8 +231,8 @@ def test_advantage_lambda_annealing_sets_the_advantages_lambda_and_leaves_the_cr
     import rl.train
     built = []
     monkeypatch.setattr(rl.train, "ExpectedNextValue",
-                        lambda experiment, value_lambda: built.append(value_lambda) or ExpectedNextValue(experiment,
-                                                                                                         value_lambda))
+                        lambda experiment, value_lambda, *rest: built.append(value_lambda)
+                        or ExpectedNextValue(experiment, value_lambda, *rest))
     for extra, critic in (({}, 0.9), ({"value_lambda": 0.5}, 0.5)):
         train(TrainConfig("ks-het-mild", "ppo", timesteps=192, n_agents=6, n_steps=32,
                           overrides={"episode_length": 40},
@@ -834,3 +834,51 @@ def test_ppo_relative_noise_scales_the_fractions_noise_with_the_fraction_and_sto
             hyperparameters("ppo", "tuned", 0.95, extra={"relative_noise": bad})
     with pytest.raises(ValueError, match="relative_noise and actor_per_type cannot be combined"):
         hyperparameters("ppo", "tuned", 0.95, extra={"relative_noise": 0.1, "actor_per_type": True})
+
+
+LINEAR_VALUE_WEIGHT = 3.0
+"""The value V(o) = W k'/capital_scale (own capital only) of the lookahead-baseline test: E V(o'(mu)) is then
+W (1 - chat_mu) a / capital_scale exactly, whatever the shocks."""
+
+
+def test_lookahead_baseline_is_the_lookahead_at_the_mean_action():
+    """rl.advantages.lookahead_baseline on steps of the environment itself (ks-het-marked, kappa types, random
+    actions): at the sampled action it is r + gamma E V(o'), and at another mean action, with a value linear in own
+    capital, it is log(chat_mu a) - offset + gamma W (1 - chat_mu) a / scale with the wealth a and the reward
+    offset read from the environment (not from the observation, as the baseline does); refused where it cannot
+    apply."""
+    from econ.economy import action_to_fraction
+    from rl.advantages import lookahead_baseline
+    from rl.vec_env import EconomyVecEnv
+    exp = make_experiment("ks-het-marked")
+    env = EconomyVecEnv(exp, n_economies=2, seed=3)
+    rng = np.random.default_rng(0)
+    own = exp.observations.index("capital")
+
+    def value(obs):
+        return LINEAR_VALUE_WEIGHT * np.asarray(obs)[:, own]
+
+    obs = env.reset()
+    rows = []
+    for _ in range(5):
+        actions = rng.uniform(-0.9, 0.9, size=(env.num_envs, 1)).astype(np.float32)
+        nxt, rewards, dones, _ = env.step(actions)
+        assert not dones.any()
+        rows.append((obs, nxt, actions, rewards, env.raw()["wealth"].reshape(-1)))
+        obs = nxt
+    o, n, a, r, wealth = (np.stack(x) for x in zip(*rows))
+    expected = core.next_state_values(exp, o, n, value)
+    same = lookahead_baseline(exp, o, n, a, a, r, exp.beta, value)
+    np.testing.assert_allclose(same, r + exp.beta * expected, rtol=1e-5, atol=1e-5)
+    mean = rng.uniform(-0.9, 0.9, size=a.shape)
+    chat, chat_mu = action_to_fraction(a[..., 0]), action_to_fraction(mean[..., 0])
+    offset = np.log(chat * wealth) - r  # what the environment subtracts from log c (0 unless centred)
+    direct = (np.log(chat_mu * wealth) - offset
+              + exp.beta * LINEAR_VALUE_WEIGHT * (1.0 - chat_mu) * wealth / exp.capital_scale)
+    np.testing.assert_allclose(lookahead_baseline(exp, o, n, a, mean, r, exp.beta, value), direct, rtol=1e-5, atol=1e-4)
+    with pytest.raises(ValueError, match="mean_action_baseline needs a Krusell-Smith experiment"):
+        ExpectedNextValue(make_experiment("general"), mean_action_baseline=True)
+    with pytest.raises(ValueError, match="mean_action_baseline needs expected_next_value"):
+        hyperparameters("ppo", "tuned", 0.95, extra={"mean_action_baseline": True})
+    with pytest.raises(ValueError, match="mean_action_baseline must be true or false"):
+        hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": True, "mean_action_baseline": 1})
