@@ -147,25 +147,35 @@ def lookahead_baseline(experiment: Experiment, observations, next_observations, 
     1); ``value`` maps (M, d) float32 observations to M values.
     """
     names = experiment.observations
-    own, aggregate = names.index("capital"), names.index("aggregate_capital")
-    logged = names.index("log_capital") if "log_capital" in names else None
     shape = np.asarray(rewards).shape
     chat = action_to_fraction(np.asarray(actions, dtype=float).reshape(shape))
     chat_mu = action_to_fraction(np.asarray(mean_actions, dtype=float).reshape(shape))
-    nxt = np.array(next_observations, dtype=np.float32)
-    capital_next = nxt[..., own].astype(float) * experiment.capital_scale
+    capital_next = np.asarray(next_observations)[..., names.index("capital")].astype(float) * experiment.capital_scale
     wealth = capital_next / (1.0 - chat)
-    capital_mu = np.maximum((1.0 - chat_mu) * wealth, CAPITAL_FLOOR)
     if "capital_productivity" in names:
-        kappa = 1.0 + (nxt[..., names.index("capital_productivity")].astype(float) - 1.0) * experiment.productivity_scale
+        observed = np.asarray(next_observations)[..., names.index("capital_productivity")].astype(float)
+        kappa = 1.0 + (observed - 1.0) * experiment.productivity_scale
     else:
         kappa = np.ones(shape)
-    nxt[..., own] = capital_mu / experiment.capital_scale
-    if logged is not None:
-        nxt[..., logged] = np.log(capital_mu / experiment.capital_scale)
-    nxt[..., aggregate] += kappa * (capital_mu - capital_next) / experiment.num_agents / experiment.capital_scale
+    nxt = with_own_next_capital(experiment, next_observations, (1.0 - chat_mu) * wealth, capital_next, kappa)
     expected_mu = next_state_values(experiment, observations, nxt, value)
     return np.asarray(rewards) - np.log(chat) + np.log(chat_mu) + gamma * expected_mu
+
+
+def with_own_next_capital(experiment: Experiment, next_observations, capital, realised, kappa) -> np.ndarray:
+    """Next observations (..., d) as they would be had each household chosen the next capital ``capital`` (...)
+    instead of ``realised`` (...), everyone else as realised: its own capital (and ``log_capital``, if observed)
+    replaced, aggregate effective capital moved by its ``kappa`` times the change over N.  A float32 copy; the
+    shock components are left for :func:`rl.core.next_state_values` to replace."""
+    names = experiment.observations
+    capital = np.maximum(np.asarray(capital, dtype=float), CAPITAL_FLOOR)
+    out = np.array(next_observations, dtype=np.float32)
+    out[..., names.index("capital")] = capital / experiment.capital_scale
+    if "log_capital" in names:
+        out[..., names.index("log_capital")] = np.log(capital / experiment.capital_scale)
+    out[..., names.index("aggregate_capital")] += (np.asarray(kappa) * (capital - np.asarray(realised))
+                                                   / experiment.num_agents / experiment.capital_scale)
+    return out
 
 
 def _lambda_sums(deltas: np.ndarray, next_non_terminal: np.ndarray, decay: float) -> np.ndarray:

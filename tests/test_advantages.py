@@ -882,3 +882,21 @@ def test_lookahead_baseline_is_the_lookahead_at_the_mean_action():
         hyperparameters("ppo", "tuned", 0.95, extra={"mean_action_baseline": True})
     with pytest.raises(ValueError, match="mean_action_baseline must be true or false"):
         hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": True, "mean_action_baseline": 1})
+
+
+def test_with_own_next_capital_is_the_observation_of_the_changed_economy():
+    """rl.advantages.with_own_next_capital against rl.core.observe of the economy in which one household's next
+    capital is changed (the observation kernel's own aggregate, kappa-weighted), log_capital observed too."""
+    from rl.advantages import with_own_next_capital
+    exp = make_experiment("ks-het-marked", observations=("capital", "aggregate_capital", "aggregate_state",
+                                                         "employed", "capital_productivity", "log_capital"))
+    state = core.initial_state(exp, 2, np.random.default_rng(4))
+    before = core.observe(exp, state)
+    kappa = np.asarray(exp.capital_productivity, dtype=float)
+    for household in (0, 9, 19):  # low, middle and high kappa
+        capital = state.capital.copy()
+        capital[:, household] *= 0.6
+        after = core.observe(exp, state._replace(capital=capital))
+        moved = with_own_next_capital(exp, before[:, household], capital[:, household], state.capital[:, household],
+                                      np.full(2, kappa[household]))
+        np.testing.assert_allclose(moved, after[:, household], rtol=1e-5, atol=1e-6)

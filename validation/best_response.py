@@ -66,12 +66,13 @@ import torch as th
 from stable_baselines3 import TD3
 
 from econ import checks
-from econ.economy import ACTION_EPS, CAPITAL_FLOOR, action_to_fraction, utility
+from econ.economy import ACTION_EPS, action_to_fraction, utility
 from econ.cli_help import HelpFormatter
 from econ.krusell_smith.best_response import best_response
 from econ.io import write_json_atomic
 from econ.krusell_smith.law_of_motion import as_mapping
 from rl import core
+from rl.advantages import with_own_next_capital
 from rl.loading import load_model
 from rl.rollout import one_torch_thread, simulate_agents
 from rl.sac import combine_critics
@@ -278,41 +279,35 @@ def lookahead_fractions(model, panel, periods) -> np.ndarray:
     panel's final capital.
     """
     exp = panel.experiment
-    names = exp.observations
-    own, aggregate = names.index("capital"), names.index("aggregate_capital")
-    logged = names.index("log_capital") if "log_capital" in names else None
     kappa = np.broadcast_to(panel.capital_productivity, panel.capital.shape[1:]).reshape(-1)
 
     def value(obs):
         with th.no_grad():
             return model.policy.predict_values(th.as_tensor(obs)).numpy().reshape(-1)
 
-    def objective(t, fractions):  # fractions (M, G) -> (M, G)
-        wealth = panel.wealth[t].reshape(-1)
-        realised = (panel.capital[t + 1] if t + 1 < panel.n_periods else panel.final_capital).reshape(-1)
-        now = panel.observations(t)
-        nxt = core.observe(exp, panel.state(t)._replace(capital=realised.reshape(panel.capital.shape[1:])))
-        nxt = nxt.reshape(now.shape)
-        count, tried = fractions.shape
-        capital = (1.0 - fractions) * wealth[:, None]
-        rows = np.repeat(nxt, tried, axis=0)
-        rows[:, own] = (capital / exp.capital_scale).reshape(-1)
-        if logged is not None:
-            rows[:, logged] = np.log(np.maximum(capital, CAPITAL_FLOOR) / exp.capital_scale).reshape(-1)
-        shift = kappa[:, None] * (capital - realised[:, None]) / exp.num_agents / exp.capital_scale
-        rows[:, aggregate] += shift.reshape(-1)
-        expected = core.next_state_values(exp, np.repeat(now, tried, axis=0), rows, value).reshape(count, tried)
-        labour = np.repeat(panel.labour[t].reshape(-1, 1), tried, axis=1)
-        return utility(fractions * wealth[:, None], labour, exp.chi, exp.utility) + exp.beta * expected
-
     coarse = np.arange(ACTION_EPS, 1.0 - ACTION_EPS + 1e-12, 0.005)
     out = []
     for t in periods:
-        count = panel.n_economies * panel.n_households
+        wealth = panel.wealth[t].reshape(-1)
+        realised = panel.capital[t + 1] if t + 1 < panel.n_periods else panel.final_capital
+        now = panel.observations(t)
+        nxt = core.observe(exp, panel.state(t)._replace(capital=realised)).reshape(now.shape)
+        realised, labour = realised.reshape(-1), panel.labour[t].reshape(-1, 1)
+
+        def objective(fractions):  # (M, G) -> (M, G): u(chat a) + beta E[V(o'(chat))]
+            tried = fractions.shape[1]
+            rows = with_own_next_capital(exp, np.repeat(nxt, tried, axis=0),
+                                         ((1.0 - fractions) * wealth[:, None]).reshape(-1),
+                                         np.repeat(realised, tried), np.repeat(kappa, tried))
+            expected = core.next_state_values(exp, np.repeat(now, tried, axis=0), rows, value)
+            return (utility(fractions * wealth[:, None], labour, exp.chi, exp.utility)
+                    + exp.beta * expected.reshape(fractions.shape))
+
+        count = wealth.size
         grid = np.broadcast_to(coarse, (count, coarse.size))
-        best = grid[np.arange(count), objective(t, grid).argmax(axis=1)]
+        best = grid[np.arange(count), objective(grid).argmax(axis=1)]
         fine = np.clip(best[:, None] + np.linspace(-0.005, 0.005, CRITIC_REFINE), ACTION_EPS, 1.0 - ACTION_EPS)
-        out.append(fine[np.arange(count), objective(t, fine).argmax(axis=1)].reshape(panel.capital.shape[1:]))
+        out.append(fine[np.arange(count), objective(fine).argmax(axis=1)].reshape(panel.capital.shape[1:]))
     return np.array(out)
 
 
