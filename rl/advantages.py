@@ -17,9 +17,9 @@ import torch
 from stable_baselines3.common.callbacks import BaseCallback
 
 from econ import checks
-from econ.economy import CAPITAL_FLOOR, action_to_fraction
+from econ.economy import CAPITAL_FLOOR, action_to_fraction, period
 from econ.experiments import Experiment
-from rl.core import check_shock_expectation, next_state_values
+from rl.core import EconomyState, actions_to_choices, check_shock_expectation, next_state_values, observe
 
 
 class ExpectedNextValue(BaseCallback):
@@ -64,7 +64,9 @@ class ExpectedNextValue(BaseCallback):
     (its Bellman residual), which V(o_t) leaves in every advantage as noise of the size of the action's whole
     effect or larger (measured on ``ks-het-marked``: docs/training.md).  With a small lambda (late in a run with
     :class:`AdvantageLambdaAnnealing`) the advantage is then nearly the lookahead's slope times the action's noise.
-    Krusell-Smith economies only (one action, the consumption fraction, log utility).
+    In the Krusell-Smith economies (one action, log utility) the household's wealth is read back from its choice
+    (:func:`lookahead_baseline`); in an AR(1) economy, where today's prices move with its labour, its whole
+    economy's period is re-run with its action replaced (:func:`counterfactual_lookahead_baseline`).
     """
 
     def __init__(self, experiment: Experiment, value_lambda: Optional[float] = None,
@@ -104,8 +106,12 @@ class ExpectedNextValue(BaseCallback):
             buffer.returns = _lambda_sums(deltas, next_non_terminal, buffer.gamma * self.value_lambda) + buffer.values
         if self.mean_action_baseline:
             mean = _mean_actions(policy, observations)
-            baseline = lookahead_baseline(self.experiment, observations, next_observations, buffer.actions, mean,
-                                          buffer.rewards, buffer.gamma, value)
+            if self.experiment.technology == "ar1":
+                baseline = counterfactual_lookahead_baseline(self.experiment, observations, buffer.actions, mean,
+                                                             buffer.rewards, buffer.gamma, value)
+            else:
+                baseline = lookahead_baseline(self.experiment, observations, next_observations, buffer.actions,
+                                              mean, buffer.rewards, buffer.gamma, value)
             # V(o_t) out, the lookahead at the mean action in; a step whose next observation is another episode's
             # first keeps V(o_t)
             shift = np.where(next_non_terminal > 0.0, buffer.values - baseline, 0.0)
@@ -113,13 +119,18 @@ class ExpectedNextValue(BaseCallback):
 
 
 def check_lookahead(experiment: Experiment) -> None:
-    """Refuse, with a one-line error, an experiment :func:`lookahead_baseline` cannot evaluate (it needs the
-    Krusell-Smith technology, one action, log utility and own and aggregate capital among the observations)."""
+    """Refuse, with a one-line error, an experiment the mean-action baseline cannot evaluate: a Krusell-Smith
+    economy needs one action, log utility and own and aggregate capital among the observations
+    (:func:`lookahead_baseline`); an AR(1) economy own capital and log A (:func:`counterfactual_lookahead_baseline`)."""
     names = experiment.observations
-    if experiment.technology != "ks" or experiment.action_size != 1 or experiment.utility != "log":
-        raise ValueError(f"mean_action_baseline needs a Krusell-Smith experiment (one action, log utility); "
-                         f"{experiment.name!r} is not one")
-    for name in ("capital", "aggregate_capital"):
+    if experiment.technology == "ar1":
+        needed = ("capital", "log_tfp")
+    elif experiment.action_size != 1 or experiment.utility != "log":
+        raise ValueError(f"mean_action_baseline needs one action and log utility in a Krusell-Smith economy; "
+                         f"{experiment.name!r} has {experiment.action_size} actions, {experiment.utility!r} utility")
+    else:
+        needed = ("capital", "aggregate_capital")
+    for name in needed:
         if name not in names:
             raise ValueError(f"mean_action_baseline needs the observation {name!r}; {experiment.name!r} observes "
                              f"{names}")
@@ -160,6 +171,65 @@ def lookahead_baseline(experiment: Experiment, observations, next_observations, 
     nxt = with_own_next_capital(experiment, next_observations, (1.0 - chat_mu) * wealth, capital_next, kappa)
     expected_mu = next_state_values(experiment, observations, nxt, value)
     return np.asarray(rewards) - np.log(chat) + np.log(chat_mu) + gamma * expected_mu
+
+
+def counterfactual_lookahead_baseline(experiment: Experiment, observations, actions, mean_actions, rewards,
+                                      gamma: float, value) -> np.ndarray:
+    """AR(1) economies (``general``): u(c_i(mu), l_i(mu)) + gamma E[V(o_i'(mu)) | o, mu] for every household i and
+    step of a rollout, in the rewards' units.
+
+    Here today's prices move with every household's labour, so the household's own choice is replaced in a
+    counterfactual period of its whole economy: the economy's capital and log A are read from its N households'
+    observations at t, household i plays its mean action and the others their sampled ones, and
+    :func:`econ.economy.period` gives i's consumption, labour and reward and everyone's next capital (own and
+    aggregate next-period capital, through the prices, as the environment would have them);
+    :func:`rl.core.observe` of that next state and :func:`rl.core.next_state_values` (next period's innovation
+    integrated out) give the continuation.  The reward is r - u(c_i(a), l_i(a)) + u(c_i(mu), l_i(mu)), the first
+    two from the same counterfactual machinery at the sampled actions, so any offset ``center_rewards`` subtracts
+    is kept.  Nothing in it depends on household i's sampled action.  Arrays of shape (steps, envs), envs = E x N
+    economy-major (observations with a trailing d, actions with a trailing action size); ``value`` maps (M, d)
+    float32 observations to M values.
+    """
+    names = experiment.observations
+    obs = np.asarray(observations)
+    steps, envs, d = obs.shape
+    n = experiment.num_agents
+    if envs % n:
+        raise ValueError(f"observations must hold whole economies of {n} households, got {envs} households")
+    economies = steps * (envs // n)
+    size = experiment.action_size
+    capital = obs[..., names.index("capital")].astype(float).reshape(economies, n) * experiment.capital_scale
+    log_tfp = obs[..., names.index("log_tfp")].astype(float).reshape(economies, n)[:, 0] * experiment.tfp_scale
+    sampled = np.asarray(actions, dtype=float).reshape(economies, n, size)
+    mean = np.asarray(mean_actions, dtype=float).reshape(economies, n, size)
+    kappa = np.asarray(experiment.capital_productivity, dtype=float)
+    lam = np.asarray(experiment.labour_productivity, dtype=float)
+
+    def state_of(capital, log_tfp):
+        count = capital.shape[0]
+        return EconomyState(capital, log_tfp, np.zeros(count, dtype=np.int64), np.ones(capital.shape, dtype=bool),
+                            np.zeros(count, dtype=np.int64))
+
+    def outcome(capital, actions, log_tfp):
+        chat, labour = actions_to_choices(experiment, state_of(capital, log_tfp), actions)  # the environment's map
+        return period(capital, chat, labour, np.exp(log_tfp), alpha=experiment.alpha, delta=experiment.delta,
+                      chi=experiment.chi, utility_form=experiment.utility, capital_productivity=kappa,
+                      labour_productivity=lam)
+
+    realised = outcome(capital, sampled, log_tfp)
+    # economy m, household i: the economy's sampled actions with i's replaced by its mean action
+    changed = np.repeat(sampled[:, None], n, axis=1)
+    own = np.arange(n)
+    changed[:, own, own] = mean
+    flat = economies * n
+    counterfactual = outcome(np.repeat(capital, n, axis=0), changed.reshape(flat, n, size), np.repeat(log_tfp, n))
+    rows = (np.arange(flat), np.tile(own, economies))
+    reward_mu = (np.asarray(rewards, dtype=float).reshape(economies, n) - realised.reward
+                 + counterfactual.reward[rows].reshape(economies, n))
+    # log A's column is replaced by next period's quadrature nodes in next_state_values
+    next_mu = observe(experiment, state_of(counterfactual.next_capital, np.repeat(log_tfp, n)))[rows]
+    expected_mu = next_state_values(experiment, obs, next_mu.reshape(steps, envs, d), value)
+    return reward_mu.reshape(steps, envs) + gamma * expected_mu
 
 
 def with_own_next_capital(experiment: Experiment, next_observations, capital, realised, kappa) -> np.ndarray:

@@ -79,8 +79,9 @@ targets, GAE's by default, :class:`rl.advantages.ExpectedNextValue`), ``gae_lamb
 ``gae_lambda_anneal_start`` (PPO with ``expected_next_value``: the advantages' lambda moved linearly from
 ``gae_lambda`` to the final one from that fraction of the run on, the critic's targets keeping ``gae_lambda`` unless
 ``value_lambda`` is set, :class:`rl.advantages.AdvantageLambdaAnnealing`), ``mean_action_baseline`` (PPO with
-``expected_next_value``, Krusell-Smith economies: the advantages' baseline is the one-step lookahead at the
-policy's mean action instead of V(o), :func:`rl.advantages.lookahead_baseline`), ``actor_groups`` (SAC with
+``expected_next_value``: the advantages' baseline is the one-step lookahead at the policy's mean action instead of
+V(o), :func:`rl.advantages.lookahead_baseline` in the Krusell-Smith economies,
+:func:`rl.advantages.counterfactual_lookahead_baseline` in the AR(1) ones), ``actor_groups`` (SAC with
 ``expected_next_value``: observation names whose groups get equal shares of the actor's gradient,
 :meth:`rl.sac.ExpectedNextValueSAC.weigh_actor_by_groups`),
 ``critic_groups`` (likewise for the critics' regression, :meth:`rl.sac.ExpectedNextValueSAC.weigh_critic_by_groups`),

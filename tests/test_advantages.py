@@ -876,12 +876,69 @@ def test_lookahead_baseline_is_the_lookahead_at_the_mean_action():
     direct = (np.log(chat_mu * wealth) - offset
               + exp.beta * LINEAR_VALUE_WEIGHT * (1.0 - chat_mu) * wealth / exp.capital_scale)
     np.testing.assert_allclose(lookahead_baseline(exp, o, n, a, mean, r, exp.beta, value), direct, rtol=1e-5, atol=1e-4)
-    with pytest.raises(ValueError, match="mean_action_baseline needs a Krusell-Smith experiment"):
-        ExpectedNextValue(make_experiment("general"), mean_action_baseline=True)
+    with pytest.raises(ValueError, match="mean_action_baseline needs the observation 'aggregate_capital'"):
+        ExpectedNextValue(make_experiment("ks", observations=("capital", "aggregate_state", "employed")),
+                          mean_action_baseline=True)
     with pytest.raises(ValueError, match="mean_action_baseline needs expected_next_value"):
         hyperparameters("ppo", "tuned", 0.95, extra={"mean_action_baseline": True})
     with pytest.raises(ValueError, match="mean_action_baseline must be true or false"):
         hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": True, "mean_action_baseline": 1})
+
+
+def test_counterfactual_lookahead_baseline_replays_the_period_with_the_households_mean_action(tmp_path):
+    """rl.advantages.counterfactual_lookahead_baseline on steps of the general environment itself (N = 9, random
+    actions, centred rewards): at the sampled actions it is r + gamma E V(o') with the environment's own next
+    observations; at other mean actions it equals, household by household, the reward and the expected value of a
+    step of the environment's own dynamics (rl.core.step from the environment's state, float64 capital) in which
+    that household alone plays its mean action, with a value that reads own and aggregate capital and log A; a
+    short general run trains with the option on."""
+    from rl.advantages import counterfactual_lookahead_baseline
+    from rl.recipes import centred
+    from rl.vec_env import EconomyVecEnv
+    exp = make_experiment("general", productivity_scale=0.02)
+    base = EconomyVecEnv(exp, n_economies=2, seed=3)
+    env = centred(base, -1.7)
+    rng = np.random.default_rng(0)
+    names = exp.observations
+    weights = np.zeros(len(names))
+    weights[[names.index("capital"), names.index("aggregate_capital"), names.index("log_tfp")]] = (3.0, -2.0, 5.0)
+
+    def value(obs):
+        return np.asarray(obs, dtype=float) @ weights + 0.5 * np.asarray(obs, dtype=float)[:, 0] ** 2
+
+    obs = env.reset()
+    rows, states = [], []
+    for _ in range(4):
+        actions = rng.uniform(-0.9, 0.9, size=(env.num_envs, 2)).astype(np.float32)
+        states.append(base.state)
+        nxt, rewards, dones, _ = env.step(actions)
+        assert not dones.any()
+        rows.append((obs, nxt, actions, rewards))
+        obs = nxt
+    o, n, a, r = (np.stack(x) for x in zip(*rows))
+    same = counterfactual_lookahead_baseline(exp, o, a, a, r, exp.beta, value)
+    np.testing.assert_allclose(same, r + exp.beta * core.next_state_values(exp, o, n, value), rtol=1e-5, atol=1e-5)
+    mean = rng.uniform(-0.9, 0.9, size=a.shape)
+    got = counterfactual_lookahead_baseline(exp, o, a, mean, r, exp.beta, value)
+    households = exp.num_agents
+    for t, state in enumerate(states):
+        realised = core.step(exp, state, a[t].reshape(2, households, 2), np.random.default_rng(0))
+        for household in (0, 4, 8):
+            changed = a[t].reshape(2, households, 2).copy()
+            changed[:, household] = mean[t].reshape(2, households, 2)[:, household]
+            step = core.step(exp, state, changed, np.random.default_rng(0))
+            next_obs = core.observe(exp, step.state)[:, household]
+            columns = [e * households + household for e in range(2)]
+            expected = core.next_state_values(exp, o[t, columns], next_obs, value)
+            reward = r[t, columns] - realised.outcome.reward[:, household] + step.outcome.reward[:, household]
+            np.testing.assert_allclose(got[t, columns], reward + exp.beta * expected, rtol=1e-5, atol=1e-5)
+    assert np.abs(got - same).max() > 1e-3  # the mean actions matter
+    run = tmp_path / "run"
+    train(TrainConfig("general", "ppo", timesteps=9 * 64, n_steps=32, n_economies=2,
+                      overrides={"productivity_scale": 0.02},
+                      hyper_overrides={"expected_next_value": True, "mean_action_baseline": True,
+                                       "gae_lambda_final": 0.0}), run)
+    assert (run / "model.zip").is_file()
 
 
 def test_with_own_next_capital_is_the_observation_of_the_changed_economy():
