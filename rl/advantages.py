@@ -58,6 +58,10 @@ class ExpectedNextValue(BaseCallback):
     deviation of 2.96 at GAE's 0.95 and 0.93 at 0), at the price of
     bootstrapping from the critic itself.
 
+    ``value_lambda_schedule`` (optional): a function of the run's timesteps that sets ``value_lambda`` at the start
+    of every rollout (``value_lambda_final``: the critic's lambda lowered with the advantages', on
+    :class:`AdvantageLambdaAnnealing`'s schedule).
+
     ``mean_action_baseline`` (optional): each advantage's baseline V(o_t) is replaced by the one-step lookahead
     at the policy's mean action, u(c(mu)) + gamma E[V(o'(mu)) | o, mu] (:func:`lookahead_baseline`).  It depends
     on the state alone, so the advantages keep their expectation; what it removes is the critic's own error at o_t
@@ -70,7 +74,7 @@ class ExpectedNextValue(BaseCallback):
     """
 
     def __init__(self, experiment: Experiment, value_lambda: Optional[float] = None,
-                 mean_action_baseline: bool = False):
+                 mean_action_baseline: bool = False, value_lambda_schedule=None):
         super().__init__(0)
         check_shock_expectation(experiment)  # refuses an experiment it cannot integrate, before training starts
         if value_lambda is not None:
@@ -80,6 +84,13 @@ class ExpectedNextValue(BaseCallback):
         self.experiment = experiment
         self.value_lambda = None if value_lambda is None else float(value_lambda)
         self.mean_action_baseline = bool(mean_action_baseline)
+        if value_lambda_schedule is not None and value_lambda is None:
+            raise ValueError("value_lambda_schedule needs value_lambda (the critic's lambda before the schedule)")
+        self.value_lambda_schedule = value_lambda_schedule
+
+    def _on_rollout_start(self) -> None:
+        if self.value_lambda_schedule is not None:  # at the rollout's start, as AdvantageLambdaAnnealing's
+            self.value_lambda = float(self.value_lambda_schedule(self.num_timesteps))
 
     def _on_step(self) -> bool:
         return True

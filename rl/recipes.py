@@ -78,7 +78,8 @@ all of it by default; ``advantage_groups_balance``: how far each group's weight 
 targets, GAE's by default, :class:`rl.advantages.ExpectedNextValue`), ``gae_lambda_final`` and
 ``gae_lambda_anneal_start`` (PPO with ``expected_next_value``: the advantages' lambda moved linearly from
 ``gae_lambda`` to the final one from that fraction of the run on, the critic's targets keeping ``gae_lambda`` unless
-``value_lambda`` is set, :class:`rl.advantages.AdvantageLambdaAnnealing`), ``mean_action_baseline`` (PPO with
+``value_lambda`` is set, :class:`rl.advantages.AdvantageLambdaAnnealing`; ``value_lambda_final``: the critic's
+lambda moved on the same schedule to it), ``mean_action_baseline`` (PPO with
 ``expected_next_value``: the advantages' baseline is the one-step lookahead at the policy's mean action instead of
 V(o), :func:`rl.advantages.lookahead_baseline` in the Krusell-Smith economies,
 :func:`rl.advantages.counterfactual_lookahead_baseline` in the AR(1) ones), ``actor_groups`` (SAC with
@@ -175,6 +176,12 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
         _check_owner(hyper, algo, "gae_lambda_final", "ppo", "rl.advantages.ExpectedNextValue keeps the critic's own "
                                                                "lambda")
         checks.closed("gae_lambda_final", hyper["gae_lambda_final"], 0.0, 1.0)
+    if "value_lambda_final" in hyper:
+        _check_owner(hyper, algo, "value_lambda_final", "ppo", "rl.advantages.ExpectedNextValue computes the value "
+                                                                 "targets")
+        if "gae_lambda_final" not in hyper:
+            raise ValueError("value_lambda_final needs gae_lambda_final (it follows the advantages' schedule)")
+        checks.closed("value_lambda_final", hyper["value_lambda_final"], 0.0, 1.0)
     if "gae_lambda_anneal_start" in hyper:
         if "gae_lambda_final" not in hyper:
             raise ValueError("gae_lambda_anneal_start needs gae_lambda_final")
@@ -358,6 +365,7 @@ def sb3_kwargs(hyper: dict, exp) -> dict:
     kwargs.pop("actor_per_type", None)
     kwargs.pop("relative_noise", None)
     kwargs.pop("gae_lambda_final", None)
+    kwargs.pop("value_lambda_final", None)
     kwargs.pop("mean_action_baseline", None)
     kwargs.pop("gae_lambda_anneal_start", None)
     kwargs.pop("critic_pessimism", None)

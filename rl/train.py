@@ -349,13 +349,17 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
     if hyper.get("behaviour_snapshot_every") is not None:
         callbacks.append(BehaviourSnapshots(int(hyper["behaviour_snapshot_every"])))
     if hyper.get("expected_next_value") and algo == "ppo":  # off-policy: in the critic targets (rl.sac, rl.td3)
-        value_lambda = hyper.get("value_lambda")
+        value_lambda, value_schedule = hyper.get("value_lambda"), None
         if hyper.get("gae_lambda_final") is not None:
             initial = float(hyper.get("gae_lambda", 0.95))  # SB3's default; the critic keeps it unless told
             value_lambda = initial if value_lambda is None else value_lambda
-            callbacks.append(AdvantageLambdaAnnealing(initial, float(hyper["gae_lambda_final"]), timesteps,
-                                                      float(hyper.get("gae_lambda_anneal_start", 0.0))))
-        callbacks.append(ExpectedNextValue(exp, value_lambda, bool(hyper.get("mean_action_baseline", False))))
+            start = float(hyper.get("gae_lambda_anneal_start", 0.0))
+            callbacks.append(AdvantageLambdaAnnealing(initial, float(hyper["gae_lambda_final"]), timesteps, start))
+            if hyper.get("value_lambda_final") is not None:  # the critic's lambda on the same schedule
+                value_schedule = AdvantageLambdaAnnealing(float(value_lambda), float(hyper["value_lambda_final"]),
+                                                          timesteps, start).value_at
+        callbacks.append(ExpectedNextValue(exp, value_lambda, bool(hyper.get("mean_action_baseline", False)),
+                                           value_schedule))
     if hyper.get("advantage_groups") is not None:  # after the advantages are final
         until = hyper.get("advantage_groups_until")
         callbacks.append(GroupAdvantageNormalisation(exp, hyper["advantage_groups"],

@@ -174,7 +174,7 @@ def test_callback_reproduces_sb3s_gae_when_the_critic_ignores_the_shocks():
     assert np.abs(captured["expected"] - captured["sb3"]).max() > 100 * ADVANTAGE_ATOL
 
 
-def _ppo_targets(exp, gae_lambda, value_lambda=None, before=()):
+def _ppo_targets(exp, gae_lambda, value_lambda=None, before=(), schedule=None):
     """The advantages and value targets of one PPO rollout (16 steps, 2 economies) with the shocks integrated out
     (``before``: callbacks run ahead of the expectation's)."""
     from stable_baselines3 import PPO
@@ -192,7 +192,7 @@ def _ppo_targets(exp, gae_lambda, value_lambda=None, before=()):
             raise KeyboardInterrupt  # one rollout is enough
 
     with pytest.raises(KeyboardInterrupt):
-        model.learn(16 * env.num_envs, callback=[*before, Capture(exp, value_lambda)])
+        model.learn(16 * env.num_envs, callback=[*before, Capture(exp, value_lambda, False, schedule)])
     return captured
 
 
@@ -250,6 +250,38 @@ def test_advantage_lambda_annealing_sets_the_advantages_lambda_and_leaves_the_cr
     with pytest.raises(ValueError, match="gae_lambda_anneal_start"):
         hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": True, "gae_lambda_final": 0.0,
                                                      "gae_lambda_anneal_start": 1.0})
+
+
+def test_value_lambda_final_moves_the_critics_lambda_on_the_advantages_schedule(tmp_path, monkeypatch):
+    """value_lambda_final: a schedule at 0 from the first rollout gives exactly the targets of lambda 0 while the
+    advantages keep GAE's 0.95 (same rollout); rl.train builds the schedule from the critic's initial lambda to the
+    final one over the advantages' window; refused where it cannot apply."""
+    exp = make_experiment("ks-het-mild", episode_length=7)
+    gae, one_step = _ppo_targets(exp, 0.95), _ppo_targets(exp, 0.0)
+    scheduled = _ppo_targets(exp, 0.95, value_lambda=0.95, schedule=lambda timesteps: 0.0)
+    np.testing.assert_array_equal(scheduled["advantages"], gae["advantages"])
+    np.testing.assert_array_equal(scheduled["returns"], one_step["returns"])
+    assert np.abs(gae["returns"] - one_step["returns"]).max() > 1.0  # the control
+    import rl.train
+    schedules = []
+    monkeypatch.setattr(rl.train, "ExpectedNextValue",
+                        lambda experiment, value_lambda, baseline, schedule: schedules.append(schedule)
+                        or ExpectedNextValue(experiment, value_lambda, baseline, schedule))
+    train(TrainConfig("ks-het-mild", "ppo", timesteps=192, n_agents=6, n_steps=32, overrides={"episode_length": 40},
+                      hyper_overrides={"expected_next_value": True, "gae_lambda": 0.9, "gae_lambda_final": 0.0,
+                                       "gae_lambda_anneal_start": 0.5, "value_lambda": 0.8,
+                                       "value_lambda_final": 0.2}), tmp_path / "run")
+    (schedule,) = schedules
+    assert [schedule(t) for t in (0, 96, 144, 192)] == pytest.approx([0.8, 0.8, 0.5, 0.2])
+    with pytest.raises(ValueError, match="value_lambda_final needs gae_lambda_final"):
+        hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": True, "value_lambda_final": 0.0})
+    with pytest.raises(ValueError, match="value_lambda_final applies to PPO only, not sac"):
+        hyperparameters("sac", "tuned", 0.95, extra={"expected_next_value": True, "value_lambda_final": 0.0})
+    with pytest.raises(ValueError, match="value_lambda_final must lie in"):
+        hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": True, "gae_lambda_final": 0.0,
+                                                     "value_lambda_final": -0.5})
+    with pytest.raises(ValueError, match="value_lambda_schedule needs value_lambda"):
+        ExpectedNextValue(exp, None, False, lambda timesteps: 0.0)
 
 
 def test_value_lambda_is_refused_where_it_does_not_apply():
