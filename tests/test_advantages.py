@@ -216,7 +216,7 @@ def test_advantage_lambda_annealing_sets_the_advantages_lambda_and_leaves_the_cr
     """gae_lambda_final: the schedule holds lambda until the start fraction, then moves it linearly to the final
     value; at a rollout where it has reached 0, the advantages are exactly those of a PPO built with GAE lambda 0
     and the targets those of lambda 0.95 (the critic's own), on the same rollout; a tiny run trains with it; the
-    setting is refused where it cannot apply."""
+    setting is refused where it cannot apply (LAMBDA_REFUSALS)."""
     from rl.advantages import AdvantageLambdaAnnealing
     schedule = AdvantageLambdaAnnealing(0.95, 0.0, total=100, start=0.5)
     assert [schedule.value_at(t) for t in (0, 50, 75, 100, 200)] == pytest.approx([0.95, 0.95, 0.475, 0.0, 0.0])
@@ -239,23 +239,12 @@ def test_advantage_lambda_annealing_sets_the_advantages_lambda_and_leaves_the_cr
                           hyper_overrides={"expected_next_value": True, "gae_lambda": 0.9, "gae_lambda_final": 0.0,
                                            **extra}), tmp_path / f"run{critic}")
         assert built[-1] == critic
-    with pytest.raises(ValueError, match="gae_lambda_final needs expected_next_value"):
-        hyperparameters("ppo", "tuned", 0.95, extra={"gae_lambda_final": 0.0})
-    with pytest.raises(ValueError, match="gae_lambda_final applies to PPO only, not sac"):
-        hyperparameters("sac", "tuned", 0.95, extra={"expected_next_value": True, "gae_lambda_final": 0.0})
-    with pytest.raises(ValueError, match="gae_lambda_final must lie in"):
-        hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": True, "gae_lambda_final": 1.5})
-    with pytest.raises(ValueError, match="gae_lambda_anneal_start needs gae_lambda_final"):
-        hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": True, "gae_lambda_anneal_start": 0.5})
-    with pytest.raises(ValueError, match="gae_lambda_anneal_start"):
-        hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": True, "gae_lambda_final": 0.0,
-                                                     "gae_lambda_anneal_start": 1.0})
 
 
 def test_value_lambda_final_moves_the_critics_lambda_on_the_advantages_schedule(tmp_path, monkeypatch):
     """value_lambda_final: a schedule at 0 from the first rollout gives exactly the targets of lambda 0 while the
     advantages keep GAE's 0.95 (same rollout); rl.train builds the schedule from the critic's initial lambda to the
-    final one over the advantages' window; refused where it cannot apply."""
+    final one over the advantages' window; refused where it cannot apply (LAMBDA_REFUSALS)."""
     exp = make_experiment("ks-het-mild", episode_length=7)
     gae, one_step = _ppo_targets(exp, 0.95), _ppo_targets(exp, 0.0)
     scheduled = _ppo_targets(exp, 0.95, value_lambda=0.95, schedule=lambda timesteps: 0.0)
@@ -273,15 +262,29 @@ def test_value_lambda_final_moves_the_critics_lambda_on_the_advantages_schedule(
                                        "value_lambda_final": 0.2}), tmp_path / "run")
     (schedule,) = schedules
     assert [schedule(t) for t in (0, 96, 144, 192)] == pytest.approx([0.8, 0.8, 0.5, 0.2])
-    with pytest.raises(ValueError, match="value_lambda_final needs gae_lambda_final"):
-        hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": True, "value_lambda_final": 0.0})
-    with pytest.raises(ValueError, match="value_lambda_final applies to PPO only, not sac"):
-        hyperparameters("sac", "tuned", 0.95, extra={"expected_next_value": True, "value_lambda_final": 0.0})
-    with pytest.raises(ValueError, match="value_lambda_final must lie in"):
-        hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": True, "gae_lambda_final": 0.0,
-                                                     "value_lambda_final": -0.5})
     with pytest.raises(ValueError, match="value_lambda_schedule needs value_lambda"):
         ExpectedNextValue(exp, None, False, lambda timesteps: 0.0)
+
+
+_ENV = {"expected_next_value": True}
+LAMBDA_REFUSALS = [
+    ("ppo", {"gae_lambda_final": 0.0}, "gae_lambda_final needs expected_next_value"),
+    ("sac", {**_ENV, "gae_lambda_final": 0.0}, "gae_lambda_final applies to PPO only, not sac"),
+    ("ppo", {**_ENV, "gae_lambda_final": 1.5}, "gae_lambda_final must lie in"),
+    ("ppo", {**_ENV, "gae_lambda_anneal_start": 0.5}, "gae_lambda_anneal_start needs gae_lambda_final"),
+    ("ppo", {**_ENV, "gae_lambda_final": 0.0, "gae_lambda_anneal_start": 1.0}, "gae_lambda_anneal_start"),
+    ("ppo", {**_ENV, "value_lambda_final": 0.0}, "value_lambda_final needs gae_lambda_final"),
+    ("sac", {**_ENV, "value_lambda_final": 0.0}, "value_lambda_final applies to PPO only, not sac"),
+    ("ppo", {**_ENV, "gae_lambda_final": 0.0, "value_lambda_final": -0.5}, "value_lambda_final must lie in"),
+]
+"""Settings of the advantages' and the critic's lambda schedules that rl.recipes.hyperparameters refuses, with the
+start of the one-line error each gets."""
+
+
+@pytest.mark.parametrize("algo, extra, message", LAMBDA_REFUSALS)
+def test_lambda_schedules_are_refused_where_they_do_not_apply(algo, extra, message):
+    with pytest.raises(ValueError, match=message):
+        hyperparameters(algo, "tuned", 0.95, extra=extra)
 
 
 def test_value_lambda_is_refused_where_it_does_not_apply():
