@@ -128,9 +128,11 @@ def test_trials_run_before_an_experiment_field_was_added_keep_their_identity():
     """The study resumes by trial identity (a hash of the experiment record, the resolved hyperparameters, seed and
     budget): a field added to Experiment later (productivity_scale) is left out of the record at its default, so
     the ks PPO trial at N = 10, seed 0, run before the field existed, is still this trial and is skipped, not
-    trained again. The name changes only if what the trial trains changes (then update it knowingly)."""
+    trained again. The name changes only if what the trial trains changes (then update it knowingly: it changed
+    from ks-ppo-N10-s0-a01a1818 when the ks PPO recipe took the mean-action baseline; the new trial was run by the
+    sweep under this name)."""
     trials = {t.name.rsplit("-", 1)[0]: t.name for t in plan_sweep(load_config(STUDY)[0])}
-    assert trials["ks-ppo-N10-s0"] == "ks-ppo-N10-s0-a01a1818"
+    assert trials["ks-ppo-N10-s0"] == "ks-ppo-N10-s0-59a5435f"
     record = jsonable(make_experiment("general"))
     assert "productivity_scale" not in record and Experiment(**record) == make_experiment("general")
     scaled = jsonable(make_experiment("general", productivity_scale=0.02))
