@@ -127,6 +127,11 @@ def _check_owner(hyper: dict, algo: str, key: str, owner: str, carrier: str) -> 
         raise ValueError(f"{key} needs expected_next_value: true ({carrier})")
 
 
+SETTING_NEEDS = {"gae_lambda_anneal_start": "gae_lambda_final", "value_lambda_final": "gae_lambda_final",
+                 "advantage_groups_until": "advantage_groups", "advantage_groups_balance": "advantage_groups"}
+"""Settings that mean nothing without another (a schedule's start without its end value, ...): refused alone."""
+
+
 def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] = None, extra: Optional[dict] = None
                     ) -> dict:
     """Resolved keyword arguments of the SB3 algorithm: preset, then ``extra``, then n_steps; gamma = beta."""
@@ -179,23 +184,18 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
     if "value_lambda_final" in hyper:
         _check_owner(hyper, algo, "value_lambda_final", "ppo", "rl.advantages.ExpectedNextValue computes the value "
                                                                  "targets")
-        if "gae_lambda_final" not in hyper:
-            raise ValueError("value_lambda_final needs gae_lambda_final (it follows the advantages' schedule)")
         checks.closed("value_lambda_final", hyper["value_lambda_final"], 0.0, 1.0)
     if "gae_lambda_anneal_start" in hyper:
-        if "gae_lambda_final" not in hyper:
-            raise ValueError("gae_lambda_anneal_start needs gae_lambda_final")
         start = hyper["gae_lambda_anneal_start"]
         if isinstance(start, bool) or not isinstance(start, (int, float)) or not 0.0 <= start < 1.0:
             raise ValueError(f"gae_lambda_anneal_start must be a number in [0, 1), got {start!r}")
     if "advantage_groups_until" in hyper:
-        if "advantage_groups" not in hyper:
-            raise ValueError("advantage_groups_until needs advantage_groups")
         checks.half_open("advantage_groups_until (fraction of the run)", hyper["advantage_groups_until"], 0.0, 1.0)
     if "advantage_groups_balance" in hyper:
-        if "advantage_groups" not in hyper:
-            raise ValueError("advantage_groups_balance needs advantage_groups")
         checks.closed("advantage_groups_balance", hyper["advantage_groups_balance"], 0.0, 1.0)
+    for key, needed in SETTING_NEEDS.items():
+        if key in hyper and needed not in hyper:
+            raise ValueError(f"{key} needs {needed}")
     if "relative_noise" in hyper:
         value = hyper["relative_noise"]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
