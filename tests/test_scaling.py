@@ -80,6 +80,22 @@ def test_relative_distances_are_drawn_in_percent():
     assert [_percent(k) for k in ("pi_gini_wealth", "pi_chat_bias", "benchmarks_chat_gap")] == [1.0] * 3
 
 
+@pytest.mark.parametrize("linthresh, view, expected", [
+    # the welfare panel: the decade 0.1 sits within a factor 3 of the tolerance and would print on top of it
+    (0.05, (-20.0, 2.0), [-10.0, -1.0, -0.05, 0.0, 0.05, 1.0]),
+    # the bias panel: no decade inside the linear part (0.001 < 0.0015), none below the view
+    (0.0015, (0.0, 0.3), [0.0, 0.0015, 0.01, 0.1]),
+    # capital in percent: 10 is 3.3 times the 3 percent tolerance, kept
+    (3.0, (0.0, 150.0), [0.0, 3.0, 10.0, 100.0]),
+    # everything below the threshold: 0 and the threshold only
+    (0.02, (0.0, 0.025), [0.0, 0.02]),
+])
+def test_symlog_ticks_are_zero_the_threshold_and_the_decades_beyond_it(linthresh, view, expected):
+    from validation.scaling_plots import SymlogTicks
+
+    assert SymlogTicks(linthresh).tick_values(*view).tolist() == pytest.approx(expected)
+
+
 def test_the_normalised_return_weighs_each_type_by_its_households():
     """pi_economy_gain_percent is the mean over households of the per-type gains of the whole economy switching to
     the benchmark rule (types in increasing kappa): ks-het-marked at N = 20 has 3, 14 and 3 households."""

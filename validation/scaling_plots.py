@@ -15,6 +15,7 @@ from typing import Optional
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, Locator
 
 from econ.io import save_figure_atomic
 from rl.recipes import ALGORITHMS
@@ -70,10 +71,33 @@ def _seeds_text(seeds: list) -> str:
     return f"mean of {count} seed{'s' * (seeds[-1] > 1)}"
 
 
+class SymlogTicks(Locator):
+    """Major ticks of a symlog axis: 0, +-``linthresh`` and the decades beyond it, within the view.  Matplotlib's
+    own locator also ticks the decades inside the linear part, where they crowd around 0 and their labels
+    overlap."""
+
+    def __init__(self, linthresh: float):
+        self.linthresh = float(linthresh)
+
+    def __call__(self):
+        return self.tick_values(*self.axis.get_view_interval())
+
+    def tick_values(self, vmin, vmax):
+        vmin, vmax = sorted((vmin, vmax))
+        top = max(abs(vmin), abs(vmax), self.linthresh)
+        decades = 10.0 ** np.arange(np.floor(np.log10(self.linthresh)) + 1, np.ceil(np.log10(top)) + 1)
+        # a decade within a factor 3 of the threshold would print on top of it
+        magnitudes = [self.linthresh, *decades[decades >= 3.0 * self.linthresh]]
+        ticks = [0.0, *magnitudes, *(-m for m in magnitudes)]
+        return np.array(sorted(t for t in ticks if vmin <= t <= vmax))
+
+
 def _symlog(ax, linear_up_to: float) -> None:
     """Linear up to ``linear_up_to`` (a tolerance: pass or fail reads on a linear scale), logarithmic above, so
     that one far-off point does not flatten the others."""
     ax.set_yscale("symlog", linthresh=linear_up_to, linscale=1.0)
+    ax.yaxis.set_major_locator(SymlogTicks(linear_up_to))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))  # the threshold is no decade
 
 
 def _algorithm_lines(ax, groups: list, key: str) -> None:
