@@ -5,6 +5,8 @@ evaluation against the benchmark during training.
   (``returns.csv``).
 - :class:`CriticWatch` (PPO): a warning as soon as the critic fails to fit the
   returns rollout after rollout.
+- :class:`ValueNormalisation` (PPO): the value head's mean and scale moved
+  towards each rollout's returns (:class:`rl.policies.NormalisedValuePolicy`).
 - :class:`EntropyAnnealing` (SAC) and :class:`ExplorationAnnealing` (PPO):
   exploration noise lowered over the run.
 - PPO's advantages (next period's shocks integrated out, their lambda annealed,
@@ -129,6 +131,30 @@ class CriticWatch(BaseCallback):
             self.warned_at = int(self.num_timesteps)
             print(f"{critic_warning(last[-1])}; at {self.warned_at} agent-steps, {self.window} rollouts in a row",
                   flush=True)
+
+
+class ValueNormalisation(BaseCallback):
+    """PPO with :class:`rl.policies.NormalisedValuePolicy`: at the end of every rollout, once the other callbacks
+    have finished its returns (it is added after them) and before the gradient steps, the value head's mean and
+    standard deviation move towards the returns' (all the way on the first rollout, then by the share ``rate``),
+    every predicted value unchanged (:meth:`rl.policies.NormalisedValueHead.update`).  Its state is the head's
+    buffers, saved with the model."""
+
+    def __init__(self, rate: float):
+        super().__init__(0)
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 < rate <= 1.0:
+            raise ValueError(f"value_normalisation must be a number in (0, 1] (the share of each rollout's returns "
+                             f"in the value head's moments), got {rate!r}")
+        self.rate = float(rate)
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        head = self.model.policy.value_net
+        if not hasattr(head, "update"):
+            raise TypeError(f"ValueNormalisation needs NormalisedValuePolicy's value head, got {type(head).__name__}")
+        head.update(torch.as_tensor(self.model.rollout_buffer.returns), self.rate)
 
 
 class ReturnTracker(BaseCallback):

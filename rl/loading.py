@@ -31,7 +31,7 @@ import torch
 from econ.experiments import Experiment
 from rl.advantages import group_columns
 from rl.checkpoints import MANIFEST, check_checkpoint
-from rl.policies import RelativeNoisePolicy, TypeCriticSACPolicy, TypeNetworksPolicy
+from rl.policies import NormalisedValuePolicy, RelativeNoisePolicy, TypeCriticSACPolicy, TypeNetworksPolicy
 from rl.recipes import ALGORITHMS, PRESETS, algorithm_class, policy_class, sb3_kwargs, type_policy_kwargs
 from rl.sac import ExpectedNextValueSAC, ExpectsOverShocks
 from rl.td3 import ExpectedNextValueDDPG, ExpectedNextValueTD3
@@ -87,7 +87,8 @@ def build_model(algo: str, hyper: dict, experiment: Experiment, *, seed=None, en
     """A fresh SB3 model of ``algo`` with the resolved hyperparameters ``hyper`` (CPU, ``MlpPolicy`` or
     :func:`rl.recipes.policy_class`'s policy; with ``critic_per_type`` :class:`rl.policies.TypeCriticSACPolicy`
     (SAC) or :class:`rl.policies.TypeNetworksPolicy` (PPO; also with ``actor_per_type``) for ``experiment``'s kappa
-    types; with ``relative_noise`` :class:`rl.policies.RelativeNoisePolicy`)."""
+    types; with ``relative_noise`` :class:`rl.policies.RelativeNoisePolicy`; with ``value_normalisation``
+    :class:`rl.policies.NormalisedValuePolicy`)."""
     env = EconomyVecEnv(experiment, seed=0) if env is None else env
     kwargs = sb3_kwargs(hyper, experiment)
     policy = policy_class(algo, kwargs.get("policy_kwargs"))
@@ -104,6 +105,8 @@ def build_model(algo: str, hyper: dict, experiment: Experiment, *, seed=None, en
     if hyper.get("relative_noise") is not None:  # rl.recipes.hyperparameters refuses it beside the other policies
         policy = RelativeNoisePolicy
         kwargs["policy_kwargs"] = {**(kwargs.get("policy_kwargs") or {}), "noise_floor": hyper["relative_noise"]}
+    if hyper.get("value_normalisation") is not None:  # likewise refused beside the other policies
+        policy = NormalisedValuePolicy
     model = model_class(algo, hyper)(policy, env, seed=seed, device="cpu", **kwargs)
     return restore_unsaved(model, hyper, experiment)
 

@@ -27,6 +27,14 @@ is biased by the noise (its optimal mean moves by about sigma^2 / fraction),
 the second barely sees its own advantages through it (the policy gradient's
 signal-to-noise ratio is proportional to sigma).  :class:`RelativeNoisePolicy`
 makes the noise proportional to the fraction at the mean action.
+
+PPO's value network fits the level of the returns with its hidden units: under
+Adam every weight moves by about the learning rate per step, so the output
+layer's bias alone would take tens of thousands of steps to reach a level of
+-17, and the tanh units saturate on the way (``ks`` at N = 10).
+:class:`NormalisedValuePolicy` gives the value an affine output, mean + std x
+the network's, whose two numbers follow the returns (PopArt, van Hasselt et
+al. 2016) and are moved without changing any value the critic predicts.
 """
 
 from __future__ import annotations
@@ -271,3 +279,60 @@ class RelativeNoisePolicy(ActorCriticPolicy):
         mean_actions = self.action_net(latent_pi)
         log_std = self.log_std + th.log(relative_noise_scale(mean_actions.detach(), self._noise_floor))
         return self.action_dist.proba_distribution(mean_actions, log_std)
+
+
+class NormalisedValueHead(nn.Module):
+    """The value ``mean + std * linear(latent)`` (PopArt's output layer): ``linear`` is SB3's value layer, ``mean``
+    and ``std`` buffers (saved with the weights), 0 and 1 until the first :meth:`update`, which sets them to the
+    returns' own; ``updates`` counts the updates."""
+
+    def __init__(self, linear: nn.Linear):
+        super().__init__()
+        if not isinstance(linear, nn.Linear) or linear.out_features != 1:
+            raise ValueError(f"NormalisedValueHead wraps a linear layer with one output, got {linear!r}")
+        self.linear = linear
+        self.register_buffer("mean", th.zeros(1))
+        self.register_buffer("second_moment", th.ones(1))  # E[R^2]: std^2 = second_moment - mean^2
+        self.register_buffer("updates", th.zeros(1, dtype=th.long))
+
+    @property
+    def std(self) -> th.Tensor:
+        return (self.second_moment - self.mean ** 2).clamp_min(VALUE_STD_FLOOR ** 2).sqrt()
+
+    def forward(self, latent: th.Tensor) -> th.Tensor:
+        return self.mean + self.std * self.linear(latent)
+
+    @th.no_grad()
+    def update(self, returns: th.Tensor, rate: float) -> None:
+        """Move ``mean`` and ``std`` towards the moments of ``returns`` (all of them the first time, then the share
+        ``rate`` in (0, 1]) and rescale ``linear`` so that every value it predicts stays what it was ("preserving
+        the outputs": w' = w std / std', b' = (std b + mean - mean') / std')."""
+        if not 0.0 < rate <= 1.0:
+            raise ValueError(f"rate must be in (0, 1], got {rate!r}")
+        returns = th.as_tensor(returns, dtype=self.mean.dtype).reshape(-1)
+        if returns.numel() == 0 or not bool(th.isfinite(returns).all()):
+            raise ValueError("NormalisedValueHead.update needs finite returns, at least one")
+        share = 1.0 if int(self.updates) == 0 else float(rate)
+        old_mean, old_std = self.mean.clone(), self.std
+        self.mean.mul_(1.0 - share).add_(share * returns.mean())
+        self.second_moment.mul_(1.0 - share).add_(share * (returns ** 2).mean())
+        new_std = self.std
+        self.linear.weight.mul_(old_std / new_std)
+        self.linear.bias.mul_(old_std).add_(old_mean - self.mean).div_(new_std)
+        self.updates.add_(1)
+
+
+VALUE_STD_FLOOR = 1e-3
+"""The smallest standard deviation :class:`NormalisedValueHead` divides by (returns of one constant value)."""
+
+
+class NormalisedValuePolicy(ActorCriticPolicy):
+    """PPO's ``MlpPolicy`` whose value layer is a :class:`NormalisedValueHead` (the actor, the hidden layers and
+    their initialisation are ``MlpPolicy``'s with the same seed; until the first update the two compute the same).
+    The head's statistics are moved once per rollout by :class:`rl.callbacks.ValueNormalisation`.  The loss stays
+    SB3's, on the values themselves: under Adam the normalisation's effect is that the level is the head's mean
+    (no weight has to carry it) and the value's scale moves std times faster through the output layer."""
+
+    def _build(self, lr_schedule) -> None:
+        super()._build(lr_schedule)  # builds value_net, initialises it and gives its parameters to the optimizer
+        self.value_net = NormalisedValueHead(self.value_net).to(self.device)

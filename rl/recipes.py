@@ -92,7 +92,8 @@ kappa type, :class:`rl.policies.TypeCriticSACPolicy`; PPO: the value network's h
 :class:`rl.policies.TypeNetworksPolicy`), ``actor_per_type`` (PPO: the actor's hidden layers per kappa type, the
 same policy), ``relative_noise`` (PPO, a floor m in [0, 1]: exploration noise proportional to m plus the fraction at the mean
 action, :class:`rl.policies.RelativeNoisePolicy`; ``log_std`` and ``log_std_final`` are then logs of the noise per
-unit of fraction),
+unit of fraction), ``value_normalisation`` (PPO, a share in (0, 1]: the value's mean and scale follow the returns,
+this share of each rollout's moments, :class:`rl.policies.NormalisedValuePolicy`),
 ``recent_replay`` (SAC, TD3, DDPG: ``{transitions: N, share:
 f}``, a share f of every batch from the newest N transitions, :class:`rl.replay.RecentReplayBuffer`),
 ``target_entropy_final`` and ``target_entropy_anneal_start`` (SAC): the exploration annealing of :mod:`rl.callbacks`;
@@ -126,6 +127,10 @@ def _check_owner(hyper: dict, algo: str, key: str, owner: str, carrier: str) -> 
     if hyper.get("expected_next_value") is not True:
         raise ValueError(f"{key} needs expected_next_value: true ({carrier})")
 
+
+POLICY_OPTIONS = ("relative_noise", "value_normalisation", "critic_per_type", "actor_per_type")
+"""Settings that each build the model with a policy class of their own (:func:`rl.loading.build_model`); the first
+two combine with none of the others."""
 
 SETTING_NEEDS = {"gae_lambda_anneal_start": "gae_lambda_final", "value_lambda_final": "gae_lambda_final",
                  "advantage_groups_until": "advantage_groups", "advantage_groups_balance": "advantage_groups"}
@@ -203,11 +208,18 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
                              f"got {value!r}")
         if algo != "ppo":
             raise ValueError(f"relative_noise applies to PPO only (its Gaussian noise), not {algo}")
-        others = [key for key in ("critic_per_type", "actor_per_type") if hyper.get(key)]
-        if (hyper.get("policy_kwargs") or {}).get("critic_activation_fn"):
-            others.append("policy_kwargs critic_activation_fn")
-        if others:
-            raise ValueError(f"relative_noise and {others[0]} cannot be combined (each is its own policy class)")
+    if "value_normalisation" in hyper:
+        value = hyper["value_normalisation"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < value <= 1.0:
+            raise ValueError(f"value_normalisation must be a number in (0, 1] (the share of each rollout's returns "
+                             f"in the value head's moments), got {value!r}")
+        if algo != "ppo":
+            raise ValueError(f"value_normalisation applies to PPO only (its value network), not {algo}")
+    own_class = [key for key in POLICY_OPTIONS if hyper.get(key) not in (None, False)]
+    if (hyper.get("policy_kwargs") or {}).get("critic_activation_fn"):
+        own_class.append("policy_kwargs critic_activation_fn")
+    if len(own_class) > 1 and own_class[0] in ("relative_noise", "value_normalisation"):
+        raise ValueError(f"{own_class[0]} and {own_class[1]} cannot be combined (each is its own policy class)")
     for key, algos in (("critic_per_type", ("sac", "ppo")), ("actor_per_type", ("ppo",))):
         if key not in hyper:
             continue
@@ -364,6 +376,7 @@ def sb3_kwargs(hyper: dict, exp) -> dict:
     kwargs.pop("critic_per_type", None)
     kwargs.pop("actor_per_type", None)
     kwargs.pop("relative_noise", None)
+    kwargs.pop("value_normalisation", None)
     kwargs.pop("gae_lambda_final", None)
     kwargs.pop("value_lambda_final", None)
     kwargs.pop("mean_action_baseline", None)

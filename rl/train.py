@@ -39,8 +39,8 @@ from econ.cli_help import ArgumentParser
 from econ.io import DirectoryBusy, exclusive_lock, jsonable, write_json_atomic
 from rl.advantages import AdvantageLambdaAnnealing, ExpectedNextValue, GroupAdvantageNormalisation, group_columns
 from rl.callbacks import (ActionNoiseAnnealing, BenchmarkEvalCallback, CriticWatch, EntropyAnnealing,
-                          ExplorationAnnealing, ReturnTracker, critic_explained_variance, critic_warning,
-                          has_benchmark, truncate_rows)
+                          ExplorationAnnealing, ReturnTracker, ValueNormalisation, critic_explained_variance,
+                          critic_warning, has_benchmark, truncate_rows)
 from rl.behaviour import BehaviourSnapshots, check_snapshot_every
 from rl.checkpoints import CheckpointCallback, latest_checkpoint, load_checkpoint, remove_later_than
 from rl.core import check_shock_expectation
@@ -365,6 +365,8 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
         callbacks.append(GroupAdvantageNormalisation(exp, hyper["advantage_groups"],
                                                      None if until is None else int(float(until) * timesteps),
                                                      float(hyper.get("advantage_groups_balance", 0.0))))
+    if hyper.get("value_normalisation") is not None:  # after the callbacks that finish the rollout's returns
+        callbacks.append(ValueNormalisation(hyper["value_normalisation"]))
     if algo == "ppo":  # after the callbacks that finish the rollout's returns
         callbacks.append(CriticWatch())
     if hyper.get("target_entropy_final") is not None:
