@@ -94,9 +94,12 @@ def _curve(run: Path) -> list:
 PPO_CRITIC_SILU = PPO.replace(hyper_overrides={**PPO.hyper_overrides,
                                                "policy_kwargs": {"net_arch": [16, 16], "critic_activation_fn": "silu"}})
 
+# PPO with the normalised value head: its moments (buffers, not parameters) come back on resume
+PPO_VALUE_NORMALISED = PPO.replace(hyper_overrides={**PPO.hyper_overrides, "value_normalisation": 0.1})
 
-@pytest.mark.parametrize("config", [PPO, SAC, PPO_CRITIC_SILU, TD3_SNAPSHOT],
-                         ids=["ppo", "sac", "ppo-critic-silu", "td3-snapshot"])
+
+@pytest.mark.parametrize("config", [PPO, SAC, PPO_CRITIC_SILU, TD3_SNAPSHOT, PPO_VALUE_NORMALISED],
+                         ids=["ppo", "sac", "ppo-critic-silu", "td3-snapshot", "ppo-value-normalised"])
 def test_killed_and_resumed_run_ends_with_the_same_weights(tmp_path, config, capsys):
     whole, resumed = tmp_path / "whole", tmp_path / "resumed"
     train(config, whole)
