@@ -137,14 +137,11 @@ class ValueNormalisation(BaseCallback):
     """PPO with :class:`rl.policies.NormalisedValuePolicy`: at the end of every rollout, once the other callbacks
     have finished its returns (it is added after them) and before the gradient steps, the value head's mean and
     standard deviation move towards the returns' (all the way on the first rollout, then by the share ``rate``),
-    every predicted value unchanged (:meth:`rl.policies.NormalisedValueHead.update`).  Its state is the head's
-    buffers, saved with the model."""
+    every predicted value unchanged (:meth:`rl.policies.NormalisedValueHead.update`, which refuses a rate outside
+    (0, 1]).  Its state is the head's buffers, saved with the model."""
 
     def __init__(self, rate: float):
         super().__init__(0)
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 < rate <= 1.0:
-            raise ValueError(f"value_normalisation must be a number in (0, 1] (the share of each rollout's returns "
-                             f"in the value head's moments), got {rate!r}")
         self.rate = float(rate)
 
     def _on_step(self) -> bool:

@@ -30,8 +30,9 @@ makes the noise proportional to the fraction at the mean action.
 
 PPO's value network fits the level of the returns with its hidden units: under
 Adam every weight moves by about the learning rate per step, so the output
-layer's bias alone would take tens of thousands of steps to reach a level of
--17, and the tanh units saturate on the way (``ks`` at N = 10).
+layer's bias alone would take tens of thousands of steps to reach a level some
+ten units from its start (value loss about 300 on the first rollouts), and the
+tanh units saturate on the way (``ks`` at N = 10).
 :class:`NormalisedValuePolicy` gives the value an affine output, mean + std x
 the network's, whose two numbers follow the returns (PopArt, van Hasselt et
 al. 2016) and are moved without changing any value the critic predicts.
