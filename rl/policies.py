@@ -50,6 +50,7 @@ from stable_baselines3.sac.policies import SACPolicy
 from stable_baselines3.common.distributions import DiagGaussianDistribution
 from torch import nn
 
+from econ import checks
 from econ.economy import ACTION_EPS
 
 
@@ -308,12 +309,11 @@ class NormalisedValueHead(nn.Module):
         """Move ``mean`` and ``std`` towards the moments of ``returns`` (all of them the first time, then the share
         ``rate`` in (0, 1]) and rescale ``linear`` so that every value it predicts stays what it was ("preserving
         the outputs": w' = w std / std', b' = (std b + mean - mean') / std')."""
-        if not 0.0 < rate <= 1.0:
-            raise ValueError(f"rate must be in (0, 1], got {rate!r}")
+        rate = checks.half_open("rate", rate, 0.0, 1.0)
         returns = th.as_tensor(returns, dtype=self.mean.dtype).reshape(-1)
         if returns.numel() == 0 or not bool(th.isfinite(returns).all()):
             raise ValueError("NormalisedValueHead.update needs finite returns, at least one")
-        share = 1.0 if int(self.updates) == 0 else float(rate)
+        share = 1.0 if int(self.updates) == 0 else rate
         old_mean, old_std = self.mean.clone(), self.std
         self.mean.mul_(1.0 - share).add_(share * returns.mean())
         self.second_moment.mul_(1.0 - share).add_(share * (returns ** 2).mean())

@@ -209,10 +209,7 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
         if algo != "ppo":
             raise ValueError(f"relative_noise applies to PPO only (its Gaussian noise), not {algo}")
     if "value_normalisation" in hyper:
-        value = hyper["value_normalisation"]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < value <= 1.0:
-            raise ValueError(f"value_normalisation must be a number in (0, 1] (the share of each rollout's returns "
-                             f"in the value head's moments), got {value!r}")
+        checks.half_open("value_normalisation", hyper["value_normalisation"], 0.0, 1.0)
         if algo != "ppo":
             raise ValueError(f"value_normalisation applies to PPO only (its value network), not {algo}")
     own_class = [key for key in POLICY_OPTIONS if hyper.get(key) not in (None, False)]

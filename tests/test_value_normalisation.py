@@ -45,8 +45,8 @@ def test_head_moments_follow_the_returns_and_every_value_is_preserved():
 @pytest.mark.parametrize("returns, rate, message", [
     (torch.tensor([1.0, float("nan")]), 0.1, "finite returns"),
     (torch.tensor([]), 0.1, "at least one"),
-    (torch.tensor([1.0]), 0.0, r"rate must be in \(0, 1\]"),
-    (torch.tensor([1.0]), 1.5, r"rate must be in \(0, 1\]"),
+    (torch.tensor([1.0]), 0.0, r"rate must lie in \(0.0, 1.0\]"),
+    (torch.tensor([1.0]), 1.5, r"rate must lie in \(0.0, 1.0\]"),
 ])
 def test_head_refuses_returns_it_cannot_use(returns, rate, message):
     head = NormalisedValueHead(torch.nn.Linear(3, 1))
@@ -78,8 +78,8 @@ def test_policy_starts_as_mlp_policy_trains_loads_and_is_refused_where_it_does_n
 
     for algo, extra, message in [
             ("sac", {"value_normalisation": 0.1}, "value_normalisation applies to PPO only"),
-            ("ppo", {"value_normalisation": 0.0}, r"value_normalisation must be a number in \(0, 1\]"),
-            ("ppo", {"value_normalisation": True}, r"value_normalisation must be a number in \(0, 1\]"),
+            ("ppo", {"value_normalisation": 0.0}, r"value_normalisation must lie in \(0.0, 1.0\]"),
+            ("ppo", {"value_normalisation": "fast"}, "value_normalisation must be a real number"),
             ("ppo", {"value_normalisation": 0.1, "critic_per_type": True},
              "value_normalisation and critic_per_type cannot be combined"),
             ("ppo", {"relative_noise": 0.1, "value_normalisation": 0.1},
