@@ -199,11 +199,54 @@ def test_bad_evaluation_settings_are_refused_before_training(tmp_path, strict):
     (["ks", "--resume"], "--resume applies to the runs of --train"),
     (["ks", "--overwrite"], "--overwrite applies to the runs of --train"),
     (["ks", "--train", "--resume", "--overwrite"], "exclude each other"),
+    (["general", "--welfare-economies", "16"], "--welfare-economies: the welfare rows' simulations are those of ks"),
+    (["rbc", "--welfare-economies", "16"], "not rbc"),
+    (["ks", "--welfare-economies", "1"], "--welfare-economies must be an integer >= 2"),
 ])
 def test_compare_refuses_evaluation_flags_that_do_not_apply(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
         compare.main(argv)
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_compare_simulates_the_welfare_rows_over_the_economies_asked_for(tmp_path, monkeypatch):
+    """--welfare-economies E reaches the ks scorecard, which hands the welfare rows a Scenario of E economies on
+    the panel's seed (the default: Scenario's 8)."""
+    from validation.welfare import Scenario
+
+    class Stop(Exception):
+        pass
+
+    given = []
+
+    def record_score(experiment, models, labels, tolerances, out, welfare_economies=None):
+        given.append(welfare_economies)
+        raise Stop
+
+    monkeypatch.setattr(compare, "score_ks", record_score)
+    with pytest.raises(Stop):
+        compare.main(["ks", "--welfare-economies", "32", "--out", str(tmp_path)])
+    with pytest.raises(Stop):
+        compare.main(["ks-het-marked", "--out", str(tmp_path)])
+    assert given == [32, None]
+    monkeypatch.undo()
+
+    scenarios = []
+
+    def record_scores(panel, model, references, *, welfare=None):
+        scenarios.append(welfare)
+        raise Stop
+
+    class Panel:
+        seed = 7
+
+    monkeypatch.setattr(compare, "same_economy_references", lambda experiment, **settings: None)
+    monkeypatch.setattr(compare, "simulate_agents", lambda model, experiment, **settings: Panel())
+    monkeypatch.setattr(compare, "same_economy_scores", record_scores)
+    for economies in (32, None):
+        with pytest.raises(Stop):
+            compare.score_ks(make_experiment("ks"), [None], ["run"], {}, tmp_path, economies)
+    assert scenarios == [Scenario(n_economies=32, seed=7), Scenario(n_economies=8, seed=7)]
 
 
 def test_compare_trains_with_another_experiments_recipe_and_changed_hyperparameters(tmp_path, monkeypatch):

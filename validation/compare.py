@@ -11,6 +11,8 @@ in the multi-agent experiments ``--eval-every N`` scores the policy with this
 scorecard every N agent-steps while it trains
 (:func:`validation.training_eval.training_evaluator`) and
 ``--stop-at-targets`` stops at the first evaluation that passes.
+In the Krusell-Smith experiments ``--welfare-economies E`` simulates the
+welfare rows over E economies instead of 8, to narrow their bands.
 The scorecard has one row per metric that applies: benchmark value, RL
 value, distance, tolerance and pass/fail; rows without a tolerance are
 reported, not judged.  A JSON report and PNG figures go to ``--out``.  The
@@ -45,10 +47,12 @@ from rl.train import train
 from validation import plots
 from validation.controls import CONTROLS, control_model, steady_state_policy
 from validation.general import general_scores
+from validation.krusell_smith import KS_EXPERIMENTS
 from validation.same_economy import same_economy_references, same_economy_scores
 from validation.rbc import RBC_EXPERIMENTS, TOLERANCES, known_metrics, score_rbc
 from validation.scorecard import DEFAULT_SIMULATION, combine, format_scorecard
 from validation.training_eval import TRAINING_EVAL_EXPERIMENTS, training_evaluator
+from validation.welfare import Scenario
 
 POLICY_DIR = Path(__file__).resolve().parent / "policies"
 """Shipped policies: ``POLICY_DIR / <experiment> / model.zip`` with config.json and TRAINED.md beside it."""
@@ -68,16 +72,19 @@ def shipped_model_path(experiment_name: str) -> Path:
     return path
 
 
-def score_ks(experiment: Experiment, models: list, labels: List[str], tolerances: Dict[str, float], out: Path):
+def score_ks(experiment: Experiment, models: list, labels: List[str], tolerances: Dict[str, float], out: Path,
+             welfare_economies: Optional[int] = None):
     """The KS scorecard in the same economy (:mod:`validation.same_economy`): the price-impact and price-taking
     rules played by the same N households on the same shocks (seed 0, :data:`DEFAULT_SIMULATION`), judged
-    against the price-impact rule; rows combined over the models, figures of the first."""
+    against the price-impact rule; rows combined over the models, figures of the first.  The welfare rows'
+    simulations run over ``welfare_economies`` economies (default: :class:`validation.welfare.Scenario`'s 8)."""
     settings = DEFAULT_SIMULATION[experiment.name]
     references = same_economy_references(experiment, **settings)
     per_run, summaries, all_scores = [], [], []
     for model in models:
         panel = simulate_agents(model, experiment, **settings)
-        scores = same_economy_scores(panel, model, references)
+        welfare = Scenario(n_economies=welfare_economies or Scenario().n_economies, seed=panel.seed)
+        scores = same_economy_scores(panel, model, references, welfare=welfare)
         per_run.append(scores.rows(tolerances or None))
         summaries.append(scores.summary())
         all_scores.append(scores)
@@ -98,6 +105,7 @@ def score_ks(experiment: Experiment, models: list, labels: List[str], tolerances
     benchmark = (f"price-impact Krusell-Smith rule at N = {experiment.num_agents} (econ.solve_krusell_smith with "
                  "n_agents) played in the same economy; price-taking rule at N and the continuum solution reported")
     return combine(per_run), [Path(f) for f in figures], {"benchmark": benchmark, "simulation": settings,
+                                                           "welfare_simulation": welfare._asdict(),
                                                            "runs": summaries}
 
 
@@ -185,6 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, default=None,
                         help="report directory (default: compare-EXPERIMENT for the shipped policy, "
                              "compare-EXPERIMENT-MODEL for --model, compare-EXPERIMENT-train-ALGO for --train)")
+    parser.add_argument("--welfare-economies", type=int, default=None, metavar="E",
+                        help="economies of the welfare rows' simulations in ks, ks-het-mild and ks-het-marked "
+                             "(default: 8); their 2-sd bands narrow as 1 / sqrt(E), the cost grows with E")
     parser.add_argument("--tol", type=_parse_tolerance, action="append", default=[], metavar="NAME=VALUE",
                         help="override a tolerance (repeatable; default: the tolerances of docs/validation.md)")
     return parser
@@ -320,6 +331,13 @@ def main(argv=None) -> int:
                          f"rbc-full-depreciation: python -m rl.train --eval-every with --target-welfare-loss)")
         if args.eval_every < 1:
             parser.error(f"--eval-every must be an integer >= 1 agent-step, got {args.eval_every}")
+    if args.welfare_economies is not None:
+        if args.experiment not in KS_EXPERIMENTS:
+            parser.error(f"--welfare-economies: the welfare rows' simulations are those of "
+                         f"{', '.join(KS_EXPERIMENTS)}, not {args.experiment}")
+        if args.welfare_economies < 2:
+            parser.error(f"--welfare-economies must be an integer >= 2 (a 2-sd band needs two economies), "
+                         f"got {args.welfare_economies}")
     if args.stop_at_targets and args.eval_every is None:
         parser.error("--stop-at-targets stops at an evaluation: give --eval-every")
     for flag, given in (("--recipe-of", args.recipe_of), ("--hyper", args.hyper), ("--set", args.set)):
@@ -382,8 +400,11 @@ def main(argv=None) -> int:
             print("error: the steady-state control applies to rbc and rbc-full-depreciation only", file=sys.stderr)
             return 2
         try:
-            score = score_general if experiment.technology == "ar1" else score_ks
-            rows, figures, extra = score(experiment, models, labels, tolerances, out)
+            if experiment.technology == "ar1":
+                rows, figures, extra = score_general(experiment, models, labels, tolerances, out)
+            else:
+                rows, figures, extra = score_ks(experiment, models, labels, tolerances, out,
+                                                args.welfare_economies)
         except ValueError as err:  # e.g. a --tol naming no metric of this experiment
             print(f"error: {err}", file=sys.stderr)
             return 2
