@@ -195,7 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "compare-EXPERIMENT-MODEL for --model, compare-EXPERIMENT-train-ALGO for --train)")
     parser.add_argument("--welfare-economies", type=int, default=None, metavar="E",
                         help="economies of the welfare rows' simulations in ks, ks-het-mild and ks-het-marked "
-                             "(default: 8); their 2-sd bands narrow as 1 / sqrt(E), the cost grows with E")
+                             "(default: 8; the scorecard's, not --eval-every's); their 2-sd bands narrow as 1 / sqrt(E), "
+                             "the cost grows with E")
     parser.add_argument("--tol", type=_parse_tolerance, action="append", default=[], metavar="NAME=VALUE",
                         help="override a tolerance (repeatable; default: the tolerances of docs/validation.md)")
     return parser
