@@ -249,6 +249,21 @@ def test_compare_simulates_the_welfare_rows_over_the_economies_asked_for(tmp_pat
     assert scenarios == [Scenario(n_economies=32, seed=7), Scenario(n_economies=8, seed=7)]
 
 
+def test_compare_names_the_rows_whose_estimate_is_wider_than_their_tolerance():
+    """A judged welfare row whose 2-sd band over the economies exceeds its tolerance is named, passed or failed
+    (its verdict rests on too few economies); a narrow band, an unjudged row or a row without the band is not."""
+    from validation.same_economy import WELFARE_BAND
+
+    rows = [Row("welfare_unilateral_kappa1", 0.0, 0.116, 0.116, 0.05, references={WELFARE_BAND: 0.225}),
+            Row("welfare_unilateral_kappa2", 0.0, 0.010, 0.010, 0.05, references={WELFARE_BAND: 0.06}),
+            Row("welfare_unilateral_kappa3", 0.0, 0.010, 0.010, 0.05, references={WELFARE_BAND: 0.04}),
+            Row("welfare_economy_kappa1", 0.0, 0.3, 0.3, None, references={WELFARE_BAND: 0.9}),
+            Row("mean_capital", 11.5, 11.6, 0.01, 0.03, references={"price-taking": 11.5})]
+    assert compare.imprecise_rows(rows) == [
+        {"metric": "welfare_unilateral_kappa1", "band": 0.225, "tolerance": 0.05, "passed": False},
+        {"metric": "welfare_unilateral_kappa2", "band": 0.06, "tolerance": 0.05, "passed": True}]
+
+
 def test_compare_trains_with_another_experiments_recipe_and_changed_hyperparameters(tmp_path, monkeypatch):
     """--recipe-of ks --algo sac --hyper ...: ks-het-mild is trained with the ks SAC recipe's settings and budget,
     the changed hyperparameter added to them, and the recipe table is left as it was."""

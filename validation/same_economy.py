@@ -66,6 +66,9 @@ REFERENCE_COLUMNS = ("price-taking", "continuum", "PI solver")
 """Extra columns: the price-taking rule played at N in the same economy, the continuum solver's number, and the
 price-impact solver's own number (its continuum on the histogram)."""
 
+WELFARE_BAND = "welfare 2sd band"
+"""The extra column of the welfare rows: their estimate's 2 sd over the simulated economies (of the mean)."""
+
 
 def tolerances_for(experiment: Experiment) -> Dict[str, Optional[float]]:
     """The default tolerances of :data:`SAME_ECONOMY_TOLERANCES` for a KS experiment (by its number of types)."""
@@ -288,7 +291,7 @@ class SameEconomyScores:
         for name, _, bench, rl, dist, refs, *band in metrics:
             columns = {} if refs is None else {k: v for k, v in zip(REFERENCE_COLUMNS, refs) if v is not None}
             if band:
-                columns["welfare 2sd band" if name.startswith("welfare_") else "2sd band"] = band[0]
+                columns[WELFARE_BAND if name.startswith("welfare_") else "2sd band"] = band[0]
             rows.append(judged_row(name, bench, rl, dist, tol[name], columns or None))
         return rows
 
