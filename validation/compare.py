@@ -427,10 +427,11 @@ def main(argv=None) -> int:
     failed = [r.metric for r in rows if r.passed is False]
     imprecise = imprecise_rows(rows)
     if imprecise:
+        economies = extra["welfare_simulation"]["n_economies"]
         print("\nnote: the estimate is wider than the tolerance in "
               + ", ".join(f"{r['metric']} (2-sd band {r['band']:.3g} against {r['tolerance']:g})" for r in imprecise)
-              + f"; its verdict rests on {extra['welfare_simulation']['n_economies']} economies: score again with "
-                "--welfare-economies 64")
+              + f"; its verdict rests on {economies} economies: score again with --welfare-economies "
+              + str(max(64, 4 * economies)))
     report = {
         "experiment": args.experiment,
         "experiment_settings": {k: v for k, v in experiment._asdict().items() if k != "ks"},
