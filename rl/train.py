@@ -65,6 +65,20 @@ def _versions() -> dict:
     }
 
 
+def _machine() -> dict:
+    """What the same code, versions and seed still depend on: the CPU (its model, from /proc/cpuinfo where Linux
+    has it) and the SIMD kernels torch dispatches to.  Trained on another CPU kind, a run's numbers differ at float
+    rounding from the first updates and the training amplifies it (docs/training.md: the run directory)."""
+    model = None
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), None)
+    except OSError:
+        pass
+    return {"cpu": model or platform.processor() or None, "architecture": platform.machine(),
+            "torch_cpu_capability": torch.backends.cpu.get_cpu_capability()}
+
+
 def _code_version() -> dict:
     """The git commit of the code that trains (and whether its tree had uncommitted changes), if it is a checkout."""
     root = Path(__file__).resolve().parents[1]
@@ -286,6 +300,7 @@ def train(config: TrainConfig, out, *, resume: bool = False, overwrite: bool = F
         "argv": list(argv) if argv is not None else None,
         "versions": _versions(),
         "code": _code_version(),
+        "machine": _machine(),
     }
     if evaluator is not None:
         record["evaluation"] = {**jsonable(evaluator.describe()), "eval_every": int(eval_every),

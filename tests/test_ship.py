@@ -81,3 +81,13 @@ def test_the_note_names_the_run_directory_without_the_training_machine_s_path():
                        (["--out=/tmp/x/ks-s0"], "--out=runs/ks-s0")):
         note = trained_note({**config, "argv": ["/repo/rl/train.py", "ks", *out, "--seed", "0"]}, {"timesteps": 1})
         assert f"    python -m rl.train ks {shown} --seed 0" in note and "/home" not in note and "/tmp" not in note
+
+
+def test_the_note_names_the_machine_a_run_was_trained_on_when_recorded():
+    from validation.ship import trained_note
+
+    config = {"experiment_name": "ks", "seed": 0, "algorithm": "ppo", "preset": "tuned", "hyperparameters": {},
+              "n_agents": 20, "n_economies": 8, "argv": ["/repo/rl/train.py", "ks"]}
+    machine = {"cpu": "AMD EPYC", "architecture": "x86_64", "torch_cpu_capability": "AVX512"}
+    assert "- machine: AMD EPYC, torch kernels AVX512" in trained_note({**config, "machine": machine}, {"timesteps": 1})
+    assert "- machine:" not in trained_note(config, {"timesteps": 1})  # runs from before the record

@@ -123,6 +123,10 @@ def test_annealed_action_noise_trains_deterministically_and_changes_the_run(tmp_
     assert runs[0]["final_return"] == runs[1]["final_return"] != fixed["final_return"]
     config = json.loads((tmp_path / "a" / "config.json").read_text())
     assert config["hyperparameters"]["action_noise_final"] == 0.01
+    # the run records the machine its numbers depend on beside the code and the versions (not part of its identity)
+    assert set(config["machine"]) == {"cpu", "architecture", "torch_cpu_capability"}
+    assert config["machine"]["torch_cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert config["machine"]["architecture"] and config["code"].keys() == {"git_commit", "git_dirty"}
 
 
 def test_vec_env_reports_finished_episodes():

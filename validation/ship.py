@@ -76,6 +76,10 @@ def trained_note(config: dict, summary: dict, scorecard: str = "") -> str:
     if code.get("git_commit"):
         dirty = " (with uncommitted changes)" if code.get("git_dirty") else ""
         lines.append(f"- training code: git commit {code['git_commit']}{dirty}")
+    machine = config.get("machine") or {}
+    if machine.get("cpu") or machine.get("torch_cpu_capability"):
+        lines.append(f"- machine: {machine.get('cpu') or 'CPU not recorded'}, torch kernels "
+                     f"{machine.get('torch_cpu_capability')} (the same seed on another CPU kind gives other numbers)")
     if scorecard:
         lines.append(f"- scorecard when shipped: {scorecard}")
     lines += ["", "Versions:", "", versions, "",
