@@ -249,6 +249,34 @@ def test_compare_simulates_the_welfare_rows_over_the_economies_asked_for(tmp_pat
     assert scenarios == [Scenario(n_economies=32, seed=7), Scenario(n_economies=8, seed=7)]
 
 
+def test_welfare_economies_reach_the_training_time_evaluations(tmp_path, monkeypatch):
+    """--welfare-economies E with --eval-every: every evaluation simulates the welfare rows over E economies on the
+    evaluations' seed; general's scorecard has no welfare rows and refuses it, and so do fewer than 2 economies."""
+    from validation import training_eval
+    from validation.welfare import Scenario
+
+    class Stop(Exception):
+        pass
+
+    built = []
+
+    def record(experiment, *, tolerances=None, welfare=None):
+        built.append((experiment.name, welfare))
+        raise Stop
+
+    monkeypatch.setattr(training_eval, "SameEconomyEvaluator", record)
+    with pytest.raises(Stop):
+        compare.main(["ks-het-mild", "--train", "--eval-every", "1000", "--welfare-economies", "16",
+                      "--out", str(tmp_path)])
+    with pytest.raises(Stop):
+        training_eval.training_evaluator(make_experiment("ks"))
+    assert built == [("ks-het-mild", Scenario(n_economies=16, seed=training_eval.EVALUATION_SEED)), ("ks", None)]
+    with pytest.raises(ValueError, match="welfare_economies: general's scorecard has no welfare rows"):
+        training_eval.training_evaluator(make_experiment("general"), welfare_economies=16)
+    with pytest.raises(ValueError, match="welfare_economies"):
+        training_eval.training_evaluator(make_experiment("ks"), welfare_economies=1)
+
+
 def test_compare_names_the_rows_whose_estimate_is_wider_than_their_tolerance():
     """A judged welfare row whose 2-sd band over the economies exceeds its tolerance is named, passed or failed
     (its verdict rests on too few economies); a narrow band, an unjudged row or a row without the band is not."""

@@ -195,8 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "compare-EXPERIMENT-MODEL for --model, compare-EXPERIMENT-train-ALGO for --train)")
     parser.add_argument("--welfare-economies", type=int, default=None, metavar="E",
                         help="economies of the welfare rows' simulations in ks, ks-het-mild and ks-het-marked "
-                             "(default: 8; the scorecard's, not --eval-every's); their 2-sd bands narrow as 1 / sqrt(E), "
-                             "the cost grows with E")
+                             "(default: 8; the scorecard's and, with --eval-every, every evaluation's); their 2-sd bands "
+                             "narrow as 1 / sqrt(E), the cost grows with E")
     parser.add_argument("--tol", type=_parse_tolerance, action="append", default=[], metavar="NAME=VALUE",
                         help="override a tolerance (repeatable; default: the tolerances of docs/validation.md)")
     return parser
@@ -234,7 +234,7 @@ def _train(args, algo: str, recipe: dict, out: Path, tolerances: Dict[str, float
         recipe["eval_every"] = args.eval_every
         experiment = make_experiment(args.experiment, recipe.get("n_agents"), **recipe.get("overrides", {}))
         print("solving the benchmarks of the training-time scorecard (once, before training) ...", flush=True)
-        evaluator = training_evaluator(experiment, tolerances)
+        evaluator = training_evaluator(experiment, tolerances, args.welfare_economies)
         print(f"  {evaluator.setup_seconds:.1f} s; an evaluation every {args.eval_every} agent-steps"
               + (", stopping at the first that passes" if args.stop_at_targets else ""), flush=True)
     print(f"training {args.experiment}: {algo}" + (f" ({args.recipe_of}'s recipe)" if args.recipe_of else "")

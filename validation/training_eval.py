@@ -164,12 +164,18 @@ class GeneralEvaluator:
             return _evaluation(general_scores(model, self.experiment).rows(self.tolerances))
 
 
-def training_evaluator(experiment: Experiment, tolerances: Optional[Mapping[str, Optional[float]]] = None):
-    """The training-time evaluator of a multi-agent experiment (one of :data:`TRAINING_EVAL_EXPERIMENTS`)."""
+def training_evaluator(experiment: Experiment, tolerances: Optional[Mapping[str, Optional[float]]] = None,
+                       welfare_economies: Optional[int] = None):
+    """The training-time evaluator of a multi-agent experiment (one of :data:`TRAINING_EVAL_EXPERIMENTS`);
+    ``welfare_economies``: the KS welfare rows simulated over that many economies instead of the scorecard's 8."""
     if experiment.name == "general":
+        if welfare_economies is not None:
+            raise ValueError("welfare_economies: general's scorecard has no welfare rows")
         return GeneralEvaluator(experiment, tolerances=tolerances)
     if experiment.name in KS_EXPERIMENTS:
-        return SameEconomyEvaluator(experiment, tolerances=tolerances)
+        welfare = None if welfare_economies is None else Scenario(
+            n_economies=checks.positive_int("welfare_economies", welfare_economies, 2), seed=EVALUATION_SEED)
+        return SameEconomyEvaluator(experiment, tolerances=tolerances, welfare=welfare)
     raise ValueError(f"no training-time scorecard for {experiment.name!r}; "
                      f"choose from {', '.join(TRAINING_EVAL_EXPERIMENTS)}")
 
