@@ -201,7 +201,7 @@ def test_bad_evaluation_settings_are_refused_before_training(tmp_path, strict):
     (["ks", "--train", "--resume", "--overwrite"], "exclude each other"),
     (["general", "--welfare-economies", "16"], "--welfare-economies: the welfare rows' simulations are those of ks"),
     (["rbc", "--welfare-economies", "16"], "not rbc"),
-    (["ks", "--welfare-economies", "1"], "--welfare-economies must be an integer >= 2"),
+    (["ks", "--welfare-economies", "1"], "--welfare-economies must be an integer >= 2, got 1"),
 ])
 def test_compare_refuses_evaluation_flags_that_do_not_apply(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:

@@ -36,6 +36,7 @@ from typing import Dict, List, Optional
 
 import torch
 
+from econ import checks
 from econ.experiments import EXPERIMENTS, Experiment, make_experiment
 from econ.io import write_json_atomic
 from rl.config import TrainConfig, parse_assignment
@@ -349,9 +350,10 @@ def main(argv=None) -> int:
         if args.experiment not in KS_EXPERIMENTS:
             parser.error(f"--welfare-economies: the welfare rows' simulations are those of "
                          f"{', '.join(KS_EXPERIMENTS)}, not {args.experiment}")
-        if args.welfare_economies < 2:
-            parser.error(f"--welfare-economies must be an integer >= 2 (a 2-sd band needs two economies), "
-                         f"got {args.welfare_economies}")
+        try:  # a 2-sd band needs two economies
+            checks.positive_int("--welfare-economies", args.welfare_economies, 2)
+        except ValueError as err:
+            parser.error(str(err))
     if args.stop_at_targets and args.eval_every is None:
         parser.error("--stop-at-targets stops at an evaluation: give --eval-every")
     for flag, given in (("--recipe-of", args.recipe_of), ("--hyper", args.hyper), ("--set", args.set)):
