@@ -183,6 +183,19 @@ def _plan(out: Path, identity: dict, timesteps: int, resume: bool, overwrite: bo
     return folder, manifest
 
 
+def _sittings(out: Path, record: dict, step: int) -> list:
+    """Every sitting of the run in ``out`` (a start, then each resume): the agent-step it started from, the code and
+    the machine.  ``code`` and ``machine`` of ``config.json`` are the last sitting's; the list keeps the earlier ones,
+    because the same seed gives the same numbers only on one CPU kind and at one commit."""
+    earlier = []
+    if step > 0:
+        stored = _stored_record(out) or {}
+        earlier = [s for s in stored.get("sittings") or
+                   [{"from_step": 0, "code": stored.get("code"), "machine": stored.get("machine")}]
+                   if int(s["from_step"]) < step]
+    return earlier + [{"from_step": int(step), "code": record["code"], "machine": record["machine"]}]
+
+
 def _remove(path: Path) -> None:
     """Delete a run output; a symbolic link is removed itself, never what it points to."""
     if path.is_symlink() or path.is_file():
@@ -330,6 +343,7 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
             truncate_rows(out / name, step)
         for name in ("summary.json", "model.zip"):
             _remove(out / name)
+    record = {**record, "sittings": _sittings(out, record, 0 if start_from is None else start_from[1]["step"])}
     write_json_atomic(out / "config.json", record)
 
     torch.set_num_threads(c.threads)

@@ -116,6 +116,10 @@ def test_killed_and_resumed_run_ends_with_the_same_weights(tmp_path, config, cap
     assert len(steps) == len(set(steps)) and len(steps) == rows_before  # every row once, none lost
     assert [line.split(",")[2] for line in _curve(whole)] == [line.split(",")[2] for line in _curve(resumed)]
     assert summary["final_return"] == json.loads((whole / "summary.json").read_text())["final_return"]
+    # each sitting (the start, then the resume from the checkpoint's step) keeps its code and machine
+    sittings = json.loads((resumed / "config.json").read_text())["sittings"]
+    assert [s["from_step"] for s in sittings] == [0, int(stop.name.split("_")[1])]
+    assert all(s["machine"]["architecture"] and "git_commit" in s["code"] for s in sittings)
 
 
 def test_damaged_checkpoint_is_skipped(tmp_path, capsys):

@@ -91,3 +91,10 @@ def test_the_note_names_the_machine_a_run_was_trained_on_when_recorded():
     machine = {"cpu": "AMD EPYC", "architecture": "x86_64", "torch_cpu_capability": "AVX512"}
     assert "- machine: AMD EPYC, torch kernels AVX512" in trained_note({**config, "machine": machine}, {"timesteps": 1})
     assert "- machine:" not in trained_note(config, {"timesteps": 1})  # runs from before the record
+    # a resumed run lists its sittings, each with its machine and commit; one sitting needs no list
+    sittings = [{"from_step": 0, "code": {"git_commit": "a" * 40}, "machine": machine},
+                {"from_step": 800, "code": {"git_commit": "b" * 40}, "machine": {**machine, "cpu": "Intel Xeon"}}]
+    note = trained_note({**config, "machine": machine, "sittings": sittings}, {"timesteps": 1})
+    assert ("- trained in 2 sittings (resumed from a checkpoint): from agent-step 0, AMD EPYC, commit aaaaaaaaaaaa; "
+            "from agent-step 800, Intel Xeon, commit bbbbbbbbbbbb") in note
+    assert "sittings" not in trained_note({**config, "sittings": sittings[:1]}, {"timesteps": 1})

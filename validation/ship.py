@@ -80,6 +80,11 @@ def trained_note(config: dict, summary: dict, scorecard: str = "") -> str:
     if machine.get("cpu") or machine.get("torch_cpu_capability"):
         lines.append(f"- machine: {machine.get('cpu') or 'CPU not recorded'}, torch kernels "
                      f"{machine.get('torch_cpu_capability')} (the same seed on another CPU kind gives other numbers)")
+    sittings = config.get("sittings") or []
+    if len(sittings) > 1:
+        lines.append(f"- trained in {len(sittings)} sittings (resumed from a checkpoint): " + "; ".join(
+            f"from agent-step {s['from_step']}, {(s.get('machine') or {}).get('cpu') or 'CPU not recorded'}, "
+            f"commit {((s.get('code') or {}).get('git_commit') or 'not recorded')[:12]}" for s in sittings))
     if scorecard:
         lines.append(f"- scorecard when shipped: {scorecard}")
     lines += ["", "Versions:", "", versions, "",
