@@ -238,16 +238,25 @@ class ExplorationAnnealing(BaseCallback):
     the clipped Gaussian is a* + O(sigma)), and the deterministic action sticks
     to the ceiling.  Capping sigma as training proceeds removes that bias;
     learning can still lower sigma below the cap.
+
+    ``final`` is one bound for every action, or one per action (a sequence as long as the action): an action
+    whose optimum lies in a flat direction of the objective learns its mean from larger noise than one with a
+    steep optimum (docs/training.md: ``general``).
     """
 
-    def __init__(self, final: float, total: int):
+    def __init__(self, final, total: int):
         super().__init__(0)
-        self.final, self.total = final, total
+        self.final = float(final) if np.ndim(final) == 0 else [float(f) for f in final]
+        self.total = total
         self.start_cap = None
 
     def _on_training_start(self) -> None:
+        log_std = self.model.policy.log_std
+        if np.ndim(self.final) and len(self.final) != log_std.numel():
+            raise ValueError(f"log_std_final has {len(self.final)} entries for {log_std.numel()} actions: give one "
+                             f"number, or one per action")
         if self.start_cap is None:  # a resumed run keeps the cap's starting point from its checkpoint
-            self.start_cap = float(self.model.policy.log_std.detach().max())
+            self.start_cap = float(log_std.detach().max())
 
     def checkpoint_state(self) -> dict:
         return {"start_cap": self.start_cap}
@@ -260,9 +269,12 @@ class ExplorationAnnealing(BaseCallback):
 
     def _on_rollout_end(self) -> None:
         progress = min(1.0, self.num_timesteps / self.total)
-        cap = self.start_cap + (self.final - self.start_cap) * progress
+        log_std = self.model.policy.log_std
+        # the bound in double precision, then rounded to the parameter's type (as clamp_ rounds a Python float)
+        cap = torch.as_tensor(self.start_cap + (np.asarray(self.final, dtype=np.float64) - self.start_cap) * progress,
+                              dtype=log_std.dtype)
         with torch.no_grad():
-            self.model.policy.log_std.clamp_(max=cap)
+            log_std.copy_(torch.minimum(log_std, cap))
 
 
 class ActionNoiseAnnealing(BaseCallback):

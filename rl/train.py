@@ -370,7 +370,7 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
     stateful = {"returns": tracker}
     callbacks = [tracker]
     if hyper.get("log_std_final") is not None:
-        stateful["exploration"] = ExplorationAnnealing(float(hyper["log_std_final"]), timesteps)
+        stateful["exploration"] = ExplorationAnnealing(hyper["log_std_final"], timesteps)
         callbacks.append(stateful["exploration"])
     if hyper.get("action_noise_final") is not None:
         callbacks.append(ActionNoiseAnnealing(float(hyper["action_noise_std"]), float(hyper["action_noise_final"]),

@@ -35,6 +35,9 @@ def test_presets_cover_every_algorithm_and_gamma_is_beta():
     ({"algo": "ddpg", "extra": {"action_noise_std": 0.1, "action_noise_final": 0.0}}, "action_noise_final must be > 0"),
     ({"algo": "td3", "extra": {"action_noise_std": 0.1, "action_noise_final": float("nan")}}, "action_noise_final"),
     ({"algo": "ppo", "extra": {"behaviour_snapshot_every": 100}}, "behaviour_snapshot_every applies to the off-policy"),
+    ({"algo": "sac", "extra": {"log_std_final": -4.0}}, "log_std_final applies to PPO only"),
+    ({"algo": "ppo", "extra": {"log_std_final": [-4.0, "x"]}}, "log_std_final must be a finite number or a list"),
+    ({"algo": "ppo", "extra": {"log_std_final": float("inf")}}, "log_std_final must be a finite number"),
     ({"algo": "td3", "extra": {"behaviour_snapshot_every": 100}}, "behaviour_snapshot_every needs expected_next_value"),
     ({"algo": "sac", "extra": {"behaviour_snapshot_every": 0, "expected_next_value": True}},
      "behaviour_snapshot_every must be an integer >= 1"),
@@ -335,6 +338,30 @@ def test_entropy_annealing_waits_for_its_start_then_falls_linearly():
         EntropyAnnealing(-2.0, -8.0, total=1_000, start=1.0)
     with pytest.raises(ValueError, match="needs target_entropy_final"):
         hyperparameters("sac", "tuned", 0.95, extra={"target_entropy_anneal_start": 0.5})
+
+
+def test_the_log_std_bound_falls_to_its_final_value_per_action():
+    """One final bound for every action, or one per action; the bound only caps (a lower log-std stays)."""
+    from types import SimpleNamespace
+
+    from rl.callbacks import ExplorationAnnealing
+
+    for final, expected in ((-4.0, [-4.0, -4.0, -4.0]), ([-5.0, -3.0, -1.0], [-5.0, -3.0, -1.5])):
+        callback = ExplorationAnnealing(final, total=1_000)
+        policy = SimpleNamespace(log_std=torch.nn.Parameter(torch.tensor([0.0, -0.5, -1.5])))
+        callback.model = SimpleNamespace(policy=policy, num_timesteps=0)
+        callback.on_training_start({}, {})  # the bound starts at the largest log-std, 0
+        callback.num_timesteps = 500
+        callback.on_rollout_end()
+        halfway = 0.5 * np.broadcast_to(final, 3)
+        assert policy.log_std.tolist() == pytest.approx(np.minimum([0.0, -0.5, -1.5], halfway).tolist())
+        callback.num_timesteps = 1_000
+        callback.on_rollout_end()
+        assert policy.log_std.tolist() == pytest.approx(expected)
+    callback = ExplorationAnnealing([-5.0, -3.0], total=1_000)
+    callback.model = SimpleNamespace(policy=SimpleNamespace(log_std=torch.zeros(3)), num_timesteps=0)
+    with pytest.raises(ValueError, match="log_std_final has 2 entries for 3 actions"):
+        callback.on_training_start({}, {})
 
 
 def test_every_yaml_recipe_is_a_valid_run_configuration():
