@@ -277,6 +277,56 @@ class ExplorationAnnealing(BaseCallback):
             log_std.copy_(torch.minimum(log_std, cap))
 
 
+class PolicyAveraging(BaseCallback):
+    """SB3 callback averaging PPO's weights over the final stretch of a run (Polyak-Ruppert averaging).
+
+    From the rollout that ends at or after ``(1 - share) * total`` agent-steps on, the weights every rollout was
+    collected with (the policy's whole state: actor, critic and log-std) are summed in double precision;
+    :meth:`apply` puts their mean into the model once the whole budget is spent, so that ``model.zip`` holds the
+    average and not the last update's weights.  A run stopped early (at a training-time target) keeps the weights
+    it was judged with.  Training-time evaluations score the live policy.  The sums and their count are part of
+    every checkpoint (JSON numbers are exact), so a resumed run averages exactly what the uninterrupted one does.
+    Why: the last updates' noise on a flat objective (docs/training.md: ``general``).
+    """
+
+    def __init__(self, share: float, total: int):
+        super().__init__(0)
+        self.share, self.total = float(share), int(total)
+        self.count, self.sums = 0, None
+
+    def checkpoint_state(self) -> dict:
+        sums = None if self.sums is None else {name: {"shape": list(v.shape), "values": v.ravel().tolist()}
+                                               for name, v in self.sums.items()}
+        return {"count": self.count, "sums": sums}
+
+    def restore_state(self, state: dict) -> None:
+        self.count = int(state["count"])
+        self.sums = None if state["sums"] is None else {
+            name: np.asarray(v["values"], dtype=np.float64).reshape(v["shape"]) for name, v in state["sums"].items()}
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        if self.num_timesteps / self.total < 1.0 - self.share:
+            return
+        weights = self.model.policy.state_dict()
+        if self.sums is None:
+            self.sums = {name: np.zeros(tuple(v.shape), dtype=np.float64) for name, v in weights.items()}
+        for name, v in weights.items():
+            self.sums[name] += v.detach().cpu().double().numpy()
+        self.count += 1
+
+    def apply(self, model) -> bool:
+        """Put the average into ``model``'s policy if the budget was spent and a rollout was averaged."""
+        if self.count == 0 or model.num_timesteps < self.total:
+            return False
+        weights = model.policy.state_dict()
+        model.policy.load_state_dict({name: torch.as_tensor(self.sums[name] / self.count).to(v.dtype)
+                                      for name, v in weights.items()})
+        return True
+
+
 class ActionNoiseAnnealing(BaseCallback):
     """SB3 callback moving the standard deviation of TD3's or DDPG's Gaussian exploration noise linearly from
     ``initial`` to ``final`` over the run, in step with a learning rate decayed linearly over the same run.

@@ -39,8 +39,8 @@ from econ.cli_help import ArgumentParser
 from econ.io import DirectoryBusy, exclusive_lock, jsonable, write_json_atomic
 from rl.advantages import AdvantageLambdaAnnealing, ExpectedNextValue, GroupAdvantageNormalisation, group_columns
 from rl.callbacks import (ActionNoiseAnnealing, BenchmarkEvalCallback, CriticWatch, EntropyAnnealing,
-                          ExplorationAnnealing, ReturnTracker, ValueNormalisation, critic_explained_variance,
-                          critic_warning, has_benchmark, truncate_rows)
+                          ExplorationAnnealing, PolicyAveraging, ReturnTracker, ValueNormalisation,
+                          critic_explained_variance, critic_warning, has_benchmark, truncate_rows)
 from rl.behaviour import BehaviourSnapshots, check_snapshot_every
 from rl.checkpoints import CheckpointCallback, latest_checkpoint, load_checkpoint, remove_later_than
 from rl.core import check_shock_expectation
@@ -372,6 +372,9 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
     if hyper.get("log_std_final") is not None:
         stateful["exploration"] = ExplorationAnnealing(hyper["log_std_final"], timesteps)
         callbacks.append(stateful["exploration"])
+    if hyper.get("policy_averaging") is not None:  # after the log-std bound: it averages the bounded weights
+        stateful["averaging"] = PolicyAveraging(float(hyper["policy_averaging"]), timesteps)
+        callbacks.append(stateful["averaging"])
     if hyper.get("action_noise_final") is not None:
         callbacks.append(ActionNoiseAnnealing(float(hyper["action_noise_std"]), float(hyper["action_noise_final"]),
                                               timesteps))
@@ -430,6 +433,8 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
                     reset_num_timesteps=start_from is None, tb_log_name=algo)
     # a resumed run counts the training up to its checkpoint too (the work redone after it once)
     seconds = time.perf_counter() - start + float(callback_state.get("returns", {}).get("seconds", 0.0))
+    if "averaging" in stateful and stateful["averaging"].apply(model):
+        print(f"model.zip holds the policy averaged over the last {stateful['averaging'].count} rollouts")
     tmp = out / ".model.tmp.zip"
     model.save(tmp)
     os.replace(tmp, out / "model.zip")

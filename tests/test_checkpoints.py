@@ -98,8 +98,13 @@ PPO_CRITIC_SILU = PPO.replace(hyper_overrides={**PPO.hyper_overrides,
 PPO_VALUE_NORMALISED = PPO.replace(hyper_overrides={**PPO.hyper_overrides, "value_normalisation": 0.1})
 
 
-@pytest.mark.parametrize("config", [PPO, SAC, PPO_CRITIC_SILU, TD3_SNAPSHOT, PPO_VALUE_NORMALISED],
-                         ids=["ppo", "sac", "ppo-critic-silu", "td3-snapshot", "ppo-value-normalised"])
+# PPO whose model.zip holds the weights averaged over the second half: the running sums come back on resume
+PPO_AVERAGED = PPO.replace(hyper_overrides={**PPO.hyper_overrides, "policy_averaging": 0.5})
+
+
+@pytest.mark.parametrize("config", [PPO, SAC, PPO_CRITIC_SILU, TD3_SNAPSHOT, PPO_VALUE_NORMALISED, PPO_AVERAGED],
+                         ids=["ppo", "sac", "ppo-critic-silu", "td3-snapshot", "ppo-value-normalised",
+                              "ppo-averaged"])
 def test_killed_and_resumed_run_ends_with_the_same_weights(tmp_path, config, capsys):
     whole, resumed = tmp_path / "whole", tmp_path / "resumed"
     train(config, whole)

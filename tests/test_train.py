@@ -36,6 +36,9 @@ def test_presets_cover_every_algorithm_and_gamma_is_beta():
     ({"algo": "td3", "extra": {"action_noise_std": 0.1, "action_noise_final": float("nan")}}, "action_noise_final"),
     ({"algo": "ppo", "extra": {"behaviour_snapshot_every": 100}}, "behaviour_snapshot_every applies to the off-policy"),
     ({"algo": "sac", "extra": {"log_std_final": -4.0}}, "log_std_final applies to PPO only"),
+    ({"algo": "td3", "extra": {"policy_averaging": 0.1}}, "policy_averaging applies to PPO only"),
+    ({"algo": "ppo", "extra": {"policy_averaging": 0.0}}, "policy_averaging"),
+    ({"algo": "ppo", "extra": {"policy_averaging": 1.5}}, "policy_averaging"),
     ({"algo": "ppo", "extra": {"log_std_final": [-4.0, "x"]}}, "log_std_final must be a finite number or a list"),
     ({"algo": "ppo", "extra": {"log_std_final": float("inf")}}, "log_std_final must be a finite number"),
     ({"algo": "td3", "extra": {"behaviour_snapshot_every": 100}}, "behaviour_snapshot_every needs expected_next_value"),
@@ -362,6 +365,62 @@ def test_the_log_std_bound_falls_to_its_final_value_per_action():
     callback.model = SimpleNamespace(policy=SimpleNamespace(log_std=torch.zeros(3)), num_timesteps=0)
     with pytest.raises(ValueError, match="log_std_final has 2 entries for 3 actions"):
         callback.on_training_start({}, {})
+
+
+def test_policy_averaging_averages_the_rollouts_of_the_final_stretch_and_survives_a_checkpoint():
+    """The mean of the weights at the end of every rollout from (1 - share) of the budget on; a checkpoint's state
+    (through JSON, as state.json stores it) gives the same mean; a run short of its budget keeps its weights."""
+    from types import SimpleNamespace
+
+    from rl.callbacks import PolicyAveraging
+
+    def run(callback, net, steps, restore_at=None):
+        for i, step in enumerate(steps):
+            if step == restore_at:
+                state = json.loads(json.dumps(callback.checkpoint_state()))
+                callback = PolicyAveraging(0.25, total=1_000)
+                callback.restore_state(state)
+                callback.model = SimpleNamespace(policy=net, num_timesteps=step)
+            with torch.no_grad():
+                net.weight.fill_(float(i) / 3.0)  # the weights the rollout was collected with
+            callback.num_timesteps = step
+            callback.on_rollout_end()
+        return callback
+
+    steps = [250, 500, 700, 750, 1_000]  # the last two rollouts end in the final quarter
+    results = []
+    for restore_at in (None, 750):
+        net = torch.nn.Linear(2, 1)
+        callback = PolicyAveraging(0.25, total=1_000)
+        callback.model = SimpleNamespace(policy=net, num_timesteps=0)
+        callback = run(callback, net, steps, restore_at)
+        assert callback.count == 2
+        model = SimpleNamespace(policy=net, num_timesteps=1_000)
+        assert callback.apply(model)
+        results.append(net.weight.detach().clone())
+        mean = (float(np.float32(3 / 3.0)) + float(np.float32(4 / 3.0))) / 2  # of the float32 weights, in double
+        assert torch.equal(net.weight, torch.full((1, 2), mean, dtype=torch.float32))
+    assert torch.equal(results[0], results[1])
+    short = PolicyAveraging(0.25, total=1_000)
+    short.count = 1
+    assert not short.apply(SimpleNamespace(policy=torch.nn.Linear(2, 1), num_timesteps=900))
+
+
+def test_a_run_with_policy_averaging_saves_the_average(tmp_path, capsys):
+    """The same run with and without averaging trains alike (the returns) and saves different weights."""
+    from rl.loading import load_model
+
+    kwargs = dict(seed=5, preset="tuned", n_economies=2, n_steps=16, overrides={"episode_length": 40})
+    hyper = {"batch_size": 16, "n_epochs": 2}
+    plain = train(TrainConfig("rbc", "ppo", 512, hyper_overrides=hyper, **kwargs), tmp_path / "plain")
+    averaged = train(TrainConfig("rbc", "ppo", 512, hyper_overrides={**hyper, "policy_averaging": 0.5}, **kwargs),
+                     tmp_path / "averaged")
+    # the rollouts that end at 256, 288, ..., 512 agent-steps
+    assert "model.zip holds the policy averaged over the last 9 rollouts" in capsys.readouterr().out
+    assert plain["final_return"] == averaged["final_return"]
+    experiment = make_experiment("rbc", episode_length=40)
+    weights = [load_model(tmp_path / name, experiment).policy.state_dict() for name in ("plain", "averaged")]
+    assert not all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
 
 
 def test_every_yaml_recipe_is_a_valid_run_configuration():
