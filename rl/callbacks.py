@@ -292,17 +292,28 @@ class PolicyAveraging(BaseCallback):
     def __init__(self, share: float, total: int):
         super().__init__(0)
         self.share, self.total = float(share), int(total)
-        self.count, self.sums = 0, None
+        self.count, self.sums, self.restored_total = 0, None, None
 
     def checkpoint_state(self) -> dict:
         sums = None if self.sums is None else {name: {"shape": list(v.shape), "values": v.ravel().tolist()}
                                                for name, v in self.sums.items()}
-        return {"count": self.count, "sums": sums}
+        return {"count": self.count, "sums": sums, "total": self.total}
 
     def restore_state(self, state: dict) -> None:
         self.count = int(state["count"])
         self.sums = None if state["sums"] is None else {
             name: np.asarray(v["values"], dtype=np.float64).reshape(v["shape"]) for name, v in state["sums"].items()}
+        self.restored_total = int(state["total"])
+
+    def _on_training_start(self) -> None:
+        # a run resumed with a larger budget moves the window; sums from before its new start would be wrong
+        if self.restored_total is not None and self.restored_total != self.total and self.count:
+            if self.model.num_timesteps / self.total >= 1.0 - self.share:
+                raise ValueError(f"resume: policy_averaging began at {1.0 - self.share:g} of the budget of "
+                                 f"{self.restored_total} agent-steps; with {self.total} its window would start "
+                                 f"before the checkpoint ({self.model.num_timesteps}) and the average before it is "
+                                 f"lost: resume from an earlier checkpoint or keep the budget")
+            self.count, self.sums = 0, None  # the new window starts after the checkpoint: nothing averaged yet
 
     def _on_step(self) -> bool:
         return True

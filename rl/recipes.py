@@ -70,8 +70,9 @@ Keys that are not SB3 arguments: ``center_rewards`` (bool, or ``"by_type"``: :fu
 ``learning_rate_final`` (linear decay of ``learning_rate`` to it over the run),
 ``action_noise_std`` (Gaussian exploration noise of TD3/DDPG; ``action_noise_final``: its standard deviation
 decayed linearly to that over the run, :class:`rl.callbacks.ActionNoiseAnnealing`),
-``log_std_final`` (PPO; one number, or one per action), ``expected_next_value`` (every algorithm: :class:`rl.advantages.ExpectedNextValue` for
-PPO, :mod:`rl.sac` and :mod:`rl.td3` for the others), ``advantage_groups`` (PPO: a list of observation names,
+``log_std_final`` (PPO; one number, or one per action), ``expected_next_value`` (every algorithm:
+:class:`rl.advantages.ExpectedNextValue` for PPO, :mod:`rl.sac` and :mod:`rl.td3` for the others),
+``advantage_groups`` (PPO: a list of observation names,
 :class:`rl.advantages.GroupAdvantageNormalisation`; ``advantage_groups_until``: the fraction of the run it applies to,
 all of it by default; ``advantage_groups_balance``: how far each group's weight in the policy's loss is evened out,
 0 by default), ``value_lambda`` (PPO with ``expected_next_value``: the lambda of the critic's
@@ -162,7 +163,8 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
         entries = final if isinstance(final, (list, tuple)) else [final]
         if not entries or not all(isinstance(f, (int, float)) and not isinstance(f, bool) and np.isfinite(f)
                                   for f in entries):
-            raise ValueError(f"log_std_final must be a finite number or a list of them (one per action), got {final!r}")
+            raise ValueError(f"log_std_final must be a finite number or a list of them (one per action), "
+                             f"got {final!r}")
     if "expected_next_value" in hyper:
         if not isinstance(hyper["expected_next_value"], bool):
             raise ValueError(f"expected_next_value must be true or false, got {hyper['expected_next_value']!r}")

@@ -404,6 +404,19 @@ def test_policy_averaging_averages_the_rollouts_of_the_final_stretch_and_survive
     short = PolicyAveraging(0.25, total=1_000)
     short.count = 1
     assert not short.apply(SimpleNamespace(policy=torch.nn.Linear(2, 1), num_timesteps=900))
+    # resumed with a larger budget: a window that now starts after the checkpoint begins afresh; one that would
+    # start before it cannot be rebuilt and is refused
+    state = json.loads(json.dumps(callback.checkpoint_state()))
+    for total, step in ((2_000, 1_000), (1_100, 1_000)):
+        moved = PolicyAveraging(0.25, total=total)
+        moved.restore_state(state)
+        moved.model = SimpleNamespace(policy=torch.nn.Linear(2, 1), num_timesteps=step)
+        if total == 2_000:
+            moved.on_training_start({}, {})
+            assert moved.count == 0 and moved.sums is None
+        else:
+            with pytest.raises(ValueError, match="policy_averaging began at 0.75 of the budget of 1000"):
+                moved.on_training_start({}, {})
 
 
 def test_a_run_with_policy_averaging_saves_the_average(tmp_path, capsys):
