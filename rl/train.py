@@ -433,8 +433,9 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
                     reset_num_timesteps=start_from is None, tb_log_name=algo)
     # a resumed run counts the training up to its checkpoint too (the work redone after it once)
     seconds = time.perf_counter() - start + float(callback_state.get("returns", {}).get("seconds", 0.0))
-    if "averaging" in stateful and stateful["averaging"].apply(model):
-        print(f"model.zip holds the policy averaged over the last {stateful['averaging'].count} rollouts")
+    averaged = stateful["averaging"].count if "averaging" in stateful and stateful["averaging"].apply(model) else 0
+    if averaged:
+        print(f"model.zip holds the policy averaged over the last {averaged} rollouts")
     tmp = out / ".model.tmp.zip"
     model.save(tmp)
     os.replace(tmp, out / "model.zip")
@@ -446,6 +447,7 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
         "evaluations": evaluator.history if evaluator is not None else [],
         "target_reached": evaluator.reached if evaluator is not None else None,
         "critic_explained_variance": critic_explained_variance(model),
+        "averaged_rollouts": averaged,  # model.zip is the mean of this many rollouts' weights (policy_averaging)
     }
     write_json_atomic(out / "summary.json", summary)
     warning = critic_warning(summary["critic_explained_variance"])

@@ -99,6 +99,7 @@ def test_the_note_names_the_machine_a_run_was_trained_on_when_recorded():
             "from agent-step 800, Intel Xeon, commit bbbbbbbbbbbb") in note
     assert "sittings" not in trained_note({**config, "sittings": sittings[:1]}, {"timesteps": 1})
     # a model averaged over the final stretch says so, since its evaluations scored the live policy
-    averaged = {**config, "timesteps": 100, "hyperparameters": {"policy_averaging": 0.1}}
-    assert "holds the weights averaged over the last 10 % of the run" in trained_note(averaged, {"timesteps": 100})
-    assert "averaged" not in trained_note(averaged, {"timesteps": 50, "target_reached": {"timesteps": 50}})
+    averaged = {**config, "hyperparameters": {"policy_averaging": 0.1}}
+    assert "holds the weights averaged over the run's last 88 rollouts" in trained_note(
+        averaged, {"timesteps": 100, "averaged_rollouts": 88})
+    assert "averaged" not in trained_note(averaged, {"timesteps": 50, "averaged_rollouts": 0})  # stopped early

@@ -431,6 +431,7 @@ def test_a_run_with_policy_averaging_saves_the_average(tmp_path, capsys):
     # the rollouts that end at 256, 288, ..., 512 agent-steps
     assert "model.zip holds the policy averaged over the last 9 rollouts" in capsys.readouterr().out
     assert plain["final_return"] == averaged["final_return"]
+    assert (plain["averaged_rollouts"], averaged["averaged_rollouts"]) == (0, 9)  # what TRAINED.md reports
     experiment = make_experiment("rbc", episode_length=40)
     weights = [load_model(tmp_path / name, experiment).policy.state_dict() for name in ("plain", "averaged")]
     assert not all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])

@@ -72,10 +72,9 @@ def trained_note(config: dict, summary: dict, scorecard: str = "") -> str:
                      f"{reached['timesteps']} agent-steps")
     elif last:
         lines.append(f"- last training-time evaluation: {_verdict(last)} after {last['timesteps']} agent-steps")
-    share = (config.get("hyperparameters") or {}).get("policy_averaging")
-    if share is not None and not reached and summary.get("timesteps", 0) >= config.get("timesteps", 0):
-        lines.append(f"- `model.zip` holds the weights averaged over the last {100 * float(share):g} % of the run "
-                     f"(`policy_averaging`); the training-time evaluations scored the live policy")
+    if summary.get("averaged_rollouts"):
+        lines.append(f"- `model.zip` holds the weights averaged over the run's last {summary['averaged_rollouts']} "
+                     f"rollouts (`policy_averaging`); the training-time evaluations scored the live policy")
     code = config.get("code") or {}
     if code.get("git_commit"):
         dirty = " (with uncommitted changes)" if code.get("git_dirty") else ""
