@@ -3,6 +3,8 @@
 - :class:`ExpectedNextValue`: next period's shocks integrated out of every TD error (and the critic's targets at
   their own lambda, ``value_lambda``).
 - :class:`AdvantageLambdaAnnealing`: the advantages' lambda lowered over the last part of the run.
+- :func:`per_action_advantages`: one advantage per action, each without the other actions' own effect on today's
+  lookahead (for :class:`rl.ppo.PerActionPPO`; ``ExpectedNextValue(..., per_action=True)`` sets them).
 - :class:`GroupAdvantageNormalisation`: the advantages standardised within groups of households (kappa type x
   employment), and optionally the groups' weights evened out.
 - :func:`group_columns`: the observation columns of such groups (shared with SAC's group weights, :mod:`rl.sac`).
@@ -62,6 +64,17 @@ class ExpectedNextValue(BaseCallback):
     of every rollout (``value_lambda_final``: the critic's lambda lowered with the advantages', on
     :class:`AdvantageLambdaAnnealing`'s schedule).
 
+    ``per_action`` (optional; an AR(1) economy with two or more actions): also one advantage per action, in
+    ``rollout_buffer.action_advantages`` (steps, envs, actions), for :class:`rl.ppo.PerActionPPO`.  Action d's is
+    the advantage with the other actions' own effect on today's lookahead removed: A_d = A - [L(a) - L(a_d, mu_-d)],
+    L the one-step lookahead u + gamma E[V(o') | o, .] of the household's whole economy re-run with its actions
+    changed (:func:`counterfactual_lookahead_baseline`; the others' actions as realised), a its sampled actions and
+    (a_d, mu_-d) its sampled action d with its mean action in the other places.  A step whose next observation is
+    another episode's first keeps A.  Given the observation the actions are drawn independently, so removing a term
+    that depends on the other actions' noise alone leaves each action's expected gradient as it was; what it removes
+    is that noise, which in ``general`` is the consumption fraction's (the steep direction) drowning labour's
+    signal (the flat one: docs/training.md).
+
     ``mean_action_baseline`` (optional): each advantage's baseline V(o_t) is replaced by the one-step lookahead
     at the policy's mean action, u(c(mu)) + gamma E[V(o'(mu)) | o, mu] (:func:`lookahead_baseline`).  It depends
     on the state alone, so the advantages keep their expectation; what it removes is the critic's own error at o_t
@@ -74,16 +87,19 @@ class ExpectedNextValue(BaseCallback):
     """
 
     def __init__(self, experiment: Experiment, value_lambda: Optional[float] = None,
-                 mean_action_baseline: bool = False, value_lambda_schedule=None):
+                 mean_action_baseline: bool = False, value_lambda_schedule=None, per_action: bool = False):
         super().__init__(0)
         check_shock_expectation(experiment)  # refuses an experiment it cannot integrate, before training starts
         if value_lambda is not None:
             checks.closed("value_lambda", value_lambda, 0.0, 1.0)
         if mean_action_baseline:
             check_lookahead(experiment)
+        if per_action:
+            check_per_action(experiment)
         self.experiment = experiment
         self.value_lambda = None if value_lambda is None else float(value_lambda)
         self.mean_action_baseline = bool(mean_action_baseline)
+        self.per_action = bool(per_action)
         if value_lambda_schedule is not None and value_lambda is None:
             raise ValueError("value_lambda_schedule needs value_lambda (the critic's lambda before the schedule)")
         self.value_lambda_schedule = value_lambda_schedule
@@ -115,8 +131,8 @@ class ExpectedNextValue(BaseCallback):
             buffer.returns = buffer.advantages + buffer.values
         else:
             buffer.returns = _lambda_sums(deltas, next_non_terminal, buffer.gamma * self.value_lambda) + buffer.values
+        mean = _mean_actions(policy, observations) if self.mean_action_baseline or self.per_action else None
         if self.mean_action_baseline:
-            mean = _mean_actions(policy, observations)
             if self.experiment.technology == "ar1":
                 baseline = counterfactual_lookahead_baseline(self.experiment, observations, buffer.actions, mean,
                                                              buffer.rewards, buffer.gamma, value)
@@ -127,6 +143,10 @@ class ExpectedNextValue(BaseCallback):
             # first keeps V(o_t)
             shift = np.where(next_non_terminal > 0.0, buffer.values - baseline, 0.0)
             buffer.advantages = (buffer.advantages + shift).astype(np.float32)
+        if self.per_action:
+            buffer.action_advantages = per_action_advantages(self.experiment, observations, buffer.actions, mean,
+                                                             buffer.rewards, buffer.gamma, value, buffer.advantages,
+                                                             next_non_terminal)
 
 
 def check_lookahead(experiment: Experiment) -> None:
@@ -145,6 +165,35 @@ def check_lookahead(experiment: Experiment) -> None:
         if name not in names:
             raise ValueError(f"mean_action_baseline needs the observation {name!r}; {experiment.name!r} observes "
                              f"{names}")
+
+
+def check_per_action(experiment: Experiment) -> None:
+    """Refuse, with a one-line error, an experiment whose actions :func:`per_action_advantages` cannot separate: it
+    needs an AR(1) economy (its counterfactual period) with two or more actions."""
+    if experiment.technology != "ar1" or experiment.action_size < 2:
+        raise ValueError(f"per_action_advantages needs an AR(1) economy with two or more actions; "
+                         f"{experiment.name!r} has {experiment.technology} technology and {experiment.action_size} "
+                         f"action(s)")
+    check_lookahead(experiment)
+
+
+def per_action_advantages(experiment: Experiment, observations, actions, mean_actions, rewards, gamma: float, value,
+                          advantages, next_non_terminal) -> np.ndarray:
+    """A_d = A - [L(a) - L(a_d, mu_-d)] for every action d (:class:`ExpectedNextValue`, ``per_action``): float32,
+    shape (steps, envs, actions).  L is :func:`counterfactual_lookahead_baseline` with the household's actions
+    replaced (by the sampled ones for L(a), so that both lookaheads come from the same computation); steps whose
+    ``next_non_terminal`` is 0 keep A."""
+    sampled = np.asarray(actions, dtype=float)
+    mean = np.asarray(mean_actions, dtype=float).reshape(sampled.shape)
+    advantages = np.asarray(advantages, dtype=float)
+    realised = counterfactual_lookahead_baseline(experiment, observations, sampled, sampled, rewards, gamma, value)
+    out = np.empty(sampled.shape, dtype=np.float32)
+    for action in range(sampled.shape[-1]):
+        alone = mean.copy()
+        alone[..., action] = sampled[..., action]
+        lookahead = counterfactual_lookahead_baseline(experiment, observations, sampled, alone, rewards, gamma, value)
+        out[..., action] = advantages - np.where(next_non_terminal > 0.0, realised - lookahead, 0.0)
+    return out
 
 
 def _mean_actions(policy, observations: np.ndarray) -> np.ndarray:

@@ -34,6 +34,7 @@ from rl.checkpoints import MANIFEST, check_checkpoint
 from rl.policies import NormalisedValuePolicy, RelativeNoisePolicy, TypeCriticSACPolicy, TypeNetworksPolicy
 from rl.recipes import ALGORITHMS, PRESETS, algorithm_class, policy_class, sb3_kwargs, type_policy_kwargs
 from rl.sac import ExpectedNextValueSAC, ExpectsOverShocks
+from rl.ppo import PerActionPPO
 from rl.td3 import ExpectedNextValueDDPG, ExpectedNextValueTD3
 from rl.vec_env import EconomyVecEnv
 
@@ -76,10 +77,12 @@ EXPECTED_TARGETS = {"sac": ExpectedNextValueSAC, "td3": ExpectedNextValueTD3, "d
 
 def model_class(algo: str, hyper: dict):
     """The class that trains ``algo`` with ``hyper``: SB3's, or for an off-policy algorithm with
-    ``expected_next_value`` its :data:`EXPECTED_TARGETS` class (same policy network: :func:`load_model` reads
-    either's weights)."""
+    ``expected_next_value`` its :data:`EXPECTED_TARGETS` class, or for PPO with ``per_action_advantages``
+    :class:`rl.ppo.PerActionPPO` (same policy network: :func:`load_model` reads either's weights)."""
     if algo in EXPECTED_TARGETS and hyper.get("expected_next_value"):
         return EXPECTED_TARGETS[algo]
+    if algo == "ppo" and hyper.get("per_action_advantages"):
+        return PerActionPPO
     return algorithm_class(algo)
 
 

@@ -83,7 +83,10 @@ targets, GAE's by default, :class:`rl.advantages.ExpectedNextValue`), ``gae_lamb
 lambda moved on the same schedule to it), ``mean_action_baseline`` (PPO with
 ``expected_next_value``: the advantages' baseline is the one-step lookahead at the policy's mean action instead of
 V(o), :func:`rl.advantages.lookahead_baseline` in the Krusell-Smith economies,
-:func:`rl.advantages.counterfactual_lookahead_baseline` in the AR(1) ones), ``actor_groups`` (SAC with
+:func:`rl.advantages.counterfactual_lookahead_baseline` in the AR(1) ones), ``per_action_advantages`` (PPO with
+``expected_next_value``, an AR(1) economy with two or more actions: one advantage per action, the other actions'
+own effect on today's lookahead removed, and one clipped surrogate per action, :class:`rl.ppo.PerActionPPO`),
+``actor_groups`` (SAC with
 ``expected_next_value``: observation names whose groups get equal shares of the actor's gradient,
 :meth:`rl.sac.ExpectedNextValueSAC.weigh_actor_by_groups`),
 ``critic_groups`` (likewise for the critics' regression, :meth:`rl.sac.ExpectedNextValueSAC.weigh_critic_by_groups`),
@@ -192,6 +195,14 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
             raise ValueError(f"mean_action_baseline must be true or false, got {hyper['mean_action_baseline']!r}")
         if hyper["mean_action_baseline"]:
             _check_owner(hyper, algo, "mean_action_baseline", "ppo", "rl.advantages.ExpectedNextValue applies it")
+    if "per_action_advantages" in hyper:
+        if not isinstance(hyper["per_action_advantages"], bool):
+            raise ValueError(f"per_action_advantages must be true or false, got {hyper['per_action_advantages']!r}")
+        if hyper["per_action_advantages"]:
+            _check_owner(hyper, algo, "per_action_advantages", "ppo", "rl.advantages.ExpectedNextValue computes them")
+            if hyper.get("advantage_groups") is not None:
+                raise ValueError("per_action_advantages cannot be combined with advantage_groups (which standardises "
+                                 "the one advantage per sample)")
     if "gae_lambda_final" in hyper:
         _check_owner(hyper, algo, "gae_lambda_final", "ppo", "rl.advantages.ExpectedNextValue keeps the critic's own "
                                                                "lambda")
@@ -392,6 +403,7 @@ def sb3_kwargs(hyper: dict, exp) -> dict:
     kwargs.pop("gae_lambda_final", None)
     kwargs.pop("value_lambda_final", None)
     kwargs.pop("mean_action_baseline", None)
+    kwargs.pop("per_action_advantages", None)
     kwargs.pop("gae_lambda_anneal_start", None)
     kwargs.pop("critic_pessimism", None)
     kwargs.pop("behaviour_snapshot_every", None)

@@ -254,8 +254,8 @@ def test_value_lambda_final_moves_the_critics_lambda_on_the_advantages_schedule(
     import rl.train
     schedules = []
     monkeypatch.setattr(rl.train, "ExpectedNextValue",
-                        lambda experiment, value_lambda, baseline, schedule: schedules.append(schedule)
-                        or ExpectedNextValue(experiment, value_lambda, baseline, schedule))
+                        lambda experiment, value_lambda, baseline, schedule, *rest: schedules.append(schedule)
+                        or ExpectedNextValue(experiment, value_lambda, baseline, schedule, *rest))
     train(TrainConfig("ks-het-mild", "ppo", timesteps=192, n_agents=6, n_steps=32, overrides={"episode_length": 40},
                       hyper_overrides={"expected_next_value": True, "gae_lambda": 0.9, "gae_lambda_final": 0.0,
                                        "gae_lambda_anneal_start": 0.5, "value_lambda": 0.8,

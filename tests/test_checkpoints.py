@@ -101,10 +101,15 @@ PPO_VALUE_NORMALISED = PPO.replace(hyper_overrides={**PPO.hyper_overrides, "valu
 # PPO whose model.zip holds the weights averaged over the second half: the running sums come back on resume
 PPO_AVERAGED = PPO.replace(hyper_overrides={**PPO.hyper_overrides, "policy_averaging": 0.5})
 
+# PPO with one advantage per action (rl.ppo.PerActionPPO): its own class comes back on resume
+PPO_PER_ACTION = PPO.replace(hyper_overrides={**PPO.hyper_overrides, "expected_next_value": True,
+                                              "per_action_advantages": True})
 
-@pytest.mark.parametrize("config", [PPO, SAC, PPO_CRITIC_SILU, TD3_SNAPSHOT, PPO_VALUE_NORMALISED, PPO_AVERAGED],
+
+@pytest.mark.parametrize("config", [PPO, SAC, PPO_CRITIC_SILU, TD3_SNAPSHOT, PPO_VALUE_NORMALISED, PPO_AVERAGED,
+                                    PPO_PER_ACTION],
                          ids=["ppo", "sac", "ppo-critic-silu", "td3-snapshot", "ppo-value-normalised",
-                              "ppo-averaged"])
+                              "ppo-averaged", "ppo-per-action"])
 def test_killed_and_resumed_run_ends_with_the_same_weights(tmp_path, config, capsys):
     whole, resumed = tmp_path / "whole", tmp_path / "resumed"
     train(config, whole)
