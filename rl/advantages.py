@@ -73,7 +73,8 @@ class ExpectedNextValue(BaseCallback):
     another episode's first keeps A.  Given the observation the actions are drawn independently, so removing a term
     that depends on the other actions' noise alone leaves each action's expected gradient as it was; what it removes
     is that noise, which in ``general`` is the consumption fraction's (the steep direction) drowning labour's
-    signal (the flat one: docs/training.md).
+    signal (the flat one: docs/training.md).  ``antithetic`` (with ``per_action``): each action's advantage also
+    loses the even part of its own lookahead term (:func:`per_action_advantages`).
 
     ``mean_action_baseline`` (optional): each advantage's baseline V(o_t) is replaced by the one-step lookahead
     at the policy's mean action, u(c(mu)) + gamma E[V(o'(mu)) | o, mu] (:func:`lookahead_baseline`).  It depends
@@ -87,7 +88,8 @@ class ExpectedNextValue(BaseCallback):
     """
 
     def __init__(self, experiment: Experiment, value_lambda: Optional[float] = None,
-                 mean_action_baseline: bool = False, value_lambda_schedule=None, per_action: bool = False):
+                 mean_action_baseline: bool = False, value_lambda_schedule=None, per_action: bool = False,
+                 antithetic: bool = False):
         super().__init__(0)
         check_shock_expectation(experiment)  # refuses an experiment it cannot integrate, before training starts
         if value_lambda is not None:
@@ -96,10 +98,13 @@ class ExpectedNextValue(BaseCallback):
             check_lookahead(experiment)
         if per_action:
             check_per_action(experiment)
+        if antithetic and not per_action:
+            raise ValueError("antithetic_advantages needs per_action_advantages: true")
         self.experiment = experiment
         self.value_lambda = None if value_lambda is None else float(value_lambda)
         self.mean_action_baseline = bool(mean_action_baseline)
         self.per_action = bool(per_action)
+        self.antithetic = bool(antithetic)
         if value_lambda_schedule is not None and value_lambda is None:
             raise ValueError("value_lambda_schedule needs value_lambda (the critic's lambda before the schedule)")
         self.value_lambda_schedule = value_lambda_schedule
@@ -146,7 +151,7 @@ class ExpectedNextValue(BaseCallback):
         if self.per_action:
             buffer.action_advantages = per_action_advantages(self.experiment, observations, buffer.actions, mean,
                                                              buffer.rewards, buffer.gamma, value, buffer.advantages,
-                                                             next_non_terminal)
+                                                             next_non_terminal, self.antithetic)
 
 
 def check_lookahead(experiment: Experiment) -> None:
@@ -178,21 +183,39 @@ def check_per_action(experiment: Experiment) -> None:
 
 
 def per_action_advantages(experiment: Experiment, observations, actions, mean_actions, rewards, gamma: float, value,
-                          advantages, next_non_terminal) -> np.ndarray:
+                          advantages, next_non_terminal, antithetic: bool = False) -> np.ndarray:
     """A_d = A - [L(a) - L(a_d, mu_-d)] for every action d (:class:`ExpectedNextValue`, ``per_action``): float32,
     shape (steps, envs, actions).  L is :func:`counterfactual_lookahead_baseline` with the household's actions
     replaced (by the sampled ones for L(a), so that both lookaheads come from the same computation); steps whose
-    ``next_non_terminal`` is 0 keep A."""
+    ``next_non_terminal`` is 0 keep A.
+
+    ``antithetic``: each A_d also loses the even part of its own lookahead term,
+    (L(a_d, mu_-d) + L(2 mu_d - a_d, mu_-d)) / 2 - L(mu), the mirrored action's lookahead against the sampled one's:
+    the action's own term becomes (L(a_d, mu_-d) - L(2 mu_d - a_d, mu_-d)) / 2, odd in the action's noise.  The
+    removed part is even in that noise, so the expected gradient of the action's mean is unchanged; what goes is the
+    curvature's contribution (sigma^2 (eps^2 - 1) / 2 times the second derivative), which is noise for the mean.  It
+    is also what tells the policy's log-std how the noise costs, so with it the log-std learns nothing from the
+    returns (its bound, ``log_std_final``, sets it)."""
     sampled = np.asarray(actions, dtype=float)
     mean = np.asarray(mean_actions, dtype=float).reshape(sampled.shape)
     advantages = np.asarray(advantages, dtype=float)
-    realised = counterfactual_lookahead_baseline(experiment, observations, sampled, sampled, rewards, gamma, value)
+
+    def lookahead(played):
+        return counterfactual_lookahead_baseline(experiment, observations, sampled, played, rewards, gamma, value)
+
+    realised = lookahead(sampled)
+    at_mean = lookahead(mean) if antithetic else None
     out = np.empty(sampled.shape, dtype=np.float32)
     for action in range(sampled.shape[-1]):
         alone = mean.copy()
         alone[..., action] = sampled[..., action]
-        lookahead = counterfactual_lookahead_baseline(experiment, observations, sampled, alone, rewards, gamma, value)
-        out[..., action] = advantages - np.where(next_non_terminal > 0.0, realised - lookahead, 0.0)
+        own = lookahead(alone)
+        shift = realised - own
+        if antithetic:
+            mirrored = mean.copy()
+            mirrored[..., action] = 2.0 * mean[..., action] - sampled[..., action]
+            shift = shift + 0.5 * (own + lookahead(mirrored)) - at_mean
+        out[..., action] = advantages - np.where(next_non_terminal > 0.0, shift, 0.0)
     return out
 
 

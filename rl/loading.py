@@ -32,9 +32,9 @@ from econ.experiments import Experiment
 from rl.advantages import group_columns
 from rl.checkpoints import MANIFEST, check_checkpoint
 from rl.policies import NormalisedValuePolicy, RelativeNoisePolicy, TypeCriticSACPolicy, TypeNetworksPolicy
+from rl.ppo import PerActionPPO
 from rl.recipes import ALGORITHMS, PRESETS, algorithm_class, policy_class, sb3_kwargs, type_policy_kwargs
 from rl.sac import ExpectedNextValueSAC, ExpectsOverShocks
-from rl.ppo import PerActionPPO
 from rl.td3 import ExpectedNextValueDDPG, ExpectedNextValueTD3
 from rl.vec_env import EconomyVecEnv
 

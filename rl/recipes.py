@@ -85,7 +85,9 @@ lambda moved on the same schedule to it), ``mean_action_baseline`` (PPO with
 V(o), :func:`rl.advantages.lookahead_baseline` in the Krusell-Smith economies,
 :func:`rl.advantages.counterfactual_lookahead_baseline` in the AR(1) ones), ``per_action_advantages`` (PPO with
 ``expected_next_value``, an AR(1) economy with two or more actions: one advantage per action, the other actions'
-own effect on today's lookahead removed, and one clipped surrogate per action, :class:`rl.ppo.PerActionPPO`),
+own effect on today's lookahead removed, and one clipped surrogate per action, :class:`rl.ppo.PerActionPPO`;
+``antithetic_advantages``: each also without the even part of its own lookahead term, the mirrored action's
+lookahead against the sampled one's, :func:`rl.advantages.per_action_advantages`),
 ``actor_groups`` (SAC with
 ``expected_next_value``: observation names whose groups get equal shares of the actor's gradient,
 :meth:`rl.sac.ExpectedNextValueSAC.weigh_actor_by_groups`),
@@ -203,6 +205,11 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
             if hyper.get("advantage_groups") is not None:
                 raise ValueError("per_action_advantages cannot be combined with advantage_groups (which standardises "
                                  "the one advantage per sample)")
+    if "antithetic_advantages" in hyper:
+        if not isinstance(hyper["antithetic_advantages"], bool):
+            raise ValueError(f"antithetic_advantages must be true or false, got {hyper['antithetic_advantages']!r}")
+        if hyper["antithetic_advantages"] and hyper.get("per_action_advantages") is not True:
+            raise ValueError("antithetic_advantages needs per_action_advantages: true")
     if "gae_lambda_final" in hyper:
         _check_owner(hyper, algo, "gae_lambda_final", "ppo", "rl.advantages.ExpectedNextValue keeps the critic's own "
                                                                "lambda")
@@ -404,6 +411,7 @@ def sb3_kwargs(hyper: dict, exp) -> dict:
     kwargs.pop("value_lambda_final", None)
     kwargs.pop("mean_action_baseline", None)
     kwargs.pop("per_action_advantages", None)
+    kwargs.pop("antithetic_advantages", None)
     kwargs.pop("gae_lambda_anneal_start", None)
     kwargs.pop("critic_pessimism", None)
     kwargs.pop("behaviour_snapshot_every", None)

@@ -5,8 +5,10 @@
 - Each action's advantage loses exactly the other actions' own effect on today's lookahead: with the other actions
   at their mean it is the advantage itself; with no noise at all every action's is; steps at an episode's end keep
   the advantage; each action's lookahead term against a replay of the environment's own period.
+- Antithetic: each action's own lookahead term keeps its odd part only.
 - Refusals at the boundary: a Krusell-Smith economy, a non-boolean, another algorithm, without
-  expected_next_value, with advantage_groups, and a rollout without per-action advantages.
+  expected_next_value, with advantage_groups, antithetic without per-action, and a rollout without per-action
+  advantages.
 """
 
 from __future__ import annotations
@@ -141,6 +143,28 @@ def test_each_actions_advantage_loses_the_other_actions_effect_alone():
                                rtol=1e-5, atol=1e-5)
 
 
+def test_antithetic_advantages_keep_the_odd_part_of_each_actions_own_lookahead():
+    """antithetic: with A = L(a) - L(mu) (lambda 0 at the mean-action baseline) each action's advantage is
+    (L(a_d, mu_-d) - L(2 mu_d - a_d, mu_-d)) / 2, odd in the action's noise; with no noise it is A."""
+    exp, states, o, a, r, d, mean, value = _general_rollout()
+    alive = np.ones(r.shape)
+
+    def lookahead(played):
+        return counterfactual_lookahead_baseline(exp, o, a, played, r, exp.beta, value)
+
+    advantages = lookahead(a) - lookahead(mean)
+    got = per_action_advantages(exp, o, a, mean, r, exp.beta, value, advantages, alive, antithetic=True)
+    for action in range(2):
+        alone, mirrored = mean.copy(), mean.copy()
+        alone[..., action] = a[..., action]
+        mirrored[..., action] = 2.0 * mean[..., action] - a[..., action]
+        odd = 0.5 * (lookahead(alone) - lookahead(mirrored))
+        np.testing.assert_allclose(got[..., action], odd, rtol=1e-5, atol=1e-5)
+        assert np.abs(odd).max() > 1e-3  # the control: the actions' noise matters
+    quiet = per_action_advantages(exp, o, a, a, r, exp.beta, value, advantages, alive, antithetic=True)
+    np.testing.assert_allclose(quiet, np.repeat(advantages[..., None], 2, axis=-1), rtol=1e-6, atol=1e-6)
+
+
 def test_per_action_advantages_are_refused_where_they_cannot_apply():
     with pytest.raises(ValueError, match="per_action_advantages needs an AR\\(1\\) economy with two or more actions"):
         ExpectedNextValue(make_experiment("ks"), per_action=True)
@@ -150,19 +174,26 @@ def test_per_action_advantages_are_refused_where_they_cannot_apply():
         hyperparameters("sac", "tuned", 0.95, extra={"expected_next_value": True, "per_action_advantages": True})
     with pytest.raises(ValueError, match="per_action_advantages needs expected_next_value"):
         hyperparameters("ppo", "tuned", 0.95, extra={"per_action_advantages": True})
+    with pytest.raises(ValueError, match="antithetic_advantages needs per_action_advantages: true"):
+        ExpectedNextValue(make_experiment("general"), antithetic=True)
+    with pytest.raises(ValueError, match="antithetic_advantages needs per_action_advantages: true"):
+        hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": True, "antithetic_advantages": True})
+    with pytest.raises(ValueError, match="antithetic_advantages must be true or false"):
+        hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": True, "per_action_advantages": True,
+                                                     "antithetic_advantages": "yes"})
     with pytest.raises(ValueError, match="per_action_advantages cannot be combined with advantage_groups"):
         hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": True, "per_action_advantages": True,
                                                      "advantage_groups": ["capital_productivity"]})
 
 
 def test_a_general_run_trains_with_per_action_advantages_and_loads(tmp_path):
-    """rl.train with the option: PerActionPPO trains general, and the saved policy loads as any PPO policy and
+    """rl.train with the options (antithetic too): PerActionPPO trains general, and the saved policy loads as any PPO policy and
     acts deterministically."""
     run = tmp_path / "run"
     train(TrainConfig("general", "ppo", timesteps=9 * 64, n_steps=32, n_economies=2,
                       overrides={"productivity_scale": 0.02},
                       hyper_overrides={"expected_next_value": True, "per_action_advantages": True,
-                                       "mean_action_baseline": True}), run)
+                                       "antithetic_advantages": True, "mean_action_baseline": True}), run)
     model = load_model(run / "model.zip", make_experiment("general", productivity_scale=0.02))
     obs = np.zeros((3, len(make_experiment("general").observations)), dtype=np.float32)
     first, _ = model.predict(obs, deterministic=True)
