@@ -12,14 +12,14 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import numpy as np
 import torch
 from stable_baselines3.common.callbacks import BaseCallback
 
 from econ import checks
-from econ.economy import CAPITAL_FLOOR, action_to_fraction, period
+from econ.economy import CAPITAL_FLOOR, action_to_fraction, fraction_to_action, period
 from econ.experiments import Experiment
 from rl.core import EconomyState, actions_to_choices, check_shock_expectation, next_state_values, observe
 
@@ -74,7 +74,8 @@ class ExpectedNextValue(BaseCallback):
     that depends on the other actions' noise alone leaves each action's expected gradient as it was; what it removes
     is that noise, which in ``general`` is the consumption fraction's (the steep direction) drowning labour's
     signal (the flat one: docs/training.md).  ``antithetic`` (with ``per_action``): each action's advantage also
-    loses the even part of its own lookahead term (:func:`per_action_advantages`).
+    loses the even part of its own lookahead term; ``fixed_saving_labour``: labour's is the lookahead's change
+    along labour at unchanged saving (both: :func:`per_action_advantages`).
 
     ``mean_action_baseline`` (optional): each advantage's baseline V(o_t) is replaced by the one-step lookahead
     at the policy's mean action, u(c(mu)) + gamma E[V(o'(mu)) | o, mu] (:func:`lookahead_baseline`).  It depends
@@ -89,7 +90,7 @@ class ExpectedNextValue(BaseCallback):
 
     def __init__(self, experiment: Experiment, value_lambda: Optional[float] = None,
                  mean_action_baseline: bool = False, value_lambda_schedule=None, per_action: bool = False,
-                 antithetic: bool = False):
+                 antithetic: bool = False, fixed_saving_labour: bool = False):
         super().__init__(0)
         check_shock_expectation(experiment)  # refuses an experiment it cannot integrate, before training starts
         if value_lambda is not None:
@@ -100,11 +101,14 @@ class ExpectedNextValue(BaseCallback):
             check_per_action(experiment)
         if antithetic and not per_action:
             raise ValueError("antithetic_advantages needs per_action_advantages: true")
+        if fixed_saving_labour and not per_action:
+            raise ValueError("fixed_saving_labour needs per_action_advantages: true")
         self.experiment = experiment
         self.value_lambda = None if value_lambda is None else float(value_lambda)
         self.mean_action_baseline = bool(mean_action_baseline)
         self.per_action = bool(per_action)
         self.antithetic = bool(antithetic)
+        self.fixed_saving_labour = bool(fixed_saving_labour)
         if value_lambda_schedule is not None and value_lambda is None:
             raise ValueError("value_lambda_schedule needs value_lambda (the critic's lambda before the schedule)")
         self.value_lambda_schedule = value_lambda_schedule
@@ -151,7 +155,8 @@ class ExpectedNextValue(BaseCallback):
         if self.per_action:
             buffer.action_advantages = per_action_advantages(self.experiment, observations, buffer.actions, mean,
                                                              buffer.rewards, buffer.gamma, value, buffer.advantages,
-                                                             next_non_terminal, self.antithetic)
+                                                             next_non_terminal, self.antithetic,
+                                                             self.fixed_saving_labour)
 
 
 def check_lookahead(experiment: Experiment) -> None:
@@ -183,7 +188,8 @@ def check_per_action(experiment: Experiment) -> None:
 
 
 def per_action_advantages(experiment: Experiment, observations, actions, mean_actions, rewards, gamma: float, value,
-                          advantages, next_non_terminal, antithetic: bool = False) -> np.ndarray:
+                          advantages, next_non_terminal, antithetic: bool = False,
+                          fixed_saving_labour: bool = False) -> np.ndarray:
     """A_d = A - [L(a) - L(a_d, mu_-d)] for every action d (:class:`ExpectedNextValue`, ``per_action``): float32,
     shape (steps, envs, actions).  L is :func:`counterfactual_lookahead_baseline` with the household's actions
     replaced (by the sampled ones for L(a), so that both lookaheads come from the same computation); steps whose
@@ -195,7 +201,16 @@ def per_action_advantages(experiment: Experiment, observations, actions, mean_ac
     removed part is even in that noise, so the expected gradient of the action's mean is unchanged; what goes is the
     curvature's contribution (sigma^2 (eps^2 - 1) / 2 times the second derivative), which is noise for the mean.  It
     is also what tells the policy's log-std how the noise costs, so with it the log-std learns nothing from the
-    returns (its bound, ``log_std_final``, sets it)."""
+    returns (its bound, ``log_std_final``, sets it).
+
+    ``fixed_saving_labour`` (action 1 is labour): labour's advantage is the one-step lookahead's odd part along
+    labour at unchanged own saving, (L(chat'_+, l_+) - L(chat'_-, l_-)) / 2 with l_+ the sampled labour, l_- its
+    mirror 2 mu_l - l_+ and chat'_+- the fractions at which the household saves what it saves at its mean action
+    (:func:`fixed_saving_fractions`).  Along that direction the lookahead moves by u_c a'(l) - chi, whatever the
+    critic and wherever the fraction is, so labour's mean follows the intratemporal condition alone (the critic
+    enters only through the others' saving, which today's prices move); by Stein's lemma the advantage's product
+    with labour's noise estimates that directional derivative.  It has no later temporal-difference errors: the
+    condition is static.  The fraction's advantage is the per-action one above."""
     sampled = np.asarray(actions, dtype=float)
     mean = np.asarray(mean_actions, dtype=float).reshape(sampled.shape)
     advantages = np.asarray(advantages, dtype=float)
@@ -216,6 +231,12 @@ def per_action_advantages(experiment: Experiment, observations, actions, mean_ac
             mirrored[..., action] = 2.0 * mean[..., action] - sampled[..., action]
             shift = shift + 0.5 * (own + lookahead(mirrored)) - at_mean
         out[..., action] = advantages - np.where(next_non_terminal > 0.0, shift, 0.0)
+    if fixed_saving_labour:
+        ends = []
+        for labour in (sampled[..., 1], 2.0 * mean[..., 1] - sampled[..., 1]):
+            fraction = fixed_saving_fractions(experiment, observations, sampled, mean, labour)
+            ends.append(lookahead(np.stack([fraction, labour], axis=-1)))
+        out[..., 1] = 0.5 * (ends[0] - ends[1])
     return out
 
 
@@ -273,6 +294,41 @@ def counterfactual_lookahead_baseline(experiment: Experiment, observations, acti
     economy-major (observations with a trailing d, actions with a trailing action size); ``value`` maps (M, d)
     float32 observations to M values.
     """
+    obs = np.asarray(observations)
+    steps, envs, d = obs.shape
+    period_of = _counterfactual_periods(experiment, obs, actions, mean_actions)
+    realised, counterfactual, rows = period_of.realised, period_of.counterfactual, period_of.rows
+    log_tfp = period_of.log_tfp
+    economies, n = realised.reward.shape
+    reward_mu = (np.asarray(rewards, dtype=float).reshape(economies, n) - realised.reward
+                 + counterfactual.reward[rows].reshape(economies, n))
+    # log A's column is replaced by next period's quadrature nodes in next_state_values
+    next_mu = observe(experiment, _state_of(counterfactual.next_capital, np.repeat(log_tfp, n)))[rows]
+    expected_mu = next_state_values(experiment, obs, next_mu.reshape(steps, envs, d), value)
+    return reward_mu.reshape(steps, envs) + gamma * expected_mu
+
+
+def _state_of(capital, log_tfp) -> EconomyState:
+    count = capital.shape[0]
+    return EconomyState(capital, log_tfp, np.zeros(count, dtype=np.int64), np.ones(capital.shape, dtype=bool),
+                        np.zeros(count, dtype=np.int64))
+
+
+class _Periods(NamedTuple):
+    realised: object
+    """The period of every economy at its sampled actions (:class:`econ.economy.PeriodOutcome`, (economies, N))."""
+    counterfactual: object
+    """One period per economy and household i, i playing its ``played`` action (economies x N economies of N)."""
+    rows: tuple
+    """Index of household i in its own counterfactual economy: ``counterfactual.x[rows]`` is i's."""
+    log_tfp: np.ndarray
+    """log A of each economy."""
+
+
+def _counterfactual_periods(experiment: Experiment, observations, actions, played) -> _Periods:
+    """The periods behind :func:`counterfactual_lookahead_baseline`: each economy's capital and log A read from its
+    households' observations (steps, envs, d), its period at the sampled ``actions``, and for every household i
+    the period in which i alone plays ``played`` (both (steps, envs, action size))."""
     names = experiment.observations
     obs = np.asarray(observations)
     steps, envs, d = obs.shape
@@ -284,35 +340,41 @@ def counterfactual_lookahead_baseline(experiment: Experiment, observations, acti
     capital = obs[..., names.index("capital")].astype(float).reshape(economies, n) * experiment.capital_scale
     log_tfp = obs[..., names.index("log_tfp")].astype(float).reshape(economies, n)[:, 0] * experiment.tfp_scale
     sampled = np.asarray(actions, dtype=float).reshape(economies, n, size)
-    mean = np.asarray(mean_actions, dtype=float).reshape(economies, n, size)
+    own_actions = np.asarray(played, dtype=float).reshape(economies, n, size)
     kappa = np.asarray(experiment.capital_productivity, dtype=float)
     lam = np.asarray(experiment.labour_productivity, dtype=float)
 
-    def state_of(capital, log_tfp):
-        count = capital.shape[0]
-        return EconomyState(capital, log_tfp, np.zeros(count, dtype=np.int64), np.ones(capital.shape, dtype=bool),
-                            np.zeros(count, dtype=np.int64))
-
     def outcome(capital, actions, log_tfp):
-        chat, labour = actions_to_choices(experiment, state_of(capital, log_tfp), actions)  # the environment's map
+        chat, labour = actions_to_choices(experiment, _state_of(capital, log_tfp), actions)  # the environment's map
         return period(capital, chat, labour, np.exp(log_tfp), alpha=experiment.alpha, delta=experiment.delta,
                       chi=experiment.chi, utility_form=experiment.utility, capital_productivity=kappa,
                       labour_productivity=lam)
 
     realised = outcome(capital, sampled, log_tfp)
-    # economy m, household i: the economy's sampled actions with i's replaced by its mean action
+    # economy m, household i: the economy's sampled actions with i's replaced by its played one
     changed = np.repeat(sampled[:, None], n, axis=1)
     own = np.arange(n)
-    changed[:, own, own] = mean
+    changed[:, own, own] = own_actions
     flat = economies * n
     counterfactual = outcome(np.repeat(capital, n, axis=0), changed.reshape(flat, n, size), np.repeat(log_tfp, n))
-    rows = (np.arange(flat), np.tile(own, economies))
-    reward_mu = (np.asarray(rewards, dtype=float).reshape(economies, n) - realised.reward
-                 + counterfactual.reward[rows].reshape(economies, n))
-    # log A's column is replaced by next period's quadrature nodes in next_state_values
-    next_mu = observe(experiment, state_of(counterfactual.next_capital, np.repeat(log_tfp, n)))[rows]
-    expected_mu = next_state_values(experiment, obs, next_mu.reshape(steps, envs, d), value)
-    return reward_mu.reshape(steps, envs) + gamma * expected_mu
+    return _Periods(realised, counterfactual, (np.arange(flat), np.tile(own, economies)), log_tfp)
+
+
+def fixed_saving_fractions(experiment: Experiment, observations, actions, mean_actions, labour_actions) -> np.ndarray:
+    """The consumption-fraction actions (steps, envs) at which each household, working ``labour_actions`` instead
+    of its mean labour, saves what it saves at its mean action (the others as sampled): chat' = 1 - k'(mu) / a(l'),
+    with a(l') its wealth at that labour (today's prices move with labour, not with the fraction), clipped to the
+    action box.  The direction labour -> (chat', labour) keeps next period's own capital, so the one-step lookahead
+    changes along it by u_c a'(l) - chi per unit of labour: the intratemporal condition, whatever the critic."""
+    mean = np.asarray(mean_actions, dtype=float)
+    played = mean.copy()
+    played[..., 1] = np.asarray(labour_actions, dtype=float)
+    shape = mean.shape[:-1]
+    at_mean = _counterfactual_periods(experiment, observations, actions, mean)
+    at_labour = _counterfactual_periods(experiment, observations, actions, played)
+    saving = at_mean.counterfactual.next_capital[at_mean.rows].reshape(shape)
+    wealth = at_labour.counterfactual.wealth[at_labour.rows].reshape(shape)
+    return fraction_to_action(1.0 - saving / wealth)
 
 
 def with_own_next_capital(experiment: Experiment, next_observations, capital, realised, kappa) -> np.ndarray:

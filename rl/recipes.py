@@ -87,7 +87,8 @@ V(o), :func:`rl.advantages.lookahead_baseline` in the Krusell-Smith economies,
 ``expected_next_value``, an AR(1) economy with two or more actions: one advantage per action, the other actions'
 own effect on today's lookahead removed, and one clipped surrogate per action, :class:`rl.ppo.PerActionPPO`;
 ``antithetic_advantages``: each also without the even part of its own lookahead term, the mirrored action's
-lookahead against the sampled one's, :func:`rl.advantages.per_action_advantages`),
+lookahead against the sampled one's; ``fixed_saving_labour``: labour's advantage the lookahead's change along
+labour at unchanged saving, which the intratemporal condition alone sets, :func:`rl.advantages.per_action_advantages`),
 ``actor_groups`` (SAC with
 ``expected_next_value``: observation names whose groups get equal shares of the actor's gradient,
 :meth:`rl.sac.ExpectedNextValueSAC.weigh_actor_by_groups`),
@@ -210,6 +211,11 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
             raise ValueError(f"antithetic_advantages must be true or false, got {hyper['antithetic_advantages']!r}")
         if hyper["antithetic_advantages"] and hyper.get("per_action_advantages") is not True:
             raise ValueError("antithetic_advantages needs per_action_advantages: true")
+    if "fixed_saving_labour" in hyper:
+        if not isinstance(hyper["fixed_saving_labour"], bool):
+            raise ValueError(f"fixed_saving_labour must be true or false, got {hyper['fixed_saving_labour']!r}")
+        if hyper["fixed_saving_labour"] and hyper.get("per_action_advantages") is not True:
+            raise ValueError("fixed_saving_labour needs per_action_advantages: true")
     if "gae_lambda_final" in hyper:
         _check_owner(hyper, algo, "gae_lambda_final", "ppo", "rl.advantages.ExpectedNextValue keeps the critic's own "
                                                                "lambda")
@@ -412,6 +418,7 @@ def sb3_kwargs(hyper: dict, exp) -> dict:
     kwargs.pop("mean_action_baseline", None)
     kwargs.pop("per_action_advantages", None)
     kwargs.pop("antithetic_advantages", None)
+    kwargs.pop("fixed_saving_labour", None)
     kwargs.pop("gae_lambda_anneal_start", None)
     kwargs.pop("critic_pessimism", None)
     kwargs.pop("behaviour_snapshot_every", None)

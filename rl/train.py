@@ -392,7 +392,8 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
                                                           timesteps, start).value_at
         callbacks.append(ExpectedNextValue(exp, value_lambda, bool(hyper.get("mean_action_baseline", False)),
                                            value_schedule, bool(hyper.get("per_action_advantages", False)),
-                                           bool(hyper.get("antithetic_advantages", False))))
+                                           bool(hyper.get("antithetic_advantages", False)),
+                                           bool(hyper.get("fixed_saving_labour", False))))
     if hyper.get("advantage_groups") is not None:  # after the advantages are final
         until = hyper.get("advantage_groups_until")
         callbacks.append(GroupAdvantageNormalisation(exp, hyper["advantage_groups"],

@@ -6,6 +6,8 @@
   at their mean it is the advantage itself; with no noise at all every action's is; steps at an episode's end keep
   the advantage; each action's lookahead term against a replay of the environment's own period.
 - Antithetic: each action's own lookahead term keeps its odd part only.
+- Labour at fixed saving: the household's saving is unchanged (replayed in the environment), and labour's
+  advantage does not depend on the value function's slope in own capital.
 - Refusals at the boundary: a Krusell-Smith economy, a non-boolean, another algorithm, without
   expected_next_value, with advantage_groups, antithetic without per-action, and a rollout without per-action
   advantages.
@@ -165,6 +167,51 @@ def test_antithetic_advantages_keep_the_odd_part_of_each_actions_own_lookahead()
     np.testing.assert_allclose(quiet, np.repeat(advantages[..., None], 2, axis=-1), rtol=1e-6, atol=1e-6)
 
 
+def test_labour_at_fixed_saving_keeps_the_households_saving_and_follows_the_intratemporal_condition():
+    """fixed_saving_fractions: replayed in the environment's own period (rl.core.step, household 4 of economy 1
+    alone changing its actions), the household working the other labour at that fraction saves what it saves at
+    its mean action (to the observations' float32 rounding); labour's fixed-saving advantage (the lookahead's odd
+    part along that direction) is the same under two value functions that differ in their slope in own capital, to
+    1e-3 of its size (what is left: the others' saving, which today's prices move), where labour's own term at an
+    unchanged fraction is not."""
+    from rl.advantages import fixed_saving_fractions
+    from econ.economy import action_to_fraction
+    exp, states, o, a, r, d, mean, value = _general_rollout()
+    labour = np.clip(mean[..., 1] + 0.3, -0.95, 0.95)
+    fraction = fixed_saving_fractions(exp, o, a, mean, labour)
+    households, t, household = exp.num_agents, 1, 4
+    column = households + household
+    at_mean = a[t].reshape(2, households, 2).astype(float).copy()
+    at_mean[1, household] = mean[t, column]
+    moved = at_mean.copy()
+    moved[1, household] = (fraction[t, column], labour[t, column])
+    saving_mean = core.step(exp, states[t], at_mean, np.random.default_rng(0)).state.capital[1, household]
+    saving_moved = core.step(exp, states[t], moved, np.random.default_rng(0)).state.capital[1, household]
+    # 1e-6: the counterfactual reads capital from the float32 observations (relative rounding 6e-8), the replay
+    # from the environment's float64 state
+    np.testing.assert_allclose(saving_moved, saving_mean, rtol=1e-6)
+    assert abs(action_to_fraction(fraction[t, column]) - action_to_fraction(mean[t, column, 0])) > 1e-3  # it moved
+    # labour's advantage: the same under two value functions that differ in own capital only
+    small = mean.copy()
+    small[..., 1] += 1e-3
+    advantages, alive = np.zeros(r.shape), np.ones(r.shape)
+
+    def other_value(x):
+        x = np.asarray(x, dtype=float)
+        return value(x) + 7.0 * x[:, 0]
+
+    first = per_action_advantages(exp, o, small, mean, r, exp.beta, value, advantages, alive, antithetic=True,
+                                  fixed_saving_labour=True)[..., 1]
+    second = per_action_advantages(exp, o, small, mean, r, exp.beta, other_value, advantages, alive,
+                                   antithetic=True, fixed_saving_labour=True)[..., 1]
+    assert np.abs(first).max() > 1e-6
+    np.testing.assert_allclose(second, first, rtol=0.0, atol=1e-3 * np.abs(first).max())
+    # labour's own lookahead term at an unchanged fraction does depend on the value function (the control)
+    plain = [counterfactual_lookahead_baseline(exp, o, a, small, r, exp.beta, v)
+             - counterfactual_lookahead_baseline(exp, o, a, mean, r, exp.beta, v) for v in (value, other_value)]
+    assert np.abs(plain[0] - plain[1]).max() > 0.1 * np.abs(plain[0]).max()
+
+
 def test_per_action_advantages_are_refused_where_they_cannot_apply():
     with pytest.raises(ValueError, match="per_action_advantages needs an AR\\(1\\) economy with two or more actions"):
         ExpectedNextValue(make_experiment("ks"), per_action=True)
@@ -181,19 +228,27 @@ def test_per_action_advantages_are_refused_where_they_cannot_apply():
     with pytest.raises(ValueError, match="antithetic_advantages must be true or false"):
         hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": True, "per_action_advantages": True,
                                                      "antithetic_advantages": "yes"})
+    with pytest.raises(ValueError, match="fixed_saving_labour needs per_action_advantages: true"):
+        ExpectedNextValue(make_experiment("general"), fixed_saving_labour=True)
+    with pytest.raises(ValueError, match="fixed_saving_labour needs per_action_advantages: true"):
+        hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": True, "fixed_saving_labour": True})
+    with pytest.raises(ValueError, match="fixed_saving_labour must be true or false"):
+        hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": True, "per_action_advantages": True,
+                                                     "fixed_saving_labour": 1})
     with pytest.raises(ValueError, match="per_action_advantages cannot be combined with advantage_groups"):
         hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": True, "per_action_advantages": True,
                                                      "advantage_groups": ["capital_productivity"]})
 
 
 def test_a_general_run_trains_with_per_action_advantages_and_loads(tmp_path):
-    """rl.train with the options (antithetic too): PerActionPPO trains general, and the saved policy loads as any PPO policy and
-    acts deterministically."""
+    """rl.train with the options (antithetic, labour at fixed saving): PerActionPPO trains general, and the saved
+    policy loads as any PPO policy and acts deterministically."""
     run = tmp_path / "run"
     train(TrainConfig("general", "ppo", timesteps=9 * 64, n_steps=32, n_economies=2,
                       overrides={"productivity_scale": 0.02},
                       hyper_overrides={"expected_next_value": True, "per_action_advantages": True,
-                                       "antithetic_advantages": True, "mean_action_baseline": True}), run)
+                                       "antithetic_advantages": True, "fixed_saving_labour": True,
+                                       "mean_action_baseline": True}), run)
     model = load_model(run / "model.zip", make_experiment("general", productivity_scale=0.02))
     obs = np.zeros((3, len(make_experiment("general").observations)), dtype=np.float32)
     first, _ = model.predict(obs, deterministic=True)
