@@ -206,16 +206,12 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
             if hyper.get("advantage_groups") is not None:
                 raise ValueError("per_action_advantages cannot be combined with advantage_groups (which standardises "
                                  "the one advantage per sample)")
-    if "antithetic_advantages" in hyper:
-        if not isinstance(hyper["antithetic_advantages"], bool):
-            raise ValueError(f"antithetic_advantages must be true or false, got {hyper['antithetic_advantages']!r}")
-        if hyper["antithetic_advantages"] and hyper.get("per_action_advantages") is not True:
-            raise ValueError("antithetic_advantages needs per_action_advantages: true")
-    if "fixed_saving_labour" in hyper:
-        if not isinstance(hyper["fixed_saving_labour"], bool):
-            raise ValueError(f"fixed_saving_labour must be true or false, got {hyper['fixed_saving_labour']!r}")
-        if hyper["fixed_saving_labour"] and hyper.get("per_action_advantages") is not True:
-            raise ValueError("fixed_saving_labour needs per_action_advantages: true")
+    for key in ("antithetic_advantages", "fixed_saving_labour"):  # refinements of the per-action advantages
+        if key in hyper:
+            if not isinstance(hyper[key], bool):
+                raise ValueError(f"{key} must be true or false, got {hyper[key]!r}")
+            if hyper[key] and hyper.get("per_action_advantages") is not True:
+                raise ValueError(f"{key} needs per_action_advantages: true")
     if "gae_lambda_final" in hyper:
         _check_owner(hyper, algo, "gae_lambda_final", "ppo", "rl.advantages.ExpectedNextValue keeps the critic's own "
                                                                "lambda")

@@ -221,20 +221,14 @@ def test_per_action_advantages_are_refused_where_they_cannot_apply():
         hyperparameters("sac", "tuned", 0.95, extra={"expected_next_value": True, "per_action_advantages": True})
     with pytest.raises(ValueError, match="per_action_advantages needs expected_next_value"):
         hyperparameters("ppo", "tuned", 0.95, extra={"per_action_advantages": True})
-    with pytest.raises(ValueError, match="antithetic_advantages needs per_action_advantages: true"):
-        ExpectedNextValue(make_experiment("general"), antithetic=True)
-    with pytest.raises(ValueError, match="antithetic_advantages needs per_action_advantages: true"):
-        hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": True, "antithetic_advantages": True})
-    with pytest.raises(ValueError, match="antithetic_advantages must be true or false"):
-        hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": True, "per_action_advantages": True,
-                                                     "antithetic_advantages": "yes"})
-    with pytest.raises(ValueError, match="fixed_saving_labour needs per_action_advantages: true"):
-        ExpectedNextValue(make_experiment("general"), fixed_saving_labour=True)
-    with pytest.raises(ValueError, match="fixed_saving_labour needs per_action_advantages: true"):
-        hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": True, "fixed_saving_labour": True})
-    with pytest.raises(ValueError, match="fixed_saving_labour must be true or false"):
-        hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": True, "per_action_advantages": True,
-                                                     "fixed_saving_labour": 1})
+    for key, argument in (("antithetic_advantages", "antithetic"), ("fixed_saving_labour", "fixed_saving_labour")):
+        with pytest.raises(ValueError, match=f"{key} needs per_action_advantages: true"):
+            ExpectedNextValue(make_experiment("general"), **{argument: True})
+        with pytest.raises(ValueError, match=f"{key} needs per_action_advantages: true"):
+            hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": True, key: True})
+        with pytest.raises(ValueError, match=f"{key} must be true or false"):
+            hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": True, "per_action_advantages": True,
+                                                         key: "yes"})
     with pytest.raises(ValueError, match="per_action_advantages cannot be combined with advantage_groups"):
         hyperparameters("ppo", "tuned", 0.95, extra={"expected_next_value": True, "per_action_advantages": True,
                                                      "advantage_groups": ["capital_productivity"]})
