@@ -72,8 +72,8 @@ class ExpectedNextValue(BaseCallback):
     (a_d, mu_-d) its sampled action d with its mean action in the other places.  A step whose next observation is
     another episode's first keeps A.  Given the observation the actions are drawn independently, so removing a term
     that depends on the other actions' noise alone leaves each action's expected gradient as it was; what it removes
-    is that noise, which in ``general`` is the consumption fraction's (the steep direction) drowning labour's
-    signal (the flat one: docs/training.md).  ``antithetic`` (with ``per_action``): each action's advantage also
+    is that noise: in ``general`` the consumption fraction's moves the lookahead more than labour's own noise does,
+    and far more than labour's signal (docs/training.md).  ``antithetic`` (with ``per_action``): each action's advantage also
     loses the even part of its own lookahead term; ``fixed_saving_labour``: labour's is the lookahead's change
     along labour at unchanged saving (both: :func:`per_action_advantages`).
 
@@ -210,7 +210,9 @@ def per_action_advantages(experiment: Experiment, observations, actions, mean_ac
     critic and wherever the fraction is, so labour's mean follows the intratemporal condition alone (the critic
     enters only through the others' saving, which today's prices move); by Stein's lemma the advantage's product
     with labour's noise estimates that directional derivative.  It has no later temporal-difference errors: the
-    condition is static.  The fraction's advantage is the per-action one above."""
+    condition is static.  The fraction's advantage is the per-action one above.  Measured on ``general`` it does
+    not train: the direction needs the fraction's mean to move with labour's, and the policy moves labour's alone
+    (docs/training.md)."""
     sampled = np.asarray(actions, dtype=float)
     mean = np.asarray(mean_actions, dtype=float).reshape(sampled.shape)
     advantages = np.asarray(advantages, dtype=float)
