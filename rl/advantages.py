@@ -73,9 +73,9 @@ class ExpectedNextValue(BaseCallback):
     another episode's first keeps A.  Given the observation the actions are drawn independently, so removing a term
     that depends on the other actions' noise alone leaves each action's expected gradient as it was; what it removes
     is that noise: in ``general`` the consumption fraction's moves the lookahead more than labour's own noise does,
-    and far more than labour's signal (docs/training.md).  ``antithetic`` (with ``per_action``): each action's advantage also
-    loses the even part of its own lookahead term; ``fixed_saving_labour``: labour's is the lookahead's change
-    along labour at unchanged saving (both: :func:`per_action_advantages`).
+    and far more than labour's signal (docs/training.md).  ``antithetic`` (with ``per_action``): each action's
+    advantage also loses the even part of its own lookahead term; ``fixed_saving_labour``: labour's is the
+    lookahead's change along labour at unchanged saving (both: :func:`per_action_advantages`).
 
     ``mean_action_baseline`` (optional): each advantage's baseline V(o_t) is replaced by the one-step lookahead
     at the policy's mean action, u(c(mu)) + gamma E[V(o'(mu)) | o, mu] (:func:`lookahead_baseline`).  It depends
