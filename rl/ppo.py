@@ -4,8 +4,8 @@ SB3's PPO gives every sample one advantage and one probability ratio, the produc
 diagonal Gaussian.  When one action's optimum lies in a flat direction and the other's in a steep one (``general``:
 labour against the consumption fraction), the steep action's noise is a large part of the advantage, and the flat
 action's gradient, estimated from the same scalar, carries it as noise.  :class:`PerActionPPO` takes instead, for
-each action d, the advantage that :class:`rl.advantages.ExpectedNextValue` leaves after removing the other actions' own effect on
-today's lookahead (``rollout_buffer.action_advantages``, shape (steps, envs, actions):
+each action d, the advantage that :class:`rl.advantages.ExpectedNextValue` leaves after removing the other
+actions' own effect on today's lookahead (``rollout_buffer.action_advantages``, shape (steps, envs, actions):
 A_d = A - [L(a) - L(a_d, mu_-d)], L the one-step lookahead u + gamma E V(o'), mu the policy's mean action), and
 clips each action's own ratio against it.  The policy's actions are independent given the observation, so each
 action's term is a PPO surrogate of its own; their sum is the loss.  Everything else is SB3 2.x's ``PPO.train``:
