@@ -223,7 +223,8 @@ def per_action_advantages(experiment: Experiment, observations, actions, mean_ac
     realised = lookahead(sampled)
     at_mean = lookahead(mean) if antithetic else None
     out = np.empty(sampled.shape, dtype=np.float32)
-    for action in range(sampled.shape[-1]):
+    # labour's own terms are replaced below when it is measured at fixed saving: not computed for nothing
+    for action in range(1 if fixed_saving_labour else sampled.shape[-1]):
         alone = mean.copy()
         alone[..., action] = sampled[..., action]
         own = lookahead(alone)
@@ -234,10 +235,9 @@ def per_action_advantages(experiment: Experiment, observations, actions, mean_ac
             shift = shift + 0.5 * (own + lookahead(mirrored)) - at_mean
         out[..., action] = advantages - np.where(next_non_terminal > 0.0, shift, 0.0)
     if fixed_saving_labour:
-        ends = []
-        for labour in (sampled[..., 1], 2.0 * mean[..., 1] - sampled[..., 1]):
-            fraction = fixed_saving_fractions(experiment, observations, sampled, mean, labour)
-            ends.append(lookahead(np.stack([fraction, labour], axis=-1)))
+        labours = (sampled[..., 1], 2.0 * mean[..., 1] - sampled[..., 1])
+        fractions = fixed_saving_fractions(experiment, observations, sampled, mean, labours)
+        ends = [lookahead(np.stack([fraction, labour], axis=-1)) for fraction, labour in zip(fractions, labours)]
         out[..., 1] = 0.5 * (ends[0] - ends[1])
     return out
 
@@ -362,21 +362,26 @@ def _counterfactual_periods(experiment: Experiment, observations, actions, playe
     return _Periods(realised, counterfactual, (np.arange(flat), np.tile(own, economies)), log_tfp)
 
 
-def fixed_saving_fractions(experiment: Experiment, observations, actions, mean_actions, labour_actions) -> np.ndarray:
-    """The consumption-fraction actions (steps, envs) at which each household, working ``labour_actions`` instead
-    of its mean labour, saves what it saves at its mean action (the others as sampled): chat' = 1 - k'(mu) / a(l'),
-    with a(l') its wealth at that labour (today's prices move with labour, not with the fraction), clipped to the
-    action box.  The direction labour -> (chat', labour) keeps next period's own capital, so the one-step lookahead
-    changes along it by u_c a'(l) - chi per unit of labour: the intratemporal condition, whatever the critic."""
+def fixed_saving_fractions(experiment: Experiment, observations, actions, mean_actions, labour_actions) -> list:
+    """For each array of labour actions in ``labour_actions`` (a sequence, each (steps, envs)), the
+    consumption-fraction actions at which each household, working that labour instead of its mean labour, saves
+    what it saves at its mean action (the others as sampled): chat' = 1 - k'(mu) / a(l'), with a(l') its wealth
+    at that labour (today's prices move with labour, not with the fraction), clipped to the action box.  The
+    direction labour -> (chat', labour) keeps next period's own capital, so the one-step lookahead changes along
+    it by u_c a'(l) - chi per unit of labour: the intratemporal condition, whatever the critic.  The period at the
+    mean action is run once for all of them."""
     mean = np.asarray(mean_actions, dtype=float)
-    played = mean.copy()
-    played[..., 1] = np.asarray(labour_actions, dtype=float)
     shape = mean.shape[:-1]
     at_mean = _counterfactual_periods(experiment, observations, actions, mean)
-    at_labour = _counterfactual_periods(experiment, observations, actions, played)
     saving = at_mean.counterfactual.next_capital[at_mean.rows].reshape(shape)
-    wealth = at_labour.counterfactual.wealth[at_labour.rows].reshape(shape)
-    return fraction_to_action(1.0 - saving / wealth)
+    fractions = []
+    for labour in labour_actions:
+        played = mean.copy()
+        played[..., 1] = np.asarray(labour, dtype=float)
+        at_labour = _counterfactual_periods(experiment, observations, actions, played)
+        wealth = at_labour.counterfactual.wealth[at_labour.rows].reshape(shape)
+        fractions.append(fraction_to_action(1.0 - saving / wealth))
+    return fractions
 
 
 def with_own_next_capital(experiment: Experiment, next_observations, capital, realised, kappa) -> np.ndarray:

@@ -178,7 +178,7 @@ def test_labour_at_fixed_saving_keeps_the_households_saving_and_follows_the_intr
     from econ.economy import action_to_fraction
     exp, states, o, a, r, d, mean, value = _general_rollout()
     labour = np.clip(mean[..., 1] + 0.3, -0.95, 0.95)
-    fraction = fixed_saving_fractions(exp, o, a, mean, labour)
+    fraction, = fixed_saving_fractions(exp, o, a, mean, [labour])
     households, t, household = exp.num_agents, 1, 4
     column = households + household
     at_mean = a[t].reshape(2, households, 2).astype(float).copy()
