@@ -45,6 +45,15 @@ TECHNOLOGIES = ("ar1", "ks")
 UTILITY_FORMS = ("linear", "log_leisure", "log")
 """Period utility forms, as :data:`econ.economy.REWARD_FORMS`."""
 
+ACTION_INTERFACES = ("fraction", "saving")
+"""What an AR(1) household's first action sets (its second is labour; :func:`rl.core.actions_to_choices`):
+
+- ``fraction``: the consumption fraction chat of today's wealth (the default, as in the paper);
+- ``saving``:   next period's capital as a share s of the wealth the household would have at full-time labour,
+  k' = s a(1 - ACTION_EPS), and c = a(l) - k' (c at least ACTION_EPS a(l)), so that labour moves consumption at
+  unchanged saving.
+"""
+
 OBSERVATIONS = {
     "capital": "k_i / capital_scale, the household's own capital",
     "aggregate_capital": "K / capital_scale, effective aggregate capital (1/N) sum kappa_i k_i",
@@ -175,9 +184,10 @@ class _ExperimentFields(NamedTuple):
     observations: tuple
     tfp_scale: float
     productivity_scale: float
+    action_interface: str
 
 
-LATER_FIELDS = {"productivity_scale": 1.0}
+LATER_FIELDS = {"productivity_scale": 1.0, "action_interface": "fraction"}
 """Experiment fields added after run records were first written, with the default under which an experiment is the
 one an earlier record describes (see :meth:`Experiment._asdict`)."""
 
@@ -236,6 +246,11 @@ class Experiment(_ExperimentFields):
         [0.98, 1.02], so households of different types see inputs 0.02 apart
         and a network separates their rules slowly; 0.02 observes them on
         [0, 2].
+    action_interface : {"fraction", "saving"}
+        What the first action of an AR(1) household sets: its consumption
+        fraction (the default) or its saving as a share of full-time wealth
+        (:data:`ACTION_INTERFACES`).  The economy is the same; only the map
+        from actions to choices differs.
     """
 
     __slots__ = ()
@@ -264,6 +279,7 @@ class Experiment(_ExperimentFields):
         observations=("capital", "log_tfp"),
         tfp_scale=1.0,
         productivity_scale=1.0,
+        action_interface="fraction",
     ):
         if not isinstance(name, str) or not name:
             raise ValueError(f"name must be a non-empty string, got {name!r}")
@@ -337,6 +353,10 @@ class Experiment(_ExperimentFields):
         capital_scale = checks.positive("capital_scale", capital_scale)
         tfp_scale = checks.positive("tfp_scale", tfp_scale)
         productivity_scale = checks.positive("productivity_scale", productivity_scale)
+        action_interface = checks.one_of("action_interface", action_interface, ACTION_INTERFACES)
+        if action_interface != "fraction" and technology != "ar1":
+            raise ValueError(f"action_interface {action_interface!r} needs chosen labour (technology 'ar1'); in "
+                             f"technology 'ks' the one action is the consumption fraction")
         _check_finite_observations(dict(
             alpha=alpha, delta=delta, technology=technology, rho=rho, sigma=sigma, ks=ks, capital_productivity=kappa,
             labour_productivity=lam, episode_length=episode_length, initial_capital_high=high,
@@ -347,7 +367,7 @@ class Experiment(_ExperimentFields):
             cls, name, num_agents, alpha, beta, delta, technology, rho, sigma, ks,
             tuple(float(x) for x in kappa), tuple(float(x) for x in lam), utility, float(chi),
             episode_length, low, high, bool(start_at_steady_state), bool(exact_unemployment),
-            capital_scale, observations, tfp_scale, productivity_scale,
+            capital_scale, observations, tfp_scale, productivity_scale, action_interface,
         )
 
     def _asdict(self) -> dict:
@@ -371,7 +391,7 @@ class Experiment(_ExperimentFields):
 
     @property
     def action_size(self) -> int:
-        """2 (consumption fraction, labour) where labour is chosen, else 1."""
+        """2 (consumption fraction or saving share, then labour) where labour is chosen, else 1."""
         return 2 if self.chooses_labour else 1
 
     @property
@@ -529,6 +549,7 @@ def steady_state_fractions(experiment: Experiment) -> tuple[float, Optional[floa
 
 __all__ = [
     "EPISODE_LENGTH",
+    "ACTION_INTERFACES",
     "EXPERIMENTS",
     "Experiment",
     "OBSERVATIONS",

@@ -103,6 +103,9 @@ class ExpectedNextValue(BaseCallback):
             raise ValueError("antithetic_advantages needs per_action_advantages: true")
         if fixed_saving_labour and not per_action:
             raise ValueError("fixed_saving_labour needs per_action_advantages: true")
+        if fixed_saving_labour and experiment.action_interface == "saving":
+            raise ValueError("fixed_saving_labour is for action_interface 'fraction': with 'saving' labour's own "
+                             "advantage is already taken at unchanged saving")
         self.experiment = experiment
         self.value_lambda = None if value_lambda is None else float(value_lambda)
         self.mean_action_baseline = bool(mean_action_baseline)

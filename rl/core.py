@@ -32,7 +32,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from econ.krusell_smith.panel import exact_count_transition
-from econ.economy import PeriodOutcome, action_to_fraction, next_log_tfp, period
+from econ.economy import ACTION_EPS, PeriodOutcome, action_to_fraction, markets, next_log_tfp, period
 from econ.experiments import Experiment, aggregate_stationary_law
 from rl import _kernels
 
@@ -190,10 +190,37 @@ def action_array(actions) -> np.ndarray:
     return array
 
 
+def _full_time_wealth(exp: Experiment, capital, tfp, labour):
+    """(a, abar): each household's wealth at its ``labour`` and at full-time labour 1 - ACTION_EPS, today's prices
+    set by everyone's ``labour`` ((E, N) arrays; ``tfp`` (E,))."""
+    m = markets(capital, labour, tfp, alpha=exp.alpha, delta=exp.delta,
+                capital_productivity=np.asarray(exp.capital_productivity),
+                labour_productivity=np.asarray(exp.labour_productivity))
+    return m.wealth, m.wealth + m.wage * (1.0 - ACTION_EPS - labour)
+
+
+def saving_to_fraction(exp: Experiment, capital, tfp, share, labour) -> np.ndarray:
+    """The consumption fraction of a household that saves ``share`` of its full-time wealth and works ``labour``
+    (``action_interface`` ``saving``): chat = 1 - share abar / a(l), at least ACTION_EPS.  Arrays (E, N), ``tfp``
+    (E,).  At most 1 - ACTION_EPS, since share >= ACTION_EPS and abar >= a(l)."""
+    wealth, full = _full_time_wealth(exp, capital, tfp, labour)
+    return np.maximum(1.0 - np.asarray(share) * full / wealth, ACTION_EPS)
+
+
+def fraction_to_saving(exp: Experiment, capital, tfp, chat, labour) -> np.ndarray:
+    """The inverse of :func:`saving_to_fraction`: the share of full-time wealth that consumption fraction ``chat``
+    at ``labour`` saves, (1 - chat) a(l) / abar, clipped to [ACTION_EPS, 1 - ACTION_EPS] (a household at
+    chat = 1 - ACTION_EPS that works less than full time would save less than the smallest share)."""
+    wealth, full = _full_time_wealth(exp, capital, tfp, labour)
+    return np.clip((1.0 - np.asarray(chat)) * wealth / full, ACTION_EPS, 1.0 - ACTION_EPS)
+
+
 def actions_to_choices(exp: Experiment, state: EconomyState, actions) -> tuple[np.ndarray, np.ndarray]:
     """Map actions in [-1, 1] (shape (E, N, action_size)) to (chat, labour), each (E, N).
 
-    Labour is the chosen fraction (AR(1) experiments) or lbar * e_{i,t} (KS).
+    Labour is the chosen fraction (AR(1) experiments) or lbar * e_{i,t} (KS).  The first action is the
+    consumption fraction, or with ``exp.action_interface`` ``saving`` the share of full-time wealth saved
+    (:func:`saving_to_fraction`, at the prices everyone's labour sets).
     Non-finite actions raise ``ValueError`` (in :func:`econ.economy.action_to_fraction`), and so do
     actions that are not real numbers (:func:`action_array`).
     """
@@ -206,7 +233,10 @@ def actions_to_choices(exp: Experiment, state: EconomyState, actions) -> tuple[n
     fractions = action_to_fraction(actions.reshape(n_economies, n_households, action_size))
     if action_size == 1:  # KS: the consumption fraction only
         return fractions.reshape(shape), exp.ks.labour_endowment * state.employed
-    return fractions[..., 0], fractions[..., 1]
+    labour = fractions[..., 1]
+    if exp.action_interface == "saving":
+        return saving_to_fraction(exp, state.capital, technology(exp, state), fractions[..., 0], labour), labour
+    return fractions[..., 0], labour
 
 
 def step(exp: Experiment, state: EconomyState, actions, rng: np.random.Generator) -> Transition:
@@ -442,12 +472,14 @@ __all__ = [
     "Transition",
     "actions_to_choices",
     "check_shock_expectation",
+    "fraction_to_saving",
     "initial_state",
     "next_state_values",
     "observation_size",
     "observe",
     "raw_quantities",
     "reset_where",
+    "saving_to_fraction",
     "shock_law",
     "shock_scenarios",
     "step",

@@ -68,11 +68,47 @@ def economies_in(obs: np.ndarray, experiment: Experiment) -> int:
     return obs.shape[0] // n
 
 
+def observed_state(obs: np.ndarray, experiment: Experiment) -> tuple:
+    """(capital (E, N), A (E,)): the state of the E economies whose households' observations ``obs`` (E * N, d)
+    are, read back from own capital and log A (both must be observed)."""
+    names = experiment.observations
+    missing = [name for name in ("capital", "log_tfp") if name not in names]
+    if missing:
+        raise ValueError(f"reading the state from observations needs {missing} observed; {experiment.name!r} "
+                         f"observes {names}")
+    obs = np.asarray(obs, dtype=float)
+    e_count, n = economies_in(obs, experiment), experiment.num_agents
+    capital = obs[:, names.index("capital")].reshape(e_count, n) * experiment.capital_scale
+    return capital, np.exp(obs[::n, names.index("log_tfp")] * experiment.tfp_scale)
+
+
+def in_action_interface(actor: Actor, experiment: Experiment) -> Actor:
+    """``actor``, whose first action is the consumption fraction, as an actor of ``experiment``'s action interface.
+
+    With ``action_interface`` ``saving`` each household's fraction becomes the share of full-time wealth it saves
+    at the state the observations describe and the labour it plays (:func:`rl.core.fraction_to_saving`), so the
+    economy sees the same choices; otherwise ``actor`` itself.
+    """
+    if experiment.action_interface == "fraction":
+        return actor
+
+    def saving_actor(obs):
+        capital, tfp = observed_state(obs, experiment)
+        actions = np.array(actor(obs), dtype=float).reshape(capital.shape + (experiment.action_size,))
+        chat, labour = action_to_fraction(actions[..., 0]), action_to_fraction(actions[..., 1])
+        actions[..., 0] = fraction_to_action(core.fraction_to_saving(experiment, capital, tfp, chat, labour))
+        return actions.reshape(np.asarray(obs).shape[0], -1)
+
+    return saving_actor
+
+
 def constant_actor(experiment: Experiment, consumption_fraction: float, labour: Optional[float] = None) -> Actor:
     """Every household plays the same fractions whatever the state (the negative control).
 
     ``labour`` is required where labour is chosen (``general``) and must be
-    None in the KS variants (labour is the endowment there).
+    None in the KS variants (labour is the endowment there).  With the
+    ``saving`` action interface the fraction is played as the saving share
+    that gives it (:func:`in_action_interface`).
     """
     experiment = _require_experiment(experiment)
     chat = checks.open_interval("consumption_fraction", consumption_fraction, 0.0, 1.0)
@@ -89,7 +125,7 @@ def constant_actor(experiment: Experiment, consumption_fraction: float, labour: 
         obs = np.asarray(obs)
         return np.broadcast_to(action, (obs.shape[0], action.size)).copy()
 
-    return actor
+    return in_action_interface(actor, experiment)
 
 
 @contextlib.contextmanager
@@ -309,7 +345,10 @@ def actor_policy(actor: Actor, experiment: Experiment) -> Policy:
         k, a = np.broadcast_arrays(np.asarray(capital, dtype=float), np.asarray(technology, dtype=float))
         obs = np.stack([columns[name](k.ravel(), a.ravel()) for name in experiment.observations], axis=-1)
         fractions = action_to_fraction(np.asarray(actor(obs.astype(np.float32)), dtype=float).reshape(k.size, -1))
-        return fractions[:, 0].reshape(k.shape), fractions[:, 1].reshape(k.shape)
+        chat, labour = fractions[:, 0], fractions[:, 1]
+        if experiment.action_interface == "saving":  # one household per point: its own economy
+            chat = core.saving_to_fraction(experiment, k.reshape(-1, 1), a.ravel(), chat[:, None], labour[:, None])
+        return chat.reshape(k.shape), labour.reshape(k.shape)
 
     return policy
 

@@ -332,3 +332,94 @@ def test_train_cli_writes_run_dir_and_resumes(tmp_path):
     from stable_baselines3 import SAC
 
     assert SAC.load(tmp_path / "model.zip", device="cpu").num_timesteps == 60
+
+
+# The saving action interface (action_interface "saving"): the first action of an AR(1) household is its saving as a
+# share of full-time wealth.  Checked against the definition written out here with the factor prices by hand.
+
+SAVING_RTOL = 1e-12
+"""The saving map is a few flops per household on top of the period's; only rounding separates it from the
+definition written out here."""
+
+CONTROL_RESIDUAL = 1e-6
+"""The benchmark's allocation played through the saving interface reads each household's capital back from float32
+observations (relative error up to 6e-8), so its saving share, and the fixed point, are off by that much times the
+residuals' sensitivity to capital (of order 10 at the steady state): well below 1e-6, and 1e-3 is the scorecard's
+tolerance."""
+
+
+def _saving_experiment(name="general"):
+    return make_experiment(name)._replace(action_interface="saving")
+
+
+def test_saving_interface_sets_next_capital_as_a_share_of_full_time_wealth():
+    exp = _saving_experiment()
+    rng = np.random.default_rng(3)
+    state = core.initial_state(exp, 4, rng)
+    actions = rng.uniform(-1.0, 1.0, (4, exp.num_agents, 2))
+    share, labour = (0.005 + 0.99 * (actions[..., j] + 1.0) / 2.0 for j in (0, 1))
+    tr = core.step(exp, state, actions, np.random.default_rng(4))
+    kappa, lam = np.asarray(exp.capital_productivity), np.asarray(exp.labour_productivity)
+    K = (kappa * state.capital).mean(axis=1, keepdims=True)
+    L = (lam * labour).mean(axis=1, keepdims=True)
+    A = np.exp(state.log_tfp)[:, None]
+    r = kappa * exp.alpha * A * (K / L) ** (exp.alpha - 1.0)
+    w = lam * (1.0 - exp.alpha) * A * (K / L) ** exp.alpha
+    wealth = (1.0 - exp.delta + r) * state.capital + w * labour
+    full_time = (1.0 - exp.delta + r) * state.capital + w * 0.995
+    expected = np.minimum(share * full_time, 0.995 * wealth)  # consumption at least 0.005 of wealth
+    np.testing.assert_allclose(tr.outcome.next_capital, expected, rtol=SAVING_RTOL)
+    np.testing.assert_allclose(tr.outcome.consumption + tr.outcome.next_capital, wealth, rtol=SAVING_RTOL)
+    assert np.any(expected < 0.995 * wealth) and np.any(expected == 0.995 * wealth)  # both branches were taken
+    # the inverse map recovers the share wherever consumption is above its floor
+    interior = tr.consumption_fraction > 0.005
+    back = core.fraction_to_saving(exp, state.capital, A[:, 0], tr.consumption_fraction, labour)
+    np.testing.assert_allclose(back[interior], share[interior], rtol=SAVING_RTOL)
+
+
+def test_saving_interface_corners_stay_finite():
+    exp = _saving_experiment()
+    for corner in itertools.product((-1.0, 1.0), repeat=2):
+        env = rl.make_vec_env(exp, seed=0)
+        env.reset()
+        actions = np.tile(np.array(corner, dtype=np.float32), (env.num_envs, 1))
+        for _ in range(exp.episode_length):
+            obs, rewards, _, _ = env.step(actions)
+            raw = env.raw()
+            assert np.all(np.isfinite(obs)) and np.all(np.isfinite(rewards)), corner
+            assert np.all(raw["consumption"] >= 0.005 * raw["wealth"] * (1.0 - SAVING_RTOL)), corner
+            assert np.all(raw["next_capital"] > 0)
+
+
+def test_saving_interface_positive_control_and_refusals():
+    from rl.advantages import ExpectedNextValue
+    from rl.rollout import actor_policy, constant_actor, simulate_agents
+    from validation.general import general_scores, steady_state_actor
+    from validation.welfare import scaled_actor
+
+    exp = _saving_experiment()
+    scores = general_scores(steady_state_actor(exp), exp)
+    assert np.max(np.abs(scores.euler_residual)) < CONTROL_RESIDUAL
+    assert np.max(np.abs(scores.intratemporal_residual)) < CONTROL_RESIDUAL
+    # a constant-fraction actor plays its fractions through the interface
+    panel = simulate_agents(constant_actor(exp, 0.2, 0.4), exp, 5, burn_in=0)
+    np.testing.assert_allclose(panel.consumption_fraction, 0.2, rtol=1e-6)
+    np.testing.assert_allclose(panel.labour, 0.4, rtol=1e-12)
+    # the one-household benchmarks read the saving share as the environment does
+    rbc = _saving_experiment("rbc")
+    policy = actor_policy(lambda obs: np.tile([0.5, -0.2], (obs.shape[0], 1)), rbc)
+    capital = np.array([0.8, 1.0, 1.3]) * rbc.capital_scale
+    chat, labour = policy(capital, np.ones(3))
+    state = core.EconomyState(capital[:, None], np.zeros(3), np.zeros(3, dtype=np.int64), np.ones((3, 1), bool),
+                              np.zeros(3, dtype=np.int64))
+    expected, _ = core.actions_to_choices(rbc, state, np.tile([0.5, -0.2], (3, 1, 1)))
+    np.testing.assert_allclose(chat, expected[:, 0], rtol=SAVING_RTOL)
+    with pytest.raises(ValueError, match="action_interface 'saving' needs chosen labour"):
+        make_experiment("ks")._replace(action_interface="saving")
+    with pytest.raises(ValueError, match="action_interface"):
+        make_experiment("general")._replace(action_interface="consumption")
+    with pytest.raises(ValueError, match="fixed_saving_labour is for action_interface 'fraction'"):
+        ExpectedNextValue(exp, per_action=True, fixed_saving_labour=True)
+    with pytest.raises(ValueError, match="scaled_actor scales the consumption fraction"):
+        scaled_actor(steady_state_actor(exp), exp, 0, 1.01)
+    assert "action_interface" not in make_experiment("general")._asdict()  # earlier run records read unchanged

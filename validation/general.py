@@ -31,7 +31,7 @@ from econ.economy import CAPITAL_FLOOR, fraction_to_action, markets
 from econ.experiments import Experiment
 from econ.heterogeneous import HeterogeneousSteadyState, heterogeneous_steady_state, private_margins
 from rl import core
-from rl.rollout import Actor, Panel, as_actor, economies_in, simulate_agents
+from rl.rollout import Actor, Panel, as_actor, economies_in, in_action_interface, simulate_agents
 from validation.scorecard import Row, judged_row, relative_distance, require_technology, resolve_tolerances
 
 GENERAL_TOLERANCES: Dict[str, Optional[float]] = {
@@ -140,7 +140,9 @@ def steady_state_actor(experiment: Experiment) -> Actor:
     """Each household plays the price-impact steady state's chat and labour whatever the state.
 
     Corners (chat = 1 at k = 0, labour 0) are played at the edge of the
-    action range [0.005, 0.995].  Rows are households by position (economies of N stacked).
+    action range [0.005, 0.995].  Rows are households by position (economies of N stacked).  With the ``saving``
+    action interface the fractions are played as the saving shares that give them at each state
+    (:func:`rl.rollout.in_action_interface`).
     """
     experiment = _require_ar1(experiment)
     _, labour, chat, _ = steady_state_allocation(experiment)
@@ -149,7 +151,7 @@ def steady_state_actor(experiment: Experiment) -> Actor:
     def actor(obs):
         return np.tile(actions, (economies_in(np.asarray(obs), experiment), 1))
 
-    return actor
+    return in_action_interface(actor, experiment)
 
 
 def steady_state_initial_state(experiment: Experiment, n_economies: int = 1, capital=None):

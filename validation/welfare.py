@@ -95,6 +95,9 @@ def scaled_actor(base, experiment: Experiment, household: int, factor: float) ->
     chat -> clip(factor chat, 0.005, 0.995), the action range; labour (where
     chosen) is left as ``base`` plays it.
     """
+    if experiment.action_interface != "fraction":
+        raise ValueError(f"scaled_actor scales the consumption fraction, the first action only with action_interface "
+                         f"'fraction'; {experiment.name!r} has {experiment.action_interface!r}")
     base_actor = as_actor(base)
     household = _positions(experiment, household)
     factor = checks.positive("factor", factor)
