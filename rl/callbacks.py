@@ -283,16 +283,18 @@ class PolicyAveraging(BaseCallback):
     From the rollout that ends at or after ``(1 - share) * total`` agent-steps on, the weights every rollout was
     collected with (the policy's whole state: actor, critic and log-std) are summed in double precision;
     :meth:`apply` puts their mean into the model once the whole budget is spent, so that ``model.zip`` holds the
-    average and not the last update's weights.  A run stopped early (at a training-time target) keeps the weights
-    it was judged with.  Training-time evaluations score the live policy.  The sums and their count are part of
-    every checkpoint (JSON numbers are exact), so a resumed run averages exactly what the uninterrupted one does.
-    Why: the last updates' noise on a flat objective (docs/training.md: ``general``).
+    average and not the last update's weights.  Training-time evaluations inside the window score the average so
+    far (:meth:`average`, through :class:`ScheduledEvaluation`): the policy the run would save if it stopped there;
+    a run stopped early at a training-time target saves that average (:meth:`apply` with ``early``).  The sums and
+    their count are part of every checkpoint (JSON numbers are exact), so a resumed run averages exactly what the
+    uninterrupted one does.  Why: the last updates' noise on a flat objective (docs/training.md: ``general``).
     """
 
     def __init__(self, share: float, total: int):
         super().__init__(0)
         self.share, self.total = float(share), int(total)
         self.count, self.sums, self.restored_total = 0, None, None
+        self.applied = False
 
     def checkpoint_state(self) -> dict:
         sums = None if self.sums is None else {name: {"shape": list(v.shape), "values": v.ravel().tolist()}
@@ -328,13 +330,21 @@ class PolicyAveraging(BaseCallback):
             self.sums[name] += v.detach().cpu().double().numpy()
         self.count += 1
 
-    def apply(self, model) -> bool:
-        """Put the average into ``model``'s policy if the budget was spent and a rollout was averaged."""
-        if self.count == 0 or model.num_timesteps < self.total:
+    def average(self, policy) -> Optional[dict]:
+        """The mean of the rollouts' weights so far, as a state dict of ``policy``'s dtypes; None before the
+        window's first rollout."""
+        if self.count == 0:
+            return None
+        return {name: torch.as_tensor(self.sums[name] / self.count).to(v.dtype)
+                for name, v in policy.state_dict().items()}
+
+    def apply(self, model, early: bool = False) -> bool:
+        """Put the average into ``model``'s policy if a rollout was averaged and the budget was spent (or
+        ``early``: the run stops at a training-time target judged on this average)."""
+        if self.count == 0 or (model.num_timesteps < self.total and not early):
             return False
-        weights = model.policy.state_dict()
-        model.policy.load_state_dict({name: torch.as_tensor(self.sums[name] / self.count).to(v.dtype)
-                                      for name, v in weights.items()})
+        model.policy.load_state_dict(self.average(model.policy))
+        self.applied = True
         return True
 
 
@@ -388,12 +398,14 @@ class ScheduledEvaluation(BaseCallback):
     rows back from ``self.log_path`` through :meth:`_restored_row`.
     """
 
-    def __init__(self, eval_every: int, log_path: Optional[Path], verbose: int = 0):
+    def __init__(self, eval_every: int, log_path: Optional[Path], verbose: int = 0,
+                 averaging: Optional[PolicyAveraging] = None):
         super().__init__(verbose)
         if eval_every < 1:
             raise ValueError(f"eval_every must be >= 1 agent-step, got {eval_every}")
         self.eval_every = int(eval_every)
         self.log_path = None if log_path is None else Path(log_path)
+        self.averaging = averaging
         self.history: list = []
         self._next = 0
         self._start = time.perf_counter()
@@ -433,6 +445,25 @@ class ScheduledEvaluation(BaseCallback):
         self._next += self.eval_every
         return True
 
+    def _scored(self) -> tuple:
+        """(row, averaged rollouts): :meth:`evaluate` of the policy the run would save now.  Inside a
+        ``policy_averaging`` window that is the average so far: it is put into the policy for the evaluation and
+        the live weights are put back after it, bit for bit, so training goes on as without the evaluation."""
+        average = None if self.averaging is None else self.averaging.average(self.model.policy)
+        if average is None:
+            return self.evaluate(), 0
+        live = {name: v.detach().clone() for name, v in self.model.policy.state_dict().items()}
+        self.model.policy.load_state_dict(average)
+        try:
+            return self.evaluate(), self.averaging.count
+        finally:
+            self.model.policy.load_state_dict(live)
+
+    def _stopping(self) -> None:
+        """Training stops at this evaluation: the model keeps the weights it was judged with."""
+        if self.averaging is not None:
+            self.averaging.apply(self.model, early=True)
+
 
 class BenchmarkEvalCallback(ScheduledEvaluation):
     """Score the policy against the benchmark every ``eval_every`` agent-steps (see the module docstring).
@@ -459,8 +490,9 @@ class BenchmarkEvalCallback(ScheduledEvaluation):
     def __init__(self, experiment: Experiment, eval_every: int, *, log_path: Optional[Path] = None,
                  target_welfare_loss: Optional[float] = None, target_policy_error: Optional[float] = None,
                  n_states: int = 64, seed: int = 0, verbose: int = 1,
-                 on_evaluation: Optional[Callable[[dict], bool]] = None):
-        super().__init__(eval_every, log_path, verbose)
+                 on_evaluation: Optional[Callable[[dict], bool]] = None,
+                 averaging: Optional[PolicyAveraging] = None):
+        super().__init__(eval_every, log_path, verbose, averaging)
         if not has_benchmark(experiment):
             raise ValueError(f"experiment {experiment.name!r} has no per-state benchmark to evaluate against")
         for name, value in (("target_welfare_loss", target_welfare_loss),
@@ -514,10 +546,13 @@ class BenchmarkEvalCallback(ScheduledEvaluation):
     def _on_step(self) -> bool:
         if not self._due():
             return True
-        row = self.evaluate()
+        row, averaged = self._scored()
         self._record(row)
+        if averaged and self.verbose:
+            print(f"[eval] (the policy averaged over the last {averaged} rollouts)")
         if self._target_met(row):
             self.reached = row
+            self._stopping()
             if self.verbose:
                 print(f"[eval] target reached after {row['timesteps']} steps ({row['seconds']:.0f} s): stopping")
             return False

@@ -80,17 +80,20 @@ class ScorecardEvalCallback(ScheduledEvaluation):
         Stop training at the first evaluation whose judged rows all pass.
     on_evaluation : callable or None
         Called with each evaluation's row (a dict); training stops when it returns False.
+    averaging : rl.callbacks.PolicyAveraging or None
+        The run's ``policy_averaging``: inside its window the average so far is scored (and saved if training
+        stops at this evaluation), not the live policy.
     """
 
     def __init__(self, evaluator: Evaluator, eval_every: int, *, log_path: Optional[Path] = None,
                  stop_at_target: bool = False, verbose: int = 1,
-                 on_evaluation: Optional[Callable[[dict], bool]] = None):
+                 on_evaluation: Optional[Callable[[dict], bool]] = None, averaging=None):
         if not isinstance(evaluator, Evaluator):
             raise TypeError(f"evaluator must be callable with the model and have describe(), "
                             f"got {type(evaluator).__name__}")
         if isinstance(eval_every, bool) or not isinstance(eval_every, int) or eval_every < 1:
             raise ValueError(f"eval_every must be an int >= 1 agent-step, got {eval_every!r}")
-        super().__init__(eval_every, log_path, verbose)
+        super().__init__(eval_every, log_path, verbose, averaging)
         self.evaluator = evaluator
         self.stop_at_target = bool(stop_at_target)
         self.on_evaluation = on_evaluation
@@ -150,10 +153,13 @@ class ScorecardEvalCallback(ScheduledEvaluation):
     def _on_step(self) -> bool:
         if not self._due():
             return True
-        row = self.evaluate()
+        row, averaged = self._scored()
+        if averaged:
+            self._notes += (f"policy averaged over the last {averaged} rollouts",)
         self._record(row)
         if self.stop_at_target and row["passed"]:
             self.reached = row
+            self._stopping()
             if self.verbose:
                 print(f"[eval] targets met after {row['timesteps']} agent-steps ({row['seconds']:.0f} s): stopping",
                       flush=True)

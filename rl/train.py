@@ -413,12 +413,13 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
         evaluator = BenchmarkEvalCallback(exp, eval_every, log_path=out / "evaluations.csv",
                                           target_welfare_loss=c.target_welfare_loss,
                                           target_policy_error=c.target_policy_error, seed=seed,
-                                          on_evaluation=on_evaluation)
+                                          on_evaluation=on_evaluation, averaging=stateful.get("averaging"))
         stateful["evaluation"] = evaluator
         callbacks.append(evaluator)
     elif injected is not None:
         evaluator = ScorecardEvalCallback(injected, int(eval_every), log_path=out / "evaluations.csv",
-                                          stop_at_target=stop_at_target, on_evaluation=on_evaluation)
+                                          stop_at_target=stop_at_target, on_evaluation=on_evaluation,
+                                          averaging=stateful.get("averaging"))
         stateful["evaluation"] = evaluator
         callbacks.append(evaluator)
     for name, state in callback_state.items():
@@ -435,7 +436,8 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
                     reset_num_timesteps=start_from is None, tb_log_name=algo)
     # a resumed run counts the training up to its checkpoint too (the work redone after it once)
     seconds = time.perf_counter() - start + float(callback_state.get("returns", {}).get("seconds", 0.0))
-    averaged = stateful["averaging"].count if "averaging" in stateful and stateful["averaging"].apply(model) else 0
+    averaging = stateful.get("averaging")  # applied already if training stopped at a target judged on the average
+    averaged = averaging.count if averaging is not None and (averaging.applied or averaging.apply(model)) else 0
     if averaged:
         print(f"model.zip holds the policy averaged over the last {averaged} rollouts")
     tmp = out / ".model.tmp.zip"

@@ -98,8 +98,8 @@ def test_the_note_names_the_machine_a_run_was_trained_on_when_recorded():
     assert ("- trained in 2 sittings (resumed from a checkpoint): from agent-step 0, AMD EPYC, commit aaaaaaaaaaaa; "
             "from agent-step 800, Intel Xeon, commit bbbbbbbbbbbb") in note
     assert "sittings" not in trained_note({**config, "sittings": sittings[:1]}, {"timesteps": 1})
-    # a model averaged over the final stretch says so, since its evaluations scored the live policy
+    # a model averaged over the final stretch says so (and a run stopped at a target judged on the average too)
     averaged = {**config, "hyperparameters": {"policy_averaging": 0.1}}
     assert "holds the weights averaged over the run's last 88 rollouts" in trained_note(
         averaged, {"timesteps": 100, "averaged_rollouts": 88})
-    assert "averaged" not in trained_note(averaged, {"timesteps": 50, "averaged_rollouts": 0})  # stopped early
+    assert "averaged" not in trained_note(averaged, {"timesteps": 50, "averaged_rollouts": 0})  # stopped before it

@@ -437,3 +437,78 @@ def test_compare_trains_general_with_evaluations_and_stops_at_the_first_pass(tmp
     assert code == 0 and "seed 0: every judged row first passed after 9216 agent-steps" in out
     (row,) = list(csv.DictReader(open(tmp_path / "train-ppo-seed0" / "evaluations.csv")))
     assert row["passed"] == "True" and int(row["timesteps"]) == 9216
+
+
+class _WeightRecorder:
+    """An evaluator that records the policy's weights at every call and passes from its ``passes_from``-th call on."""
+
+    def __init__(self, passes_from=None):
+        self.seen, self.passes_from = [], passes_from
+
+    def __call__(self, model):
+        self.seen.append({name: v.detach().clone() for name, v in model.policy.state_dict().items()})
+        passed = self.passes_from is not None and len(self.seen) >= self.passes_from
+        return Evaluation({"calls": float(len(self.seen))}, () if passed else ("calls",))
+
+    def describe(self):
+        return {}
+
+
+def test_evaluations_in_the_averaging_window_score_the_average_and_leave_training_alone():
+    """Inside a policy_averaging window the evaluator sees the average so far, the live weights come back bit for
+    bit after it, and an evaluation that stops training leaves the average in the policy (the judged weights)."""
+    from rl.callbacks import PolicyAveraging
+
+    net = torch.nn.Linear(2, 1)
+    averaging = PolicyAveraging(0.5, total=100)
+    averaging.model = SimpleNamespace(policy=net, num_timesteps=0)
+    for step, level in ((60, 1.0), (80, 2.0)):  # two rollouts end inside the window
+        with torch.no_grad():
+            net.weight.fill_(level)
+            net.bias.fill_(-level)
+        averaging.num_timesteps = step
+        averaging.on_rollout_end()
+    with torch.no_grad():
+        net.weight.fill_(5.0)  # the live weights, moved on since
+    live = {name: v.detach().clone() for name, v in net.state_dict().items()}
+    for passes_from, stop in ((None, False), (1, True)):
+        recorder = _WeightRecorder(passes_from)
+        callback = ScorecardEvalCallback(recorder, 10, stop_at_target=True, verbose=0, averaging=averaging)
+        callback.model = SimpleNamespace(policy=net, logger=configure_logger(None, []), num_timesteps=90)
+        callback.num_timesteps, callback._next = 90, 90
+        assert callback.on_step() is not stop
+        assert torch.equal(recorder.seen[0]["weight"], torch.full((1, 2), 1.5))
+        assert torch.equal(recorder.seen[0]["bias"], torch.full((1,), -1.5))
+        expected = recorder.seen[0] if stop else live
+        assert all(torch.equal(v, expected[name]) for name, v in net.state_dict().items())
+        with torch.no_grad():
+            net.load_state_dict(live)
+    # before the window's first rollout the live policy is scored
+    early = ScorecardEvalCallback(_WeightRecorder(), 10, verbose=0, averaging=PolicyAveraging(0.5, total=100))
+    early.model = SimpleNamespace(policy=net, logger=configure_logger(None, []), num_timesteps=10)
+    early.num_timesteps, early._next = 10, 10
+    early.on_step()
+    assert torch.equal(early.evaluator.seen[0]["weight"], live["weight"])
+
+
+def test_a_run_stopped_at_a_target_in_the_averaging_window_saves_the_average_it_was_judged_on(tmp_path):
+    """With the evaluator and without it the run trains alike (the evaluations swap weights in and out); stopped at
+    an evaluation inside the window, model.zip holds the weights that evaluation saw."""
+    from rl.loading import load_model
+
+    # rollouts of 32 steps x 20 households = 640 agent-steps; the window holds those ending at 2,560 to 5,120
+    settings = dict(n_steps=32, hyper_overrides={"batch_size": 640, "policy_averaging": 0.5})
+    config = _config(eval_every=1_280, **settings)
+    plain = train(_config(eval_every=None, **settings), tmp_path / "plain")
+    watched = train(config, tmp_path / "watched", evaluator=_WeightRecorder())
+    assert watched["final_return"] == plain["final_return"] and watched["averaged_rollouts"] == 5
+    weights = [load_model(tmp_path / name, make_experiment("ks")).policy.state_dict() for name in ("plain", "watched")]
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+    # evaluations at 1,280 and 2,560 (the live policy: the window's first rollout has not ended) and 3,840 (the
+    # average of the rollouts that ended at 2,560 and 3,200), which passes and stops the run
+    recorder = _WeightRecorder(passes_from=3)
+    stopped = train(config, tmp_path / "stopped", evaluator=recorder, stop_at_target=True)
+    assert stopped["timesteps"] == 3_840 and stopped["averaged_rollouts"] == 2
+    saved = load_model(tmp_path / "stopped", make_experiment("ks")).policy.state_dict()
+    assert all(torch.equal(saved[k], recorder.seen[2][k]) for k in saved)
+    assert not all(torch.equal(saved[k], recorder.seen[1][k]) for k in saved)

@@ -74,7 +74,8 @@ def trained_note(config: dict, summary: dict, scorecard: str = "") -> str:
         lines.append(f"- last training-time evaluation: {_verdict(last)} after {last['timesteps']} agent-steps")
     if summary.get("averaged_rollouts"):
         lines.append(f"- `model.zip` holds the weights averaged over the run's last {summary['averaged_rollouts']} "
-                     f"rollouts (`policy_averaging`); the training-time evaluations scored the live policy")
+                     f"rollouts (`policy_averaging`); the training-time evaluations inside that window scored "
+                     f"the average so far")
     code = config.get("code") or {}
     if code.get("git_commit"):
         dirty = " (with uncommitted changes)" if code.get("git_dirty") else ""
