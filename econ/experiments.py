@@ -548,8 +548,8 @@ def steady_state_fractions(experiment: Experiment) -> tuple[float, Optional[floa
 
 
 __all__ = [
-    "EPISODE_LENGTH",
     "ACTION_INTERFACES",
+    "EPISODE_LENGTH",
     "EXPERIMENTS",
     "Experiment",
     "OBSERVATIONS",

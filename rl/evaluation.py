@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable, List, Mapping, NamedTuple, Optional, Protocol, Tuple, runtime_checkable
 
 
-from rl.callbacks import ScheduledEvaluation
+from rl.callbacks import PolicyAveraging, ScheduledEvaluation
 
 LEADING_COLUMNS = ("timesteps", "seconds", "eval_seconds", "passed", "failed")
 """The first columns of ``evaluations.csv`` written by :class:`ScorecardEvalCallback`: agent-steps, wall-clock
@@ -87,7 +87,8 @@ class ScorecardEvalCallback(ScheduledEvaluation):
 
     def __init__(self, evaluator: Evaluator, eval_every: int, *, log_path: Optional[Path] = None,
                  stop_at_target: bool = False, verbose: int = 1,
-                 on_evaluation: Optional[Callable[[dict], bool]] = None, averaging=None):
+                 on_evaluation: Optional[Callable[[dict], bool]] = None,
+                 averaging: Optional[PolicyAveraging] = None):
         if not isinstance(evaluator, Evaluator):
             raise TypeError(f"evaluator must be callable with the model and have describe(), "
                             f"got {type(evaluator).__name__}")
