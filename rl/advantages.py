@@ -21,7 +21,8 @@ from stable_baselines3.common.callbacks import BaseCallback
 from econ import checks
 from econ.economy import CAPITAL_FLOOR, action_to_fraction, fraction_to_action, period
 from econ.experiments import Experiment
-from rl.core import EconomyState, actions_to_choices, check_shock_expectation, next_state_values, observe
+from rl.core import (EconomyState, actions_to_choices, check_shock_expectation, next_state_values, observe,
+                     observed_capital_and_log_tfp)
 
 
 class ExpectedNextValue(BaseCallback):
@@ -334,7 +335,6 @@ def _counterfactual_periods(experiment: Experiment, observations, actions, playe
     """The periods behind :func:`counterfactual_lookahead_baseline`: each economy's capital and log A read from its
     households' observations (steps, envs, d), its period at the sampled ``actions``, and for every household i
     the period in which i alone plays ``played`` (both (steps, envs, action size))."""
-    names = experiment.observations
     obs = np.asarray(observations)
     steps, envs, d = obs.shape
     n = experiment.num_agents
@@ -342,8 +342,7 @@ def _counterfactual_periods(experiment: Experiment, observations, actions, playe
         raise ValueError(f"observations must hold whole economies of {n} households, got {envs} households")
     economies = steps * (envs // n)
     size = experiment.action_size
-    capital = obs[..., names.index("capital")].astype(float).reshape(economies, n) * experiment.capital_scale
-    log_tfp = obs[..., names.index("log_tfp")].astype(float).reshape(economies, n)[:, 0] * experiment.tfp_scale
+    capital, log_tfp = observed_capital_and_log_tfp(experiment, obs)
     sampled = np.asarray(actions, dtype=float).reshape(economies, n, size)
     own_actions = np.asarray(played, dtype=float).reshape(economies, n, size)
     kappa = np.asarray(experiment.capital_productivity, dtype=float)

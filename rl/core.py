@@ -446,6 +446,22 @@ def observe(exp: Experiment, state: EconomyState) -> np.ndarray:
     return out
 
 
+def observed_capital_and_log_tfp(exp: Experiment, observations) -> tuple:
+    """(capital (E, N), log A (E,)) read back from households' observations (..., d) of whole economies,
+    economy-major (the inverse of :func:`observe` for own capital and log A, both of which must be observed)."""
+    names = exp.observations
+    missing = [name for name in ("capital", "log_tfp") if name not in names]
+    if missing:
+        raise ValueError(f"reading the state from observations needs {missing} observed; {exp.name!r} observes "
+                         f"{names}")
+    obs = np.asarray(observations).reshape(-1, len(names))
+    n = exp.num_agents
+    if obs.shape[0] % n:
+        raise ValueError(f"observations must hold whole economies of {n} households, got {obs.shape[0]} households")
+    capital = obs[:, names.index("capital")].astype(float).reshape(-1, n) * exp.capital_scale
+    return capital, obs[::n, names.index("log_tfp")].astype(float) * exp.tfp_scale
+
+
 def raw_quantities(transition: Transition) -> dict:
     """The economic quantities of one period as a dict of arrays (for analysis code)."""
     o = transition.outcome
@@ -477,6 +493,7 @@ __all__ = [
     "next_state_values",
     "observation_size",
     "observe",
+    "observed_capital_and_log_tfp",
     "raw_quantities",
     "reset_where",
     "saving_to_fraction",

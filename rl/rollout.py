@@ -68,20 +68,6 @@ def economies_in(obs: np.ndarray, experiment: Experiment) -> int:
     return obs.shape[0] // n
 
 
-def observed_state(obs: np.ndarray, experiment: Experiment) -> tuple:
-    """(capital (E, N), A (E,)): the state of the E economies whose households' observations ``obs`` (E * N, d)
-    are, read back from own capital and log A (both must be observed)."""
-    names = experiment.observations
-    missing = [name for name in ("capital", "log_tfp") if name not in names]
-    if missing:
-        raise ValueError(f"reading the state from observations needs {missing} observed; {experiment.name!r} "
-                         f"observes {names}")
-    obs = np.asarray(obs, dtype=float)
-    e_count, n = economies_in(obs, experiment), experiment.num_agents
-    capital = obs[:, names.index("capital")].reshape(e_count, n) * experiment.capital_scale
-    return capital, np.exp(obs[::n, names.index("log_tfp")] * experiment.tfp_scale)
-
-
 def in_action_interface(actor: Actor, experiment: Experiment) -> Actor:
     """``actor``, whose first action is the consumption fraction, as an actor of ``experiment``'s action interface.
 
@@ -93,7 +79,8 @@ def in_action_interface(actor: Actor, experiment: Experiment) -> Actor:
         return actor
 
     def saving_actor(obs):
-        capital, tfp = observed_state(obs, experiment)
+        capital, log_tfp = core.observed_capital_and_log_tfp(experiment, obs)
+        tfp = np.exp(log_tfp)
         actions = np.array(actor(obs), dtype=float).reshape(capital.shape + (experiment.action_size,))
         chat, labour = action_to_fraction(actions[..., 0]), action_to_fraction(actions[..., 1])
         actions[..., 0] = fraction_to_action(core.fraction_to_saving(experiment, capital, tfp, chat, labour))
