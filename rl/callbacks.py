@@ -278,16 +278,19 @@ class ExplorationAnnealing(BaseCallback):
 
 
 class PolicyAveraging(BaseCallback):
-    """SB3 callback averaging PPO's weights over the final stretch of a run (Polyak-Ruppert averaging).
+    """SB3 callback averaging a policy's weights over the final stretch of a run (Polyak-Ruppert averaging).
 
     From the rollout that ends at or after ``(1 - share) * total`` agent-steps on, the weights every rollout was
-    collected with (the policy's whole state: actor, critic and log-std) are summed in double precision;
+    collected with (the policy's whole state: actor, critic and log-std for PPO; actor, critics and their target
+    copies for SAC, TD3 and DDPG, whose rollout is one VecEnv step and whose gradient steps follow it) are summed in
+    double precision;
     :meth:`apply` puts their mean into the model once the whole budget is spent, so that ``model.zip`` holds the
     average and not the last update's weights.  Training-time evaluations inside the window score the average so
     far (:meth:`average`, through :class:`ScheduledEvaluation`): the policy the run would save if it stopped there;
     a run stopped early at a training-time target saves that average (:meth:`apply` with ``early``).  The sums and
     their count are part of every checkpoint (JSON numbers are exact), so a resumed run averages exactly what the
-    uninterrupted one does.  Why: the last updates' noise on a flat objective (docs/training.md: ``general``).
+    uninterrupted one does.  Why: the last updates' noise on a flat objective (docs/training.md: ``general``), and
+    an off-policy rule that swings between gradient steps late in a run (docs/training.md: TD3 on ``ks-het-mild``).
     """
 
     def __init__(self, share: float, total: int):

@@ -101,8 +101,9 @@ same policy), ``relative_noise`` (PPO, a floor m in [0, 1]: exploration noise pr
 action, :class:`rl.policies.RelativeNoisePolicy`; ``log_std`` and ``log_std_final`` are then logs of the noise per
 unit of fraction), ``value_normalisation`` (PPO, a share in (0, 1]: the value's mean and scale follow the returns,
 this share of each rollout's moments, :class:`rl.policies.NormalisedValuePolicy`),
-``policy_averaging`` (PPO, a share in (0, 1]: the final model holds the policy's weights averaged over the start of
-every rollout in that last share of the run, :class:`rl.callbacks.PolicyAveraging`),
+``policy_averaging`` (a share in (0, 1]: the final model holds the policy's weights averaged over the start of
+every rollout in that last share of the run, a rollout being one VecEnv step for SAC, TD3 and DDPG,
+:class:`rl.callbacks.PolicyAveraging`),
 ``recent_replay`` (SAC, TD3, DDPG: ``{transitions: N, share:
 f}``, a share f of every batch from the newest N transitions, :class:`rl.replay.RecentReplayBuffer`),
 ``target_entropy_final`` and ``target_entropy_anneal_start`` (SAC): the exploration annealing of :mod:`rl.callbacks`;
@@ -240,8 +241,6 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
             raise ValueError(f"relative_noise applies to PPO only (its Gaussian noise), not {algo}")
     if "policy_averaging" in hyper:
         checks.half_open("policy_averaging", hyper["policy_averaging"], 0.0, 1.0)
-        if algo != "ppo":
-            raise ValueError(f"policy_averaging applies to PPO only, not {algo}")
     if "value_normalisation" in hyper:
         checks.half_open("value_normalisation", hyper["value_normalisation"], 0.0, 1.0)
         if algo != "ppo":

@@ -101,15 +101,19 @@ PPO_VALUE_NORMALISED = PPO.replace(hyper_overrides={**PPO.hyper_overrides, "valu
 # PPO whose model.zip holds the weights averaged over the second half: the running sums come back on resume
 PPO_AVERAGED = PPO.replace(hyper_overrides={**PPO.hyper_overrides, "policy_averaging": 0.5})
 
+# TD3 averaged over the second half: the sums over its VecEnv steps come back on resume, with the replay buffer
+TD3_AVERAGED = TrainConfig("rbc", "td3", 600, seed=3, n_economies=2, preset="tuned", checkpoint_every=200,
+                           overrides={"episode_length": 40}, hyper_overrides={"learning_starts": 100, "policy_averaging": 0.5})
+
 # PPO with one advantage per action (rl.ppo.PerActionPPO): its own class comes back on resume
 PPO_PER_ACTION = PPO.replace(hyper_overrides={**PPO.hyper_overrides, "expected_next_value": True,
                                               "per_action_advantages": True})
 
 
 @pytest.mark.parametrize("config", [PPO, SAC, PPO_CRITIC_SILU, TD3_SNAPSHOT, PPO_VALUE_NORMALISED, PPO_AVERAGED,
-                                    PPO_PER_ACTION],
+                                    PPO_PER_ACTION, TD3_AVERAGED],
                          ids=["ppo", "sac", "ppo-critic-silu", "td3-snapshot", "ppo-value-normalised",
-                              "ppo-averaged", "ppo-per-action"])
+                              "ppo-averaged", "ppo-per-action", "td3-averaged"])
 def test_killed_and_resumed_run_ends_with_the_same_weights(tmp_path, config, capsys):
     whole, resumed = tmp_path / "whole", tmp_path / "resumed"
     train(config, whole)

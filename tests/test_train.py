@@ -36,7 +36,7 @@ def test_presets_cover_every_algorithm_and_gamma_is_beta():
     ({"algo": "td3", "extra": {"action_noise_std": 0.1, "action_noise_final": float("nan")}}, "action_noise_final"),
     ({"algo": "ppo", "extra": {"behaviour_snapshot_every": 100}}, "behaviour_snapshot_every applies to the off-policy"),
     ({"algo": "sac", "extra": {"log_std_final": -4.0}}, "log_std_final applies to PPO only"),
-    ({"algo": "td3", "extra": {"policy_averaging": 0.1}}, "policy_averaging applies to PPO only"),
+    ({"algo": "td3", "extra": {"policy_averaging": -0.1}}, "policy_averaging"),
     ({"algo": "ppo", "extra": {"policy_averaging": 0.0}}, "policy_averaging"),
     ({"algo": "ppo", "extra": {"policy_averaging": 1.5}}, "policy_averaging"),
     ({"algo": "ppo", "extra": {"log_std_final": [-4.0, "x"]}}, "log_std_final must be a finite number or a list"),
@@ -419,19 +419,24 @@ def test_policy_averaging_averages_the_rollouts_of_the_final_stretch_and_survive
                 moved.on_training_start({}, {})
 
 
-def test_a_run_with_policy_averaging_saves_the_average(tmp_path, capsys):
-    """The same run with and without averaging trains alike (the returns) and saves different weights."""
+@pytest.mark.parametrize("algo", ["ppo", "td3"])
+def test_a_run_with_policy_averaging_saves_the_average(tmp_path, capsys, algo):
+    """The same run with and without averaging trains alike (the returns) and saves different weights; for TD3 a
+    rollout is one VecEnv step, its gradient steps after it."""
     from rl.loading import load_model
 
-    kwargs = dict(seed=5, preset="tuned", n_economies=2, n_steps=16, overrides={"episode_length": 40})
-    hyper = {"batch_size": 16, "n_epochs": 2}
-    plain = train(TrainConfig("rbc", "ppo", 512, hyper_overrides=hyper, **kwargs), tmp_path / "plain")
-    averaged = train(TrainConfig("rbc", "ppo", 512, hyper_overrides={**hyper, "policy_averaging": 0.5}, **kwargs),
+    kwargs = dict(seed=5, preset="tuned", n_economies=2, overrides={"episode_length": 40})
+    if algo == "ppo":
+        kwargs["n_steps"] = 16
+        hyper, rollouts = {"batch_size": 16, "n_epochs": 2}, 9  # the rollouts that end at 256, 288, ..., 512
+    else:
+        hyper, rollouts = {"learning_starts": 100, "gradient_steps": 2}, 129  # the steps that end at 256, ..., 512
+    plain = train(TrainConfig("rbc", algo, 512, hyper_overrides=hyper, **kwargs), tmp_path / "plain")
+    averaged = train(TrainConfig("rbc", algo, 512, hyper_overrides={**hyper, "policy_averaging": 0.5}, **kwargs),
                      tmp_path / "averaged")
-    # the rollouts that end at 256, 288, ..., 512 agent-steps
-    assert "model.zip holds the policy averaged over the last 9 rollouts" in capsys.readouterr().out
+    assert f"model.zip holds the policy averaged over the last {rollouts} rollouts" in capsys.readouterr().out
     assert plain["final_return"] == averaged["final_return"]
-    assert (plain["averaged_rollouts"], averaged["averaged_rollouts"]) == (0, 9)  # what TRAINED.md reports
+    assert (plain["averaged_rollouts"], averaged["averaged_rollouts"]) == (0, rollouts)  # what TRAINED.md reports
     experiment = make_experiment("rbc", episode_length=40)
     weights = [load_model(tmp_path / name, experiment).policy.state_dict() for name in ("plain", "averaged")]
     assert not all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
