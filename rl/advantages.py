@@ -104,9 +104,6 @@ class ExpectedNextValue(BaseCallback):
             raise ValueError("antithetic_advantages needs per_action_advantages: true")
         if fixed_saving_labour and not per_action:
             raise ValueError("fixed_saving_labour needs per_action_advantages: true")
-        if fixed_saving_labour and experiment.action_interface == "saving":
-            raise ValueError("fixed_saving_labour is for action_interface 'fraction': with 'saving' labour's own "
-                             "advantage is already taken at unchanged saving")
         self.experiment = experiment
         self.value_lambda = None if value_lambda is None else float(value_lambda)
         self.mean_action_baseline = bool(mean_action_baseline)
@@ -216,7 +213,9 @@ def per_action_advantages(experiment: Experiment, observations, actions, mean_ac
     with labour's noise estimates that directional derivative.  It has no later temporal-difference errors: the
     condition is static.  The fraction's advantage is the per-action one above.  Measured on ``general`` it does
     not train: the direction needs the fraction's mean to move with labour's, and the policy moves labour's alone
-    (docs/training.md)."""
+    (docs/training.md).  Under ``action_interface`` ``saving`` the first action is the saving share, and labour's
+    direction at its mean share is the policy's own: there labour's advantage is (L(mu_s, l_+) - L(mu_s, l_-)) / 2,
+    next period's own capital moving only as today's prices move the full-time wealth the share is taken of."""
     sampled = np.asarray(actions, dtype=float)
     mean = np.asarray(mean_actions, dtype=float).reshape(sampled.shape)
     advantages = np.asarray(advantages, dtype=float)
@@ -240,7 +239,10 @@ def per_action_advantages(experiment: Experiment, observations, actions, mean_ac
         out[..., action] = advantages - np.where(next_non_terminal > 0.0, shift, 0.0)
     if fixed_saving_labour:
         labours = (sampled[..., 1], 2.0 * mean[..., 1] - sampled[..., 1])
-        fractions = fixed_saving_fractions(experiment, observations, sampled, mean, labours)
+        if experiment.action_interface == "saving":  # the share at its mean: the policy's own labour direction
+            fractions = (mean[..., 0], mean[..., 0])
+        else:
+            fractions = fixed_saving_fractions(experiment, observations, sampled, mean, labours)
         ends = [lookahead(np.stack([fraction, labour], axis=-1)) for fraction, labour in zip(fractions, labours)]
         out[..., 1] = 0.5 * (ends[0] - ends[1])
     return out

@@ -392,7 +392,6 @@ def test_saving_interface_corners_stay_finite():
 
 
 def test_saving_interface_positive_control_and_refusals():
-    from rl.advantages import ExpectedNextValue
     from rl.rollout import actor_policy, constant_actor, simulate_agents
     from validation.general import general_scores, steady_state_actor
     from validation.welfare import scaled_actor
@@ -418,8 +417,6 @@ def test_saving_interface_positive_control_and_refusals():
         make_experiment("ks")._replace(action_interface="saving")
     with pytest.raises(ValueError, match="action_interface"):
         make_experiment("general")._replace(action_interface="consumption")
-    with pytest.raises(ValueError, match="fixed_saving_labour is for action_interface 'fraction'"):
-        ExpectedNextValue(exp, per_action=True, fixed_saving_labour=True)
     with pytest.raises(ValueError, match="scaled_actor scales the consumption fraction"):
         scaled_actor(steady_state_actor(exp), exp, 0, 1.01)
     assert "action_interface" not in make_experiment("general")._asdict()  # earlier run records read unchanged

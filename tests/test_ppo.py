@@ -212,6 +212,51 @@ def test_labour_at_fixed_saving_keeps_the_households_saving_and_follows_the_intr
     assert np.abs(plain[0] - plain[1]).max() > 0.1 * np.abs(plain[0]).max()
 
 
+def test_labour_at_fixed_saving_under_the_saving_interface_is_the_odd_part_at_the_mean_share():
+    """action_interface saving: labour's fixed-saving advantage is (L(mu_s, l) - L(mu_s, 2 mu_l - l)) / 2, the
+    share at its mean; it hardly depends on the value function's slope in own capital, since next period's own
+    capital then moves with labour only through today's prices in the full-time wealth.  Stated before measuring:
+    at N = 9 that price effect is a few percent of the wage (alpha / (N L), about 0.06), so the dependence must stay
+    below a tenth of that of labour's own term at an unchanged consumption fraction (the control), judged where
+    the cap on saving (99.5 percent of today's wealth) binds at neither labour: a household at the cap saves what
+    its labour earns, as under the fraction interface.  Labour's mirror stays inside the box."""
+    from econ.economy import ACTION_EPS
+    from rl.advantages import _counterfactual_periods
+    exp, states, o, _, r, d, _, value = _general_rollout()
+    saving = exp._replace(action_interface="saving")
+    alive, advantages = np.ones(r.shape), np.zeros(r.shape)
+    rng = np.random.default_rng(1)
+    mean = np.stack([rng.uniform(-0.6, 0.2, r.shape), rng.uniform(-0.6, 0.6, r.shape)], axis=-1)
+    a = np.stack([rng.uniform(-0.6, 0.2, r.shape), mean[..., 1] + rng.choice([-0.2, 0.2], r.shape)], axis=-1)
+
+    def other_value(x):
+        x = np.asarray(x, dtype=float)
+        return value(x) + 7.0 * x[:, 0]
+
+    def lookahead(played, v=value):
+        return counterfactual_lookahead_baseline(saving, o, a, played, r, saving.beta, v)
+
+    mirrored, alone = mean.copy(), mean.copy()
+    alone[..., 1] = a[..., 1]
+    mirrored[..., 1] = 2.0 * mean[..., 1] - a[..., 1]
+    got = [per_action_advantages(saving, o, a, mean, r, saving.beta, v, advantages, alive,
+                                 fixed_saving_labour=True)[..., 1] for v in (value, other_value)]
+    np.testing.assert_allclose(got[0], 0.5 * (lookahead(alone) - lookahead(mirrored)), rtol=1e-5, atol=1e-5)
+    assert np.abs(got[0]).max() > 1e-3  # the control: labour's noise matters
+    # the control: the fraction interface's labour term at an unchanged fraction
+    plain = [0.5 * (counterfactual_lookahead_baseline(exp, o, a, alone, r, exp.beta, v)
+                    - counterfactual_lookahead_baseline(exp, o, a, mirrored, r, exp.beta, v))
+             for v in (value, other_value)]
+    slack = np.ones(r.shape, dtype=bool)
+    for played in (alone, mirrored):
+        period = _counterfactual_periods(saving, o, a, played)
+        capital, wealth = (x[period.rows].reshape(r.shape) for x in (period.counterfactual.next_capital,
+                                                                     period.counterfactual.wealth))
+        slack &= capital < (1.0 - ACTION_EPS) * wealth * (1.0 - 1e-9)
+    assert slack.mean() > 0.5  # most households: the check is about them
+    assert np.abs(got[1] - got[0])[slack].max() < 0.1 * np.abs(plain[1] - plain[0])[slack].max()
+
+
 def test_per_action_advantages_are_refused_where_they_cannot_apply():
     with pytest.raises(ValueError, match="per_action_advantages needs an AR\\(1\\) economy with two or more actions"):
         ExpectedNextValue(make_experiment("ks"), per_action=True)
