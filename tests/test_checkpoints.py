@@ -103,7 +103,8 @@ PPO_AVERAGED = PPO.replace(hyper_overrides={**PPO.hyper_overrides, "policy_avera
 
 # TD3 averaged over the second half: the sums over its VecEnv steps come back on resume, with the replay buffer
 TD3_AVERAGED = TrainConfig("rbc", "td3", 600, seed=3, n_economies=2, preset="tuned", checkpoint_every=200,
-                           overrides={"episode_length": 40}, hyper_overrides={"learning_starts": 100, "policy_averaging": 0.5})
+                           overrides={"episode_length": 40},
+                           hyper_overrides={"learning_starts": 100, "policy_averaging": 0.5})
 
 # PPO with one advantage per action (rl.ppo.PerActionPPO): its own class comes back on resume
 PPO_PER_ACTION = PPO.replace(hyper_overrides={**PPO.hyper_overrides, "expected_next_value": True,
