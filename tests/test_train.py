@@ -420,10 +420,21 @@ def test_policy_averaging_averages_the_rollouts_of_the_final_stretch_and_survive
 
 
 @pytest.mark.parametrize("algo", ["ppo", "td3"])
-def test_a_run_with_policy_averaging_saves_the_average(tmp_path, capsys, algo):
-    """The same run with and without averaging trains alike (the returns) and saves different weights; for TD3 a
-    rollout is one VecEnv step, its gradient steps after it."""
+def test_a_run_with_policy_averaging_saves_the_average(tmp_path, capsys, monkeypatch, algo):
+    """The same run with and without averaging trains alike (the returns); the averaged run's ``model.zip`` holds
+    the mean of the weights its rollouts in the window were collected with, recorded here as they happen and
+    averaged here in double precision; for TD3 a rollout is one VecEnv step, its gradient steps after it."""
+    from rl.callbacks import PolicyAveraging
     from rl.loading import load_model
+
+    recorded, original = [], PolicyAveraging._on_rollout_end
+
+    def recording(self):
+        if self.num_timesteps >= 256:  # the window: the second half of the 512 agent-steps
+            recorded.append({k: v.detach().clone().double() for k, v in self.model.policy.state_dict().items()})
+        original(self)
+
+    monkeypatch.setattr(PolicyAveraging, "_on_rollout_end", recording)
 
     kwargs = dict(seed=5, preset="tuned", n_economies=2, overrides={"episode_length": 40})
     if algo == "ppo":
@@ -440,6 +451,10 @@ def test_a_run_with_policy_averaging_saves_the_average(tmp_path, capsys, algo):
     experiment = make_experiment("rbc", episode_length=40)
     weights = [load_model(tmp_path / name, experiment).policy.state_dict() for name in ("plain", "averaged")]
     assert not all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+    assert len(recorded) == rollouts
+    for name, saved in weights[1].items():
+        mean = sum(snapshot[name] for snapshot in recorded) / rollouts
+        assert torch.equal(saved, mean.to(saved.dtype)), name
 
 
 def test_every_yaml_recipe_is_a_valid_run_configuration():
