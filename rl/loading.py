@@ -90,7 +90,7 @@ def build_model(algo: str, hyper: dict, experiment: Experiment, *, seed=None, en
     """A fresh SB3 model of ``algo`` with the resolved hyperparameters ``hyper`` (CPU, ``MlpPolicy`` or
     :func:`rl.recipes.policy_class`'s policy; with ``critic_per_type`` :class:`rl.policies.TypeCriticSACPolicy`
     (SAC) or :class:`rl.policies.TypeNetworksPolicy` (PPO; also with ``actor_per_type``) for ``experiment``'s kappa
-    types; with ``relative_noise`` :class:`rl.policies.RelativeNoisePolicy`; with ``value_normalisation``
+    types (or those of ``household_types``); with ``relative_noise`` :class:`rl.policies.RelativeNoisePolicy`; with ``value_normalisation``
     :class:`rl.policies.NormalisedValuePolicy`)."""
     env = EconomyVecEnv(experiment, seed=0) if env is None else env
     kwargs = sb3_kwargs(hyper, experiment)
@@ -98,7 +98,7 @@ def build_model(algo: str, hyper: dict, experiment: Experiment, *, seed=None, en
     options = {"actor_per_type": "actor", "critic_per_type": "value"}
     chosen = [key for key in options if hyper.get(key)]
     if chosen:
-        extra = type_policy_kwargs(experiment, chosen[0])  # the first option named, for its error message
+        extra = type_policy_kwargs(experiment, chosen[0], hyper.get("household_types"))  # first named: its error
         kwargs["policy_kwargs"] = {**(kwargs.get("policy_kwargs") or {}), **extra}
         if algo == "ppo":
             policy = TypeNetworksPolicy

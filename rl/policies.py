@@ -41,8 +41,9 @@ al. 2016) and are moved without changing any value the critic predicts.
 from __future__ import annotations
 
 import copy
-from typing import Sequence
+from typing import Sequence, Union
 
+import numpy as np
 import torch as th
 from stable_baselines3.common.policies import ActorCriticPolicy, ContinuousCritic
 from stable_baselines3.common.torch_layers import FlattenExtractor, create_mlp
@@ -86,17 +87,40 @@ class CriticActivationPolicy(ActorCriticPolicy):
         return {**super()._get_constructor_parameters(), "critic_activation_fn": self._critic_activation_fn}
 
 
-def distinct_type_values(type_values: Sequence[float]) -> list[float]:
-    """``type_values`` as floats; a ValueError unless they are distinct and there is at least one."""
-    values = [float(v) for v in type_values]
-    if not values or len(set(values)) != len(values):
+def type_key(type_column: Union[int, Sequence[int]]) -> Union[int, list[int]]:
+    """The observation column (an int) or columns (a list of ints, two or more) whose values make a household's
+    type; a ValueError for an empty or repeated list."""
+    if isinstance(type_column, (int, np.integer)):
+        return int(type_column)
+    columns = [int(c) for c in type_column]
+    if len(columns) < 2 or len(set(columns)) != len(columns):
+        raise ValueError(f"type_column must be one column or two or more distinct ones, got {type_column!r}")
+    return columns
+
+
+def distinct_type_values(type_values: Sequence, type_column: Union[int, Sequence[int]] = 0) -> list:
+    """``type_values`` as floats (one ``type_column``) or as rows of one float per column (several); a ValueError
+    unless they are distinct, of the columns' length, and there is at least one."""
+    key = type_key(type_column)
+    if isinstance(key, int):
+        values = [float(v) for v in type_values]
+        rows = [(v,) for v in values]
+    else:
+        values = [[float(x) for x in v] for v in type_values]
+        rows = [tuple(v) for v in values]
+    if not rows or len(set(rows)) != len(rows) or any(len(r) != (1 if isinstance(key, int) else len(key))
+                                                       for r in rows):
         raise ValueError(f"type_values must be distinct observed values, one per type, got {type_values!r}")
     return values
 
 
-def nearest_type(obs: th.Tensor, type_column: int, type_values: th.Tensor) -> th.Tensor:
-    """Type index (B,) of each observation: the nearest of ``type_values`` to its column ``type_column``."""
-    return (obs[:, type_column:type_column + 1] - type_values).abs().argmin(dim=1)
+def nearest_type(obs: th.Tensor, type_column: Union[int, Sequence[int]], type_values: th.Tensor) -> th.Tensor:
+    """Type index (B,) of each observation: the nearest of ``type_values`` to its column ``type_column`` (with
+    several columns, the row of ``type_values`` nearest to the observation's values in them, by absolute
+    distance)."""
+    if isinstance(type_column, int):
+        return (obs[:, type_column:type_column + 1] - type_values).abs().argmin(dim=1)
+    return (obs[:, type_column].unsqueeze(1) - type_values).abs().sum(dim=2).argmin(dim=1)
 
 
 def by_type(networks: Sequence[nn.Module], x: th.Tensor, types: th.Tensor, width: int) -> th.Tensor:
@@ -117,10 +141,10 @@ class TypeCritic(ContinuousCritic):
     type's, so with one type the critic computes what ``ContinuousCritic`` does.
     """
 
-    def __init__(self, *args, type_column: int, type_values: Sequence[float], **kwargs):
+    def __init__(self, *args, type_column: Union[int, Sequence[int]], type_values: Sequence, **kwargs):
         super().__init__(*args, **kwargs)
-        values = distinct_type_values(type_values)
-        self.type_column = int(type_column)
+        values = distinct_type_values(type_values, type_column)
+        self.type_column = type_key(type_column)
         self.register_buffer("type_values", th.tensor(values, dtype=th.float32), persistent=False)
         features_dim = self.q_networks[0][0].in_features
         layers = [m.out_features for m in self.q_networks[0] if isinstance(m, nn.Linear)][:-1]
@@ -156,9 +180,10 @@ class TypeCriticSACPolicy(SACPolicy):
     """SAC's ``MlpPolicy`` whose critics (and target critics) are :class:`TypeCritic`: one set of networks per
     household type; the actor is SB3's, shared by every household."""
 
-    def __init__(self, *args, type_column: int, type_values: Sequence[float], **kwargs):
+    def __init__(self, *args, type_column: Union[int, Sequence[int]], type_values: Sequence, **kwargs):
         # read by make_critic, which SACPolicy.__init__ calls
-        self._type_column, self._type_values = int(type_column), [float(v) for v in type_values]
+        self._type_column = type_key(type_column)
+        self._type_values = distinct_type_values(type_values, type_column)
         super().__init__(*args, **kwargs)
 
     def make_critic(self, features_extractor=None) -> TypeCritic:
@@ -176,10 +201,11 @@ class TypeHiddenNet(nn.Module):
     the copy of its type (the nearest of ``type_values`` to its column ``type_column``).  The first copy is the
     network it is given, so with one type it computes what that network does."""
 
-    def __init__(self, network: nn.Sequential, width: int, type_column: int, type_values: Sequence[float]):
+    def __init__(self, network: nn.Sequential, width: int, type_column: Union[int, Sequence[int]],
+                 type_values: Sequence):
         super().__init__()
-        values = distinct_type_values(type_values)
-        self.type_column, self.width = int(type_column), int(width)
+        values = distinct_type_values(type_values, type_column)
+        self.type_column, self.width = type_key(type_column), int(width)
         self.register_buffer("type_values", th.tensor(values, dtype=th.float32), persistent=False)
         copies = [copy.deepcopy(network) for _ in values[1:]]
         for net in copies:
@@ -211,13 +237,14 @@ class TypeNetworksPolicy(ActorCriticPolicy):
     themselves (SB3's ``FlattenExtractor``, the ``MlpPolicy`` default): the type is read from them.
     """
 
-    def __init__(self, *args, type_column: int, type_values: Sequence[float], per_type: Sequence[str] = ("value",),
-                 **kwargs):
+    def __init__(self, *args, type_column: Union[int, Sequence[int]], type_values: Sequence,
+                 per_type: Sequence[str] = ("value",), **kwargs):
         per_type = tuple(per_type)
         if not per_type or not set(per_type) <= set(TYPE_NETWORKS) or len(set(per_type)) != len(per_type):
             raise ValueError(f"per_type must name some of {TYPE_NETWORKS} once each, got {per_type!r}")
         # read by _build_mlp_extractor, which ActorCriticPolicy.__init__ calls
-        self._type_column, self._type_values = int(type_column), distinct_type_values(type_values)
+        self._type_column = type_key(type_column)
+        self._type_values = distinct_type_values(type_values, type_column)
         self._per_type = per_type
         super().__init__(*args, **kwargs)
         if not isinstance(self.features_extractor, FlattenExtractor):

@@ -13,7 +13,7 @@ import difflib
 import inspect
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 import stable_baselines3 as sb3
@@ -97,7 +97,9 @@ labour at unchanged saving, which the intratemporal condition alone sets, :func:
 :func:`rl.sac.combine_critics`; 1, SB3's, by default), ``critic_per_type`` (SAC: one set of critic networks per
 kappa type, :class:`rl.policies.TypeCriticSACPolicy`; PPO: the value network's hidden layers per kappa type,
 :class:`rl.policies.TypeNetworksPolicy`), ``actor_per_type`` (PPO: the actor's hidden layers per kappa type, the
-same policy), ``relative_noise`` (PPO, a floor m in [0, 1]: exploration noise proportional to m plus the fraction at the mean
+same policy), ``household_types`` (with either: the observations whose values make a type, some of
+:data:`TYPE_OBSERVATIONS`; ``[capital_productivity, labour_productivity]`` gives every (kappa, lambda) pair its
+own networks), ``relative_noise`` (PPO, a floor m in [0, 1]: exploration noise proportional to m plus the fraction at the mean
 action, :class:`rl.policies.RelativeNoisePolicy`; ``log_std`` and ``log_std_final`` are then logs of the noise per
 unit of fraction), ``value_normalisation`` (PPO, a share in (0, 1]: the value's mean and scale follow the returns,
 this share of each rollout's moments, :class:`rl.policies.NormalisedValuePolicy`),
@@ -250,6 +252,13 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
         own_class.append("policy_kwargs critic_activation_fn")
     if len(own_class) > 1 and own_class[0] in ("relative_noise", "value_normalisation"):
         raise ValueError(f"{own_class[0]} and {own_class[1]} cannot be combined (each is its own policy class)")
+    if "household_types" in hyper:
+        names = hyper["household_types"]
+        if (not isinstance(names, (list, tuple)) or not names or len(set(names)) != len(names)
+                or not set(names) <= set(TYPE_OBSERVATIONS)):
+            raise ValueError(f"household_types must list some of {TYPE_OBSERVATIONS} once each, got {names!r}")
+        if not (hyper.get("critic_per_type") or hyper.get("actor_per_type")):
+            raise ValueError("household_types needs critic_per_type or actor_per_type (whose types it defines)")
     for key, algos in (("critic_per_type", ("sac", "ppo")), ("actor_per_type", ("ppo",))):
         if key not in hyper:
             continue
@@ -353,18 +362,30 @@ def policy_class(algo: str, policy_kwargs: dict | None):
     return CriticActivationPolicy
 
 
-def type_policy_kwargs(exp: Experiment, option: str = "critic_per_type") -> dict:
+TYPE_OBSERVATIONS = ("capital_productivity", "labour_productivity")
+"""The observations ``household_types`` may name: the columns whose values make a household's type for
+``critic_per_type`` and ``actor_per_type`` (kappa alone by default)."""
+
+
+def type_policy_kwargs(exp: Experiment, option: str = "critic_per_type",
+                       household_types: Optional[Sequence[str]] = None) -> dict:
     """The ``policy_kwargs`` :class:`rl.policies.TypeCriticSACPolicy` (or :class:`rl.policies.TypeNetworksPolicy`)
-    needs for ``exp``: the observation column of kappa and each type's observed value; a ValueError naming
-    ``option`` without observed kappa types."""
-    if "capital_productivity" not in exp.observations:
-        raise ValueError(f"{option} needs capital_productivity among the observations of {exp.name!r} "
-                         f"({exp.observations})")
-    kappa = np.unique(np.asarray(exp.capital_productivity, dtype=float))
-    if kappa.size < 2:
-        raise ValueError(f"{option} needs at least two kappa types, {exp.name!r} has {kappa.size}")
-    observed = 1.0 + (kappa - 1.0) / exp.productivity_scale  # as rl.core.observe writes them
-    return {"type_column": exp.observations.index("capital_productivity"), "type_values": observed.tolist()}
+    needs for ``exp``: the observation column of kappa (or the columns ``household_types`` names) and each type's
+    observed value (or values: one row per distinct combination among the households); a ValueError naming
+    ``option`` without observed types."""
+    names = ["capital_productivity"] if household_types is None else list(household_types)
+    for name in names:
+        if name not in exp.observations:
+            raise ValueError(f"{option} needs {name} among the observations of {exp.name!r} ({exp.observations})")
+    raw = np.column_stack([np.asarray(getattr(exp, name), dtype=float) for name in names])
+    types = np.unique(raw, axis=0)
+    if types.shape[0] < 2:
+        raise ValueError(f"{option} needs at least two types of {' and '.join(names)}, {exp.name!r} has "
+                         f"{types.shape[0]}")
+    observed = 1.0 + (types - 1.0) / exp.productivity_scale  # as rl.core.observe writes them
+    if len(names) == 1:
+        return {"type_column": exp.observations.index(names[0]), "type_values": observed[:, 0].tolist()}
+    return {"type_column": [exp.observations.index(name) for name in names], "type_values": observed.tolist()}
 
 
 def _refuse_unknown(what: str, given: dict, accepted: set) -> None:
@@ -405,6 +426,7 @@ def sb3_kwargs(hyper: dict, exp) -> dict:
     kwargs.pop("critic_groups", None)
     kwargs.pop("critic_per_type", None)
     kwargs.pop("actor_per_type", None)
+    kwargs.pop("household_types", None)
     kwargs.pop("relative_noise", None)
     kwargs.pop("value_normalisation", None)
     kwargs.pop("policy_averaging", None)

@@ -256,7 +256,7 @@ def train(config: TrainConfig, out, *, resume: bool = False, overwrite: bool = F
     for key in ("critic_per_type", "actor_per_type"):
         if hyper.get(key):
             try:
-                type_policy_kwargs(exp, key)
+                type_policy_kwargs(exp, key, hyper.get("household_types"))
             except ValueError as err:
                 raise SettingError("hyper_overrides", str(err)) from None
     for key in ("advantage_groups", "actor_groups", "critic_groups"):

@@ -819,6 +819,53 @@ def test_ppo_actor_per_type_routes_each_households_action_through_its_types_hidd
     assert not (tmp_path / "ks").exists()
 
 
+def test_household_types_give_every_kappa_lambda_pair_its_own_networks(tmp_path):
+    """household_types [capital_productivity, labour_productivity] on general: nine actor copies (PPO) and nine
+    critic sets (SAC), one per household's (kappa, lambda), each household's action mean read from its own copy;
+    kappa alone keeps the one-column form (what saved models hold); a trained run loads; refused without a
+    per-type option, with a name it does not know, and where the observations lack the column."""
+    from rl.loading import build_model, load_model
+    from rl.policies import TypeCritic, TypeHiddenNet
+    from rl.recipes import type_policy_kwargs
+    exp = make_experiment("general", episode_length=40, tfp_scale=0.0229, productivity_scale=0.02)
+    both = ["capital_productivity", "labour_productivity"]
+    one = type_policy_kwargs(exp, "actor_per_type")
+    assert one["type_column"] == exp.observations.index("capital_productivity")
+    assert one["type_values"] == pytest.approx([0.0, 1.0, 2.0], abs=1e-12)
+    kwargs = type_policy_kwargs(exp, "actor_per_type", both)
+    assert kwargs["type_column"] == [exp.observations.index(name) for name in both]
+    assert np.allclose(sorted(map(tuple, kwargs["type_values"])), [(k, l) for k in range(3) for l in range(3)],
+                       rtol=0, atol=1e-12)
+    obs = core.observe(exp, core.initial_state(exp, 2, np.random.default_rng(1)))
+    households = np.tile(np.arange(exp.num_agents), obs.shape[0])
+    obs = torch.as_tensor(obs.reshape(-1, obs.shape[-1]))
+    extra = {"actor_per_type": True, "household_types": both}
+    model = build_model("ppo", hyperparameters("ppo", "tuned", exp.beta, n_steps=32, extra=extra), exp, seed=0)
+    net = model.policy.mlp_extractor.policy_net
+    assert isinstance(net, TypeHiddenNet) and len(net.networks) == 9
+    types = net.types_of(obs).numpy()
+    assert sorted(set(types.tolist())) == list(range(9))  # every household its own copy, always the same one
+    assert all(len(set(types[households == h].tolist())) == 1 for h in range(exp.num_agents))
+    mean = model.policy.action_net(net(obs))
+    for row, t in enumerate(types.tolist()):
+        assert torch.allclose(mean[row], model.policy.action_net(net.networks[t](obs[row:row + 1]))[0])
+    sac = build_model("sac", hyperparameters("sac", "tuned", exp.beta, extra={"critic_per_type": True,
+                                                                             "household_types": both}), exp, seed=0)
+    assert isinstance(sac.critic, TypeCritic) and sorted(set(sac.critic.types_of(obs).tolist())) == list(range(9))
+    run = tmp_path / "run"
+    train(TrainConfig("general", "ppo", timesteps=384, n_steps=32,
+                      overrides={"episode_length": 40, "productivity_scale": 0.02}, hyper_overrides=extra), run)
+    loaded = load_model(run, make_experiment("general", episode_length=40, productivity_scale=0.02))
+    assert len(loaded.policy.mlp_extractor.policy_net.networks) == 9
+    with pytest.raises(ValueError, match="household_types needs critic_per_type or actor_per_type"):
+        hyperparameters("ppo", "tuned", 0.95, extra={"household_types": both})
+    with pytest.raises(ValueError, match="household_types must list some of"):
+        hyperparameters("ppo", "tuned", 0.95, extra={"actor_per_type": True, "household_types": ["capital"]})
+    with pytest.raises(ValueError, match="actor_per_type needs labour_productivity among the observations"):
+        train(TrainConfig("ks-het-mild", "ppo", timesteps=64, hyper_overrides=extra), tmp_path / "ks-het")
+    assert not (tmp_path / "ks-het").exists()
+
+
 def test_ppo_relative_noise_scales_the_fractions_noise_with_the_fraction_and_stops_its_gradient(tmp_path):
     """relative_noise m: the standard deviation of the consumption fraction's noise is exp(log_std) times m plus the
     fraction at the mean action (the environment's own affine map, econ.economy.action_to_fraction, as the
