@@ -90,8 +90,8 @@ def build_model(algo: str, hyper: dict, experiment: Experiment, *, seed=None, en
     """A fresh SB3 model of ``algo`` with the resolved hyperparameters ``hyper`` (CPU, ``MlpPolicy`` or
     :func:`rl.recipes.policy_class`'s policy; with ``critic_per_type`` :class:`rl.policies.TypeCriticSACPolicy`
     (SAC) or :class:`rl.policies.TypeNetworksPolicy` (PPO; also with ``actor_per_type``) for ``experiment``'s kappa
-    types (or those of ``household_types``); with ``relative_noise`` :class:`rl.policies.RelativeNoisePolicy`; with ``value_normalisation``
-    :class:`rl.policies.NormalisedValuePolicy`)."""
+    types (or those of ``household_types``); with ``relative_noise`` :class:`rl.policies.RelativeNoisePolicy`;
+    with ``value_normalisation`` :class:`rl.policies.NormalisedValuePolicy`)."""
     env = EconomyVecEnv(experiment, seed=0) if env is None else env
     kwargs = sb3_kwargs(hyper, experiment)
     policy = policy_class(algo, kwargs.get("policy_kwargs"))

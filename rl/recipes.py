@@ -99,9 +99,9 @@ kappa type, :class:`rl.policies.TypeCriticSACPolicy`; PPO: the value network's h
 :class:`rl.policies.TypeNetworksPolicy`), ``actor_per_type`` (PPO: the actor's hidden layers per kappa type, the
 same policy), ``household_types`` (with either: the observations whose values make a type, some of
 :data:`TYPE_OBSERVATIONS`; ``[capital_productivity, labour_productivity]`` gives every (kappa, lambda) pair its
-own networks), ``relative_noise`` (PPO, a floor m in [0, 1]: exploration noise proportional to m plus the fraction at the mean
-action, :class:`rl.policies.RelativeNoisePolicy`; ``log_std`` and ``log_std_final`` are then logs of the noise per
-unit of fraction), ``value_normalisation`` (PPO, a share in (0, 1]: the value's mean and scale follow the returns,
+own networks), ``relative_noise`` (PPO, a floor m in [0, 1]: exploration noise proportional to m plus the fraction
+at the mean action, :class:`rl.policies.RelativeNoisePolicy`; ``log_std`` and ``log_std_final`` are then logs of
+the noise per unit of fraction), ``value_normalisation`` (PPO, a share in (0, 1]: the value's mean and scale follow the returns,
 this share of each rollout's moments, :class:`rl.policies.NormalisedValuePolicy`),
 ``policy_averaging`` (a share in (0, 1]: the final model holds the policy's weights averaged over the start of
 every rollout in that last share of the run, a rollout being one VecEnv step for SAC, TD3 and DDPG,
@@ -254,8 +254,8 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
         raise ValueError(f"{own_class[0]} and {own_class[1]} cannot be combined (each is its own policy class)")
     if "household_types" in hyper:
         names = hyper["household_types"]
-        if (not isinstance(names, (list, tuple)) or not names or len(set(names)) != len(names)
-                or not set(names) <= set(TYPE_OBSERVATIONS)):
+        if (not isinstance(names, (list, tuple)) or not names or not all(isinstance(n, str) for n in names)
+                or len(set(names)) != len(names) or not set(names) <= set(TYPE_OBSERVATIONS)):
             raise ValueError(f"household_types must list some of {TYPE_OBSERVATIONS} once each, got {names!r}")
         if not (hyper.get("critic_per_type") or hyper.get("actor_per_type")):
             raise ValueError("household_types needs critic_per_type or actor_per_type (whose types it defines)")
