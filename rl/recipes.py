@@ -101,8 +101,8 @@ same policy), ``household_types`` (with either: the observations whose values ma
 :data:`TYPE_OBSERVATIONS`; ``[capital_productivity, labour_productivity]`` gives every (kappa, lambda) pair its
 own networks), ``relative_noise`` (PPO, a floor m in [0, 1]: exploration noise proportional to m plus the fraction
 at the mean action, :class:`rl.policies.RelativeNoisePolicy`; ``log_std`` and ``log_std_final`` are then logs of
-the noise per unit of fraction), ``value_normalisation`` (PPO, a share in (0, 1]: the value's mean and scale follow the returns,
-this share of each rollout's moments, :class:`rl.policies.NormalisedValuePolicy`),
+the noise per unit of fraction), ``value_normalisation`` (PPO, a share in (0, 1]: the value's mean and scale
+follow the returns, this share of each rollout's moments, :class:`rl.policies.NormalisedValuePolicy`),
 ``policy_averaging`` (a share in (0, 1]: the final model holds the policy's weights averaged over the start of
 every rollout in that last share of the run, a rollout being one VecEnv step for SAC, TD3 and DDPG,
 :class:`rl.callbacks.PolicyAveraging`),
