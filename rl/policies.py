@@ -107,9 +107,8 @@ def distinct_type_values(type_values: Sequence, type_column: Union[int, Sequence
         rows = [(v,) for v in values]
     else:
         values = [[float(x) for x in v] for v in type_values]
-        rows = [tuple(v) for v in values]
-    if not rows or len(set(rows)) != len(rows) or any(len(r) != (1 if isinstance(key, int) else len(key))
-                                                       for r in rows):
+        rows = [tuple(v) for v in values if len(v) == len(key)]
+    if not rows or len(rows) != len(values) or len(set(rows)) != len(rows):
         raise ValueError(f"type_values must be distinct observed values, one per type, got {type_values!r}")
     return values
 
