@@ -28,6 +28,7 @@ from econ.experiments import EXPERIMENTS, Experiment, stationary_means
 from econ.krusell_smith import solve_krusell_smith
 from econ.rbc.steady_state import steady_state
 from rl.policies import CriticActivationPolicy
+from rl.polish import MARGINS
 from rl.replay import RecentReplayBuffer
 
 ALGORITHMS = ("sac", "ppo", "td3", "ddpg")
@@ -105,7 +106,9 @@ the noise per unit of fraction), ``value_normalisation`` (PPO, a share in (0, 1]
 follow the returns, this share of each rollout's moments, :class:`rl.policies.NormalisedValuePolicy`),
 ``policy_averaging`` (a share in (0, 1]: the final model holds the policy's weights averaged over the start of
 every rollout in that last share of the run, a rollout being one VecEnv step for SAC, TD3 and DDPG,
-:class:`rl.callbacks.PolicyAveraging`),
+:class:`rl.callbacks.PolicyAveraging`), ``polish`` (PPO on an AR(1) economy with two actions: ``{rounds, steps,
+learning_rate, anchor}``, the actor's mean moved after training along labour at unchanged saving until the
+intratemporal condition holds, :func:`rl.polish.polish`),
 ``recent_replay`` (SAC, TD3, DDPG: ``{transitions: N, share:
 f}``, a share f of every batch from the newest N transitions, :class:`rl.replay.RecentReplayBuffer`),
 ``target_entropy_final`` and ``target_entropy_anneal_start`` (SAC): the exploration annealing of :mod:`rl.callbacks`;
@@ -270,6 +273,8 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
             raise ValueError(f"{key} and policy_kwargs critic_activation_fn cannot be combined")
     if "recent_replay" in hyper:
         check_recent_replay(algo, hyper)
+    if "polish" in hyper:
+        check_polish(algo, hyper["polish"])
     for key in ("target_entropy_final", "target_entropy_anneal_start"):
         if key in hyper and algo != "sac":
             raise ValueError(f"{key} applies to SAC only, not {algo}")
@@ -326,6 +331,27 @@ def check_recent_replay(algo: str, hyper: dict) -> None:
     if value["transitions"] > buffer_size:
         raise ValueError(f"recent_replay transitions must be at most buffer_size ({buffer_size}), "
                          f"got {value['transitions']}")
+
+
+POLISH_KEYS = ("rounds", "steps", "learning_rate", "anchor")
+"""The fields of the ``polish`` setting (the arguments of :func:`rl.polish.polish`); ``margin`` may be added."""
+
+
+def check_polish(algo: str, value) -> None:
+    """``polish``: PPO's, a mapping of :data:`POLISH_KEYS` (and optionally ``margin``, one of
+    :data:`rl.polish.MARGINS`): ``rounds`` and ``steps`` positive integers, ``learning_rate`` > 0, ``anchor``
+    >= 0."""
+    if algo != "ppo":
+        raise ValueError(f"polish applies to PPO only (its Gaussian policy's mean), not {algo}")
+    if not isinstance(value, dict) or not set(POLISH_KEYS) <= set(value) <= set(POLISH_KEYS) | {"margin"}:
+        raise ValueError(f"polish must be {{rounds: R, steps: S, learning_rate: x, anchor: w}} "
+                         f"(and optionally margin), got {value!r}")
+    checks.positive_int("polish rounds", value["rounds"])
+    checks.positive_int("polish steps", value["steps"])
+    checks.positive("polish learning_rate", value["learning_rate"])
+    checks.non_negative("polish anchor", value["anchor"])
+    if value.get("margin", "intratemporal") not in MARGINS:
+        raise ValueError(f"polish margin must be one of {MARGINS}, got {value['margin']!r}")
 
 
 def check_sb3_arguments(algo: str, kwargs: dict) -> None:
@@ -430,6 +456,7 @@ def sb3_kwargs(hyper: dict, exp) -> dict:
     kwargs.pop("relative_noise", None)
     kwargs.pop("value_normalisation", None)
     kwargs.pop("policy_averaging", None)
+    kwargs.pop("polish", None)
     kwargs.pop("gae_lambda_final", None)
     kwargs.pop("value_lambda_final", None)
     kwargs.pop("mean_action_baseline", None)

@@ -47,6 +47,7 @@ from rl.core import check_shock_expectation
 from rl.config import SettingError, TrainConfig, add_arguments, flag_of, from_arguments
 from rl.evaluation import Evaluator, ScorecardEvalCallback
 from rl.loading import OFF_POLICY, build_model, model_class, restore_unsaved
+from rl.polish import check_polishable, polish
 from rl.recipes import (CENTRE_BY_TYPE, LinearSchedule, centred, check_center_rewards, hyperparameters, recipe,
                         reward_offset, sb3_kwargs, type_reward_offsets, type_policy_kwargs)
 from rl.vec_env import EconomyVecEnv
@@ -265,6 +266,11 @@ def train(config: TrainConfig, out, *, resume: bool = False, overwrite: bool = F
                 group_columns(exp, hyper[key], key)
             except ValueError as err:
                 raise SettingError("hyper_overrides", str(err)) from None
+    if hyper.get("polish") is not None:
+        try:
+            check_polishable(exp)
+        except ValueError as err:
+            raise SettingError("hyper_overrides", str(err)) from None
     if hyper.get("behaviour_snapshot_every") is not None:
         try:
             check_snapshot_every(hyper["behaviour_snapshot_every"], c.checkpoint_every)
@@ -440,6 +446,13 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
     averaged = averaging.count if averaging is not None and (averaging.applied or averaging.apply(model)) else 0
     if averaged:
         print(f"model.zip holds the policy averaged over the last {averaged} rollouts")
+    polished = []
+    if hyper.get("polish") is not None:  # after the averaging: it polishes the policy model.zip would hold
+        began = time.perf_counter()
+        polished = [record._asdict() for record in polish(model, exp, seed=seed, **hyper["polish"])]
+        polish_seconds = time.perf_counter() - began
+        seconds += polish_seconds
+        print(f"polished in {polish_seconds:.1f} s")
     tmp = out / ".model.tmp.zip"
     model.save(tmp)
     os.replace(tmp, out / "model.zip")
@@ -452,6 +465,7 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
         "target_reached": evaluator.reached if evaluator is not None else None,
         "critic_explained_variance": critic_explained_variance(model),
         "averaged_rollouts": averaged,  # model.zip is the mean of this many rollouts' weights (policy_averaging)
+        "polish": polished,  # one record per polishing round (rl.polish), none without the setting
     }
     write_json_atomic(out / "summary.json", summary)
     warning = critic_warning(summary["critic_explained_variance"])

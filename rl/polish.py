@@ -1,0 +1,323 @@
+"""Value-gradient polishing of a trained PPO policy on an AR(1) economy (``general``, ``rbc``).
+
+PPO learns the mean of a noisy policy from sampled advantages; the
+precision of that mean is limited by the noise of the advantages, and the
+intratemporal margin of ``general`` is worth about 1e-4 per period for a
+labour choice 1 percent off, far below that noise.  Polishing moves the
+actor's mean action a = mu_theta(o_i) up the gradient of the household's
+one-step lookahead, through the period equations and the run's own critic:
+
+    J_i(a_i) = u(c_i, l_i) + beta sum_n w_n V(o'_i(z'_n)),
+    c_i = chat_i a_i(l_i),  k'_i = (1 - chat_i) a_i(l_i),
+
+with a_i(l_i) the household's wealth at the prices its own labour moves
+(:func:`econ.economy.markets`: K and L averages of the N households), the
+other households' actions held at the values their (same) policy gives them
+(open loop, as the price-impact benchmark), next period's log A at the
+Gauss-Hermite nodes z'_n of the innovation (weights w_n), and V the PPO
+critic, not updated.  This is a stochastic value gradient of horizon one
+(SVG(1), Heess et al. 2015) with the known period equations as its model.
+At the lookahead's optimum the intratemporal condition holds whatever the
+critic (the first-order condition in chat gives u_c = beta E V_k; in l it
+leaves u_c a_i'(l) = chi), while the Euler condition holds to the accuracy
+of the critic's slope.
+
+The states are the policy's own: economies simulated with its deterministic
+actions and the technology's shocks, re-drawn every round as the policy
+moves.  Full-batch Adam on the mean over states and households.  Only the
+actor's mean (the parameters :meth:`policy.get_distribution` reads apart
+from the log-std) moves; the critic and the log-std stay as trained.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import NamedTuple
+
+import numpy as np
+import torch as th
+
+from econ import checks
+from econ.economy import ACTION_EPS, CAPITAL_FLOOR
+from econ.experiments import Experiment
+from rl import core
+
+OBSERVABLE = {"capital", "aggregate_capital", "log_tfp", "capital_productivity", "labour_productivity",
+              "log_capital"}
+"""Observations the torch copy of :func:`rl.core.observe` can build."""
+
+
+class PolishRecord(NamedTuple):
+    """Diagnostics of one polishing round."""
+
+    round: int
+    objective_before: float
+    objective_after: float
+    mean_action_change: float
+    """Mean |change| of the mean actions on the round's states, in action units ([-1, 1])."""
+    max_action_change: float
+
+
+def check_polishable(experiment: Experiment) -> None:
+    """Refuse, in one line, an experiment the lookahead cannot be written for."""
+    if experiment.technology != "ar1":
+        raise ValueError(f"polishing needs an AR(1) economy; {experiment.name!r} has technology "
+                         f"{experiment.technology!r}")
+    if experiment.action_size != 2 or experiment.action_interface != "fraction":
+        raise ValueError(f"polishing needs the consumption fraction and labour as actions; {experiment.name!r} has "
+                         f"{experiment.action_size} action(s) and interface {experiment.action_interface!r}")
+    unknown = [name for name in experiment.observations if name not in OBSERVABLE]
+    if unknown or "capital" not in experiment.observations or "log_tfp" not in experiment.observations:
+        raise ValueError(f"polishing needs 'capital' and 'log_tfp' observed and only {sorted(OBSERVABLE)}; "
+                         f"{experiment.name!r} observes {experiment.observations}")
+
+
+class Lookahead:
+    """The one-step lookahead J_i of every household of B economies, in double precision (torch).
+
+    A copy of the period equations of :func:`econ.economy.period` and of the
+    observations of :func:`rl.core.observe`, differentiable in the actions;
+    ``tests/test_polish.py`` checks both against those functions.
+    """
+
+    def __init__(self, experiment: Experiment, value):
+        check_polishable(experiment)
+        self.exp = experiment
+        self.value = value
+        self.kappa = th.tensor(experiment.capital_productivity, dtype=th.float64)
+        self.lam = th.tensor(experiment.labour_productivity, dtype=th.float64)
+        nodes, weights = core._tfp_quadrature()
+        self.nodes = th.tensor(nodes, dtype=th.float64)
+        self.weights = th.tensor(weights, dtype=th.float64)
+
+    def observe(self, capital: th.Tensor, log_tfp: th.Tensor, aggregate: th.Tensor) -> th.Tensor:
+        """Observations (..., N, d) of households with own ``capital`` (..., N), ``aggregate`` effective capital
+        (..., N: each household's own view, which may differ in the lookahead) and ``log_tfp`` (...)."""
+        exp = self.exp
+        columns = []
+        for name in exp.observations:
+            if name == "capital":
+                columns.append(capital / exp.capital_scale)
+            elif name == "aggregate_capital":
+                columns.append(aggregate / exp.capital_scale)
+            elif name == "log_tfp":
+                columns.append((log_tfp / exp.tfp_scale).unsqueeze(-1).expand_as(capital))
+            elif name == "capital_productivity":
+                columns.append((1.0 + (self.kappa - 1.0) / exp.productivity_scale).expand_as(capital))
+            elif name == "labour_productivity":
+                columns.append((1.0 + (self.lam - 1.0) / exp.productivity_scale).expand_as(capital))
+            else:  # log_capital
+                columns.append(th.log(th.clamp(capital, min=CAPITAL_FLOOR) / exp.capital_scale))
+        return th.stack(columns, dim=-1)
+
+    def fractions(self, actions: th.Tensor) -> th.Tensor:
+        """:func:`econ.economy.action_to_fraction` (actions clipped to [-1, 1])."""
+        return ACTION_EPS + (1.0 - 2.0 * ACTION_EPS) * (th.clamp(actions, -1.0, 1.0) + 1.0) / 2.0
+
+    def utility(self, consumption: th.Tensor, labour: th.Tensor) -> th.Tensor:
+        exp = self.exp
+        if exp.utility == "linear":
+            return th.log(consumption) - exp.chi * labour
+        if exp.utility == "log-leisure":
+            return th.log(consumption) + exp.chi * th.log1p(-labour)
+        return th.log(consumption)
+
+    def period(self, capital: th.Tensor, log_tfp: th.Tensor, actions: th.Tensor) -> tuple:
+        """(wealth, u, next capital, next effective capital) of every household, each (B, N), at ``actions``
+        (B, N, 2), ``capital`` (B, N) and ``log_tfp`` (B,).  Each household's quantities depend on its own action
+        only: the others' enter detached, so today's prices move with its own labour (its price impact) and
+        next period's effective capital with its own saving."""
+        exp = self.exp
+        n = exp.num_agents
+        alpha = exp.alpha
+        chat_labour = self.fractions(actions)
+        chat, labour = chat_labour[..., 0], chat_labour[..., 1]
+        effective_capital = (self.kappa * capital).mean(-1, keepdim=True)  # (B, 1), set before today's actions
+        own_labour = self.lam * labour
+        labour_fixed = own_labour.detach()
+        effective_labour = labour_fixed.mean(-1, keepdim=True) + (own_labour - labour_fixed) / n  # (B, N)
+        tfp = th.exp(log_tfp).unsqueeze(-1)
+        ratio = effective_capital / effective_labour
+        mpk = alpha * tfp * ratio ** (alpha - 1.0)
+        mpl = (1.0 - alpha) * tfp * ratio ** alpha
+        wealth = (1.0 - exp.delta) * capital + self.kappa * mpk * capital + self.lam * mpl * labour
+        consumption = chat * wealth
+        next_capital = th.clamp(wealth - consumption, min=CAPITAL_FLOOR)
+        own_next = self.kappa * next_capital
+        next_fixed = own_next.detach()
+        next_aggregate = next_fixed.mean(-1, keepdim=True) + (own_next - next_fixed) / n
+        return wealth, self.utility(consumption, labour), next_capital, next_aggregate
+
+    def __call__(self, capital: th.Tensor, log_tfp: th.Tensor, actions: th.Tensor) -> tuple:
+        """(J (B, N), u (B, N), next capital (B, N)) at ``actions`` (B, N, 2) (:meth:`period`, then the critic at
+        next period's observations, averaged over the innovation's nodes)."""
+        exp = self.exp
+        _, reward, next_capital, next_aggregate = self.period(capital, log_tfp, actions)
+        next_log_tfp = exp.rho * log_tfp.unsqueeze(-1) + exp.sigma * self.nodes  # (B, Q)
+        expected = 0.0
+        for q in range(self.nodes.shape[0]):
+            obs = self.observe(next_capital, next_log_tfp[:, q], next_aggregate)
+            expected = expected + self.weights[q] * self.value(obs.reshape(-1, obs.shape[-1])).reshape(capital.shape)
+        return reward + exp.beta * expected, reward, next_capital
+
+    def fixed_saving_slope(self, capital: th.Tensor, log_tfp: th.Tensor, actions: th.Tensor) -> tuple:
+        """(direction (B, N, 2), slope (B, N)): the action direction that moves labour by one action unit with
+        the consumption fraction moved so that next period's own capital stays as it is, and the derivative of
+        the period utility along it (u_c a_i'(l) - chi per unit of labour, in action units; a_i'(l) the private
+        marginal income from labour, the household's own price impact included).  Along it the critic's term
+        of the lookahead is constant, so no critic enters.  No graph is kept."""
+        actions = actions.detach().clone().requires_grad_(True)
+        chat_labour = self.fractions(actions)
+        chat = chat_labour[..., 0]
+        wealth, reward, _, _ = self.period(capital, log_tfp, actions)
+        reward_gradient, = th.autograd.grad(reward.sum(), actions, retain_graph=True)
+        wealth_gradient, = th.autograd.grad(wealth.sum(), actions)  # d a_i / d x_l (own labour action only)
+        # k' = (1 - chat) a fixed: dchat = (1 - chat) da / a; per action unit both fractions move (1 - 2 eps) / 2
+        chat_per_labour = (1.0 - chat.detach()) * wealth_gradient[..., 1] / wealth.detach()
+        direction = th.stack([chat_per_labour / ((1.0 - 2.0 * ACTION_EPS) / 2.0), th.ones_like(chat)], dim=-1)
+        return direction, (reward_gradient * direction).sum(-1)
+
+
+def _actor_parameters(policy, obs: th.Tensor) -> list:
+    """The parameters the mean action at ``obs`` depends on (the critic's and the log-std are not among them)."""
+    parameters = list(policy.parameters())
+    with th.enable_grad():
+        for p in parameters:
+            p.requires_grad_(True)
+        grads = th.autograd.grad(_mean_actions(policy, obs).sum(), parameters, allow_unused=True)
+    return [p for p, g in zip(parameters, grads) if g is not None]
+
+
+def _double_copy(policy):
+    """A float64 copy of ``policy``, without the distribution of its last forward pass (a graph tensor after
+    training, which ``copy.deepcopy`` refuses; every forward pass sets it anew)."""
+    dist = getattr(policy, "action_dist", None)
+    last = getattr(dist, "distribution", None)
+    if last is not None:
+        dist.distribution = None
+    try:
+        return copy.deepcopy(policy).double()
+    finally:
+        if last is not None:
+            dist.distribution = last
+
+
+def _mean_actions(policy, obs: th.Tensor) -> th.Tensor:
+    """The Gaussian's mean (SB3's ``get_distribution`` would cast the observations to float32)."""
+    return policy.action_net(policy.mlp_extractor.forward_actor(policy.pi_features_extractor(obs)))
+
+
+def _values(policy, obs: th.Tensor) -> th.Tensor:
+    return policy.value_net(policy.mlp_extractor.forward_critic(policy.vf_features_extractor(obs))).reshape(-1)
+
+
+def policy_states(experiment: Experiment, policy, n_economies: int, periods: int, burn_in: int,
+                  rng: np.random.Generator) -> tuple:
+    """(capital (S, N), log A (S,)): states of ``n_economies`` economies simulated ``burn_in + periods`` periods
+    with ``policy``'s mean actions (float32, as the environment plays them) from the experiment's initial states,
+    the last ``periods`` kept."""
+    state = core.initial_state(experiment, n_economies, rng)
+    capitals, tfps = [], []
+    for t in range(burn_in + periods):
+        obs = core.observe(experiment, state)
+        with th.no_grad():
+            flat = th.as_tensor(obs.reshape(-1, obs.shape[-1]), dtype=next(policy.parameters()).dtype)
+            actions = _mean_actions(policy, flat).numpy()
+        if t >= burn_in:
+            capitals.append(state.capital.copy())
+            tfps.append(state.log_tfp.copy())
+        transition = core.step(experiment, state, actions.reshape(obs.shape[:-1] + (-1,)), rng)
+        state = transition.state
+        if transition.truncated.any():
+            state = core.reset_where(experiment, state, transition.truncated, rng)
+    return np.concatenate(capitals), np.concatenate(tfps)
+
+
+MARGINS = ("intratemporal", "lookahead")
+"""What polishing climbs: the period utility along labour at unchanged own saving (no critic), or the whole
+one-step lookahead through the critic."""
+
+
+def polish(model, experiment: Experiment, *, margin: str = "intratemporal", rounds: int = 10, steps: int = 200,
+           learning_rate: float = 1e-5, anchor: float = 100.0, n_economies: int = 8, periods: int = 200,
+           burn_in: int = 100, seed: int = 0, log=print) -> list:
+    """Polish ``model``'s actor in place (see the module docstring); returns a :class:`PolishRecord` per round.
+
+    Each round simulates ``n_economies`` economies for ``burn_in + periods``
+    periods with the current policy, then takes ``steps`` full-batch Adam
+    steps (``learning_rate``) on the kept states and every household.
+    ``margin`` ``"lookahead"``: minus the mean lookahead J.  ``"intratemporal"``:
+    the deterministic policy-gradient surrogate -mean(s_i d_i . mu_theta(o_i)),
+    with d_i the direction of :meth:`Lookahead.fixed_saving_slope` and s_i the
+    period utility's slope along it, both at the current actions: the mean
+    action moves along labour at unchanged saving until the intratemporal
+    condition holds; plus ``anchor`` times the mean of (k'/k'_0 - 1)^2, with
+    k'_0 the next capital the policy chose before polishing at the same
+    state, which keeps the saving rule where training left it (the steady
+    state amplifies a small drift in it; the direction d keeps k' only to
+    first order, at each state separately).  The weights are optimised in double precision and
+    written back to the model's float32 parameters at the end.
+    """
+    check_polishable(experiment)
+    if margin not in MARGINS:
+        raise ValueError(f"margin must be one of {MARGINS}, got {margin!r}")
+    rounds = checks.positive_int("rounds", rounds)
+    steps = checks.positive_int("steps", steps)
+    learning_rate = checks.positive("learning_rate", learning_rate)
+    anchor = checks.non_negative("anchor", anchor)
+    rng = np.random.default_rng(seed)
+    original = model.policy
+    policy = _double_copy(original)
+    policy.set_training_mode(False)
+    reference = copy.deepcopy(policy)
+    lookahead = Lookahead(experiment, lambda obs: _values(policy, obs))
+    capital = th.full((1, experiment.num_agents), float(experiment.capital_scale), dtype=th.float64)
+    probe = lookahead.observe(capital, th.zeros(1, dtype=th.float64), capital)  # every household's type
+    actor = _actor_parameters(policy, probe.reshape(experiment.num_agents, -1))
+    for p in policy.parameters():
+        p.requires_grad_(False)
+    for p in actor:
+        p.requires_grad_(True)
+    optimiser = th.optim.Adam(actor, lr=learning_rate)
+    records = []
+    for r in range(rounds):
+        capital_np, log_tfp_np = policy_states(experiment, policy, n_economies, periods, burn_in, rng)
+        capital = th.as_tensor(capital_np)
+        log_tfp = th.as_tensor(log_tfp_np)
+        aggregate = (lookahead.kappa * capital).mean(-1, keepdim=True).expand_as(capital)
+        flat = lookahead.observe(capital, log_tfp, aggregate).reshape(capital.numel(), -1)
+        shape = capital.shape + (-1,)
+
+        def score(actions):
+            if margin == "lookahead":
+                return float(lookahead(capital, log_tfp, actions.reshape(shape))[0].mean())
+            return float(lookahead.fixed_saving_slope(capital, log_tfp, actions.reshape(shape))[1].abs().mean())
+
+        with th.no_grad():
+            start = _mean_actions(policy, flat)
+            saving = lookahead.period(capital, log_tfp, _mean_actions(reference, flat).reshape(shape))[2]
+        before = score(start)
+        for _ in range(steps):
+            optimiser.zero_grad()
+            actions = _mean_actions(policy, flat)
+            if margin == "lookahead":
+                loss = -lookahead(capital, log_tfp, actions.reshape(shape))[0].mean()
+            else:
+                direction, slope = lookahead.fixed_saving_slope(capital, log_tfp, actions.reshape(shape))
+                loss = -((slope.unsqueeze(-1) * direction).reshape(actions.shape) * actions).sum(-1).mean()
+                next_capital = lookahead.period(capital, log_tfp, actions.reshape(shape))[2]
+                loss = loss + anchor * ((next_capital / saving - 1.0) ** 2).mean()
+            loss.backward()
+            optimiser.step()
+        with th.no_grad():
+            actions = _mean_actions(policy, flat)
+            change = (actions - start).abs()
+        record = PolishRecord(r, before, score(actions), float(change.mean()), float(change.max()))
+        records.append(record)
+        what = "lookahead" if margin == "lookahead" else "mean |utility slope along labour at fixed saving|"
+        log(f"polish round {r + 1}/{rounds}: {what} {record.objective_before:.6e} -> {record.objective_after:.6e}, "
+            f"mean |action change| {record.mean_action_change:.2e} (max {record.max_action_change:.2e})")
+    with th.no_grad():
+        for target, source in zip(original.parameters(), policy.parameters()):
+            target.copy_(source.to(target.dtype))
+    return records
