@@ -103,3 +103,8 @@ def test_the_note_names_the_machine_a_run_was_trained_on_when_recorded():
     assert "holds the weights averaged over the run's last 88 rollouts" in trained_note(
         averaged, {"timesteps": 100, "averaged_rollouts": 88})
     assert "averaged" not in trained_note(averaged, {"timesteps": 50, "averaged_rollouts": 0})  # stopped before it
+    # a polished model says so, with what polishing did, and that the evaluations came before it
+    rounds = [{"objective_before": 4e-4, "objective_after": 3e-4}, {"objective_before": 3e-4, "objective_after": 1e-4}]
+    note = trained_note(averaged, {"timesteps": 100, "polish": rounds})
+    assert "polished along labour at unchanged saving (`polish`, 2 rounds)" in note and "4.00e-04 -> 1.00e-04" in note
+    assert "polished" not in trained_note(averaged, {"timesteps": 100})

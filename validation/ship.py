@@ -76,6 +76,14 @@ def trained_note(config: dict, summary: dict, scorecard: str = "") -> str:
         lines.append(f"- `model.zip` holds the weights averaged over the run's last {summary['averaged_rollouts']} "
                      f"rollouts (`policy_averaging`); the training-time evaluations inside that window scored "
                      f"the average so far")
+    polished = summary.get("polish") or []
+    if polished:
+        margin = ((config.get("hyperparameters") or {}).get("polish") or {}).get("margin", "intratemporal")
+        what = ("along labour at unchanged saving", "mean |utility slope|") if margin == "intratemporal" else \
+            ("through the one-step lookahead", "mean lookahead")
+        lines.append(f"- then polished {what[0]} (`polish`, {len(polished)} rounds): {what[1]} on the policy's "
+                     f"states {polished[0]['objective_before']:.2e} -> {polished[-1]['objective_after']:.2e}; the "
+                     f"training-time evaluations scored the policy before polishing")
     code = config.get("code") or {}
     if code.get("git_commit"):
         dirty = " (with uncommitted changes)" if code.get("git_dirty") else ""
