@@ -128,3 +128,12 @@ def test_compare_ks_passes_out_of_the_box_and_prints_a_scorecard(tmp_path, capsy
     out = capsys.readouterr().out
     assert "lom_slope_good" in out and "gini_wealth" in out
     assert (tmp_path / "law_of_motion.png").exists() and (tmp_path / "lorenz.png").exists()
+
+
+def test_compare_general_passes_out_of_the_box(tmp_path):
+    """The shipped general policy (trained, then polished along labour at unchanged saving) meets every judged row
+    of the price-impact steady state at N = 9 at its deterministic fixed point."""
+    assert compare(["general", "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["passed"] and not report["failed"]
+    assert (tmp_path / "steady_state.png").exists()
