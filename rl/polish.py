@@ -31,15 +31,21 @@ from the log-std) moves; the critic and the log-std stay as trained.
 
 from __future__ import annotations
 
+import argparse
 import copy
-from typing import NamedTuple
+import json
+import os
+from pathlib import Path
+from typing import NamedTuple, Optional
 
 import numpy as np
 import torch as th
 
 from econ import checks
+from econ.cli_help import ArgumentParser
 from econ.economy import ACTION_EPS, CAPITAL_FLOOR
-from econ.experiments import Experiment
+from econ.experiments import Experiment, make_experiment
+from econ.io import write_json_atomic
 from rl import core
 
 OBSERVABLE = {"capital", "aggregate_capital", "log_tfp", "capital_productivity", "labour_productivity",
@@ -321,3 +327,77 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
         for target, source in zip(original.parameters(), policy.parameters()):
             target.copy_(source.to(target.dtype))
     return records
+
+
+# ----------------------------------------------------------------------------- command line
+def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: float = 1e-5, anchor: float = 100.0,
+               margin: str = "intratemporal", periods: int = 200, seed: Optional[int] = None, log=print) -> list:
+    """Polish the finished PPO run ``run`` into the new directory ``out`` (``python -m rl.polish``).
+
+    ``out`` gets the run's ``config.json`` (with the settings under
+    ``polished_from``), the polished ``model.zip`` and a ``summary.json``
+    holding the run's summary with this polishing's records; everything is
+    checked before ``out`` is created, and an existing ``out`` is refused (one
+    writer per directory).  ``seed`` defaults to the run's own.  Returns the
+    records.
+    """
+    from rl.loading import load_model, run_config  # here: rl.loading imports rl.recipes, which imports this module
+
+    run, out = Path(run), Path(out)
+    config = run_config(run)
+    if config.get("algorithm") != "ppo":
+        raise ValueError(f"{run}: polishing needs a PPO run, this one is {config.get('algorithm')!r}")
+    if not (run / "summary.json").is_file():
+        raise ValueError(f"{run}: no summary.json, the run has not finished")
+    if out.exists():
+        raise FileExistsError(f"{out} exists; polishing writes a new directory (one writer per directory)")
+    if margin not in MARGINS:
+        raise ValueError(f"margin must be one of {MARGINS}, got {margin!r}")
+    experiment = make_experiment(config["experiment_name"], config.get("n_agents"), **config.get("overrides", {}))
+    check_polishable(experiment)
+    model = load_model(run, experiment)
+    seed = int(config.get("seed", 0)) if seed is None else seed
+    settings = {"rounds": rounds, "steps": steps, "learning_rate": learning_rate, "anchor": anchor,
+                "margin": margin, "periods": periods, "seed": seed}
+    records = polish(model, experiment, log=log, **settings)
+    out.mkdir(parents=True)
+    tmp = out / ".model.tmp.zip"
+    model.save(tmp)
+    os.replace(tmp, out / "model.zip")
+    summary = json.loads((run / "summary.json").read_text())
+    write_json_atomic(out / "summary.json", {**summary, "polish": [r._asdict() for r in records]})
+    write_json_atomic(out / "config.json", {**config, "polished_from": {"run": str(run), **settings}})
+    log(f"saved {out / 'model.zip'}")
+    return records
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = ArgumentParser(prog="python -m rl.polish", description=__doc__.split("\n\n")[0])
+    parser.add_argument("run", type=Path, help="finished PPO run directory (model.zip, config.json, summary.json)")
+    parser.add_argument("--out", type=Path, required=True, help="new directory for the polished run (required)")
+    parser.add_argument("--rounds", type=int, default=10, help="rounds of fresh states (default: 10)")
+    parser.add_argument("--steps", type=int, default=200, help="full-batch Adam steps per round (default: 200)")
+    parser.add_argument("--learning-rate", type=float, default=1e-5, help="Adam's step size (default: 1e-5)")
+    parser.add_argument("--anchor", type=float, default=100.0,
+                        help="weight of the saving rule's anchor, intratemporal margin (default: 100)")
+    parser.add_argument("--margin", choices=MARGINS, default="intratemporal",
+                        help="what to climb (default: intratemporal)")
+    parser.add_argument("--periods", type=int, default=200, help="periods kept per economy and round (default: 200)")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the simulated states (default: the run's)")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    th.set_num_threads(1)
+    try:
+        polish_run(args.run, args.out, rounds=args.rounds, steps=args.steps, learning_rate=args.learning_rate,
+                   anchor=args.anchor, margin=args.margin, periods=args.periods, seed=args.seed)
+    except (ValueError, FileExistsError, FileNotFoundError) as err:
+        print(f"python -m rl.polish: error: {err}")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

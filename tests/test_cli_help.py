@@ -119,7 +119,7 @@ def test_ks_calibration_names_are_the_experiments_economies(name):
     assert KrusellSmithParams.calibration(name) == make_experiment(name).ks
 
 
-@pytest.mark.parametrize("module", ["rl.train", "rl.tune", "validation.compare", "validation.ship"])
+@pytest.mark.parametrize("module", ["rl.train", "rl.tune", "rl.polish", "validation.compare", "validation.ship"])
 def test_every_option_of_the_other_commands_states_its_default(module):
     import argparse
     import importlib

@@ -10,6 +10,8 @@ policy: lower that slope, keep the saving rule, touch neither the critic nor
 the log-std, and give the same weights for the same seed.
 """
 
+import json
+
 import numpy as np
 import pytest
 import torch as th
@@ -18,8 +20,9 @@ from econ.economy import ACTION_EPS
 from econ.experiments import make_experiment
 from rl import core
 from rl.config import SettingError, TrainConfig
-from rl.loading import build_model
+from rl.loading import build_model, load_model
 from rl.polish import Lookahead, check_polishable, policy_states, polish
+from rl.polish import main as polish_main
 from rl.recipes import check_polish, hyperparameters
 from rl.train import train
 from validation.general import private_residuals
@@ -176,6 +179,17 @@ def test_a_run_polishes_after_training_and_records_it(tmp_path):
     summary = train(TrainConfig("general", "ppo", timesteps=2 * 32 * 9, seed=0, preset="tuned",
                                 hyper_overrides=hyper), tmp_path / "run")
     assert [record["round"] for record in summary["polish"]] == [0, 1]
+    # python -m rl.polish: a finished run polished into a new directory, which loads and is scored like a run
+    out = tmp_path / "polished"
+    assert polish_main([str(tmp_path / "run"), "--out", str(out), "--rounds", "1", "--steps", "2",
+                        "--periods", "5"]) == 0
+    exp = _general()
+    polished, trained = load_model(out, exp), load_model(tmp_path / "run", exp)
+    assert not all(th.equal(a, b) for a, b in zip(polished.policy.parameters(), trained.policy.parameters()))
+    config = json.loads((out / "config.json").read_text())
+    assert config["polished_from"]["rounds"] == 1 and config["polished_from"]["seed"] == 0
+    assert len(json.loads((out / "summary.json").read_text())["polish"]) == 1
+    assert polish_main([str(tmp_path / "run"), "--out", str(out)]) == 2  # one writer per directory
     with pytest.raises(SettingError, match="AR\\(1\\)"):
         train(TrainConfig("ks", "ppo", timesteps=64, seed=0, preset="tuned", hyper_overrides=hyper),
               tmp_path / "ks")
