@@ -1,11 +1,21 @@
-"""Value-gradient polishing of a trained PPO policy on an AR(1) economy (``general``, ``rbc``).
+"""Polishing a trained PPO policy after training, on an AR(1) economy (``general``, ``rbc``).
 
 PPO learns the mean of a noisy policy from sampled advantages; the
 precision of that mean is limited by the noise of the advantages, and the
 intratemporal margin of ``general`` is worth about 1e-4 per period for a
 labour choice 1 percent off, far below that noise.  Polishing moves the
-actor's mean action a = mu_theta(o_i) up the gradient of the household's
-one-step lookahead, through the period equations and the run's own critic:
+actor's mean action a = mu_theta(o_i) by gradient steps computed from the
+period equations, on the policy's own states.  Two margins
+(:data:`MARGINS`; :func:`polish`):
+
+- ``intratemporal`` (the ``general`` recipe's): along labour at unchanged
+  own saving (:meth:`Lookahead.fixed_saving_slope`), where next period's
+  state does not move, so the lookahead below changes by the period utility
+  alone, u_c a_i'(l) - chi per unit of labour: no critic enters, and the
+  slope is zero exactly where the intratemporal condition holds.  The saving
+  rule is anchored where training left it.
+- ``lookahead``: up the gradient of the household's whole one-step
+  lookahead, through the period equations and the run's own critic,
 
     J_i(a_i) = u(c_i, l_i) + beta sum_n w_n V(o'_i(z'_n)),
     c_i = chat_i a_i(l_i),  k'_i = (1 - chat_i) a_i(l_i),
@@ -22,11 +32,15 @@ critic (the first-order condition in chat gives u_c = beta E V_k; in l it
 leaves u_c a_i'(l) = chi), while the Euler condition holds to the accuracy
 of the critic's slope.
 
+That needs the critic's slope in next capital to be right; PPO's is
+not (docs/training.md: polishing the intratemporal margin after training).
+
 The states are the policy's own: economies simulated with its deterministic
 actions and the technology's shocks, re-drawn every round as the policy
 moves.  Full-batch Adam on the mean over states and households.  Only the
-actor's mean (the parameters :meth:`policy.get_distribution` reads apart
-from the log-std) moves; the critic and the log-std stay as trained.
+parameters the mean action depends on move; the critic and the log-std stay
+as trained.  ``python -m rl.polish RUN --out DIR`` polishes a finished run
+into a new directory (:func:`polish_run`).
 """
 
 from __future__ import annotations
@@ -73,9 +87,9 @@ def check_polishable(experiment: Experiment) -> None:
         raise ValueError(f"polishing needs the consumption fraction and labour as actions; {experiment.name!r} has "
                          f"{experiment.action_size} action(s) and interface {experiment.action_interface!r}")
     unknown = [name for name in experiment.observations if name not in OBSERVABLE]
-    if unknown or "capital" not in experiment.observations or "log_tfp" not in experiment.observations:
-        raise ValueError(f"polishing needs 'capital' and 'log_tfp' observed and only {sorted(OBSERVABLE)}; "
-                         f"{experiment.name!r} observes {experiment.observations}")
+    if unknown:
+        raise ValueError(f"polishing can build the observations {sorted(OBSERVABLE)} only; {experiment.name!r} "
+                         f"observes {unknown} as well")
 
 
 class Lookahead:

@@ -44,8 +44,13 @@ def _state(exp, seed=1, n_economies=4):
     return state._replace(log_tfp=rng.normal(0.0, 0.02, n_economies)), rng
 
 
-def test_lookahead_period_and_observations_match_the_environment():
-    exp = _general()
+LOG_CAPITAL = ("log_capital", "aggregate_capital", "log_tfp", "capital_productivity", "labour_productivity")
+
+
+@pytest.mark.parametrize("name, overrides", [("general", {"tfp_scale": 0.0229, "productivity_scale": 0.02}),
+                                             ("general", {"observations": LOG_CAPITAL}), ("rbc", {})])
+def test_lookahead_period_and_observations_match_the_environment(name, overrides):
+    exp = make_experiment(name, **overrides)
     state, rng = _state(exp)
     actions = rng.uniform(-0.9, 0.9, (4, exp.num_agents, 2))
     transition = core.step(exp, state, actions, rng)
