@@ -49,6 +49,7 @@ import argparse
 import copy
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import NamedTuple, Optional
 
@@ -138,7 +139,7 @@ class Lookahead:
         exp = self.exp
         if exp.utility == "linear":
             return th.log(consumption) - exp.chi * labour
-        if exp.utility == "log-leisure":
+        if exp.utility == "log_leisure":
             return th.log(consumption) + exp.chi * th.log1p(-labour)
         return th.log(consumption)
 
@@ -185,7 +186,8 @@ class Lookahead:
         the consumption fraction moved so that next period's own capital stays as it is, and the derivative of
         the period utility along it (u_c a_i'(l) - chi per unit of labour, in action units; a_i'(l) the private
         marginal income from labour, the household's own price impact included).  Along it the critic's term
-        of the lookahead is constant, so no critic enters.  No graph is kept."""
+        of the lookahead is constant, so no critic enters.  No graph is kept.  A mean action outside [-1, 1]
+        is clipped as the environment clips it: its slope is zero there, and polishing leaves it."""
         actions = actions.detach().clone().requires_grad_(True)
         chat_labour = self.fractions(actions)
         chat = chat_labour[..., 0]
@@ -234,7 +236,7 @@ def _values(policy, obs: th.Tensor) -> th.Tensor:
 def policy_states(experiment: Experiment, policy, n_economies: int, periods: int, burn_in: int,
                   rng: np.random.Generator) -> tuple:
     """(capital (S, N), log A (S,)): states of ``n_economies`` economies simulated ``burn_in + periods`` periods
-    with ``policy``'s mean actions (float32, as the environment plays them) from the experiment's initial states,
+    with ``policy``'s mean actions (in the policy's precision) from the experiment's initial states,
     the last ``periods`` kept."""
     state = core.initial_state(experiment, n_economies, rng)
     capitals, tfps = [], []
@@ -350,9 +352,11 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
 
     ``out`` gets the run's ``config.json`` (with the settings under
     ``polished_from``), the polished ``model.zip`` and a ``summary.json``
-    holding the run's summary with this polishing's records; everything is
-    checked before ``out`` is created, and an existing ``out`` is refused (one
-    writer per directory).  ``seed`` defaults to the run's own.  Returns the
+    holding the run's summary with this polishing's records after any the
+    run already had; everything is checked before anything is written, an
+    existing ``out`` is refused (one writer per directory), and the files
+    are written into a hidden sibling directory that is renamed to ``out``
+    at the end.  ``seed`` defaults to the run's own.  Returns the
     records.
     """
     from rl.loading import load_model, run_config  # here: rl.loading imports rl.recipes, which imports this module
@@ -374,13 +378,16 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
     settings = {"rounds": rounds, "steps": steps, "learning_rate": learning_rate, "anchor": anchor,
                 "margin": margin, "periods": periods, "seed": seed}
     records = polish(model, experiment, log=log, **settings)
-    out.mkdir(parents=True)
-    tmp = out / ".model.tmp.zip"
-    model.save(tmp)
-    os.replace(tmp, out / "model.zip")
     summary = json.loads((run / "summary.json").read_text())
-    write_json_atomic(out / "summary.json", {**summary, "polish": [r._asdict() for r in records]})
-    write_json_atomic(out / "config.json", {**config, "polished_from": {"run": str(run), **settings}})
+    earlier = summary.get("polish") or []  # a run polished in training keeps those records first
+    tmp = out.parent / f".{out.name}.tmp"
+    if tmp.exists():
+        shutil.rmtree(tmp)  # a polishing killed before its rename
+    tmp.mkdir(parents=True)
+    model.save(tmp / "model.zip")
+    write_json_atomic(tmp / "summary.json", {**summary, "polish": earlier + [r._asdict() for r in records]})
+    write_json_atomic(tmp / "config.json", {**config, "polished_from": {"run": str(run), **settings}})
+    os.rename(tmp, out)  # the directory appears whole, or not at all
     log(f"saved {out / 'model.zip'}")
     return records
 

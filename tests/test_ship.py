@@ -108,3 +108,5 @@ def test_the_note_names_the_machine_a_run_was_trained_on_when_recorded():
     note = trained_note(averaged, {"timesteps": 100, "polish": rounds})
     assert "polished along labour at unchanged saving (`polish`, 2 rounds)" in note and "4.00e-04 -> 1.00e-04" in note
     assert "polished" not in trained_note(averaged, {"timesteps": 100})
+    by_command = {**config, "polished_from": {"margin": "lookahead"}}  # python -m rl.polish records it there
+    assert "polished through the one-step lookahead" in trained_note(by_command, {"timesteps": 100, "polish": rounds})

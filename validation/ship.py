@@ -78,7 +78,8 @@ def trained_note(config: dict, summary: dict, scorecard: str = "") -> str:
                      f"the average so far")
     polished = summary.get("polish") or []
     if polished:
-        margin = ((config.get("hyperparameters") or {}).get("polish") or {}).get("margin", "intratemporal")
+        setting = (config.get("hyperparameters") or {}).get("polish") or config.get("polished_from") or {}
+        margin = setting.get("margin", "intratemporal")  # polished_from: python -m rl.polish
         what = ("along labour at unchanged saving", "mean |utility slope|") if margin == "intratemporal" else \
             ("through the one-step lookahead", "mean lookahead")
         lines.append(f"- then polished {what[0]} (`polish`, {len(polished)} rounds): {what[1]} on the policy's "
