@@ -1,4 +1,4 @@
-"""Polishing a trained PPO policy after training, on an AR(1) economy (``general``, ``rbc``).
+"""Polishing a trained PPO policy after training (``general``, ``rbc``; the Krusell-Smith economies' lookahead).
 
 PPO learns the mean of a noisy policy from sampled advantages; the
 precision of that mean is limited by the noise of the advantages, and the
@@ -33,7 +33,21 @@ leaves u_c a_i'(l) = chi), while the Euler condition holds to the accuracy
 of the critic's slope.
 
 That needs the critic's slope in next capital to be right; PPO's is
-not (docs/training.md: polishing the intratemporal margin after training).
+not in ``general`` (docs/training.md: polishing the intratemporal margin
+after training).
+
+In the Krusell-Smith economies (``ks``, ``ks-het-*``; one action, the
+consumption fraction) only the ``lookahead`` margin exists, and
+:class:`ChainLookahead` writes it: today's prices do not move with the
+consumption fraction (capital is set, labour is the endowment), so wealth a_i
+is a number; next period's own capital (1 - chat_i) a_i and aggregate
+effective capital (the household's own part live, the others' held) enter
+the next observations, and the four (z', e'_i) are weighted by
+:func:`rl.core.shock_law`, as PPO's advantages integrate them in training.
+There the critic knows the answer where the actor does not
+(``python -m validation.best_response``: the lookahead's optimum under PPO's
+critic is within 0.011 of the best response in every group of
+``ks-het-marked``, the poor unemployed households' rule 0.07 above it).
 
 The states are the policy's own: economies simulated with its deterministic
 actions and the technology's shocks, re-drawn every round as the policy
@@ -58,7 +72,7 @@ import torch as th
 
 from econ import checks
 from econ.cli_help import ArgumentParser
-from econ.economy import ACTION_EPS, CAPITAL_FLOOR
+from econ.economy import ACTION_EPS, CAPITAL_FLOOR, markets
 from econ.experiments import Experiment, make_experiment
 from econ.io import write_json_atomic
 from rl import core
@@ -67,23 +81,39 @@ OBSERVABLE = {"capital", "aggregate_capital", "log_tfp", "capital_productivity",
               "log_capital"}
 """Observations the torch copy of :func:`rl.core.observe` can build."""
 
+MARGINS = ("intratemporal", "lookahead")
+"""What polishing climbs: the period utility along labour at unchanged own saving (no critic), or the whole
+one-step lookahead through the critic."""
+
 
 class PolishRecord(NamedTuple):
     """Diagnostics of one polishing round."""
 
     round: int
     objective_before: float
+    """What the margin drives to zero, on the round's states before its steps: the mean |slope| of the
+    household's own lookahead in its own action (``lookahead``; the others' actions held, so not the change of
+    the mean J when every household moves) or of the period utility along labour at fixed saving."""
     objective_after: float
     mean_action_change: float
     """Mean |change| of the mean actions on the round's states, in action units ([-1, 1])."""
     max_action_change: float
 
 
-def check_polishable(experiment: Experiment) -> None:
-    """Refuse, in one line, an experiment the lookahead cannot be written for."""
+def check_polishable(experiment: Experiment, margin: str = "intratemporal") -> None:
+    """Refuse, in one line, an experiment the lookahead cannot be written for, or a ``margin`` it does not have."""
+    if margin not in MARGINS:
+        raise ValueError(f"margin must be one of {MARGINS}, got {margin!r}")
     if experiment.technology != "ar1":
-        raise ValueError(f"polishing needs an AR(1) economy; {experiment.name!r} has technology "
-                         f"{experiment.technology!r}")
+        if margin != "lookahead":
+            raise ValueError(f"the {margin} margin needs an AR(1) economy with labour chosen; {experiment.name!r} "
+                             f"has technology {experiment.technology!r}: polish its lookahead (margin lookahead)")
+        if experiment.action_size != 1 or experiment.action_interface != "fraction":
+            raise ValueError(f"polishing a Krusell-Smith economy needs the consumption fraction as its one action; "
+                             f"{experiment.name!r} has {experiment.action_size} action(s) and interface "
+                             f"{experiment.action_interface!r}")
+        core.check_shock_expectation(experiment)
+        return
     if experiment.action_size != 2 or experiment.action_interface != "fraction":
         raise ValueError(f"polishing needs the consumption fraction and labour as actions; {experiment.name!r} has "
                          f"{experiment.action_size} action(s) and interface {experiment.action_interface!r}")
@@ -181,6 +211,16 @@ class Lookahead:
             expected = expected + self.weights[q] * self.value(obs.reshape(-1, obs.shape[-1])).reshape(capital.shape)
         return reward + exp.beta * expected, reward, next_capital
 
+    def observations(self, state: core.EconomyState) -> th.Tensor:
+        """The households' observations (S, N, d) at the states ``state`` (S economies), in double precision."""
+        capital, log_tfp = th.as_tensor(state.capital), th.as_tensor(state.log_tfp)
+        return self.observe(capital, log_tfp, (self.kappa * capital).mean(-1, keepdim=True).expand_as(capital))
+
+    def on(self, state: core.EconomyState):
+        """The lookahead at the states ``state`` as a function of the actions (S, N, 2): (J, u, next capital)."""
+        capital, log_tfp = th.as_tensor(state.capital), th.as_tensor(state.log_tfp)
+        return lambda actions: self(capital, log_tfp, actions)
+
     def fixed_saving_slope(self, capital: th.Tensor, log_tfp: th.Tensor, actions: th.Tensor) -> tuple:
         """(direction (B, N, 2), slope (B, N)): the action direction that moves labour by one action unit with
         the consumption fraction moved so that next period's own capital stays as it is, and the derivative of
@@ -198,6 +238,83 @@ class Lookahead:
         chat_per_labour = (1.0 - chat.detach()) * wealth_gradient[..., 1] / wealth.detach()
         direction = th.stack([chat_per_labour / ((1.0 - 2.0 * ACTION_EPS) / 2.0), th.ones_like(chat)], dim=-1)
         return direction, (reward_gradient * direction).sum(-1)
+
+
+class ChainLookahead:
+    """The one-step lookahead J_i of every household of a Krusell-Smith economy, in double precision (torch):
+
+        J_i(chat_i) = log(chat_i a_i) + beta sum_{z', e'} P(z', e' | z, e_i) V(o'_i(z', e')),
+        k'_i = (1 - chat_i) a_i,  K' = (1/N) sum_j kappa_j k'_j.
+
+    a_i is today's wealth (:func:`econ.economy.markets`; it does not depend on the consumption fraction), the
+    other households' next capital enters K' as a value (open loop), and the observations o'_i are today's
+    (:func:`rl.core.observe`) with own capital, aggregate capital (and ``log_capital``) replaced by next period's
+    and the shock components by each scenario of :func:`rl.core.shock_scenarios`.  ``tests/test_polish.py``
+    checks it against :func:`rl.core.step` and against the numpy lookahead of PPO's advantages.
+    """
+
+    def __init__(self, experiment: Experiment, value):
+        check_polishable(experiment, "lookahead")
+        self.exp = experiment
+        self.value = value
+        self.kappa = th.tensor(experiment.capital_productivity, dtype=th.float64)
+        self.law = core.shock_law(experiment)
+
+    def observations(self, state: core.EconomyState) -> th.Tensor:
+        """The households' observations (S, N, d) at the states ``state`` (S economies), as the environment
+        builds them (float32), in double precision."""
+        return th.as_tensor(core.observe(self.exp, state), dtype=th.float64)
+
+    def on(self, state: core.EconomyState):
+        """The lookahead at the states ``state`` as a function of the actions (S, N, 1): (J, u, next capital),
+        each (S, N)."""
+        exp = self.exp
+        names = exp.observations
+        labour = exp.ks.labour_endowment * state.employed
+        wealth = th.as_tensor(markets(state.capital, labour, core.technology(exp, state), alpha=exp.alpha,
+                                      delta=exp.delta, capital_productivity=np.asarray(exp.capital_productivity),
+                                      labour_productivity=np.asarray(exp.labour_productivity)).wealth)
+        now = core.observe(exp, state)
+        scenarios = core.shock_scenarios(exp, now.reshape(-1, now.shape[-1]), self.law)
+        base = th.as_tensor(now, dtype=th.float64)
+        shock_columns = list(scenarios.columns)
+        shocks = [th.as_tensor(values, dtype=th.float64).reshape(now.shape[:-1] + (-1,))
+                  for values in scenarios.values]
+        weights = [th.as_tensor(w).reshape(now.shape[:-1]) for w in scenarios.weights]
+        n = exp.num_agents
+
+        def next_capital_at(actions: th.Tensor) -> tuple:
+            chat = ACTION_EPS + (1.0 - 2.0 * ACTION_EPS) * (th.clamp(actions[..., 0], -1.0, 1.0) + 1.0) / 2.0
+            consumption = chat * wealth
+            return consumption, th.clamp(wealth - consumption, min=CAPITAL_FLOOR)
+
+        def objective(actions: th.Tensor, others: Optional[th.Tensor] = None) -> tuple:
+            """(J, u, k') at the households' ``actions``, the other households' next capital held at the value
+            it has at ``others`` (default: at ``actions``)."""
+            consumption, next_capital = next_capital_at(actions)
+            own_next = self.kappa * next_capital
+            next_fixed = own_next.detach() if others is None else self.kappa * next_capital_at(others)[1]
+            next_aggregate = next_fixed.mean(-1, keepdim=True) + (own_next - next_fixed) / n
+            obs = base.clone()
+            obs[..., names.index("capital")] = next_capital / exp.capital_scale
+            obs[..., names.index("aggregate_capital")] = next_aggregate / exp.capital_scale
+            if "log_capital" in names:
+                obs[..., names.index("log_capital")] = th.log(next_capital / exp.capital_scale)
+            expected = 0.0
+            for values, weight in zip(shocks, weights):
+                scenario = obs.clone()
+                scenario[..., shock_columns] = values
+                expected = expected + weight * self.value(scenario.reshape(-1, obs.shape[-1])).reshape(wealth.shape)
+            reward = th.log(consumption)
+            return reward + exp.beta * expected, reward, next_capital
+
+        return objective
+
+
+def lookahead_for(experiment: Experiment, value):
+    """The lookahead of ``experiment``'s households under the state value ``value``: :class:`Lookahead` (AR(1)
+    economies) or :class:`ChainLookahead` (Krusell-Smith economies)."""
+    return Lookahead(experiment, value) if experiment.technology == "ar1" else ChainLookahead(experiment, value)
 
 
 def _actor_parameters(policy, obs: th.Tensor) -> list:
@@ -234,30 +351,24 @@ def _values(policy, obs: th.Tensor) -> th.Tensor:
 
 
 def policy_states(experiment: Experiment, policy, n_economies: int, periods: int, burn_in: int,
-                  rng: np.random.Generator) -> tuple:
-    """(capital (S, N), log A (S,)): states of ``n_economies`` economies simulated ``burn_in + periods`` periods
-    with ``policy``'s mean actions (in the policy's precision) from the experiment's initial states,
-    the last ``periods`` kept."""
+                  rng: np.random.Generator) -> core.EconomyState:
+    """The states of ``n_economies`` economies simulated ``burn_in + periods`` periods with ``policy``'s mean
+    actions (in the policy's precision) from the experiment's initial states, the last ``periods`` kept: one
+    :class:`rl.core.EconomyState` of S = periods x n_economies economies (capital (S, N), log A (S,), ...)."""
     state = core.initial_state(experiment, n_economies, rng)
-    capitals, tfps = [], []
+    kept = []
     for t in range(burn_in + periods):
         obs = core.observe(experiment, state)
         with th.no_grad():
             flat = th.as_tensor(obs.reshape(-1, obs.shape[-1]), dtype=next(policy.parameters()).dtype)
             actions = _mean_actions(policy, flat).numpy()
         if t >= burn_in:
-            capitals.append(state.capital.copy())
-            tfps.append(state.log_tfp.copy())
+            kept.append(state)
         transition = core.step(experiment, state, actions.reshape(obs.shape[:-1] + (-1,)), rng)
         state = transition.state
         if transition.truncated.any():
             state = core.reset_where(experiment, state, transition.truncated, rng)
-    return np.concatenate(capitals), np.concatenate(tfps)
-
-
-MARGINS = ("intratemporal", "lookahead")
-"""What polishing climbs: the period utility along labour at unchanged own saving (no critic), or the whole
-one-step lookahead through the critic."""
+    return core.EconomyState(*(np.concatenate(field) for field in zip(*kept)))
 
 
 def polish(model, experiment: Experiment, *, margin: str = "intratemporal", rounds: int = 10, steps: int = 200,
@@ -268,7 +379,10 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     Each round simulates ``n_economies`` economies for ``burn_in + periods``
     periods with the current policy, then takes ``steps`` full-batch Adam
     steps (``learning_rate``) on the kept states and every household.
-    ``margin`` ``"lookahead"``: minus the mean lookahead J.  ``"intratemporal"``:
+    ``margin`` ``"lookahead"``: minus the mean lookahead J, each household's
+    J_i moved by its own action only (the others' enter as values: a step
+    of simultaneous best responses, not an ascent of the mean J, which also
+    moves through the others' next capital).  ``"intratemporal"``:
     the deterministic policy-gradient surrogate -mean(s_i d_i . mu_theta(o_i)),
     with d_i the direction of :meth:`Lookahead.fixed_saving_slope` and s_i the
     period utility's slope along it, both at the current actions: the mean
@@ -280,9 +394,7 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     first order, at each state separately).  The weights are optimised in double precision and
     written back to the model's float32 parameters at the end.
     """
-    check_polishable(experiment)
-    if margin not in MARGINS:
-        raise ValueError(f"margin must be one of {MARGINS}, got {margin!r}")
+    check_polishable(experiment, margin)
     rounds = checks.positive_int("rounds", rounds)
     steps = checks.positive_int("steps", steps)
     learning_rate = checks.positive("learning_rate", learning_rate)
@@ -292,9 +404,8 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     policy = _double_copy(original)
     policy.set_training_mode(False)
     reference = copy.deepcopy(policy)
-    lookahead = Lookahead(experiment, lambda obs: _values(policy, obs))
-    capital = th.full((1, experiment.num_agents), float(experiment.capital_scale), dtype=th.float64)
-    probe = lookahead.observe(capital, th.zeros(1, dtype=th.float64), capital)  # every household's type
+    lookahead = lookahead_for(experiment, lambda obs: _values(policy, obs))
+    probe = lookahead.observations(core.initial_state(experiment, 1, np.random.default_rng(0)))  # every type
     actor = _actor_parameters(policy, probe.reshape(experiment.num_agents, -1))
     for p in policy.parameters():
         p.requires_grad_(False)
@@ -303,27 +414,29 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     optimiser = th.optim.Adam(actor, lr=learning_rate)
     records = []
     for r in range(rounds):
-        capital_np, log_tfp_np = policy_states(experiment, policy, n_economies, periods, burn_in, rng)
-        capital = th.as_tensor(capital_np)
-        log_tfp = th.as_tensor(log_tfp_np)
-        aggregate = (lookahead.kappa * capital).mean(-1, keepdim=True).expand_as(capital)
-        flat = lookahead.observe(capital, log_tfp, aggregate).reshape(capital.numel(), -1)
+        states = policy_states(experiment, policy, n_economies, periods, burn_in, rng)
+        capital, log_tfp = th.as_tensor(states.capital), th.as_tensor(states.log_tfp)
+        objective = lookahead.on(states)
+        flat = lookahead.observations(states).reshape(capital.numel(), -1)
         shape = capital.shape + (-1,)
 
         def score(actions):
-            if margin == "lookahead":
-                return float(lookahead(capital, log_tfp, actions.reshape(shape))[0].mean())
+            if margin == "lookahead":  # each household's own slope (the others' actions enter J_i as values)
+                actions = actions.detach().reshape(shape).requires_grad_(True)
+                slope, = th.autograd.grad(objective(actions)[0].sum(), actions)
+                return float(slope.norm(dim=-1).mean())
             return float(lookahead.fixed_saving_slope(capital, log_tfp, actions.reshape(shape))[1].abs().mean())
 
         with th.no_grad():
             start = _mean_actions(policy, flat)
-            saving = lookahead.period(capital, log_tfp, _mean_actions(reference, flat).reshape(shape))[2]
+            if margin == "intratemporal":
+                saving = lookahead.period(capital, log_tfp, _mean_actions(reference, flat).reshape(shape))[2]
         before = score(start)
         for _ in range(steps):
             optimiser.zero_grad()
             actions = _mean_actions(policy, flat)
             if margin == "lookahead":
-                loss = -lookahead(capital, log_tfp, actions.reshape(shape))[0].mean()
+                loss = -objective(actions.reshape(shape))[0].mean()
             else:
                 direction, slope = lookahead.fixed_saving_slope(capital, log_tfp, actions.reshape(shape))
                 loss = -((slope.unsqueeze(-1) * direction).reshape(actions.shape) * actions).sum(-1).mean()
@@ -336,7 +449,8 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
             change = (actions - start).abs()
         record = PolishRecord(r, before, score(actions), float(change.mean()), float(change.max()))
         records.append(record)
-        what = "lookahead" if margin == "lookahead" else "mean |utility slope along labour at fixed saving|"
+        what = ("mean |slope of the lookahead in the own action|" if margin == "lookahead" else
+                "mean |utility slope along labour at fixed saving|")
         log(f"polish round {r + 1}/{rounds}: {what} {record.objective_before:.6e} -> {record.objective_after:.6e}, "
             f"mean |action change| {record.mean_action_change:.2e} (max {record.max_action_change:.2e})")
     with th.no_grad():
@@ -369,10 +483,8 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
         raise ValueError(f"{run}: no summary.json, the run has not finished")
     if out.exists():
         raise FileExistsError(f"{out} exists; polishing writes a new directory (one writer per directory)")
-    if margin not in MARGINS:
-        raise ValueError(f"margin must be one of {MARGINS}, got {margin!r}")
     experiment = make_experiment(config["experiment_name"], config.get("n_agents"), **config.get("overrides", {}))
-    check_polishable(experiment)
+    check_polishable(experiment, margin)
     model = load_model(run, experiment)
     seed = int(config.get("seed", 0)) if seed is None else seed
     settings = {"rounds": rounds, "steps": steps, "learning_rate": learning_rate, "anchor": anchor,

@@ -106,9 +106,10 @@ the noise per unit of fraction), ``value_normalisation`` (PPO, a share in (0, 1]
 follow the returns, this share of each rollout's moments, :class:`rl.policies.NormalisedValuePolicy`),
 ``policy_averaging`` (a share in (0, 1]: the final model holds the policy's weights averaged over the start of
 every rollout in that last share of the run, a rollout being one VecEnv step for SAC, TD3 and DDPG,
-:class:`rl.callbacks.PolicyAveraging`), ``polish`` (PPO on an AR(1) economy with two actions: ``{rounds, steps,
-learning_rate, anchor}``, the actor's mean moved after training along labour at unchanged saving until the
-intratemporal condition holds, :func:`rl.polish.polish`),
+:class:`rl.callbacks.PolicyAveraging`), ``polish`` (PPO: ``{rounds, steps, learning_rate, anchor}`` and optionally
+``margin``: after training the actor's mean moved along labour at unchanged saving until the intratemporal condition
+holds (AR(1) economies with two actions), or with ``margin: lookahead`` up each household's one-step lookahead
+through the critic (also the Krusell-Smith economies), :func:`rl.polish.polish`),
 ``recent_replay`` (SAC, TD3, DDPG: ``{transitions: N, share:
 f}``, a share f of every batch from the newest N transitions, :class:`rl.replay.RecentReplayBuffer`),
 ``target_entropy_final`` and ``target_entropy_anneal_start`` (SAC): the exploration annealing of :mod:`rl.callbacks`;

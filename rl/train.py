@@ -268,7 +268,7 @@ def train(config: TrainConfig, out, *, resume: bool = False, overwrite: bool = F
                 raise SettingError("hyper_overrides", str(err)) from None
     if hyper.get("polish") is not None:
         try:
-            check_polishable(exp)
+            check_polishable(exp, hyper["polish"].get("margin", "intratemporal"))
         except ValueError as err:
             raise SettingError("hyper_overrides", str(err)) from None
     if hyper.get("behaviour_snapshot_every") is not None:
