@@ -123,6 +123,16 @@ def check_polishable(experiment: Experiment, margin: str = "intratemporal") -> N
                          f"observes {unknown} as well")
 
 
+def _fractions(actions: th.Tensor) -> th.Tensor:
+    """:func:`econ.economy.action_to_fraction` (actions clipped to [-1, 1]), differentiable."""
+    return ACTION_EPS + (1.0 - 2.0 * ACTION_EPS) * (th.clamp(actions, -1.0, 1.0) + 1.0) / 2.0
+
+
+def _with_own_part(own: th.Tensor, fixed: th.Tensor, n: int) -> th.Tensor:
+    """(1/N) sum_j x_j as household i sees it: the others' x_j at the values ``fixed``, its own ``own`` live."""
+    return fixed.mean(-1, keepdim=True) + (own - fixed) / n
+
+
 class Lookahead:
     """The one-step lookahead J_i of every household of B economies, in double precision (torch).
 
@@ -162,8 +172,7 @@ class Lookahead:
         return th.stack(columns, dim=-1)
 
     def fractions(self, actions: th.Tensor) -> th.Tensor:
-        """:func:`econ.economy.action_to_fraction` (actions clipped to [-1, 1])."""
-        return ACTION_EPS + (1.0 - 2.0 * ACTION_EPS) * (th.clamp(actions, -1.0, 1.0) + 1.0) / 2.0
+        return _fractions(actions)
 
     def utility(self, consumption: th.Tensor, labour: th.Tensor) -> th.Tensor:
         exp = self.exp
@@ -185,8 +194,7 @@ class Lookahead:
         chat, labour = chat_labour[..., 0], chat_labour[..., 1]
         effective_capital = (self.kappa * capital).mean(-1, keepdim=True)  # (B, 1), set before today's actions
         own_labour = self.lam * labour
-        labour_fixed = own_labour.detach()
-        effective_labour = labour_fixed.mean(-1, keepdim=True) + (own_labour - labour_fixed) / n  # (B, N)
+        effective_labour = _with_own_part(own_labour, own_labour.detach(), n)  # (B, N)
         tfp = th.exp(log_tfp).unsqueeze(-1)
         ratio = effective_capital / effective_labour
         mpk = alpha * tfp * ratio ** (alpha - 1.0)
@@ -195,8 +203,7 @@ class Lookahead:
         consumption = chat * wealth
         next_capital = th.clamp(wealth - consumption, min=CAPITAL_FLOOR)
         own_next = self.kappa * next_capital
-        next_fixed = own_next.detach()
-        next_aggregate = next_fixed.mean(-1, keepdim=True) + (own_next - next_fixed) / n
+        next_aggregate = _with_own_part(own_next, own_next.detach(), n)
         return wealth, self.utility(consumption, labour), next_capital, next_aggregate
 
     def __call__(self, capital: th.Tensor, log_tfp: th.Tensor, actions: th.Tensor) -> tuple:
@@ -284,8 +291,7 @@ class ChainLookahead:
         n = exp.num_agents
 
         def next_capital_at(actions: th.Tensor) -> tuple:
-            chat = ACTION_EPS + (1.0 - 2.0 * ACTION_EPS) * (th.clamp(actions[..., 0], -1.0, 1.0) + 1.0) / 2.0
-            consumption = chat * wealth
+            consumption = _fractions(actions[..., 0]) * wealth
             return consumption, th.clamp(wealth - consumption, min=CAPITAL_FLOOR)
 
         def objective(actions: th.Tensor, others: Optional[th.Tensor] = None) -> tuple:
@@ -294,7 +300,7 @@ class ChainLookahead:
             consumption, next_capital = next_capital_at(actions)
             own_next = self.kappa * next_capital
             next_fixed = own_next.detach() if others is None else self.kappa * next_capital_at(others)[1]
-            next_aggregate = next_fixed.mean(-1, keepdim=True) + (own_next - next_fixed) / n
+            next_aggregate = _with_own_part(own_next, next_fixed, n)
             obs = base.clone()
             obs[..., names.index("capital")] = next_capital / exp.capital_scale
             obs[..., names.index("aggregate_capital")] = next_aggregate / exp.capital_scale

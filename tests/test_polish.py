@@ -133,6 +133,16 @@ def test_chain_lookahead_is_the_lookahead_of_the_advantages():
     gradient, = th.autograd.grad(J[1, 5], acts)
     assert np.all(np.delete(gradient[1].numpy(), 5, axis=0) == 0.0) and gradient[1, 5, 0] != 0.0
     assert not gradient[[0, 2, 3]].any()
+    # household i at its own action b_i against the others at a: the lookahead of the economy where only i moved
+    objective = ChainLookahead(exp, value).on(state)
+    a = th.tensor(actions)
+    b = th.tensor(np.random.default_rng(9).uniform(-0.9, 0.9, actions.shape))
+    against = objective(b, others=a)[0]
+    for household in (0, 7):
+        only = a.clone()
+        only[:, household] = b[:, household]
+        np.testing.assert_allclose(against[:, household].numpy(), objective(only)[0][:, household].numpy(),
+                                   rtol=DOUBLE_RTOL)
 
 
 def test_fixed_saving_slope_is_the_scorecards_intratemporal_residual():
