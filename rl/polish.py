@@ -467,13 +467,17 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
 
 # ----------------------------------------------------------------------------- command line
 def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: float = 1e-5, anchor: float = 100.0,
-               margin: str = "intratemporal", periods: int = 200, seed: Optional[int] = None, log=print) -> list:
+               margin: str = "intratemporal", periods: int = 200, seed: Optional[int] = None,
+               unpolished: bool = False, log=print) -> list:
     """Polish the finished PPO run ``run`` into the new directory ``out`` (``python -m rl.polish``).
 
-    ``out`` gets the run's ``config.json`` (with the settings under
-    ``polished_from``), the polished ``model.zip`` and a ``summary.json``
-    holding the run's summary with this polishing's records after any the
-    run already had; everything is checked before anything is written, an
+    It polishes the run's ``model.zip``, or with ``unpolished`` the
+    ``model-unpolished.zip`` that a run polished in training keeps (the
+    policy before its polishing: the same settings and seed then give the
+    run's own ``model.zip`` again).  ``out`` gets the run's ``config.json``
+    (with the settings under ``polished_from``), the polished ``model.zip``
+    and a ``summary.json`` holding the run's summary with this polishing's
+    records after any the polished model already had; everything is checked before anything is written, an
     existing ``out`` is refused (one writer per directory), and the files
     are written into a hidden sibling directory that is renamed to ``out``
     at the end.  ``seed`` defaults to the run's own.  Returns the
@@ -491,20 +495,25 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
         raise FileExistsError(f"{out} exists; polishing writes a new directory (one writer per directory)")
     experiment = make_experiment(config["experiment_name"], config.get("n_agents"), **config.get("overrides", {}))
     check_polishable(experiment, margin)
-    model = load_model(run, experiment)
+    source = run / ("model-unpolished.zip" if unpolished else "model.zip")
+    if not source.is_file():
+        raise FileNotFoundError(f"no {source.name} in {run}" + (" (only runs polished in training keep one)"
+                                                                 if unpolished else ""))
+    model = load_model(source, experiment)
     seed = int(config.get("seed", 0)) if seed is None else seed
     settings = {"rounds": rounds, "steps": steps, "learning_rate": learning_rate, "anchor": anchor,
                 "margin": margin, "periods": periods, "seed": seed}
     records = polish(model, experiment, log=log, **settings)
     summary = json.loads((run / "summary.json").read_text())
-    earlier = summary.get("polish") or []  # a run polished in training keeps those records first
+    earlier = [] if unpolished else summary.get("polish") or []  # a run polished in training keeps those first
     tmp = out.parent / f".{out.name}.tmp"
     if tmp.exists():
         shutil.rmtree(tmp)  # a polishing killed before its rename
     tmp.mkdir(parents=True)
     model.save(tmp / "model.zip")
     write_json_atomic(tmp / "summary.json", {**summary, "polish": earlier + [r._asdict() for r in records]})
-    write_json_atomic(tmp / "config.json", {**config, "polished_from": {"run": str(run), **settings}})
+    write_json_atomic(tmp / "config.json", {**config, "polished_from": {"run": str(run), "model": source.name,
+                                                                         **settings}})
     os.rename(tmp, out)  # the directory appears whole, or not at all
     log(f"saved {out / 'model.zip'}")
     return records
@@ -523,6 +532,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="what to climb (default: intratemporal)")
     parser.add_argument("--periods", type=int, default=200, help="periods kept per economy and round (default: 200)")
     parser.add_argument("--seed", type=int, default=None, help="seed of the simulated states (default: the run's)")
+    parser.add_argument("--unpolished", action="store_true",
+                        help="start from the run's model-unpolished.zip, the policy before the polishing in "
+                             "training (default: its model.zip)")
     return parser
 
 
@@ -531,7 +543,8 @@ def main(argv=None) -> int:
     th.set_num_threads(1)
     try:
         polish_run(args.run, args.out, rounds=args.rounds, steps=args.steps, learning_rate=args.learning_rate,
-                   anchor=args.anchor, margin=args.margin, periods=args.periods, seed=args.seed)
+                   anchor=args.anchor, margin=args.margin, periods=args.periods, seed=args.seed,
+                   unpolished=args.unpolished)
     except (ValueError, FileExistsError, FileNotFoundError) as err:
         print(f"python -m rl.polish: error: {err}")
         return 2

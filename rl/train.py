@@ -448,6 +448,9 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
         print(f"model.zip holds the policy averaged over the last {averaged} rollouts")
     polished = []
     if hyper.get("polish") is not None:  # after the averaging: it polishes the policy model.zip would hold
+        tmp = out / ".model-unpolished.tmp.zip"  # kept, so that other polishing settings need no retraining
+        model.save(tmp)
+        os.replace(tmp, out / "model-unpolished.zip")
         began = time.perf_counter()
         polished = [record._asdict() for record in polish(model, exp, seed=seed, **hyper["polish"])]
         polish_seconds = time.perf_counter() - began

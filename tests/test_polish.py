@@ -271,6 +271,17 @@ def test_a_run_polishes_after_training_and_records_it(tmp_path):
     assert len(json.loads((out / "summary.json").read_text())["polish"]) == 3  # the run's own two, then this one
     assert not list(tmp_path.glob(".polished*"))  # no temporary directory left beside it
     assert polish_main([str(tmp_path / "run"), "--out", str(out)]) == 2  # one writer per directory
+    # the run keeps the policy before its polishing; the same settings and seed from it give model.zip again
+    again = tmp_path / "again"
+    assert polish_main([str(tmp_path / "run"), "--out", str(again), "--unpolished", "--rounds", "2", "--steps",
+                        "3"]) == 0
+    unpolished = load_model(tmp_path / "run" / "model-unpolished.zip", exp)
+    assert not all(th.equal(a, b) for a, b in zip(unpolished.policy.parameters(), trained.policy.parameters()))
+    assert all(th.equal(a, b) for a, b in zip(load_model(again, exp).policy.parameters(),
+                                              trained.policy.parameters()))
+    assert len(json.loads((again / "summary.json").read_text())["polish"]) == 2
+    assert json.loads((again / "config.json").read_text())["polished_from"]["model"] == "model-unpolished.zip"
+    assert polish_main([str(out), "--out", str(tmp_path / "none"), "--unpolished"]) == 2  # it has none
     with pytest.raises(SettingError, match="AR\\(1\\)"):
         train(TrainConfig("ks", "ppo", timesteps=64, seed=0, preset="tuned", hyper_overrides=hyper),
               tmp_path / "ks")
