@@ -429,14 +429,20 @@ def test_the_general_evaluation_is_the_general_scorecards_verdict():
 
 def test_compare_trains_general_with_evaluations_and_stops_at_the_first_pass(tmp_path, capsys):
     """general end to end (about 20 s): with tolerances no distance reaches, the first evaluation passes and the
-    training stops there; evaluations.csv holds that row."""
+    training stops there; evaluations.csv holds that row.  The recipe's polishing stage runs after the stop, cut
+    to one round of two steps (the recipe's ten rounds of 200 steps take minutes and are tested in
+    tests/test_polish.py)."""
     tolerances = [f"{name}={NEVER_BINDING}" for name, tol in GENERAL_TOLERANCES.items() if tol is not None]
+    short_polish = "polish={'rounds': 1, 'steps': 2, 'learning_rate': 1e-5, 'anchor': 100.0}"
     code = compare.main(["general", "--train", "--timesteps", "27648", "--eval-every", "9216", "--stop-at-targets",
-                         "--out", str(tmp_path)] + [arg for tol in tolerances for arg in ("--tol", tol)])
+                         "--hyper", short_polish, "--out", str(tmp_path)]
+                        + [arg for tol in tolerances for arg in ("--tol", tol)])
     out = capsys.readouterr().out
     assert code == 0 and "seed 0: every judged row first passed after 9216 agent-steps" in out
     (row,) = list(csv.DictReader(open(tmp_path / "train-ppo-seed0" / "evaluations.csv")))
     assert row["passed"] == "True" and int(row["timesteps"]) == 9216
+    summary = json.loads((tmp_path / "train-ppo-seed0" / "summary.json").read_text())
+    assert [record["round"] for record in summary["polish"]] == [0]
 
 
 class _WeightRecorder:
