@@ -130,6 +130,15 @@ def _fractions(actions: th.Tensor) -> th.Tensor:
     return ACTION_EPS + (1.0 - 2.0 * ACTION_EPS) * (th.clamp(actions, -1.0, 1.0) + 1.0) / 2.0
 
 
+def _utility(experiment: Experiment, consumption: th.Tensor, labour: th.Tensor) -> th.Tensor:
+    """:func:`econ.economy.utility` of the experiment's form, differentiable."""
+    if experiment.utility == "linear":
+        return th.log(consumption) - experiment.chi * labour
+    if experiment.utility == "log_leisure":
+        return th.log(consumption) + experiment.chi * th.log1p(-labour)
+    return th.log(consumption)
+
+
 def _with_own_part(own: th.Tensor, fixed: th.Tensor, n: int) -> th.Tensor:
     """(1/N) sum_j x_j as household i sees it: the others' x_j at the values ``fixed``, its own ``own`` live."""
     return fixed.mean(-1, keepdim=True) + (own - fixed) / n
@@ -177,12 +186,7 @@ class Lookahead:
         return _fractions(actions)
 
     def utility(self, consumption: th.Tensor, labour: th.Tensor) -> th.Tensor:
-        exp = self.exp
-        if exp.utility == "linear":
-            return th.log(consumption) - exp.chi * labour
-        if exp.utility == "log_leisure":
-            return th.log(consumption) + exp.chi * th.log1p(-labour)
-        return th.log(consumption)
+        return _utility(self.exp, consumption, labour)
 
     def period(self, capital: th.Tensor, log_tfp: th.Tensor, actions: th.Tensor) -> tuple:
         """(wealth, u, next capital, next effective capital) of every household, each (B, N), at ``actions``
@@ -263,6 +267,9 @@ class ChainLookahead:
     """
 
     def __init__(self, experiment: Experiment, value):
+        if experiment.technology == "ar1":
+            raise ValueError(f"ChainLookahead is the Krusell-Smith economies' lookahead; {experiment.name!r} has an "
+                             f"AR(1) technology (Lookahead)")
         check_polishable(experiment, "lookahead")
         self.exp = experiment
         self.value = value
@@ -280,6 +287,7 @@ class ChainLookahead:
         exp = self.exp
         names = exp.observations
         labour = exp.ks.labour_endowment * state.employed
+        endowment = th.as_tensor(labour, dtype=th.float64)
         wealth = th.as_tensor(markets(state.capital, labour, core.technology(exp, state), alpha=exp.alpha,
                                       delta=exp.delta, capital_productivity=np.asarray(exp.capital_productivity),
                                       labour_productivity=np.asarray(exp.labour_productivity)).wealth)
@@ -313,7 +321,7 @@ class ChainLookahead:
                 scenario = obs.clone()
                 scenario[..., shock_columns] = values
                 expected = expected + weight * self.value(scenario.reshape(-1, obs.shape[-1])).reshape(wealth.shape)
-            reward = th.log(consumption)
+            reward = _utility(exp, consumption, endowment)
             return reward + exp.beta * expected, reward, next_capital
 
         return objective

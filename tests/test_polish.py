@@ -84,14 +84,14 @@ def test_each_households_lookahead_moves_with_its_own_action_only():
 
 
 def _chain_transition(name="ks-het-marked", seed=2, n_economies=4):
-    exp = make_experiment(name)
+    exp = make_experiment("ks", utility="linear", chi=0.5) if name == "ks-linear-utility" else make_experiment(name)
     rng = np.random.default_rng(seed)
     state = core.initial_state(exp, n_economies, rng)
     actions = rng.uniform(-0.9, 0.9, (n_economies, exp.num_agents, 1))
     return exp, state, actions, core.step(exp, state, actions, rng)
 
 
-@pytest.mark.parametrize("name", ["ks", "ks-het-marked"])
+@pytest.mark.parametrize("name", ["ks", "ks-het-marked", "ks-linear-utility"])
 def test_chain_lookahead_period_and_next_observations_match_the_environment(name):
     """The Krusell-Smith lookahead's reward and next capital are :func:`rl.core.step`'s; of the four next
     observations it builds for each household, the one of the shocks that happened is :func:`rl.core.observe`
