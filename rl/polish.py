@@ -256,10 +256,11 @@ class Lookahead:
 class ChainLookahead:
     """The one-step lookahead J_i of every household of a Krusell-Smith economy, in double precision (torch):
 
-        J_i(chat_i) = log(chat_i a_i) + beta sum_{z', e'} P(z', e' | z, e_i) V(o'_i(z', e')),
+        J_i(chat_i) = u(chat_i a_i, l_i) + beta sum_{z', e'} P(z', e' | z, e_i) V(o'_i(z', e')),
         k'_i = (1 - chat_i) a_i,  K' = (1/N) sum_j kappa_j k'_j.
 
-    a_i is today's wealth (:func:`econ.economy.markets`; it does not depend on the consumption fraction), the
+    l_i the labour endowment, a_i today's wealth (:func:`econ.economy.markets`; it does not depend on the
+    consumption fraction), the
     other households' next capital enters K' as a value (open loop), and the observations o'_i are today's
     (:func:`rl.core.observe`) with own capital, aggregate capital (and ``log_capital``) replaced by next period's
     and the shock components by each scenario of :func:`rl.core.shock_scenarios`.  ``tests/test_polish.py``
@@ -419,7 +420,7 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     original = model.policy
     policy = _double_copy(original)
     policy.set_training_mode(False)
-    reference = copy.deepcopy(policy)
+    reference = copy.deepcopy(policy) if margin == "intratemporal" else None  # the anchor's saving rule
     lookahead = lookahead_for(experiment, lambda obs: _values(policy, obs))
     probe = lookahead.observations(core.initial_state(experiment, 1, np.random.default_rng(0)))  # every type
     actor = _actor_parameters(policy, probe.reshape(experiment.num_agents, -1))

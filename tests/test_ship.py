@@ -110,3 +110,6 @@ def test_the_note_names_the_machine_a_run_was_trained_on_when_recorded():
     assert "polished" not in trained_note(averaged, {"timesteps": 100})
     by_command = {**config, "polished_from": {"margin": "lookahead"}}  # python -m rl.polish records it there
     assert "polished through the one-step lookahead" in trained_note(by_command, {"timesteps": 100, "polish": rounds})
+    # a run polished in training, then by the command: the command's margin is the latest
+    both = {**by_command, "hyperparameters": {"polish": {"rounds": 2}}}
+    assert "own action" in trained_note(both, {"timesteps": 100, "polish": rounds})

@@ -78,10 +78,11 @@ def trained_note(config: dict, summary: dict, scorecard: str = "") -> str:
                      f"the average so far")
     polished = summary.get("polish") or []
     if polished:
-        setting = (config.get("hyperparameters") or {}).get("polish") or config.get("polished_from") or {}
-        margin = setting.get("margin", "intratemporal")  # polished_from: python -m rl.polish
+        # polished_from (python -m rl.polish) is the latest polishing, after any in training
+        setting = config.get("polished_from") or (config.get("hyperparameters") or {}).get("polish") or {}
+        margin = setting.get("margin", "intratemporal")
         what = ("along labour at unchanged saving", "mean |utility slope|") if margin == "intratemporal" else \
-            ("through the one-step lookahead", "mean lookahead")
+            ("through the one-step lookahead", "mean |slope of the lookahead in the own action|")
         lines.append(f"- then polished {what[0]} (`polish`, {len(polished)} rounds): {what[1]} on the policy's "
                      f"states {polished[0]['objective_before']:.2e} -> {polished[-1]['objective_after']:.2e}; the "
                      f"training-time evaluations scored the policy before polishing")
