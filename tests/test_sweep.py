@@ -51,10 +51,11 @@ FAILING = {**TINY, "algorithms": ["ppo"], "n_agents": [2], "seeds": [0], "hyper"
 """A trial that fails at every attempt: SB3 refuses PPO with batch_size 1 (an AssertionError in its constructor)."""
 
 
-def _sweep_through_cli(out, **execution) -> tuple:
-    """The tiny sweep plus the failing trial, from a JSON config file through ``main``; (exit code, stderr)."""
+def _sweep_through_cli(out, grid=(TINY, FAILING), **execution) -> tuple:
+    """The tiny sweep plus the failing trial (or the blocks ``grid``), from a JSON config file through ``main``;
+    (exit code, stderr)."""
     config = out / "sweep.json"
-    config.write_text(json.dumps({"retries": 1, **execution, "grid": [TINY, FAILING]}))
+    config.write_text(json.dumps({"retries": 1, **execution, "grid": list(grid)}))
     stderr = io.StringIO()
     with contextlib.redirect_stderr(stderr):
         exit_code = main(["run", "--config", str(config), "--out", str(out), "--quiet"])
@@ -380,10 +381,17 @@ def ray_session():
     ray.shutdown()
 
 
+RAY_GRID = ({**TINY, "algorithms": ["td3"], "n_agents": [2]}, FAILING)
+"""Three trials of the local sweep (two seeds and the failing trial): Ray's start-up dominates the test's time."""
+
+
 def test_ray_tune_sweep_gives_the_local_rows(ray_session, local_sweep, tmp_path):
-    exit_code, stderr = _sweep_through_cli(tmp_path, ray_address="auto")  # uses the session's connection
+    exit_code, stderr = _sweep_through_cli(tmp_path, RAY_GRID, ray_address="auto")  # the session's connection
     assert exit_code == 1 and "FAILED ks-ppo-N2-s0-" in stderr
     assert (tmp_path / "ray").is_dir()  # Tune's own results stay inside the sweep directory
-    assert _compared(tmp_path) == _compared(local_sweep[0])  # same seeds, same numbers; the failure too
+    names = {trial.name for trial in plan_sweep(list(RAY_GRID))}
+    assert len(names) == 3 and {row["run"] for row in _compared(tmp_path)} == names
+    # the same trials of the local sweep: same seeds, same numbers; the failure too
+    assert _compared(tmp_path) == [row for row in _compared(local_sweep[0]) if row["run"] in names]
     (failed,) = [r for r in collect_rows(tmp_path) if r["status"] != "ok"]
     assert len(json.loads((tmp_path / "runs" / failed["run"] / "error.json").read_text())["attempts"]) == 2

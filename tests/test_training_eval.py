@@ -145,10 +145,12 @@ def test_a_resumed_run_continues_the_evaluations(tmp_path, strict_run, strict, c
     assert len(summary["evaluations"]) == 5
 
 
-def test_without_stop_at_target_a_passing_evaluation_does_not_stop(tmp_path, lenient):
-    summary = train(_config(), tmp_path, evaluator=lenient)
+def test_without_stop_at_target_a_passing_evaluation_does_not_stop(tmp_path):
+    recorder = _WeightRecorder(passes_from=1)  # every evaluation passes (what it scores does not matter here)
+    summary = train(_config(), tmp_path, evaluator=recorder)
     assert summary["timesteps"] == BUDGET and summary["target_reached"] is None
     assert all(r["passed"] for r in summary["evaluations"]) and len(summary["evaluations"]) == 5
+    assert len(recorder.seen) == 5
 
 
 def test_evaluating_does_not_change_the_training(tmp_path, strict_run, ks_exp):
