@@ -122,7 +122,7 @@ def test_action_noise_falls_linearly_to_its_final_value_in_every_environment_cop
 
 def test_annealed_action_noise_trains_deterministically_and_changes_the_run(tmp_path):
     kwargs = dict(seed=5, preset="tuned", n_economies=2)
-    hyper = {"learning_starts": 50, "action_noise_std": 0.1}
+    hyper = {"learning_starts": 50, "action_noise_std": 0.1, "batch_size": 64}
     fixed = train(TrainConfig("rbc", "td3", 1_200, hyper_overrides=hyper, **kwargs), tmp_path / "fixed")
     runs = [train(TrainConfig("rbc", "td3", 1_200, hyper_overrides={**hyper, "action_noise_final": 0.01}, **kwargs),
                   tmp_path / name) for name in ("a", "b")]
@@ -547,7 +547,7 @@ def test_a_critic_that_does_not_fit_is_warned_about_once_as_soon_as_it_shows(cap
         CriticWatch(warmup=2, window=3)
 
 
-SNAPSHOT = {"learning_starts": 50, "action_noise_std": 0.1, "expected_next_value": True}
+SNAPSHOT = {"learning_starts": 50, "action_noise_std": 0.1, "expected_next_value": True, "batch_size": 64}
 
 
 def test_a_behaviour_snapshot_must_fall_on_every_checkpoint(tmp_path):
