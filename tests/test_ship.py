@@ -113,3 +113,7 @@ def test_the_note_names_the_machine_a_run_was_trained_on_when_recorded():
     # a run polished in training, then by the command: the command's margin is the latest
     both = {**by_command, "hyperparameters": {"polish": {"rounds": 2}}}
     assert "own action" in trained_note(both, {"timesteps": 100, "polish": rounds})
+    # its rounds and slopes are the latest polishing's; the earlier rounds are counted apart
+    again = {**both, "polished_from": {"margin": "lookahead", "rounds": 1}}
+    note = trained_note(again, {"timesteps": 100, "polish": rounds})
+    assert "(`polish`, 1 round, after 1 round of an earlier polishing)" in note and "3.00e-04 -> 1.00e-04" in note

@@ -83,8 +83,14 @@ def trained_note(config: dict, summary: dict, scorecard: str = "") -> str:
         margin = setting.get("margin", "intratemporal")
         what = ("along labour at unchanged saving", "mean |utility slope|") if margin == "intratemporal" else \
             ("through the one-step lookahead", "mean |slope of the lookahead in the own action|")
-        lines.append(f"- then polished {what[0]} (`polish`, {len(polished)} rounds): {what[1]} on the policy's "
-                     f"states {polished[0]['objective_before']:.2e} -> {polished[-1]['objective_after']:.2e}; the "
+        # the summary lists every round so far, the latest polishing's last (its rounds under polished_from)
+        latest = polished[-int(config["polished_from"].get("rounds", len(polished))):] \
+            if config.get("polished_from") else polished
+        earlier = len(polished) - len(latest)
+        count = lambda n: f"{n} round" + ("s" if n != 1 else "")  # noqa: E731
+        rounds = count(len(latest)) + (f", after {count(earlier)} of an earlier polishing" if earlier else "")
+        lines.append(f"- then polished {what[0]} (`polish`, {rounds}): {what[1]} on the policy's "
+                     f"states {latest[0]['objective_before']:.2e} -> {latest[-1]['objective_after']:.2e}; the "
                      f"training-time evaluations scored the policy before polishing")
     code = config.get("code") or {}
     if code.get("git_commit"):
