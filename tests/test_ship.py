@@ -117,3 +117,16 @@ def test_the_note_names_the_machine_a_run_was_trained_on_when_recorded():
     again = {**both, "polished_from": {"margin": "lookahead", "rounds": 1}}
     note = trained_note(again, {"timesteps": 100, "polish": rounds})
     assert "(`polish`, 1 round, after 1 round of an earlier polishing)" in note and "3.00e-04 -> 1.00e-04" in note
+    # the polishing command follows the training command, with the run's path made portable like --out
+    in_training = {**config, "hyperparameters": {"polish": {"rounds": 2}}}  # polished by rl.train: no command
+    assert "polished by" not in trained_note(in_training, {"timesteps": 100, "polish": rounds})
+    compared = {**config, "argv": ["python", "-m", "validation.compare", "general", "--train", "--out", "/x/new-s0"],
+                "polished_from": {"run": "/x/new-s0/train-ppo-seed0", "model": "model-unpolished.zip", "rounds": 20,
+                                  "steps": 200, "learning_rate": 1e-05, "anchor": 100.0, "margin": "intratemporal",
+                                  "periods": 200, "seed": 0}}
+    assert ("    python -m rl.polish runs/new-s0/train-ppo-seed0 --unpolished --rounds 20 --steps 200 --learning-rate "
+            "1e-05 --anchor 100.0 --margin intratemporal --periods 200 --seed 0 --out runs/polished"
+            ) in trained_note(compared, {"timesteps": 100})
+    trained = {**compared, "argv": ["python", "-m", "rl.train", "general", "--out", "/x/run"],
+               "polished_from": {"run": "/x/run", "model": "model.zip", "rounds": 2}}
+    assert "    python -m rl.polish runs/run --rounds 2 --out runs/polished" in trained_note(trained, {"timesteps": 1})

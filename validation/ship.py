@@ -58,6 +58,7 @@ def trained_note(config: dict, summary: dict, scorecard: str = "") -> str:
         "Produced by the project's own training command (from the repository root):",
         "",
         "    " + command,
+        *_polish_command(config, argv),
         "",
         f"- seed: {config['seed']}",
         f"- algorithm: {config['algorithm']}, preset `{config['preset']}`, hyperparameters "
@@ -110,6 +111,31 @@ def trained_note(config: dict, summary: dict, scorecard: str = "") -> str:
     lines += ["", "Versions:", "", versions, "",
               f"Score it: `python -m validation.compare {config['experiment_name']}`.", ""]
     return "\n".join(lines)
+
+
+def _polish_command(config: dict, argv: list) -> list:
+    """The lines of TRAINED.md's command block that follow the training command of a directory written by
+    ``python -m rl.polish`` (its settings under ``polished_from``): the polishing command, with the run's path as
+    ``runs/...`` like the training command's ``--out``."""
+    setting = config.get("polished_from")
+    if not setting:
+        return []
+    run = Path(setting.get("run", "RUN"))  # every rl.polish records it
+    out = None  # the training command's --out: a compare run's directory holds the run directory
+    for i, arg in enumerate(argv):
+        if arg == "--out" and i + 1 < len(argv):
+            out = Path(argv[i + 1]).name
+        elif arg.startswith("--out="):
+            out = Path(arg[len("--out="):]).name
+    portable = f"runs/{run.parent.name}/{run.name}" if out == run.parent.name else f"runs/{run.name}"
+    words = ["python", "-m", "rl.polish", portable]
+    if setting.get("model") == "model-unpolished.zip":
+        words.append("--unpolished")
+    for key in ("rounds", "steps", "learning_rate", "anchor", "margin", "periods", "seed"):
+        if key in setting:
+            words += ["--" + key.replace("_", "-"), str(setting[key])]
+    return ["", "and then polished by (from the repository root):", "",
+            "    " + " ".join(shlex.quote(w) for w in words + ["--out", "runs/polished"])]
 
 
 def _portable_out(argv: list) -> list:
