@@ -88,8 +88,7 @@ def trained_note(config: dict, summary: dict, scorecard: str = "") -> str:
         latest = polished[-int(config["polished_from"].get("rounds", len(polished))):] \
             if config.get("polished_from") else polished
         earlier = len(polished) - len(latest)
-        count = lambda n: f"{n} round" + ("s" if n != 1 else "")  # noqa: E731
-        rounds = count(len(latest)) + (f", after {count(earlier)} of an earlier polishing" if earlier else "")
+        rounds = _rounds(len(latest)) + (f", after {_rounds(earlier)} of an earlier polishing" if earlier else "")
         lines.append(f"- then polished {what[0]} (`polish`, {rounds}): {what[1]} on the policy's "
                      f"states {latest[0]['objective_before']:.2e} -> {latest[-1]['objective_after']:.2e}; the "
                      f"training-time evaluations scored the policy before polishing")
@@ -111,6 +110,10 @@ def trained_note(config: dict, summary: dict, scorecard: str = "") -> str:
     lines += ["", "Versions:", "", versions, "",
               f"Score it: `python -m validation.compare {config['experiment_name']}`.", ""]
     return "\n".join(lines)
+
+
+def _rounds(n: int) -> str:
+    return f"{n} round" + ("s" if n != 1 else "")
 
 
 def _polish_command(config: dict, argv: list) -> list:
