@@ -175,6 +175,36 @@ def test_fixed_saving_slope_is_the_scorecards_intratemporal_residual():
         assert moved < 1e-4 * abs(float(lookahead.period(cap, log_tfp, labour_only)[2][0, i] - k0[0, i]))
 
 
+CLOSED_FORM_ATOL = 1e-10
+"""The slope at the closed form is a difference of two O(1) terms (u_c times the marginal product of labour, and
+chi or its log-leisure analogue), each a few double-precision operations: zero to about 1e-15; 1e-10 is far below
+the 1e-3 a labour choice 0.05 off the closed form gives (the negative control)."""
+
+
+@pytest.mark.parametrize("utility", ["linear", "log_leisure"])
+def test_fixed_saving_slope_vanishes_at_the_brock_mirman_labour(utility):
+    """One household is the whole economy: its private marginal income from labour is the marginal product,
+    and at Brock-Mirman's chat* = 1 - alpha beta the slope is zero exactly at the closed-form labour l*, at any
+    state (the closed form is state-independent); above l* it is negative, below positive."""
+    from econ.economy import fraction_to_action
+    from econ.rbc.brock_mirman import brock_mirman_policy
+
+    chi = {"linear": 1.0, "log_leisure": 5.0}[utility]
+    exp = make_experiment("rbc-full-depreciation", utility=utility, chi=chi)
+    closed = brock_mirman_policy(exp.rbc_params)
+    rng = np.random.default_rng(4)
+    capital = th.tensor(exp.capital_scale * rng.uniform(0.3, 3.0, (50, 1)))
+    log_tfp = th.tensor(rng.normal(0.0, 0.05, 50))
+    lookahead = Lookahead(exp, value=lambda obs: obs.sum(-1))
+    for labour, sign in ((closed.labour, 0.0), (closed.labour + 0.05, -1.0), (closed.labour - 0.05, 1.0)):
+        actions = th.tensor(fraction_to_action([closed.consumption_fraction, labour])).expand(50, 1, 2).clone()
+        _, slope = lookahead.fixed_saving_slope(capital, log_tfp, actions)
+        if sign == 0.0:
+            np.testing.assert_allclose(slope.numpy(), 0.0, atol=CLOSED_FORM_ATOL)
+        else:
+            assert np.all(sign * slope.numpy() > 1e-3), (labour, slope.numpy().min(), slope.numpy().max())
+
+
 def _small_model(exp):
     hyper = hyperparameters("ppo", "tuned", exp.beta, n_steps=32, extra={"actor_per_type": True})
     return build_model("ppo", hyper, exp, seed=0)
