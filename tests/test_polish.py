@@ -1,6 +1,8 @@
 """Value-gradient polishing (:mod:`rl.polish`).
 
-Independent methods against each other (STYLE.md, layer 2): the torch copy of
+A closed form first (STYLE.md, layer 1): the utility's slope along labour at
+unchanged saving vanishes at Brock-Mirman's labour.  Independent methods
+against each other (layer 2): the torch copy of
 the period equations and observations against :func:`rl.core.step` and
 :func:`rl.core.observe`; the utility's slope along labour at unchanged saving
 against the intratemporal residual of the ``general`` scorecard
