@@ -124,12 +124,8 @@ def _polish_command(config: dict, argv: list) -> list:
     if not setting:
         return []
     run = Path(setting.get("run", "RUN"))  # every rl.polish records it
-    out = None  # the training command's --out: a compare run's directory holds the run directory
-    for i, arg in enumerate(argv):
-        if arg == "--out" and i + 1 < len(argv):
-            out = Path(argv[i + 1]).name
-        elif arg.startswith("--out="):
-            out = Path(arg[len("--out="):]).name
+    found = _out_argument(argv)  # the training command's --out: a compare run's directory holds the run directory
+    out = Path(found[1]).name if found else None
     portable = f"runs/{run.parent.name}/{run.name}" if out == run.parent.name else f"runs/{run.name}"
     words = ["python", "-m", "rl.polish", portable]
     if setting.get("model") == "model-unpolished.zip":
@@ -141,15 +137,26 @@ def _polish_command(config: dict, argv: list) -> list:
             "    " + " ".join(shlex.quote(w) for w in words + ["--out", "runs/polished"])]
 
 
+def _out_argument(argv: list):
+    """(index, directory) of the last ``--out DIR`` or ``--out=DIR`` in ``argv`` (the index of the word holding
+    DIR), or None."""
+    found = None
+    for i, arg in enumerate(argv):
+        if arg == "--out" and i + 1 < len(argv):
+            found = (i + 1, argv[i + 1])
+        elif arg.startswith("--out="):
+            found = (i, arg[len("--out="):])
+    return found
+
+
 def _portable_out(argv: list) -> list:
     """``argv`` with its run directory (``--out DIR``) as ``runs/<name>``: the training machine's paths mean nothing
     to a reader, and the directory does not change what is trained."""
     out = list(argv)
-    for i, arg in enumerate(out):
-        if arg == "--out" and i + 1 < len(out):
-            out[i + 1] = "runs/" + Path(out[i + 1]).name
-        elif arg.startswith("--out="):
-            out[i] = "--out=runs/" + Path(arg[len("--out="):]).name
+    found = _out_argument(out)
+    if found:
+        i, directory = found
+        out[i] = ("--out=" if out[i].startswith("--out=") else "") + "runs/" + Path(directory).name
     return out
 
 
