@@ -100,6 +100,10 @@ class PolishRecord(NamedTuple):
     mean_action_change: float
     """Mean |change| of the mean actions on the round's states, in action units ([-1, 1])."""
     max_action_change: float
+    fixed_point_before: Optional[float] = None
+    """With ``fixed_point`` > 0: the mean |slope| on the deterministic economy's states (sigma = 0, after the
+    burn-in: the neighbourhood of the policy's fixed point), before and after the round's steps."""
+    fixed_point_after: Optional[float] = None
 
 
 def check_polishable(experiment: Experiment, margin: str = "intratemporal") -> None:
@@ -390,7 +394,7 @@ def policy_states(experiment: Experiment, policy, n_economies: int, periods: int
 
 def polish(model, experiment: Experiment, *, margin: str = "intratemporal", rounds: int = 10, steps: int = 200,
            learning_rate: float = 1e-5, anchor: float = 100.0, n_economies: int = 8, periods: int = 200,
-           burn_in: int = 100, seed: int = 0, log=print) -> list:
+           burn_in: int = 100, seed: int = 0, fixed_point: float = 0.0, log=print) -> list:
     """Polish ``model``'s actor in place (see the module docstring); returns a :class:`PolishRecord` per round.
 
     Each round simulates ``n_economies`` economies for ``burn_in + periods``
@@ -408,7 +412,14 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     k'_0 the next capital the policy chose before polishing at the same
     state, which keeps the saving rule where training left it (the steady
     state amplifies a small drift in it; the direction d keeps k' only to
-    first order, at each state separately).  The weights are optimised in double precision and
+    first order, at each state separately).  ``fixed_point`` (in [0, 1];
+    ``intratemporal`` only): each round also simulates one economy with
+    sigma = 0 (log A = 0) for the same ``burn_in + periods`` periods, whose
+    kept states lie at the policy's deterministic fixed point or converge to
+    it, and the loss is ``1 - fixed_point`` times the stochastic states' plus
+    ``fixed_point`` times these states' (the anchor in each), so the margin
+    is also finished where the fixed point's residuals are judged; 0 (the
+    default) leaves polishing as without it, bit for bit.  The weights are optimised in double precision and
     written back to the model's float32 parameters at the end.
     """
     check_polishable(experiment, margin)
@@ -416,7 +427,12 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     steps = checks.positive_int("steps", steps)
     learning_rate = checks.positive("learning_rate", learning_rate)
     anchor = checks.non_negative("anchor", anchor)
+    fixed_point = checks.closed("fixed_point", fixed_point, 0.0, 1.0)
+    if fixed_point and margin != "intratemporal":
+        raise ValueError(f"fixed_point applies to the intratemporal margin only, got margin {margin!r}")
     rng = np.random.default_rng(seed)
+    still_rng = np.random.default_rng([seed, 1])  # the deterministic economy's draws, apart from the others'
+    still = experiment._replace(sigma=0.0) if fixed_point else None
     original = model.policy
     policy = _double_copy(original)
     policy.set_training_mode(False)
@@ -431,45 +447,57 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     optimiser = th.optim.Adam(actor, lr=learning_rate)
     records = []
     for r in range(rounds):
-        states = policy_states(experiment, policy, n_economies, periods, burn_in, rng)
-        capital, log_tfp = th.as_tensor(states.capital), th.as_tensor(states.log_tfp)
-        objective = lookahead.on(states)
-        flat = lookahead.observations(states).reshape(capital.numel(), -1)
-        shape = capital.shape + (-1,)
+        weighted = [(1.0 - fixed_point, policy_states(experiment, policy, n_economies, periods, burn_in, rng))]
+        if fixed_point:
+            weighted.append((fixed_point, policy_states(still, policy, 1, periods, burn_in, still_rng)))
+        batches = []
+        for weight, states in weighted:
+            capital, log_tfp = th.as_tensor(states.capital), th.as_tensor(states.log_tfp)
+            flat = lookahead.observations(states).reshape(capital.numel(), -1)
+            shape = capital.shape + (-1,)
+            with th.no_grad():
+                start = _mean_actions(policy, flat)
+                saving = (lookahead.period(capital, log_tfp, _mean_actions(reference, flat).reshape(shape))[2]
+                          if margin == "intratemporal" else None)
+            batches.append((weight, capital, log_tfp, flat, shape, saving, lookahead.on(states), start))
 
-        def score(actions):
+        def score(batch, actions):
+            _, capital, log_tfp, _, shape, _, objective, _ = batch
             if margin == "lookahead":  # each household's own slope (the others' actions enter J_i as values)
                 actions = actions.detach().reshape(shape).requires_grad_(True)
                 slope, = th.autograd.grad(objective(actions)[0].sum(), actions)
                 return float(slope.norm(dim=-1).mean())
             return float(lookahead.fixed_saving_slope(capital, log_tfp, actions.reshape(shape))[1].abs().mean())
 
-        with th.no_grad():
-            start = _mean_actions(policy, flat)
-            if margin == "intratemporal":
-                saving = lookahead.period(capital, log_tfp, _mean_actions(reference, flat).reshape(shape))[2]
-        before = score(start)
-        for _ in range(steps):
-            optimiser.zero_grad()
+        def loss_on(batch):
+            _, capital, log_tfp, flat, shape, saving, objective, _ = batch
             actions = _mean_actions(policy, flat)
             if margin == "lookahead":
-                loss = -objective(actions.reshape(shape))[0].mean()
-            else:
-                direction, slope = lookahead.fixed_saving_slope(capital, log_tfp, actions.reshape(shape))
-                loss = -((slope.unsqueeze(-1) * direction).reshape(actions.shape) * actions).sum(-1).mean()
-                next_capital = lookahead.period(capital, log_tfp, actions.reshape(shape))[2]
-                loss = loss + anchor * ((next_capital / saving - 1.0) ** 2).mean()
+                return -objective(actions.reshape(shape))[0].mean()
+            direction, slope = lookahead.fixed_saving_slope(capital, log_tfp, actions.reshape(shape))
+            loss = -((slope.unsqueeze(-1) * direction).reshape(actions.shape) * actions).sum(-1).mean()
+            next_capital = lookahead.period(capital, log_tfp, actions.reshape(shape))[2]
+            return loss + anchor * ((next_capital / saving - 1.0) ** 2).mean()
+
+        before = [score(batch, batch[-1]) for batch in batches]
+        for _ in range(steps):
+            optimiser.zero_grad()
+            loss = sum(batch[0] * loss_on(batch) for batch in batches) if fixed_point else loss_on(batches[0])
             loss.backward()
             optimiser.step()
         with th.no_grad():
-            actions = _mean_actions(policy, flat)
-            change = (actions - start).abs()
-        record = PolishRecord(r, before, score(actions), float(change.mean()), float(change.max()))
+            after = [_mean_actions(policy, batch[3]) for batch in batches]
+            change = (after[0] - batches[0][-1]).abs()
+        scores = [score(batch, actions) for batch, actions in zip(batches, after)]
+        record = PolishRecord(r, before[0], scores[0], float(change.mean()), float(change.max()),
+                              *((before[1], scores[1]) if fixed_point else ()))
         records.append(record)
         what = ("mean |slope of the lookahead in the own action|" if margin == "lookahead" else
                 "mean |utility slope along labour at fixed saving|")
+        near = (f"; at the fixed point {record.fixed_point_before:.6e} -> {record.fixed_point_after:.6e}"
+                if fixed_point else "")
         log(f"polish round {r + 1}/{rounds}: {what} {record.objective_before:.6e} -> {record.objective_after:.6e}, "
-            f"mean |action change| {record.mean_action_change:.2e} (max {record.max_action_change:.2e})")
+            f"mean |action change| {record.mean_action_change:.2e} (max {record.max_action_change:.2e}){near}")
     with th.no_grad():
         for target, source in zip(original.parameters(), policy.parameters()):
             target.copy_(source.to(target.dtype))
@@ -479,7 +507,7 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
 # ----------------------------------------------------------------------------- command line
 def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: float = 1e-5, anchor: float = 100.0,
                margin: str = "intratemporal", periods: int = 200, seed: Optional[int] = None,
-               unpolished: bool = False, log=print) -> list:
+               unpolished: bool = False, fixed_point: float = 0.0, log=print) -> list:
     """Polish the finished PPO run ``run`` into the new directory ``out`` (``python -m rl.polish``).
 
     It polishes the run's ``model.zip``, or with ``unpolished`` the
@@ -514,6 +542,8 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
     seed = int(config.get("seed", 0)) if seed is None else seed
     settings = {"rounds": rounds, "steps": steps, "learning_rate": learning_rate, "anchor": anchor,
                 "margin": margin, "periods": periods, "seed": seed}
+    if fixed_point:  # recorded when used: a directory polished without it reads as before
+        settings["fixed_point"] = checks.closed("fixed_point", fixed_point, 0.0, 1.0)
     records = polish(model, experiment, log=log, **settings)
     summary = json.loads((run / "summary.json").read_text())
     earlier = [] if unpolished else summary.get("polish") or []  # a run polished in training keeps those first
@@ -543,6 +573,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="what to climb (default: intratemporal)")
     parser.add_argument("--periods", type=int, default=200, help="periods kept per economy and round (default: 200)")
     parser.add_argument("--seed", type=int, default=None, help="seed of the simulated states (default: the run's)")
+    parser.add_argument("--fixed-point", type=float, default=0.0,
+                        help="weight in [0, 1] of the deterministic economy's states (sigma = 0, the neighbourhood "
+                             "of the policy's fixed point) in the loss, intratemporal margin (default: 0)")
     parser.add_argument("--unpolished", action="store_true",
                         help="start from the run's model-unpolished.zip, the policy before the polishing in "
                              "training (default: its model.zip)")
@@ -555,7 +588,7 @@ def main(argv=None) -> int:
     try:
         polish_run(args.run, args.out, rounds=args.rounds, steps=args.steps, learning_rate=args.learning_rate,
                    anchor=args.anchor, margin=args.margin, periods=args.periods, seed=args.seed,
-                   unpolished=args.unpolished)
+                   unpolished=args.unpolished, fixed_point=args.fixed_point)
     except (ValueError, FileExistsError, FileNotFoundError) as err:
         print(f"python -m rl.polish: error: {err}")
         return 2

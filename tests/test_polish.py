@@ -253,6 +253,33 @@ def test_polishing_moves_labour_to_the_intratemporal_condition_and_keeps_the_sav
     assert moved and not [name for name in moved if "value" in name or name == "log_std"], moved
 
 
+def _slope_at_the_fixed_point(exp, model):
+    """Mean |slope| along labour at unchanged saving on the deterministic economy's states (sigma = 0, 30
+    periods of burn-in, then 20), drawn apart from polishing's own."""
+    states = policy_states(exp._replace(sigma=0.0), model.policy, 1, 20, 30, np.random.default_rng(7))
+    lookahead = Lookahead(exp, value=lambda obs: obs.sum(-1))
+    cap, z = th.tensor(states.capital), th.tensor(states.log_tfp)
+    obs = lookahead.observations(states).reshape(cap.numel(), -1)
+    with th.no_grad():
+        actions = model.policy.get_distribution(obs.float()).distribution.mean
+    return float(lookahead.fixed_saving_slope(cap, z, actions.double().reshape(cap.shape + (2,)))[1].abs().mean())
+
+
+def test_polishing_can_weight_the_fixed_points_neighbourhood():
+    """With ``fixed_point`` 0.5 the deterministic economy's states enter the loss beside the stochastic ones: the
+    records carry their slope, which falls from round to round, and on a deterministic path simulated apart
+    (another draw, a longer burn-in) the slope left is smaller than what polishing without the weight leaves
+    there, since those states now carry half the loss instead of sharing it with the whole stochastic
+    distribution."""
+    exp = _general()
+    plain, weighted = _small_model(exp), _small_model(exp)
+    assert polish(plain, exp, **POLISH)[0].fixed_point_before is None
+    records = polish(weighted, exp, **{**POLISH, "fixed_point": 0.5})
+    assert all(r.fixed_point_after < r.fixed_point_before for r in records)
+    assert records[-1].fixed_point_after < records[0].fixed_point_before / 4.0
+    assert _slope_at_the_fixed_point(exp, weighted) < _slope_at_the_fixed_point(exp, plain)
+
+
 def test_polishing_is_deterministic():
     exp = _general()
     first, second = _small_model(exp), _small_model(exp)
@@ -274,6 +301,10 @@ def test_polishing_refuses_what_it_cannot_do():
         polish(_small_model(exp), exp, margin="euler")
     with pytest.raises(ValueError, match="anchor"):
         polish(_small_model(exp), exp, anchor=-1.0)
+    with pytest.raises(ValueError, match=r"fixed_point must lie in \[0.0, 1.0\]"):
+        polish(_small_model(exp), exp, fixed_point=1.5)
+    with pytest.raises(ValueError, match="fixed_point applies to the intratemporal margin only"):
+        polish(_small_model(exp), exp, margin="lookahead", fixed_point=0.5)
     setting = {"rounds": 2, "steps": 3, "learning_rate": 1e-5, "anchor": 100.0}
     check_polish("ppo", setting)
     with pytest.raises(ValueError, match="PPO only"):
@@ -284,6 +315,11 @@ def test_polishing_refuses_what_it_cannot_do():
         check_polish("ppo", {**setting, "rounds": 0})
     with pytest.raises(ValueError, match="polish margin"):
         check_polish("ppo", {**setting, "margin": "euler"})
+    check_polish("ppo", {**setting, "fixed_point": 0.5})
+    with pytest.raises(ValueError, match="polish fixed_point"):
+        check_polish("ppo", {**setting, "fixed_point": -0.1})
+    with pytest.raises(ValueError, match="polish fixed_point applies"):
+        check_polish("ppo", {**setting, "margin": "lookahead", "fixed_point": 0.5})
 
 
 def test_a_run_polishes_after_training_and_records_it(tmp_path):

@@ -130,7 +130,7 @@ def _polish_command(config: dict, argv: list) -> list:
     words = ["python", "-m", "rl.polish", portable]
     if setting.get("model") == "model-unpolished.zip":
         words.append("--unpolished")
-    for key in ("rounds", "steps", "learning_rate", "anchor", "margin", "periods", "seed"):
+    for key in ("rounds", "steps", "learning_rate", "anchor", "margin", "periods", "seed", "fixed_point"):
         if key in setting:
             words += ["--" + key.replace("_", "-"), str(setting[key])]
     return ["", "and then polished by (from the repository root):", "",
