@@ -78,6 +78,7 @@ from econ.economy import ACTION_EPS, CAPITAL_FLOOR, markets
 from econ.experiments import Experiment, make_experiment
 from econ.io import write_json_atomic
 from rl import core
+from rl.provenance import code_version, machine
 
 OBSERVABLE = {"capital", "aggregate_capital", "log_tfp", "capital_productivity", "labour_productivity",
               "log_capital"}
@@ -554,7 +555,8 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
     model.save(tmp / "model.zip")
     write_json_atomic(tmp / "summary.json", {**summary, "polish": earlier + [r._asdict() for r in records]})
     write_json_atomic(tmp / "config.json", {**config, "polished_from": {"run": str(run), "model": source.name,
-                                                                         **settings}})
+                                                                         **settings, "code": code_version(),
+                                                                         "machine": machine()}})
     os.rename(tmp, out)  # the directory appears whole, or not at all
     log(f"saved {out / 'model.zip'}")
     return records

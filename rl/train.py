@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -48,6 +47,7 @@ from rl.config import SettingError, TrainConfig, add_arguments, flag_of, from_ar
 from rl.evaluation import Evaluator, ScorecardEvalCallback
 from rl.loading import OFF_POLICY, build_model, model_class, restore_unsaved
 from rl.polish import check_polishable, polish
+from rl.provenance import code_version, machine
 from rl.recipes import (CENTRE_BY_TYPE, LinearSchedule, centred, check_center_rewards, hyperparameters, recipe,
                         reward_offset, sb3_kwargs, type_reward_offsets, type_policy_kwargs)
 from rl.vec_env import EconomyVecEnv
@@ -64,34 +64,6 @@ def _versions() -> dict:
         "stable_baselines3": stable_baselines3.__version__,
         "gymnasium": gymnasium.__version__,
     }
-
-
-def _machine() -> dict:
-    """What the same code, versions and seed still depend on: the CPU (its model, from /proc/cpuinfo where Linux
-    has it) and the SIMD kernels torch dispatches to.  Trained on another CPU kind, a run's numbers differ at float
-    rounding from the first updates and the training amplifies it (docs/training.md: the run directory)."""
-    model = None
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), None)
-    except OSError:
-        pass
-    return {"cpu": model or platform.processor() or None, "architecture": platform.machine(),
-            "torch_cpu_capability": torch.backends.cpu.get_cpu_capability()}
-
-
-def _code_version() -> dict:
-    """The git commit of the code that trains (and whether its tree had uncommitted changes), if it is a checkout."""
-    root = Path(__file__).resolve().parents[1]
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                                capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return {"git_commit": None, "git_dirty": None}
-    if commit.returncode != 0:
-        return {"git_commit": None, "git_dirty": None}
-    return {"git_commit": commit.stdout.strip(), "git_dirty": bool(status.stdout.strip())}
 
 
 RUN_OUTPUTS = ("checkpoints", "tb", "returns.csv", "evaluations.csv", "summary.json", "model.zip")
@@ -318,8 +290,8 @@ def train(config: TrainConfig, out, *, resume: bool = False, overwrite: bool = F
         "train_config": jsonable(c.as_dict()),
         "argv": list(argv) if argv is not None else None,
         "versions": _versions(),
-        "code": _code_version(),
-        "machine": _machine(),
+        "code": code_version(),
+        "machine": machine(),
     }
     if evaluator is not None:
         record["evaluation"] = {**jsonable(evaluator.describe()), "eval_every": int(eval_every),

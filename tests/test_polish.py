@@ -336,6 +336,7 @@ def test_a_run_polishes_after_training_and_records_it(tmp_path):
     assert not all(th.equal(a, b) for a, b in zip(polished.policy.parameters(), trained.policy.parameters()))
     config = json.loads((out / "config.json").read_text())
     assert config["polished_from"]["rounds"] == 1 and config["polished_from"]["seed"] == 0
+    assert "git_commit" in config["polished_from"]["code"] and "cpu" in config["polished_from"]["machine"]
     assert len(json.loads((out / "summary.json").read_text())["polish"]) == 3  # the run's own two, then this one
     assert not list(tmp_path.glob(".polished*"))  # no temporary directory left beside it
     assert polish_main([str(tmp_path / "run"), "--out", str(out)]) == 2  # one writer per directory

@@ -130,6 +130,9 @@ def test_the_note_names_the_machine_a_run_was_trained_on_when_recorded():
     trained = {**compared, "argv": ["python", "-m", "rl.train", "general", "--out", "/x/run"],
                "polished_from": {"run": "/x/run", "model": "model.zip", "rounds": 2}}
     assert "    python -m rl.polish runs/run --rounds 2 --out runs/polished" in trained_note(trained, {"timesteps": 1})
-    weighted = {**trained, "polished_from": {**trained["polished_from"], "fixed_point": 0.5}}
+    weighted = {**trained, "polished_from": {**trained["polished_from"], "fixed_point": 0.5,
+                                             "code": {"git_commit": "abc123", "git_dirty": False},
+                                             "machine": {"cpu": "AMD EPYC"}}}
+    assert "- polishing code: git commit abc123, on AMD EPYC" in trained_note(weighted, {"timesteps": 1})
     assert "    python -m rl.polish runs/run --rounds 2 --fixed-point 0.5 --out runs/polished" in trained_note(
         weighted, {"timesteps": 1})

@@ -94,8 +94,11 @@ def trained_note(config: dict, summary: dict, scorecard: str = "") -> str:
                      f"training-time evaluations scored the policy before polishing")
     code = config.get("code") or {}
     if code.get("git_commit"):
-        dirty = " (with uncommitted changes)" if code.get("git_dirty") else ""
-        lines.append(f"- training code: git commit {code['git_commit']}{dirty}")
+        lines.append(f"- training code: {_commit(code)}")
+    polishing = (config.get("polished_from") or {}).get("code") or {}
+    if polishing.get("git_commit"):  # python -m rl.polish records its own code and machine
+        lines.append(f"- polishing code: {_commit(polishing)}, on "
+                     f"{(config['polished_from'].get('machine') or {}).get('cpu') or 'a CPU not recorded'}")
     machine = config.get("machine") or {}
     if machine.get("cpu") or machine.get("torch_cpu_capability"):
         lines.append(f"- machine: {machine.get('cpu') or 'CPU not recorded'}, torch kernels "
@@ -114,6 +117,11 @@ def trained_note(config: dict, summary: dict, scorecard: str = "") -> str:
 
 def _rounds(n: int) -> str:
     return f"{n} round" + ("s" if n != 1 else "")
+
+
+def _commit(code: dict) -> str:
+    """A recorded ``code`` entry (:func:`rl.provenance.code_version`) in words."""
+    return f"git commit {code['git_commit']}" + (" (with uncommitted changes)" if code.get("git_dirty") else "")
 
 
 def _polish_command(config: dict, argv: list) -> list:
