@@ -23,7 +23,8 @@ from econ.experiments import make_experiment
 from rl import core
 from rl.config import SettingError, TrainConfig
 from rl.loading import build_model, load_model
-from rl.polish import ChainLookahead, Lookahead, check_polishable, policy_states, polish
+from rl.lookahead import ChainLookahead, Lookahead
+from rl.polish import check_polishable, policy_states, polish
 from rl.polish import main as polish_main
 from rl.recipes import check_polish, hyperparameters
 from rl.train import train
