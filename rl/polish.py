@@ -283,6 +283,10 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
 
 
 # ----------------------------------------------------------------------------- command line
+TRAINING_RECORDS = ("returns.csv", "evaluations.csv")
+"""The run's learning curve and training-time evaluations, copied into a polished directory as they are."""
+
+
 def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: float = 1e-5, anchor: float = 100.0,
                margin: str = "intratemporal", periods: int = 200, seed: Optional[int] = None,
                unpolished: bool = False, fixed_point: float = 0.0, log=print) -> list:
@@ -292,9 +296,10 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
     ``model-unpolished.zip`` that a run polished in training keeps (the
     policy before its polishing: the same settings and seed then give the
     run's own ``model.zip`` again).  ``out`` gets the run's ``config.json``
-    (with the settings under ``polished_from``), the polished ``model.zip``
-    and a ``summary.json`` holding the run's summary with this polishing's
-    records after any the polished model already had; everything is checked before anything is written, an
+    (with the settings, the code's git commit and the machine under
+    ``polished_from``), the polished ``model.zip``, a ``summary.json``
+    holding the run's summary with this polishing's records after any the
+    polished model already had, and the run's :data:`TRAINING_RECORDS`; everything is checked before anything is written, an
     existing ``out`` is refused (one writer per directory), and the files
     are written into a hidden sibling directory that is renamed to ``out``
     at the end.  ``seed`` defaults to the run's own.  Returns the
@@ -330,6 +335,9 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
         shutil.rmtree(tmp)  # a polishing killed before its rename
     tmp.mkdir(parents=True)
     model.save(tmp / "model.zip")
+    for name in TRAINING_RECORDS:  # the training the polished policy came from (its evaluations scored it unpolished)
+        if (run / name).is_file():
+            shutil.copyfile(run / name, tmp / name)
     write_json_atomic(tmp / "summary.json", {**summary, "polish": earlier + [r._asdict() for r in records]})
     write_json_atomic(tmp / "config.json", {**config, "polished_from": {"run": str(run), "model": source.name,
                                                                          **settings, "code": code_version(),

@@ -330,6 +330,7 @@ def test_a_run_polishes_after_training_and_records_it(tmp_path):
     assert [record["round"] for record in summary["polish"]] == [0, 1]
     # python -m rl.polish: a finished run polished into a new directory, which loads and is scored like a run
     out = tmp_path / "polished"
+    (tmp_path / "run" / "evaluations.csv").write_text("timesteps,passed\n576,False\n")
     assert polish_main([str(tmp_path / "run"), "--out", str(out), "--rounds", "1", "--steps", "2",
                         "--periods", "5"]) == 0
     exp = _general()
@@ -339,6 +340,8 @@ def test_a_run_polishes_after_training_and_records_it(tmp_path):
     assert config["polished_from"]["rounds"] == 1 and config["polished_from"]["seed"] == 0
     assert "git_commit" in config["polished_from"]["code"] and "cpu" in config["polished_from"]["machine"]
     assert len(json.loads((out / "summary.json").read_text())["polish"]) == 3  # the run's own two, then this one
+    assert (out / "evaluations.csv").read_text() == "timesteps,passed\n576,False\n"  # the training's, as it was
+    assert not (out / "returns.csv").exists()  # (this run is too short to finish an episode and write one)
     assert not list(tmp_path.glob(".polished*"))  # no temporary directory left beside it
     assert polish_main([str(tmp_path / "run"), "--out", str(out)]) == 2  # one writer per directory
     # the run keeps the policy before its polishing; the same settings and seed from it give model.zip again
