@@ -98,6 +98,9 @@ def test_the_note_names_the_machine_a_run_was_trained_on_when_recorded():
     assert ("- trained in 2 sittings (resumed from a checkpoint): from agent-step 0, AMD EPYC, commit aaaaaaaaaaaa; "
             "from agent-step 800, Intel Xeon, commit bbbbbbbbbbbb") in note
     assert "sittings" not in trained_note({**config, "sittings": sittings[:1]}, {"timesteps": 1})
+    # the command of the last sitting, without --resume: on a fresh machine it trains the same run from the start
+    resumed = {**config, "argv": ["/repo/rl/train.py", "ks", "--out", "/x/run", "--resume"], "sittings": sittings}
+    assert "    python -m rl.train ks --out runs/run\n" in trained_note(resumed, {"timesteps": 1})
     # a model averaged over the final stretch says so (and a run stopped at a target judged on the average too)
     averaged = {**config, "hyperparameters": {"policy_averaging": 0.1}}
     assert "holds the weights averaged over the run's last 88 rollouts" in trained_note(

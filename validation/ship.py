@@ -46,7 +46,7 @@ def trained_note(config: dict, summary: dict, scorecard: str = "") -> str:
     for file, module in modules.items():                                  # with the module file's path
         if argv and argv[0].endswith(file):
             argv = ["python", "-m", module, *argv[1:]]
-    argv = _portable_out(argv)
+    argv = [a for a in _portable_out(argv) if a != "--resume"]  # the same run from the start (sittings below)
     command = " ".join(shlex.quote(a) for a in argv) if argv else "(not recorded)"
     versions = "\n".join(f"- {k}: {v}" for k, v in sorted(config.get("versions", {}).items()))
     reached = summary.get("target_reached")
