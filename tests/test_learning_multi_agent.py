@@ -111,8 +111,8 @@ GENERAL_AGGREGATES = ("aggregate_capital", "aggregate_labour", "interest_rate", 
 @pytest.fixture(scope="module")
 def general_rows(tmp_path_factory):
     """The general recipe trained with the shipped seed (about 25 minutes of one core beside another run: 20 of
-    PPO, 4 of polishing), scored at its fixed point (the weights averaged over the last tenth of the run, then
-    polished along labour at unchanged saving, as the recipe saves them)."""
+    PPO, 5 of polishing), scored at its fixed point (the weights averaged over the last tenth of the run, then
+    polished along labour at unchanged saving, half the loss near the fixed point, as the recipe saves them)."""
     run = tmp_path_factory.mktemp("general") / "general-ppo"
     train(TrainConfig("general", "ppo", seed=GENERAL_SEED, **TRAIN_RECIPES["general"]["ppo"]), run)
     experiment = scoring_experiment("general", [str(run)])
@@ -130,7 +130,8 @@ def test_general_recipe_orders_capital_and_meets_the_aggregate_targets(general_r
 
 def test_general_recipe_meets_the_general_targets(general_rows):
     """Every judged row, as ``python -m validation.compare general`` requires for exit 0.  Measured (seed 0, the
-    shipped policy, AMD EPYC): the largest private Euler residual 0.07 %, the largest intratemporal one 0.09 %
-    (tolerance 0.1 %); without the polishing stage no seed of any recipe passed (docs/training.md)."""
+    shipped policy, AMD EPYC): the largest private Euler residual 0.07 %, the largest intratemporal one 0.04 %
+    (tolerance 0.1 %; 0.09 % with every polishing state weighted alike, which failed seed 1 at 0.12 %); without
+    the polishing stage no seed of any recipe passed (docs/training.md)."""
     failed = [(row.metric, row.rl, row.distance, row.tolerance) for row in general_rows.values() if row.passed is False]
     assert not failed, failed
