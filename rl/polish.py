@@ -66,6 +66,7 @@ import copy
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import NamedTuple, Optional
 
@@ -327,7 +328,9 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
                 "margin": margin, "periods": periods, "seed": seed}
     if fixed_point:  # recorded when used: a directory polished without it reads as before
         settings["fixed_point"] = checks.closed("fixed_point", fixed_point, 0.0, 1.0)
+    began = time.perf_counter()
     records = polish(model, experiment, log=log, **settings)
+    seconds = time.perf_counter() - began
     summary = json.loads((run / "summary.json").read_text())
     earlier = [] if unpolished else summary.get("polish") or []  # a run polished in training keeps those first
     tmp = out.parent / f".{out.name}.tmp"
@@ -338,12 +341,13 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
     for name in TRAINING_RECORDS:  # the training the polished policy came from (its evaluations scored it unpolished)
         if (run / name).is_file():
             shutil.copyfile(run / name, tmp / name)
-    write_json_atomic(tmp / "summary.json", {**summary, "polish": earlier + [r._asdict() for r in records]})
+    write_json_atomic(tmp / "summary.json", {**summary, "polish": earlier + [r._asdict() for r in records],
+                                             "polish_seconds": seconds})  # this polishing's
     write_json_atomic(tmp / "config.json", {**config, "polished_from": {"run": str(run), "model": source.name,
                                                                          **settings, "code": code_version(),
                                                                          "machine": machine()}})
     os.rename(tmp, out)  # the directory appears whole, or not at all
-    log(f"saved {out / 'model.zip'}")
+    log(f"polished in {seconds:.1f} s; saved {out / 'model.zip'}")
     return records
 
 

@@ -418,7 +418,7 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
     averaged = averaging.count if averaging is not None and (averaging.applied or averaging.apply(model)) else 0
     if averaged:
         print(f"model.zip holds the policy averaged over the last {averaged} rollouts")
-    polished = []
+    polished, polish_seconds = [], None
     if hyper.get("polish") is not None:  # after the averaging: it polishes the policy model.zip would hold
         tmp = out / ".model-unpolished.tmp.zip"  # kept, so that other polishing settings need no retraining
         model.save(tmp)
@@ -441,6 +441,7 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
         "critic_explained_variance": critic_explained_variance(model),
         "averaged_rollouts": averaged,  # model.zip is the mean of this many rollouts' weights (policy_averaging)
         "polish": polished,  # one record per polishing round (rl.polish), none without the setting
+        "polish_seconds": polish_seconds,  # of the wall-clock above
     }
     write_json_atomic(out / "summary.json", summary)
     warning = critic_warning(summary["critic_explained_variance"])

@@ -327,7 +327,7 @@ def test_a_run_polishes_after_training_and_records_it(tmp_path):
     hyper = {"polish": {"rounds": 2, "steps": 3, "learning_rate": 1e-5, "anchor": 100.0}, "n_steps": 32}
     summary = train(TrainConfig("general", "ppo", timesteps=2 * 32 * 9, seed=0, preset="tuned",
                                 hyper_overrides=hyper), tmp_path / "run")
-    assert [record["round"] for record in summary["polish"]] == [0, 1]
+    assert [record["round"] for record in summary["polish"]] == [0, 1] and summary["polish_seconds"] > 0
     # python -m rl.polish: a finished run polished into a new directory, which loads and is scored like a run
     out = tmp_path / "polished"
     (tmp_path / "run" / "evaluations.csv").write_text("timesteps,passed\n576,False\n")
@@ -339,7 +339,9 @@ def test_a_run_polishes_after_training_and_records_it(tmp_path):
     config = json.loads((out / "config.json").read_text())
     assert config["polished_from"]["rounds"] == 1 and config["polished_from"]["seed"] == 0
     assert "git_commit" in config["polished_from"]["code"] and "cpu" in config["polished_from"]["machine"]
-    assert len(json.loads((out / "summary.json").read_text())["polish"]) == 3  # the run's own two, then this one
+    polished_summary = json.loads((out / "summary.json").read_text())
+    assert len(polished_summary["polish"]) == 3  # the run's own two, then this one
+    assert 0 < polished_summary["polish_seconds"] != summary["polish_seconds"]  # this polishing's time
     assert (out / "evaluations.csv").read_text() == "timesteps,passed\n576,False\n"  # the training's, as it was
     assert not (out / "returns.csv").exists()  # (this run is too short to finish an episode and write one)
     assert not list(tmp_path.glob(".polished*"))  # no temporary directory left beside it

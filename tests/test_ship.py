@@ -110,6 +110,8 @@ def test_the_note_names_the_machine_a_run_was_trained_on_when_recorded():
     rounds = [{"objective_before": 4e-4, "objective_after": 3e-4}, {"objective_before": 3e-4, "objective_after": 1e-4}]
     note = trained_note(averaged, {"timesteps": 100, "polish": rounds})
     assert "polished along labour at unchanged saving (`polish`, 2 rounds)" in note and "4.00e-04 -> 1.00e-04" in note
+    timed = trained_note(averaged, {"timesteps": 100, "polish": rounds, "polish_seconds": 276.6})
+    assert "(`polish`, 2 rounds, 277 s)" in timed
     assert "polished" not in trained_note(averaged, {"timesteps": 100})
     by_command = {**config, "polished_from": {"margin": "lookahead"}}  # python -m rl.polish records it there
     assert "polished through the one-step lookahead" in trained_note(by_command, {"timesteps": 100, "polish": rounds})

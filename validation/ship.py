@@ -89,6 +89,8 @@ def trained_note(config: dict, summary: dict, scorecard: str = "") -> str:
             if config.get("polished_from") else polished
         earlier = len(polished) - len(latest)
         rounds = _rounds(len(latest)) + (f", after {_rounds(earlier)} of an earlier polishing" if earlier else "")
+        if summary.get("polish_seconds"):  # the latest polishing's
+            rounds += f", {summary['polish_seconds']:.0f} s"
         lines.append(f"- then polished {what[0]} (`polish`, {rounds}): {what[1]} on the policy's "
                      f"states {latest[0]['objective_before']:.2e} -> {latest[-1]['objective_after']:.2e}; the "
                      f"training-time evaluations scored the policy before polishing")
