@@ -298,7 +298,8 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
     policy before its polishing: the same settings and seed then give the
     run's own ``model.zip`` again).  ``out`` gets the run's ``config.json``
     (with the settings, the code's git commit and the machine under
-    ``polished_from``), the polished ``model.zip``, a ``summary.json``
+    ``polished_from``; a polished directory's own earlier ones move to
+    ``earlier_polishings``), the polished ``model.zip``, a ``summary.json``
     holding the run's summary with this polishing's records after any the
     polished model already had, and the run's :data:`TRAINING_RECORDS`; everything is checked before anything is written, an
     existing ``out`` is refused (one writer per directory), and the files
@@ -343,6 +344,9 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
             shutil.copyfile(run / name, tmp / name)
     write_json_atomic(tmp / "summary.json", {**summary, "polish": earlier + [r._asdict() for r in records],
                                              "polish_seconds": seconds})  # this polishing's
+    if config.get("polished_from"):  # a polished directory polished again: its lineage, oldest first
+        config = {**config, "earlier_polishings": [*(config.get("earlier_polishings") or []),
+                                                   config["polished_from"]]}
     write_json_atomic(tmp / "config.json", {**config, "polished_from": {"run": str(run), "model": source.name,
                                                                          **settings, "code": code_version(),
                                                                          "machine": machine()}})

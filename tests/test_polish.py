@@ -357,6 +357,12 @@ def test_a_run_polishes_after_training_and_records_it(tmp_path):
     assert len(json.loads((again / "summary.json").read_text())["polish"]) == 2
     assert json.loads((again / "config.json").read_text())["polished_from"]["model"] == "model-unpolished.zip"
     assert polish_main([str(out), "--out", str(tmp_path / "none"), "--unpolished"]) == 2  # it has none
+    # a polished directory polished again keeps the lineage: the earlier polishing first, then this one
+    twice = tmp_path / "twice"
+    assert polish_main([str(out), "--out", str(twice), "--rounds", "1", "--steps", "2", "--periods", "5"]) == 0
+    lineage = json.loads((twice / "config.json").read_text())
+    assert lineage["earlier_polishings"] == [config["polished_from"]]
+    assert lineage["polished_from"]["run"] == str(out) and "earlier_polishings" not in config
     with pytest.raises(SettingError, match="AR\\(1\\)"):
         train(TrainConfig("ks", "ppo", timesteps=64, seed=0, preset="tuned", hyper_overrides=hyper),
               tmp_path / "ks")

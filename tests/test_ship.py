@@ -135,6 +135,12 @@ def test_the_note_names_the_machine_a_run_was_trained_on_when_recorded():
     trained = {**compared, "argv": ["python", "-m", "rl.train", "general", "--out", "/x/run"],
                "polished_from": {"run": "/x/run", "model": "model.zip", "rounds": 2}}
     assert "    python -m rl.polish runs/run --rounds 2 --out runs/polished" in trained_note(trained, {"timesteps": 1})
+    # polished twice: both commands, the second from the directory the first wrote
+    twice = {**trained, "earlier_polishings": [trained["polished_from"]],
+             "polished_from": {"run": "/x/polished", "model": "model.zip", "rounds": 1}}
+    assert ("    python -m rl.polish runs/run --rounds 2 --out runs/polished-1\n"
+            "    python -m rl.polish runs/polished-1 --rounds 1 --out runs/polished-2\n") in trained_note(
+        twice, {"timesteps": 1})
     weighted = {**trained, "polished_from": {**trained["polished_from"], "fixed_point": 0.5,
                                              "code": {"git_commit": "abc123", "git_dirty": False},
                                              "machine": {"cpu": "AMD EPYC"}}}

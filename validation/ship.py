@@ -128,23 +128,29 @@ def _commit(code: dict) -> str:
 
 def _polish_command(config: dict, argv: list) -> list:
     """The lines of TRAINED.md's command block that follow the training command of a directory written by
-    ``python -m rl.polish`` (its settings under ``polished_from``): the polishing command, with the run's path as
-    ``runs/...`` like the training command's ``--out``."""
-    setting = config.get("polished_from")
-    if not setting:
+    ``python -m rl.polish`` (its settings under ``polished_from``, any before it under ``earlier_polishings``):
+    one polishing command each, in order, the first from the run's path as ``runs/...`` like the training
+    command's ``--out``, each next one from the directory the one before wrote."""
+    settings = [*(config.get("earlier_polishings") or []), *([config["polished_from"]]
+                                                             if config.get("polished_from") else [])]
+    if not settings:
         return []
-    run = Path(setting.get("run", "RUN"))  # every rl.polish records it
+    run = Path(settings[0].get("run", "RUN"))  # every rl.polish records it
     found = _out_argument(argv)  # the training command's --out: a compare run's directory holds the run directory
     out = Path(found[1]).name if found else None
-    portable = f"runs/{run.parent.name}/{run.name}" if out == run.parent.name else f"runs/{run.name}"
-    words = ["python", "-m", "rl.polish", portable]
-    if setting.get("model") == "model-unpolished.zip":
-        words.append("--unpolished")
-    for key in ("rounds", "steps", "learning_rate", "anchor", "margin", "periods", "seed", "fixed_point"):
-        if key in setting:
-            words += ["--" + key.replace("_", "-"), str(setting[key])]
-    return ["", "and then polished by (from the repository root):", "",
-            "    " + " ".join(shlex.quote(w) for w in words + ["--out", "runs/polished"])]
+    source = f"runs/{run.parent.name}/{run.name}" if out == run.parent.name else f"runs/{run.name}"
+    lines = ["", "and then polished by (from the repository root):", ""]
+    for i, setting in enumerate(settings):
+        target = "runs/polished" + (f"-{i + 1}" if len(settings) > 1 else "")
+        words = ["python", "-m", "rl.polish", source]
+        if setting.get("model") == "model-unpolished.zip":
+            words.append("--unpolished")
+        for key in ("rounds", "steps", "learning_rate", "anchor", "margin", "periods", "seed", "fixed_point"):
+            if key in setting:
+                words += ["--" + key.replace("_", "-"), str(setting[key])]
+        lines.append("    " + " ".join(shlex.quote(w) for w in words + ["--out", target]))
+        source = target
+    return lines
 
 
 def _out_argument(argv: list):
