@@ -261,7 +261,7 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
         before = [score(batch, batch[-1]) for batch in batches]
         for _ in range(steps):
             optimiser.zero_grad()
-            loss = sum(batch[0] * loss_on(batch) for batch in batches) if fixed_point else loss_on(batches[0])
+            loss = sum(batch[0] * loss_on(batch) for batch in batches if batch[0])  # (x 1.0 and 0 + x are exact)
             loss.backward()
             optimiser.step()
         with th.no_grad():
