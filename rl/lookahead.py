@@ -3,8 +3,9 @@ equations and of the observations that :mod:`rl.polish` climbs or moves along.
 
 :class:`Lookahead` is the AR(1) economies' (``rbc``, ``general``; labour chosen), :class:`ChainLookahead` the
 Krusell-Smith economies' (the consumption fraction the one action, next period's shocks weighted by
-:func:`rl.core.shock_law`); :func:`lookahead_for` picks one.  ``tests/test_polish.py`` checks each against the
-environment's own step and observations.
+:func:`rl.core.shock_law`); :func:`lookahead_for` picks one.  :class:`ChainEuler` is the Krusell-Smith household's
+Euler equation on the same next states, with next period's consumption from a given rule instead of a critic's
+value.  ``tests/test_polish.py`` checks each against the environment's own step and observations.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Optional
 import numpy as np
 import torch as th
 
-from econ.economy import ACTION_EPS, CAPITAL_FLOOR, markets
+from econ.economy import ACTION_EPS, CAPITAL_FLOOR, markets, private_return_wedge
 from econ.experiments import Experiment
 from rl import core
 
@@ -204,19 +205,12 @@ class ChainLookahead:
         """The lookahead at the states ``state`` as a function of the actions (S, N, 1): (J, u, next capital),
         each (S, N)."""
         exp = self.exp
-        names = exp.observations
         labour = exp.ks.labour_endowment * state.employed
         endowment = th.as_tensor(labour, dtype=th.float64)
         wealth = th.as_tensor(markets(state.capital, labour, core.technology(exp, state), alpha=exp.alpha,
                                       delta=exp.delta, capital_productivity=np.asarray(exp.capital_productivity),
                                       labour_productivity=np.asarray(exp.labour_productivity)).wealth)
-        now = core.observe(exp, state)
-        scenarios = core.shock_scenarios(exp, now.reshape(-1, now.shape[-1]), self.law)
-        base = th.as_tensor(now, dtype=th.float64)
-        shock_columns = list(scenarios.columns)
-        shocks = [th.as_tensor(values, dtype=th.float64).reshape(now.shape[:-1] + (-1,))
-                  for values in scenarios.values]
-        weights = [th.as_tensor(w).reshape(now.shape[:-1]) for w in scenarios.weights]
+        base, shock_columns, shocks, weights = _chain_scenarios(exp, state, self.law)
         n = exp.num_agents
 
         def next_capital_at(actions: th.Tensor) -> tuple:
@@ -229,12 +223,7 @@ class ChainLookahead:
             consumption, next_capital = next_capital_at(actions)
             own_next = self.kappa * next_capital
             next_fixed = own_next.detach() if others is None else self.kappa * next_capital_at(others)[1]
-            next_aggregate = _with_own_part(own_next, next_fixed, n)
-            obs = base.clone()
-            obs[..., names.index("capital")] = next_capital / exp.capital_scale
-            obs[..., names.index("aggregate_capital")] = next_aggregate / exp.capital_scale
-            if "log_capital" in names:
-                obs[..., names.index("log_capital")] = th.log(next_capital / exp.capital_scale)
+            obs = _next_capital_observations(exp, base, next_capital, _with_own_part(own_next, next_fixed, n))
             expected = 0.0
             for values, weight in zip(shocks, weights):
                 scenario = obs.clone()
@@ -244,6 +233,201 @@ class ChainLookahead:
             return reward + exp.beta * expected, reward, next_capital
 
         return objective
+
+
+def _chain_scenarios(exp: Experiment, state: core.EconomyState, law: core.ShockLaw) -> tuple:
+    """Today's observations (S, N, d) as a double tensor, the shock columns, and per (z', e'_i) scenario of
+    :func:`rl.core.shock_scenarios` (in its order: (bad, employed), (bad, unemployed), (good, employed), (good,
+    unemployed)) the shock components (S, N, c) and the probabilities (S, N)."""
+    now = core.observe(exp, state)
+    scenarios = core.shock_scenarios(exp, now.reshape(-1, now.shape[-1]), law)
+    shocks = [th.as_tensor(values, dtype=th.float64).reshape(now.shape[:-1] + (-1,)) for values in scenarios.values]
+    weights = [th.as_tensor(w).reshape(now.shape[:-1]) for w in scenarios.weights]
+    return th.as_tensor(now, dtype=th.float64), list(scenarios.columns), shocks, weights
+
+
+def _next_capital_observations(exp: Experiment, base: th.Tensor, next_capital: th.Tensor,
+                               next_aggregate: th.Tensor) -> th.Tensor:
+    """Today's observations ``base`` with own capital, aggregate capital (and ``log_capital``) replaced by next
+    period's; the shock components are left to each scenario."""
+    names = exp.observations
+    obs = base.clone()
+    obs[..., names.index("capital")] = next_capital / exp.capital_scale
+    obs[..., names.index("aggregate_capital")] = next_aggregate / exp.capital_scale
+    if "log_capital" in names:
+        obs[..., names.index("log_capital")] = th.log(next_capital / exp.capital_scale)
+    return obs
+
+
+SCENARIO_SHOCKS = ((0, 1), (0, 0), (1, 1), (1, 0))
+"""(z', e'_i) of each scenario of :func:`rl.core.shock_scenarios` in a Krusell-Smith economy (z' 0 bad, 1 good)."""
+
+
+def check_euler(experiment: Experiment) -> None:
+    """Refuse, in one line, an economy :class:`ChainEuler` cannot be written for."""
+    if experiment.technology == "ar1":
+        raise ValueError(f"the Euler margin is written for the Krusell-Smith economies; {experiment.name!r} has an "
+                         f"AR(1) technology")
+    check_chain(experiment)
+    if not experiment.exact_unemployment:
+        raise ValueError(f"the Euler margin needs exact unemployment counts (next period's labour known given z'); "
+                         f"{experiment.name!r} has exact_unemployment False")
+    if len(set(experiment.labour_productivity)) != 1:
+        raise ValueError(f"the Euler margin needs one labour productivity for every household (next period's labour "
+                         f"known given z'); {experiment.name!r} has {sorted(set(experiment.labour_productivity))}")
+
+
+class ChainEuler:
+    """The log Euler error of every household of a Krusell-Smith economy, in double precision (torch):
+
+        e_i(chat_i) = log( beta c_i sum_{z', e'} P(z', e' | z, e_i) R'_i / c'_i ),
+        c_i = chat_i a_i,  k'_i = (1 - chat_i) a_i,  K' = (1/N) sum_j kappa_j k'_j,
+        c'_i = chat'(o'_i) a'_i,  a'_i = (1 - delta) k'_i + r' kappa_i k'_i + w' lambda l' e'_i,
+        R'_i = 1 - delta + kappa_i r' [1 + (phi/N) (1 - alpha) (lambda l' e'_i / L' - kappa_i k'_i / K')],
+
+    zero where household i's consumption satisfies its Euler equation u'(c) = beta E[R' u'(c')] (log utility in
+    consumption; labour is the endowment).  r', w' are next period's marginal products at K' and L' = lambda l'
+    (1 - U_{z'}/N) (exact unemployment counts U_{z'}: labour is known given z'); R'_i is the private return of
+    :func:`econ.economy.private_return_wedge` (``price_impact`` phi, a number or one per kappa type in the order
+    of ``sorted(set(capital_productivity))``: 1 the open-loop household, which knows its own direct effect on next
+    period's prices; 0 the price taker; :func:`measured_price_impact` the consistent conjecture).  Next period's fraction chat' is the rule
+    ``tomorrow`` (a function of the observations (M, d) -> actions (M, 1)) at o'_i, the observations
+    :class:`ChainLookahead` builds: the household's own part of K' live, the others' held at their values at the
+    same actions (open loop).  A zero error at every state for ``tomorrow`` = the rule itself is the household's
+    first-order condition; holding ``tomorrow`` at a copy of the rule and solving today's is time iteration.
+    """
+
+    def __init__(self, experiment: Experiment, price_impact=1.0):
+        check_euler(experiment)
+        self.exp = experiment
+        types = sorted(set(experiment.capital_productivity))
+        phi = np.broadcast_to(np.asarray(price_impact, dtype=float), (len(types),))
+        if not np.all((phi >= 0.0) & (phi <= 1.0)):
+            raise ValueError(f"price_impact must lie in [0, 1] (one number, or one per kappa type {types}), got "
+                             f"{price_impact}")
+        self.price_impact = th.tensor([phi[types.index(k)] for k in experiment.capital_productivity],
+                                      dtype=th.float64)  # per household
+        self.kappa = th.tensor(experiment.capital_productivity, dtype=th.float64)
+        self.law = core.shock_law(experiment)
+        ks = experiment.ks
+        n = experiment.num_agents
+        unemployed = np.floor(np.asarray(ks.unemployment_rates) * n + 0.5)  # as the environment counts them
+        self.labour_supply = experiment.labour_productivity[0] * ks.labour_endowment  # lambda l' of the employed
+        self.next_labour = self.labour_supply * (n - unemployed) / n  # L' per z' (bad, good)
+        self.technology = np.asarray(ks.technology, dtype=float)
+
+    def on(self, state: core.EconomyState, tomorrow) -> "_EulerAt":
+        """The Euler equation at the states ``state`` (S economies): called with the actions (S, N, 1) it gives
+        (e, chat), each (S, N); its ``next_period`` gives each scenario's quantities."""
+        return _EulerAt(self, state, tomorrow)
+
+
+class _EulerAt:
+    """:class:`ChainEuler` at given states and next period's rule."""
+
+    def __init__(self, euler: ChainEuler, state: core.EconomyState, tomorrow):
+        exp = euler.exp
+        self.euler, self.tomorrow = euler, tomorrow
+        labour = exp.ks.labour_endowment * state.employed
+        self.wealth = th.as_tensor(markets(state.capital, labour, core.technology(exp, state), alpha=exp.alpha,
+                                           delta=exp.delta, capital_productivity=np.asarray(exp.capital_productivity),
+                                           labour_productivity=np.asarray(exp.labour_productivity)).wealth)
+        self.base, self.shock_columns, self.shocks, self.weights = _chain_scenarios(exp, state, euler.law)
+
+    def next_period(self, actions: th.Tensor, next_capital: Optional[th.Tensor] = None) -> list:
+        """Per (z', e'_i) scenario (:data:`SCENARIO_SHOCKS`' order): next period's wealth a'_i, private return
+        R'_i and fraction chat'_i, each (S, N), at the actions (S, N, 1) (or at the given ``next_capital``)."""
+        euler, exp = self.euler, self.euler.exp
+        alpha, delta, n = exp.alpha, exp.delta, exp.num_agents
+        if next_capital is None:
+            next_capital = th.clamp(self.wealth * (1.0 - _fractions(actions[..., 0])), min=CAPITAL_FLOOR)
+        own_next = euler.kappa * next_capital
+        next_aggregate = _with_own_part(own_next, own_next.detach(), n)
+        obs = _next_capital_observations(exp, self.base, next_capital, next_aggregate)
+        periods = []
+        for (z_next, e_next), values in zip(SCENARIO_SHOCKS, self.shocks):
+            next_labour = float(euler.next_labour[z_next])
+            ratio = next_aggregate / next_labour
+            rate = alpha * euler.technology[z_next] * ratio ** (alpha - 1.0)
+            wage = (1.0 - alpha) * euler.technology[z_next] * ratio ** alpha
+            own_labour = euler.labour_supply * e_next
+            next_wealth = (1.0 - delta + rate * euler.kappa) * next_capital + wage * own_labour
+            scenario = obs.clone()
+            scenario[..., self.shock_columns] = values
+            next_fraction = _fractions(self.tomorrow(scenario.reshape(-1, obs.shape[-1]))[:, 0]).reshape(
+                self.wealth.shape)
+            wedge = private_return_wedge.py_func(euler.price_impact / n, alpha, own_labour / next_labour,
+                                                 own_next / next_aggregate)  # the formula, on tensors
+            periods.append((next_wealth, 1.0 - delta + euler.kappa * rate * (1.0 + wedge), next_fraction))
+        return periods
+
+    def __call__(self, actions: th.Tensor) -> tuple:
+        fraction = _fractions(actions[..., 0])
+        expected = 0.0
+        for weight, (next_wealth, private_return, next_fraction) in zip(self.weights, self.next_period(actions)):
+            expected = expected + weight * private_return / (next_fraction * next_wealth)
+        return th.log(self.euler.exp.beta * fraction * self.wealth * expected), fraction
+
+
+RESPONSE_ECONOMIES = 48
+"""Economies of :func:`measured_price_impact`, each with one deviating household (the types in turn), as the
+benchmark's measurement (:mod:`econ.krusell_smith.conjecture`)."""
+RESPONSE_BURN_IN = 300
+"""Periods under the rule before the impulse."""
+RESPONSE_IMPULSE = 1e-3
+"""The impulse, as a fraction of aggregate effective capital K."""
+RESPONSE_HORIZON_TOL = 1e-3
+"""The response is followed until beta^s falls below this."""
+
+
+def measured_price_impact(experiment: Experiment, rule, seed: int = 0) -> np.ndarray:
+    """phi per kappa type (in the order of ``sorted(set(capital_productivity))``): the share of a household's own
+    price impact that the other households' reactions leave, measured in the experiment's own N-household economy
+    under the rule ``rule`` (observations (M, d) -> actions (M, 1), numpy), as the price-impact benchmark measures
+    it under its rule (:mod:`econ.krusell_smith.conjecture`: phi = sum_s beta^s D_s, D_s the others' accumulated
+    response of K_{t+1+s} per unit of an impulse to K_{t+1}).
+
+    :data:`RESPONSE_ECONOMIES` economies run :data:`RESPONSE_BURN_IN` periods under the rule from the
+    environment's initial states; each is then stepped twice on the same shocks (one generator state copied),
+    once as is and once with one household's next capital raised by :data:`RESPONSE_IMPULSE` x K N / kappa_i
+    and held on its first path afterwards, so that only the others' reactions move K; D_s is the difference of
+    the two K paths over the impulse, averaged over the economies whose deviating household is of each type (the
+    first household of the type deviates).
+    """
+    exp = experiment
+    rng = np.random.default_rng([seed, 2])
+    kappa = np.asarray(exp.capital_productivity, dtype=float)
+    types = sorted(set(exp.capital_productivity))
+    deviator = np.array([exp.capital_productivity.index(types[e % len(types)])
+                         for e in range(RESPONSE_ECONOMIES)])
+    rows = np.arange(RESPONSE_ECONOMIES)
+
+    def advance(state, generator):
+        obs = core.observe(exp, state)
+        actions = np.asarray(rule(obs.reshape(-1, obs.shape[-1]))).reshape(obs.shape[:-1] + (-1,))
+        return core.step(exp, state, actions, generator).state
+
+    def aggregate(state):
+        return (state.capital * kappa).mean(-1)
+
+    state = core.initial_state(exp, RESPONSE_ECONOMIES, rng)
+    for _ in range(RESPONSE_BURN_IN):
+        state = advance(state, rng)
+    capital = state.capital.copy()
+    impulse = RESPONSE_IMPULSE * aggregate(state)
+    capital[rows, deviator] += impulse * exp.num_agents / kappa[deviator]
+    deviated = state._replace(capital=capital)
+    twin = np.random.default_rng()
+    twin.bit_generator.state = rng.bit_generator.state  # the same shocks on both paths
+    horizon = int(np.ceil(np.log(RESPONSE_HORIZON_TOL) / np.log(exp.beta)))
+    phi = np.ones(RESPONSE_ECONOMIES)  # D_0 = 1
+    for s in range(1, horizon + 1):
+        state, deviated = advance(state, rng), advance(deviated, twin)
+        capital = deviated.capital.copy()
+        capital[rows, deviator] = state.capital[rows, deviator]  # the deviating household back on its first path
+        deviated = deviated._replace(capital=capital)
+        phi += exp.beta ** s * (aggregate(deviated) - aggregate(state)) / impulse
+    return np.array([phi[kappa[deviator] == t].mean() for t in types])
 
 
 def lookahead_for(experiment: Experiment, value):

@@ -37,7 +37,7 @@ not in ``general`` (docs/training.md: polishing the intratemporal margin
 after training).
 
 In the Krusell-Smith economies (``ks``, ``ks-het-*``; one action, the
-consumption fraction) only the ``lookahead`` margin exists, and
+consumption fraction) the ``lookahead`` margin exists, and
 :class:`rl.lookahead.ChainLookahead` writes it: today's prices do not move with the
 consumption fraction (capital is set, labour is the endowment), so wealth a_i
 is a number; next period's own capital (1 - chat_i) a_i and aggregate
@@ -50,6 +50,13 @@ best response in every group (``python -m validation.best_response``),
 while on the recipe's runs of another machine it is 0.02 to 0.04 off for
 the poorest type, and polishing does not pass the scorecard
 (docs/training.md: the lookahead through a critic after training).
+The ``euler`` margin leaves the critic out: the mean squared log Euler
+error of :class:`rl.lookahead.ChainEuler` on the policy's own states, next
+period's consumption from a copy of the rule taken at the start of each
+round, so that the rounds are time iteration on the household's first-order
+condition, with its private return at its own price impact (the
+``ks-het-*`` recipes' polishing; docs/training.md: the Euler equation after
+training).
 
 The states are the policy's own: economies simulated with its deterministic
 actions and the technology's shocks, re-drawn every round as the policy
@@ -78,12 +85,13 @@ from econ.cli_help import ArgumentParser
 from econ.experiments import Experiment, make_experiment
 from econ.io import write_json_atomic
 from rl import core
-from rl.lookahead import check_ar1, check_chain, lookahead_for
+from rl.lookahead import ChainEuler, check_ar1, check_chain, check_euler, lookahead_for, measured_price_impact
 from rl.provenance import code_version, machine
 
-MARGINS = ("intratemporal", "lookahead")
-"""What polishing climbs: the period utility along labour at unchanged own saving (no critic), or the whole
-one-step lookahead through the critic."""
+MARGINS = ("intratemporal", "lookahead", "euler")
+"""What polishing climbs: the period utility along labour at unchanged own saving (no critic), the whole
+one-step lookahead through the critic, or (Krusell-Smith economies) the Euler equation with next period's
+consumption from the rule itself (no critic)."""
 
 
 class PolishRecord(NamedTuple):
@@ -93,7 +101,9 @@ class PolishRecord(NamedTuple):
     objective_before: float
     """What the margin drives to zero, on the round's states before its steps: the mean |slope| of the
     household's own lookahead in its own action (``lookahead``; the others' actions held, so not the change of
-    the mean J when every household moves) or of the period utility along labour at fixed saving."""
+    the mean J when every household moves) or of the period utility along labour at fixed saving; ``euler``: the
+    mean |log Euler error|, before the steps the rule's own, after them today's rule against the round's copy
+    (next round's "before" is the new rule's own)."""
     objective_after: float
     mean_action_change: float
     """Mean |change| of the mean actions on the round's states, in action units ([-1, 1])."""
@@ -102,12 +112,68 @@ class PolishRecord(NamedTuple):
     """With ``fixed_point`` > 0: the mean |slope| on the deterministic economy's states (sigma = 0, after the
     burn-in: the neighbourhood of the policy's fixed point), before and after the round's steps."""
     fixed_point_after: Optional[float] = None
+    price_impact: Optional[list] = None
+    """``euler``: the phi per kappa type (sorted) of the round's private return, measured or given."""
+
+
+MEASURED = "measured"
+"""``price_impact`` of the euler margin measured each round under the rule (the default)."""
+
+
+def check_price_impact(price_impact, margin: str):
+    """The euler margin's ``price_impact`` checked (:data:`MEASURED` for None, or a number in [0, 1]); the other
+    margins take none.  A one-line error otherwise."""
+    if margin != "euler":
+        if price_impact is not None:
+            raise ValueError(f"price_impact applies to the euler margin only, got margin {margin!r}")
+        return None
+    if price_impact is None or price_impact == MEASURED:
+        return MEASURED
+    if isinstance(price_impact, str):
+        raise ValueError(f"price_impact must be {MEASURED!r} or a number in [0, 1], got {price_impact!r}")
+    return checks.closed("price_impact", price_impact, 0.0, 1.0)
+
+
+POLISH_KEYS = ("rounds", "steps", "learning_rate", "anchor")
+"""The fields of the ``polish`` setting (the arguments of :func:`rl.polish.polish`); ``margin``, ``fixed_point``,
+``price_impact`` and ``periods`` may be added."""
+
+
+def check_setting(algo: str, value) -> None:
+    """``polish``: PPO's, a mapping of :data:`POLISH_KEYS` (and optionally ``margin``, one of
+    :data:`MARGINS`, ``fixed_point`` in [0, 1], the intratemporal margin's, ``price_impact``,
+    ``measured`` or a number in [0, 1], the euler margin's, and ``periods``, the periods kept per economy and
+    round): ``rounds``, ``steps`` (and ``periods``) positive integers, ``learning_rate`` > 0, ``anchor`` >= 0."""
+    if algo != "ppo":
+        raise ValueError(f"polish applies to PPO only (its Gaussian policy's mean), not {algo}")
+    optional = {"margin", "fixed_point", "price_impact", "periods"}
+    if not isinstance(value, dict) or not set(POLISH_KEYS) <= set(value) <= set(POLISH_KEYS) | optional:
+        raise ValueError(f"polish must be {{rounds: R, steps: S, learning_rate: x, anchor: w}} "
+                         f"(and optionally margin, fixed_point, price_impact, periods), got {value!r}")
+    checks.positive_int("polish rounds", value["rounds"])
+    checks.positive_int("polish steps", value["steps"])
+    if "periods" in value:
+        checks.positive_int("polish periods", value["periods"])
+    checks.positive("polish learning_rate", value["learning_rate"])
+    checks.non_negative("polish anchor", value["anchor"])
+    margin = value.get("margin", "intratemporal")
+    if margin not in MARGINS:
+        raise ValueError(f"polish margin must be one of {MARGINS}, got {value['margin']!r}")
+    if checks.closed("polish fixed_point", value.get("fixed_point", 0.0), 0.0, 1.0) and margin != "intratemporal":
+        raise ValueError(f"polish fixed_point applies to the intratemporal margin only, got margin {margin!r}")
+    try:
+        check_price_impact(value.get("price_impact"), margin)
+    except ValueError as err:
+        raise ValueError(f"polish {err}") from None
 
 
 def check_polishable(experiment: Experiment, margin: str = "intratemporal") -> None:
     """Refuse, in one line, an experiment the lookahead cannot be written for, or a ``margin`` it does not have."""
     if margin not in MARGINS:
         raise ValueError(f"margin must be one of {MARGINS}, got {margin!r}")
+    if margin == "euler":
+        check_euler(experiment)
+        return
     if experiment.technology != "ar1":
         if margin != "lookahead":
             raise ValueError(f"the {margin} margin needs an AR(1) economy with labour chosen; {experiment.name!r} "
@@ -173,7 +239,8 @@ def policy_states(experiment: Experiment, policy, n_economies: int, periods: int
 
 def polish(model, experiment: Experiment, *, margin: str = "intratemporal", rounds: int = 10, steps: int = 200,
            learning_rate: float = 1e-5, anchor: float = 100.0, n_economies: int = 8, periods: int = 200,
-           burn_in: int = 100, seed: int = 0, fixed_point: float = 0.0, log=print) -> list:
+           burn_in: int = 100, seed: int = 0, fixed_point: float = 0.0, price_impact=None,
+           log=print) -> list:
     """Polish ``model``'s actor in place (see the module docstring); returns a :class:`PolishRecord` per round.
 
     Each round simulates ``n_economies`` economies for ``burn_in + periods``
@@ -198,7 +265,13 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     it, and the loss is ``1 - fixed_point`` times the stochastic states' plus
     ``fixed_point`` times these states' (the anchor in each), so the margin
     is also finished where the fixed point's residuals are judged; 0 (the
-    default) leaves polishing as without it, bit for bit.  The weights are optimised in double precision and
+    default) leaves polishing as without it, bit for bit.  ``"euler"`` (Krusell-Smith economies): the mean
+    squared log Euler error of :class:`rl.lookahead.ChainEuler`, next period's consumption from a copy of the
+    rule taken at the start of each round (time iteration: each round solves today's rule against the previous
+    round's), the private return with ``price_impact`` phi: ``"measured"`` (the default) measures it at the
+    start of each round under the rule (:func:`rl.lookahead.measured_price_impact`, the consistent conjecture
+    of the price-impact benchmark, in the agents' own economy), a number in [0, 1] holds it (1 the open-loop
+    household, 0 the price taker); the other margins take none.  The weights are optimised in double precision and
     written back to the model's float32 parameters at the end.
     """
     check_polishable(experiment, margin)
@@ -209,6 +282,7 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     fixed_point = checks.closed("fixed_point", fixed_point, 0.0, 1.0)
     if fixed_point and margin != "intratemporal":
         raise ValueError(f"fixed_point applies to the intratemporal margin only, got margin {margin!r}")
+    price_impact = check_price_impact(price_impact, margin)
     rng = np.random.default_rng(seed)
     still_rng = np.random.default_rng([seed, 1])  # the deterministic economy's draws, apart from the others'
     still = experiment._replace(sigma=0.0) if fixed_point else None
@@ -229,6 +303,15 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
         weighted = [(1.0 - fixed_point, policy_states(experiment, policy, n_economies, periods, burn_in, rng))]
         if fixed_point:
             weighted.append((fixed_point, policy_states(still, policy, 1, periods, burn_in, still_rng)))
+        phi = None
+        if margin == "euler":  # next period's rule: the policy as the round begins
+            tomorrow = _double_copy(policy)
+            for p in tomorrow.parameters():
+                p.requires_grad_(False)
+            phi = price_impact if price_impact != MEASURED else measured_price_impact(
+                experiment, lambda obs: _mean_actions(tomorrow, th.as_tensor(obs, dtype=th.float64)).numpy(),
+                seed=seed * 1000 + r)
+            euler = ChainEuler(experiment, phi)
         batches = []
         for weight, states in weighted:
             capital, log_tfp = th.as_tensor(states.capital), th.as_tensor(states.log_tfp)
@@ -238,7 +321,9 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
                 start = _mean_actions(policy, flat)
                 saving = (lookahead.period(capital, log_tfp, _mean_actions(reference, flat).reshape(shape))[2]
                           if margin == "intratemporal" else None)
-            batches.append((weight, capital, log_tfp, flat, shape, saving, lookahead.on(states), start))
+            objective = (lookahead.on(states) if margin != "euler" else
+                         euler.on(states, lambda obs, rule=tomorrow: _mean_actions(rule, obs)))
+            batches.append((weight, capital, log_tfp, flat, shape, saving, objective, start))
 
         def score(batch, actions):
             _, capital, log_tfp, _, shape, _, objective, _ = batch
@@ -246,6 +331,9 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
                 actions = actions.detach().reshape(shape).requires_grad_(True)
                 slope, = th.autograd.grad(objective(actions)[0].sum(), actions)
                 return float(slope.norm(dim=-1).mean())
+            if margin == "euler":
+                with th.no_grad():
+                    return float(objective(actions.reshape(shape))[0].abs().mean())
             return float(lookahead.fixed_saving_slope(capital, log_tfp, actions.reshape(shape))[1].abs().mean())
 
         def loss_on(batch):
@@ -253,6 +341,8 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
             actions = _mean_actions(policy, flat)
             if margin == "lookahead":
                 return -objective(actions.reshape(shape))[0].mean()
+            if margin == "euler":
+                return (objective(actions.reshape(shape))[0] ** 2).mean()
             direction, slope = lookahead.fixed_saving_slope(capital, log_tfp, actions.reshape(shape))
             loss = -((slope.unsqueeze(-1) * direction).reshape(actions.shape) * actions).sum(-1).mean()
             next_capital = lookahead.period(capital, log_tfp, actions.reshape(shape))[2]
@@ -269,12 +359,15 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
             change = (after[0] - batches[0][-1]).abs()
         scores = [score(batch, actions) for batch, actions in zip(batches, after)]
         record = PolishRecord(r, before[0], scores[0], float(change.mean()), float(change.max()),
-                              *((before[1], scores[1]) if fixed_point else ()))
+                              *((before[1], scores[1]) if fixed_point else (None, None)),
+                              None if phi is None else np.broadcast_to(phi, (len(set(experiment.capital_productivity)),)).tolist())
         records.append(record)
-        what = ("mean |slope of the lookahead in the own action|" if margin == "lookahead" else
-                "mean |utility slope along labour at fixed saving|")
+        what = {"lookahead": "mean |slope of the lookahead in the own action|",
+                "euler": "mean |log Euler error|"}.get(margin, "mean |utility slope along labour at fixed saving|")
         near = (f"; at the fixed point {record.fixed_point_before:.6e} -> {record.fixed_point_after:.6e}"
                 if fixed_point else "")
+        if phi is not None:
+            near += "; phi by kappa type " + " / ".join(f"{x:.3f}" for x in record.price_impact)
         log(f"polish round {r + 1}/{rounds}: {what} {record.objective_before:.6e} -> {record.objective_after:.6e}, "
             f"mean |action change| {record.mean_action_change:.2e} (max {record.max_action_change:.2e}){near}")
     with th.no_grad():
@@ -284,13 +377,18 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
 
 
 # ----------------------------------------------------------------------------- command line
+POLISH_SETTINGS = ("rounds", "steps", "learning_rate", "anchor", "margin", "periods", "seed", "fixed_point",
+                   "price_impact")
+"""The settings :func:`polish_run` records under ``polished_from`` (each an option of the command line, ``_`` as
+``-``; ``fixed_point`` only when used, ``price_impact`` with the euler margin only)."""
+
 TRAINING_RECORDS = ("returns.csv", "evaluations.csv")
 """The run's learning curve and training-time evaluations, copied into a polished directory as they are."""
 
 
 def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: float = 1e-5, anchor: float = 100.0,
                margin: str = "intratemporal", periods: int = 200, seed: Optional[int] = None,
-               unpolished: bool = False, fixed_point: float = 0.0, log=print) -> list:
+               unpolished: bool = False, fixed_point: float = 0.0, price_impact=None, log=print) -> list:
     """Polish the finished PPO run ``run`` into the new directory ``out`` (``python -m rl.polish``).
 
     It polishes the run's ``model.zip``, or with ``unpolished`` the
@@ -329,6 +427,10 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
                 "margin": margin, "periods": periods, "seed": seed}
     if fixed_point:  # recorded when used: a directory polished without it reads as before
         settings["fixed_point"] = checks.closed("fixed_point", fixed_point, 0.0, 1.0)
+    if margin == "euler":  # recorded for the margin it belongs to
+        settings["price_impact"] = check_price_impact(price_impact, margin)
+    else:
+        check_price_impact(price_impact, margin)
     began = time.perf_counter()
     records = polish(model, experiment, log=log, **settings)
     seconds = time.perf_counter() - began
@@ -371,6 +473,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--fixed-point", type=float, default=0.0,
                         help="weight in [0, 1] of the deterministic economy's states (sigma = 0, the neighbourhood "
                              "of the policy's fixed point) in the loss, intratemporal margin (default: 0)")
+    parser.add_argument("--price-impact", default=None,
+                        help="euler margin: phi, the weight of the household's own effect on next period's prices "
+                             "in its private return, 'measured' each round under the rule (default) or a number in "
+                             "[0, 1] (1 the open-loop household)")
     parser.add_argument("--unpolished", action="store_true",
                         help="start from the run's model-unpolished.zip, the policy before the polishing in "
                              "training (default: its model.zip)")
@@ -379,11 +485,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if args.price_impact not in (None, MEASURED):
+        try:
+            args.price_impact = float(args.price_impact)
+        except ValueError:
+            print(f"python -m rl.polish: error: --price-impact must be {MEASURED!r} or a number in [0, 1], got "
+                  f"{args.price_impact!r}")
+            return 2
     th.set_num_threads(1)
     try:
         polish_run(args.run, args.out, rounds=args.rounds, steps=args.steps, learning_rate=args.learning_rate,
                    anchor=args.anchor, margin=args.margin, periods=args.periods, seed=args.seed,
-                   unpolished=args.unpolished, fixed_point=args.fixed_point)
+                   unpolished=args.unpolished, fixed_point=args.fixed_point, price_impact=args.price_impact)
     except (ValueError, FileExistsError, FileNotFoundError) as err:
         print(f"python -m rl.polish: error: {err}")
         return 2

@@ -28,7 +28,7 @@ from econ.experiments import EXPERIMENTS, Experiment, stationary_means
 from econ.krusell_smith import solve_krusell_smith
 from econ.rbc.steady_state import steady_state
 from rl.policies import CriticActivationPolicy
-from rl.polish import MARGINS
+from rl.polish import check_setting as check_polish
 from rl.replay import RecentReplayBuffer
 
 ALGORITHMS = ("sac", "ppo", "td3", "ddpg")
@@ -332,33 +332,6 @@ def check_recent_replay(algo: str, hyper: dict) -> None:
     if value["transitions"] > buffer_size:
         raise ValueError(f"recent_replay transitions must be at most buffer_size ({buffer_size}), "
                          f"got {value['transitions']}")
-
-
-POLISH_KEYS = ("rounds", "steps", "learning_rate", "anchor")
-"""The fields of the ``polish`` setting (the arguments of :func:`rl.polish.polish`); ``margin`` and
-``fixed_point`` may be added."""
-
-
-def check_polish(algo: str, value) -> None:
-    """``polish``: PPO's, a mapping of :data:`POLISH_KEYS` (and optionally ``margin``, one of
-    :data:`rl.polish.MARGINS`, and ``fixed_point`` in [0, 1], the intratemporal margin's): ``rounds`` and
-    ``steps`` positive integers, ``learning_rate`` > 0, ``anchor`` >= 0."""
-    if algo != "ppo":
-        raise ValueError(f"polish applies to PPO only (its Gaussian policy's mean), not {algo}")
-    if not isinstance(value, dict) or not set(POLISH_KEYS) <= set(value) <= set(POLISH_KEYS) | {"margin",
-                                                                                                 "fixed_point"}:
-        raise ValueError(f"polish must be {{rounds: R, steps: S, learning_rate: x, anchor: w}} "
-                         f"(and optionally margin, fixed_point), got {value!r}")
-    checks.positive_int("polish rounds", value["rounds"])
-    checks.positive_int("polish steps", value["steps"])
-    checks.positive("polish learning_rate", value["learning_rate"])
-    checks.non_negative("polish anchor", value["anchor"])
-    if value.get("margin", "intratemporal") not in MARGINS:
-        raise ValueError(f"polish margin must be one of {MARGINS}, got {value['margin']!r}")
-    if checks.closed("polish fixed_point", value.get("fixed_point", 0.0), 0.0, 1.0) \
-            and value.get("margin", "intratemporal") != "intratemporal":
-        raise ValueError(f"polish fixed_point applies to the intratemporal margin only, got margin "
-                         f"{value['margin']!r}")
 
 
 def check_sb3_arguments(algo: str, kwargs: dict) -> None:

@@ -13,22 +13,25 @@ the log-std, and give the same weights for the same seed.
 """
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch as th
 
-from econ.economy import ACTION_EPS
+from econ.economy import ACTION_EPS, markets
 from econ.experiments import make_experiment
 from rl import core
 from rl.config import SettingError, TrainConfig
 from rl.loading import build_model, load_model
-from rl.lookahead import ChainLookahead, Lookahead
+from rl.lookahead import ChainEuler, ChainLookahead, Lookahead, measured_price_impact
 from rl.polish import check_polishable, policy_states, polish
 from rl.polish import main as polish_main
-from rl.recipes import check_polish, hyperparameters
+from rl.polish import check_setting as check_polish
+from rl.recipes import hyperparameters
 from rl.train import train
 from validation.general import private_residuals
+from validation.krusell_smith import KSBenchmarkActor, price_impact_benchmark
 
 FLOAT32_ATOL = 1e-6
 """The environment's observations are float32 (relative resolution 6e-8 on values of order 1 to 20)."""
@@ -299,7 +302,7 @@ def test_polishing_refuses_what_it_cannot_do():
                          "lookahead")
     exp = _general()
     with pytest.raises(ValueError, match="margin"):
-        polish(_small_model(exp), exp, margin="euler")
+        polish(_small_model(exp), exp, margin="curvature")
     with pytest.raises(ValueError, match="anchor"):
         polish(_small_model(exp), exp, anchor=-1.0)
     with pytest.raises(ValueError, match=r"fixed_point must lie in \[0.0, 1.0\]"):
@@ -315,7 +318,7 @@ def test_polishing_refuses_what_it_cannot_do():
     with pytest.raises(ValueError, match="polish rounds"):
         check_polish("ppo", {**setting, "rounds": 0})
     with pytest.raises(ValueError, match="polish margin"):
-        check_polish("ppo", {**setting, "margin": "euler"})
+        check_polish("ppo", {**setting, "margin": "curvature"})
     check_polish("ppo", {**setting, "fixed_point": 0.5})
     with pytest.raises(ValueError, match="polish fixed_point"):
         check_polish("ppo", {**setting, "fixed_point": -0.1})
@@ -380,3 +383,85 @@ def test_polishing_through_the_lookahead_flattens_it(name):
     assert all(r.objective_after < r.objective_before for r in records), records
     moved = [key for key, p in model.policy.state_dict().items() if not th.equal(before[key], p)]
     assert moved and not [key for key in moved if "value" in key or key == "log_std"], moved
+
+
+@pytest.mark.parametrize("name", ["ks", "ks-het-marked"])
+def test_chain_euler_next_period_matches_the_environment_and_its_private_return_is_the_derivative(name):
+    """Of the four next periods :class:`rl.lookahead.ChainEuler` builds for each household, the one of the shocks
+    that happened has the wealth of :func:`rl.core.step`'s next state (:func:`econ.economy.markets` there) and the
+    fraction the rule plays at :func:`rl.core.observe` of it (float32 observations); the private return at
+    phi = 1 is the derivative of that wealth in the household's own next capital, the others' held (autograd,
+    an independent method: no formula of the wedge enters)."""
+    exp, state, actions, transition = _chain_transition(name)
+    euler = ChainEuler(exp, price_impact=1.0)
+    tomorrow = lambda obs: th.tanh(obs.sum(-1, keepdim=True) / 10.0)  # any smooth rule of the observations
+    next_capital = th.tensor(transition.outcome.next_capital, requires_grad=True)
+    periods = euler.on(state, tomorrow).next_period(th.tensor(actions), next_capital=next_capital)
+    wealth = markets(transition.state.capital, exp.ks.labour_endowment * transition.state.employed,
+                     core.technology(exp, transition.state), alpha=exp.alpha, delta=exp.delta,
+                     capital_productivity=np.asarray(exp.capital_productivity),
+                     labour_productivity=np.asarray(exp.labour_productivity)).wealth
+    played = tomorrow(th.as_tensor(core.observe(exp, transition.state), dtype=th.float64))[..., 0]
+    scenarios = [(z, e) for z in (0, 1) for e in (1, 0)]
+    seen = 0
+    for s, (next_wealth, private_return, next_fraction) in enumerate(periods):
+        happened = np.array([[scenarios.index((int(z), int(e))) == s for e in row]
+                             for z, row in zip(transition.state.aggregate_state, transition.state.employed)])
+        seen += happened.sum()
+        np.testing.assert_allclose(next_wealth.detach().numpy()[happened], wealth[happened], rtol=DOUBLE_RTOL)
+        np.testing.assert_allclose(next_fraction.detach().numpy()[happened],
+                                   (ACTION_EPS + (1 - 2 * ACTION_EPS) * (played.numpy() + 1) / 2)[happened],
+                                   atol=FLOAT32_ATOL)
+        slope, = th.autograd.grad(next_wealth.sum(), next_capital, retain_graph=True)
+        np.testing.assert_allclose(private_return.detach().numpy(), slope.numpy(), rtol=DOUBLE_RTOL)
+    assert seen == state.capital.size
+
+
+def test_measured_price_impact_of_the_benchmark_rule_is_the_benchmarks_phi():
+    """Played in the environment's own 20-household economy, the price-impact benchmark's rule gives back the phi
+    the benchmark solved with (an independent measurement: other economies, other shocks, the environment's step
+    instead of the solver's panel).  Tolerance 0.02 per type, set before measuring: the benchmark's own phi moves by
+    up to 0.01 across shock seeds (econ.krusell_smith.conjecture), twice that for two independent measurements."""
+    exp = make_experiment("ks-het-marked")
+    solution = price_impact_benchmark(exp)
+    actor = KSBenchmarkActor(exp, solution)
+    measured = measured_price_impact(exp, lambda obs: np.asarray(actor(obs)), seed=0)
+    np.testing.assert_allclose(measured, solution.phi, atol=0.02)
+    assert np.all(measured < 1.0)  # the others undo part of the own impact
+
+
+def test_polishing_on_the_euler_equation_lowers_the_euler_error():
+    """The ``euler`` margin lowers the mean |log Euler error| of the shipped ``ks-het-marked`` policy against the
+    round's copy of the rule (each round's steps solve today's rule against it), records the measured phi per
+    type, and moves the actor only."""
+    exp = make_experiment("ks-het-marked")
+    model = load_model(Path("validation/policies/ks-het-marked"), exp)
+    before = {key: p.detach().clone() for key, p in model.policy.state_dict().items()}
+    records = polish(model, exp, **{**POLISH, "margin": "euler", "rounds": 2, "steps": 30, "learning_rate": 1e-4})
+    assert all(r.objective_after < r.objective_before for r in records), records
+    assert all(len(r.price_impact) == 3 and all(0.3 < x < 1.0 for x in r.price_impact) for r in records), records
+    moved = [key for key, p in model.policy.state_dict().items() if not th.equal(before[key], p)]
+    assert moved and not [key for key in moved if "value" in key or key == "log_std"], moved
+
+
+def test_the_euler_margin_refuses_what_it_cannot_do():
+    with pytest.raises(ValueError, match="Krusell-Smith"):
+        check_polishable(_general(), "euler")
+    with pytest.raises(ValueError, match="exact unemployment"):
+        check_polishable(make_experiment("ks", exact_unemployment=False), "euler")
+    exp = make_experiment("ks-het-marked")
+    with pytest.raises(ValueError, match=r"price_impact must lie in \[0.0, 1.0\]"):
+        polish(_small_model(exp), exp, margin="euler", price_impact=1.5)
+    with pytest.raises(ValueError, match="price_impact must be 'measured' or a number"):
+        polish(_small_model(exp), exp, margin="euler", price_impact="consistent")
+    with pytest.raises(ValueError, match="price_impact applies to the euler margin only"):
+        polish(_small_model(exp), exp, margin="lookahead", price_impact=1.0)
+    with pytest.raises(ValueError, match="price_impact"):
+        ChainEuler(exp, price_impact=-0.5)
+    setting = {"rounds": 2, "steps": 3, "learning_rate": 1e-5, "anchor": 0.0, "margin": "euler"}
+    check_polish("ppo", {**setting, "price_impact": "measured"})
+    check_polish("ppo", {**setting, "price_impact": 0.5})
+    with pytest.raises(ValueError, match="polish price_impact"):
+        check_polish("ppo", {**setting, "price_impact": 2.0})
+    with pytest.raises(ValueError, match="polish price_impact applies"):
+        check_polish("ppo", {**setting, "margin": "lookahead", "price_impact": 0.5})

@@ -32,6 +32,7 @@ from econ.experiments import EXPERIMENTS
 from econ.io import write_text_atomic
 from validation import compare
 from validation.compare import POLICY_DIR
+from rl.polish import POLISH_SETTINGS
 
 REQUIRED = ("model.zip", "config.json", "summary.json")
 """A run without these files is not finished."""
@@ -82,8 +83,9 @@ def trained_note(config: dict, summary: dict, scorecard: str = "") -> str:
         # polished_from (python -m rl.polish) is the latest polishing, after any in training
         setting = config.get("polished_from") or (config.get("hyperparameters") or {}).get("polish") or {}
         margin = setting.get("margin", "intratemporal")
-        what = ("along labour at unchanged saving", "mean |utility slope|") if margin == "intratemporal" else \
-            ("through the one-step lookahead", "mean |slope of the lookahead in the own action|")
+        what = {"intratemporal": ("along labour at unchanged saving", "mean |utility slope|"),
+                "euler": ("on the Euler equation", "mean |log Euler error|")}.get(
+            margin, ("through the one-step lookahead", "mean |slope of the lookahead in the own action|"))
         # the summary lists every round so far, the latest polishing's last (its rounds under polished_from)
         latest = polished[-int(config["polished_from"].get("rounds", len(polished))):] \
             if config.get("polished_from") else polished
@@ -145,7 +147,7 @@ def _polish_command(config: dict, argv: list) -> list:
         words = ["python", "-m", "rl.polish", source]
         if setting.get("model") == "model-unpolished.zip":
             words.append("--unpolished")
-        for key in ("rounds", "steps", "learning_rate", "anchor", "margin", "periods", "seed", "fixed_point"):
+        for key in POLISH_SETTINGS:
             if key in setting:
                 words += ["--" + key.replace("_", "-"), str(setting[key])]
         lines.append("    " + " ".join(shlex.quote(w) for w in words + ["--out", target]))
