@@ -465,3 +465,23 @@ def test_the_euler_margin_refuses_what_it_cannot_do():
         check_polish("ppo", {**setting, "price_impact": 2.0})
     with pytest.raises(ValueError, match="polish price_impact applies"):
         check_polish("ppo", {**setting, "margin": "lookahead", "price_impact": 0.5})
+
+
+def test_a_run_polished_on_the_euler_equation_in_training_is_the_commands_polishing(tmp_path):
+    """The ``euler`` margin as a recipe's ``polish`` setting: the run keeps the policy before it, and ``python -m
+    rl.polish --unpolished`` with the same settings gives the run's model.zip bit for bit (the recipe's polishing
+    and the command are one computation); each round records the phi it used, one per kappa type."""
+    setting = {"margin": "euler", "rounds": 2, "steps": 3, "learning_rate": 1e-4, "anchor": 0.0, "periods": 5}
+    run = tmp_path / "run"
+    summary = train(TrainConfig("ks-het-marked", "ppo", timesteps=32 * 20, seed=0, preset="tuned",
+                                hyper_overrides={"polish": setting, "n_steps": 32}), run)
+    assert [len(record["price_impact"]) for record in summary["polish"]] == [3, 3]
+    again = tmp_path / "again"
+    assert polish_main([str(run), "--out", str(again), "--unpolished", "--margin", "euler", "--rounds", "2",
+                        "--steps", "3", "--learning-rate", "1e-4", "--periods", "5"]) == 0
+    exp = make_experiment("ks-het-marked")
+    assert all(th.equal(a, b) for a, b in zip(load_model(again, exp).policy.parameters(),
+                                              load_model(run, exp).policy.parameters()))
+    assert json.loads((again / "config.json").read_text())["polished_from"]["price_impact"] == "measured"
+    assert polish_main([str(run), "--out", str(tmp_path / "bad"), "--margin", "euler", "--price-impact",
+                        "open"]) == 2

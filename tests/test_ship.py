@@ -147,3 +147,9 @@ def test_the_note_names_the_machine_a_run_was_trained_on_when_recorded():
     assert "- polishing code: git commit abc123, on AMD EPYC" in trained_note(weighted, {"timesteps": 1})
     assert "    python -m rl.polish runs/run --rounds 2 --fixed-point 0.5 --out runs/polished" in trained_note(
         weighted, {"timesteps": 1})
+    # the euler margin: what it drives to zero, and its price impact in the command
+    euler = {**trained, "polished_from": {**trained["polished_from"], "margin": "euler", "price_impact": "measured"}}
+    note = trained_note(euler, {"timesteps": 1, "polish": rounds})
+    assert "polished on the Euler equation (`polish`, 2 rounds)" in note and "mean |log Euler error|" in note
+    assert "    python -m rl.polish runs/run --rounds 2 --margin euler --price-impact measured --out runs/polished" \
+        in note
