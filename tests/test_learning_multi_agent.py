@@ -49,7 +49,7 @@ def _scorecard(name, algo, tmp_path, seed=0):
     return same_economy_scores(simulate_agents(model, experiment, **settings), model, references).rows()
 
 
-HETEROGENEOUS_SEED = {"ks-het-mild": 0, "ks-het-marked": 2}
+HETEROGENEOUS_SEED = {"ks-het-mild": 0, "ks-het-marked": 0}
 """The shipped policies' seeds (docs/training.md: the seed bands)."""
 
 KS_TARGETS = {"mean_capital": 0.03, "gini_wealth": 0.02, "chat_bias_employed": 0.0015,
@@ -89,12 +89,13 @@ def test_td3_and_ddpg_recipes_meet_the_ks_targets(algo, tmp_path):
 
 @pytest.mark.parametrize("name", ["ks-het-mild", "ks-het-marked"])
 def test_ppo_recipe_meets_the_heterogeneous_targets(name, tmp_path):
-    """Measured, ks-het-mild (16 M agent-steps, about 10 minutes of one core): seed 0, the shipped policy, passes
-    every row (mean K +1.0 %, fractions within 0.004, gains at most 0.042 %); seeds 1 and 2 miss 1 and 2 rows.
-    ks-het-marked (8 M, about 5 minutes): seed 2, the shipped policy, passes every row (mean K +0.1 %, fractions
-    within 0.003, the middle type's gain 0.013 % averaged over its 14 households).  Both on the machine kind they
-    were trained on: on an AMD EPYC the same seeds fail the low type's fraction (0.461 and 0.588; the arithmetic
-    differs in the last bits from the first rollout on, docs/training.md)."""
+    """Each recipe trains, then polishes the mean action on the household's Euler equation (20 rounds, about 12
+    minutes of one core).  Measured on an AMD EPYC: ks-het-marked (8 M agent-steps, about 18 minutes of one core
+    beside another run): seed 0, the shipped policy, passes every row (mean K +0.2 %, fractions within 0.004, gains
+    at most 0.007 %); seed 1 passes too, seed 2 misses the middle type's fraction by 0.0005.  ks-het-mild (16 M,
+    about 32 minutes beside another run): seed 0 misses the middle type's fraction (0.318 against 0.312); its
+    shipped policy is the recipe before the polishing, trained on another CPU kind, where seed 0 passed every row
+    (docs/training.md: the Euler equation after training)."""
     rows = [row for row in _scorecard(name, "ppo", tmp_path, seed=HETEROGENEOUS_SEED[name])
             if row.metric.startswith(HETEROGENEOUS_TARGETS)]
     assert len(rows) == TARGET_ROWS and all(row.tolerance is not None for row in rows)
