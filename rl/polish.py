@@ -142,14 +142,14 @@ POLISH_KEYS = ("rounds", "steps", "learning_rate", "anchor")
 def check_setting(algo: str, value) -> None:
     """``polish``: PPO's, a mapping of :data:`POLISH_KEYS` (and optionally ``margin``, one of
     :data:`MARGINS`, ``fixed_point`` in [0, 1], the intratemporal margin's, ``price_impact``,
-    ``measured`` or a number in [0, 1], the euler margin's, and ``periods``, the periods kept per economy and
-    round): ``rounds``, ``steps`` (and ``periods``) positive integers, ``learning_rate`` > 0, ``anchor`` >= 0."""
+    ``measured`` or a number in [0, 1], and ``balanced``, true or false, the euler margin's, and ``periods``,
+    the periods kept per economy and round): ``rounds``, ``steps`` (and ``periods``) positive integers, ``learning_rate`` > 0, ``anchor`` >= 0."""
     if algo != "ppo":
         raise ValueError(f"polish applies to PPO only (its Gaussian policy's mean), not {algo}")
-    optional = {"margin", "fixed_point", "price_impact", "periods"}
+    optional = {"margin", "fixed_point", "price_impact", "periods", "balanced"}
     if not isinstance(value, dict) or not set(POLISH_KEYS) <= set(value) <= set(POLISH_KEYS) | optional:
         raise ValueError(f"polish must be {{rounds: R, steps: S, learning_rate: x, anchor: w}} "
-                         f"(and optionally margin, fixed_point, price_impact, periods), got {value!r}")
+                         f"(and optionally margin, fixed_point, price_impact, periods, balanced), got {value!r}")
     checks.positive_int("polish rounds", value["rounds"])
     checks.positive_int("polish steps", value["steps"])
     if "periods" in value:
@@ -165,6 +165,19 @@ def check_setting(algo: str, value) -> None:
         check_price_impact(value.get("price_impact"), margin)
     except ValueError as err:
         raise ValueError(f"polish {err}") from None
+    if not isinstance(value.get("balanced", False), bool):
+        raise ValueError(f"polish balanced must be true or false, got {value['balanced']!r}")
+    if value.get("balanced") and margin != "euler":
+        raise ValueError(f"polish balanced applies to the euler margin only, got margin {margin!r}")
+
+
+def _type_employment_groups(experiment: Experiment, states: core.EconomyState) -> list:
+    """Boolean masks (S, N) of the kappa type x employment groups present at ``states`` (types sorted, the
+    unemployed first)."""
+    kappa = np.asarray(experiment.capital_productivity)
+    masks = [np.broadcast_to(kappa == k, states.capital.shape) & (states.employed == e)
+             for k in np.unique(kappa) for e in (0, 1)]
+    return [th.as_tensor(m) for m in masks if m.any()]
 
 
 def check_polishable(experiment: Experiment, margin: str = "intratemporal") -> None:
@@ -240,7 +253,7 @@ def policy_states(experiment: Experiment, policy, n_economies: int, periods: int
 def polish(model, experiment: Experiment, *, margin: str = "intratemporal", rounds: int = 10, steps: int = 200,
            learning_rate: float = 1e-5, anchor: float = 100.0, n_economies: int = 8, periods: int = 200,
            burn_in: int = 100, seed: int = 0, fixed_point: float = 0.0, price_impact=None,
-           log=print) -> list:
+           balanced: bool = False, log=print) -> list:
     """Polish ``model``'s actor in place (see the module docstring); returns a :class:`PolishRecord` per round.
 
     Each round simulates ``n_economies`` economies for ``burn_in + periods``
@@ -271,8 +284,10 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     round's), the private return with ``price_impact`` phi: ``"measured"`` (the default) measures it at the
     start of each round under the rule (:func:`rl.lookahead.measured_price_impact`, the consistent conjecture
     of the price-impact benchmark, in the agents' own economy), a number in [0, 1] holds it (1 the open-loop
-    household, 0 the price taker); the other margins take none.  The weights are optimised in double precision and
-    written back to the model's float32 parameters at the end.
+    household, 0 the price taker); the other margins take none.  ``balanced`` (euler margin):
+    the loss is each kappa type x employment group's mean squared error averaged over the groups present, so
+    that the few unemployed households of each type weigh as much as the employed (off: the mean over every
+    household).  The weights are optimised in double precision and written back to the model's float32 parameters at the end.
     """
     check_polishable(experiment, margin)
     rounds = checks.positive_int("rounds", rounds)
@@ -283,6 +298,8 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     if fixed_point and margin != "intratemporal":
         raise ValueError(f"fixed_point applies to the intratemporal margin only, got margin {margin!r}")
     price_impact = check_price_impact(price_impact, margin)
+    if balanced and margin != "euler":
+        raise ValueError(f"balanced applies to the euler margin only, got margin {margin!r}")
     rng = np.random.default_rng(seed)
     still_rng = np.random.default_rng([seed, 1])  # the deterministic economy's draws, apart from the others'
     still = experiment._replace(sigma=0.0) if fixed_point else None
@@ -323,10 +340,11 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
                           if margin == "intratemporal" else None)
             objective = (lookahead.on(states) if margin != "euler" else
                          euler.on(states, lambda obs, rule=tomorrow: _mean_actions(rule, obs)))
-            batches.append((weight, capital, log_tfp, flat, shape, saving, objective, start))
+            groups = _type_employment_groups(experiment, states) if balanced else None
+            batches.append((weight, capital, log_tfp, flat, shape, saving, groups, objective, start))
 
         def score(batch, actions):
-            _, capital, log_tfp, _, shape, _, objective, _ = batch
+            _, capital, log_tfp, _, shape, _, _, objective, _ = batch
             if margin == "lookahead":  # each household's own slope (the others' actions enter J_i as values)
                 actions = actions.detach().reshape(shape).requires_grad_(True)
                 slope, = th.autograd.grad(objective(actions)[0].sum(), actions)
@@ -337,12 +355,13 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
             return float(lookahead.fixed_saving_slope(capital, log_tfp, actions.reshape(shape))[1].abs().mean())
 
         def loss_on(batch):
-            _, capital, log_tfp, flat, shape, saving, objective, _ = batch
+            _, capital, log_tfp, flat, shape, saving, groups, objective, _ = batch
             actions = _mean_actions(policy, flat)
             if margin == "lookahead":
                 return -objective(actions.reshape(shape))[0].mean()
             if margin == "euler":
-                return (objective(actions.reshape(shape))[0] ** 2).mean()
+                squared = objective(actions.reshape(shape))[0] ** 2
+                return squared.mean() if groups is None else sum(squared[g].mean() for g in groups) / len(groups)
             direction, slope = lookahead.fixed_saving_slope(capital, log_tfp, actions.reshape(shape))
             loss = -((slope.unsqueeze(-1) * direction).reshape(actions.shape) * actions).sum(-1).mean()
             next_capital = lookahead.period(capital, log_tfp, actions.reshape(shape))[2]
@@ -378,7 +397,7 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
 
 # ----------------------------------------------------------------------------- command line
 POLISH_SETTINGS = ("rounds", "steps", "learning_rate", "anchor", "margin", "periods", "seed", "fixed_point",
-                   "price_impact")
+                   "price_impact", "balanced")
 """The settings :func:`polish_run` records under ``polished_from`` (each an option of the command line, ``_`` as
 ``-``; ``fixed_point`` only when used, ``price_impact`` with the euler margin only)."""
 
@@ -388,7 +407,8 @@ TRAINING_RECORDS = ("returns.csv", "evaluations.csv")
 
 def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: float = 1e-5, anchor: float = 100.0,
                margin: str = "intratemporal", periods: int = 200, seed: Optional[int] = None,
-               unpolished: bool = False, fixed_point: float = 0.0, price_impact=None, log=print) -> list:
+               unpolished: bool = False, fixed_point: float = 0.0, price_impact=None, balanced: bool = False,
+               log=print) -> list:
     """Polish the finished PPO run ``run`` into the new directory ``out`` (``python -m rl.polish``).
 
     It polishes the run's ``model.zip``, or with ``unpolished`` the
@@ -429,6 +449,8 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
         settings["fixed_point"] = checks.closed("fixed_point", fixed_point, 0.0, 1.0)
     if margin == "euler":  # recorded for the margin it belongs to
         settings["price_impact"] = check_price_impact(price_impact, margin)
+        if balanced:
+            settings["balanced"] = True
     else:
         check_price_impact(price_impact, margin)
     began = time.perf_counter()
@@ -477,6 +499,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="euler margin: phi, the weight of the household's own effect on next period's prices "
                              "in its private return, 'measured' each round under the rule (default) or a number in "
                              "[0, 1] (1 the open-loop household)")
+    parser.add_argument("--balanced", action="store_true",
+                        help="euler margin: each kappa type x employment group's mean squared error, averaged over "
+                             "the groups (default: off, the mean over every household)")
     parser.add_argument("--unpolished", action="store_true",
                         help="start from the run's model-unpolished.zip, the policy before the polishing in "
                              "training (default: its model.zip)")
@@ -496,7 +521,8 @@ def main(argv=None) -> int:
     try:
         polish_run(args.run, args.out, rounds=args.rounds, steps=args.steps, learning_rate=args.learning_rate,
                    anchor=args.anchor, margin=args.margin, periods=args.periods, seed=args.seed,
-                   unpolished=args.unpolished, fixed_point=args.fixed_point, price_impact=args.price_impact)
+                   unpolished=args.unpolished, fixed_point=args.fixed_point, price_impact=args.price_impact,
+                   balanced=args.balanced)
     except (ValueError, FileExistsError, FileNotFoundError) as err:
         print(f"python -m rl.polish: error: {err}")
         return 2

@@ -25,7 +25,7 @@ from rl import core
 from rl.config import SettingError, TrainConfig
 from rl.loading import build_model, load_model
 from rl.lookahead import ChainEuler, ChainLookahead, Lookahead, measured_price_impact
-from rl.polish import check_polishable, policy_states, polish
+from rl.polish import _type_employment_groups, check_polishable, policy_states, polish
 from rl.polish import main as polish_main
 from rl.polish import check_setting as check_polish
 from rl.recipes import hyperparameters
@@ -485,3 +485,25 @@ def test_a_run_polished_on_the_euler_equation_in_training_is_the_commands_polish
     assert json.loads((again / "config.json").read_text())["polished_from"]["price_impact"] == "measured"
     assert polish_main([str(run), "--out", str(tmp_path / "bad"), "--margin", "euler", "--price-impact",
                         "open"]) == 2
+
+
+def test_the_balanced_euler_loss_weighs_each_type_and_employment_group_alike():
+    """``balanced``: every kappa type x employment group present enters the loss with the same weight, the few
+    unemployed households of each type as much as the employed; it lowers the Euler error too, and applies to the
+    euler margin only."""
+    exp = make_experiment("ks-het-marked")
+    states = policy_states(exp, load_model(Path("validation/policies/ks-het-marked"), exp).policy, 2, 20, 10,
+                           np.random.default_rng(0))
+    groups = _type_employment_groups(exp, states)
+    assert len(groups) == 6 and sum(int(g.sum()) for g in groups) == states.capital.size
+    assert all(not (a & b).any() for i, a in enumerate(groups) for b in groups[i + 1:])
+    model = load_model(Path("validation/policies/ks-het-marked"), exp)
+    records = polish(model, exp, **{**POLISH, "margin": "euler", "rounds": 1, "steps": 30, "learning_rate": 1e-4,
+                                    "balanced": True})
+    assert records[0].objective_after < records[0].objective_before, records
+    with pytest.raises(ValueError, match="balanced applies to the euler margin only"):
+        polish(model, exp, margin="lookahead", balanced=True)
+    setting = {"rounds": 2, "steps": 3, "learning_rate": 1e-5, "anchor": 0.0, "margin": "euler", "balanced": True}
+    check_polish("ppo", setting)
+    with pytest.raises(ValueError, match="polish balanced must be true or false"):
+        check_polish("ppo", {**setting, "balanced": "yes"})
