@@ -290,10 +290,10 @@ class ChainEuler:
     (1 - U_{z'}/N) (exact unemployment counts U_{z'}: labour is known given z'); R'_i is the private return of
     :func:`econ.economy.private_return_wedge` (``price_impact`` phi, a number or one per kappa type in the order
     of ``sorted(set(capital_productivity))``: 1 the open-loop household, which knows its own direct effect on next
-    period's prices; 0 the price taker; :func:`measured_price_impact` the consistent conjecture).  Next period's fraction chat' is the rule
-    ``tomorrow`` (a function of the observations (M, d) -> actions (M, 1)) at o'_i, the observations
-    :class:`ChainLookahead` builds: the household's own part of K' live, the others' held at their values at the
-    same actions (open loop).  A zero error at every state for ``tomorrow`` = the rule itself is the household's
+    period's prices; 0 the price taker; :func:`measured_price_impact` the consistent conjecture).  Next period's
+    fraction chat' is the rule ``tomorrow`` (a function of the observations (M, d) -> actions (M, 1)) at o'_i,
+    the observations :class:`ChainLookahead` builds: the household's own part of K' live, the others' held at
+    their values at the same actions (open loop).  A zero error at every state for ``tomorrow`` = the rule itself is the household's
     first-order condition; holding ``tomorrow`` at a copy of the rule and solving today's is time iteration.
     """
 

@@ -136,14 +136,15 @@ def check_price_impact(price_impact, margin: str):
 
 POLISH_KEYS = ("rounds", "steps", "learning_rate", "anchor")
 """The fields of the ``polish`` setting (the arguments of :func:`rl.polish.polish`); ``margin``, ``fixed_point``,
-``price_impact`` and ``periods`` may be added."""
+``price_impact``, ``balanced`` and ``periods`` may be added."""
 
 
 def check_setting(algo: str, value) -> None:
     """``polish``: PPO's, a mapping of :data:`POLISH_KEYS` (and optionally ``margin``, one of
     :data:`MARGINS`, ``fixed_point`` in [0, 1], the intratemporal margin's, ``price_impact``,
     ``measured`` or a number in [0, 1], and ``balanced``, true or false, the euler margin's, and ``periods``,
-    the periods kept per economy and round): ``rounds``, ``steps`` (and ``periods``) positive integers, ``learning_rate`` > 0, ``anchor`` >= 0."""
+    the periods kept per economy and round): ``rounds``, ``steps`` (and ``periods``) positive integers,
+    ``learning_rate`` > 0, ``anchor`` >= 0."""
     if algo != "ppo":
         raise ValueError(f"polish applies to PPO only (its Gaussian policy's mean), not {algo}")
     optional = {"margin", "fixed_point", "price_impact", "periods", "balanced"}
@@ -287,7 +288,8 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     household, 0 the price taker); the other margins take none.  ``balanced`` (euler margin):
     the loss is each kappa type x employment group's mean squared error averaged over the groups present, so
     that the few unemployed households of each type weigh as much as the employed (off: the mean over every
-    household).  The weights are optimised in double precision and written back to the model's float32 parameters at the end.
+    household).  The weights are optimised in double precision and written back to the model's float32
+    parameters at the end.
     """
     check_polishable(experiment, margin)
     rounds = checks.positive_int("rounds", rounds)
@@ -379,7 +381,8 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
         scores = [score(batch, actions) for batch, actions in zip(batches, after)]
         record = PolishRecord(r, before[0], scores[0], float(change.mean()), float(change.max()),
                               *((before[1], scores[1]) if fixed_point else (None, None)),
-                              None if phi is None else np.broadcast_to(phi, (len(set(experiment.capital_productivity)),)).tolist())
+                              None if phi is None else
+                              np.broadcast_to(phi, (len(set(experiment.capital_productivity)),)).tolist())
         records.append(record)
         what = {"lookahead": "mean |slope of the lookahead in the own action|",
                 "euler": "mean |log Euler error|"}.get(margin, "mean |utility slope along labour at fixed saving|")

@@ -52,6 +52,14 @@ STUDY_GENERAL_PPO = {"preset": "tuned", "overrides": {"tfp_scale": 0.0229, "prod
 studies/scaling.toml pins it, so the archived trials keep their names."""
 
 
+STUDY_MARKED_PPO = {"preset": "tuned",
+                    "hyper_overrides": {"learning_rate_final": 1.0e-5, "log_std_final": -4.0,
+                                        "expected_next_value": True,
+                                        "advantage_groups": ["capital_productivity", "employed"]}}
+"""The ks-het-marked PPO recipe when the study trained it (before its Euler-equation polishing): pinned in
+studies/scaling.toml, so the archived trials keep their names."""
+
+
 def test_shipped_study_plans_the_issue_grid():
     blocks, execution = load_config(STUDY)
     trials = plan_sweep(blocks)
@@ -68,6 +76,8 @@ def test_shipped_study_plans_the_issue_grid():
         own = recipe(c.experiment if c.algo == "ppo" else "ks", c.algo)
         if (c.experiment, c.algo) == ("general", "ppo"):
             own = STUDY_GENERAL_PPO
+        if (c.experiment, c.algo) == ("ks-het-marked", "ppo"):
+            own = STUDY_MARKED_PPO
         assert (c.preset, c.hyper_overrides) == (own["preset"], own.get("hyper_overrides", {}))
         assert c.overrides == own.get("overrides", {})
         assert c.n_economies == -(-160 // c.n_agents)
