@@ -93,9 +93,10 @@ def test_ppo_recipe_meets_the_heterogeneous_targets(name, tmp_path):
     minutes of one core).  Measured on an AMD EPYC: ks-het-marked (8 M agent-steps, about 18 minutes of one core
     beside another run): seed 0, the shipped policy, passes every row (mean K +0.2 %, fractions within 0.004, gains
     at most 0.007 %); seed 1 passes too, seed 2 misses the middle type's fraction by 0.0005.  ks-het-mild (16 M,
-    about 32 minutes beside another run): seed 0 misses the middle type's fraction (0.318 against 0.312); its
-    shipped policy is the recipe before the polishing, trained on another CPU kind, where seed 0 passed every row
-    (docs/training.md: the Euler equation after training)."""
+    about 32 minutes beside another run, the polishing with each type x employment group weighted alike, about 25
+    minutes at load 3): seed 0, the shipped policy, passes every row (mean K +0.5 %, fractions within 0.003);
+    seed 1 passes too, seed 2 misses the low type's fraction (0.436 against 0.426) (docs/training.md: the Euler
+    equation after training)."""
     rows = [row for row in _scorecard(name, "ppo", tmp_path, seed=HETEROGENEOUS_SEED[name])
             if row.metric.startswith(HETEROGENEOUS_TARGETS)]
     assert len(rows) == TARGET_ROWS and all(row.tolerance is not None for row in rows)

@@ -148,7 +148,9 @@ def _polish_command(config: dict, argv: list) -> list:
         if setting.get("model") == "model-unpolished.zip":
             words.append("--unpolished")
         for key in POLISH_SETTINGS:
-            if key in setting:
+            if setting.get(key) is True:  # a flag (--balanced)
+                words.append("--" + key.replace("_", "-"))
+            elif key in setting and setting[key] is not False:
                 words += ["--" + key.replace("_", "-"), str(setting[key])]
         lines.append("    " + " ".join(shlex.quote(w) for w in words + ["--out", target]))
         source = target
