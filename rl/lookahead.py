@@ -58,6 +58,12 @@ def _utility(experiment: Experiment, consumption: th.Tensor, labour: th.Tensor) 
     return th.log(consumption)
 
 
+def _marginal_products(ratio, tfp, alpha: float) -> tuple:
+    """(r, w) = (alpha A (K/L)^(alpha-1), (1-alpha) A (K/L)^alpha) at ``ratio`` = K/L, on tensors: the torch copy of
+    :func:`econ.economy.markets`' prices that both lookaheads and the Euler equation use."""
+    return alpha * tfp * ratio ** (alpha - 1.0), (1.0 - alpha) * tfp * ratio ** alpha
+
+
 def _with_own_part(own: th.Tensor, fixed: th.Tensor, n: int) -> th.Tensor:
     """(1/N) sum_j x_j as household i sees it: the others' x_j at the values ``fixed``, its own ``own`` live."""
     return fixed.mean(-1, keepdim=True) + (own - fixed) / n
@@ -122,8 +128,7 @@ class Lookahead:
         effective_labour = _with_own_part(own_labour, own_labour.detach(), n)  # (B, N)
         tfp = th.exp(log_tfp).unsqueeze(-1)
         ratio = effective_capital / effective_labour
-        mpk = alpha * tfp * ratio ** (alpha - 1.0)
-        mpl = (1.0 - alpha) * tfp * ratio ** alpha
+        mpk, mpl = _marginal_products(ratio, tfp, alpha)
         wealth = (1.0 - exp.delta) * capital + self.kappa * mpk * capital + self.lam * mpl * labour
         consumption = chat * wealth
         next_capital = th.clamp(wealth - consumption, min=CAPITAL_FLOOR)
@@ -348,8 +353,7 @@ class _EulerAt:
         for (z_next, e_next), values in zip(SCENARIO_SHOCKS, self.shocks):
             next_labour = float(euler.next_labour[z_next])
             ratio = next_aggregate / next_labour
-            rate = alpha * euler.technology[z_next] * ratio ** (alpha - 1.0)
-            wage = (1.0 - alpha) * euler.technology[z_next] * ratio ** alpha
+            rate, wage = _marginal_products(ratio, euler.technology[z_next], alpha)
             own_labour = euler.labour_supply * e_next
             next_wealth = (1.0 - delta + rate * euler.kappa) * next_capital + wage * own_labour
             scenario = obs.clone()
