@@ -402,13 +402,15 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
 POLISH_SETTINGS = ("rounds", "steps", "learning_rate", "anchor", "margin", "periods", "seed", "fixed_point",
                    "price_impact", "balanced")
 """The settings :func:`polish_run` records under ``polished_from`` (each an option of the command line, ``_`` as
-``-``; ``fixed_point`` only when used, ``price_impact`` with the euler margin only)."""
+``-``; ``fixed_point`` only when used, ``anchor`` with the intratemporal margin only, ``price_impact`` with the
+euler margin only)."""
 
 TRAINING_RECORDS = ("returns.csv", "evaluations.csv")
 """The run's learning curve and training-time evaluations, copied into a polished directory as they are."""
 
 
-def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: float = 1e-5, anchor: float = 100.0,
+def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: float = 1e-5,
+               anchor: Optional[float] = None,
                margin: str = "intratemporal", periods: int = 200, seed: Optional[int] = None,
                unpolished: bool = False, fixed_point: float = 0.0, price_impact=None, balanced: bool = False,
                log=print) -> list:
@@ -425,11 +427,16 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
     polished model already had, and the run's :data:`TRAINING_RECORDS`; everything is checked before anything is written, an
     existing ``out`` is refused (one writer per directory), and the files
     are written into a hidden sibling directory that is renamed to ``out``
-    at the end.  ``seed`` defaults to the run's own.  Returns the
-    records.
+    at the end.  ``seed`` defaults to the run's own; ``anchor`` (the
+    intratemporal margin's, 100 when None) is refused with another margin
+    and recorded only with its own.  Returns the records.
     """
     from rl.loading import load_model, run_config  # here: rl.loading imports rl.recipes, which imports this module
 
+    if margin == "intratemporal":  # the one margin that has an anchor (the others would ignore it)
+        anchor = 100.0 if anchor is None else checks.non_negative("anchor", anchor)
+    elif anchor is not None:
+        raise ValueError(f"anchor applies to the intratemporal margin only, got margin {margin!r}")
     run, out = Path(run), Path(out)
     config = run_config(run)
     if config.get("algorithm") != "ppo":
@@ -446,8 +453,10 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
                                                                  if unpolished else ""))
     model = load_model(source, experiment)
     seed = int(config.get("seed", 0)) if seed is None else seed
-    settings = {"rounds": rounds, "steps": steps, "learning_rate": learning_rate, "anchor": anchor,
-                "margin": margin, "periods": periods, "seed": seed}
+    settings = {"rounds": rounds, "steps": steps, "learning_rate": learning_rate, "margin": margin,
+                "periods": periods, "seed": seed}
+    if margin == "intratemporal":  # recorded for the one margin it belongs to
+        settings["anchor"] = anchor
     if fixed_point:  # recorded when used: a directory polished without it reads as before
         settings["fixed_point"] = checks.closed("fixed_point", fixed_point, 0.0, 1.0)
     if margin == "euler":  # recorded for the margin it belongs to
@@ -489,8 +498,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rounds", type=int, default=10, help="rounds of fresh states (default: 10)")
     parser.add_argument("--steps", type=int, default=200, help="full-batch Adam steps per round (default: 200)")
     parser.add_argument("--learning-rate", type=float, default=1e-5, help="Adam's step size (default: 1e-5)")
-    parser.add_argument("--anchor", type=float, default=100.0,
-                        help="weight of the saving rule's anchor, intratemporal margin (default: 100)")
+    parser.add_argument("--anchor", type=float, default=None,
+                        help="weight of the saving rule's anchor, intratemporal margin only (default: 100)")
     parser.add_argument("--margin", choices=MARGINS, default="intratemporal",
                         help="what to climb (default: intratemporal)")
     parser.add_argument("--periods", type=int, default=200, help="periods kept per economy and round (default: 200)")

@@ -341,6 +341,7 @@ def test_a_run_polishes_after_training_and_records_it(tmp_path):
     assert not all(th.equal(a, b) for a, b in zip(polished.policy.parameters(), trained.policy.parameters()))
     config = json.loads((out / "config.json").read_text())
     assert config["polished_from"]["rounds"] == 1 and config["polished_from"]["seed"] == 0
+    assert config["polished_from"]["anchor"] == 100.0  # the intratemporal margin's default, recorded
     assert "git_commit" in config["polished_from"]["code"] and "cpu" in config["polished_from"]["machine"]
     polished_summary = json.loads((out / "summary.json").read_text())
     assert len(polished_summary["polish"]) == 3  # the run's own two, then this one
@@ -482,9 +483,12 @@ def test_a_run_polished_on_the_euler_equation_in_training_is_the_commands_polish
     exp = make_experiment("ks-het-marked")
     assert all(th.equal(a, b) for a, b in zip(load_model(again, exp).policy.parameters(),
                                               load_model(run, exp).policy.parameters()))
-    assert json.loads((again / "config.json").read_text())["polished_from"]["price_impact"] == "measured"
+    recorded = json.loads((again / "config.json").read_text())["polished_from"]
+    assert recorded["price_impact"] == "measured" and "anchor" not in recorded  # the intratemporal margin's only
     assert polish_main([str(run), "--out", str(tmp_path / "bad"), "--margin", "euler", "--price-impact",
                         "open"]) == 2
+    assert polish_main([str(run), "--out", str(tmp_path / "bad"), "--margin", "euler", "--anchor", "1"]) == 2
+    assert not (tmp_path / "bad").exists()
 
 
 def test_the_balanced_euler_loss_weighs_each_type_and_employment_group_alike():

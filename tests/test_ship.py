@@ -153,5 +153,9 @@ def test_the_note_names_the_machine_a_run_was_trained_on_when_recorded():
     assert "polished on the Euler equation (`polish`, 2 rounds)" in note and "mean |log Euler error|" in note
     assert "    python -m rl.polish runs/run --rounds 2 --margin euler --price-impact measured --out runs/polished" \
         in note
+    # an anchor recorded with the euler margin (earlier rl.polish recorded it for every margin) is left out:
+    # rl.polish refuses it there
+    anchored = {**euler, "polished_from": {**euler["polished_from"], "anchor": 100.0}}
+    assert "--anchor" not in trained_note(anchored, {"timesteps": 1})
     balanced = {**euler, "polished_from": {**euler["polished_from"], "balanced": True}}
     assert "--price-impact measured --balanced --out runs/polished" in trained_note(balanced, {"timesteps": 1})

@@ -11,17 +11,21 @@
   labour within 0.01 of Brock-Mirman at every state of the benchmark's
   ergodic sample (and so on average).
 - Every shipped policy records the ``python -m rl.train`` command, seed and
-  versions that produced it, and ``python -m validation.compare`` scores it.
+  versions that produced it (and any ``python -m rl.polish`` command after it,
+  whose arguments pass that command's checks), and ``python -m
+  validation.compare`` scores it.
 """
 
 from __future__ import annotations
 
 import json
+import shlex
 
 import numpy as np
 import pytest
 
 from econ.rbc import accuracy
+from rl.polish import build_parser as polish_parser, polish_run
 from rl.rollout import model_policy
 from rl.loading import load_model
 from validation.compare import POLICY_DIR, main as compare, scoring_experiment
@@ -42,7 +46,7 @@ def rbc():
 
 
 @pytest.mark.parametrize("name", SHIPPED)
-def test_shipped_policy_records_how_it_was_made(name):
+def test_shipped_policy_records_how_it_was_made(name, tmp_path):
     run = POLICY_DIR / name
     if name not in REQUIRED and not run.exists():
         pytest.skip(f"no policy shipped for {name}")
@@ -55,6 +59,15 @@ def test_shipped_policy_records_how_it_was_made(name):
     assert f"- seed: {config['seed']}" in note
     assert "--out /" not in note and "--out=/" not in note  # no path of the machine that trained it
     assert (run / "model.zip").stat().st_size < 1_000_000  # small enough to ship
+    for line in note.splitlines():  # each polishing command passes rl.polish's checks of its arguments
+        if line.startswith("    python -m rl.polish "):
+            words = shlex.split(line)[3:]
+            args = polish_parser().parse_args(words)
+            with pytest.raises(FileNotFoundError, match="no model at"):  # the checks pass; only the run is absent
+                polish_run(tmp_path / "absent", tmp_path / "out", rounds=args.rounds, steps=args.steps,
+                           learning_rate=args.learning_rate, anchor=args.anchor, margin=args.margin,
+                           periods=args.periods, seed=args.seed, fixed_point=args.fixed_point,
+                           price_impact=args.price_impact, balanced=args.balanced)
 
 
 def test_shipped_rbc_policy_meets_the_tolerances(rbc):

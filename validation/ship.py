@@ -148,6 +148,8 @@ def _polish_command(config: dict, argv: list) -> list:
         if setting.get("model") == "model-unpolished.zip":
             words.append("--unpolished")
         for key in POLISH_SETTINGS:
+            if key == "anchor" and setting.get("margin", "intratemporal") != "intratemporal":
+                continue  # recorded by earlier versions for every margin; rl.polish refuses it with the others
             if setting.get(key) is True:  # a flag (--balanced)
                 words.append("--" + key.replace("_", "-"))
             elif key in setting and setting[key] is not False:
