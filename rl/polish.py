@@ -1,4 +1,4 @@
-"""Polishing a trained PPO policy after training (``general``, ``rbc``; the Krusell-Smith economies' lookahead).
+"""Polishing a trained policy after training (``general``, ``rbc``; the Krusell-Smith economies' lookahead).
 
 PPO learns the mean of a noisy policy from sampled advantages; the
 precision of that mean is limited by the noise of the advantages, and the
@@ -57,6 +57,10 @@ round, so that the rounds are time iteration on the household's first-order
 condition, with its private return at its own price impact (the
 ``ks-het-*`` recipes' polishing; docs/training.md: the Euler equation after
 training).
+Being free of the critic, it also polishes the deterministic actor of SAC
+(its squashed mean tanh(mu)), TD3 and DDPG (:data:`OTHER_ALGORITHMS`). The
+lookahead margin needs PPO's state-value critic; the intratemporal margin
+has none either but is kept to PPO, the only actor it was tried on.
 
 The states are the policy's own: economies simulated with its deterministic
 actions and the technology's shocks, re-drawn every round as the policy
@@ -134,19 +138,33 @@ def check_price_impact(price_impact, margin: str):
     return checks.closed("price_impact", price_impact, 0.0, 1.0)
 
 
+OTHER_ALGORITHMS = ("euler",)
+"""The margins that polish SAC's, TD3's and DDPG's deterministic actor as well as PPO's mean (the euler margin
+needs no critic; the lookahead margin needs PPO's state-value critic; the intratemporal margin was tried on
+PPO alone)."""
+
+
+def check_algorithm(algo: str, margin: str) -> None:
+    """One line refusing an algorithm ``margin`` does not polish: PPO with every margin; SAC, TD3 and DDPG with
+    :data:`OTHER_ALGORITHMS`'s."""
+    if algo == "ppo" or (algo in ("sac", "td3", "ddpg") and margin in OTHER_ALGORITHMS):
+        return
+    if algo in ("sac", "td3", "ddpg"):
+        raise ValueError(f"{algo} is polished on the euler margin only, got margin {margin!r}")
+    raise ValueError(f"polishing applies to ppo, sac, td3 and ddpg, not {algo!r}")
+
+
 POLISH_KEYS = ("rounds", "steps", "learning_rate", "anchor")
 """The fields of the ``polish`` setting (the arguments of :func:`rl.polish.polish`); ``margin``, ``fixed_point``,
 ``price_impact``, ``balanced`` and ``periods`` may be added."""
 
 
 def check_setting(algo: str, value) -> None:
-    """``polish``: PPO's, a mapping of :data:`POLISH_KEYS` (and optionally ``margin``, one of
-    :data:`MARGINS`, ``fixed_point`` in [0, 1], the intratemporal margin's, ``price_impact``,
-    ``measured`` or a number in [0, 1], and ``balanced``, true or false, the euler margin's, and ``periods``,
-    the periods kept per economy and round): ``rounds``, ``steps`` (and ``periods``) positive integers,
+    """``polish``: PPO's (SAC's, TD3's and DDPG's with the euler margin), a mapping of :data:`POLISH_KEYS` (and
+    optionally ``margin``, one of :data:`MARGINS`, ``fixed_point`` in [0, 1], the intratemporal margin's,
+    ``price_impact``, ``measured`` or a number in [0, 1], and ``balanced``, true or false, the euler margin's,
+    and ``periods``, the periods kept per economy and round): ``rounds``, ``steps`` (and ``periods``) positive integers,
     ``learning_rate`` > 0, ``anchor`` >= 0."""
-    if algo != "ppo":
-        raise ValueError(f"polish applies to PPO only (its Gaussian policy's mean), not {algo}")
     optional = {"margin", "fixed_point", "price_impact", "periods", "balanced"}
     if not isinstance(value, dict) or not set(POLISH_KEYS) <= set(value) <= set(POLISH_KEYS) | optional:
         raise ValueError(f"polish must be {{rounds: R, steps: S, learning_rate: x, anchor: w}} "
@@ -160,6 +178,10 @@ def check_setting(algo: str, value) -> None:
     margin = value.get("margin", "intratemporal")
     if margin not in MARGINS:
         raise ValueError(f"polish margin must be one of {MARGINS}, got {value['margin']!r}")
+    try:
+        check_algorithm(algo, margin)
+    except ValueError as err:
+        raise ValueError(f"polish: {err}") from None
     if checks.closed("polish fixed_point", value.get("fixed_point", 0.0), 0.0, 1.0) and margin != "intratemporal":
         raise ValueError(f"polish fixed_point applies to the intratemporal margin only, got margin {margin!r}")
     try:
@@ -209,8 +231,8 @@ def _actor_parameters(policy, obs: th.Tensor) -> list:
 
 def _double_copy(policy):
     """A float64 copy of ``policy``, without the distribution of its last forward pass (a graph tensor after
-    training, which ``copy.deepcopy`` refuses; every forward pass sets it anew)."""
-    dist = getattr(policy, "action_dist", None)
+    training, which ``copy.deepcopy`` refuses; every forward pass sets it anew; SAC's is its actor's)."""
+    dist = getattr(getattr(policy, "actor", policy), "action_dist", None)
     last = getattr(dist, "distribution", None)
     if last is not None:
         dist.distribution = None
@@ -222,8 +244,16 @@ def _double_copy(policy):
 
 
 def _mean_actions(policy, obs: th.Tensor) -> th.Tensor:
-    """The Gaussian's mean (SB3's ``get_distribution`` would cast the observations to float32)."""
-    return policy.action_net(policy.mlp_extractor.forward_actor(policy.pi_features_extractor(obs)))
+    """The deterministic action, in the observations' precision (SB3's own calls would cast them to float32):
+    PPO's Gaussian mean; SAC's squashed mean tanh(mu), what its ``predict(deterministic=True)`` plays in the
+    [-1, 1] box; TD3's and DDPG's actor (its last layer a tanh)."""
+    actor = getattr(policy, "actor", None)
+    if actor is None:  # PPO's ActorCriticPolicy and the project's subclasses of it
+        return policy.action_net(policy.mlp_extractor.forward_actor(policy.pi_features_extractor(obs)))
+    features = actor.features_extractor(obs)
+    if hasattr(actor, "latent_pi"):  # SAC
+        return th.tanh(actor.mu(actor.latent_pi(features)))
+    return actor.mu(features)
 
 
 def _values(policy, obs: th.Tensor) -> th.Tensor:
@@ -292,6 +322,9 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     parameters at the end.
     """
     check_polishable(experiment, margin)
+    if getattr(model.policy, "actor", None) is not None and margin not in OTHER_ALGORITHMS:
+        raise ValueError(f"a {type(model).__name__} policy is polished on the euler margin only, got margin "
+                         f"{margin!r}")
     rounds = checks.positive_int("rounds", rounds)
     steps = checks.positive_int("steps", steps)
     learning_rate = checks.positive("learning_rate", learning_rate)
@@ -414,7 +447,8 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
                margin: str = "intratemporal", periods: int = 200, seed: Optional[int] = None,
                unpolished: bool = False, fixed_point: float = 0.0, price_impact=None, balanced: bool = False,
                log=print) -> list:
-    """Polish the finished PPO run ``run`` into the new directory ``out`` (``python -m rl.polish``).
+    """Polish the finished run ``run`` (PPO; SAC, TD3 or DDPG on the euler margin) into the new directory
+    ``out`` (``python -m rl.polish``).
 
     It polishes the run's ``model.zip``, or with ``unpolished`` the
     ``model-unpolished.zip`` that a run polished in training keeps (the
@@ -424,10 +458,10 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
     ``polished_from``; a polished directory's own earlier ones move to
     ``earlier_polishings``), the polished ``model.zip``, a ``summary.json``
     holding the run's summary with this polishing's records after any the
-    polished model already had, and the run's :data:`TRAINING_RECORDS`; everything is checked before anything is written, an
-    existing ``out`` is refused (one writer per directory), and the files
-    are written into a hidden sibling directory that is renamed to ``out``
-    at the end.  ``seed`` defaults to the run's own; ``anchor`` (the
+    polished model already had, and the run's :data:`TRAINING_RECORDS`;
+    everything is checked before anything is written, an existing ``out``
+    is refused (one writer per directory), and the files are written into a
+    hidden sibling directory that is renamed to ``out`` at the end.  ``seed`` defaults to the run's own; ``anchor`` (the
     intratemporal margin's, 100 when None) is refused with another margin
     and recorded only with its own.  Returns the records.
     """
@@ -439,8 +473,10 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
         raise ValueError(f"anchor applies to the intratemporal margin only, got margin {margin!r}")
     run, out = Path(run), Path(out)
     config = run_config(run)
-    if config.get("algorithm") != "ppo":
-        raise ValueError(f"{run}: polishing needs a PPO run, this one is {config.get('algorithm')!r}")
+    try:
+        check_algorithm(config.get("algorithm"), margin)
+    except ValueError as err:
+        raise ValueError(f"{run}: {err}") from None
     if not (run / "summary.json").is_file():
         raise ValueError(f"{run}: no summary.json, the run has not finished")
     if out.exists():
@@ -493,7 +529,8 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
 
 def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(prog="python -m rl.polish", description=__doc__.split("\n\n")[0])
-    parser.add_argument("run", type=Path, help="finished PPO run directory (model.zip, config.json, summary.json)")
+    parser.add_argument("run", type=Path, help="finished run directory (model.zip, config.json, summary.json): "
+                                               "PPO, or SAC, TD3 or DDPG with the euler margin")
     parser.add_argument("--out", type=Path, required=True, help="new directory for the polished run (required)")
     parser.add_argument("--rounds", type=int, default=10, help="rounds of fresh states (default: 10)")
     parser.add_argument("--steps", type=int, default=200, help="full-batch Adam steps per round (default: 200)")

@@ -25,7 +25,8 @@ from rl import core
 from rl.config import SettingError, TrainConfig
 from rl.loading import build_model, load_model
 from rl.lookahead import ChainEuler, ChainLookahead, Lookahead, measured_price_impact
-from rl.polish import _type_employment_groups, check_polishable, policy_states, polish
+from rl.polish import _double_copy, _mean_actions, _type_employment_groups, check_polishable, policy_states
+from rl.polish import polish
 from rl.polish import main as polish_main
 from rl.polish import check_setting as check_polish
 from rl.recipes import hyperparameters
@@ -311,8 +312,12 @@ def test_polishing_refuses_what_it_cannot_do():
         polish(_small_model(exp), exp, margin="lookahead", fixed_point=0.5)
     setting = {"rounds": 2, "steps": 3, "learning_rate": 1e-5, "anchor": 100.0}
     check_polish("ppo", setting)
-    with pytest.raises(ValueError, match="PPO only"):
-        check_polish("sac", setting)
+    for algo in ("sac", "td3", "ddpg"):  # their deterministic actor is polished on the euler margin alone
+        with pytest.raises(ValueError, match=f"polish: {algo} is polished on the euler margin only"):
+            check_polish(algo, setting)
+        check_polish(algo, {**setting, "anchor": 0.0, "margin": "euler"})
+    with pytest.raises(ValueError, match="polishing applies to ppo, sac, td3 and ddpg, not 'a2c'"):
+        check_polish("a2c", setting)
     with pytest.raises(ValueError, match="polish must be"):
         check_polish("ppo", {"rounds": 2})
     with pytest.raises(ValueError, match="polish rounds"):
@@ -511,3 +516,43 @@ def test_the_balanced_euler_loss_weighs_each_type_and_employment_group_alike():
     check_polish("ppo", setting)
     with pytest.raises(ValueError, match="polish balanced must be true or false"):
         check_polish("ppo", {**setting, "balanced": "yes"})
+
+
+@pytest.mark.parametrize("algo", ["sac", "td3", "ddpg"])
+def test_the_deterministic_actor_of_the_off_policy_algorithms_is_what_they_play(algo):
+    """What polishing moves is what the model plays: SAC's squashed mean tanh(mu), TD3's and DDPG's actor, equal
+    to ``predict(deterministic=True)`` within float32 resolution at the environment's observations."""
+    exp = make_experiment("ks-het-marked")
+    model = build_model(algo, hyperparameters(algo, "tuned", exp.beta), exp, seed=0)
+    state = core.initial_state(exp, 4, np.random.default_rng(1))
+    obs = core.observe(exp, state).reshape(-1, len(exp.observations)).astype(np.float32)
+    played, _ = model.predict(obs, deterministic=True)
+    with th.no_grad():
+        polished = _mean_actions(_double_copy(model.policy), th.as_tensor(obs, dtype=th.float64)).numpy()
+    assert np.abs(played).max() > 1e-3  # not a trivial zero network
+    np.testing.assert_allclose(polished, played, rtol=0, atol=FLOAT32_ATOL)
+
+
+def test_sac_is_polished_on_the_euler_equation_in_training_and_by_the_command(tmp_path):
+    """SAC on the euler margin (no critic enters): it lowers the Euler error, moves the actor's mean only (not the
+    critics, their targets or the log-std head), and the recipe's in-training polishing and ``python -m
+    rl.polish --unpolished`` give the same weights bit for bit; the other margins are refused for SAC."""
+    setting = {"margin": "euler", "rounds": 2, "steps": 3, "learning_rate": 1e-4, "anchor": 0.0, "periods": 5}
+    run = tmp_path / "run"
+    summary = train(TrainConfig("ks-het-marked", "sac", timesteps=8 * 20, seed=0, preset="tuned",
+                                hyper_overrides={"polish": setting, "learning_starts": 40}), run)
+    assert [len(record["price_impact"]) for record in summary["polish"]] == [3, 3]
+    exp = make_experiment("ks-het-marked")
+    before, after = load_model(run / "model-unpolished.zip", exp), load_model(run, exp)
+    moved = [key for (key, a), b in zip(before.policy.state_dict().items(), after.policy.state_dict().values())
+             if not th.equal(a, b)]
+    assert moved and all(key.startswith(("actor.latent_pi", "actor.mu")) for key in moved), moved
+    assert all(r["objective_after"] < r["objective_before"] for r in summary["polish"]), summary["polish"]
+    again = tmp_path / "again"
+    assert polish_main([str(run), "--out", str(again), "--unpolished", "--margin", "euler", "--rounds", "2",
+                        "--steps", "3", "--learning-rate", "1e-4", "--periods", "5"]) == 0
+    assert all(th.equal(a, b) for a, b in zip(load_model(again, exp).policy.parameters(),
+                                              after.policy.parameters()))
+    assert polish_main([str(run), "--out", str(tmp_path / "bad"), "--margin", "lookahead"]) == 2
+    with pytest.raises(ValueError, match="polished on the euler margin only"):
+        polish(after, exp, margin="lookahead")
