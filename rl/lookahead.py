@@ -295,11 +295,13 @@ class ChainEuler:
     (1 - U_{z'}/N) (exact unemployment counts U_{z'}: labour is known given z'); R'_i is the private return of
     :func:`econ.economy.private_return_wedge` (``price_impact`` phi, a number or one per kappa type in the order
     of ``sorted(set(capital_productivity))``: 1 the open-loop household, which knows its own direct effect on next
-    period's prices; 0 the price taker; :func:`measured_price_impact` the consistent conjecture).  Next period's
-    fraction chat' is the rule ``tomorrow`` (a function of the observations (M, d) -> actions (M, 1)) at o'_i,
-    the observations :class:`ChainLookahead` builds: the household's own part of K' live, the others' held at
-    their values at the same actions (open loop).  A zero error at every state for ``tomorrow`` = the rule itself is the household's
-    first-order condition; holding ``tomorrow`` at a copy of the rule and solving today's is time iteration.
+    period's prices; 0 the price taker; :func:`measured_price_impact` the consistent conjecture, which can leave
+    [0, 1] where the others' reactions amplify the household's impact, or by the measurement's sampling error).
+    Next period's fraction chat' is the rule ``tomorrow`` (a function of the observations (M, d) -> actions
+    (M, 1)) at o'_i, the observations :class:`ChainLookahead` builds: the household's own part of K' live, the
+    others' held at their values at the same actions (open loop).  A zero error at every state for ``tomorrow``
+    = the rule itself is the household's first-order condition; holding ``tomorrow`` at a copy of the rule and
+    solving today's is time iteration.
     """
 
     def __init__(self, experiment: Experiment, price_impact=1.0):
@@ -307,8 +309,8 @@ class ChainEuler:
         self.exp = experiment
         types = sorted(set(experiment.capital_productivity))
         phi = np.broadcast_to(np.asarray(price_impact, dtype=float), (len(types),))
-        if not np.all((phi >= 0.0) & (phi <= 1.0)):
-            raise ValueError(f"price_impact must lie in [0, 1] (one number, or one per kappa type {types}), got "
+        if not np.all(np.isfinite(phi)):  # a measured phi may leave [0, 1] (the benchmark's is not bounded)
+            raise ValueError(f"price_impact must be finite (one number, or one per kappa type {types}), got "
                              f"{price_impact}")
         self.price_impact = th.tensor([phi[types.index(k)] for k in experiment.capital_productivity],
                                       dtype=th.float64)  # per household

@@ -462,8 +462,9 @@ def test_the_euler_margin_refuses_what_it_cannot_do():
         polish(_small_model(exp), exp, margin="euler", price_impact="consistent")
     with pytest.raises(ValueError, match="price_impact applies to the euler margin only"):
         polish(_small_model(exp), exp, margin="lookahead", price_impact=1.0)
-    with pytest.raises(ValueError, match="price_impact"):
-        ChainEuler(exp, price_impact=-0.5)
+    with pytest.raises(ValueError, match="price_impact must be finite"):
+        ChainEuler(exp, price_impact=np.nan)  # any finite phi: a measured one can leave [0, 1] (the option cannot)
+    ChainEuler(exp, price_impact=[1.04, 0.74, 0.79])  # measured under a SAC rule: accepted
     setting = {"rounds": 2, "steps": 3, "learning_rate": 1e-5, "anchor": 0.0, "margin": "euler"}
     check_polish("ppo", {**setting, "price_impact": "measured"})
     check_polish("ppo", {**setting, "price_impact": 0.5})
