@@ -506,6 +506,8 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
     seconds = time.perf_counter() - began
     summary = json.loads((run / "summary.json").read_text())
     earlier = [] if unpolished else summary.get("polish") or []  # a run polished in training keeps those first
+    if unpolished and summary.get("polish_seconds"):  # the run's own polishing is replaced, and its time with it
+        summary = {**summary, "wall_clock_seconds": summary["wall_clock_seconds"] - summary["polish_seconds"]}
     tmp = out.parent / f".{out.name}.tmp"
     if tmp.exists():
         shutil.rmtree(tmp)  # a polishing killed before its rename

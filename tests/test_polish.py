@@ -363,7 +363,10 @@ def test_a_run_polishes_after_training_and_records_it(tmp_path):
     assert not all(th.equal(a, b) for a, b in zip(unpolished.policy.parameters(), trained.policy.parameters()))
     assert all(th.equal(a, b) for a, b in zip(load_model(again, exp).policy.parameters(),
                                               trained.policy.parameters()))
-    assert len(json.loads((again / "summary.json").read_text())["polish"]) == 2
+    again_summary = json.loads((again / "summary.json").read_text())
+    assert len(again_summary["polish"]) == 2
+    # its wall-clock is the training's without the run's own polishing, which it replaced
+    assert again_summary["wall_clock_seconds"] == summary["wall_clock_seconds"] - summary["polish_seconds"]
     assert json.loads((again / "config.json").read_text())["polished_from"]["model"] == "model-unpolished.zip"
     assert polish_main([str(out), "--out", str(tmp_path / "none"), "--unpolished"]) == 2  # it has none
     # a polished directory polished again keeps the lineage: the earlier polishing first, then this one
