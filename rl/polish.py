@@ -138,6 +138,9 @@ def check_price_impact(price_impact, margin: str):
     return checks.closed("price_impact", price_impact, 0.0, 1.0)
 
 
+BURN_IN = 100
+"""Periods each round simulates from the environment's initial states before the states it keeps (the default)."""
+
 OTHER_ALGORITHMS = ("euler",)
 """The margins that polish SAC's, TD3's and DDPG's deterministic actor as well as PPO's mean (the euler margin
 needs no critic; the lookahead margin needs PPO's state-value critic; the intratemporal margin was tried on
@@ -156,23 +159,27 @@ def check_algorithm(algo: str, margin: str) -> None:
 
 POLISH_KEYS = ("rounds", "steps", "learning_rate", "anchor")
 """The fields of the ``polish`` setting (the arguments of :func:`rl.polish.polish`); ``margin``, ``fixed_point``,
-``price_impact``, ``balanced`` and ``periods`` may be added."""
+``price_impact``, ``balanced``, ``periods`` and ``burn_in`` may be added."""
 
 
 def check_setting(algo: str, value) -> None:
     """``polish``: PPO's (SAC's, TD3's and DDPG's with the euler margin), a mapping of :data:`POLISH_KEYS` (and
     optionally ``margin``, one of :data:`MARGINS`, ``fixed_point`` in [0, 1], the intratemporal margin's,
     ``price_impact``, ``measured`` or a number in [0, 1], and ``balanced``, true or false, the euler margin's,
-    and ``periods``, the periods kept per economy and round): ``rounds``, ``steps`` (and ``periods``) positive integers,
+    and ``periods`` and ``burn_in``, the periods kept per economy and round and those simulated before them):
+    ``rounds``, ``steps`` (and ``periods``) positive integers, ``burn_in`` a non-negative one,
     ``learning_rate`` > 0, ``anchor`` >= 0."""
-    optional = {"margin", "fixed_point", "price_impact", "periods", "balanced"}
+    optional = {"margin", "fixed_point", "price_impact", "periods", "balanced", "burn_in"}
     if not isinstance(value, dict) or not set(POLISH_KEYS) <= set(value) <= set(POLISH_KEYS) | optional:
         raise ValueError(f"polish must be {{rounds: R, steps: S, learning_rate: x, anchor: w}} "
-                         f"(and optionally margin, fixed_point, price_impact, periods, balanced), got {value!r}")
+                         f"(and optionally margin, fixed_point, price_impact, periods, balanced, burn_in), "
+                         f"got {value!r}")
     checks.positive_int("polish rounds", value["rounds"])
     checks.positive_int("polish steps", value["steps"])
     if "periods" in value:
         checks.positive_int("polish periods", value["periods"])
+    if "burn_in" in value:
+        checks.positive_int("polish burn_in", value["burn_in"], minimum=0)
     checks.positive("polish learning_rate", value["learning_rate"])
     checks.non_negative("polish anchor", value["anchor"])
     margin = value.get("margin", "intratemporal")
@@ -283,7 +290,7 @@ def policy_states(experiment: Experiment, policy, n_economies: int, periods: int
 
 def polish(model, experiment: Experiment, *, margin: str = "intratemporal", rounds: int = 10, steps: int = 200,
            learning_rate: float = 1e-5, anchor: float = 100.0, n_economies: int = 8, periods: int = 200,
-           burn_in: int = 100, seed: int = 0, fixed_point: float = 0.0, price_impact=None,
+           burn_in: int = BURN_IN, seed: int = 0, fixed_point: float = 0.0, price_impact=None,
            balanced: bool = False, log=print) -> list:
     """Polish ``model``'s actor in place (see the module docstring); returns a :class:`PolishRecord` per round.
 
@@ -327,6 +334,8 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
                          f"{margin!r}")
     rounds = checks.positive_int("rounds", rounds)
     steps = checks.positive_int("steps", steps)
+    periods = checks.positive_int("periods", periods)
+    burn_in = checks.positive_int("burn_in", burn_in, minimum=0)
     learning_rate = checks.positive("learning_rate", learning_rate)
     anchor = checks.non_negative("anchor", anchor)
     fixed_point = checks.closed("fixed_point", fixed_point, 0.0, 1.0)
@@ -432,10 +441,10 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
 
 
 # ----------------------------------------------------------------------------- command line
-POLISH_SETTINGS = ("rounds", "steps", "learning_rate", "anchor", "margin", "periods", "seed", "fixed_point",
-                   "price_impact", "balanced")
+POLISH_SETTINGS = ("rounds", "steps", "learning_rate", "anchor", "margin", "periods", "burn_in", "seed",
+                   "fixed_point", "price_impact", "balanced")
 """The settings :func:`polish_run` records under ``polished_from`` (each an option of the command line, ``_`` as
-``-``; ``fixed_point`` only when used, ``anchor`` with the intratemporal margin only, ``price_impact`` with the
+``-``; ``fixed_point`` only when used, ``burn_in`` only when not :data:`BURN_IN`, ``anchor`` with the intratemporal margin only, ``price_impact`` with the
 euler margin only)."""
 
 TRAINING_RECORDS = ("returns.csv", "evaluations.csv")
@@ -444,7 +453,7 @@ TRAINING_RECORDS = ("returns.csv", "evaluations.csv")
 
 def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: float = 1e-5,
                anchor: Optional[float] = None,
-               margin: str = "intratemporal", periods: int = 200, seed: Optional[int] = None,
+               margin: str = "intratemporal", periods: int = 200, burn_in: int = BURN_IN, seed: Optional[int] = None,
                unpolished: bool = False, fixed_point: float = 0.0, price_impact=None, balanced: bool = False,
                log=print) -> list:
     """Polish the finished run ``run`` (PPO; SAC, TD3 or DDPG on the euler margin) into the new directory
@@ -493,6 +502,8 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
                 "periods": periods, "seed": seed}
     if margin == "intratemporal":  # recorded for the one margin it belongs to
         settings["anchor"] = anchor
+    if burn_in != BURN_IN:  # recorded when not the default: a directory polished with it reads as before
+        settings["burn_in"] = checks.positive_int("burn_in", burn_in, minimum=0)
     if fixed_point:  # recorded when used: a directory polished without it reads as before
         settings["fixed_point"] = checks.closed("fixed_point", fixed_point, 0.0, 1.0)
     if margin == "euler":  # recorded for the margin it belongs to
@@ -542,6 +553,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--margin", choices=MARGINS, default="intratemporal",
                         help="what to climb (default: intratemporal)")
     parser.add_argument("--periods", type=int, default=200, help="periods kept per economy and round (default: 200)")
+    parser.add_argument("--burn-in", type=int, default=BURN_IN,
+                        help=f"periods simulated before those kept, each round, from the environment's initial "
+                             f"states (default: {BURN_IN})")
     parser.add_argument("--seed", type=int, default=None, help="seed of the simulated states (default: the run's)")
     parser.add_argument("--fixed-point", type=float, default=0.0,
                         help="weight in [0, 1] of the deterministic economy's states (sigma = 0, the neighbourhood "
@@ -571,7 +585,8 @@ def main(argv=None) -> int:
     th.set_num_threads(1)
     try:
         polish_run(args.run, args.out, rounds=args.rounds, steps=args.steps, learning_rate=args.learning_rate,
-                   anchor=args.anchor, margin=args.margin, periods=args.periods, seed=args.seed,
+                   anchor=args.anchor, margin=args.margin, periods=args.periods, burn_in=args.burn_in,
+                   seed=args.seed,
                    unpolished=args.unpolished, fixed_point=args.fixed_point, price_impact=args.price_impact,
                    balanced=args.balanced)
     except (ValueError, FileExistsError, FileNotFoundError) as err:

@@ -325,6 +325,11 @@ def test_polishing_refuses_what_it_cannot_do():
     with pytest.raises(ValueError, match="polish margin"):
         check_polish("ppo", {**setting, "margin": "curvature"})
     check_polish("ppo", {**setting, "fixed_point": 0.5})
+    check_polish("ppo", {**setting, "burn_in": 0})
+    with pytest.raises(ValueError, match="polish burn_in"):
+        check_polish("ppo", {**setting, "burn_in": -1})
+    with pytest.raises(ValueError, match="burn_in"):
+        polish(_small_model(exp), exp, burn_in=-1)
     with pytest.raises(ValueError, match="polish fixed_point"):
         check_polish("ppo", {**setting, "fixed_point": -0.1})
     with pytest.raises(ValueError, match="polish fixed_point applies"):
@@ -494,6 +499,13 @@ def test_a_run_polished_on_the_euler_equation_in_training_is_the_commands_polish
                                               load_model(run, exp).policy.parameters()))
     recorded = json.loads((again / "config.json").read_text())["polished_from"]
     assert recorded["price_impact"] == "measured" and "anchor" not in recorded  # the intratemporal margin's only
+    assert "burn_in" not in recorded  # the default, not recorded
+    longer = tmp_path / "longer"  # a longer burn-in: other states, other weights, and recorded
+    assert polish_main([str(run), "--out", str(longer), "--unpolished", "--margin", "euler", "--rounds", "2",
+                        "--steps", "3", "--learning-rate", "1e-4", "--periods", "5", "--burn-in", "30"]) == 0
+    assert json.loads((longer / "config.json").read_text())["polished_from"]["burn_in"] == 30
+    assert not all(th.equal(a, b) for a, b in zip(load_model(longer, exp).policy.parameters(),
+                                                  load_model(run, exp).policy.parameters()))
     assert polish_main([str(run), "--out", str(tmp_path / "bad"), "--margin", "euler", "--price-impact",
                         "open"]) == 2
     assert polish_main([str(run), "--out", str(tmp_path / "bad"), "--margin", "euler", "--anchor", "1"]) == 2
