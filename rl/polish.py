@@ -444,18 +444,17 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
 POLISH_SETTINGS = ("rounds", "steps", "learning_rate", "anchor", "margin", "periods", "burn_in", "seed",
                    "fixed_point", "price_impact", "balanced")
 """The settings :func:`polish_run` records under ``polished_from`` (each an option of the command line, ``_`` as
-``-``; ``fixed_point`` only when used, ``burn_in`` only when not :data:`BURN_IN`, ``anchor`` with the intratemporal margin only, ``price_impact`` with the
-euler margin only)."""
+``-``; ``fixed_point`` only when used, ``burn_in`` only when not :data:`BURN_IN`, ``anchor`` with the
+intratemporal margin only, ``price_impact`` with the euler margin only)."""
 
 TRAINING_RECORDS = ("returns.csv", "evaluations.csv")
 """The run's learning curve and training-time evaluations, copied into a polished directory as they are."""
 
 
 def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: float = 1e-5,
-               anchor: Optional[float] = None,
-               margin: str = "intratemporal", periods: int = 200, burn_in: int = BURN_IN, seed: Optional[int] = None,
-               unpolished: bool = False, fixed_point: float = 0.0, price_impact=None, balanced: bool = False,
-               log=print) -> list:
+               anchor: Optional[float] = None, margin: str = "intratemporal", periods: int = 200,
+               burn_in: int = BURN_IN, seed: Optional[int] = None, unpolished: bool = False,
+               fixed_point: float = 0.0, price_impact=None, balanced: bool = False, log=print) -> list:
     """Polish the finished run ``run`` (PPO; SAC, TD3 or DDPG on the euler margin) into the new directory
     ``out`` (``python -m rl.polish``).
 
@@ -470,9 +469,10 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
     polished model already had, and the run's :data:`TRAINING_RECORDS`;
     everything is checked before anything is written, an existing ``out``
     is refused (one writer per directory), and the files are written into a
-    hidden sibling directory that is renamed to ``out`` at the end.  ``seed`` defaults to the run's own; ``anchor`` (the
-    intratemporal margin's, 100 when None) is refused with another margin
-    and recorded only with its own.  Returns the records.
+    hidden sibling directory that is renamed to ``out`` at the end.
+    ``seed`` defaults to the run's own; ``anchor`` (the intratemporal
+    margin's, 100 when None) is refused with another margin and recorded
+    only with its own.  Returns the records.
     """
     from rl.loading import load_model, run_config  # here: rl.loading imports rl.recipes, which imports this module
 
@@ -586,9 +586,8 @@ def main(argv=None) -> int:
     try:
         polish_run(args.run, args.out, rounds=args.rounds, steps=args.steps, learning_rate=args.learning_rate,
                    anchor=args.anchor, margin=args.margin, periods=args.periods, burn_in=args.burn_in,
-                   seed=args.seed,
-                   unpolished=args.unpolished, fixed_point=args.fixed_point, price_impact=args.price_impact,
-                   balanced=args.balanced)
+                   seed=args.seed, unpolished=args.unpolished, fixed_point=args.fixed_point,
+                   price_impact=args.price_impact, balanced=args.balanced)
     except (ValueError, FileExistsError, FileNotFoundError) as err:
         print(f"python -m rl.polish: error: {err}")
         return 2
