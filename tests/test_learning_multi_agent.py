@@ -89,15 +89,15 @@ def test_td3_and_ddpg_recipes_meet_the_ks_targets(algo, tmp_path):
 
 @pytest.mark.parametrize("name", ["ks-het-mild", "ks-het-marked"])
 def test_ppo_recipe_meets_the_heterogeneous_targets(name, tmp_path):
-    """Each recipe trains, then polishes the mean action on the household's Euler equation (20 rounds, each type x
-    employment group weighted alike, about 10 minutes of one core).  Measured on an AMD EPYC with AVX-512:
+    """Each recipe trains, then polishes the mean action on the household's Euler equation (each type x
+    employment group weighted alike; ks-het-marked 20 rounds, about 10 minutes of one core, ks-het-mild 40, about
+    15).  Measured on an AMD EPYC with AVX-512:
     ks-het-marked (8 M agent-steps, 6 to 8 minutes of one core beside two other runs): seed 0, the shipped policy,
     passes every row (mean K +1.2 %, fractions within 0.004, gains at most 0.001 %); seeds 1 and 2 pass too (seed
-    2's low fraction 0.0048 off, the closest row).  Measured on an AMD EPYC with AVX2: ks-het-mild (16 M,
-    about 32 minutes beside another run, the polishing with each type x employment group weighted alike, about 25
-    minutes at load 3): seed 0, the shipped policy, passes every row (mean K +0.5 %, fractions within 0.003);
-    seed 1 passes too, seed 2 misses the low type's fraction (0.436 against 0.426) (docs/training.md: the Euler
-    equation after training)."""
+    2's low fraction 0.0048 off, the closest row).  ks-het-mild (16 M agent-steps, 12 to 20 minutes of
+    one core beside two to four other runs, then 40 rounds in 14 to 27 minutes): seed 0 (the shipped policy), 1
+    and 2 pass every row (mean K -0.4 %, +0.9 %, +0.0 %; fractions within 0.0032); with 20 rounds seed 2 missed
+    the low type's fraction (0.436 against 0.426) (docs/training.md: the Euler equation after training)."""
     rows = [row for row in _scorecard(name, "ppo", tmp_path, seed=HETEROGENEOUS_SEED[name])
             if row.metric.startswith(HETEROGENEOUS_TARGETS)]
     assert len(rows) == TARGET_ROWS and all(row.tolerance is not None for row in rows)
