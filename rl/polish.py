@@ -480,6 +480,7 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
         anchor = 100.0 if anchor is None else checks.non_negative("anchor", anchor)
     elif anchor is not None:
         raise ValueError(f"anchor applies to the intratemporal margin only, got margin {margin!r}")
+    burn_in = checks.positive_int("burn_in", burn_in, minimum=0)
     run, out = Path(run), Path(out)
     config = run_config(run)
     try:
@@ -503,7 +504,7 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
     if margin == "intratemporal":  # recorded for the one margin it belongs to
         settings["anchor"] = anchor
     if burn_in != BURN_IN:  # recorded when not the default: a directory polished with it reads as before
-        settings["burn_in"] = checks.positive_int("burn_in", burn_in, minimum=0)
+        settings["burn_in"] = burn_in
     if fixed_point:  # recorded when used: a directory polished without it reads as before
         settings["fixed_point"] = checks.closed("fixed_point", fixed_point, 0.0, 1.0)
     if margin == "euler":  # recorded for the margin it belongs to

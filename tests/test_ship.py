@@ -158,7 +158,6 @@ def test_the_note_names_the_machine_a_run_was_trained_on_when_recorded():
     anchored = {**euler, "polished_from": {**euler["polished_from"], "anchor": 100.0}}
     assert "--anchor" not in trained_note(anchored, {"timesteps": 1})
     longer = {**euler, "polished_from": {**euler["polished_from"], "burn_in": 1000}}
-    assert "--periods" not in trained_note(longer, {"timesteps": 1})
     assert "--rounds 2 --margin euler --burn-in 1000 --price-impact measured" in trained_note(longer, {"timesteps": 1})
     balanced = {**euler, "polished_from": {**euler["polished_from"], "balanced": True}}
     assert "--price-impact measured --balanced --out runs/polished" in trained_note(balanced, {"timesteps": 1})
