@@ -118,6 +118,9 @@ class PolishRecord(NamedTuple):
     fixed_point_after: Optional[float] = None
     price_impact: Optional[list] = None
     """``euler``: the phi per kappa type (sorted) of the round's private return, measured or given."""
+    mean_capital: Optional[float] = None
+    """The mean capital of a household over the round's (stochastic) states: where the rounds' states lie, which
+    under a rule far from its ergodic distribution moves from round to round (``carry``)."""
 
 
 MEASURED = "measured"
@@ -159,20 +162,21 @@ def check_algorithm(algo: str, margin: str) -> None:
 
 POLISH_KEYS = ("rounds", "steps", "learning_rate", "anchor")
 """The fields of the ``polish`` setting (the arguments of :func:`rl.polish.polish`); ``margin``, ``fixed_point``,
-``price_impact``, ``balanced``, ``periods`` and ``burn_in`` may be added."""
+``price_impact``, ``balanced``, ``periods``, ``burn_in`` and ``carry`` may be added."""
 
 
 def check_setting(algo: str, value) -> None:
     """``polish``: PPO's (SAC's, TD3's and DDPG's with the euler margin), a mapping of :data:`POLISH_KEYS` (and
     optionally ``margin``, one of :data:`MARGINS`, ``fixed_point`` in [0, 1], the intratemporal margin's,
     ``price_impact``, ``measured`` or a number in [0, 1], and ``balanced``, true or false, the euler margin's,
-    and ``periods`` and ``burn_in``, the periods kept per economy and round and those simulated before them):
+    ``periods`` and ``burn_in``, the periods kept per economy and round and those simulated before them, and
+    ``carry``, true or false, the rounds' economies continued from round to round):
     ``rounds``, ``steps`` (and ``periods``) positive integers, ``burn_in`` a non-negative one,
     ``learning_rate`` > 0, ``anchor`` >= 0."""
-    optional = {"margin", "fixed_point", "price_impact", "periods", "balanced", "burn_in"}
+    optional = {"margin", "fixed_point", "price_impact", "periods", "balanced", "burn_in", "carry"}
     if not isinstance(value, dict) or not set(POLISH_KEYS) <= set(value) <= set(POLISH_KEYS) | optional:
         raise ValueError(f"polish must be {{rounds: R, steps: S, learning_rate: x, anchor: w}} "
-                         f"(and optionally margin, fixed_point, price_impact, periods, balanced, burn_in), "
+                         f"(and optionally margin, fixed_point, price_impact, periods, balanced, burn_in, carry), "
                          f"got {value!r}")
     checks.positive_int("polish rounds", value["rounds"])
     checks.positive_int("polish steps", value["steps"])
@@ -195,8 +199,9 @@ def check_setting(algo: str, value) -> None:
         check_price_impact(value.get("price_impact"), margin)
     except ValueError as err:
         raise ValueError(f"polish {err}") from None
-    if not isinstance(value.get("balanced", False), bool):
-        raise ValueError(f"polish balanced must be true or false, got {value['balanced']!r}")
+    for flag in ("balanced", "carry"):
+        if not isinstance(value.get(flag, False), bool):
+            raise ValueError(f"polish {flag} must be true or false, got {value[flag]!r}")
     if value.get("balanced") and margin != "euler":
         raise ValueError(f"polish balanced applies to the euler margin only, got margin {margin!r}")
 
@@ -268,11 +273,12 @@ def _values(policy, obs: th.Tensor) -> th.Tensor:
 
 
 def policy_states(experiment: Experiment, policy, n_economies: int, periods: int, burn_in: int,
-                  rng: np.random.Generator) -> core.EconomyState:
+                  rng: np.random.Generator, start: Optional[core.EconomyState] = None):
     """The states of ``n_economies`` economies simulated ``burn_in + periods`` periods with ``policy``'s mean
-    actions (in the policy's precision) from the experiment's initial states, the last ``periods`` kept: one
-    :class:`rl.core.EconomyState` of S = periods x n_economies economies (capital (S, N), log A (S,), ...)."""
-    state = core.initial_state(experiment, n_economies, rng)
+    actions (in the policy's precision) from the experiment's initial states (or from ``start``), the last
+    ``periods`` kept: one :class:`rl.core.EconomyState` of S = periods x n_economies economies (capital (S, N),
+    log A (S,), ...), and the economies' state after the last period (where a continuation starts)."""
+    state = core.initial_state(experiment, n_economies, rng) if start is None else start
     kept = []
     for t in range(burn_in + periods):
         obs = core.observe(experiment, state)
@@ -285,13 +291,13 @@ def policy_states(experiment: Experiment, policy, n_economies: int, periods: int
         state = transition.state
         if transition.truncated.any():
             state = core.reset_where(experiment, state, transition.truncated, rng)
-    return core.EconomyState(*(np.concatenate(field) for field in zip(*kept)))
+    return core.EconomyState(*(np.concatenate(field) for field in zip(*kept))), state
 
 
 def polish(model, experiment: Experiment, *, margin: str = "intratemporal", rounds: int = 10, steps: int = 200,
            learning_rate: float = 1e-5, anchor: float = 100.0, n_economies: int = 8, periods: int = 200,
            burn_in: int = BURN_IN, seed: int = 0, fixed_point: float = 0.0, price_impact=None,
-           balanced: bool = False, log=print) -> list:
+           balanced: bool = False, carry: bool = False, log=print) -> list:
     """Polish ``model``'s actor in place (see the module docstring); returns a :class:`PolishRecord` per round.
 
     Each round simulates ``n_economies`` economies for ``burn_in + periods``
@@ -325,7 +331,10 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     household, 0 the price taker); the other margins take none.  ``balanced`` (euler margin):
     the loss is each kappa type x employment group's mean squared error averaged over the groups present, so
     that the few unemployed households of each type weigh as much as the employed (off: the mean over every
-    household).  The weights are optimised in double precision and written back to the model's float32
+    household).  ``carry``: each round's economies continue from where the previous round's ended (the
+    burn-in only before the first round), so that the rounds' states follow one path of the rule as it is
+    polished, through the distribution it moves to, instead of starting afresh from the initial states (off:
+    afresh each round).  The weights are optimised in double precision and written back to the model's float32
     parameters at the end.
     """
     check_polishable(experiment, margin)
@@ -360,10 +369,14 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
         p.requires_grad_(True)
     optimiser = th.optim.Adam(actor, lr=learning_rate)
     records = []
+    ending = None  # with carry, where the previous round's economies ended
     for r in range(rounds):
-        weighted = [(1.0 - fixed_point, policy_states(experiment, policy, n_economies, periods, burn_in, rng))]
+        states, end = policy_states(experiment, policy, n_economies, periods, 0 if ending is not None else burn_in,
+                                    rng, start=ending)
+        ending = end if carry else None
+        weighted = [(1.0 - fixed_point, states)]
         if fixed_point:
-            weighted.append((fixed_point, policy_states(still, policy, 1, periods, burn_in, still_rng)))
+            weighted.append((fixed_point, policy_states(still, policy, 1, periods, burn_in, still_rng)[0]))
         phi = None
         if margin == "euler":  # next period's rule: the policy as the round begins
             tomorrow = _double_copy(policy)
@@ -424,7 +437,8 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
         record = PolishRecord(r, before[0], scores[0], float(change.mean()), float(change.max()),
                               *((before[1], scores[1]) if fixed_point else (None, None)),
                               None if phi is None else
-                              np.broadcast_to(phi, (len(set(experiment.capital_productivity)),)).tolist())
+                              np.broadcast_to(phi, (len(set(experiment.capital_productivity)),)).tolist(),
+                              float(states.capital.mean()))
         records.append(record)
         what = {"lookahead": "mean |slope of the lookahead in the own action|",
                 "euler": "mean |log Euler error|"}.get(margin, "mean |utility slope along labour at fixed saving|")
@@ -433,7 +447,8 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
         if phi is not None:
             near += "; phi by kappa type " + " / ".join(f"{x:.3f}" for x in record.price_impact)
         log(f"polish round {r + 1}/{rounds}: {what} {record.objective_before:.6e} -> {record.objective_after:.6e}, "
-            f"mean |action change| {record.mean_action_change:.2e} (max {record.max_action_change:.2e}){near}")
+            f"mean |action change| {record.mean_action_change:.2e} (max {record.max_action_change:.2e}){near}; "
+            f"mean capital {record.mean_capital:.3f}")
     with th.no_grad():
         for target, source in zip(original.parameters(), policy.parameters()):
             target.copy_(source.to(target.dtype))
@@ -442,9 +457,9 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
 
 # ----------------------------------------------------------------------------- command line
 POLISH_SETTINGS = ("rounds", "steps", "learning_rate", "anchor", "margin", "periods", "burn_in", "seed",
-                   "fixed_point", "price_impact", "balanced")
+                   "fixed_point", "price_impact", "balanced", "carry")
 """The settings :func:`polish_run` records under ``polished_from`` (each an option of the command line, ``_`` as
-``-``; ``fixed_point`` only when used, ``burn_in`` only when not :data:`BURN_IN`, ``anchor`` with the
+``-``; ``fixed_point`` and ``carry`` only when used, ``burn_in`` only when not :data:`BURN_IN`, ``anchor`` with the
 intratemporal margin only, ``price_impact`` with the euler margin only)."""
 
 TRAINING_RECORDS = ("returns.csv", "evaluations.csv")
@@ -454,7 +469,8 @@ TRAINING_RECORDS = ("returns.csv", "evaluations.csv")
 def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: float = 1e-5,
                anchor: Optional[float] = None, margin: str = "intratemporal", periods: int = 200,
                burn_in: int = BURN_IN, seed: Optional[int] = None, unpolished: bool = False,
-               fixed_point: float = 0.0, price_impact=None, balanced: bool = False, log=print) -> list:
+               fixed_point: float = 0.0, price_impact=None, balanced: bool = False, carry: bool = False,
+               log=print) -> list:
     """Polish the finished run ``run`` (PPO; SAC, TD3 or DDPG on the euler margin) into the new directory
     ``out`` (``python -m rl.polish``).
 
@@ -507,6 +523,8 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
         settings["burn_in"] = burn_in
     if fixed_point:  # recorded when used: a directory polished without it reads as before
         settings["fixed_point"] = checks.closed("fixed_point", fixed_point, 0.0, 1.0)
+    if carry:  # likewise
+        settings["carry"] = True
     if margin == "euler":  # recorded for the margin it belongs to
         settings["price_impact"] = check_price_impact(price_impact, margin)
         if balanced:
@@ -568,6 +586,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--balanced", action="store_true",
                         help="euler margin: each kappa type x employment group's mean squared error, averaged over "
                              "the groups (default: off, the mean over every household)")
+    parser.add_argument("--carry", action="store_true",
+                        help="continue each round's economies from where the previous round's ended, the burn-in "
+                             "before the first round only (default: off, afresh from the initial states)")
     parser.add_argument("--unpolished", action="store_true",
                         help="start from the run's model-unpolished.zip, the policy before the polishing in "
                              "training (default: its model.zip)")
@@ -588,7 +609,7 @@ def main(argv=None) -> int:
         polish_run(args.run, args.out, rounds=args.rounds, steps=args.steps, learning_rate=args.learning_rate,
                    anchor=args.anchor, margin=args.margin, periods=args.periods, burn_in=args.burn_in,
                    seed=args.seed, unpolished=args.unpolished, fixed_point=args.fixed_point,
-                   price_impact=args.price_impact, balanced=args.balanced)
+                   price_impact=args.price_impact, balanced=args.balanced, carry=args.carry)
     except (ValueError, FileExistsError, FileNotFoundError) as err:
         print(f"python -m rl.polish: error: {err}")
         return 2

@@ -234,7 +234,7 @@ def test_polishing_moves_labour_to_the_intratemporal_condition_and_keeps_the_sav
     exp = _general()
     model = _small_model(exp)
     before = {name: p.detach().clone() for name, p in model.policy.state_dict().items()}
-    states = policy_states(exp, model.policy, 2, 20, 10, np.random.default_rng(5))
+    states, _ = policy_states(exp, model.policy, 2, 20, 10, np.random.default_rng(5))
     capital, log_tfp = states.capital, states.log_tfp
     lookahead = Lookahead(exp, value=lambda obs: obs.sum(-1))
     cap, z = th.tensor(capital), th.tensor(log_tfp)
@@ -261,7 +261,7 @@ def test_polishing_moves_labour_to_the_intratemporal_condition_and_keeps_the_sav
 def _slope_at_the_fixed_point(exp, model):
     """Mean |slope| along labour at unchanged saving on the deterministic economy's states (sigma = 0, 30
     periods of burn-in, then 20), drawn apart from polishing's own."""
-    states = policy_states(exp._replace(sigma=0.0), model.policy, 1, 20, 30, np.random.default_rng(7))
+    states, _ = policy_states(exp._replace(sigma=0.0), model.policy, 1, 20, 30, np.random.default_rng(7))
     lookahead = Lookahead(exp, value=lambda obs: obs.sum(-1))
     cap, z = th.tensor(states.capital), th.tensor(states.log_tfp)
     obs = lookahead.observations(states).reshape(cap.numel(), -1)
@@ -506,10 +506,39 @@ def test_a_run_polished_on_the_euler_equation_in_training_is_the_commands_polish
     assert json.loads((longer / "config.json").read_text())["polished_from"]["burn_in"] == 30
     assert not all(th.equal(a, b) for a, b in zip(load_model(longer, exp).policy.parameters(),
                                                   load_model(run, exp).policy.parameters()))
+    carried = tmp_path / "carried"  # continued from round to round: recorded (and only then)
+    assert polish_main([str(run), "--out", str(carried), "--unpolished", "--margin", "euler", "--rounds", "2",
+                        "--steps", "3", "--learning-rate", "1e-4", "--periods", "5", "--carry"]) == 0
+    assert json.loads((carried / "config.json").read_text())["polished_from"]["carry"] is True
+    assert "carry" not in recorded
     assert polish_main([str(run), "--out", str(tmp_path / "bad"), "--margin", "euler", "--price-impact",
                         "open"]) == 2
     assert polish_main([str(run), "--out", str(tmp_path / "bad"), "--margin", "euler", "--anchor", "1"]) == 2
     assert not (tmp_path / "bad").exists()
+
+
+def test_carried_rounds_continue_one_path_of_the_rule():
+    """``policy_states`` from ``start``, without burn-in, continues the economies where the call before ended: two
+    calls give the states of one call twice as long, bit for bit.  In :func:`polish`, ``carry`` leaves the first
+    round as without it and starts the second where the first ended, and each round records its states' mean
+    capital."""
+    exp = make_experiment("ks-het-marked")
+    policy = _double_copy(load_model(Path("validation/policies/ks-het-marked"), exp).policy)
+    rng = np.random.default_rng(3)
+    first, end = policy_states(exp, policy, 2, 10, 5, rng)
+    second, _ = policy_states(exp, policy, 2, 10, 0, rng, start=end)
+    whole, _ = policy_states(exp, policy, 2, 20, 5, np.random.default_rng(3))
+    for a, b, c in zip(first, second, whole):
+        assert np.array_equal(np.concatenate([a, b]), c)
+    setting = {**POLISH, "margin": "euler", "rounds": 2, "steps": 2, "learning_rate": 1e-4, "periods": 5}
+    afresh = polish(load_model(Path("validation/policies/ks-het-marked"), exp), exp, **setting)
+    carried = polish(load_model(Path("validation/policies/ks-het-marked"), exp), exp, **setting, carry=True)
+    assert afresh[0] == carried[0] and afresh[1] != carried[1]
+    assert all(r.mean_capital > 0 for r in carried)
+    recipe = {"rounds": 2, "steps": 2, "learning_rate": 1e-4, "anchor": 0.0, "margin": "euler"}
+    check_polish("sac", {**recipe, "carry": True})
+    with pytest.raises(ValueError, match="polish carry must be true or false"):
+        check_polish("ppo", {**recipe, "carry": "yes"})
 
 
 def test_the_balanced_euler_loss_weighs_each_type_and_employment_group_alike():
@@ -517,7 +546,7 @@ def test_the_balanced_euler_loss_weighs_each_type_and_employment_group_alike():
     unemployed households of each type as much as the employed; it lowers the Euler error too, and applies to the
     euler margin only."""
     exp = make_experiment("ks-het-marked")
-    states = policy_states(exp, load_model(Path("validation/policies/ks-het-marked"), exp).policy, 2, 20, 10,
+    states, _ = policy_states(exp, load_model(Path("validation/policies/ks-het-marked"), exp).policy, 2, 20, 10,
                            np.random.default_rng(0))
     groups = _type_employment_groups(exp, states)
     assert len(groups) == 6 and sum(int(g.sum()) for g in groups) == states.capital.size
