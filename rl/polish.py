@@ -58,9 +58,9 @@ condition, with its private return at its own price impact (the
 ``ks-het-*`` recipes' polishing; docs/training.md: the Euler equation after
 training).
 Being free of the critic, it also polishes the deterministic actor of SAC
-(its squashed mean tanh(mu)), TD3 and DDPG (:data:`OTHER_ALGORITHMS`). The
-lookahead margin needs PPO's state-value critic; the intratemporal margin
-has none either but is kept to PPO, the only actor it was tried on.
+(its squashed mean tanh(mu)), TD3 and DDPG (:data:`OTHER_ALGORITHMS`), and
+so does the intratemporal margin, which has no critic either. The
+lookahead margin needs PPO's state-value critic.
 
 The states are the policy's own: economies simulated with its deterministic
 actions and the technology's shocks, re-drawn every round as the policy
@@ -90,13 +90,8 @@ from econ.experiments import Experiment, make_experiment
 from econ.io import write_json_atomic
 from rl import core
 from rl.lookahead import ChainEuler, check_ar1, check_chain, check_euler, lookahead_for, measured_price_impact
+from rl.polish_settings import BURN_IN, MARGINS, MEASURED, OTHER_ALGORITHMS, check_algorithm, check_price_impact
 from rl.provenance import code_version, machine
-
-MARGINS = ("intratemporal", "lookahead", "euler")
-"""What polishing climbs: the period utility along labour at unchanged own saving (no critic), the whole
-one-step lookahead through the critic, or (Krusell-Smith economies) the Euler equation with next period's
-consumption from the rule itself (no critic)."""
-
 
 class PolishRecord(NamedTuple):
     """Diagnostics of one polishing round."""
@@ -121,89 +116,6 @@ class PolishRecord(NamedTuple):
     mean_capital: Optional[float] = None
     """The mean capital of a household over the round's (stochastic) states: where the rounds' states lie, which
     under a rule far from its ergodic distribution moves from round to round (``carry``)."""
-
-
-MEASURED = "measured"
-"""``price_impact`` of the euler margin measured each round under the rule (the default)."""
-
-
-def check_price_impact(price_impact, margin: str):
-    """The euler margin's ``price_impact`` checked (:data:`MEASURED` for None, or a number in [0, 1]); the other
-    margins take none.  A one-line error otherwise."""
-    if margin != "euler":
-        if price_impact is not None:
-            raise ValueError(f"price_impact applies to the euler margin only, got margin {margin!r}")
-        return None
-    if price_impact is None or price_impact == MEASURED:
-        return MEASURED
-    if isinstance(price_impact, str):
-        raise ValueError(f"price_impact must be {MEASURED!r} or a number in [0, 1], got {price_impact!r}")
-    return checks.closed("price_impact", price_impact, 0.0, 1.0)
-
-
-BURN_IN = 100
-"""Periods each round simulates from the environment's initial states before the states it keeps (the default)."""
-
-OTHER_ALGORITHMS = ("euler",)
-"""The margins that polish SAC's, TD3's and DDPG's deterministic actor as well as PPO's mean (the euler margin
-needs no critic; the lookahead margin needs PPO's state-value critic; the intratemporal margin was tried on
-PPO alone)."""
-
-
-def check_algorithm(algo: str, margin: str) -> None:
-    """One line refusing an algorithm ``margin`` does not polish: PPO with every margin; SAC, TD3 and DDPG with
-    :data:`OTHER_ALGORITHMS`'s."""
-    if algo == "ppo" or (algo in ("sac", "td3", "ddpg") and margin in OTHER_ALGORITHMS):
-        return
-    if algo in ("sac", "td3", "ddpg"):
-        raise ValueError(f"{algo} is polished on the euler margin only, got margin {margin!r}")
-    raise ValueError(f"polishing applies to ppo, sac, td3 and ddpg, not {algo!r}")
-
-
-POLISH_KEYS = ("rounds", "steps", "learning_rate", "anchor")
-"""The fields of the ``polish`` setting (the arguments of :func:`rl.polish.polish`); ``margin``, ``fixed_point``,
-``price_impact``, ``balanced``, ``periods``, ``burn_in`` and ``carry`` may be added."""
-
-
-def check_setting(algo: str, value) -> None:
-    """``polish``: PPO's (SAC's, TD3's and DDPG's with the euler margin), a mapping of :data:`POLISH_KEYS` (and
-    optionally ``margin``, one of :data:`MARGINS`, ``fixed_point`` in [0, 1], the intratemporal margin's,
-    ``price_impact``, ``measured`` or a number in [0, 1], and ``balanced``, true or false, the euler margin's,
-    ``periods`` and ``burn_in``, the periods kept per economy and round and those simulated before them, and
-    ``carry``, true or false, the rounds' economies continued from round to round):
-    ``rounds``, ``steps`` (and ``periods``) positive integers, ``burn_in`` a non-negative one,
-    ``learning_rate`` > 0, ``anchor`` >= 0."""
-    optional = {"margin", "fixed_point", "price_impact", "periods", "balanced", "burn_in", "carry"}
-    if not isinstance(value, dict) or not set(POLISH_KEYS) <= set(value) <= set(POLISH_KEYS) | optional:
-        raise ValueError(f"polish must be {{rounds: R, steps: S, learning_rate: x, anchor: w}} "
-                         f"(and optionally margin, fixed_point, price_impact, periods, balanced, burn_in, carry), "
-                         f"got {value!r}")
-    checks.positive_int("polish rounds", value["rounds"])
-    checks.positive_int("polish steps", value["steps"])
-    if "periods" in value:
-        checks.positive_int("polish periods", value["periods"])
-    if "burn_in" in value:
-        checks.positive_int("polish burn_in", value["burn_in"], minimum=0)
-    checks.positive("polish learning_rate", value["learning_rate"])
-    checks.non_negative("polish anchor", value["anchor"])
-    margin = value.get("margin", "intratemporal")
-    if margin not in MARGINS:
-        raise ValueError(f"polish margin must be one of {MARGINS}, got {value['margin']!r}")
-    try:
-        check_algorithm(algo, margin)
-    except ValueError as err:
-        raise ValueError(f"polish: {err}") from None
-    if checks.closed("polish fixed_point", value.get("fixed_point", 0.0), 0.0, 1.0) and margin != "intratemporal":
-        raise ValueError(f"polish fixed_point applies to the intratemporal margin only, got margin {margin!r}")
-    try:
-        check_price_impact(value.get("price_impact"), margin)
-    except ValueError as err:
-        raise ValueError(f"polish {err}") from None
-    for flag in ("balanced", "carry"):
-        if not isinstance(value.get(flag, False), bool):
-            raise ValueError(f"polish {flag} must be true or false, got {value[flag]!r}")
-    if value.get("balanced") and margin != "euler":
-        raise ValueError(f"polish balanced applies to the euler margin only, got margin {margin!r}")
 
 
 def _type_employment_groups(experiment: Experiment, states: core.EconomyState) -> list:
@@ -339,8 +251,8 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     """
     check_polishable(experiment, margin)
     if getattr(model.policy, "actor", None) is not None and margin not in OTHER_ALGORITHMS:
-        raise ValueError(f"a {type(model).__name__} policy is polished on the euler margin only, got margin "
-                         f"{margin!r}")
+        raise ValueError(f"a {type(model).__name__} policy is polished on the {' and '.join(OTHER_ALGORITHMS)} "
+                         f"margins only (the {margin} margin needs PPO's state-value critic)")
     rounds = checks.positive_int("rounds", rounds)
     steps = checks.positive_int("steps", steps)
     periods = checks.positive_int("periods", periods)
@@ -471,8 +383,8 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
                burn_in: int = BURN_IN, seed: Optional[int] = None, unpolished: bool = False,
                fixed_point: float = 0.0, price_impact=None, balanced: bool = False, carry: bool = False,
                log=print) -> list:
-    """Polish the finished run ``run`` (PPO; SAC, TD3 or DDPG on the euler margin) into the new directory
-    ``out`` (``python -m rl.polish``).
+    """Polish the finished run ``run`` (PPO; SAC, TD3 or DDPG on the euler or intratemporal margin) into the new
+    directory ``out`` (``python -m rl.polish``).
 
     It polishes the run's ``model.zip``, or with ``unpolished`` the
     ``model-unpolished.zip`` that a run polished in training keeps (the
@@ -562,7 +474,7 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
 def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(prog="python -m rl.polish", description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path, help="finished run directory (model.zip, config.json, summary.json): "
-                                               "PPO, or SAC, TD3 or DDPG with the euler margin")
+                                               "PPO, or SAC, TD3 or DDPG with the euler or intratemporal margin")
     parser.add_argument("--out", type=Path, required=True, help="new directory for the polished run (required)")
     parser.add_argument("--rounds", type=int, default=10, help="rounds of fresh states (default: 10)")
     parser.add_argument("--steps", type=int, default=200, help="full-batch Adam steps per round (default: 200)")

@@ -28,7 +28,7 @@ from econ.experiments import EXPERIMENTS, Experiment, stationary_means
 from econ.krusell_smith import solve_krusell_smith
 from econ.rbc.steady_state import steady_state
 from rl.policies import CriticActivationPolicy
-from rl.polish import check_setting as check_polish
+from rl.polish_settings import check_setting as check_polish
 from rl.replay import RecentReplayBuffer
 
 ALGORITHMS = ("sac", "ppo", "td3", "ddpg")

@@ -28,7 +28,7 @@ from rl.lookahead import ChainEuler, ChainLookahead, Lookahead, measured_price_i
 from rl.polish import _double_copy, _mean_actions, _type_employment_groups, check_polishable, policy_states
 from rl.polish import polish
 from rl.polish import main as polish_main
-from rl.polish import check_setting as check_polish
+from rl.polish_settings import check_setting as check_polish
 from rl.recipes import hyperparameters
 from rl.train import train
 from validation.general import private_residuals
@@ -258,6 +258,36 @@ def test_polishing_moves_labour_to_the_intratemporal_condition_and_keeps_the_sav
     assert moved and not [name for name in moved if "value" in name or name == "log_std"], moved
 
 
+@pytest.mark.parametrize("algo", ["sac", "td3"])
+def test_the_off_policy_actor_is_polished_along_labour_too(algo):
+    """The intratemporal margin needs no critic, so it polishes SAC's squashed mean and TD3's actor (DDPG's is
+    TD3's kind): from an untrained actor, with the bars and the reasons of the PPO test above (the slope falls at
+    least fourfold, next capital stays within 1 percent), and only the actor's mean layers move."""
+    exp = _general()
+    model = build_model(algo, hyperparameters(algo, "tuned", exp.beta), exp, seed=0)
+    before = {name: p.detach().clone() for name, p in model.policy.state_dict().items()}
+    states, _ = policy_states(exp, model.policy, 2, 20, 10, np.random.default_rng(5))
+    lookahead = Lookahead(exp, value=lambda obs: obs.sum(-1))
+    cap, z = th.tensor(states.capital), th.tensor(states.log_tfp)
+    obs = lookahead.observe(cap, z, (lookahead.kappa * cap).mean(-1, keepdim=True).expand_as(cap))
+
+    def measured():
+        with th.no_grad():
+            actions = _mean_actions(_double_copy(model.policy), obs.reshape(-1, obs.shape[-1]))
+        actions = actions.reshape(cap.shape + (2,))
+        _, slope = lookahead.fixed_saving_slope(cap, z, actions)
+        return float(slope.abs().mean()), lookahead.period(cap, z, actions)[2]
+
+    slope_before, saving_before = measured()
+    polish(model, exp, **POLISH)
+    slope_after, saving_after = measured()
+    assert slope_after < slope_before / 4.0, (slope_before, slope_after)
+    assert float((saving_after / saving_before - 1.0).abs().max()) < 0.01
+    after = model.policy.state_dict()
+    moved = [name for name in before if not th.equal(before[name], after[name])]
+    assert moved and all(name.startswith(("actor.latent_pi", "actor.mu")) for name in moved), moved
+
+
 def _slope_at_the_fixed_point(exp, model):
     """Mean |slope| along labour at unchanged saving on the deterministic economy's states (sigma = 0, 30
     periods of burn-in, then 20), drawn apart from polishing's own."""
@@ -312,9 +342,11 @@ def test_polishing_refuses_what_it_cannot_do():
         polish(_small_model(exp), exp, margin="lookahead", fixed_point=0.5)
     setting = {"rounds": 2, "steps": 3, "learning_rate": 1e-5, "anchor": 100.0}
     check_polish("ppo", setting)
-    for algo in ("sac", "td3", "ddpg"):  # their deterministic actor is polished on the euler margin alone
-        with pytest.raises(ValueError, match=f"polish: {algo} is polished on the euler margin only"):
-            check_polish(algo, setting)
+    for algo in ("sac", "td3", "ddpg"):  # their deterministic actor: the margins without a critic
+        with pytest.raises(ValueError, match=f"polish: {algo} is polished on the intratemporal and euler margins "
+                                             f"only \\(the lookahead margin needs PPO's state-value critic\\)"):
+            check_polish(algo, {**setting, "margin": "lookahead"})
+        check_polish(algo, setting)
         check_polish(algo, {**setting, "anchor": 0.0, "margin": "euler"})
     with pytest.raises(ValueError, match="polishing applies to ppo, sac, td3 and ddpg, not 'a2c'"):
         check_polish("a2c", setting)
@@ -547,7 +579,7 @@ def test_the_balanced_euler_loss_weighs_each_type_and_employment_group_alike():
     euler margin only."""
     exp = make_experiment("ks-het-marked")
     states, _ = policy_states(exp, load_model(Path("validation/policies/ks-het-marked"), exp).policy, 2, 20, 10,
-                           np.random.default_rng(0))
+                              np.random.default_rng(0))
     groups = _type_employment_groups(exp, states)
     assert len(groups) == 6 and sum(int(g.sum()) for g in groups) == states.capital.size
     assert all(not (a & b).any() for i, a in enumerate(groups) for b in groups[i + 1:])
@@ -599,5 +631,5 @@ def test_sac_is_polished_on_the_euler_equation_in_training_and_by_the_command(tm
     assert all(th.equal(a, b) for a, b in zip(load_model(again, exp).policy.parameters(),
                                               after.policy.parameters()))
     assert polish_main([str(run), "--out", str(tmp_path / "bad"), "--margin", "lookahead"]) == 2
-    with pytest.raises(ValueError, match="polished on the euler margin only"):
+    with pytest.raises(ValueError, match="polished on the intratemporal and euler margins only"):
         polish(after, exp, margin="lookahead")

@@ -1,0 +1,98 @@
+"""What a polishing setting may be (:mod:`rl.polish`): its margins, the algorithms each polishes, and the
+checks of a recipe's ``polish`` setting and of the arguments, each a one-line error at the boundary.
+
+Apart from :mod:`rl.polish` so that the recipes (:mod:`rl.recipes`) check a setting without importing the
+polishing itself."""
+
+from __future__ import annotations
+
+from econ import checks
+
+MARGINS = ("intratemporal", "lookahead", "euler")
+"""What polishing climbs: the period utility along labour at unchanged own saving (no critic), the whole
+one-step lookahead through the critic, or (Krusell-Smith economies) the Euler equation with next period's
+consumption from the rule itself (no critic)."""
+
+
+MEASURED = "measured"
+"""``price_impact`` of the euler margin measured each round under the rule (the default)."""
+
+
+def check_price_impact(price_impact, margin: str):
+    """The euler margin's ``price_impact`` checked (:data:`MEASURED` for None, or a number in [0, 1]); the other
+    margins take none.  A one-line error otherwise."""
+    if margin != "euler":
+        if price_impact is not None:
+            raise ValueError(f"price_impact applies to the euler margin only, got margin {margin!r}")
+        return None
+    if price_impact is None or price_impact == MEASURED:
+        return MEASURED
+    if isinstance(price_impact, str):
+        raise ValueError(f"price_impact must be {MEASURED!r} or a number in [0, 1], got {price_impact!r}")
+    return checks.closed("price_impact", price_impact, 0.0, 1.0)
+
+
+BURN_IN = 100
+"""Periods each round simulates from the environment's initial states before the states it keeps (the default;
+with ``carry`` the first round only)."""
+
+OTHER_ALGORITHMS = ("intratemporal", "euler")
+"""The margins that polish SAC's, TD3's and DDPG's deterministic actor as well as PPO's mean (neither needs a
+critic; the lookahead margin needs PPO's state-value critic)."""
+
+
+def check_algorithm(algo: str, margin: str) -> None:
+    """One line refusing an algorithm ``margin`` does not polish: PPO with every margin; SAC, TD3 and DDPG with
+    :data:`OTHER_ALGORITHMS`'s."""
+    if algo == "ppo" or (algo in ("sac", "td3", "ddpg") and margin in OTHER_ALGORITHMS):
+        return
+    if algo in ("sac", "td3", "ddpg"):
+        raise ValueError(f"{algo} is polished on the {' and '.join(OTHER_ALGORITHMS)} margins only (the "
+                         f"{margin} margin needs PPO's state-value critic)")
+    raise ValueError(f"polishing applies to ppo, sac, td3 and ddpg, not {algo!r}")
+
+
+POLISH_KEYS = ("rounds", "steps", "learning_rate", "anchor")
+"""The fields of the ``polish`` setting (the arguments of :func:`rl.polish.polish`); ``margin``, ``fixed_point``,
+``price_impact``, ``balanced``, ``periods``, ``burn_in`` and ``carry`` may be added."""
+
+
+def check_setting(algo: str, value) -> None:
+    """``polish``: PPO's (SAC's, TD3's and DDPG's with :data:`OTHER_ALGORITHMS`' margins), a mapping of
+    :data:`POLISH_KEYS` (and optionally ``margin``, one of :data:`MARGINS`, ``fixed_point`` in [0, 1], the
+    intratemporal margin's, ``price_impact``, ``measured`` or a number in [0, 1], and ``balanced``, true or
+    false, the euler margin's, ``periods`` and ``burn_in``, the periods kept per economy and round and those
+    simulated before them, and ``carry``, true or false, the rounds' economies continued from round to round):
+    ``rounds``, ``steps`` (and ``periods``) positive integers, ``burn_in`` a non-negative one,
+    ``learning_rate`` > 0, ``anchor`` >= 0."""
+    optional = {"margin", "fixed_point", "price_impact", "periods", "balanced", "burn_in", "carry"}
+    if not isinstance(value, dict) or not set(POLISH_KEYS) <= set(value) <= set(POLISH_KEYS) | optional:
+        raise ValueError(f"polish must be {{rounds: R, steps: S, learning_rate: x, anchor: w}} "
+                         f"(and optionally margin, fixed_point, price_impact, periods, balanced, burn_in, carry), "
+                         f"got {value!r}")
+    checks.positive_int("polish rounds", value["rounds"])
+    checks.positive_int("polish steps", value["steps"])
+    if "periods" in value:
+        checks.positive_int("polish periods", value["periods"])
+    if "burn_in" in value:
+        checks.positive_int("polish burn_in", value["burn_in"], minimum=0)
+    checks.positive("polish learning_rate", value["learning_rate"])
+    checks.non_negative("polish anchor", value["anchor"])
+    margin = value.get("margin", "intratemporal")
+    if margin not in MARGINS:
+        raise ValueError(f"polish margin must be one of {MARGINS}, got {value['margin']!r}")
+    try:
+        check_algorithm(algo, margin)
+    except ValueError as err:
+        raise ValueError(f"polish: {err}") from None
+    if checks.closed("polish fixed_point", value.get("fixed_point", 0.0), 0.0, 1.0) and margin != "intratemporal":
+        raise ValueError(f"polish fixed_point applies to the intratemporal margin only, got margin {margin!r}")
+    try:
+        check_price_impact(value.get("price_impact"), margin)
+    except ValueError as err:
+        raise ValueError(f"polish {err}") from None
+    for flag in ("balanced", "carry"):
+        if not isinstance(value.get(flag, False), bool):
+            raise ValueError(f"polish {flag} must be true or false, got {value[flag]!r}")
+    if value.get("balanced") and margin != "euler":
+        raise ValueError(f"polish balanced applies to the euler margin only, got margin {margin!r}")
