@@ -189,7 +189,8 @@ def policy_states(experiment: Experiment, policy, n_economies: int, periods: int
     """The states of ``n_economies`` economies simulated ``burn_in + periods`` periods with ``policy``'s mean
     actions (in the policy's precision) from the experiment's initial states (or from ``start``), the last
     ``periods`` kept: one :class:`rl.core.EconomyState` of S = periods x n_economies economies (capital (S, N),
-    log A (S,), ...), and the economies' state after the last period (where a continuation starts)."""
+    log A (S,), ...), and the economies' state after the last period (where a continuation starts).  Each economy
+    is one path, as in the scorecards' simulations: the episodes' time limit, training's, does not reset it."""
     state = core.initial_state(experiment, n_economies, rng) if start is None else start
     kept = []
     for t in range(burn_in + periods):
@@ -200,9 +201,7 @@ def policy_states(experiment: Experiment, policy, n_economies: int, periods: int
         if t >= burn_in:
             kept.append(state)
         transition = core.step(experiment, state, actions.reshape(obs.shape[:-1] + (-1,)), rng)
-        state = transition.state
-        if transition.truncated.any():
-            state = core.reset_where(experiment, state, transition.truncated, rng)
+        state = transition.state  # one path: the episodes' time limit (training's) does not reset it
     return core.EconomyState(*(np.concatenate(field) for field in zip(*kept))), state
 
 

@@ -551,7 +551,8 @@ def test_a_run_polished_on_the_euler_equation_in_training_is_the_commands_polish
 
 def test_carried_rounds_continue_one_path_of_the_rule():
     """``policy_states`` from ``start``, without burn-in, continues the economies where the call before ended: two
-    calls give the states of one call twice as long, bit for bit.  In :func:`polish`, ``carry`` leaves the first
+    calls give the states of one call twice as long, bit for bit; an episode length shorter than the path resets
+    nothing.  In :func:`polish`, ``carry`` leaves the first
     round as without it and starts the second where the first ended, and each round records its states' mean
     capital."""
     exp = make_experiment("ks-het-marked")
@@ -562,6 +563,9 @@ def test_carried_rounds_continue_one_path_of_the_rule():
     whole, _ = policy_states(exp, policy, 2, 20, 5, np.random.default_rng(3))
     for a, b, c in zip(first, second, whole):
         assert np.array_equal(np.concatenate([a, b]), c)
+    limited, _ = policy_states(exp._replace(episode_length=7), policy, 2, 20, 5, np.random.default_rng(3))
+    for a, c in zip(limited, whole):  # the episodes' time limit (training's) does not reset the path
+        assert np.array_equal(a, c)
     setting = {**POLISH, "margin": "euler", "rounds": 2, "steps": 2, "learning_rate": 1e-4, "periods": 5}
     afresh = polish(load_model(Path("validation/policies/ks-het-marked"), exp), exp, **setting)
     carried = polish(load_model(Path("validation/policies/ks-het-marked"), exp), exp, **setting, carry=True)
