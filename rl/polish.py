@@ -484,8 +484,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="what to climb (default: intratemporal)")
     parser.add_argument("--periods", type=int, default=200, help="periods kept per economy and round (default: 200)")
     parser.add_argument("--burn-in", type=int, default=BURN_IN,
-                        help=f"periods simulated before those kept, each round, from the environment's initial "
-                             f"states (default: {BURN_IN})")
+                        help=f"periods simulated before those kept, each round (with --carry the first only), "
+                             f"from the environment's initial states (default: {BURN_IN})")
     parser.add_argument("--seed", type=int, default=None, help="seed of the simulated states (default: the run's)")
     parser.add_argument("--fixed-point", type=float, default=0.0,
                         help="weight in [0, 1] of the deterministic economy's states (sigma = 0, the neighbourhood "
