@@ -44,9 +44,11 @@ critic; the lookahead margin needs PPO's state-value critic)."""
 def check_algorithm(algo: str, margin: str) -> None:
     """One line refusing an algorithm ``margin`` does not polish: PPO with every margin; SAC, TD3 and DDPG with
     :data:`OTHER_ALGORITHMS`'s."""
-    if algo == "ppo" or (algo in ("sac", "td3", "ddpg") and margin in OTHER_ALGORITHMS):
+    if algo == "ppo":
         return
-    if algo in ("sac", "td3", "ddpg"):
+    if algo in ("sac", "td3", "ddpg"):  # their deterministic actor
+        if margin in OTHER_ALGORITHMS:
+            return
         raise ValueError(f"{algo} is polished on the {' and '.join(OTHER_ALGORITHMS)} margins only (the "
                          f"{margin} margin needs PPO's state-value critic)")
     raise ValueError(f"polishing applies to ppo, sac, td3 and ddpg, not {algo!r}")
