@@ -552,9 +552,8 @@ def test_a_run_polished_on_the_euler_equation_in_training_is_the_commands_polish
 def test_carried_rounds_continue_one_path_of_the_rule():
     """``policy_states`` from ``start``, without burn-in, continues the economies where the call before ended: two
     calls give the states of one call twice as long, bit for bit; an episode length shorter than the path resets
-    nothing.  In :func:`polish`, ``carry`` leaves the first
-    round as without it and starts the second where the first ended, and each round records its states' mean
-    capital."""
+    nothing.  In :func:`polish`, ``carry`` leaves the first round as without it and starts the second where the
+    first ended, and each round records its states' mean capital."""
     exp = make_experiment("ks-het-marked")
     policy = _double_copy(load_model(Path("validation/policies/ks-het-marked"), exp).policy)
     rng = np.random.default_rng(3)
