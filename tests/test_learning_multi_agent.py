@@ -109,7 +109,7 @@ def test_sac_recipe_meets_the_ks_het_marked_targets(tmp_path):
     """SAC: the ks recipe's training (3.2 M agent-steps), then its actor's mean polished on the household's Euler
     equation as the PPO recipe's, 60 rounds, each round's states after 1,000 periods of burn-in.  Measured (seed 0,
     AMD EPYC with AVX-512; 22 minutes of one core to train beside two other runs, 21 to polish beside two):
-    every row passes, mean K +0.5 %, fractions within 0.0023, gains at most 0.005 %; seed 1 passes too; trained
+    every row passes, mean K +0.5 %, fractions within 0.0023, gains at most 0.005 %; seeds 1 and 2 too; trained
     only, 9 rows fail (mean K -16 %), and with the PPO recipe's 100 periods of burn-in 10 (mean K +77 %); with
     40 rounds seeds 1 and 2 miss the middle fraction (docs/training.md: SAC's actor on the Euler equation)."""
     rows = [row for row in _scorecard("ks-het-marked", "sac", tmp_path)
