@@ -90,7 +90,8 @@ from econ.experiments import Experiment, make_experiment
 from econ.io import write_json_atomic
 from rl import core
 from rl.lookahead import ChainEuler, check_ar1, check_chain, check_euler, lookahead_for, measured_price_impact
-from rl.polish_settings import BURN_IN, MARGINS, MEASURED, OTHER_ALGORITHMS, check_algorithm, check_price_impact
+from rl.polish_settings import (BURN_IN, MARGINS, MEASURED, OTHER_ALGORITHMS, check_algorithm, check_price_impact,
+                                off_policy_refusal)
 from rl.provenance import code_version, machine
 
 class PolishRecord(NamedTuple):
@@ -250,8 +251,7 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     """
     check_polishable(experiment, margin)
     if getattr(model.policy, "actor", None) is not None and margin not in OTHER_ALGORITHMS:
-        raise ValueError(f"a {type(model).__name__} policy is polished on the {' and '.join(OTHER_ALGORITHMS)} "
-                         f"margins only (the {margin} margin needs PPO's state-value critic)")
+        raise off_policy_refusal(f"a {type(model).__name__} policy", margin)
     rounds = checks.positive_int("rounds", rounds)
     steps = checks.positive_int("steps", steps)
     periods = checks.positive_int("periods", periods)

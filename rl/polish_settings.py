@@ -41,6 +41,13 @@ OTHER_ALGORITHMS = ("intratemporal", "euler")
 critic; the lookahead margin needs PPO's state-value critic)."""
 
 
+def off_policy_refusal(who: str, margin: str) -> ValueError:
+    """The one-line error for an off-policy actor (``who``: the algorithm or the model's class) asked to polish a
+    margin outside :data:`OTHER_ALGORITHMS`."""
+    return ValueError(f"{who} is polished on the {' and '.join(OTHER_ALGORITHMS)} margins only (the {margin} "
+                      f"margin needs PPO's state-value critic)")
+
+
 def check_algorithm(algo: str, margin: str) -> None:
     """One line refusing an algorithm ``margin`` does not polish: PPO with every margin; SAC, TD3 and DDPG with
     :data:`OTHER_ALGORITHMS`'s."""
@@ -49,8 +56,7 @@ def check_algorithm(algo: str, margin: str) -> None:
     if algo in ("sac", "td3", "ddpg"):  # their deterministic actor
         if margin in OTHER_ALGORITHMS:
             return
-        raise ValueError(f"{algo} is polished on the {' and '.join(OTHER_ALGORITHMS)} margins only (the "
-                         f"{margin} margin needs PPO's state-value critic)")
+        raise off_policy_refusal(algo, margin)
     raise ValueError(f"polishing applies to ppo, sac, td3 and ddpg, not {algo!r}")
 
 

@@ -49,6 +49,14 @@ def _scorecard(name, algo, tmp_path, seed=0):
     return same_economy_scores(simulate_agents(model, experiment, **settings), model, references).rows()
 
 
+def _heterogeneous_failures(name, algo, tmp_path, seed):
+    """The target rows of a heterogeneous experiment's recipe (trained with ``seed``) that fail, after checking
+    that all of them are there and judged."""
+    rows = [row for row in _scorecard(name, algo, tmp_path, seed=seed) if row.metric.startswith(HETEROGENEOUS_TARGETS)]
+    assert len(rows) == TARGET_ROWS and all(row.tolerance is not None for row in rows)
+    return [(row.metric, row.rl, row.benchmark, row.distance, row.tolerance) for row in rows if not row.passed]
+
+
 HETEROGENEOUS_SEED = {"ks-het-mild": 0, "ks-het-marked": 0}
 """The shipped policies' seeds (docs/training.md: the seed bands)."""
 
@@ -98,10 +106,7 @@ def test_ppo_recipe_meets_the_heterogeneous_targets(name, tmp_path):
     one core beside two to four other runs, then 40 rounds in 14 to 27 minutes): seed 0 (the shipped policy), 1
     and 2 pass every row (mean K -0.4 %, +0.9 %, +0.0 %; fractions within 0.0032); with 20 rounds seed 2 missed
     the low type's fraction (0.436 against 0.426) (docs/training.md: the Euler equation after training)."""
-    rows = [row for row in _scorecard(name, "ppo", tmp_path, seed=HETEROGENEOUS_SEED[name])
-            if row.metric.startswith(HETEROGENEOUS_TARGETS)]
-    assert len(rows) == TARGET_ROWS and all(row.tolerance is not None for row in rows)
-    failed = [(row.metric, row.rl, row.benchmark, row.distance, row.tolerance) for row in rows if not row.passed]
+    failed = _heterogeneous_failures(name, "ppo", tmp_path, HETEROGENEOUS_SEED[name])
     assert not failed, failed
 
 
@@ -112,10 +117,7 @@ def test_sac_recipe_meets_the_ks_het_marked_targets(tmp_path):
     every row passes, mean K +0.5 %, fractions within 0.0023, gains at most 0.005 %; seeds 1 and 2 too; trained
     only, 9 rows fail (mean K -16 %), and with the PPO recipe's 100 periods of burn-in 10 (mean K +77 %); with
     40 rounds seeds 1 and 2 miss the middle fraction (docs/training.md: SAC's actor on the Euler equation)."""
-    rows = [row for row in _scorecard("ks-het-marked", "sac", tmp_path)
-            if row.metric.startswith(HETEROGENEOUS_TARGETS)]
-    assert len(rows) == TARGET_ROWS and all(row.tolerance is not None for row in rows)
-    failed = [(row.metric, row.rl, row.benchmark, row.distance, row.tolerance) for row in rows if not row.passed]
+    failed = _heterogeneous_failures("ks-het-marked", "sac", tmp_path, 0)
     assert not failed, failed
 
 
