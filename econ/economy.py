@@ -186,6 +186,19 @@ def private_return_wedge(price_impact, alpha, own_labour_share, own_capital_shar
     return price_impact * (1.0 - alpha) * (own_labour_share - own_capital_share)
 
 
+def private_wage_wedge(price_impact, alpha, own_labour_share, own_capital_share):
+    """The relative wedge between household i's private and market marginal income from labour, lambda_i w (1 +
+    wedge), when N households move prices: its own labour moves the wage by dw/dl_i = -alpha w lambda_i / (N L)
+    and the return by dr/dl_i = (1-alpha) r lambda_i / (N L), so
+
+        wedge = (phi / N) alpha (a_i - b_i),   a_i = kappa_i k_i / K,  b_i = lambda_i l_i / L
+
+    (the notation of :func:`private_return_wedge`, whose companion it is).  The only copy, shared by the finite-N
+    steady state (:mod:`econ.heterogeneous`) and the household's first-order conditions that :mod:`rl.lookahead`
+    writes for polishing.  Scalars, arrays or tensors."""
+    return price_impact * alpha * (own_capital_share - own_labour_share)
+
+
 @njit(cache=True, error_model="numpy")
 def _factor_prices_kernel(effective_capital, effective_labour, technology, alpha, output, mpk, mpl):
     for j in range(output.shape[0]):

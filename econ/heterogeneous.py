@@ -75,7 +75,7 @@ import scipy.optimize
 from econ import checks
 from econ.fixed_point import ConvergenceError, FixedPointResult
 from econ.complementarity import fischer_burmeister_derivatives, semismooth_newton, solve_on_active_set
-from econ.economy import private_return_wedge
+from econ.economy import private_return_wedge, private_wage_wedge
 from econ.rbc.params import RBCParams
 from econ.rbc.steady_state import steady_state
 
@@ -345,7 +345,7 @@ def _allocation(params: RBCParams, kappa, lam, n_agents: int, capital, labour):
     labour_share = lam * labour / L
     private_return = 1.0 - delta + kappa * r * (1.0 + private_return_wedge(1.0 / n_agents, alpha, labour_share,
                                                                             capital_share))
-    private_wage = lam * w * (1.0 + alpha / n_agents * (capital_share - labour_share))
+    private_wage = lam * w * (1.0 + private_wage_wedge(1.0 / n_agents, alpha, labour_share, capital_share))
     consumption = (kappa * r - delta) * capital + lam * w * labour
     return K, L, r, w, consumption, private_return, private_wage
 

@@ -5,7 +5,8 @@ equations and of the observations that :mod:`rl.polish` climbs or moves along.
 Krusell-Smith economies' (the consumption fraction the one action, next period's shocks weighted by
 :func:`rl.core.shock_law`); :func:`lookahead_for` picks one.  :class:`ChainEuler` is the Krusell-Smith household's
 Euler equation on the same next states, with next period's consumption from a given rule instead of a critic's
-value.  ``tests/test_polish.py`` checks each against the environment's own step and observations.
+value; :class:`LabourEuler` the AR(1) household's Euler equation and intratemporal condition (:func:`euler_for`
+picks one).  ``tests/test_polish.py`` checks each against the environment's own step and observations.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Optional
 import numpy as np
 import torch as th
 
-from econ.economy import ACTION_EPS, CAPITAL_FLOOR, markets, private_return_wedge
+from econ.economy import ACTION_EPS, CAPITAL_FLOOR, markets, private_return_wedge, private_wage_wedge
 from econ.experiments import Experiment
 from rl import core
 
@@ -269,10 +270,11 @@ SCENARIO_SHOCKS = ((0, 1), (0, 0), (1, 1), (1, 0))
 
 
 def check_euler(experiment: Experiment) -> None:
-    """Refuse, in one line, an economy :class:`ChainEuler` cannot be written for."""
+    """Refuse, in one line, an economy :class:`ChainEuler` (Krusell-Smith) or :class:`LabourEuler` (AR(1), labour
+    chosen) cannot be written for."""
     if experiment.technology == "ar1":
-        raise ValueError(f"the Euler margin is written for the Krusell-Smith economies; {experiment.name!r} has an "
-                         f"AR(1) technology")
+        check_ar1(experiment)  # (an AR(1) economy's chosen labour is in its utility: make_experiment's check)
+        return
     check_chain(experiment)
     if not experiment.exact_unemployment:
         raise ValueError(f"the Euler margin needs exact unemployment counts (next period's labour known given z'); "
@@ -305,6 +307,9 @@ class ChainEuler:
     """
 
     def __init__(self, experiment: Experiment, price_impact=1.0):
+        if experiment.technology == "ar1":
+            raise ValueError(f"ChainEuler is the Krusell-Smith economies' Euler equation; {experiment.name!r} has "
+                             f"an AR(1) technology (LabourEuler)")
         check_euler(experiment)
         self.exp = experiment
         types = sorted(set(experiment.capital_productivity))
@@ -373,6 +378,89 @@ class _EulerAt:
         for weight, (next_wealth, private_return, next_fraction) in zip(self.weights, self.next_period(actions)):
             expected = expected + weight * private_return / (next_fraction * next_wealth)
         return th.log(self.euler.exp.beta * fraction * self.wealth * expected), fraction
+
+
+class LabourEuler:
+    """The first-order conditions of every household of an AR(1) economy with labour chosen (``rbc``,
+    ``general``) as log errors, in double precision (torch):
+
+        Euler:          e_i = log( beta c_i sum_n w_n R'_i(n) / c'_i(n) ),
+        intratemporal:  g_i = log( chi c_i / W_i )   (log-leisure utility: chi c_i / ((1 - l_i) W_i)),
+
+    c_i = chat_i a_i and k'_i = (1 - chat_i) a_i as :meth:`Lookahead.period` writes them (today's prices moved by
+    the household's own labour, the others' held), W_i = lambda_i w (1 + :func:`econ.economy.private_wage_wedge`
+    (1/N, ...)) its private marginal income from labour; next period's log A at the Gauss-Hermite nodes of the
+    innovation (weights w_n), next period's actions (chat'_i, l'_i) from the rule ``tomorrow`` at the
+    observations o'_i that :class:`Lookahead` builds (the household's own part of K' live, the others' held),
+    L' = (1/N) sum_j lambda_j l'_j (its own part live), r' and w' the marginal products at K'/L' and A',
+    a'_i = (1 - delta + kappa_i r') k'_i + lambda_i w' l'_i, c'_i = chat'_i a'_i and
+    R'_i = 1 - delta + kappa_i r' (1 + :func:`econ.economy.private_return_wedge`(phi/N, ...)).
+
+    Both are zero where household i's choices satisfy its first-order conditions (u_c = beta E[R' u_c'] and
+    u_c W_i = the marginal disutility of work; the utility is separable, u_c = 1/c).  At a deterministic fixed
+    point of the rule (sigma = 0, c' = c) e_i = log(beta R_i) and g_i = log(1 + the intratemporal residual): the
+    residuals the ``general`` scorecard judges (:func:`validation.general.private_residuals`), in logs.
+    ``price_impact`` phi: 1 the open-loop household of the price-impact steady state (``general``'s benchmark;
+    the default), 0 the price taker.  Today's wage wedge is the open-loop household's (its labour moves today's
+    prices as :meth:`Lookahead.period` moves them).
+    """
+
+    def __init__(self, experiment: Experiment, price_impact=1.0):
+        check_euler(experiment)
+        if experiment.technology != "ar1":
+            raise ValueError(f"LabourEuler is the AR(1) economies' first-order conditions; {experiment.name!r} is a "
+                             f"Krusell-Smith economy (ChainEuler)")
+        phi = np.asarray(price_impact, dtype=float)
+        if phi.shape != () or not np.isfinite(phi):
+            raise ValueError(f"price_impact must be one finite number, got {price_impact}")
+        self.exp, self.price_impact = experiment, float(phi)
+        self.lookahead = Lookahead(experiment, value=None)
+
+    def on(self, state: core.EconomyState, tomorrow):
+        """The conditions at the states ``state`` (S economies) with next period's rule ``tomorrow`` (observations
+        (M, d) -> actions (M, 2)): called with the actions (S, N, 2) it gives (errors (S, N, 2), the Euler error
+        then the intratemporal one, and the fractions (S, N, 2))."""
+        capital, log_tfp = th.as_tensor(state.capital), th.as_tensor(state.log_tfp)
+        return lambda actions: self(capital, log_tfp, actions, tomorrow)
+
+    def __call__(self, capital: th.Tensor, log_tfp: th.Tensor, actions: th.Tensor, tomorrow) -> tuple:
+        exp, look = self.exp, self.lookahead
+        n, alpha, delta = exp.num_agents, exp.alpha, exp.delta
+        kappa, lam = look.kappa, look.lam
+        fractions = _fractions(actions)
+        chat, labour = fractions[..., 0], fractions[..., 1]
+        wealth, _, next_capital, next_aggregate = look.period(capital, log_tfp, actions)
+        consumption = chat * wealth
+        effective_capital = (kappa * capital).mean(-1, keepdim=True)
+        own_labour = lam * labour
+        effective_labour = _with_own_part(own_labour, own_labour.detach(), n)
+        _, wage = _marginal_products(effective_capital / effective_labour, th.exp(log_tfp).unsqueeze(-1), alpha)
+        private_wage = lam * wage * (1.0 + private_wage_wedge(1.0 / n, alpha, own_labour / effective_labour,
+                                                              kappa * capital / effective_capital))
+        leisure = 1.0 if exp.utility == "linear" else 1.0 - labour
+        intratemporal = th.log(exp.chi * consumption / (leisure * private_wage))
+        own_next = kappa * next_capital
+        next_log_tfp = exp.rho * log_tfp.unsqueeze(-1) + exp.sigma * look.nodes  # (S, Q)
+        expected = 0.0
+        for q in range(look.nodes.shape[0]):
+            obs = look.observe(next_capital, next_log_tfp[:, q], next_aggregate)
+            next_fractions = _fractions(tomorrow(obs.reshape(-1, obs.shape[-1])).reshape(actions.shape))
+            next_own_labour = lam * next_fractions[..., 1]
+            next_labour = _with_own_part(next_own_labour, next_own_labour.detach(), n)
+            rate, next_wage = _marginal_products(next_aggregate / next_labour,
+                                                 th.exp(next_log_tfp[:, q]).unsqueeze(-1), alpha)
+            next_wealth = (1.0 - delta + kappa * rate) * next_capital + next_wage * next_own_labour
+            wedge = private_return_wedge.py_func(self.price_impact / n, alpha, next_own_labour / next_labour,
+                                                 own_next / next_aggregate)
+            expected = expected + look.weights[q] * (1.0 - delta + kappa * rate * (1.0 + wedge)) / (
+                next_fractions[..., 0] * next_wealth)
+        return th.stack([th.log(exp.beta * consumption * expected), intratemporal], dim=-1), fractions
+
+
+def euler_for(experiment: Experiment, price_impact):
+    """The households' first-order conditions in ``experiment`` with price impact ``price_impact``:
+    :class:`LabourEuler` (AR(1) economies) or :class:`ChainEuler` (Krusell-Smith economies)."""
+    return (LabourEuler if experiment.technology == "ar1" else ChainEuler)(experiment, price_impact)
 
 
 RESPONSE_ECONOMIES = 48

@@ -56,7 +56,11 @@ period's consumption from a copy of the rule taken at the start of each
 round, so that the rounds are time iteration on the household's first-order
 condition, with its private return at its own price impact (the
 ``ks-het-*`` recipes' polishing; docs/training.md: the Euler equation after
-training).
+training).  In the AR(1) economies with labour the euler margin is
+:class:`rl.lookahead.LabourEuler`'s two log errors, the Euler equation's and
+the intratemporal condition's, both squared, next period's actions from the
+round's copy; phi 1 (the open-loop household of the price-impact steady
+state, ``general``'s benchmark) unless given, never measured.
 Being free of the critic, it also polishes the deterministic actor of SAC
 (its squashed mean tanh(mu)), TD3 and DDPG (:data:`OTHER_ALGORITHMS`), and
 so does the intratemporal margin, which has no critic either. The
@@ -89,7 +93,7 @@ from econ.cli_help import ArgumentParser
 from econ.experiments import Experiment, make_experiment
 from econ.io import write_json_atomic
 from rl import core
-from rl.lookahead import ChainEuler, check_ar1, check_chain, check_euler, lookahead_for, measured_price_impact
+from rl.lookahead import check_ar1, check_chain, check_euler, euler_for, lookahead_for, measured_price_impact
 from rl.polish_settings import (BURN_IN, MARGINS, MEASURED, OTHER_ALGORITHMS, check_algorithm, check_price_impact,
                                 off_policy_refusal)
 from rl.provenance import code_version, machine
@@ -261,7 +265,7 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     fixed_point = checks.closed("fixed_point", fixed_point, 0.0, 1.0)
     if fixed_point and margin != "intratemporal":
         raise ValueError(f"fixed_point applies to the intratemporal margin only, got margin {margin!r}")
-    price_impact = check_price_impact(price_impact, margin)
+    price_impact = check_price_impact(price_impact, margin, experiment.technology)
     if balanced and margin != "euler":
         raise ValueError(f"balanced applies to the euler margin only, got margin {margin!r}")
     rng = np.random.default_rng(seed)
@@ -296,7 +300,7 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
             phi = price_impact if price_impact != MEASURED else measured_price_impact(
                 experiment, lambda obs: _mean_actions(tomorrow, th.as_tensor(obs, dtype=th.float64)).numpy(),
                 seed=seed * 1000 + r)
-            euler = ChainEuler(experiment, phi)
+            euler = euler_for(experiment, phi)
         batches = []
         for weight, states in weighted:
             capital, log_tfp = th.as_tensor(states.capital), th.as_tensor(states.log_tfp)
@@ -352,7 +356,8 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
                               float(states.capital.mean()))
         records.append(record)
         what = {"lookahead": "mean |slope of the lookahead in the own action|",
-                "euler": "mean |log Euler error|"}.get(margin, "mean |utility slope along labour at fixed saving|")
+                "euler": "mean |log Euler error|" if experiment.technology != "ar1" else
+                         "mean |log Euler and intratemporal errors|"}.get(margin, "mean |utility slope along labour at fixed saving|")
         near = (f"; at the fixed point {record.fixed_point_before:.6e} -> {record.fixed_point_after:.6e}"
                 if fixed_point else "")
         if phi is not None:
@@ -437,7 +442,7 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
     if carry:  # likewise
         settings["carry"] = True
     if margin == "euler":  # recorded for the margin it belongs to
-        settings["price_impact"] = check_price_impact(price_impact, margin)
+        settings["price_impact"] = check_price_impact(price_impact, margin, experiment.technology)
         if balanced:
             settings["balanced"] = True
     else:
@@ -493,7 +498,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--price-impact", default=None,
                         help="euler margin: phi, the weight of the household's own effect on next period's prices "
                              "in its private return, 'measured' each round under the rule (default) or a number in "
-                             "[0, 1] (1 the open-loop household)")
+                             "[0, 1] (1 the open-loop household; the AR(1) economies' default, never measured)")
     parser.add_argument("--balanced", action="store_true",
                         help="euler margin: each kappa type x employment group's mean squared error, averaged over "
                              "the groups (default: off, the mean over every household)")

@@ -10,21 +10,30 @@ from econ import checks
 
 MARGINS = ("intratemporal", "lookahead", "euler")
 """What polishing climbs: the period utility along labour at unchanged own saving (no critic), the whole
-one-step lookahead through the critic, or (Krusell-Smith economies) the Euler equation with next period's
-consumption from the rule itself (no critic)."""
+one-step lookahead through the critic, or the Euler equation with next period's consumption from the rule itself
+(no critic; in the AR(1) economies with the intratemporal condition beside it)."""
 
 
 MEASURED = "measured"
 """``price_impact`` of the euler margin measured each round under the rule (the default)."""
 
 
-def check_price_impact(price_impact, margin: str):
-    """The euler margin's ``price_impact`` checked (:data:`MEASURED` for None, or a number in [0, 1]); the other
-    margins take none.  A one-line error otherwise."""
+def check_price_impact(price_impact, margin: str, technology=None):
+    """The euler margin's ``price_impact`` checked (:data:`MEASURED` for None, or a number in [0, 1]; in an economy
+    of ``technology`` ``"ar1"`` 1 for None, the open-loop household of the price-impact steady state, and not
+    :data:`MEASURED`, which is measured in the Krusell-Smith economies only); the other margins take none.  A
+    one-line error otherwise."""
     if margin != "euler":
         if price_impact is not None:
             raise ValueError(f"price_impact applies to the euler margin only, got margin {margin!r}")
         return None
+    if technology == "ar1":
+        if price_impact is None:
+            return 1.0
+        if price_impact == MEASURED:
+            raise ValueError(f"price_impact {MEASURED!r} is measured in the Krusell-Smith economies only; an AR(1) "
+                             f"economy's euler margin takes a number in [0, 1] (default 1, the open-loop household "
+                             f"of its benchmark, the price-impact steady state)")
     if price_impact is None or price_impact == MEASURED:
         return MEASURED
     if isinstance(price_impact, str):
