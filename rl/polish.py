@@ -94,8 +94,8 @@ from econ.experiments import Experiment, make_experiment
 from econ.io import write_json_atomic
 from rl import core
 from rl.lookahead import check_ar1, check_chain, check_euler, euler_for, lookahead_for, measured_price_impact
-from rl.polish_settings import (BURN_IN, MARGINS, MEASURED, OTHER_ALGORITHMS, check_algorithm, check_price_impact,
-                                off_policy_refusal)
+from rl.polish_settings import (BURN_IN, FIXED_POINT_MARGINS, MARGINS, MEASURED, OTHER_ALGORITHMS, check_algorithm,
+                                check_price_impact, off_policy_refusal)
 from rl.provenance import code_version, machine
 
 class PolishRecord(NamedTuple):
@@ -113,8 +113,9 @@ class PolishRecord(NamedTuple):
     """Mean |change| of the mean actions on the round's states, in action units ([-1, 1])."""
     max_action_change: float
     fixed_point_before: Optional[float] = None
-    """With ``fixed_point`` > 0: the mean |slope| on the deterministic economy's states (sigma = 0, after the
-    burn-in: the neighbourhood of the policy's fixed point), before and after the round's steps."""
+    """With ``fixed_point`` > 0: the margin's measure (as ``objective_before``) on the deterministic economy's
+    states (sigma = 0, after the burn-in: the neighbourhood of the policy's fixed point), before and after the
+    round's steps."""
     fixed_point_after: Optional[float] = None
     price_impact: Optional[list] = None
     """``euler``: the phi per kappa type (sorted) of the round's private return, measured or given."""
@@ -232,11 +233,12 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     state, which keeps the saving rule where training left it (the steady
     state amplifies a small drift in it; the direction d keeps k' only to
     first order, at each state separately).  ``fixed_point`` (in [0, 1];
-    ``intratemporal`` only): each round also simulates one economy with
+    the AR(1) economies' ``intratemporal`` and ``euler`` margins): each round also simulates one economy with
     sigma = 0 (log A = 0) for the same ``burn_in + periods`` periods, whose
     kept states lie at the policy's deterministic fixed point or converge to
     it, and the loss is ``1 - fixed_point`` times the stochastic states' plus
-    ``fixed_point`` times these states' (the anchor in each), so the margin
+    ``fixed_point`` times these states' (the anchor in each; the euler margin's next periods there without
+    shocks), so the margin
     is also finished where the fixed point's residuals are judged; 0 (the
     default) leaves polishing as without it, bit for bit.  ``"euler"`` (Krusell-Smith economies): the mean
     squared log Euler error of :class:`rl.lookahead.ChainEuler`, next period's consumption from a copy of the
@@ -263,8 +265,9 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     learning_rate = checks.positive("learning_rate", learning_rate)
     anchor = checks.non_negative("anchor", anchor)
     fixed_point = checks.closed("fixed_point", fixed_point, 0.0, 1.0)
-    if fixed_point and margin != "intratemporal":
-        raise ValueError(f"fixed_point applies to the intratemporal margin only, got margin {margin!r}")
+    if fixed_point and (margin not in FIXED_POINT_MARGINS or experiment.technology != "ar1"):
+        raise ValueError(f"fixed_point applies to the {' and '.join(FIXED_POINT_MARGINS)} margins of the AR(1) "
+                         f"economies only, got margin {margin!r} in {experiment.name!r}")
     price_impact = check_price_impact(price_impact, margin, experiment.technology)
     if balanced and margin != "euler":
         raise ValueError(f"balanced applies to the euler margin only, got margin {margin!r}")
@@ -289,9 +292,9 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
         states, end = policy_states(experiment, policy, n_economies, periods, 0 if ending is not None else burn_in,
                                     rng, start=ending)
         ending = end if carry else None
-        weighted = [(1.0 - fixed_point, states)]
+        weighted = [(1.0 - fixed_point, states, experiment)]
         if fixed_point:
-            weighted.append((fixed_point, policy_states(still, policy, 1, periods, burn_in, still_rng)[0]))
+            weighted.append((fixed_point, policy_states(still, policy, 1, periods, burn_in, still_rng)[0], still))
         phi = None
         if margin == "euler":  # next period's rule: the policy as the round begins
             tomorrow = _double_copy(policy)
@@ -300,9 +303,8 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
             phi = price_impact if price_impact != MEASURED else measured_price_impact(
                 experiment, lambda obs: _mean_actions(tomorrow, th.as_tensor(obs, dtype=th.float64)).numpy(),
                 seed=seed * 1000 + r)
-            euler = euler_for(experiment, phi)
         batches = []
-        for weight, states in weighted:
+        for weight, states, economy in weighted:
             capital, log_tfp = th.as_tensor(states.capital), th.as_tensor(states.log_tfp)
             flat = lookahead.observations(states).reshape(capital.numel(), -1)
             shape = capital.shape + (-1,)
@@ -310,8 +312,8 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
                 start = _mean_actions(policy, flat)
                 saving = (lookahead.period(capital, log_tfp, _mean_actions(reference, flat).reshape(shape))[2]
                           if margin == "intratemporal" else None)
-            objective = (lookahead.on(states) if margin != "euler" else
-                         euler.on(states, lambda obs, rule=tomorrow: _mean_actions(rule, obs)))
+            objective = (lookahead.on(states) if margin != "euler" else  # next periods in the batch's economy
+                         euler_for(economy, phi).on(states, lambda obs, rule=tomorrow: _mean_actions(rule, obs)))
             groups = _type_employment_groups(experiment, states) if balanced else None
             batches.append((weight, capital, log_tfp, flat, shape, saving, groups, objective, start))
 
@@ -494,7 +496,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=None, help="seed of the simulated states (default: the run's)")
     parser.add_argument("--fixed-point", type=float, default=0.0,
                         help="weight in [0, 1] of the deterministic economy's states (sigma = 0, the neighbourhood "
-                             "of the policy's fixed point) in the loss, intratemporal margin (default: 0)")
+                             "of the policy's fixed point) in the loss, the AR(1) economies' intratemporal and euler "
+                             "margins (default: 0)")
     parser.add_argument("--price-impact", default=None,
                         help="euler margin: phi, the weight of the household's own effect on next period's prices "
                              "in its private return, 'measured' each round under the rule (default) or a number in "

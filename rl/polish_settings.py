@@ -45,6 +45,9 @@ BURN_IN = 100
 """Periods each round simulates from the environment's initial states before the states it keeps (the default;
 with ``carry`` the first round only)."""
 
+FIXED_POINT_MARGINS = ("intratemporal", "euler")
+"""The margins whose loss can weight the deterministic economy's states (``fixed_point``; AR(1) economies)."""
+
 OTHER_ALGORITHMS = ("intratemporal", "euler")
 """The margins that polish SAC's, TD3's and DDPG's deterministic actor as well as PPO's mean (neither needs a
 critic; the lookahead margin needs PPO's state-value critic)."""
@@ -77,7 +80,7 @@ POLISH_KEYS = ("rounds", "steps", "learning_rate", "anchor")
 def check_setting(algo: str, value) -> None:
     """``polish``: PPO's (SAC's, TD3's and DDPG's with :data:`OTHER_ALGORITHMS`' margins), a mapping of
     :data:`POLISH_KEYS` (and optionally ``margin``, one of :data:`MARGINS`, ``fixed_point`` in [0, 1], the
-    intratemporal margin's, ``price_impact``, ``measured`` or a number in [0, 1], and ``balanced``, true or
+    intratemporal and euler margins', ``price_impact``, ``measured`` or a number in [0, 1], and ``balanced``, true or
     false, the euler margin's, ``periods`` and ``burn_in``, the periods kept per economy and round and those
     simulated before them, and ``carry``, true or false, the rounds' economies continued from round to round):
     ``rounds``, ``steps`` (and ``periods``) positive integers, ``burn_in`` a non-negative one,
@@ -102,8 +105,9 @@ def check_setting(algo: str, value) -> None:
         check_algorithm(algo, margin)
     except ValueError as err:
         raise ValueError(f"polish: {err}") from None
-    if checks.closed("polish fixed_point", value.get("fixed_point", 0.0), 0.0, 1.0) and margin != "intratemporal":
-        raise ValueError(f"polish fixed_point applies to the intratemporal margin only, got margin {margin!r}")
+    if checks.closed("polish fixed_point", value.get("fixed_point", 0.0), 0.0, 1.0) and margin not in FIXED_POINT_MARGINS:
+        raise ValueError(f"polish fixed_point applies to the {' and '.join(FIXED_POINT_MARGINS)} margins only, got "
+                         f"margin {margin!r}")
     try:
         check_price_impact(value.get("price_impact"), margin)
     except ValueError as err:

@@ -111,3 +111,14 @@ def test_the_euler_margin_polishes_an_ar1_economy_and_refuses_what_it_cannot_do(
         ChainEuler(exp)
     with pytest.raises(ValueError, match="price_impact must be one finite number"):
         LabourEuler(exp, price_impact=np.nan)
+
+
+def test_the_euler_margin_can_weight_the_fixed_points_neighbourhood():
+    """With ``fixed_point`` 0.5 the deterministic economy's states (next periods without shocks) enter the loss
+    beside the stochastic ones, and their errors fall round by round as the stochastic states' do."""
+    exp = _general()
+    model = build_model("sac", hyperparameters("sac", "tuned", exp.beta, extra={}), exp, seed=0)
+    records = polish(model, exp, margin="euler", rounds=3, steps=60, learning_rate=1e-3, n_economies=2, periods=20,
+                     burn_in=10, seed=0, fixed_point=0.5, log=lambda message: None)
+    assert all(r.fixed_point_after < r.fixed_point_before for r in records)
+    assert records[-1].fixed_point_before < records[0].fixed_point_before

@@ -338,8 +338,11 @@ def test_polishing_refuses_what_it_cannot_do():
         polish(_small_model(exp), exp, anchor=-1.0)
     with pytest.raises(ValueError, match=r"fixed_point must lie in \[0.0, 1.0\]"):
         polish(_small_model(exp), exp, fixed_point=1.5)
-    with pytest.raises(ValueError, match="fixed_point applies to the intratemporal margin only"):
+    with pytest.raises(ValueError, match="fixed_point applies to the intratemporal and euler margins of the AR"):
         polish(_small_model(exp), exp, margin="lookahead", fixed_point=0.5)
+    ks = make_experiment("ks-het-marked")
+    with pytest.raises(ValueError, match="fixed_point applies to the intratemporal and euler margins of the AR"):
+        polish(_small_model(ks), ks, margin="euler", fixed_point=0.5)
     setting = {"rounds": 2, "steps": 3, "learning_rate": 1e-5, "anchor": 100.0}
     check_polish("ppo", setting)
     for algo in ("sac", "td3", "ddpg"):  # their deterministic actor: the margins without a critic
