@@ -221,6 +221,25 @@ POLISH = dict(rounds=3, steps=60, learning_rate=1e-3, n_economies=2, periods=20,
               log=lambda message: None)
 
 
+def _labour_measure(exp, model):
+    """A function of no argument giving, on states the model's policy visits now, the mean |slope| along labour at
+    unchanged saving and next capital (B, N) under the policy's deterministic actions as they are when it is
+    called (double precision)."""
+    states, _ = policy_states(exp, model.policy, 2, 20, 10, np.random.default_rng(5))
+    lookahead = Lookahead(exp, value=lambda obs: obs.sum(-1))
+    cap, z = th.tensor(states.capital), th.tensor(states.log_tfp)
+    obs = lookahead.observe(cap, z, (lookahead.kappa * cap).mean(-1, keepdim=True).expand_as(cap))
+
+    def measured():
+        with th.no_grad():
+            actions = _mean_actions(_double_copy(model.policy), obs.reshape(-1, obs.shape[-1]))
+        actions = actions.reshape(cap.shape + (2,))
+        _, slope = lookahead.fixed_saving_slope(cap, z, actions)
+        return float(slope.abs().mean()), lookahead.period(cap, z, actions)[2]
+
+    return measured
+
+
 def test_polishing_moves_labour_to_the_intratemporal_condition_and_keeps_the_saving_rule():
     """From an untrained actor (one per kappa type, as the recipe): on states the original policy visits, the
     mean |slope| along labour at unchanged saving falls at least fourfold, next capital stays within 1 percent
@@ -234,19 +253,7 @@ def test_polishing_moves_labour_to_the_intratemporal_condition_and_keeps_the_sav
     exp = _general()
     model = _small_model(exp)
     before = {name: p.detach().clone() for name, p in model.policy.state_dict().items()}
-    states, _ = policy_states(exp, model.policy, 2, 20, 10, np.random.default_rng(5))
-    capital, log_tfp = states.capital, states.log_tfp
-    lookahead = Lookahead(exp, value=lambda obs: obs.sum(-1))
-    cap, z = th.tensor(capital), th.tensor(log_tfp)
-    obs = lookahead.observe(cap, z, (lookahead.kappa * cap).mean(-1, keepdim=True).expand_as(cap))
-
-    def measured():
-        with th.no_grad():
-            actions = model.policy.get_distribution(obs.reshape(-1, obs.shape[-1]).float()).distribution.mean
-        actions = actions.double().reshape(cap.shape + (2,))
-        _, slope = lookahead.fixed_saving_slope(cap, z, actions)
-        return float(slope.abs().mean()), lookahead.period(cap, z, actions)[2]
-
+    measured = _labour_measure(exp, model)
     slope_before, saving_before = measured()
     records = polish(model, exp, **POLISH)
     slope_after, saving_after = measured()
@@ -266,18 +273,7 @@ def test_the_off_policy_actor_is_polished_along_labour_too(algo):
     exp = _general()
     model = build_model(algo, hyperparameters(algo, "tuned", exp.beta), exp, seed=0)
     before = {name: p.detach().clone() for name, p in model.policy.state_dict().items()}
-    states, _ = policy_states(exp, model.policy, 2, 20, 10, np.random.default_rng(5))
-    lookahead = Lookahead(exp, value=lambda obs: obs.sum(-1))
-    cap, z = th.tensor(states.capital), th.tensor(states.log_tfp)
-    obs = lookahead.observe(cap, z, (lookahead.kappa * cap).mean(-1, keepdim=True).expand_as(cap))
-
-    def measured():
-        with th.no_grad():
-            actions = _mean_actions(_double_copy(model.policy), obs.reshape(-1, obs.shape[-1]))
-        actions = actions.reshape(cap.shape + (2,))
-        _, slope = lookahead.fixed_saving_slope(cap, z, actions)
-        return float(slope.abs().mean()), lookahead.period(cap, z, actions)[2]
-
+    measured = _labour_measure(exp, model)
     slope_before, saving_before = measured()
     polish(model, exp, **POLISH)
     slope_after, saving_after = measured()
