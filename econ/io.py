@@ -38,6 +38,11 @@ def write_text_atomic(path, text: str) -> Path:
     return _atomic(path, lambda h: h.write(text), "w")
 
 
+def write_bytes_atomic(path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
+    return _atomic(path, lambda h: h.write(data), "wb")
+
+
 def write_csv_atomic(path, rows, columns) -> Path:
     """Write dict ``rows`` as CSV with the header ``columns`` (None as an empty cell), atomically."""
     buffer = io.StringIO()

@@ -78,6 +78,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import hashlib
 import json
 import os
 import shutil
@@ -91,8 +92,8 @@ import torch as th
 from econ import checks
 from econ.cli_help import ArgumentParser
 from econ.experiments import Experiment, make_experiment
-from econ.io import write_json_atomic
-from rl import core
+from econ.io import exclusive_lock, write_json_atomic
+from rl import core, polish_checkpoint
 from rl.lookahead import check_ar1, check_chain, check_euler, euler_for, lookahead_for, measured_price_impact
 from rl.polish_settings import (BURN_IN, FIXED_POINT_MARGINS, MARGINS, MEASURED, OTHER_ALGORITHMS, check_algorithm,
                                 check_price_impact, off_policy_refusal)
@@ -214,7 +215,7 @@ def policy_states(experiment: Experiment, policy, n_economies: int, periods: int
 def polish(model, experiment: Experiment, *, margin: str = "intratemporal", rounds: int = 10, steps: int = 200,
            learning_rate: float = 1e-5, anchor: float = 100.0, n_economies: int = 8, periods: int = 200,
            burn_in: int = BURN_IN, seed: int = 0, fixed_point: float = 0.0, price_impact=None,
-           balanced: bool = False, carry: bool = False, log=print) -> list:
+           balanced: bool = False, carry: bool = False, checkpoint=None, log=print) -> list:
     """Polish ``model``'s actor in place (see the module docstring); returns a :class:`PolishRecord` per round.
 
     Each round simulates ``n_economies`` economies for ``burn_in + periods``
@@ -253,7 +254,9 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     burn-in only before the first round), so that the rounds' states follow one path of the rule as it is
     polished, through the distribution it moves to, instead of starting afresh from the initial states (off:
     afresh each round).  The weights are optimised in double precision and written back to the model's float32
-    parameters at the end.
+    parameters at the end.  ``checkpoint``: a directory where the state after each complete round is written
+    (:mod:`rl.polish_checkpoint`); if it holds one of the same settings and model (``rounds`` aside), polishing
+    continues from it, to the weights the whole polishing gives, and the records returned include its rounds.
     """
     check_polishable(experiment, margin)
     if getattr(model.policy, "actor", None) is not None and margin not in OTHER_ALGORITHMS:
@@ -288,7 +291,17 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     optimiser = th.optim.Adam(actor, lr=learning_rate)
     records = []
     ending = None  # with carry, where the previous round's economies ended
-    for r in range(rounds):
+    settings = {"margin": margin, "rounds": rounds, "steps": steps, "learning_rate": learning_rate, "anchor": anchor,
+                "n_economies": n_economies, "periods": periods, "burn_in": burn_in, "seed": seed,
+                "fixed_point": fixed_point, "price_impact": price_impact, "balanced": balanced, "carry": carry,
+                "model": hashlib.sha256(b"".join(t.detach().cpu().numpy().tobytes()
+                                                 for t in original.state_dict().values())).hexdigest()}
+    resumed = None if checkpoint is None else polish_checkpoint.load(checkpoint, settings)
+    if resumed is not None:
+        polish_checkpoint.restore(resumed, policy, optimiser, (rng, still_rng))
+        records, ending = [PolishRecord(**r) for r in resumed["records"]], resumed["ending"]
+        log(f"polishing resumed after round {len(records)} ({Path(checkpoint) / polish_checkpoint.FILE})")
+    for r in range(len(records), rounds):
         states, end = policy_states(experiment, policy, n_economies, periods, 0 if ending is not None else burn_in,
                                     rng, start=ending)
         ending = end if carry else None
@@ -367,6 +380,9 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
         log(f"polish round {r + 1}/{rounds}: {what} {record.objective_before:.6e} -> {record.objective_after:.6e}, "
             f"mean |action change| {record.mean_action_change:.2e} (max {record.max_action_change:.2e}){near}; "
             f"mean capital {record.mean_capital:.3f}")
+        if checkpoint is not None:
+            polish_checkpoint.save(checkpoint, settings=settings, policy=policy, optimiser=optimiser,
+                                   generators=(rng, still_rng), ending=ending, records=records)
     with th.no_grad():
         for target, source in zip(original.parameters(), policy.parameters()):
             target.copy_(source.to(target.dtype))
@@ -388,7 +404,7 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
                anchor: Optional[float] = None, margin: str = "intratemporal", periods: int = 200,
                burn_in: int = BURN_IN, seed: Optional[int] = None, unpolished: bool = False,
                fixed_point: float = 0.0, price_impact=None, balanced: bool = False, carry: bool = False,
-               log=print) -> list:
+               resume: bool = False, log=print) -> list:
     """Polish the finished run ``run`` (PPO; SAC, TD3 or DDPG on the euler or intratemporal margin) into the new
     directory ``out`` (``python -m rl.polish``).
 
@@ -403,7 +419,12 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
     polished model already had, and the run's :data:`TRAINING_RECORDS`;
     everything is checked before anything is written, an existing ``out``
     is refused (one writer per directory), and the files are written into a
-    hidden sibling directory that is renamed to ``out`` at the end.
+    hidden sibling directory that is renamed to ``out`` at the end.  Each
+    complete round's state is kept in another hidden sibling, ``.OUT.polishing``
+    (:mod:`rl.polish_checkpoint`), removed at the end: an interrupted polishing
+    is refused until ``resume`` continues it from there (the same settings,
+    ``rounds`` may grow) or the directory is deleted; ``resume`` with none
+    starts afresh.
     ``seed`` defaults to the run's own; ``anchor`` (the intratemporal
     margin's, 100 when None) is refused with another margin and recorded
     only with its own.  Returns the records.
@@ -425,6 +446,10 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
         raise ValueError(f"{run}: no summary.json, the run has not finished")
     if out.exists():
         raise FileExistsError(f"{out} exists; polishing writes a new directory (one writer per directory)")
+    progress = out.parent / f".{out.name}.polishing"
+    if progress.exists() and not resume:
+        raise FileExistsError(f"{progress} holds an interrupted polishing of {out}: --resume continues it, or "
+                              f"delete it to start afresh")
     experiment = make_experiment(config["experiment_name"], config.get("n_agents"), **config.get("overrides", {}))
     check_polishable(experiment, margin)
     source = run / ("model-unpolished.zip" if unpolished else "model.zip")
@@ -450,7 +475,9 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
     else:
         check_price_impact(price_impact, margin)
     began = time.perf_counter()
-    records = polish(model, experiment, log=log, **settings)
+    progress.mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(progress, ".lock", "a polishing", "wait for it to finish"):
+        records = polish(model, experiment, log=log, checkpoint=progress, **settings)
     seconds = time.perf_counter() - began
     summary = json.loads((run / "summary.json").read_text())
     earlier = [] if unpolished else summary.get("polish") or []  # a run polished in training keeps those first
@@ -473,6 +500,7 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
                                                                          **settings, "code": code_version(),
                                                                          "machine": machine()}})
     os.rename(tmp, out)  # the directory appears whole, or not at all
+    shutil.rmtree(progress)
     log(f"polished in {seconds:.1f} s; saved {out / 'model.zip'}")
     return records
 
@@ -511,6 +539,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--unpolished", action="store_true",
                         help="start from the run's model-unpolished.zip, the policy before the polishing in "
                              "training (default: its model.zip)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue an interrupted polishing of --out from its last complete round (the same "
+                             "settings; --rounds may grow) (default: off, an interrupted one is refused)")
     return parser
 
 
@@ -528,7 +559,7 @@ def main(argv=None) -> int:
         polish_run(args.run, args.out, rounds=args.rounds, steps=args.steps, learning_rate=args.learning_rate,
                    anchor=args.anchor, margin=args.margin, periods=args.periods, burn_in=args.burn_in,
                    seed=args.seed, unpolished=args.unpolished, fixed_point=args.fixed_point,
-                   price_impact=args.price_impact, balanced=args.balanced, carry=args.carry)
+                   price_impact=args.price_impact, balanced=args.balanced, carry=args.carry, resume=args.resume)
     except (ValueError, FileExistsError, FileNotFoundError) as err:
         print(f"python -m rl.polish: error: {err}")
         return 2
