@@ -233,21 +233,23 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     k'_0 the next capital the policy chose before polishing at the same
     state, which keeps the saving rule where training left it (the steady
     state amplifies a small drift in it; the direction d keeps k' only to
-    first order, at each state separately).  ``fixed_point`` (in [0, 1];
-    the AR(1) economies' ``intratemporal`` and ``euler`` margins): each round also simulates one economy with
-    sigma = 0 (log A = 0) for the same ``burn_in + periods`` periods, whose
-    kept states lie at the policy's deterministic fixed point or converge to
-    it, and the loss is ``1 - fixed_point`` times the stochastic states' plus
-    ``fixed_point`` times these states' (the anchor in each; the euler margin's next periods there without
-    shocks), so the margin
-    is also finished where the fixed point's residuals are judged; 0 (the
-    default) leaves polishing as without it, bit for bit.  ``"euler"`` (Krusell-Smith economies): the mean
-    squared log Euler error of :class:`rl.lookahead.ChainEuler`, next period's consumption from a copy of the
+    first order, at each state separately).  ``fixed_point`` (in [0, 1]; the
+    AR(1) economies' ``intratemporal`` and ``euler`` margins): each round
+    also simulates one economy with sigma = 0 (log A = 0) for the same
+    ``burn_in + periods`` periods, whose kept states lie at the policy's
+    deterministic fixed point or converge to it, and the loss is
+    ``1 - fixed_point`` times the stochastic states' plus ``fixed_point``
+    times these states' (the anchor in each; the euler margin's next periods
+    there without shocks), so the margin is also finished where the fixed
+    point's residuals are judged; 0 (the default) leaves polishing as
+    without it, bit for bit.  ``"euler"``: in the Krusell-Smith economies the mean
+    squared log Euler error of :class:`rl.lookahead.ChainEuler` (in the AR(1) economies the mean of the squared
+    log errors of :class:`rl.lookahead.LabourEuler`, both conditions), next period's consumption from a copy of the
     rule taken at the start of each round (time iteration: each round solves today's rule against the previous
     round's), the private return with ``price_impact`` phi: ``"measured"`` (the default) measures it at the
     start of each round under the rule (:func:`rl.lookahead.measured_price_impact`, the consistent conjecture
-    of the price-impact benchmark, in the agents' own economy), a number in [0, 1] holds it (1 the open-loop
-    household, 0 the price taker); the other margins take none.  ``balanced`` (euler margin):
+    of the price-impact benchmark, in the agents' own economy; the Krusell-Smith economies' default), a number
+    in [0, 1] holds it (1 the open-loop household, the AR(1) economies' default); the other margins take none.  ``balanced`` (euler margin):
     the loss is each kappa type x employment group's mean squared error averaged over the groups present, so
     that the few unemployed households of each type weigh as much as the employed (off: the mean over every
     household).  ``carry``: each round's economies continue from where the previous round's ended (the
