@@ -249,13 +249,13 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     round's), the private return with ``price_impact`` phi: ``"measured"`` (the default) measures it at the
     start of each round under the rule (:func:`rl.lookahead.measured_price_impact`, the consistent conjecture
     of the price-impact benchmark, in the agents' own economy; the Krusell-Smith economies' default), a number
-    in [0, 1] holds it (1 the open-loop household, the AR(1) economies' default); the other margins take none.  ``balanced`` (euler margin):
-    the loss is each kappa type x employment group's mean squared error averaged over the groups present, so
-    that the few unemployed households of each type weigh as much as the employed (off: the mean over every
-    household).  ``carry``: each round's economies continue from where the previous round's ended (the
-    burn-in only before the first round), so that the rounds' states follow one path of the rule as it is
-    polished, through the distribution it moves to, instead of starting afresh from the initial states (off:
-    afresh each round).  The weights are optimised in double precision and written back to the model's float32
+    in [0, 1] holds it (1 the open-loop household, the AR(1) economies' default); the other margins take
+    none. ``balanced`` (euler margin): the loss is each kappa type x employment group's mean squared error averaged
+    over the groups present, so that the few unemployed households of each type weigh as much as the employed (off:
+    the mean over every household). ``carry``: each round's economies continue from where the previous round's ended
+    (the burn-in only before the first round), so that the rounds' states follow one path of the rule as it is
+    polished, through the distribution it moves to, instead of starting afresh from the initial states (off: afresh
+    each round). The weights are optimised in double precision and written back to the model's float32
     parameters at the end.  ``checkpoint``: a directory where the state after each complete round is written
     (:mod:`rl.polish_checkpoint`); if it holds one of the same settings and model (``rounds`` aside), polishing
     continues from it, to the weights the whole polishing gives, and the records returned include its rounds.
@@ -374,7 +374,8 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
         records.append(record)
         what = {"lookahead": "mean |slope of the lookahead in the own action|",
                 "euler": "mean |log Euler error|" if experiment.technology != "ar1" else
-                         "mean |log Euler and intratemporal errors|"}.get(margin, "mean |utility slope along labour at fixed saving|")
+                         "mean |log Euler and intratemporal errors|"}.get(
+            margin, "mean |utility slope along labour at fixed saving|")
         near = (f"; at the fixed point {record.fixed_point_before:.6e} -> {record.fixed_point_after:.6e}"
                 if fixed_point else "")
         if phi is not None:

@@ -31,7 +31,8 @@ def save(directory, *, settings: dict, policy, optimiser, generators, ending, re
     state = {"settings": {k: v for k, v in settings.items() if k != RESUMABLE},
              "policy": policy.state_dict(), "optimiser": optimiser.state_dict(),
              "generators": [g.bit_generator.state for g in generators],
-             "ending": None if ending is None else {k: th.as_tensor(np.asarray(v)) for k, v in ending._asdict().items()},
+             "ending": None if ending is None else {k: th.as_tensor(np.asarray(v))
+                                                    for k, v in ending._asdict().items()},
              "records": [r._asdict() for r in records]}
     buffer = io.BytesIO()
     th.save(state, buffer)

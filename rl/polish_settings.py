@@ -105,7 +105,8 @@ def check_setting(algo: str, value) -> None:
         check_algorithm(algo, margin)
     except ValueError as err:
         raise ValueError(f"polish: {err}") from None
-    if checks.closed("polish fixed_point", value.get("fixed_point", 0.0), 0.0, 1.0) and margin not in FIXED_POINT_MARGINS:
+    fixed_point = checks.closed("polish fixed_point", value.get("fixed_point", 0.0), 0.0, 1.0)
+    if fixed_point and margin not in FIXED_POINT_MARGINS:
         raise ValueError(f"polish fixed_point applies to the {' and '.join(FIXED_POINT_MARGINS)} margins only, got "
                          f"margin {margin!r}")
     try:
