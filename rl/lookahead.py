@@ -119,23 +119,28 @@ class Lookahead:
         (B, N, 2), ``capital`` (B, N) and ``log_tfp`` (B,).  Each household's quantities depend on its own action
         only: the others' enter detached, so today's prices move with its own labour (its price impact) and
         next period's effective capital with its own saving."""
-        exp = self.exp
-        n = exp.num_agents
-        alpha = exp.alpha
         chat_labour = self.fractions(actions)
         chat, labour = chat_labour[..., 0], chat_labour[..., 1]
         effective_capital = (self.kappa * capital).mean(-1, keepdim=True)  # (B, 1), set before today's actions
-        own_labour = self.lam * labour
-        effective_labour = _with_own_part(own_labour, own_labour.detach(), n)  # (B, N)
-        tfp = th.exp(log_tfp).unsqueeze(-1)
-        ratio = effective_capital / effective_labour
-        mpk, mpl = _marginal_products(ratio, tfp, alpha)
-        wealth = (1.0 - exp.delta) * capital + self.kappa * mpk * capital + self.lam * mpl * labour
+        wealth = self.market(capital, effective_capital, labour, log_tfp)[0]
         consumption = chat * wealth
         next_capital = th.clamp(wealth - consumption, min=CAPITAL_FLOOR)
         own_next = self.kappa * next_capital
-        next_aggregate = _with_own_part(own_next, own_next.detach(), n)
+        next_aggregate = _with_own_part(own_next, own_next.detach(), self.exp.num_agents)
         return wealth, self.utility(consumption, labour), next_capital, next_aggregate
+
+    def market(self, capital: th.Tensor, effective_capital: th.Tensor, labour: th.Tensor, log_tfp: th.Tensor
+               ) -> tuple:
+        """(wealth, MPK, MPL, effective labour L) of every household, each (B, N), with own ``capital`` and
+        ``labour`` (B, N), ``effective_capital`` K (B, 1) or each household's view of it (B, N), and ``log_tfp``
+        (B,): L is the mean of lambda_j l_j with the household's own part live and the others' detached, so the
+        prices move with its own labour (its price impact); wealth = (1 - delta) k + kappa MPK k + lambda MPL l."""
+        own_labour = self.lam * labour
+        effective_labour = _with_own_part(own_labour, own_labour.detach(), self.exp.num_agents)
+        mpk, mpl = _marginal_products(effective_capital / effective_labour, th.exp(log_tfp).unsqueeze(-1),
+                                      self.exp.alpha)
+        wealth = (1.0 - self.exp.delta) * capital + self.kappa * mpk * capital + self.lam * mpl * labour
+        return wealth, mpk, mpl, effective_labour
 
     def __call__(self, capital: th.Tensor, log_tfp: th.Tensor, actions: th.Tensor) -> tuple:
         """(J (B, N), u (B, N), next capital (B, N)) at ``actions`` (B, N, 2) (:meth:`period`, then the critic at
@@ -429,13 +434,11 @@ class LabourEuler:
         kappa, lam = look.kappa, look.lam
         fractions = _fractions(actions)
         chat, labour = fractions[..., 0], fractions[..., 1]
-        wealth, _, next_capital, next_aggregate = look.period(capital, log_tfp, actions)
-        consumption = chat * wealth
+        _, _, next_capital, next_aggregate = look.period(capital, log_tfp, actions)
         effective_capital = (kappa * capital).mean(-1, keepdim=True)
-        own_labour = lam * labour
-        effective_labour = _with_own_part(own_labour, own_labour.detach(), n)
-        _, wage = _marginal_products(effective_capital / effective_labour, th.exp(log_tfp).unsqueeze(-1), alpha)
-        private_wage = lam * wage * (1.0 + private_wage_wedge(1.0 / n, alpha, own_labour / effective_labour,
+        wealth, _, wage, effective_labour = look.market(capital, effective_capital, labour, log_tfp)
+        consumption = chat * wealth
+        private_wage = lam * wage * (1.0 + private_wage_wedge(1.0 / n, alpha, lam * labour / effective_labour,
                                                               kappa * capital / effective_capital))
         leisure = 1.0 if exp.utility == "linear" else 1.0 - labour
         intratemporal = th.log(exp.chi * consumption / (leisure * private_wage))
@@ -445,13 +448,11 @@ class LabourEuler:
         for q in range(look.nodes.shape[0]):
             obs = look.observe(next_capital, next_log_tfp[:, q], next_aggregate)
             next_fractions = _fractions(tomorrow(obs.reshape(-1, obs.shape[-1])).reshape(actions.shape))
-            next_own_labour = lam * next_fractions[..., 1]
-            next_labour = _with_own_part(next_own_labour, next_own_labour.detach(), n)
-            rate, next_wage = _marginal_products(next_aggregate / next_labour,
-                                                 th.exp(next_log_tfp[:, q]).unsqueeze(-1), alpha)
-            next_wealth = (1.0 - delta + kappa * rate) * next_capital + next_wage * next_own_labour
-            wedge = private_return_wedge.py_func(self.price_impact / n, alpha, next_own_labour / next_labour,
-                                                 own_next / next_aggregate)
+            next_labour = next_fractions[..., 1]
+            next_wealth, rate, _, next_effective_labour = look.market(next_capital, next_aggregate, next_labour,
+                                                                      next_log_tfp[:, q])
+            own_share = lam * next_labour / next_effective_labour
+            wedge = private_return_wedge.py_func(self.price_impact / n, alpha, own_share, own_next / next_aggregate)
             expected = expected + look.weights[q] * (1.0 - delta + kappa * rate * (1.0 + wedge)) / (
                 next_fractions[..., 0] * next_wealth)
         return th.stack([th.log(exp.beta * consumption * expected), intratemporal], dim=-1), fractions
