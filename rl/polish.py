@@ -450,7 +450,7 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
     if out.exists():
         raise FileExistsError(f"{out} exists; polishing writes a new directory (one writer per directory)")
     progress = out.parent / f".{out.name}.polishing"
-    if progress.exists() and not resume:
+    if (progress / polish_checkpoint.FILE).exists() and not resume:  # a round was kept: an interrupted one
         raise FileExistsError(f"{progress} holds an interrupted polishing of {out}: --resume continues it, or "
                               f"delete it to start afresh")
     experiment = make_experiment(config["experiment_name"], config.get("n_agents"), **config.get("overrides", {}))
