@@ -69,6 +69,12 @@ def _versions() -> dict:
 RUN_OUTPUTS = ("checkpoints", "tb", "returns.csv", "evaluations.csv", "summary.json", "model.zip")
 """What a run writes besides config.json: removed when a run starts from the beginning."""
 
+POLISHING_OUTPUTS = ("trained.json", "model-unpolished.zip", "polishing")
+"""What a run with a ``polish`` setting writes when its training ends, before polishing: the training's summary, the
+policy before the polishing, and the polishing's state after each complete round (:mod:`rl.polish_checkpoint`;
+removed when the run ends).  ``--resume`` continues an interrupted polishing from them; removed when a run starts
+from the beginning or resumes its training from a checkpoint (they come after it)."""
+
 LOCK_NAME = ".lock"
 """The lock file of a run directory (one writer at a time, :func:`run_lock`)."""
 
@@ -309,6 +315,12 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
     algo, timesteps, seed = c.algo, int(c.timesteps), c.seed
     checkpoints = out / "checkpoints"
     start_from = _plan(out, identity, timesteps, resume, overwrite)  # again, now that no one else writes
+    trained = _trained(out, identity, timesteps) if resume and hyper.get("polish") is not None else None
+    if trained is not None:  # the training ended; its polishing did not
+        write_json_atomic(out / "config.json", {**record, "sittings": _sittings(out, record, timesteps)})
+        return _polish_locked(c, out, exp, hyper, trained)
+    for name in POLISHING_OUTPUTS:  # they come after any checkpoint resumed from
+        _remove(out / name)
     if start_from is None:
         if resume:
             print(f"resume: no complete checkpoint in {checkpoints}: starting from the beginning")
@@ -418,19 +430,6 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
     averaged = averaging.count if averaging is not None and (averaging.applied or averaging.apply(model)) else 0
     if averaged:
         print(f"model.zip holds the policy averaged over the last {averaged} rollouts")
-    polished, polish_seconds = [], None
-    if hyper.get("polish") is not None:  # after the averaging: it polishes the policy model.zip would hold
-        tmp = out / ".model-unpolished.tmp.zip"  # kept, so that other polishing settings need no retraining
-        model.save(tmp)
-        os.replace(tmp, out / "model-unpolished.zip")
-        began = time.perf_counter()
-        polished = [record._asdict() for record in polish(model, exp, seed=seed, **hyper["polish"])]
-        polish_seconds = time.perf_counter() - began
-        seconds += polish_seconds
-        print(f"polished in {polish_seconds:.1f} s")
-    tmp = out / ".model.tmp.zip"
-    model.save(tmp)
-    os.replace(tmp, out / "model.zip")
     summary = {
         "timesteps": int(model.num_timesteps),
         "wall_clock_seconds": seconds,
@@ -440,14 +439,65 @@ def _train_locked(c, out, exp, hyper, record, identity, resume, overwrite, progr
         "target_reached": evaluator.reached if evaluator is not None else None,
         "critic_explained_variance": critic_explained_variance(model),
         "averaged_rollouts": averaged,  # model.zip is the mean of this many rollouts' weights (policy_averaging)
-        "polish": polished,  # one record per polishing round (rl.polish), none without the setting
-        "polish_seconds": polish_seconds,  # of the wall-clock above
+        "polish": [],  # one record per polishing round (rl.polish), none without the setting
+        "polish_seconds": None,  # of the wall-clock above
     }
+    if hyper.get("polish") is not None:  # after the averaging: it polishes the policy model.zip would hold
+        tmp = out / ".model-unpolished.tmp.zip"  # kept, so that other polishing settings need no retraining
+        model.save(tmp)
+        os.replace(tmp, out / "model-unpolished.zip")
+        write_json_atomic(out / "trained.json", {"identity": identity, "budget": timesteps, "summary": summary})
+        return _polish_locked(c, out, exp, hyper, summary, model)
+    return _finish(out, model, summary)
+
+
+def _trained(out: Path, identity: dict, timesteps: int) -> Optional[dict]:
+    """The summary of the training that ``out`` finished before its polishing (``trained.json``), or None when it
+    holds none of this run (``identity``) and budget, or no ``model-unpolished.zip`` beside it."""
+    path = out / "trained.json"
+    if not path.is_file() or not (out / "model-unpolished.zip").is_file():
+        return None
+    try:
+        stored = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None  # not written whole: the training's checkpoints are the way back
+    if stored.get("identity") != identity or stored.get("budget") != timesteps:
+        return None
+    return stored["summary"]
+
+
+def _polish_locked(c, out: Path, exp, hyper: dict, summary: dict, model=None) -> dict:
+    """Polish the run's trained policy (``model``, or when None its ``model-unpolished.zip``: the polishing resumed)
+    with the ``polish`` setting, each complete round kept in ``out``/polishing, and finish the run."""
+    from rl.loading import load_model  # here: rl.loading imports rl.recipes, which imports rl.polish
+
+    if model is None:
+        print(f"resume: the training ended ({summary['timesteps']} timesteps); polishing its model-unpolished.zip")
+        model = load_model(out / "model-unpolished.zip", exp)
+    progress = out / "polishing"
+    progress.mkdir(exist_ok=True)
+    began = time.perf_counter()
+    records = polish(model, exp, seed=c.seed, checkpoint=progress, **hyper["polish"])
+    polish_seconds = time.perf_counter() - began  # this sitting's: a resumed polishing counts from its resume
+    print(f"polished in {polish_seconds:.1f} s")
+    summary = {**summary, "wall_clock_seconds": summary["wall_clock_seconds"] + polish_seconds,
+               "polish": [r._asdict() for r in records], "polish_seconds": polish_seconds}
+    summary = _finish(out, model, summary)
+    shutil.rmtree(progress)
+    _remove(out / "trained.json")
+    return summary
+
+
+def _finish(out: Path, model, summary: dict) -> dict:
+    """Write the run's ``model.zip`` and ``summary.json`` (each atomically, the summary last) and report."""
+    tmp = out / ".model.tmp.zip"
+    model.save(tmp)
+    os.replace(tmp, out / "model.zip")
     write_json_atomic(out / "summary.json", summary)
     warning = critic_warning(summary["critic_explained_variance"])
     if warning is not None:
         print(warning)
-    print(f"saved {out / 'model.zip'} after {model.num_timesteps} timesteps ({seconds:.1f} s)")
+    print(f"saved {out / 'model.zip'} after {summary['timesteps']} timesteps ({summary['wall_clock_seconds']:.1f} s)")
     return summary
 
 

@@ -91,3 +91,51 @@ def test_an_interrupted_command_is_refused_until_resumed(tmp_path, monkeypatch):
     assert all(th.equal(a, b) for a, b in zip(whole.policy.parameters(), cut.policy.parameters()))
     records = [json.loads((tmp_path / d / "summary.json").read_text())["polish"] for d in ("whole", "cut")]
     assert records[0] == records[1] and np.isfinite([r["objective_after"] for r in records[1]]).all()
+
+
+def test_a_run_killed_while_polishing_resumes_its_polishing_not_its_training(tmp_path, monkeypatch):
+    """rl.train with a polish setting: killed in the polishing's third round, --resume polishes on from the second
+    round's state, from model-unpolished.zip, and ends with the uninterrupted run's weights and records."""
+    hyper = {"n_steps": 32, "polish": {"rounds": 3, "steps": 2, "learning_rate": 1e-5, "anchor": 100.0,
+                                       "periods": 5, "fixed_point": 0.5}}
+    config = TrainConfig("general", "ppo", timesteps=2 * 32 * 9, seed=0, preset="tuned", hyper_overrides=hyper)
+    whole = train(config, tmp_path / "whole")
+
+    class Stop(Exception):
+        pass
+
+    keep = polish_checkpoint.save
+
+    def stop_in_round_three(directory, **state):
+        if len(state["records"]) == 3:
+            raise Stop
+        return keep(directory, **state)
+
+    monkeypatch.setattr(polish_checkpoint, "save", stop_in_round_three)
+    with pytest.raises(Stop):
+        train(config, tmp_path / "cut")
+    monkeypatch.undo()
+    cut = tmp_path / "cut"
+    assert (cut / "trained.json").is_file() and (cut / "polishing" / FILE).is_file()
+    assert not (cut / "model.zip").exists() and not (cut / "summary.json").exists()
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the resumed run trained again")
+
+    monkeypatch.setattr("rl.train.EconomyVecEnv", no_training)
+    resumed = train(config, cut, resume=True)
+    monkeypatch.undo()
+    assert not (cut / "trained.json").exists() and not (cut / "polishing").exists()
+    exp = make_experiment("general", tfp_scale=0.0229, productivity_scale=0.02)
+    a, b = load_model(tmp_path / "whole", exp), load_model(cut, exp)
+    assert all(th.equal(x, y) for x, y in zip(a.policy.parameters(), b.policy.parameters()))
+    assert resumed["polish"] == whole["polish"] and [r["round"] for r in resumed["polish"]] == [0, 1, 2]
+    for key in ("timesteps", "best_return", "final_return", "evaluations", "critic_explained_variance"):
+        assert resumed[key] == whole[key]
+    assert json.loads((cut / "summary.json").read_text()) == resumed
+    sittings = json.loads((cut / "config.json").read_text())["sittings"]
+    assert [s["from_step"] for s in sittings] == [0, 2 * 32 * 9]
+    # a run that ends its training anew (from the beginning) drops the polishing's state first
+    (cut / "polishing").mkdir()
+    train(config, cut, overwrite=True)
+    assert not (cut / "polishing").exists() and not (cut / "trained.json").exists()
