@@ -273,7 +273,8 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     if fixed_point and (margin not in FIXED_POINT_MARGINS or experiment.technology != "ar1"):
         raise ValueError(f"fixed_point applies to the {' and '.join(FIXED_POINT_MARGINS)} margins of the AR(1) "
                          f"economies only, got margin {margin!r} in {experiment.name!r}")
-    price_impact = check_price_impact(price_impact, margin, experiment.technology)
+    price_impact = check_price_impact(price_impact, margin, experiment.technology,
+                                      len(set(experiment.capital_productivity)))
     if balanced and margin != "euler":
         raise ValueError(f"balanced applies to the euler margin only, got margin {margin!r}")
     rng = np.random.default_rng(seed)
@@ -472,7 +473,8 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
     if carry:  # likewise
         settings["carry"] = True
     if margin == "euler":  # recorded for the margin it belongs to
-        settings["price_impact"] = check_price_impact(price_impact, margin, experiment.technology)
+        settings["price_impact"] = check_price_impact(price_impact, margin, experiment.technology,
+                                                      len(set(experiment.capital_productivity)))
         if balanced:
             settings["balanced"] = True
     else:
@@ -531,8 +533,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "margins (default: 0)")
     parser.add_argument("--price-impact", default=None,
                         help="euler margin: phi, the weight of the household's own effect on next period's prices "
-                             "in its private return, 'measured' each round under the rule (default) or a number in "
-                             "[0, 1] (1 the open-loop household; the AR(1) economies' default, never measured)")
+                             "in its private return, 'measured' each round under the rule (default), a number in "
+                             "[0, 1] (1 the open-loop household; the AR(1) economies' default, never measured), or "
+                             "in the Krusell-Smith economies one per kappa type, low to high, separated by commas")
     parser.add_argument("--balanced", action="store_true",
                         help="euler margin: each kappa type x employment group's mean squared error, averaged over "
                              "the groups (default: off, the mean over every household)")
@@ -552,11 +555,12 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.price_impact not in (None, MEASURED):
         try:
-            args.price_impact = float(args.price_impact)
+            values = [float(part) for part in args.price_impact.split(",")]
         except ValueError:
-            print(f"python -m rl.polish: error: --price-impact must be {MEASURED!r} or a number in [0, 1], got "
-                  f"{args.price_impact!r}")
+            print(f"python -m rl.polish: error: --price-impact must be {MEASURED!r}, a number in [0, 1] or one per "
+                  f"kappa type separated by commas, got {args.price_impact!r}")
             return 2
+        args.price_impact = values[0] if len(values) == 1 else values
     th.set_num_threads(1)
     try:
         polish_run(args.run, args.out, rounds=args.rounds, steps=args.steps, learning_rate=args.learning_rate,

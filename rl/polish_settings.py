@@ -18,15 +18,25 @@ MEASURED = "measured"
 """``price_impact`` of the euler margin measured each round under the rule (the default)."""
 
 
-def check_price_impact(price_impact, margin: str, technology=None):
-    """The euler margin's ``price_impact`` checked (:data:`MEASURED` for None, or a number in [0, 1]; in an economy
-    of ``technology`` ``"ar1"`` 1 for None, the open-loop household of the price-impact steady state, and not
-    :data:`MEASURED`, which is measured in the Krusell-Smith economies only); the other margins take none.  A
-    one-line error otherwise."""
+def check_price_impact(price_impact, margin: str, technology=None, kappa_types=None):
+    """The euler margin's ``price_impact`` checked (:data:`MEASURED` for None, a number in [0, 1], or in the
+    Krusell-Smith economies one such number per kappa type, ``kappa_types`` of them when given, in the order of
+    ``sorted(set(capital_productivity))``; in an economy of ``technology`` ``"ar1"`` one number, 1 for None, the
+    open-loop household of the price-impact steady state, and not :data:`MEASURED`, which is measured in the
+    Krusell-Smith economies only); the other margins take none.  A one-line error otherwise."""
     if margin != "euler":
         if price_impact is not None:
             raise ValueError(f"price_impact applies to the euler margin only, got margin {margin!r}")
         return None
+    if isinstance(price_impact, (list, tuple)):
+        if technology == "ar1":
+            raise ValueError(f"price_impact of an AR(1) economy's euler margin is one number in [0, 1], got "
+                             f"{list(price_impact)}")
+        values = [checks.closed("price_impact", value, 0.0, 1.0) for value in price_impact]
+        if not values or (kappa_types is not None and len(values) != kappa_types):
+            raise ValueError(f"price_impact takes one number, or one per kappa type ({kappa_types or 'each'}), "
+                             f"got {len(values)}: {values}")
+        return values
     if technology == "ar1":
         if price_impact is None:
             return 1.0
@@ -37,7 +47,8 @@ def check_price_impact(price_impact, margin: str, technology=None):
     if price_impact is None or price_impact == MEASURED:
         return MEASURED
     if isinstance(price_impact, str):
-        raise ValueError(f"price_impact must be {MEASURED!r} or a number in [0, 1], got {price_impact!r}")
+        raise ValueError(f"price_impact must be {MEASURED!r}, a number in [0, 1] or one per kappa type, got "
+                         f"{price_impact!r}")
     return checks.closed("price_impact", price_impact, 0.0, 1.0)
 
 

@@ -496,8 +496,14 @@ def test_the_euler_margin_refuses_what_it_cannot_do():
     exp = make_experiment("ks-het-marked")
     with pytest.raises(ValueError, match=r"price_impact must lie in \[0.0, 1.0\]"):
         polish(_small_model(exp), exp, margin="euler", price_impact=1.5)
-    with pytest.raises(ValueError, match="price_impact must be 'measured' or a number"):
+    with pytest.raises(ValueError, match="price_impact must be 'measured', a number in \\[0, 1\\] or one per kappa"):
         polish(_small_model(exp), exp, margin="euler", price_impact="consistent")
+    with pytest.raises(ValueError, match=r"price_impact takes one number, or one per kappa type \(3\), got 2"):
+        polish(_small_model(exp), exp, margin="euler", price_impact=[0.6, 0.7])
+    with pytest.raises(ValueError, match=r"price_impact must lie in \[0.0, 1.0\]"):
+        polish(_small_model(exp), exp, margin="euler", price_impact=[0.6, 0.7, 1.2])
+    with pytest.raises(ValueError, match="an AR\\(1\\) economy's euler margin is one number"):
+        polish(_small_model(_general()), _general(), margin="euler", price_impact=[0.6, 0.7, 0.8])
     with pytest.raises(ValueError, match="price_impact applies to the euler margin only"):
         polish(_small_model(exp), exp, margin="lookahead", price_impact=1.0)
     with pytest.raises(ValueError, match="price_impact must be finite"):
@@ -506,6 +512,7 @@ def test_the_euler_margin_refuses_what_it_cannot_do():
     setting = {"rounds": 2, "steps": 3, "learning_rate": 1e-5, "anchor": 0.0, "margin": "euler"}
     check_polish("ppo", {**setting, "price_impact": "measured"})
     check_polish("ppo", {**setting, "price_impact": 0.5})
+    check_polish("ppo", {**setting, "price_impact": [0.6, 0.6, 0.7]})
     with pytest.raises(ValueError, match="polish price_impact"):
         check_polish("ppo", {**setting, "price_impact": 2.0})
     with pytest.raises(ValueError, match="polish price_impact applies"):
@@ -541,8 +548,16 @@ def test_a_run_polished_on_the_euler_equation_in_training_is_the_commands_polish
                         "--steps", "3", "--learning-rate", "1e-4", "--periods", "5", "--carry"]) == 0
     assert json.loads((carried / "config.json").read_text())["polished_from"]["carry"] is True
     assert "carry" not in recorded
-    assert polish_main([str(run), "--out", str(tmp_path / "bad"), "--margin", "euler", "--price-impact",
-                        "open"]) == 2
+    given = tmp_path / "given"  # phi given per kappa type, low to high: used in every round, and recorded
+    assert polish_main([str(run), "--out", str(given), "--unpolished", "--margin", "euler", "--rounds", "2",
+                        "--steps", "3", "--learning-rate", "1e-4", "--periods", "5", "--price-impact",
+                        "0.6,0.65,0.7"]) == 0
+    assert [r["price_impact"] for r in json.loads((given / "summary.json").read_text())["polish"][-2:]] == \
+        [[0.6, 0.65, 0.7]] * 2
+    assert json.loads((given / "config.json").read_text())["polished_from"]["price_impact"] == [0.6, 0.65, 0.7]
+    for bad in ("open", "0.6,0.7", "0.6,x,0.7"):
+        assert polish_main([str(run), "--out", str(tmp_path / "bad"), "--margin", "euler", "--price-impact",
+                            bad]) == 2
     assert polish_main([str(run), "--out", str(tmp_path / "bad"), "--margin", "euler", "--anchor", "1"]) == 2
     assert not (tmp_path / "bad").exists()
 
