@@ -137,9 +137,12 @@ def test_compare_passes_out_of_the_box(name, tmp_path):
 def test_compare_ks_passes_out_of_the_box_and_prints_a_scorecard(tmp_path, capsys):
     """The shipped ks policy meets every same-economy row against the price-impact benchmark at N = 20."""
     status = compare(["ks", "--out", str(tmp_path)])
-    assert status == 0 and json.loads((tmp_path / "report.json").read_text())["passed"]
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert status == 0 and report["passed"]
     out = capsys.readouterr().out
     assert "lom_slope_good" in out and "gini_wealth" in out
+    (phi,) = report["benchmark_phi"]  # the benchmark's price impact, for rl.polish --price-impact
+    assert 0.0 < phi < 1.0 and f"phi = {phi:.4f} of a household's own price impact" in out
     assert (tmp_path / "law_of_motion.png").exists() and (tmp_path / "lorenz.png").exists()
 
 

@@ -94,7 +94,8 @@ def score_ks(experiment: Experiment, models: list, labels: List[str], tolerances
     print(f"benchmark column: the price-impact rule (solve_krusell_smith(n_agents={experiment.num_agents})) played "
           f"by the same N = {experiment.num_agents} households on the same shocks: mean K {pi.mean_capital:.3f}, "
           f"wealth Gini {pi.gini_wealth:.3f} (its own solver, a continuum on the histogram: {sol.mean_capital:.3f}, "
-          f"{sol.gini_wealth:.3f}); {label}: mean K {scores.rl.mean_capital:.3f} "
+          f"{sol.gini_wealth:.3f}; the others' reactions leave phi = {', '.join(f'{x:.4f}' for x in sol.phi)} of "
+          f"a household's own price impact, by kappa type low to high); {label}: mean K {scores.rl.mean_capital:.3f} "
           f"({100 * (scores.rl.mean_capital / pi.mean_capital - 1):+.1f} %), wealth Gini {scores.rl.gini_wealth:.3f} "
           f"({scores.rl.gini_wealth - pi.gini_wealth:+.3f})\n")
     figures = [plots.plot_law_of_motion(scores.rl, out / "law_of_motion.png", title=experiment.name, label=label),
@@ -105,7 +106,9 @@ def score_ks(experiment: Experiment, models: list, labels: List[str], tolerances
         figures.append(plots.plot_capital_shares(scores, out / "capital_shares.png", label=label))
     benchmark = (f"price-impact Krusell-Smith rule at N = {experiment.num_agents} (econ.solve_krusell_smith with "
                  "n_agents) played in the same economy; price-taking rule at N and the continuum solution reported")
-    return combine(per_run), [Path(f) for f in figures], {"benchmark": benchmark, "simulation": settings,
+    return combine(per_run), [Path(f) for f in figures], {"benchmark": benchmark,
+                                                           "benchmark_phi": [float(x) for x in sol.phi],
+                                                           "simulation": settings,
                                                            "welfare_simulation": welfare._asdict(),
                                                            "runs": summaries}
 
