@@ -45,7 +45,7 @@ from rl.checkpoints import CheckpointCallback, latest_checkpoint, load_checkpoin
 from rl.core import check_shock_expectation
 from rl.config import SettingError, TrainConfig, add_arguments, flag_of, from_arguments
 from rl.evaluation import Evaluator, ScorecardEvalCallback
-from rl.loading import OFF_POLICY, build_model, model_class, restore_unsaved
+from rl.loading import OFF_POLICY, build_model, load_model, model_class, restore_unsaved
 from rl.polish import check_polishable, polish
 from rl.provenance import code_version, machine
 from rl.recipes import (CENTRE_BY_TYPE, LinearSchedule, centred, check_center_rewards, hyperparameters, recipe,
@@ -469,8 +469,6 @@ def _trained(out: Path, identity: dict, timesteps: int) -> Optional[dict]:
 def _polish_locked(c, out: Path, exp, hyper: dict, summary: dict, model=None) -> dict:
     """Polish the run's trained policy (``model``, or when None its ``model-unpolished.zip``: the polishing resumed)
     with the ``polish`` setting, each complete round kept in ``out``/polishing, and finish the run."""
-    from rl.loading import load_model  # here: rl.loading imports rl.recipes, which imports rl.polish
-
     if model is None:
         print(f"resume: the training ended ({summary['timesteps']} timesteps); polishing its model-unpolished.zip")
         model = load_model(out / "model-unpolished.zip", exp)
