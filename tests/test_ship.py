@@ -161,3 +161,5 @@ def test_the_note_names_the_machine_a_run_was_trained_on_when_recorded():
     assert "--rounds 2 --margin euler --burn-in 1000 --price-impact measured" in trained_note(longer, {"timesteps": 1})
     balanced = {**euler, "polished_from": {**euler["polished_from"], "balanced": True}}
     assert "--price-impact measured --balanced --out runs/polished" in trained_note(balanced, {"timesteps": 1})
+    given = {**euler, "polished_from": {**euler["polished_from"], "price_impact": [0.63, 0.63, 0.7]}}
+    assert "--margin euler --price-impact 0.63,0.63,0.7 --out" in trained_note(given, {"timesteps": 1})

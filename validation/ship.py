@@ -152,8 +152,10 @@ def _polish_command(config: dict, argv: list) -> list:
                 continue  # recorded by earlier versions for every margin; rl.polish refuses it with the others
             if setting.get(key) is True:  # a flag (--balanced)
                 words.append("--" + key.replace("_", "-"))
-            elif key in setting and setting[key] is not False:
-                words += ["--" + key.replace("_", "-"), str(setting[key])]
+            elif key in setting and setting[key] is not False:  # a list (phi per kappa type) as the option takes it
+                value = setting[key]
+                words += ["--" + key.replace("_", "-"),
+                          ",".join(str(v) for v in value) if isinstance(value, list) else str(value)]
         lines.append("    " + " ".join(shlex.quote(w) for w in words + ["--out", target]))
         source = target
     return lines
