@@ -95,6 +95,8 @@ from econ.experiments import Experiment, make_experiment
 from econ.io import exclusive_lock, write_json_atomic
 from rl import core, polish_checkpoint
 from rl.lookahead import check_ar1, check_chain, check_euler, euler_for, lookahead_for, measured_price_impact
+from rl.polish_states import (actor_parameters, double_copy, mean_actions, policy_states, spread_capital,
+                              state_values, type_employment_groups)
 from rl.polish_settings import (BURN_IN, FIXED_POINT_MARGINS, MARGINS, MEASURED, OTHER_ALGORITHMS, check_algorithm,
                                 check_price_impact, off_policy_refusal)
 from rl.provenance import code_version, machine
@@ -125,15 +127,6 @@ class PolishRecord(NamedTuple):
     under a rule far from its ergodic distribution moves from round to round (``carry``)."""
 
 
-def _type_employment_groups(experiment: Experiment, states: core.EconomyState) -> list:
-    """Boolean masks (S, N) of the kappa type x employment groups present at ``states`` (types sorted, the
-    unemployed first)."""
-    kappa = np.asarray(experiment.capital_productivity)
-    masks = [np.broadcast_to(kappa == k, states.capital.shape) & (states.employed == e)
-             for k in np.unique(kappa) for e in (0, 1)]
-    return [th.as_tensor(m) for m in masks if m.any()]
-
-
 def check_polishable(experiment: Experiment, margin: str = "intratemporal") -> None:
     """Refuse, in one line, an experiment the lookahead cannot be written for, or a ``margin`` it does not have."""
     if margin not in MARGINS:
@@ -150,72 +143,10 @@ def check_polishable(experiment: Experiment, margin: str = "intratemporal") -> N
     check_ar1(experiment)
 
 
-def _actor_parameters(policy, obs: th.Tensor) -> list:
-    """The parameters the mean action at ``obs`` depends on (the critic's and the log-std are not among them)."""
-    parameters = list(policy.parameters())
-    with th.enable_grad():
-        for p in parameters:
-            p.requires_grad_(True)
-        grads = th.autograd.grad(_mean_actions(policy, obs).sum(), parameters, allow_unused=True)
-    return [p for p, g in zip(parameters, grads) if g is not None]
-
-
-def _double_copy(policy):
-    """A float64 copy of ``policy``, without the distribution of its last forward pass (a graph tensor after
-    training, which ``copy.deepcopy`` refuses; every forward pass sets it anew; SAC's is its actor's)."""
-    dist = getattr(getattr(policy, "actor", policy), "action_dist", None)
-    last = getattr(dist, "distribution", None)
-    if last is not None:
-        dist.distribution = None
-    try:
-        return copy.deepcopy(policy).double()
-    finally:
-        if last is not None:
-            dist.distribution = last
-
-
-def _mean_actions(policy, obs: th.Tensor) -> th.Tensor:
-    """The deterministic action, in the observations' precision (SB3's own calls would cast them to float32):
-    PPO's Gaussian mean; SAC's squashed mean tanh(mu), what its ``predict(deterministic=True)`` plays in the
-    [-1, 1] box; TD3's and DDPG's actor (its last layer a tanh)."""
-    actor = getattr(policy, "actor", None)
-    if actor is None:  # PPO's ActorCriticPolicy and the project's subclasses of it
-        return policy.action_net(policy.mlp_extractor.forward_actor(policy.pi_features_extractor(obs)))
-    features = actor.features_extractor(obs)
-    if hasattr(actor, "latent_pi"):  # SAC
-        return th.tanh(actor.mu(actor.latent_pi(features)))
-    return actor.mu(features)
-
-
-def _values(policy, obs: th.Tensor) -> th.Tensor:
-    return policy.value_net(policy.mlp_extractor.forward_critic(policy.vf_features_extractor(obs))).reshape(-1)
-
-
-def policy_states(experiment: Experiment, policy, n_economies: int, periods: int, burn_in: int,
-                  rng: np.random.Generator, start: Optional[core.EconomyState] = None):
-    """The states of ``n_economies`` economies simulated ``burn_in + periods`` periods with ``policy``'s mean
-    actions (in the policy's precision) from the experiment's initial states (or from ``start``), the last
-    ``periods`` kept: one :class:`rl.core.EconomyState` of S = periods x n_economies economies (capital (S, N),
-    log A (S,), ...), and the economies' state after the last period (where a continuation starts).  Each economy
-    is one path, as in the scorecards' simulations: the episodes' time limit, training's, does not reset it."""
-    state = core.initial_state(experiment, n_economies, rng) if start is None else start
-    kept = []
-    for t in range(burn_in + periods):
-        obs = core.observe(experiment, state)
-        with th.no_grad():
-            flat = th.as_tensor(obs.reshape(-1, obs.shape[-1]), dtype=next(policy.parameters()).dtype)
-            actions = _mean_actions(policy, flat).numpy()
-        if t >= burn_in:
-            kept.append(state)
-        transition = core.step(experiment, state, actions.reshape(obs.shape[:-1] + (-1,)), rng)
-        state = transition.state  # one path: the episodes' time limit (training's) does not reset it
-    return core.EconomyState(*(np.concatenate(field) for field in zip(*kept))), state
-
-
 def polish(model, experiment: Experiment, *, margin: str = "intratemporal", rounds: int = 10, steps: int = 200,
            learning_rate: float = 1e-5, anchor: float = 100.0, n_economies: int = 8, periods: int = 200,
            burn_in: int = BURN_IN, seed: int = 0, fixed_point: float = 0.0, price_impact=None,
-           balanced: bool = False, carry: bool = False, checkpoint=None, log=print) -> list:
+           balanced: bool = False, carry: bool = False, spread: float = 0.0, checkpoint=None, log=print) -> list:
     """Polish ``model``'s actor in place (see the module docstring); returns a :class:`PolishRecord` per round.
 
     Each round simulates ``n_economies`` economies for ``burn_in + periods``
@@ -255,7 +186,11 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     the mean over every household). ``carry``: each round's economies continue from where the previous round's ended
     (the burn-in only before the first round), so that the rounds' states follow one path of the rule as it is
     polished, through the distribution it moves to, instead of starting afresh from the initial states (off: afresh
-    each round). The weights are optimised in double precision and written back to the model's float32
+    each round). ``spread`` W (euler margin, in [0, 1]): half of each round's stochastic states, drawn, have every
+    household's capital scaled by one factor exp(u), u ~ U(-W, W) (:func:`rl.polish_states.spread_capital`, a
+    generator of its own), so that the Euler equation is also solved at aggregate capital off the rule's own path,
+    which fixes how the rule responds to K (0, the default: the states as simulated, bit for bit).
+    The weights are optimised in double precision and written back to the model's float32
     parameters at the end.  ``checkpoint``: a directory where the state after each complete round is written
     (:mod:`rl.polish_checkpoint`); if it holds one of the same settings and model (``rounds`` aside), polishing
     continues from it, to the weights the whole polishing gives, and the records returned include its rounds.
@@ -277,16 +212,20 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
                                       len(set(experiment.capital_productivity)))
     if balanced and margin != "euler":
         raise ValueError(f"balanced applies to the euler margin only, got margin {margin!r}")
+    spread = checks.closed("spread", spread, 0.0, 1.0)
+    if spread and margin != "euler":
+        raise ValueError(f"spread applies to the euler margin only, got margin {margin!r}")
     rng = np.random.default_rng(seed)
+    spread_rng = np.random.default_rng([seed, 3])
     still_rng = np.random.default_rng([seed, 1])  # the deterministic economy's draws, apart from the others'
     still = experiment._replace(sigma=0.0) if fixed_point else None
     original = model.policy
-    policy = _double_copy(original)
+    policy = double_copy(original)
     policy.set_training_mode(False)
     reference = copy.deepcopy(policy) if margin == "intratemporal" else None  # the anchor's saving rule
-    lookahead = lookahead_for(experiment, lambda obs: _values(policy, obs))
+    lookahead = lookahead_for(experiment, lambda obs: state_values(policy, obs))
     probe = lookahead.observations(core.initial_state(experiment, 1, np.random.default_rng(0)))  # every type
-    actor = _actor_parameters(policy, probe.reshape(experiment.num_agents, -1))
+    actor = actor_parameters(policy, probe.reshape(experiment.num_agents, -1))
     for p in policy.parameters():
         p.requires_grad_(False)
     for p in actor:
@@ -297,27 +236,31 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     settings = {"margin": margin, "rounds": rounds, "steps": steps, "learning_rate": learning_rate, "anchor": anchor,
                 "n_economies": n_economies, "periods": periods, "burn_in": burn_in, "seed": seed,
                 "fixed_point": fixed_point, "price_impact": price_impact, "balanced": balanced, "carry": carry,
+                "spread": spread,
                 "model": hashlib.sha256(b"".join(t.detach().cpu().numpy().tobytes()
                                                  for t in original.state_dict().values())).hexdigest()}
     resumed = None if checkpoint is None else polish_checkpoint.load(checkpoint, settings)
     if resumed is not None:
-        polish_checkpoint.restore(resumed, policy, optimiser, (rng, still_rng))
+        polish_checkpoint.restore(resumed, policy, optimiser, (rng, still_rng, spread_rng))
         records, ending = [PolishRecord(**r) for r in resumed["records"]], resumed["ending"]
         log(f"polishing resumed after round {len(records)} ({Path(checkpoint) / polish_checkpoint.FILE})")
     for r in range(len(records), rounds):
         states, end = policy_states(experiment, policy, n_economies, periods, 0 if ending is not None else burn_in,
                                     rng, start=ending)
         ending = end if carry else None
+        where = float(states.capital.mean())  # the simulated states' (not the deterministic economy's, not spread)
+        if spread:  # after the path went on from the states as simulated
+            states = spread_capital(states, spread, spread_rng)
         weighted = [(1.0 - fixed_point, states, experiment)]
         if fixed_point:
             weighted.append((fixed_point, policy_states(still, policy, 1, periods, burn_in, still_rng)[0], still))
         phi = None
         if margin == "euler":  # next period's rule: the policy as the round begins
-            tomorrow = _double_copy(policy)
+            tomorrow = double_copy(policy)
             for p in tomorrow.parameters():
                 p.requires_grad_(False)
             phi = price_impact if price_impact != MEASURED else measured_price_impact(
-                experiment, lambda obs: _mean_actions(tomorrow, th.as_tensor(obs, dtype=th.float64)).numpy(),
+                experiment, lambda obs: mean_actions(tomorrow, th.as_tensor(obs, dtype=th.float64)).numpy(),
                 seed=seed * 1000 + r)
         batches = []
         for weight, states, economy in weighted:
@@ -325,12 +268,12 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
             flat = lookahead.observations(states).reshape(capital.numel(), -1)
             shape = capital.shape + (-1,)
             with th.no_grad():
-                start = _mean_actions(policy, flat)
-                saving = (lookahead.period(capital, log_tfp, _mean_actions(reference, flat).reshape(shape))[2]
+                start = mean_actions(policy, flat)
+                saving = (lookahead.period(capital, log_tfp, mean_actions(reference, flat).reshape(shape))[2]
                           if margin == "intratemporal" else None)
             objective = (lookahead.on(states) if margin != "euler" else  # next periods in the batch's economy
-                         euler_for(economy, phi).on(states, lambda obs, rule=tomorrow: _mean_actions(rule, obs)))
-            groups = _type_employment_groups(experiment, states) if balanced else None
+                         euler_for(economy, phi).on(states, lambda obs, rule=tomorrow: mean_actions(rule, obs)))
+            groups = type_employment_groups(experiment, states) if balanced else None
             batches.append((weight, capital, log_tfp, flat, shape, saving, groups, objective, start))
 
         def score(batch, actions):
@@ -346,7 +289,7 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
 
         def loss_on(batch):
             _, capital, log_tfp, flat, shape, saving, groups, objective, _ = batch
-            actions = _mean_actions(policy, flat)
+            actions = mean_actions(policy, flat)
             if margin == "lookahead":
                 return -objective(actions.reshape(shape))[0].mean()
             if margin == "euler":
@@ -364,14 +307,14 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
             loss.backward()
             optimiser.step()
         with th.no_grad():
-            after = [_mean_actions(policy, batch[3]) for batch in batches]
+            after = [mean_actions(policy, batch[3]) for batch in batches]
             change = (after[0] - batches[0][-1]).abs()
         scores = [score(batch, actions) for batch, actions in zip(batches, after)]
         record = PolishRecord(r, before[0], scores[0], float(change.mean()), float(change.max()),
                               *((before[1], scores[1]) if fixed_point else (None, None)),
                               None if phi is None else
                               np.broadcast_to(phi, (len(set(experiment.capital_productivity)),)).tolist(),
-                              float(states.capital.mean()))
+                              where)
         records.append(record)
         what = {"lookahead": "mean |slope of the lookahead in the own action|",
                 "euler": "mean |log Euler error|" if experiment.technology != "ar1" else
@@ -386,7 +329,7 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
             f"mean capital {record.mean_capital:.3f}")
         if checkpoint is not None:
             polish_checkpoint.save(checkpoint, settings=settings, policy=policy, optimiser=optimiser,
-                                   generators=(rng, still_rng), ending=ending, records=records)
+                                   generators=(rng, still_rng, spread_rng), ending=ending, records=records)
     with th.no_grad():
         for target, source in zip(original.parameters(), policy.parameters()):
             target.copy_(source.to(target.dtype))
@@ -395,10 +338,10 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
 
 # ----------------------------------------------------------------------------- command line
 POLISH_SETTINGS = ("rounds", "steps", "learning_rate", "anchor", "margin", "periods", "burn_in", "seed",
-                   "fixed_point", "price_impact", "balanced", "carry")
+                   "fixed_point", "price_impact", "balanced", "carry", "spread")
 """The settings :func:`polish_run` records under ``polished_from`` (each an option of the command line, ``_`` as
-``-``; ``fixed_point`` and ``carry`` only when used, ``burn_in`` only when not :data:`BURN_IN`, ``anchor`` with the
-intratemporal margin only, ``price_impact`` with the euler margin only)."""
+``-``; ``fixed_point``, ``carry`` and ``spread`` only when used, ``burn_in`` only when not :data:`BURN_IN`,
+``anchor`` with the intratemporal margin only, ``price_impact`` with the euler margin only)."""
 
 TRAINING_RECORDS = ("returns.csv", "evaluations.csv")
 """The run's learning curve and training-time evaluations, copied into a polished directory as they are."""
@@ -408,6 +351,7 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
                anchor: Optional[float] = None, margin: str = "intratemporal", periods: int = 200,
                burn_in: int = BURN_IN, seed: Optional[int] = None, unpolished: bool = False,
                fixed_point: float = 0.0, price_impact=None, balanced: bool = False, carry: bool = False,
+               spread: float = 0.0,
                resume: bool = False, log=print) -> list:
     """Polish the finished run ``run`` (PPO; SAC, TD3 or DDPG on the euler or intratemporal margin) into the new
     directory ``out`` (``python -m rl.polish``).
@@ -472,6 +416,8 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
         settings["fixed_point"] = checks.closed("fixed_point", fixed_point, 0.0, 1.0)
     if carry:  # likewise
         settings["carry"] = True
+    if spread:  # likewise
+        settings["spread"] = checks.closed("spread", spread, 0.0, 1.0)
     if margin == "euler":  # recorded for the margin it belongs to
         settings["price_impact"] = check_price_impact(price_impact, margin, experiment.technology,
                                                       len(set(experiment.capital_productivity)))
@@ -539,6 +485,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--balanced", action="store_true",
                         help="euler margin: each kappa type x employment group's mean squared error, averaged over "
                              "the groups (default: off, the mean over every household)")
+    parser.add_argument("--spread", type=float, default=0.0,
+                        help="euler margin: W in [0, 1]; half of each round's states get every household's capital "
+                             "scaled by one factor exp(u), u ~ U(-W, W), aggregate capital off the rule's own path "
+                             "(default: 0, the states as simulated)")
     parser.add_argument("--carry", action="store_true",
                         help="continue each round's economies from where the previous round's ended, the burn-in "
                              "before the first round only (default: off, afresh from the initial states)")
@@ -566,7 +516,8 @@ def main(argv=None) -> int:
         polish_run(args.run, args.out, rounds=args.rounds, steps=args.steps, learning_rate=args.learning_rate,
                    anchor=args.anchor, margin=args.margin, periods=args.periods, burn_in=args.burn_in,
                    seed=args.seed, unpolished=args.unpolished, fixed_point=args.fixed_point,
-                   price_impact=args.price_impact, balanced=args.balanced, carry=args.carry, resume=args.resume)
+                   price_impact=args.price_impact, balanced=args.balanced, carry=args.carry, spread=args.spread,
+                   resume=args.resume)
     except (ValueError, FileExistsError, FileNotFoundError) as err:
         print(f"python -m rl.polish: error: {err}")
         return 2

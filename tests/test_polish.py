@@ -25,7 +25,8 @@ from rl import core
 from rl.config import SettingError, TrainConfig
 from rl.loading import build_model, load_model
 from rl.lookahead import ChainEuler, ChainLookahead, Lookahead, measured_price_impact
-from rl.polish import _double_copy, _mean_actions, _type_employment_groups, check_polishable, policy_states
+from rl.polish import check_polishable
+from rl.polish_states import double_copy, mean_actions, policy_states, spread_capital, type_employment_groups
 from rl.polish import polish
 from rl.polish import main as polish_main
 from rl.polish_settings import check_setting as check_polish
@@ -232,7 +233,7 @@ def _labour_measure(exp, model):
 
     def measured():
         with th.no_grad():
-            actions = _mean_actions(_double_copy(model.policy), obs.reshape(-1, obs.shape[-1]))
+            actions = mean_actions(double_copy(model.policy), obs.reshape(-1, obs.shape[-1]))
         actions = actions.reshape(cap.shape + (2,))
         _, slope = lookahead.fixed_saving_slope(cap, z, actions)
         return float(slope.abs().mean()), lookahead.period(cap, z, actions)[2]
@@ -555,11 +556,58 @@ def test_a_run_polished_on_the_euler_equation_in_training_is_the_commands_polish
     assert [r["price_impact"] for r in json.loads((given / "summary.json").read_text())["polish"][-2:]] == \
         [[0.6, 0.65, 0.7]] * 2
     assert json.loads((given / "config.json").read_text())["polished_from"]["price_impact"] == [0.6, 0.65, 0.7]
+    spread = tmp_path / "spread"  # recorded when used
+    assert polish_main([str(run), "--out", str(spread), "--unpolished", "--margin", "euler", "--rounds", "1",
+                        "--steps", "2", "--periods", "5", "--spread", "0.2"]) == 0
+    assert json.loads((spread / "config.json").read_text())["polished_from"]["spread"] == 0.2
+    assert "spread" not in recorded
     for bad in ("open", "0.6,0.7", "0.6,x,0.7"):
         assert polish_main([str(run), "--out", str(tmp_path / "bad"), "--margin", "euler", "--price-impact",
                             bad]) == 2
     assert polish_main([str(run), "--out", str(tmp_path / "bad"), "--margin", "euler", "--anchor", "1"]) == 2
     assert not (tmp_path / "bad").exists()
+
+
+def test_spread_scales_each_drawn_states_capital_by_one_factor_and_nothing_else():
+    """``spread_capital``: about half the economy-states keep their capital; each of the others has every
+    household's capital times one factor in [exp(-W), exp(W)], so the households' shares of K, the shocks and the
+    employment stay as simulated; W = 0 leaves the states as they are; W outside [0, 1] is refused."""
+    exp = make_experiment("ks-het-marked")
+    policy = double_copy(load_model(Path("validation/policies/ks-het-marked"), exp).policy)
+    states, _ = policy_states(exp, policy, 4, 50, 10, np.random.default_rng(0))
+    spread = spread_capital(states, 0.2, np.random.default_rng(1))
+    factor = spread.capital / states.capital
+    assert np.allclose(factor, factor[:, :1], rtol=1e-12, atol=0.0)  # one factor per economy-state
+    moved = np.abs(factor[:, 0] - 1.0) > 0.0
+    assert 0.35 < moved.mean() < 0.65 and np.all(np.abs(np.log(factor[:, 0])) <= 0.2)
+    assert np.abs(np.log(factor[moved, 0])).max() > 0.15  # the draws fill the interval
+    for field in ("log_tfp", "aggregate_state", "employed", "time"):
+        assert np.array_equal(getattr(spread, field), getattr(states, field))
+    assert np.array_equal(spread_capital(states, 0.0, np.random.default_rng(1)).capital, states.capital)
+    with pytest.raises(ValueError, match=r"spread must lie in \[0.0, 1.0\]"):
+        spread_capital(states, 1.5, np.random.default_rng(1))
+
+
+def test_polishing_with_spread_capital_solves_the_euler_equation_off_the_rules_path_too():
+    """With ``spread`` the euler margin still lowers the Euler error round by round, ends elsewhere than without
+    it, records the simulated states' mean capital (not the spread one), and is refused on the other margins."""
+    exp = make_experiment("ks-het-marked")
+    settings = {**POLISH, "margin": "euler", "rounds": 2, "steps": 30, "learning_rate": 1e-4, "price_impact": 1.0}
+    plain, spread = (load_model(Path("validation/policies/ks-het-marked"), exp) for _ in range(2))
+    plain_records = polish(plain, exp, **settings)
+    records = polish(spread, exp, spread=0.2, **settings)
+    assert all(r.objective_after < r.objective_before for r in records), records
+    assert records[0].mean_capital == plain_records[0].mean_capital  # the same simulated states in round 1
+    assert records[0].objective_before != plain_records[0].objective_before  # measured on the spread states
+    assert not all(th.equal(a, b) for a, b in zip(plain.policy.parameters(), spread.policy.parameters()))
+    with pytest.raises(ValueError, match="spread applies to the euler margin only"):
+        polish(_small_model(exp), exp, margin="lookahead", spread=0.2)
+    setting = {"rounds": 2, "steps": 3, "learning_rate": 1e-5, "anchor": 0.0, "margin": "euler", "spread": 0.2}
+    check_polish("sac", setting)
+    with pytest.raises(ValueError, match="polish spread applies to the euler margin only"):
+        check_polish("ppo", {**setting, "margin": "lookahead"})
+    with pytest.raises(ValueError, match="polish spread"):
+        check_polish("ppo", {**setting, "spread": -0.1})
 
 
 def test_carried_rounds_continue_one_path_of_the_rule():
@@ -568,7 +616,7 @@ def test_carried_rounds_continue_one_path_of_the_rule():
     nothing.  In :func:`polish`, ``carry`` leaves the first round as without it and starts the second where the
     first ended, and each round records its states' mean capital."""
     exp = make_experiment("ks-het-marked")
-    policy = _double_copy(load_model(Path("validation/policies/ks-het-marked"), exp).policy)
+    policy = double_copy(load_model(Path("validation/policies/ks-het-marked"), exp).policy)
     rng = np.random.default_rng(3)
     first, end = policy_states(exp, policy, 2, 10, 5, rng)
     second, _ = policy_states(exp, policy, 2, 10, 0, rng, start=end)
@@ -596,7 +644,7 @@ def test_the_balanced_euler_loss_weighs_each_type_and_employment_group_alike():
     exp = make_experiment("ks-het-marked")
     states, _ = policy_states(exp, load_model(Path("validation/policies/ks-het-marked"), exp).policy, 2, 20, 10,
                               np.random.default_rng(0))
-    groups = _type_employment_groups(exp, states)
+    groups = type_employment_groups(exp, states)
     assert len(groups) == 6 and sum(int(g.sum()) for g in groups) == states.capital.size
     assert all(not (a & b).any() for i, a in enumerate(groups) for b in groups[i + 1:])
     model = load_model(Path("validation/policies/ks-het-marked"), exp)
@@ -621,7 +669,7 @@ def test_the_deterministic_actor_of_the_off_policy_algorithms_is_what_they_play(
     obs = core.observe(exp, state).reshape(-1, len(exp.observations)).astype(np.float32)
     played, _ = model.predict(obs, deterministic=True)
     with th.no_grad():
-        polished = _mean_actions(_double_copy(model.policy), th.as_tensor(obs, dtype=th.float64)).numpy()
+        polished = mean_actions(double_copy(model.policy), th.as_tensor(obs, dtype=th.float64)).numpy()
     assert np.abs(played).max() > 1e-3  # not a trivial zero network
     np.testing.assert_allclose(polished, played, rtol=0, atol=FLOAT32_ATOL)
 
