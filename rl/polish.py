@@ -95,8 +95,8 @@ from econ.experiments import Experiment, make_experiment
 from econ.io import exclusive_lock, write_json_atomic
 from rl import core, polish_checkpoint
 from rl.lookahead import check_ar1, check_chain, check_euler, euler_for, lookahead_for, measured_price_impact
-from rl.polish_states import (actor_parameters, double_copy, mean_actions, policy_states, spread_capital,
-                              state_values, type_employment_groups)
+from rl.polish_states import (actor_parameters, bounded_square, double_copy, mean_actions, policy_states,
+                              spread_capital, state_values, type_employment_groups)
 from rl.polish_settings import (BURN_IN, FIXED_POINT_MARGINS, MARGINS, MEASURED, OTHER_ALGORITHMS, check_algorithm,
                                 check_price_impact, off_policy_refusal)
 from rl.provenance import code_version, machine
@@ -146,7 +146,8 @@ def check_polishable(experiment: Experiment, margin: str = "intratemporal") -> N
 def polish(model, experiment: Experiment, *, margin: str = "intratemporal", rounds: int = 10, steps: int = 200,
            learning_rate: float = 1e-5, anchor: float = 100.0, n_economies: int = 8, periods: int = 200,
            burn_in: int = BURN_IN, seed: int = 0, fixed_point: float = 0.0, price_impact=None,
-           balanced: bool = False, carry: bool = False, spread: float = 0.0, checkpoint=None, log=print) -> list:
+           balanced: bool = False, carry: bool = False, spread: float = 0.0, robust: float = 0.0, checkpoint=None,
+           log=print) -> list:
     """Polish ``model``'s actor in place (see the module docstring); returns a :class:`PolishRecord` per round.
 
     Each round simulates ``n_economies`` economies for ``burn_in + periods``
@@ -189,7 +190,10 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     each round). ``spread`` W (euler margin, in [0, 1]): half of each round's stochastic states, drawn, have every
     household's capital scaled by one factor exp(u), u ~ U(-W, W) (:func:`rl.polish_states.spread_capital`, a
     generator of its own), so that the Euler equation is also solved at aggregate capital off the rule's own path,
-    which fixes how the rule responds to K (0, the default: the states as simulated, bit for bit).
+    which fixes how the rule responds to K (0, the default: the states as simulated, bit for bit).  ``robust`` b
+    (euler margin, >= 0): each log error e enters the loss as e^2 up to |e| = b and as 2 b |e| - b^2 beyond it
+    (:func:`rl.polish_states.bounded_square`), so that a round whose states hold a few errors far beyond the
+    rest moves the rule no more than errors of size b would (0, the default: e^2 throughout, bit for bit).
     The weights are optimised in double precision and written back to the model's float32
     parameters at the end.  ``checkpoint``: a directory where the state after each complete round is written
     (:mod:`rl.polish_checkpoint`); if it holds one of the same settings and model (``rounds`` aside), polishing
@@ -212,9 +216,10 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
                                       len(set(experiment.capital_productivity)))
     if balanced and margin != "euler":
         raise ValueError(f"balanced applies to the euler margin only, got margin {margin!r}")
-    spread = checks.closed("spread", spread, 0.0, 1.0)
-    if spread and margin != "euler":
-        raise ValueError(f"spread applies to the euler margin only, got margin {margin!r}")
+    spread, robust = checks.closed("spread", spread, 0.0, 1.0), checks.non_negative("robust", robust)
+    for name, value in (("spread", spread), ("robust", robust)):
+        if value and margin != "euler":
+            raise ValueError(f"{name} applies to the euler margin only, got margin {margin!r}")
     rng = np.random.default_rng(seed)
     spread_rng = np.random.default_rng([seed, 3])
     still_rng = np.random.default_rng([seed, 1])  # the deterministic economy's draws, apart from the others'
@@ -236,7 +241,7 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     settings = {"margin": margin, "rounds": rounds, "steps": steps, "learning_rate": learning_rate, "anchor": anchor,
                 "n_economies": n_economies, "periods": periods, "burn_in": burn_in, "seed": seed,
                 "fixed_point": fixed_point, "price_impact": price_impact, "balanced": balanced, "carry": carry,
-                "spread": spread,
+                "spread": spread, "robust": robust,
                 "model": hashlib.sha256(b"".join(t.detach().cpu().numpy().tobytes()
                                                  for t in original.state_dict().values())).hexdigest()}
     resumed = None if checkpoint is None else polish_checkpoint.load(checkpoint, settings)
@@ -293,7 +298,7 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
             if margin == "lookahead":
                 return -objective(actions.reshape(shape))[0].mean()
             if margin == "euler":
-                squared = objective(actions.reshape(shape))[0] ** 2
+                squared = bounded_square(objective(actions.reshape(shape))[0], robust)
                 return squared.mean() if groups is None else sum(squared[g].mean() for g in groups) / len(groups)
             direction, slope = lookahead.fixed_saving_slope(capital, log_tfp, actions.reshape(shape))
             loss = -((slope.unsqueeze(-1) * direction).reshape(actions.shape) * actions).sum(-1).mean()
@@ -338,9 +343,9 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
 
 # ----------------------------------------------------------------------------- command line
 POLISH_SETTINGS = ("rounds", "steps", "learning_rate", "anchor", "margin", "periods", "burn_in", "seed",
-                   "fixed_point", "price_impact", "balanced", "carry", "spread")
+                   "fixed_point", "price_impact", "balanced", "carry", "spread", "robust")
 """The settings :func:`polish_run` records under ``polished_from`` (each an option of the command line, ``_`` as
-``-``; ``fixed_point``, ``carry`` and ``spread`` only when used, ``burn_in`` only when not :data:`BURN_IN`,
+``-``; ``fixed_point``, ``carry``, ``spread`` and ``robust`` only when used, ``burn_in`` only when not :data:`BURN_IN`,
 ``anchor`` with the intratemporal margin only, ``price_impact`` with the euler margin only)."""
 
 TRAINING_RECORDS = ("returns.csv", "evaluations.csv")
@@ -351,7 +356,7 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
                anchor: Optional[float] = None, margin: str = "intratemporal", periods: int = 200,
                burn_in: int = BURN_IN, seed: Optional[int] = None, unpolished: bool = False,
                fixed_point: float = 0.0, price_impact=None, balanced: bool = False, carry: bool = False,
-               spread: float = 0.0,
+               spread: float = 0.0, robust: float = 0.0,
                resume: bool = False, log=print) -> list:
     """Polish the finished run ``run`` (PPO; SAC, TD3 or DDPG on the euler or intratemporal margin) into the new
     directory ``out`` (``python -m rl.polish``).
@@ -418,6 +423,8 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
         settings["carry"] = True
     if spread:  # likewise
         settings["spread"] = checks.closed("spread", spread, 0.0, 1.0)
+    if robust:  # likewise
+        settings["robust"] = checks.non_negative("robust", robust)
     if margin == "euler":  # recorded for the margin it belongs to
         settings["price_impact"] = check_price_impact(price_impact, margin, experiment.technology,
                                                       len(set(experiment.capital_productivity)))
@@ -489,6 +496,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="euler margin: W in [0, 1]; half of each round's states get every household's capital "
                              "scaled by one factor exp(u), u ~ U(-W, W), aggregate capital off the rule's own path "
                              "(default: 0, the states as simulated)")
+    parser.add_argument("--robust", type=float, default=0.0,
+                        help="euler margin: b >= 0; each log error beyond b enters the loss linearly (2 b |e| - b^2) "
+                             "instead of squared (default: 0, squared throughout)")
     parser.add_argument("--carry", action="store_true",
                         help="continue each round's economies from where the previous round's ended, the burn-in "
                              "before the first round only (default: off, afresh from the initial states)")
@@ -517,7 +527,7 @@ def main(argv=None) -> int:
                    anchor=args.anchor, margin=args.margin, periods=args.periods, burn_in=args.burn_in,
                    seed=args.seed, unpolished=args.unpolished, fixed_point=args.fixed_point,
                    price_impact=args.price_impact, balanced=args.balanced, carry=args.carry, spread=args.spread,
-                   resume=args.resume)
+                   robust=args.robust, resume=args.resume)
     except (ValueError, FileExistsError, FileNotFoundError) as err:
         print(f"python -m rl.polish: error: {err}")
         return 2

@@ -85,22 +85,23 @@ def check_algorithm(algo: str, margin: str) -> None:
 
 POLISH_KEYS = ("rounds", "steps", "learning_rate", "anchor")
 """The fields of the ``polish`` setting (the arguments of :func:`rl.polish.polish`); ``margin``, ``fixed_point``,
-``price_impact``, ``balanced``, ``periods``, ``burn_in``, ``carry`` and ``spread`` may be added."""
+``price_impact``, ``balanced``, ``periods``, ``burn_in``, ``carry``, ``spread`` and ``robust`` may be added."""
 
 
 def check_setting(algo: str, value) -> None:
     """``polish``: PPO's (SAC's, TD3's and DDPG's with :data:`OTHER_ALGORITHMS`' margins), a mapping of
     :data:`POLISH_KEYS` (and optionally ``margin``, one of :data:`MARGINS`, ``fixed_point`` in [0, 1], the
     intratemporal and euler margins', ``price_impact``, ``measured``, a number in [0, 1] or one per kappa type,
-    ``balanced``, true or false, and ``spread`` in [0, 1], the euler margin's, ``periods`` and ``burn_in``, the
-    periods kept per economy and round and those simulated before them, and ``carry``, true or false, the rounds'
-    economies continued from round to round): ``rounds``, ``steps`` (and ``periods``) positive integers,
-    ``burn_in`` a non-negative one, ``learning_rate`` > 0, ``anchor`` >= 0."""
-    optional = {"margin", "fixed_point", "price_impact", "periods", "balanced", "burn_in", "carry", "spread"}
+    ``balanced``, true or false, ``spread`` in [0, 1] and ``robust`` >= 0, the euler margin's, ``periods`` and
+    ``burn_in``, the periods kept per economy and round and those simulated before them, and ``carry``, true or
+    false, the rounds' economies continued from round to round): ``rounds``, ``steps`` (and ``periods``) positive
+    integers, ``burn_in`` a non-negative one, ``learning_rate`` > 0, ``anchor`` >= 0."""
+    optional = {"margin", "fixed_point", "price_impact", "periods", "balanced", "burn_in", "carry", "spread",
+                "robust"}
     if not isinstance(value, dict) or not set(POLISH_KEYS) <= set(value) <= set(POLISH_KEYS) | optional:
         raise ValueError(f"polish must be {{rounds: R, steps: S, learning_rate: x, anchor: w}} "
                          f"(and optionally margin, fixed_point, price_impact, periods, balanced, burn_in, carry, "
-                         f"spread), "
+                         f"spread, robust), "
                          f"got {value!r}")
     checks.positive_int("polish rounds", value["rounds"])
     checks.positive_int("polish steps", value["steps"])
@@ -132,3 +133,5 @@ def check_setting(algo: str, value) -> None:
         raise ValueError(f"polish balanced applies to the euler margin only, got margin {margin!r}")
     if checks.closed("polish spread", value.get("spread", 0.0), 0.0, 1.0) and margin != "euler":
         raise ValueError(f"polish spread applies to the euler margin only, got margin {margin!r}")
+    if checks.non_negative("polish robust", value.get("robust", 0.0)) and margin != "euler":
+        raise ValueError(f"polish robust applies to the euler margin only, got margin {margin!r}")

@@ -96,3 +96,12 @@ def spread_capital(states: core.EconomyState, width: float, rng: np.random.Gener
     size = states.capital.shape[0]
     scale = np.exp(rng.uniform(-width, width, size) * (rng.random(size) < 0.5))
     return states._replace(capital=states.capital * scale[:, None])
+
+
+def bounded_square(error: th.Tensor, bound: float) -> th.Tensor:
+    """``error`` squared, or with ``bound`` b > 0 squared up to |error| = b and 2 b |error| - b^2 beyond it (twice
+    Huber's loss: the same value and slope at b, the slope bounded by 2 b beyond); b = 0 squares throughout."""
+    if not bound:
+        return error ** 2
+    size = error.abs()
+    return th.where(size <= bound, error ** 2, 2.0 * bound * size - bound ** 2)

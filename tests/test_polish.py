@@ -26,7 +26,8 @@ from rl.config import SettingError, TrainConfig
 from rl.loading import build_model, load_model
 from rl.lookahead import ChainEuler, ChainLookahead, Lookahead, measured_price_impact
 from rl.polish import check_polishable
-from rl.polish_states import double_copy, mean_actions, policy_states, spread_capital, type_employment_groups
+from rl.polish_states import (bounded_square, double_copy, mean_actions, policy_states, spread_capital,
+                              type_employment_groups)
 from rl.polish import polish
 from rl.polish import main as polish_main
 from rl.polish_settings import check_setting as check_polish
@@ -561,6 +562,11 @@ def test_a_run_polished_on_the_euler_equation_in_training_is_the_commands_polish
                         "--steps", "2", "--periods", "5", "--spread", "0.2"]) == 0
     assert json.loads((spread / "config.json").read_text())["polished_from"]["spread"] == 0.2
     assert "spread" not in recorded
+    robust = tmp_path / "robust"
+    assert polish_main([str(run), "--out", str(robust), "--unpolished", "--margin", "euler", "--rounds", "1",
+                        "--steps", "2", "--periods", "5", "--robust", "0.01"]) == 0
+    assert json.loads((robust / "config.json").read_text())["polished_from"]["robust"] == 0.01
+    assert "robust" not in recorded
     for bad in ("open", "0.6,0.7", "0.6,x,0.7"):
         assert polish_main([str(run), "--out", str(tmp_path / "bad"), "--margin", "euler", "--price-impact",
                             bad]) == 2
@@ -608,6 +614,29 @@ def test_polishing_with_spread_capital_solves_the_euler_equation_off_the_rules_p
         check_polish("ppo", {**setting, "margin": "lookahead"})
     with pytest.raises(ValueError, match="polish spread"):
         check_polish("ppo", {**setting, "spread": -0.1})
+
+
+def test_the_robust_loss_is_the_square_up_to_its_bound_and_linear_beyond():
+    """``bounded_square``: e^2 for |e| <= b, bit for bit; beyond, 2 b |e| - b^2, continuous in value and slope at
+    b, the slope never above 2 b; b = 0 squares throughout."""
+    error = th.tensor([-0.5, -0.02, -0.01, -0.003, 0.0, 0.004, 0.01, 0.3], dtype=th.float64, requires_grad=True)
+    bound = 0.01
+    loss = bounded_square(error, bound)
+    inside = error.abs() <= bound
+    assert th.equal(loss[inside], (error ** 2)[inside])
+    assert th.allclose(loss[~inside], 2 * bound * error.abs()[~inside] - bound ** 2, rtol=1e-15, atol=0.0)
+    slope, = th.autograd.grad(loss.sum(), error)
+    assert slope.abs().max() <= 2 * bound + 1e-15 and slope[0] == -2 * bound and slope[-1] == 2 * bound
+    assert th.equal(bounded_square(error, 0.0), error ** 2)
+    exp = make_experiment("ks-het-marked")
+    with pytest.raises(ValueError, match="robust must be >= 0|robust must be non-negative"):
+        polish(_small_model(exp), exp, margin="euler", robust=-1.0)
+    with pytest.raises(ValueError, match="robust applies to the euler margin only"):
+        polish(_small_model(exp), exp, margin="lookahead", robust=0.01)
+    setting = {"rounds": 2, "steps": 3, "learning_rate": 1e-5, "anchor": 0.0, "margin": "euler", "robust": 0.01}
+    check_polish("sac", setting)
+    with pytest.raises(ValueError, match="polish robust applies to the euler margin only"):
+        check_polish("ppo", {**setting, "margin": "intratemporal"})
 
 
 def test_carried_rounds_continue_one_path_of_the_rule():

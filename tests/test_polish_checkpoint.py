@@ -28,7 +28,8 @@ QUIET = dict(steps=20, learning_rate=1e-3, n_economies=2, periods=10, burn_in=5,
 
 CASES = {"fixed point": ("general", "ppo", dict(fixed_point=0.5)),
          "carried economies": ("ks-het-marked", "sac", dict(margin="euler", price_impact=1.0, carry=True)),
-         "spread capital": ("ks-het-marked", "sac", dict(margin="euler", price_impact=[0.6, 0.6, 0.7], spread=0.2))}
+         "spread capital": ("ks-het-marked", "sac", dict(margin="euler", price_impact=[0.6, 0.6, 0.7], spread=0.2)),
+         "robust loss": ("general", "sac", dict(margin="euler", fixed_point=0.5, robust=0.001))}
 
 
 def _model(name, algo):
