@@ -596,7 +596,8 @@ def test_spread_scales_each_drawn_states_capital_by_one_factor_and_nothing_else(
 
 def test_polishing_with_spread_capital_solves_the_euler_equation_off_the_rules_path_too():
     """With ``spread`` the euler margin still lowers the Euler error round by round, ends elsewhere than without
-    it, records the simulated states' mean capital (not the spread one), and is refused on the other margins."""
+    it and records the simulated states' mean capital (not the spread one); with ``robust`` beyond every error it
+    is the polishing without it."""
     exp = make_experiment("ks-het-marked")
     settings = {**POLISH, "margin": "euler", "rounds": 2, "steps": 30, "learning_rate": 1e-4, "price_impact": 1.0}
     plain, spread = (load_model(Path("validation/policies/ks-het-marked"), exp) for _ in range(2))
@@ -606,14 +607,25 @@ def test_polishing_with_spread_capital_solves_the_euler_equation_off_the_rules_p
     assert records[0].mean_capital == plain_records[0].mean_capital  # the same simulated states in round 1
     assert records[0].objective_before != plain_records[0].objective_before  # measured on the spread states
     assert not all(th.equal(a, b) for a, b in zip(plain.policy.parameters(), spread.policy.parameters()))
-    with pytest.raises(ValueError, match="spread applies to the euler margin only"):
-        polish(_small_model(exp), exp, margin="lookahead", spread=0.2)
-    setting = {"rounds": 2, "steps": 3, "learning_rate": 1e-5, "anchor": 0.0, "margin": "euler", "spread": 0.2}
+    # a bound beyond every log error: the robust loss is the squared one, and so is the polishing, bit for bit
+    bounded = load_model(Path("validation/policies/ks-het-marked"), exp)
+    assert polish(bounded, exp, robust=10.0, **settings) == plain_records
+    assert all(th.equal(a, b) for a, b in zip(plain.policy.parameters(), bounded.policy.parameters()))
+
+
+@pytest.mark.parametrize("name, value", [("spread", 0.2), ("robust", 0.01)])
+def test_the_euler_margins_own_settings_are_refused_elsewhere_and_below_zero(name, value):
+    exp = make_experiment("ks-het-marked")
+    with pytest.raises(ValueError, match=f"{name} applies to the euler margin only"):
+        polish(_small_model(exp), exp, margin="lookahead", **{name: value})
+    with pytest.raises(ValueError, match=f"{name} must"):
+        polish(_small_model(exp), exp, margin="euler", **{name: -value})
+    setting = {"rounds": 2, "steps": 3, "learning_rate": 1e-5, "anchor": 0.0, "margin": "euler", name: value}
     check_polish("sac", setting)
-    with pytest.raises(ValueError, match="polish spread applies to the euler margin only"):
-        check_polish("ppo", {**setting, "margin": "lookahead"})
-    with pytest.raises(ValueError, match="polish spread"):
-        check_polish("ppo", {**setting, "spread": -0.1})
+    with pytest.raises(ValueError, match=f"polish {name} applies to the euler margin only"):
+        check_polish("ppo", {**setting, "margin": "intratemporal"})
+    with pytest.raises(ValueError, match=f"polish {name} must"):
+        check_polish("ppo", {**setting, name: -value})
 
 
 def test_the_robust_loss_is_the_square_up_to_its_bound_and_linear_beyond():
@@ -628,15 +640,6 @@ def test_the_robust_loss_is_the_square_up_to_its_bound_and_linear_beyond():
     slope, = th.autograd.grad(loss.sum(), error)
     assert slope.abs().max() <= 2 * bound + 1e-15 and slope[0] == -2 * bound and slope[-1] == 2 * bound
     assert th.equal(bounded_square(error, 0.0), error ** 2)
-    exp = make_experiment("ks-het-marked")
-    with pytest.raises(ValueError, match="robust must be >= 0|robust must be non-negative"):
-        polish(_small_model(exp), exp, margin="euler", robust=-1.0)
-    with pytest.raises(ValueError, match="robust applies to the euler margin only"):
-        polish(_small_model(exp), exp, margin="lookahead", robust=0.01)
-    setting = {"rounds": 2, "steps": 3, "learning_rate": 1e-5, "anchor": 0.0, "margin": "euler", "robust": 0.01}
-    check_polish("sac", setting)
-    with pytest.raises(ValueError, match="polish robust applies to the euler margin only"):
-        check_polish("ppo", {**setting, "margin": "intratemporal"})
 
 
 def test_carried_rounds_continue_one_path_of_the_rule():
