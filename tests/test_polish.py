@@ -611,6 +611,11 @@ def test_polishing_with_spread_capital_solves_the_euler_equation_off_the_rules_p
     bounded = load_model(Path("validation/policies/ks-het-marked"), exp)
     assert polish(bounded, exp, robust=10.0, **settings) == plain_records
     assert all(th.equal(a, b) for a, b in zip(plain.policy.parameters(), bounded.policy.parameters()))
+    # a bound below the errors: the loss is another, and so is the polished rule (the setting reaches the loss)
+    tight = load_model(Path("validation/policies/ks-het-marked"), exp)
+    tight_records = polish(tight, exp, robust=1e-4, **settings)
+    assert tight_records[0].objective_before == plain_records[0].objective_before  # the same states and rule
+    assert not all(th.equal(a, b) for a, b in zip(plain.policy.parameters(), tight.policy.parameters()))
 
 
 @pytest.mark.parametrize("name, value", [("spread", 0.2), ("robust", 0.01)])
