@@ -28,6 +28,8 @@ def check_price_impact(price_impact, margin: str, technology=None, kappa_types=N
         if price_impact is not None:
             raise ValueError(f"price_impact applies to the euler margin only, got margin {margin!r}")
         return None
+    if hasattr(price_impact, "tolist"):  # a numpy array or scalar: its Python list or number
+        price_impact = price_impact.tolist()
     if isinstance(price_impact, (list, tuple)):
         if technology == "ar1":
             raise ValueError(f"price_impact of an AR(1) economy's euler margin is one number in [0, 1], got "

@@ -504,6 +504,8 @@ def test_the_euler_margin_refuses_what_it_cannot_do():
         polish(_small_model(exp), exp, margin="euler", price_impact=[0.6, 0.7])
     with pytest.raises(ValueError, match=r"price_impact must lie in \[0.0, 1.0\]"):
         polish(_small_model(exp), exp, margin="euler", price_impact=[0.6, 0.7, 1.2])
+    with pytest.raises(ValueError, match=r"price_impact takes one number, or one per kappa type \(3\), got 2"):
+        polish(_small_model(exp), exp, margin="euler", price_impact=np.array([0.6, 0.7]))  # an array as a list
     with pytest.raises(ValueError, match="an AR\\(1\\) economy's euler margin is one number"):
         polish(_small_model(_general()), _general(), margin="euler", price_impact=[0.6, 0.7, 0.8])
     with pytest.raises(ValueError, match="price_impact applies to the euler margin only"):
