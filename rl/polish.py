@@ -244,8 +244,10 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
                 "spread": spread, "robust": robust,
                 "model": hashlib.sha256(b"".join(t.detach().cpu().numpy().tobytes()
                                                  for t in original.state_dict().values())).hexdigest()}
+    began, earlier = time.perf_counter(), 0.0  # the polishing's seconds: this sitting's and the kept rounds'
     resumed = None if checkpoint is None else polish_checkpoint.load(checkpoint, settings)
     if resumed is not None:
+        earlier = float(resumed.get("seconds", 0.0))
         polish_checkpoint.restore(resumed, policy, optimiser, (rng, still_rng, spread_rng))
         records, ending = [PolishRecord(**r) for r in resumed["records"]], resumed["ending"]
         log(f"polishing resumed after round {len(records)} ({Path(checkpoint) / polish_checkpoint.FILE})")
@@ -334,7 +336,8 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
             f"mean capital {record.mean_capital:.3f}")
         if checkpoint is not None:
             polish_checkpoint.save(checkpoint, settings=settings, policy=policy, optimiser=optimiser,
-                                   generators=(rng, still_rng, spread_rng), ending=ending, records=records)
+                                   generators=(rng, still_rng, spread_rng), ending=ending, records=records,
+                                   seconds=earlier + time.perf_counter() - began)
     with th.no_grad():
         for target, source in zip(original.parameters(), policy.parameters()):
             target.copy_(source.to(target.dtype))
@@ -435,8 +438,9 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
     began = time.perf_counter()
     progress.mkdir(parents=True, exist_ok=True)
     with exclusive_lock(progress, ".lock", "a polishing", "wait for it to finish"):
+        earlier = polish_checkpoint.elapsed(progress)  # an interrupted polishing's kept rounds
         records = polish(model, experiment, log=log, checkpoint=progress, **settings)
-    seconds = time.perf_counter() - began
+    seconds = earlier + time.perf_counter() - began
     summary = json.loads((run / "summary.json").read_text())
     earlier = [] if unpolished else summary.get("polish") or []  # a run polished in training keeps those first
     if unpolished and summary.get("polish_seconds"):  # the run's own polishing is replaced, and its time with it
@@ -450,7 +454,7 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
         if (run / name).is_file():
             shutil.copyfile(run / name, tmp / name)
     write_json_atomic(tmp / "summary.json", {**summary, "polish": earlier + [r._asdict() for r in records],
-                                             "polish_seconds": seconds})  # this polishing's
+                                             "polish_seconds": seconds})  # this polishing's, every sitting's
     if config.get("polished_from"):  # a polished directory polished again: its lineage, oldest first
         config = {**config, "earlier_polishings": [*(config.get("earlier_polishings") or []),
                                                    config["polished_from"]]}

@@ -26,9 +26,10 @@ RESUMABLE = "rounds"
 """The one setting a resumed polishing may change."""
 
 
-def save(directory, *, settings: dict, policy, optimiser, generators, ending, records) -> Path:
-    """Write the state after ``len(records)`` complete rounds into ``directory``/:data:`FILE`, atomically."""
-    state = {"settings": {k: v for k, v in settings.items() if k != RESUMABLE},
+def save(directory, *, settings: dict, policy, optimiser, generators, ending, records, seconds: float = 0.0) -> Path:
+    """Write the state after ``len(records)`` complete rounds into ``directory``/:data:`FILE`, atomically, with
+    ``seconds``, the polishing's wall-clock to the end of that round over every sitting."""
+    state = {"settings": {k: v for k, v in settings.items() if k != RESUMABLE}, "seconds": float(seconds),
              "policy": policy.state_dict(), "optimiser": optimiser.state_dict(),
              "generators": [g.bit_generator.state for g in generators],
              "ending": None if ending is None else {k: th.as_tensor(np.asarray(v))
@@ -65,3 +66,12 @@ def restore(state: dict, policy, optimiser, generators) -> None:
     optimiser.load_state_dict(state["optimiser"])
     for generator, saved in zip(generators, state["generators"]):
         generator.bit_generator.state = saved
+
+
+def elapsed(directory) -> float:
+    """The wall-clock seconds of the polishing kept in ``directory`` to its last complete round (0 when there is
+    none, or it was written before the seconds were kept): what a resumed polishing adds its own time to."""
+    path = Path(directory) / FILE
+    if not path.is_file():
+        return 0.0
+    return float(th.load(io.BytesIO(path.read_bytes()), map_location="cpu", weights_only=True).get("seconds", 0.0))

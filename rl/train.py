@@ -46,6 +46,7 @@ from rl.core import check_shock_expectation
 from rl.config import SettingError, TrainConfig, add_arguments, flag_of, from_arguments
 from rl.evaluation import Evaluator, ScorecardEvalCallback
 from rl.loading import OFF_POLICY, build_model, load_model, model_class, restore_unsaved
+from rl import polish_checkpoint
 from rl.polish import check_polishable, polish
 from rl.provenance import code_version, machine
 from rl.recipes import (CENTRE_BY_TYPE, LinearSchedule, centred, check_center_rewards, hyperparameters, recipe,
@@ -474,9 +475,9 @@ def _polish_locked(c, out: Path, exp, hyper: dict, summary: dict, model=None) ->
         model = load_model(out / "model-unpolished.zip", exp)
     progress = out / "polishing"
     progress.mkdir(exist_ok=True)
-    began = time.perf_counter()
+    began, earlier = time.perf_counter(), polish_checkpoint.elapsed(progress)  # the kept rounds' (when resumed)
     records = polish(model, exp, seed=c.seed, checkpoint=progress, **hyper["polish"])
-    polish_seconds = time.perf_counter() - began  # this sitting's: a resumed polishing counts from its resume
+    polish_seconds = earlier + time.perf_counter() - began  # every sitting's
     print(f"polished in {polish_seconds:.1f} s")
     summary = {**summary, "wall_clock_seconds": summary["wall_clock_seconds"] + polish_seconds,
                "polish": [r._asdict() for r in records], "polish_seconds": polish_seconds}

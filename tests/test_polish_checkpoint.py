@@ -6,6 +6,7 @@
 - A checkpoint of other settings or of another model is refused in one line; rounds may grow.
 - python -m rl.polish: an interrupted polishing is refused until --resume continues it; the finished directory is
   the uninterrupted one's, and the checkpoint is removed.
+- A resumed polishing's seconds (in rl.polish and in rl.train) include the kept rounds', kept in the checkpoint.
 """
 
 import json
@@ -36,6 +37,12 @@ def _model(name, algo):
     exp = make_experiment(name, **({"tfp_scale": 0.0229, "productivity_scale": 0.02} if name == "general" else {}))
     extra = {"n_steps": 32} if algo == "ppo" else {}
     return exp, build_model(algo, hyperparameters(algo, "tuned", exp.beta, **extra), exp, seed=0)
+
+
+def _kept_seconds(directory, seconds):
+    """Set the seconds kept in ``directory``'s checkpoint (as if its rounds had taken that long)."""
+    state = th.load(directory / FILE, weights_only=True)
+    th.save({**state, "seconds": seconds}, directory / FILE)
 
 
 def _weights(model):
@@ -85,8 +92,11 @@ def test_an_interrupted_command_is_refused_until_resumed(tmp_path, monkeypatch):
     monkeypatch.undo()
     progress = tmp_path / ".cut.polishing"
     assert (progress / FILE).is_file() and not (tmp_path / "cut").exists()
+    assert 0 < polish_checkpoint.elapsed(progress) < 600
+    _kept_seconds(progress, 1e6)  # the two kept rounds' time counts in the polishing's
     assert polish_main(command + ["--out", str(tmp_path / "cut")]) == 2  # refused: --resume or delete it
     assert polish_main(command + ["--out", str(tmp_path / "cut"), "--resume"]) == 0
+    assert 1e6 < json.loads((tmp_path / "cut" / "summary.json").read_text())["polish_seconds"] < 1e6 + 600
     assert not progress.exists() and not list(tmp_path.glob(".*"))
     exp = make_experiment("general", tfp_scale=0.0229, productivity_scale=0.02)
     whole, cut = load_model(tmp_path / "whole", exp), load_model(tmp_path / "cut", exp)
@@ -120,6 +130,7 @@ def test_a_run_killed_while_polishing_resumes_its_polishing_not_its_training(tmp
     cut = tmp_path / "cut"
     assert (cut / "trained.json").is_file() and (cut / "polishing" / FILE).is_file()
     assert not (cut / "model.zip").exists() and not (cut / "summary.json").exists()
+    _kept_seconds(cut / "polishing", 1e6)  # the kept rounds' time counts in the run's polishing and wall-clock
 
     def no_training(*args, **kwargs):
         raise AssertionError("the resumed run trained again")
@@ -134,6 +145,7 @@ def test_a_run_killed_while_polishing_resumes_its_polishing_not_its_training(tmp
     assert resumed["polish"] == whole["polish"] and [r["round"] for r in resumed["polish"]] == [0, 1, 2]
     for key in ("timesteps", "best_return", "final_return", "evaluations", "critic_explained_variance"):
         assert resumed[key] == whole[key]
+    assert 1e6 < resumed["polish_seconds"] < 1e6 + 600 and resumed["wall_clock_seconds"] > resumed["polish_seconds"]
     assert json.loads((cut / "summary.json").read_text()) == resumed
     sittings = json.loads((cut / "config.json").read_text())["sittings"]
     assert [s["from_step"] for s in sittings] == [0, 2 * 32 * 9]
