@@ -125,10 +125,11 @@ def test_sac_recipe_meets_the_ks_het_mild_targets(tmp_path):
     """SAC: the ks recipe's training with the actor's loss weighted alike over the type x employment groups (3.2 M
     agent-steps), then the ks-het-marked SAC recipe's Euler polishing (60 rounds, 1,000 periods of burn-in) with
     aggregate capital spread (spread 0.2) and the errors beyond 0.005 entering linearly (robust 0.005).
-    Measured (AMD EPYC with AVX-512, two to four jobs on the 2 cores; 25 to 35 minutes to train, 18 to 21 to
+    Measured (AMD EPYC with AVX-512, two to four jobs on the 2 cores; 25 to 35 minutes to train, 18 to 27 to
     polish): seeds 0, 1 and 2 pass every row (mean K -0.3, -0.4 and +0.0 %, fractions within 0.0018, no type
     gaining more than 0.003 % by switching); trained only, they fail 8, 13 and 10 rows (mean K -7.6, -17.2 and
-    -8.5 %) (docs/training.md: SAC on ks-het-mild)."""
+    -8.5 %). This test passed in 60 minutes with two or three other jobs on the cores, its policy that of seed 0
+    above to the digits of the polishing's log (docs/training.md: SAC on ks-het-mild)."""
     failed = _heterogeneous_failures("ks-het-mild", "sac", tmp_path, 0)
     assert not failed, failed
 
