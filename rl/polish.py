@@ -438,9 +438,9 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
     began = time.perf_counter()
     progress.mkdir(parents=True, exist_ok=True)
     with exclusive_lock(progress, ".lock", "a polishing", "wait for it to finish"):
-        earlier = polish_checkpoint.elapsed(progress)  # an interrupted polishing's kept rounds
+        kept = polish_checkpoint.elapsed(progress)  # the seconds of an interrupted polishing's kept rounds
         records = polish(model, experiment, log=log, checkpoint=progress, **settings)
-    seconds = earlier + time.perf_counter() - began
+    seconds = kept + time.perf_counter() - began
     summary = json.loads((run / "summary.json").read_text())
     earlier = [] if unpolished else summary.get("polish") or []  # a run polished in training keeps those first
     if unpolished and summary.get("polish_seconds"):  # the run's own polishing is replaced, and its time with it

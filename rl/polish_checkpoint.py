@@ -1,6 +1,6 @@
 """A polishing's state after each complete round (:func:`rl.polish.polish`'s ``checkpoint``), one file written
 atomically and read back to resume: the weights being polished and Adam's moments, the random generators' states,
-the carried economies, the records so far, and the settings they belong to.
+the carried economies, the records and the wall-clock seconds so far, and the settings they belong to.
 
 It is read with ``torch.load(..., weights_only=True)``: tensors and plain values only, no unpickled objects.  A
 polishing resumed from it ends with the weights the whole polishing would have given, bit for bit
