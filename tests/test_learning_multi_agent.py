@@ -126,8 +126,9 @@ def test_td3_recipe_meets_the_ks_het_marked_targets(tmp_path):
     as SAC's ks-het-marked recipe, 80 rounds.  Measured (AMD EPYC with AVX-512, two to four jobs on the 2 cores;
     16 to 18 minutes to train, 34 to 38 to polish): seeds 0, 1 and 2 pass every row (mean K +0.6, -0.8 and -1.1 %,
     fractions within 0.0026, gains at most 0.003 %); trained only, they fail 13, 14 and 16 rows (mean K -13, -27
-    and -32 %); with 60 rounds seed 1 misses the middle type's fraction by 0.0051 (docs/training.md: TD3's actor
-    on the Euler equation)."""
+    and -32 %); with 60 rounds seed 1 misses the middle type's fraction by 0.0051.  This test passed in 36 minutes
+    with one other job on the cores, its polishing's log that of seed 0 above line for line (docs/training.md:
+    TD3's actor on the Euler equation)."""
     failed = _heterogeneous_failures("ks-het-marked", "td3", tmp_path, 0)
     assert not failed, failed
 
