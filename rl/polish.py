@@ -382,15 +382,16 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
     ``rounds`` may grow) or the directory is deleted; ``resume`` with none
     starts afresh.
     ``seed`` defaults to the run's own; ``anchor`` (the intratemporal
-    margin's, 100 when None) is refused with another margin and recorded
-    only with its own.  Returns the records.
+    margin's, 100 when None) is refused with another margin unless 0 or None
+    (no anchor), and recorded only with its own.  Returns the records.
     """
     from rl.loading import load_model, run_config  # here: rl.loading imports rl.recipes, which imports this module
 
     if margin == "intratemporal":  # the one margin that has an anchor (the others would ignore it)
         anchor = 100.0 if anchor is None else checks.non_negative("anchor", anchor)
-    elif anchor is not None:
-        raise ValueError(f"anchor applies to the intratemporal margin only, got margin {margin!r}")
+    elif anchor:  # 0 is no anchor, as the recipes' polish settings write it for these margins
+        raise ValueError(f"anchor applies to the intratemporal margin only (0 or none with margin {margin!r}), "
+                         f"got {anchor!r}")
     burn_in = checks.positive_int("burn_in", burn_in, minimum=0)
     run, out = Path(run), Path(out)
     config = run_config(run)
@@ -476,7 +477,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--steps", type=int, default=200, help="full-batch Adam steps per round (default: 200)")
     parser.add_argument("--learning-rate", type=float, default=1e-5, help="Adam's step size (default: 1e-5)")
     parser.add_argument("--anchor", type=float, default=None,
-                        help="weight of the saving rule's anchor, intratemporal margin only (default: 100)")
+                        help="weight of the saving rule's anchor, intratemporal margin only; 0 with the others "
+                             "(default: 100 with the intratemporal margin)")
     parser.add_argument("--margin", choices=MARGINS, default="intratemporal",
                         help="what to climb (default: intratemporal)")
     parser.add_argument("--periods", type=int, default=200, help="periods kept per economy and round (default: 200)")

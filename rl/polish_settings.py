@@ -97,7 +97,8 @@ def check_setting(algo: str, value) -> None:
     ``balanced``, true or false, ``spread`` in [0, 1] and ``robust`` >= 0, the euler margin's, ``periods`` and
     ``burn_in``, the periods kept per economy and round and those simulated before them, and ``carry``, true or
     false, the rounds' economies continued from round to round): ``rounds``, ``steps`` (and ``periods``) positive
-    integers, ``burn_in`` a non-negative one, ``learning_rate`` > 0, ``anchor`` >= 0."""
+    integers, ``burn_in`` a non-negative one, ``learning_rate`` > 0, ``anchor`` >= 0 (0 unless the margin is
+    intratemporal)."""
     optional = {"margin", "fixed_point", "price_impact", "periods", "balanced", "burn_in", "carry", "spread",
                 "robust"}
     if not isinstance(value, dict) or not set(POLISH_KEYS) <= set(value) <= set(POLISH_KEYS) | optional:
@@ -137,3 +138,6 @@ def check_setting(algo: str, value) -> None:
         raise ValueError(f"polish spread applies to the euler margin only, got margin {margin!r}")
     if checks.non_negative("polish robust", value.get("robust", 0.0)) and margin != "euler":
         raise ValueError(f"polish robust applies to the euler margin only, got margin {margin!r}")
+    if value["anchor"] and margin != "intratemporal":  # as rl.polish's command line: 0 is no anchor
+        raise ValueError(f"polish anchor applies to the intratemporal margin only (0 with margin {margin!r}), got "
+                         f"{value['anchor']!r}")

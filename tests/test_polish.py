@@ -348,7 +348,10 @@ def test_polishing_refuses_what_it_cannot_do():
                                              f"only \\(the lookahead margin needs PPO's state-value critic\\)"):
             check_polish(algo, {**setting, "margin": "lookahead"})
         check_polish(algo, setting)
-        check_polish(algo, {**setting, "anchor": 0.0, "margin": "euler"})
+        check_polish(algo, {**setting, "anchor": 0.0, "margin": "euler"})  # 0: no anchor, as rl.polish's CLI
+        with pytest.raises(ValueError, match="polish anchor applies to the intratemporal margin only \\(0 with "
+                                             "margin 'euler'\\), got 100.0"):
+            check_polish(algo, {**setting, "margin": "euler"})
     with pytest.raises(ValueError, match="polishing applies to ppo, sac, td3 and ddpg, not 'a2c'"):
         check_polish("a2c", setting)
     with pytest.raises(ValueError, match="polish must be"):
@@ -566,8 +569,9 @@ def test_a_run_polished_on_the_euler_equation_in_training_is_the_commands_polish
     assert "spread" not in recorded
     robust = tmp_path / "robust"
     assert polish_main([str(run), "--out", str(robust), "--unpolished", "--margin", "euler", "--rounds", "1",
-                        "--steps", "2", "--periods", "5", "--robust", "0.01"]) == 0
+                        "--steps", "2", "--periods", "5", "--robust", "0.01", "--anchor", "0"]) == 0
     assert json.loads((robust / "config.json").read_text())["polished_from"]["robust"] == 0.01
+    assert "anchor" not in json.loads((robust / "config.json").read_text())["polished_from"]  # 0: none, unrecorded
     assert "robust" not in recorded
     for bad in ("open", "0.6,0.7", "0.6,x,0.7"):
         assert polish_main([str(run), "--out", str(tmp_path / "bad"), "--margin", "euler", "--price-impact",
