@@ -125,6 +125,8 @@ class PolishRecord(NamedTuple):
     mean_capital: Optional[float] = None
     """The mean capital of a household over the round's (stochastic) states: where the rounds' states lie, which
     under a rule far from its ergodic distribution moves from round to round (``carry``)."""
+    steps_taken: Optional[int] = None
+    """With ``trust``: the steps the round took before its trust region stopped it (all of them if it did not)."""
 
 
 def check_polishable(experiment: Experiment, margin: str = "intratemporal") -> None:
@@ -146,8 +148,8 @@ def check_polishable(experiment: Experiment, margin: str = "intratemporal") -> N
 def polish(model, experiment: Experiment, *, margin: str = "intratemporal", rounds: int = 10, steps: int = 200,
            learning_rate: float = 1e-5, anchor: float = 100.0, n_economies: int = 8, periods: int = 200,
            burn_in: int = BURN_IN, seed: int = 0, fixed_point: float = 0.0, price_impact=None,
-           balanced: bool = False, carry: bool = False, spread: float = 0.0, robust: float = 0.0, checkpoint=None,
-           log=print) -> list:
+           balanced: bool = False, carry: bool = False, spread: float = 0.0, robust: float = 0.0, trust: float = 0.0,
+           checkpoint=None, log=print) -> list:
     """Polish ``model``'s actor in place (see the module docstring); returns a :class:`PolishRecord` per round.
 
     Each round simulates ``n_economies`` economies for ``burn_in + periods``
@@ -194,6 +196,10 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     (euler margin, >= 0): each log error e enters the loss as e^2 up to |e| = b and as 2 b |e| - b^2 beyond it
     (:func:`rl.polish_states.bounded_square`), so that a round whose states hold a few errors far beyond the
     rest moves the rule no more than errors of size b would (0, the default: e^2 throughout, bit for bit).
+    ``trust`` d (euler margin, >= 0): a trust region on each round's move, whose steps stop at the first one that
+    starts with a mean action on the round's states moved by d or more since the round began (so the largest move
+    exceeds d by at most one step's), so that a round whose states lie where the rule was never fitted cannot
+    move it far at once (0, the default: every step, bit for bit; :attr:`PolishRecord.steps_taken` says how many).
     The weights are optimised in double precision and written back to the model's float32
     parameters at the end.  ``checkpoint``: a directory where the state after each complete round is written
     (:mod:`rl.polish_checkpoint`); if it holds one of the same settings and model (``rounds`` aside), polishing
@@ -217,7 +223,8 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     if balanced and margin != "euler":
         raise ValueError(f"balanced applies to the euler margin only, got margin {margin!r}")
     spread, robust = checks.closed("spread", spread, 0.0, 1.0), checks.non_negative("robust", robust)
-    for name, value in (("spread", spread), ("robust", robust)):
+    trust = checks.non_negative("trust", trust)
+    for name, value in (("spread", spread), ("robust", robust), ("trust", trust)):
         if value and margin != "euler":
             raise ValueError(f"{name} applies to the euler margin only, got margin {margin!r}")
     rng = np.random.default_rng(seed)
@@ -241,7 +248,7 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     settings = {"margin": margin, "rounds": rounds, "steps": steps, "learning_rate": learning_rate, "anchor": anchor,
                 "n_economies": n_economies, "periods": periods, "burn_in": burn_in, "seed": seed,
                 "fixed_point": fixed_point, "price_impact": price_impact, "balanced": balanced, "carry": carry,
-                "spread": spread, "robust": robust,
+                "spread": spread, "robust": robust, **({"trust": trust} if trust else {}),  # (as before without it)
                 "model": hashlib.sha256(b"".join(t.detach().cpu().numpy().tobytes()
                                                  for t in original.state_dict().values())).hexdigest()}
     began, earlier = time.perf_counter(), 0.0  # the polishing's seconds: this sitting's and the kept rounds'
@@ -308,7 +315,13 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
             return loss + anchor * ((next_capital / saving - 1.0) ** 2).mean()
 
         before = [score(batch, batch[-1]) for batch in batches]
+        taken = 0
         for _ in range(steps):
+            if trust:
+                with th.no_grad():
+                    if float((mean_actions(policy, batches[0][3]) - batches[0][-1]).abs().max()) >= trust:
+                        break
+            taken += 1
             optimiser.zero_grad()
             loss = sum(batch[0] * loss_on(batch) for batch in batches if batch[0])  # (x 1.0 and 0 + x are exact)
             loss.backward()
@@ -321,7 +334,7 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
                               *((before[1], scores[1]) if fixed_point else (None, None)),
                               None if phi is None else
                               np.broadcast_to(phi, (len(set(experiment.capital_productivity)),)).tolist(),
-                              where)
+                              where, taken if trust else None)
         records.append(record)
         what = {"lookahead": "mean |slope of the lookahead in the own action|",
                 "euler": "mean |log Euler error|" if experiment.technology != "ar1" else
@@ -333,7 +346,7 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
             near += "; phi by kappa type " + " / ".join(f"{x:.3f}" for x in record.price_impact)
         log(f"polish round {r + 1}/{rounds}: {what} {record.objective_before:.6e} -> {record.objective_after:.6e}, "
             f"mean |action change| {record.mean_action_change:.2e} (max {record.max_action_change:.2e}){near}; "
-            f"mean capital {record.mean_capital:.3f}")
+            f"mean capital {record.mean_capital:.3f}" + (f"; {taken} steps (trust region)" if taken < steps else ""))
         if checkpoint is not None:
             polish_checkpoint.save(checkpoint, settings=settings, policy=policy, optimiser=optimiser,
                                    generators=(rng, still_rng, spread_rng), ending=ending, records=records,
@@ -346,10 +359,10 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
 
 # ----------------------------------------------------------------------------- command line
 POLISH_SETTINGS = ("rounds", "steps", "learning_rate", "anchor", "margin", "periods", "burn_in", "seed",
-                   "fixed_point", "price_impact", "balanced", "carry", "spread", "robust")
+                   "fixed_point", "price_impact", "balanced", "carry", "spread", "robust", "trust")
 """The settings :func:`polish_run` records under ``polished_from`` (each an option of the command line, ``_`` as
-``-``; ``fixed_point``, ``carry``, ``spread`` and ``robust`` only when used, ``burn_in`` only when not :data:`BURN_IN`,
-``anchor`` with the intratemporal margin only, ``price_impact`` with the euler margin only)."""
+``-``; ``fixed_point``, ``carry``, ``spread``, ``robust`` and ``trust`` only when used, ``burn_in`` only when not
+:data:`BURN_IN`, ``anchor`` with the intratemporal margin only, ``price_impact`` with the euler margin only)."""
 
 TRAINING_RECORDS = ("returns.csv", "evaluations.csv")
 """The run's learning curve and training-time evaluations, copied into a polished directory as they are."""
@@ -359,7 +372,7 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
                anchor: Optional[float] = None, margin: str = "intratemporal", periods: int = 200,
                burn_in: int = BURN_IN, seed: Optional[int] = None, unpolished: bool = False,
                fixed_point: float = 0.0, price_impact=None, balanced: bool = False, carry: bool = False,
-               spread: float = 0.0, robust: float = 0.0,
+               spread: float = 0.0, robust: float = 0.0, trust: float = 0.0,
                resume: bool = False, log=print) -> list:
     """Polish the finished run ``run`` (PPO; SAC, TD3 or DDPG on the euler or intratemporal margin) into the new
     directory ``out`` (``python -m rl.polish``).
@@ -429,6 +442,8 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
         settings["spread"] = checks.closed("spread", spread, 0.0, 1.0)
     if robust:  # likewise
         settings["robust"] = checks.non_negative("robust", robust)
+    if trust:  # likewise
+        settings["trust"] = checks.non_negative("trust", trust)
     if margin == "euler":  # recorded for the margin it belongs to
         settings["price_impact"] = check_price_impact(price_impact, margin, experiment.technology,
                                                       len(set(experiment.capital_productivity)))
@@ -505,6 +520,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--robust", type=float, default=0.0,
                         help="euler margin: b >= 0; each log error beyond b enters the loss linearly (2 b |e| - b^2) "
                              "instead of squared (default: 0, squared throughout)")
+    parser.add_argument("--trust", type=float, default=0.0,
+                        help="euler margin: d >= 0; each round's steps stop once a mean action on its states has "
+                             "moved by d (default: 0, every step)")
     parser.add_argument("--carry", action="store_true",
                         help="continue each round's economies from where the previous round's ended, the burn-in "
                              "before the first round only (default: off, afresh from the initial states)")
@@ -533,7 +551,7 @@ def main(argv=None) -> int:
                    anchor=args.anchor, margin=args.margin, periods=args.periods, burn_in=args.burn_in,
                    seed=args.seed, unpolished=args.unpolished, fixed_point=args.fixed_point,
                    price_impact=args.price_impact, balanced=args.balanced, carry=args.carry, spread=args.spread,
-                   robust=args.robust, resume=args.resume)
+                   robust=args.robust, trust=args.trust, resume=args.resume)
     except (ValueError, FileExistsError, FileNotFoundError) as err:
         print(f"python -m rl.polish: error: {err}")
         return 2

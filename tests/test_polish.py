@@ -569,8 +569,9 @@ def test_a_run_polished_on_the_euler_equation_in_training_is_the_commands_polish
     assert "spread" not in recorded
     robust = tmp_path / "robust"
     assert polish_main([str(run), "--out", str(robust), "--unpolished", "--margin", "euler", "--rounds", "1",
-                        "--steps", "2", "--periods", "5", "--robust", "0.01", "--anchor", "0"]) == 0
+                        "--steps", "2", "--periods", "5", "--robust", "0.01", "--anchor", "0", "--trust", "0.5"]) == 0
     assert json.loads((robust / "config.json").read_text())["polished_from"]["robust"] == 0.01
+    assert json.loads((robust / "config.json").read_text())["polished_from"]["trust"] == 0.5
     assert "anchor" not in json.loads((robust / "config.json").read_text())["polished_from"]  # 0: none, unrecorded
     assert "robust" not in recorded
     for bad in ("open", "0.6,0.7", "0.6,x,0.7"):
@@ -624,7 +625,7 @@ def test_polishing_with_spread_capital_solves_the_euler_equation_off_the_rules_p
     assert not all(th.equal(a, b) for a, b in zip(plain.policy.parameters(), tight.policy.parameters()))
 
 
-@pytest.mark.parametrize("name, value", [("spread", 0.2), ("robust", 0.01)])
+@pytest.mark.parametrize("name, value", [("spread", 0.2), ("robust", 0.01), ("trust", 0.01)])
 def test_the_euler_margins_own_settings_are_refused_elsewhere_and_below_zero(name, value):
     exp = make_experiment("ks-het-marked")
     with pytest.raises(ValueError, match=f"{name} applies to the euler margin only"):
@@ -637,6 +638,30 @@ def test_the_euler_margins_own_settings_are_refused_elsewhere_and_below_zero(nam
         check_polish("ppo", {**setting, "margin": "intratemporal"})
     with pytest.raises(ValueError, match=f"polish {name} must"):
         check_polish("ppo", {**setting, name: -value})
+
+
+def test_a_trust_region_stops_a_rounds_steps_once_an_action_has_moved_that_far():
+    """``trust`` d: each round's steps stop at the first that starts with a mean action on the round's states moved
+    by d or more, so the largest move is d plus at most one step's, and the steps taken are recorded; a region
+    wider than every move takes every step, the polishing without it bit for bit (``steps_taken`` aside)."""
+    exp = make_experiment("ks-het-marked")
+    settings = {**POLISH, "margin": "euler", "rounds": 2, "steps": 30, "learning_rate": 1e-4, "price_impact": 1.0}
+    plain = load_model(Path("validation/policies/ks-het-marked"), exp)
+    plain_records = polish(plain, exp, **settings)
+    assert all(r.steps_taken is None for r in plain_records)
+    wide = load_model(Path("validation/policies/ks-het-marked"), exp)
+    wide_records = polish(wide, exp, trust=10.0, **settings)
+    assert [r.steps_taken for r in wide_records] == [30, 30]
+    assert [r._replace(steps_taken=None) for r in wide_records] == plain_records
+    assert all(th.equal(a, b) for a, b in zip(plain.policy.parameters(), wide.policy.parameters()))
+    # a region a tenth of the plain polishing's first move: the round stops early, its move within it plus a step
+    trust = plain_records[0].max_action_change / 10
+    tight = polish(load_model(Path("validation/policies/ks-het-marked"), exp), exp, trust=trust, **settings)
+    assert all(1 <= r.steps_taken < 30 for r in tight), tight
+    one_step = polish(load_model(Path("validation/policies/ks-het-marked"), exp), exp,
+                      **{**settings, "rounds": 1, "steps": 1})[0].max_action_change
+    assert trust <= tight[0].max_action_change <= trust + 2 * one_step, (tight[0], one_step)
+    assert tight[0].objective_before == plain_records[0].objective_before  # the same states and rule to start
 
 
 def test_the_robust_loss_is_the_square_up_to_its_bound_and_linear_beyond():

@@ -149,7 +149,7 @@ def _polish_command(config: dict, argv: list) -> list:
             words.append("--unpolished")
         for key in POLISH_SETTINGS:
             if key == "anchor" and setting.get("margin", "intratemporal") != "intratemporal":
-                continue  # recorded by earlier versions for every margin; rl.polish refuses it with the others
+                continue  # recorded by earlier versions for every margin; rl.polish refuses a nonzero one there
             if setting.get(key) is True:  # a flag (--balanced)
                 words.append("--" + key.replace("_", "-"))
             elif key in setting and setting[key] is not False:  # a list (phi per kappa type) as the option takes it
