@@ -97,8 +97,8 @@ from rl import core, polish_checkpoint
 from rl.lookahead import check_ar1, check_chain, check_euler, euler_for, lookahead_for, measured_price_impact
 from rl.polish_states import (actor_parameters, bounded_square, double_copy, mean_actions, policy_states,
                               spread_capital, state_values, type_employment_groups)
-from rl.polish_settings import (BURN_IN, FIXED_POINT_MARGINS, MARGINS, MEASURED, OTHER_ALGORITHMS, check_algorithm,
-                                check_price_impact, off_policy_refusal)
+from rl.polish_settings import (BURN_IN, FIXED_POINT_MARGINS, GUARD_HALVINGS, MARGINS, MEASURED, OTHER_ALGORITHMS,
+                                check_algorithm, check_price_impact, off_policy_refusal)
 from rl.provenance import code_version, machine
 
 class PolishRecord(NamedTuple):
@@ -127,6 +127,8 @@ class PolishRecord(NamedTuple):
     under a rule far from its ergodic distribution moves from round to round (``carry``)."""
     steps_taken: Optional[int] = None
     """With ``trust``: the steps the round took before its trust region stopped it (all of them if it did not)."""
+    learning_rate: Optional[float] = None
+    """With ``guard``: the round's learning rate (halved for each round it undid)."""
 
 
 def check_polishable(experiment: Experiment, margin: str = "intratemporal") -> None:
@@ -149,7 +151,7 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
            learning_rate: float = 1e-5, anchor: float = 100.0, n_economies: int = 8, periods: int = 200,
            burn_in: int = BURN_IN, seed: int = 0, fixed_point: float = 0.0, price_impact=None,
            balanced: bool = False, carry: bool = False, spread: float = 0.0, robust: float = 0.0, trust: float = 0.0,
-           checkpoint=None, log=print) -> list:
+           guard: float = 0.0, checkpoint=None, log=print) -> list:
     """Polish ``model``'s actor in place (see the module docstring); returns a :class:`PolishRecord` per round.
 
     Each round simulates ``n_economies`` economies for ``burn_in + periods``
@@ -200,6 +202,12 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     starts with a mean action on the round's states moved by d or more since the round began (so the largest move
     exceeds d by at most one step's), so that a round whose states lie where the rule was never fitted cannot
     move it far at once (0, the default: every step, bit for bit; :attr:`PolishRecord.steps_taken` says how many).
+    ``guard`` g (euler margin, >= 0): a round whose simulated states' mean capital lies outside the range of the
+    rounds taken so far, widened by the factor 1 + g, undoes the round before it (the rule, Adam's moments and the
+    carried economies back to where that round began) and halves the learning rate for the rest, since the rule
+    that round left drives its economies where no round had fitted it; that round is then taken again on fresh
+    states.  Two such rounds in a row, or :data:`GUARD_HALVINGS` halvings, stop the polishing with an error that
+    says where the states went (0, the default: no check, bit for bit).
     The weights are optimised in double precision and written back to the model's float32
     parameters at the end.  ``checkpoint``: a directory where the state after each complete round is written
     (:mod:`rl.polish_checkpoint`); if it holds one of the same settings and model (``rounds`` aside), polishing
@@ -223,8 +231,8 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     if balanced and margin != "euler":
         raise ValueError(f"balanced applies to the euler margin only, got margin {margin!r}")
     spread, robust = checks.closed("spread", spread, 0.0, 1.0), checks.non_negative("robust", robust)
-    trust = checks.non_negative("trust", trust)
-    for name, value in (("spread", spread), ("robust", robust), ("trust", trust)):
+    trust, guard = checks.non_negative("trust", trust), checks.non_negative("guard", guard)
+    for name, value in (("spread", spread), ("robust", robust), ("trust", trust), ("guard", guard)):
         if value and margin != "euler":
             raise ValueError(f"{name} applies to the euler margin only, got margin {margin!r}")
     rng = np.random.default_rng(seed)
@@ -249,20 +257,41 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
                 "n_economies": n_economies, "periods": periods, "burn_in": burn_in, "seed": seed,
                 "fixed_point": fixed_point, "price_impact": price_impact, "balanced": balanced, "carry": carry,
                 "spread": spread, "robust": robust, **({"trust": trust} if trust else {}),  # (as before without it)
+                **({"guard": guard} if guard else {}),
                 "model": hashlib.sha256(b"".join(t.detach().cpu().numpy().tobytes()
                                                  for t in original.state_dict().values())).hexdigest()}
     began, earlier = time.perf_counter(), 0.0  # the polishing's seconds: this sitting's and the kept rounds'
+    backup = None  # with guard: the rule, Adam's state and the carried economies as the last round taken began
     resumed = None if checkpoint is None else polish_checkpoint.load(checkpoint, settings)
     if resumed is not None:
         earlier = float(resumed.get("seconds", 0.0))
         polish_checkpoint.restore(resumed, policy, optimiser, (rng, still_rng, spread_rng))
-        records, ending = [PolishRecord(**r) for r in resumed["records"]], resumed["ending"]
+        records, ending, backup = [PolishRecord(**r) for r in resumed["records"]], resumed["ending"], resumed["backup"]
         log(f"polishing resumed after round {len(records)} ({Path(checkpoint) / polish_checkpoint.FILE})")
-    for r in range(len(records), rounds):
+    r = len(records)
+    while r < rounds:
+        began_at = None if not guard else (copy.deepcopy(policy.state_dict()), copy.deepcopy(optimiser.state_dict()),
+                                           ending)  # where guard may return to, once the round is taken
         states, end = policy_states(experiment, policy, n_economies, periods, 0 if ending is not None else burn_in,
                                     rng, start=ending)
         ending = end if carry else None
         where = float(states.capital.mean())  # the simulated states' (not the deterministic economy's, not spread)
+        seen = [record.mean_capital for record in records]
+        if guard and seen and not min(seen) / (1 + guard) <= where <= max(seen) * (1 + guard):
+            rate = optimiser.param_groups[0]["lr"] / 2
+            message = (f"polish round {r + 1}: its states' mean capital {where:.3f} lies outside the earlier rounds' "
+                       f"{min(seen):.3f} to {max(seen):.3f} widened by {guard}")
+            if backup is None or learning_rate / rate > 2 ** GUARD_HALVINGS:
+                raise RuntimeError(f"{message}, and the round before it cannot be undone (undone already, or the "
+                                   f"learning rate halved {GUARD_HALVINGS} times): the polishing diverges")
+            policy.load_state_dict(backup[0])
+            optimiser.load_state_dict(backup[1])
+            ending, backup, r = backup[2], None, r - 1
+            for group in optimiser.param_groups:
+                group["lr"] = rate
+            records.pop()
+            log(f"{message}: round {r + 1} undone, learning rate halved to {rate:.3e}, round {r + 1} again")
+            continue
         if spread:  # after the path went on from the states as simulated
             states = spread_capital(states, spread, spread_rng)
         weighted = [(1.0 - fixed_point, states, experiment)]
@@ -334,8 +363,9 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
                               *((before[1], scores[1]) if fixed_point else (None, None)),
                               None if phi is None else
                               np.broadcast_to(phi, (len(set(experiment.capital_productivity)),)).tolist(),
-                              where, taken if trust else None)
+                              where, taken if trust else None, optimiser.param_groups[0]["lr"] if guard else None)
         records.append(record)
+        backup, r = began_at, r + 1
         what = {"lookahead": "mean |slope of the lookahead in the own action|",
                 "euler": "mean |log Euler error|" if experiment.technology != "ar1" else
                          "mean |log Euler and intratemporal errors|"}.get(
@@ -344,13 +374,13 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
                 if fixed_point else "")
         if phi is not None:
             near += "; phi by kappa type " + " / ".join(f"{x:.3f}" for x in record.price_impact)
-        log(f"polish round {r + 1}/{rounds}: {what} {record.objective_before:.6e} -> {record.objective_after:.6e}, "
+        log(f"polish round {r}/{rounds}: {what} {record.objective_before:.6e} -> {record.objective_after:.6e}, "
             f"mean |action change| {record.mean_action_change:.2e} (max {record.max_action_change:.2e}){near}; "
             f"mean capital {record.mean_capital:.3f}" + (f"; {taken} steps (trust region)" if taken < steps else ""))
         if checkpoint is not None:
             polish_checkpoint.save(checkpoint, settings=settings, policy=policy, optimiser=optimiser,
                                    generators=(rng, still_rng, spread_rng), ending=ending, records=records,
-                                   seconds=earlier + time.perf_counter() - began)
+                                   seconds=earlier + time.perf_counter() - began, backup=backup)
     with th.no_grad():
         for target, source in zip(original.parameters(), policy.parameters()):
             target.copy_(source.to(target.dtype))
@@ -359,10 +389,11 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
 
 # ----------------------------------------------------------------------------- command line
 POLISH_SETTINGS = ("rounds", "steps", "learning_rate", "anchor", "margin", "periods", "burn_in", "seed",
-                   "fixed_point", "price_impact", "balanced", "carry", "spread", "robust", "trust")
+                   "fixed_point", "price_impact", "balanced", "carry", "spread", "robust", "trust", "guard")
 """The settings :func:`polish_run` records under ``polished_from`` (each an option of the command line, ``_`` as
-``-``; ``fixed_point``, ``carry``, ``spread``, ``robust`` and ``trust`` only when used, ``burn_in`` only when not
-:data:`BURN_IN`, ``anchor`` with the intratemporal margin only, ``price_impact`` with the euler margin only)."""
+``-``; ``fixed_point``, ``carry``, ``spread``, ``robust``, ``trust`` and ``guard`` only when used, ``burn_in`` only
+when not :data:`BURN_IN`, ``anchor`` with the intratemporal margin only, ``price_impact`` with the euler margin
+only)."""
 
 TRAINING_RECORDS = ("returns.csv", "evaluations.csv")
 """The run's learning curve and training-time evaluations, copied into a polished directory as they are."""
@@ -372,7 +403,7 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
                anchor: Optional[float] = None, margin: str = "intratemporal", periods: int = 200,
                burn_in: int = BURN_IN, seed: Optional[int] = None, unpolished: bool = False,
                fixed_point: float = 0.0, price_impact=None, balanced: bool = False, carry: bool = False,
-               spread: float = 0.0, robust: float = 0.0, trust: float = 0.0,
+               spread: float = 0.0, robust: float = 0.0, trust: float = 0.0, guard: float = 0.0,
                resume: bool = False, log=print) -> list:
     """Polish the finished run ``run`` (PPO; SAC, TD3 or DDPG on the euler or intratemporal margin) into the new
     directory ``out`` (``python -m rl.polish``).
@@ -444,6 +475,8 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
         settings["robust"] = checks.non_negative("robust", robust)
     if trust:  # likewise
         settings["trust"] = checks.non_negative("trust", trust)
+    if guard:  # likewise
+        settings["guard"] = checks.non_negative("guard", guard)
     if margin == "euler":  # recorded for the margin it belongs to
         settings["price_impact"] = check_price_impact(price_impact, margin, experiment.technology,
                                                       len(set(experiment.capital_productivity)))
@@ -523,6 +556,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--trust", type=float, default=0.0,
                         help="euler margin: d >= 0; each round's steps stop once a mean action on its states has "
                              "moved by d (default: 0, every step)")
+    parser.add_argument("--guard", type=float, default=0.0,
+                        help="euler margin: g >= 0; a round whose states' mean capital leaves the earlier rounds' "
+                             "range widened by 1 + g undoes the round before it and halves the learning rate "
+                             "(default: 0, no check)")
     parser.add_argument("--carry", action="store_true",
                         help="continue each round's economies from where the previous round's ended, the burn-in "
                              "before the first round only (default: off, afresh from the initial states)")
@@ -551,8 +588,8 @@ def main(argv=None) -> int:
                    anchor=args.anchor, margin=args.margin, periods=args.periods, burn_in=args.burn_in,
                    seed=args.seed, unpolished=args.unpolished, fixed_point=args.fixed_point,
                    price_impact=args.price_impact, balanced=args.balanced, carry=args.carry, spread=args.spread,
-                   robust=args.robust, trust=args.trust, resume=args.resume)
-    except (ValueError, FileExistsError, FileNotFoundError) as err:
+                   robust=args.robust, trust=args.trust, guard=args.guard, resume=args.resume)
+    except (ValueError, FileExistsError, FileNotFoundError, RuntimeError) as err:
         print(f"python -m rl.polish: error: {err}")
         return 2
     return 0

@@ -26,23 +26,35 @@ RESUMABLE = "rounds"
 """The one setting a resumed polishing may change."""
 
 
-def save(directory, *, settings: dict, policy, optimiser, generators, ending, records, seconds: float = 0.0) -> Path:
+def save(directory, *, settings: dict, policy, optimiser, generators, ending, records, seconds: float = 0.0,
+         backup=None) -> Path:
     """Write the state after ``len(records)`` complete rounds into ``directory``/:data:`FILE`, atomically, with
-    ``seconds``, the polishing's wall-clock to the end of that round over every sitting."""
+    ``seconds``, the polishing's wall-clock to the end of that round over every sitting, and ``backup``, the state
+    the last round began from (the weights', Adam's and the carried economies' ``guard`` returns to), or None."""
     state = {"settings": {k: v for k, v in settings.items() if k != RESUMABLE}, "seconds": float(seconds),
              "policy": policy.state_dict(), "optimiser": optimiser.state_dict(),
              "generators": [g.bit_generator.state for g in generators],
-             "ending": None if ending is None else {k: th.as_tensor(np.asarray(v))
-                                                    for k, v in ending._asdict().items()},
-             "records": [r._asdict() for r in records]}
+             "ending": _economies(ending),
+             "records": [r._asdict() for r in records],
+             "backup": None if backup is None else {"policy": backup[0], "optimiser": backup[1],
+                                                    "ending": _economies(backup[2])}}
     buffer = io.BytesIO()
     th.save(state, buffer)
     return write_bytes_atomic(Path(directory) / FILE, buffer.getvalue())
 
 
+def _economies(ending) -> Optional[dict]:
+    return None if ending is None else {k: th.as_tensor(np.asarray(v)) for k, v in ending._asdict().items()}
+
+
+def _economy_state(saved) -> Optional[core.EconomyState]:
+    return None if saved is None else core.EconomyState(**{k: v.numpy() for k, v in saved.items()})
+
+
 def load(directory, settings: dict) -> Optional[dict]:
     """The checkpoint in ``directory`` (None if there is none), refused in one line if it belongs to other settings
-    than ``settings`` (``rounds`` aside).  ``ending`` comes back as a :class:`rl.core.EconomyState` or None."""
+    than ``settings`` (``rounds`` aside).  ``ending`` comes back as a :class:`rl.core.EconomyState` or None,
+    ``backup`` as None or (weights, Adam's state, ending)."""
     path = Path(directory) / FILE
     if not path.is_file():
         return None
@@ -55,8 +67,10 @@ def load(directory, settings: dict) -> Optional[dict]:
                  "another model's weights" for k in changed]
         raise ValueError(f"{path} belongs to a polishing with other settings ({'; '.join(parts)}); only rounds may "
                          f"change on resuming")
-    if state["ending"] is not None:
-        state["ending"] = core.EconomyState(**{k: v.numpy() for k, v in state["ending"].items()})
+    state["ending"] = _economy_state(state["ending"])
+    backup = state.get("backup")  # (a checkpoint written before guard has none)
+    state["backup"] = None if backup is None else (backup["policy"], backup["optimiser"],
+                                                   _economy_state(backup["ending"]))
     return state
 
 

@@ -30,6 +30,7 @@ from rl.polish_states import (bounded_square, double_copy, mean_actions, policy_
                               type_employment_groups)
 from rl.polish import polish
 from rl.polish import main as polish_main
+from rl.polish_settings import GUARD_HALVINGS
 from rl.polish_settings import check_setting as check_polish
 from rl.recipes import hyperparameters
 from rl.train import train
@@ -625,7 +626,7 @@ def test_polishing_with_spread_capital_solves_the_euler_equation_off_the_rules_p
     assert not all(th.equal(a, b) for a, b in zip(plain.policy.parameters(), tight.policy.parameters()))
 
 
-@pytest.mark.parametrize("name, value", [("spread", 0.2), ("robust", 0.01), ("trust", 0.01)])
+@pytest.mark.parametrize("name, value", [("spread", 0.2), ("robust", 0.01), ("trust", 0.01), ("guard", 0.25)])
 def test_the_euler_margins_own_settings_are_refused_elsewhere_and_below_zero(name, value):
     exp = make_experiment("ks-het-marked")
     with pytest.raises(ValueError, match=f"{name} applies to the euler margin only"):
@@ -662,6 +663,32 @@ def test_a_trust_region_stops_a_rounds_steps_once_an_action_has_moved_that_far()
                       **{**settings, "rounds": 1, "steps": 1})[0].max_action_change
     assert trust <= tight[0].max_action_change <= trust + 2 * one_step, (tight[0], one_step)
     assert tight[0].objective_before == plain_records[0].objective_before  # the same states and rule to start
+
+
+def test_a_guard_undoes_the_round_that_sent_the_states_off_and_stops_a_diverging_polishing():
+    """``guard`` g: a guard wider than the rounds' moves changes nothing (the records aside, which then hold each
+    round's learning rate); one narrower than any two rounds' states undoes the round before, halving the learning
+    rate, each time, and after :data:`GUARD_HALVINGS` halvings stops with an error saying where the states went."""
+    exp = make_experiment("ks-het-marked")
+    settings = {**POLISH, "margin": "euler", "rounds": 2, "steps": 5, "learning_rate": 1e-4, "price_impact": 1.0}
+    plain = load_model(Path("validation/policies/ks-het-marked"), exp)
+    plain_records = polish(plain, exp, **settings)
+    wide = load_model(Path("validation/policies/ks-het-marked"), exp)
+    wide_records = polish(wide, exp, guard=100.0, **settings)
+    assert [r.learning_rate for r in wide_records] == [1e-4, 1e-4]
+    assert [r._replace(learning_rate=None) for r in wide_records] == plain_records
+    assert all(th.equal(a, b) for a, b in zip(plain.policy.parameters(), wide.policy.parameters()))
+    messages = []
+    with pytest.raises(RuntimeError, match=r"polish round 2: its states' mean capital [\d.]+ lies outside the earlier "
+                                           r"rounds' [\d.]+ to [\d.]+ widened by 1e-12, and the round before it "
+                                           r"cannot be undone .*: the polishing diverges"):
+        polish(load_model(Path("validation/policies/ks-het-marked"), exp), exp, guard=1e-12,
+               **{**settings, "log": messages.append})
+    undone = [m for m in messages if "undone" in m]
+    assert len(undone) == GUARD_HALVINGS and undone[0].endswith("round 1 undone, learning rate halved to 5.000e-05, "
+                                                                 "round 1 again")
+    assert undone[-1].endswith(f"halved to {1e-4 / 2 ** GUARD_HALVINGS:.3e}, round 1 again")
+    assert sum(m.startswith("polish round 1/2") for m in messages) == GUARD_HALVINGS + 1  # round 1, then again
 
 
 def test_the_robust_loss_is_the_square_up_to_its_bound_and_linear_beyond():
