@@ -44,12 +44,8 @@ is a number; next period's own capital (1 - chat_i) a_i and aggregate
 effective capital (the household's own part live, the others' held) enter
 the next observations, and the four (z', e'_i) are weighted by
 :func:`rl.core.shock_law`, as PPO's advantages integrate them in training.
-Whether that helps depends on the critic: on the shipped ``ks-het-marked``
-policy the lookahead's optimum under PPO's critic is within 0.011 of the
-best response in every group (``python -m validation.best_response``),
-while on the recipe's runs of another machine it is 0.02 to 0.04 off for
-the poorest type, and polishing does not pass the scorecard
-(docs/training.md: the lookahead through a critic after training).
+Whether that helps depends on the critic's slope (docs/training.md: the
+lookahead through a critic after training).
 The ``euler`` margin leaves the critic out: the mean squared log Euler
 error of :class:`rl.lookahead.ChainEuler` on the policy's own states, next
 period's consumption from a copy of the rule taken at the start of each
@@ -96,7 +92,7 @@ from econ.io import exclusive_lock, write_json_atomic
 from rl import core, polish_checkpoint
 from rl.lookahead import check_ar1, check_chain, check_euler, euler_for, lookahead_for, measured_price_impact
 from rl.polish_states import (actor_parameters, bounded_square, double_copy, mean_actions, policy_states,
-                              spread_capital, state_values, type_employment_groups)
+                              reach_capital, spread_capital, state_values, type_employment_groups)
 from rl.polish_settings import (BURN_IN, FIXED_POINT_MARGINS, GUARD_HALVINGS, MARGINS, MEASURED, OTHER_ALGORITHMS,
                                 check_algorithm, check_price_impact, off_policy_refusal)
 from rl.provenance import code_version, machine
@@ -151,7 +147,7 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
            learning_rate: float = 1e-5, anchor: float = 100.0, n_economies: int = 8, periods: int = 200,
            burn_in: int = BURN_IN, seed: int = 0, fixed_point: float = 0.0, price_impact=None,
            balanced: bool = False, carry: bool = False, spread: float = 0.0, robust: float = 0.0, trust: float = 0.0,
-           guard: float = 0.0, checkpoint=None, log=print) -> list:
+           guard: float = 0.0, reach: float = 0.0, checkpoint=None, log=print) -> list:
     """Polish ``model``'s actor in place (see the module docstring); returns a :class:`PolishRecord` per round.
 
     Each round simulates ``n_economies`` economies for ``burn_in + periods``
@@ -207,7 +203,11 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     carried economies back to where that round began) and halves the learning rate for the rest, since the rule
     that round left drives its economies where no round had fitted it; that round is then taken again on fresh
     states.  Two such rounds in a row, or :data:`GUARD_HALVINGS` halvings, stop the polishing with an error that
-    says where the states went (0, the default: no check, bit for bit).
+    says where the states went (0, the default: no check, bit for bit).  ``reach`` R (euler margin, >= 0): a
+    quarter of each round's states, drawn, have one household's capital scaled by exp(u), u ~ U(0, R)
+    (:func:`rl.polish_states.reach_capital`, a generator of its own), so that the Euler equation is also solved at
+    one household's wealth far beyond the others', where a rule never fitted can let it hoard without bound
+    (0, the default: the states as simulated, bit for bit).
     The weights are optimised in double precision and written back to the model's float32
     parameters at the end.  ``checkpoint``: a directory where the state after each complete round is written
     (:mod:`rl.polish_checkpoint`); if it holds one of the same settings and model (``rounds`` aside), polishing
@@ -231,12 +231,13 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     if balanced and margin != "euler":
         raise ValueError(f"balanced applies to the euler margin only, got margin {margin!r}")
     spread, robust = checks.closed("spread", spread, 0.0, 1.0), checks.non_negative("robust", robust)
-    trust, guard = checks.non_negative("trust", trust), checks.non_negative("guard", guard)
-    for name, value in (("spread", spread), ("robust", robust), ("trust", trust), ("guard", guard)):
+    trust, guard, reach = (checks.non_negative(name, value) for name, value in
+                           (("trust", trust), ("guard", guard), ("reach", reach)))
+    for name, value in (("spread", spread), ("robust", robust), ("trust", trust), ("guard", guard), ("reach", reach)):
         if value and margin != "euler":
             raise ValueError(f"{name} applies to the euler margin only, got margin {margin!r}")
     rng = np.random.default_rng(seed)
-    spread_rng = np.random.default_rng([seed, 3])
+    spread_rng, reach_rng = np.random.default_rng([seed, 3]), np.random.default_rng([seed, 4])
     still_rng = np.random.default_rng([seed, 1])  # the deterministic economy's draws, apart from the others'
     still = experiment._replace(sigma=0.0) if fixed_point else None
     original = model.policy
@@ -257,7 +258,7 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
                 "n_economies": n_economies, "periods": periods, "burn_in": burn_in, "seed": seed,
                 "fixed_point": fixed_point, "price_impact": price_impact, "balanced": balanced, "carry": carry,
                 "spread": spread, "robust": robust, **({"trust": trust} if trust else {}),  # (as before without it)
-                **({"guard": guard} if guard else {}),
+                **({"guard": guard} if guard else {}), **({"reach": reach} if reach else {}),
                 "model": hashlib.sha256(b"".join(t.detach().cpu().numpy().tobytes()
                                                  for t in original.state_dict().values())).hexdigest()}
     began, earlier = time.perf_counter(), 0.0  # the polishing's seconds: this sitting's and the kept rounds'
@@ -265,7 +266,7 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     resumed = None if checkpoint is None else polish_checkpoint.load(checkpoint, settings)
     if resumed is not None:
         earlier = float(resumed.get("seconds", 0.0))
-        polish_checkpoint.restore(resumed, policy, optimiser, (rng, still_rng, spread_rng))
+        polish_checkpoint.restore(resumed, policy, optimiser, (rng, still_rng, spread_rng, reach_rng))
         records, ending, backup = [PolishRecord(**r) for r in resumed["records"]], resumed["ending"], resumed["backup"]
         log(f"polishing resumed after round {len(records)} ({Path(checkpoint) / polish_checkpoint.FILE})")
     r = len(records)
@@ -294,6 +295,8 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
             continue
         if spread:  # after the path went on from the states as simulated
             states = spread_capital(states, spread, spread_rng)
+        if reach:  # likewise, and after the spread
+            states = reach_capital(states, reach, reach_rng)
         weighted = [(1.0 - fixed_point, states, experiment)]
         if fixed_point:
             weighted.append((fixed_point, policy_states(still, policy, 1, periods, burn_in, still_rng)[0], still))
@@ -379,7 +382,7 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
             f"mean capital {record.mean_capital:.3f}" + (f"; {taken} steps (trust region)" if taken < steps else ""))
         if checkpoint is not None:
             polish_checkpoint.save(checkpoint, settings=settings, policy=policy, optimiser=optimiser,
-                                   generators=(rng, still_rng, spread_rng), ending=ending, records=records,
+                                   generators=(rng, still_rng, spread_rng, reach_rng), ending=ending, records=records,
                                    seconds=earlier + time.perf_counter() - began, backup=backup)
     with th.no_grad():
         for target, source in zip(original.parameters(), policy.parameters()):
@@ -389,11 +392,10 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
 
 # ----------------------------------------------------------------------------- command line
 POLISH_SETTINGS = ("rounds", "steps", "learning_rate", "anchor", "margin", "periods", "burn_in", "seed",
-                   "fixed_point", "price_impact", "balanced", "carry", "spread", "robust", "trust", "guard")
+                   "fixed_point", "price_impact", "balanced", "carry", "spread", "robust", "trust", "guard", "reach")
 """The settings :func:`polish_run` records under ``polished_from`` (each an option of the command line, ``_`` as
-``-``; ``fixed_point``, ``carry``, ``spread``, ``robust``, ``trust`` and ``guard`` only when used, ``burn_in`` only
-when not :data:`BURN_IN`, ``anchor`` with the intratemporal margin only, ``price_impact`` with the euler margin
-only)."""
+``-``; ``fixed_point``, ``carry`` and the euler margin's ``spread`` to ``reach`` only when used, ``burn_in`` only when
+not :data:`BURN_IN`, ``anchor`` with the intratemporal margin only, ``price_impact`` with the euler margin only)."""
 
 TRAINING_RECORDS = ("returns.csv", "evaluations.csv")
 """The run's learning curve and training-time evaluations, copied into a polished directory as they are."""
@@ -403,7 +405,7 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
                anchor: Optional[float] = None, margin: str = "intratemporal", periods: int = 200,
                burn_in: int = BURN_IN, seed: Optional[int] = None, unpolished: bool = False,
                fixed_point: float = 0.0, price_impact=None, balanced: bool = False, carry: bool = False,
-               spread: float = 0.0, robust: float = 0.0, trust: float = 0.0, guard: float = 0.0,
+               spread: float = 0.0, robust: float = 0.0, trust: float = 0.0, guard: float = 0.0, reach: float = 0.0,
                resume: bool = False, log=print) -> list:
     """Polish the finished run ``run`` (PPO; SAC, TD3 or DDPG on the euler or intratemporal margin) into the new
     directory ``out`` (``python -m rl.polish``).
@@ -465,18 +467,14 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
         settings["anchor"] = anchor
     if burn_in != BURN_IN:  # recorded when not the default: a directory polished with it reads as before
         settings["burn_in"] = burn_in
-    if fixed_point:  # recorded when used: a directory polished without it reads as before
-        settings["fixed_point"] = checks.closed("fixed_point", fixed_point, 0.0, 1.0)
+    for name, value in (("fixed_point", fixed_point), ("spread", spread)):  # recorded when used: a directory
+        if value:  # polished without them reads as before
+            settings[name] = checks.closed(name, value, 0.0, 1.0)
+    for name, value in (("robust", robust), ("trust", trust), ("guard", guard), ("reach", reach)):  # likewise
+        if value:
+            settings[name] = checks.non_negative(name, value)
     if carry:  # likewise
         settings["carry"] = True
-    if spread:  # likewise
-        settings["spread"] = checks.closed("spread", spread, 0.0, 1.0)
-    if robust:  # likewise
-        settings["robust"] = checks.non_negative("robust", robust)
-    if trust:  # likewise
-        settings["trust"] = checks.non_negative("trust", trust)
-    if guard:  # likewise
-        settings["guard"] = checks.non_negative("guard", guard)
     if margin == "euler":  # recorded for the margin it belongs to
         settings["price_impact"] = check_price_impact(price_impact, margin, experiment.technology,
                                                       len(set(experiment.capital_productivity)))
@@ -560,6 +558,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="euler margin: g >= 0; a round whose states' mean capital leaves the earlier rounds' "
                              "range widened by 1 + g undoes the round before it and halves the learning rate "
                              "(default: 0, no check)")
+    parser.add_argument("--reach", type=float, default=0.0,
+                        help="euler margin: R >= 0; a quarter of each round's states get one household's capital "
+                             "scaled by exp(u), u ~ U(0, R) (default: 0, the states as simulated)")
     parser.add_argument("--carry", action="store_true",
                         help="continue each round's economies from where the previous round's ended, the burn-in "
                              "before the first round only (default: off, afresh from the initial states)")
@@ -588,7 +589,7 @@ def main(argv=None) -> int:
                    anchor=args.anchor, margin=args.margin, periods=args.periods, burn_in=args.burn_in,
                    seed=args.seed, unpolished=args.unpolished, fixed_point=args.fixed_point,
                    price_impact=args.price_impact, balanced=args.balanced, carry=args.carry, spread=args.spread,
-                   robust=args.robust, trust=args.trust, guard=args.guard, resume=args.resume)
+                   robust=args.robust, trust=args.trust, guard=args.guard, reach=args.reach, resume=args.resume)
     except (ValueError, FileExistsError, FileNotFoundError, RuntimeError) as err:
         print(f"python -m rl.polish: error: {err}")
         return 2

@@ -90,25 +90,25 @@ def check_algorithm(algo: str, margin: str) -> None:
 
 POLISH_KEYS = ("rounds", "steps", "learning_rate", "anchor")
 """The fields of the ``polish`` setting (the arguments of :func:`rl.polish.polish`); ``margin``, ``fixed_point``,
-``price_impact``, ``balanced``, ``periods``, ``burn_in``, ``carry``, ``spread``, ``robust``, ``trust`` and ``guard``
-may be added."""
+``price_impact``, ``balanced``, ``periods``, ``burn_in``, ``carry``, ``spread``, ``robust``, ``trust``, ``guard``
+and ``reach`` may be added."""
 
 
 def check_setting(algo: str, value) -> None:
     """``polish``: PPO's (SAC's, TD3's and DDPG's with :data:`OTHER_ALGORITHMS`' margins), a mapping of
     :data:`POLISH_KEYS` (and optionally ``margin``, one of :data:`MARGINS`, ``fixed_point`` in [0, 1], the
     intratemporal and euler margins', ``price_impact``, ``measured``, a number in [0, 1] or one per kappa type,
-    ``balanced``, true or false, ``spread`` in [0, 1], ``robust``, ``trust`` and ``guard`` >= 0, the euler margin's,
-    ``periods`` and ``burn_in``, the periods kept per economy and round and those simulated before them, and
-    ``carry``, true or false, the rounds' economies continued from round to round): ``rounds``, ``steps`` (and
+    ``balanced``, true or false, ``spread`` in [0, 1], ``robust``, ``trust``, ``guard`` and ``reach`` >= 0, the euler
+    margin's, ``periods`` and ``burn_in``, the periods kept per economy and round and those simulated before them,
+    and ``carry``, true or false, the rounds' economies continued from round to round): ``rounds``, ``steps`` (and
     ``periods``) positive integers, ``burn_in`` a non-negative one, ``learning_rate`` > 0, ``anchor`` >= 0 (0
     unless the margin is intratemporal)."""
     optional = {"margin", "fixed_point", "price_impact", "periods", "balanced", "burn_in", "carry", "spread",
-                "robust", "trust", "guard"}
+                "robust", "trust", "guard", "reach"}
     if not isinstance(value, dict) or not set(POLISH_KEYS) <= set(value) <= set(POLISH_KEYS) | optional:
         raise ValueError(f"polish must be {{rounds: R, steps: S, learning_rate: x, anchor: w}} "
                          f"(and optionally margin, fixed_point, price_impact, periods, balanced, burn_in, carry, "
-                         f"spread, robust, trust, guard), "
+                         f"spread, robust, trust, guard, reach), "
                          f"got {value!r}")
     checks.positive_int("polish rounds", value["rounds"])
     checks.positive_int("polish steps", value["steps"])
@@ -140,7 +140,7 @@ def check_setting(algo: str, value) -> None:
         raise ValueError(f"polish balanced applies to the euler margin only, got margin {margin!r}")
     if checks.closed("polish spread", value.get("spread", 0.0), 0.0, 1.0) and margin != "euler":
         raise ValueError(f"polish spread applies to the euler margin only, got margin {margin!r}")
-    for name in ("robust", "trust", "guard"):
+    for name in ("robust", "trust", "guard", "reach"):
         if checks.non_negative(f"polish {name}", value.get(name, 0.0)) and margin != "euler":
             raise ValueError(f"polish {name} applies to the euler margin only, got margin {margin!r}")
     if value["anchor"] and margin != "intratemporal":  # as rl.polish's command line: 0 is no anchor

@@ -98,6 +98,20 @@ def spread_capital(states: core.EconomyState, width: float, rng: np.random.Gener
     return states._replace(capital=states.capital * scale[:, None])
 
 
+def reach_capital(states: core.EconomyState, reach: float, rng: np.random.Generator) -> core.EconomyState:
+    """``states`` with one household's capital (drawn) of each economy-state drawn with probability 1/4 scaled by
+    exp(u), u ~ U(0, ``reach``) (``rng``; the draws are made for every state, so their number does not depend on
+    the outcome): one household far richer than the rule's own path puts it, the others and the shocks as they
+    were.  The household's first-order condition holds there too; solving it there stops a rule that was never
+    fitted at such wealth from letting one household hoard without bound."""
+    reach = checks.non_negative("reach", reach)
+    size, households = states.capital.shape
+    chosen, who = rng.random(size) < 0.25, rng.integers(0, households, size)
+    capital = states.capital.copy()
+    capital[np.arange(size), who] *= np.exp(rng.uniform(0.0, reach, size) * chosen)
+    return states._replace(capital=capital)
+
+
 def bounded_square(error: th.Tensor, bound: float) -> th.Tensor:
     """``error`` squared, or with ``bound`` b > 0 squared up to |error| = b and 2 b |error| - b^2 beyond it (twice
     Huber's loss: the same value and slope at b, the slope bounded by 2 b beyond); b = 0 squares throughout."""

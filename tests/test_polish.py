@@ -26,8 +26,8 @@ from rl.config import SettingError, TrainConfig
 from rl.loading import build_model, load_model
 from rl.lookahead import ChainEuler, ChainLookahead, Lookahead, measured_price_impact
 from rl.polish import check_polishable
-from rl.polish_states import (bounded_square, double_copy, mean_actions, policy_states, spread_capital,
-                              type_employment_groups)
+from rl.polish_states import (bounded_square, double_copy, mean_actions, policy_states, reach_capital,
+                              spread_capital, type_employment_groups)
 from rl.polish import polish
 from rl.polish import main as polish_main
 from rl.polish_settings import GUARD_HALVINGS
@@ -570,9 +570,11 @@ def test_a_run_polished_on_the_euler_equation_in_training_is_the_commands_polish
     assert "spread" not in recorded
     robust = tmp_path / "robust"
     assert polish_main([str(run), "--out", str(robust), "--unpolished", "--margin", "euler", "--rounds", "1",
-                        "--steps", "2", "--periods", "5", "--robust", "0.01", "--anchor", "0", "--trust", "0.5"]) == 0
+                        "--steps", "2", "--periods", "5", "--robust", "0.01", "--anchor", "0", "--trust", "0.5",
+                        "--reach", "2"]) == 0
     assert json.loads((robust / "config.json").read_text())["polished_from"]["robust"] == 0.01
     assert json.loads((robust / "config.json").read_text())["polished_from"]["trust"] == 0.5
+    assert json.loads((robust / "config.json").read_text())["polished_from"]["reach"] == 2.0
     assert "anchor" not in json.loads((robust / "config.json").read_text())["polished_from"]  # 0: none, unrecorded
     assert "robust" not in recorded
     for bad in ("open", "0.6,0.7", "0.6,x,0.7"):
@@ -626,7 +628,8 @@ def test_polishing_with_spread_capital_solves_the_euler_equation_off_the_rules_p
     assert not all(th.equal(a, b) for a, b in zip(plain.policy.parameters(), tight.policy.parameters()))
 
 
-@pytest.mark.parametrize("name, value", [("spread", 0.2), ("robust", 0.01), ("trust", 0.01), ("guard", 0.25)])
+@pytest.mark.parametrize("name, value", [("spread", 0.2), ("robust", 0.01), ("trust", 0.01), ("guard", 0.25),
+                                         ("reach", 6.0)])
 def test_the_euler_margins_own_settings_are_refused_elsewhere_and_below_zero(name, value):
     exp = make_experiment("ks-het-marked")
     with pytest.raises(ValueError, match=f"{name} applies to the euler margin only"):
@@ -689,6 +692,28 @@ def test_a_guard_undoes_the_round_that_sent_the_states_off_and_stops_a_diverging
                                                                  "round 1 again")
     assert undone[-1].endswith(f"halved to {1e-4 / 2 ** GUARD_HALVINGS:.3e}, round 1 again")
     assert sum(m.startswith("polish round 1/2") for m in messages) == GUARD_HALVINGS + 1  # round 1, then again
+
+
+def test_reach_scales_one_households_capital_in_a_quarter_of_the_states_and_polishing_solves_the_euler_there():
+    """``reach_capital``: about a quarter of the economy-states have exactly one household's capital times a factor
+    in [1, exp(R)], every other household, the shocks and the employment as they were; R = 0 leaves the states as
+    they are. In :func:`polish` the setting reaches the loss (another rule), and the Euler error still falls."""
+    exp = make_experiment("ks-het-marked")
+    policy = double_copy(load_model(Path("validation/policies/ks-het-marked"), exp).policy)
+    states, _ = policy_states(exp, policy, 4, 50, 10, np.random.default_rng(0))
+    reached = reach_capital(states, 6.0, np.random.default_rng(1))
+    factor = reached.capital / states.capital
+    moved = factor != 1.0
+    assert np.all(moved.sum(axis=1) <= 1) and 0.15 < moved.any(axis=1).mean() < 0.35
+    assert np.all((factor >= 1.0) & (factor <= np.exp(6.0))) and factor.max() > np.exp(3.0)
+    assert np.array_equal(reached.employed, states.employed) and np.array_equal(reached.log_tfp, states.log_tfp)
+    assert np.array_equal(reach_capital(states, 0.0, np.random.default_rng(1)).capital, states.capital)
+    settings = {**POLISH, "margin": "euler", "rounds": 2, "steps": 30, "learning_rate": 1e-4, "price_impact": 1.0}
+    plain, far = (load_model(Path("validation/policies/ks-het-marked"), exp) for _ in range(2))
+    plain_records, records = polish(plain, exp, **settings), polish(far, exp, reach=6.0, **settings)
+    assert all(r.objective_after < r.objective_before for r in records), records
+    assert records[0].mean_capital == plain_records[0].mean_capital  # the same simulated states in round 1
+    assert not all(th.equal(a, b) for a, b in zip(plain.policy.parameters(), far.policy.parameters()))
 
 
 def test_the_robust_loss_is_the_square_up_to_its_bound_and_linear_beyond():

@@ -32,7 +32,8 @@ CASES = {"fixed point": ("general", "ppo", dict(fixed_point=0.5)),
          "spread capital": ("ks-het-marked", "sac", dict(margin="euler", price_impact=[0.6, 0.6, 0.7], spread=0.2)),
          "robust loss": ("general", "sac", dict(margin="euler", fixed_point=0.5, robust=0.001)),
          # the untrained rule's capital moves faster than the guard allows: rounds 2 and 3 undo their predecessors
-         "guarded rounds": ("ks-het-marked", "sac", dict(margin="euler", price_impact=1.0, guard=0.1))}
+         "guarded rounds": ("ks-het-marked", "sac", dict(margin="euler", price_impact=1.0, guard=0.1)),
+         "one household far richer": ("ks-het-marked", "sac", dict(margin="euler", price_impact=1.0, reach=3.0))}
 
 
 def _model(name, algo):
