@@ -102,8 +102,8 @@ def reach_capital(states: core.EconomyState, reach: float, rng: np.random.Genera
     """``states`` with one household's capital (drawn) of each economy-state drawn with probability 1/4 scaled by
     exp(u), u ~ U(0, ``reach``) (``rng``; the draws are made for every state, so their number does not depend on
     the outcome): one household far richer than the rule's own path puts it, the others and the shocks as they
-    were.  The household's first-order condition holds there too; solving it there stops a rule that was never
-    fitted at such wealth from letting one household hoard without bound."""
+    were.  The household's first-order condition holds there too; solving it there fits the rule where one never
+    fitted can let a household hoard without bound (docs/training.md: TD3 on ks-het-mild)."""
     reach = checks.non_negative("reach", reach)
     size, households = states.capital.shape
     chosen, who = rng.random(size) < 0.25, rng.integers(0, households, size)
