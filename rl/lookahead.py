@@ -1,5 +1,5 @@
 """The one-step lookahead of every household, differentiable (torch, double precision): a copy of the period
-equations and of the observations that :mod:`rl.polish` climbs or moves along.
+equations and of the observations that :mod:`rl.polish_rounds` climbs or moves along.
 
 :class:`Lookahead` is the AR(1) economies' (``rbc``, ``general``; labour chosen), :class:`ChainLookahead` the
 Krusell-Smith economies' (the consumption fraction the one action, next period's shocks weighted by

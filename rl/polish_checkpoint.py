@@ -1,4 +1,4 @@
-"""A polishing's state after each complete round (:func:`rl.polish.polish`'s ``checkpoint``), one file written
+"""A polishing's state after each complete round (:func:`rl.polish_rounds.polish`'s ``checkpoint``), one file written
 atomically and read back to resume: the weights being polished and Adam's moments, the random generators' states,
 the carried economies, the records and the wall-clock seconds so far, and the settings they belong to.
 

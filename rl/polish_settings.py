@@ -1,7 +1,7 @@
-"""What a polishing setting may be (:mod:`rl.polish`): its margins, the algorithms each polishes, and the
+"""What a polishing setting may be (:mod:`rl.polish_rounds`): its margins, the algorithms each polishes, and the
 checks of a recipe's ``polish`` setting and of the arguments, each a one-line error at the boundary.
 
-Apart from :mod:`rl.polish` so that the recipes (:mod:`rl.recipes`) check a setting without importing the
+Apart from :mod:`rl.polish_rounds` so that the recipes (:mod:`rl.recipes`) check a setting without importing the
 polishing itself."""
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def check_algorithm(algo: str, margin: str) -> None:
 
 
 POLISH_KEYS = ("rounds", "steps", "learning_rate", "anchor")
-"""The fields of the ``polish`` setting (the arguments of :func:`rl.polish.polish`); ``margin``, ``fixed_point``,
+"""The fields of the ``polish`` setting (the arguments of :func:`rl.polish_rounds.polish`); ``margin``, ``fixed_point``,
 ``price_impact``, ``balanced``, ``periods``, ``burn_in``, ``carry``, ``spread``, ``robust``, ``trust``, ``guard``
 and ``reach`` may be added."""
 

@@ -1,4 +1,4 @@
-"""The states a polishing round works on (:mod:`rl.polish`): the economies simulated with the policy's own mean
+"""The states a polishing round works on (:mod:`rl.polish_rounds`): the economies simulated with the policy's own mean
 actions, optionally with aggregate capital spread around them, their kappa type x employment groups, and the
 policy's mean actions and values on them in double precision."""
 

@@ -110,7 +110,7 @@ every rollout in that last share of the run, a rollout being one VecEnv step for
 ``margin``: after training the actor's mean moved along labour at unchanged saving until the intratemporal condition
 holds (AR(1) economies with two actions), or with ``margin: lookahead`` up each household's one-step lookahead
 through the critic (also the Krusell-Smith economies), or with ``margin: euler`` onto each household's Euler
-equation (the Krusell-Smith economies; SAC, TD3 and DDPG too), :func:`rl.polish.polish`),
+equation (the Krusell-Smith economies; SAC, TD3 and DDPG too), :func:`rl.polish_rounds.polish`),
 ``recent_replay`` (SAC, TD3, DDPG: ``{transitions: N, share:
 f}``, a share f of every batch from the newest N transitions, :class:`rl.replay.RecentReplayBuffer`),
 ``target_entropy_final`` and ``target_entropy_anneal_start`` (SAC): the exploration annealing of :mod:`rl.callbacks`;

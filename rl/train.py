@@ -47,7 +47,7 @@ from rl.config import SettingError, TrainConfig, add_arguments, flag_of, from_ar
 from rl.evaluation import Evaluator, ScorecardEvalCallback
 from rl.loading import OFF_POLICY, build_model, load_model, model_class, restore_unsaved
 from rl import polish_checkpoint
-from rl.polish import check_polishable, polish
+from rl.polish_rounds import check_polishable, polish
 from rl.provenance import code_version, machine
 from rl.recipes import (CENTRE_BY_TYPE, LinearSchedule, centred, check_center_rewards, hyperparameters, recipe,
                         reward_offset, sb3_kwargs, type_reward_offsets, type_policy_kwargs)

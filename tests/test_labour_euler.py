@@ -18,7 +18,7 @@ from econ.experiments import make_experiment
 from econ.heterogeneous import private_margins
 from rl import core
 from rl.lookahead import ChainEuler, LabourEuler, euler_for
-from rl.polish import polish
+from rl.polish_rounds import polish
 from rl.polish_settings import check_price_impact
 from rl.recipes import hyperparameters
 from rl.loading import build_model

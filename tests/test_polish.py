@@ -1,4 +1,4 @@
-"""Value-gradient polishing (:mod:`rl.polish`).
+"""Value-gradient polishing (:mod:`rl.polish_rounds`; its command line :mod:`rl.polish`).
 
 A closed form first (STYLE.md, layer 1): the utility's slope along labour at
 unchanged saving vanishes at Brock-Mirman's labour.  Independent methods
@@ -25,10 +25,10 @@ from rl import core
 from rl.config import SettingError, TrainConfig
 from rl.loading import build_model, load_model
 from rl.lookahead import ChainEuler, ChainLookahead, Lookahead, measured_price_impact
-from rl.polish import check_polishable
+from rl.polish_rounds import check_polishable
 from rl.polish_states import (bounded_square, double_copy, mean_actions, policy_states, reach_capital,
                               spread_capital, type_employment_groups)
-from rl.polish import polish
+from rl.polish_rounds import polish
 from rl.polish import main as polish_main
 from rl.polish_settings import GUARD_HALVINGS
 from rl.polish_settings import check_setting as check_polish

@@ -19,7 +19,7 @@ from econ.experiments import make_experiment
 from rl.config import TrainConfig
 from rl.loading import build_model, load_model
 from rl.polish import main as polish_main
-from rl.polish import polish
+from rl.polish_rounds import polish
 from rl import polish_checkpoint
 from rl.polish_checkpoint import FILE
 from rl.recipes import hyperparameters
