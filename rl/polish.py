@@ -31,10 +31,12 @@ from rl.provenance import code_version, machine
 
 
 POLISH_SETTINGS = ("rounds", "steps", "learning_rate", "anchor", "margin", "periods", "burn_in", "seed",
-                   "fixed_point", "price_impact", "balanced", "carry", "spread", "robust", "trust", "guard", "reach")
+                   "fixed_point", "price_impact", "balanced", "carry", "spread", "robust", "trust", "guard", "reach",
+                   "settle")
 """The settings :func:`polish_run` records under ``polished_from`` (each an option of the command line, ``_`` as
-``-``; ``fixed_point``, ``carry`` and the euler margin's ``spread`` to ``reach`` only when used, ``burn_in`` only when
-not :data:`BURN_IN`, ``anchor`` with the intratemporal margin only, ``price_impact`` with the euler margin only)."""
+``-``; ``fixed_point``, ``carry``, ``settle`` and the euler margin's ``spread`` to ``reach`` only when used,
+``burn_in`` only when not :data:`BURN_IN`, ``anchor`` with the intratemporal margin only, ``price_impact`` with the
+euler margin only)."""
 
 TRAINING_RECORDS = ("returns.csv", "evaluations.csv")
 """The run's learning curve and training-time evaluations, copied into a polished directory as they are."""
@@ -45,7 +47,7 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
                burn_in: int = BURN_IN, seed: Optional[int] = None, unpolished: bool = False,
                fixed_point: float = 0.0, price_impact=None, balanced: bool = False, carry: bool = False,
                spread: float = 0.0, robust: float = 0.0, trust: float = 0.0, guard: float = 0.0, reach: float = 0.0,
-               resume: bool = False, log=print) -> list:
+               settle: int = 0, resume: bool = False, log=print) -> list:
     """Polish the finished run ``run`` (PPO; SAC, TD3 or DDPG on the euler or intratemporal margin) into the new
     directory ``out`` (``python -m rl.polish``).
 
@@ -112,6 +114,11 @@ def polish_run(run, out, *, rounds: int = 10, steps: int = 200, learning_rate: f
             settings[name] = checks.non_negative(name, value)
     if carry:  # likewise
         settings["carry"] = True
+    if settle:  # likewise
+        settings["settle"] = checks.positive_int("settle", settle, minimum=0)
+        if guard:
+            raise ValueError(f"settle and guard both set the learning rate: give one, got settle {settle} and "
+                             f"guard {guard}")
     if margin == "euler":  # recorded for the margin it belongs to
         settings["price_impact"] = check_price_impact(price_impact, margin, experiment.technology,
                                                       len(set(experiment.capital_productivity)))
@@ -198,6 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--reach", type=float, default=0.0,
                         help="euler margin: R >= 0; a quarter of each round's states get one household's capital "
                              "scaled by exp(u), u ~ U(0, R) (default: 0, the states as simulated)")
+    parser.add_argument("--settle", type=int, default=0,
+                        help="S >= 0: rounds after the S-th take the learning rate times S / round, falling so that "
+                             "the rule settles (default: 0, the same rate in every round)")
     parser.add_argument("--carry", action="store_true",
                         help="continue each round's economies from where the previous round's ended, the burn-in "
                              "before the first round only (default: off, afresh from the initial states)")
@@ -226,7 +236,8 @@ def main(argv=None) -> int:
                    anchor=args.anchor, margin=args.margin, periods=args.periods, burn_in=args.burn_in,
                    seed=args.seed, unpolished=args.unpolished, fixed_point=args.fixed_point,
                    price_impact=args.price_impact, balanced=args.balanced, carry=args.carry, spread=args.spread,
-                   robust=args.robust, trust=args.trust, guard=args.guard, reach=args.reach, resume=args.resume)
+                   robust=args.robust, trust=args.trust, guard=args.guard, reach=args.reach, settle=args.settle,
+                   resume=args.resume)
     except (ValueError, FileExistsError, FileNotFoundError, RuntimeError) as err:
         print(f"python -m rl.polish: error: {err}")
         return 2

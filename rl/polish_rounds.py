@@ -118,7 +118,8 @@ class PolishRecord(NamedTuple):
     steps_taken: Optional[int] = None
     """With ``trust``: the steps the round took before its trust region stopped it (all of them if it did not)."""
     learning_rate: Optional[float] = None
-    """With ``guard``: the round's learning rate (halved for each round it undid)."""
+    """With ``guard`` or ``settle``: the round's learning rate (halved for each round the guard undid; falling as
+    settle / round from round ``settle`` on)."""
 
 
 def check_polishable(experiment: Experiment, margin: str = "intratemporal") -> None:
@@ -141,7 +142,7 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
            learning_rate: float = 1e-5, anchor: float = 100.0, n_economies: int = 8, periods: int = 200,
            burn_in: int = BURN_IN, seed: int = 0, fixed_point: float = 0.0, price_impact=None,
            balanced: bool = False, carry: bool = False, spread: float = 0.0, robust: float = 0.0, trust: float = 0.0,
-           guard: float = 0.0, reach: float = 0.0, checkpoint=None, log=print) -> list:
+           guard: float = 0.0, reach: float = 0.0, settle: int = 0, checkpoint=None, log=print) -> list:
     """Polish ``model``'s actor in place (see the module docstring); returns a :class:`PolishRecord` per round.
 
     Each round simulates ``n_economies`` economies for ``burn_in + periods``
@@ -201,7 +202,11 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     quarter of each round's states, drawn, have one household's capital scaled by exp(u), u ~ U(0, R)
     (:func:`rl.polish_states.reach_capital`, a generator of its own), so that the Euler equation is also solved at
     one household's wealth far beyond the others', where a rule never fitted can let it hoard without bound
-    (0, the default: the states as simulated, bit for bit).
+    (0, the default: the states as simulated, bit for bit).  ``settle`` S (any margin, a non-negative integer):
+    rounds 1 to S take ``learning_rate``, and each round r after them ``learning_rate`` times S / r, the decreasing
+    steps of stochastic approximation, so that the rule settles where the rounds' draws of states average out
+    instead of following the last draw (0, the default: ``learning_rate`` in every round, bit for bit; refused
+    with ``guard``, which sets the learning rate too).
     The weights are optimised in double precision and written back to the model's float32
     parameters at the end.  ``checkpoint``: a directory where the state after each complete round is written
     (:mod:`rl.polish_checkpoint`); if it holds one of the same settings and model (``rounds`` aside), polishing
@@ -230,6 +235,10 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
     for name, value in (("spread", spread), ("robust", robust), ("trust", trust), ("guard", guard), ("reach", reach)):
         if value and margin != "euler":
             raise ValueError(f"{name} applies to the euler margin only, got margin {margin!r}")
+    settle = checks.positive_int("settle", settle, minimum=0)
+    if settle and guard:
+        raise ValueError(f"settle and guard both set the learning rate: give one, got settle {settle} and "
+                         f"guard {guard}")
     rng = np.random.default_rng(seed)
     spread_rng, reach_rng = np.random.default_rng([seed, 3]), np.random.default_rng([seed, 4])
     still_rng = np.random.default_rng([seed, 1])  # the deterministic economy's draws, apart from the others'
@@ -253,6 +262,7 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
                 "fixed_point": fixed_point, "price_impact": price_impact, "balanced": balanced, "carry": carry,
                 "spread": spread, "robust": robust, **({"trust": trust} if trust else {}),  # (as before without it)
                 **({"guard": guard} if guard else {}), **({"reach": reach} if reach else {}),
+                **({"settle": settle} if settle else {}),
                 "model": hashlib.sha256(b"".join(t.detach().cpu().numpy().tobytes()
                                                  for t in original.state_dict().values())).hexdigest()}
     began, earlier = time.perf_counter(), 0.0  # the polishing's seconds: this sitting's and the kept rounds'
@@ -287,6 +297,9 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
             records.pop()
             log(f"{message}: round {r + 1} undone, learning rate halved to {rate:.3e}, round {r + 1} again")
             continue
+        if settle:  # this round's step size (the guard, which sets it otherwise, is refused with settle)
+            for group in optimiser.param_groups:
+                group["lr"] = learning_rate * min(1.0, settle / (r + 1))
         if spread:  # after the path went on from the states as simulated
             states = spread_capital(states, spread, spread_rng)
         if reach:  # likewise, and after the spread
@@ -360,7 +373,8 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
                               *((before[1], scores[1]) if fixed_point else (None, None)),
                               None if phi is None else
                               np.broadcast_to(phi, (len(set(experiment.capital_productivity)),)).tolist(),
-                              where, taken if trust else None, optimiser.param_groups[0]["lr"] if guard else None)
+                              where, taken if trust else None,
+                              optimiser.param_groups[0]["lr"] if guard or settle else None)
         records.append(record)
         backup, r = began_at, r + 1
         what = {"lookahead": "mean |slope of the lookahead in the own action|",

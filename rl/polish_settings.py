@@ -90,8 +90,8 @@ def check_algorithm(algo: str, margin: str) -> None:
 
 POLISH_KEYS = ("rounds", "steps", "learning_rate", "anchor")
 """The fields of the ``polish`` setting (the arguments of :func:`rl.polish_rounds.polish`); ``margin``, ``fixed_point``,
-``price_impact``, ``balanced``, ``periods``, ``burn_in``, ``carry``, ``spread``, ``robust``, ``trust``, ``guard``
-and ``reach`` may be added."""
+``price_impact``, ``balanced``, ``periods``, ``burn_in``, ``carry``, ``spread``, ``robust``, ``trust``, ``guard``,
+``reach`` and ``settle`` may be added."""
 
 
 def check_setting(algo: str, value) -> None:
@@ -100,15 +100,16 @@ def check_setting(algo: str, value) -> None:
     intratemporal and euler margins', ``price_impact``, ``measured``, a number in [0, 1] or one per kappa type,
     ``balanced``, true or false, ``spread`` in [0, 1], ``robust``, ``trust``, ``guard`` and ``reach`` >= 0, the euler
     margin's, ``periods`` and ``burn_in``, the periods kept per economy and round and those simulated before them,
-    and ``carry``, true or false, the rounds' economies continued from round to round): ``rounds``, ``steps`` (and
+    ``carry``, true or false, the rounds' economies continued from round to round, and ``settle``, a non-negative
+    integer, the round after which the learning rate falls, not with ``guard``): ``rounds``, ``steps`` (and
     ``periods``) positive integers, ``burn_in`` a non-negative one, ``learning_rate`` > 0, ``anchor`` >= 0 (0
     unless the margin is intratemporal)."""
     optional = {"margin", "fixed_point", "price_impact", "periods", "balanced", "burn_in", "carry", "spread",
-                "robust", "trust", "guard", "reach"}
+                "robust", "trust", "guard", "reach", "settle"}
     if not isinstance(value, dict) or not set(POLISH_KEYS) <= set(value) <= set(POLISH_KEYS) | optional:
         raise ValueError(f"polish must be {{rounds: R, steps: S, learning_rate: x, anchor: w}} "
                          f"(and optionally margin, fixed_point, price_impact, periods, balanced, burn_in, carry, "
-                         f"spread, robust, trust, guard, reach), "
+                         f"spread, robust, trust, guard, reach, settle), "
                          f"got {value!r}")
     checks.positive_int("polish rounds", value["rounds"])
     checks.positive_int("polish steps", value["steps"])
@@ -143,6 +144,8 @@ def check_setting(algo: str, value) -> None:
     for name in ("robust", "trust", "guard", "reach"):
         if checks.non_negative(f"polish {name}", value.get(name, 0.0)) and margin != "euler":
             raise ValueError(f"polish {name} applies to the euler margin only, got margin {margin!r}")
+    if checks.positive_int("polish settle", value.get("settle", 0), minimum=0) and value.get("guard"):
+        raise ValueError(f"polish settle and guard both set the learning rate: give one, got {value!r}")
     if value["anchor"] and margin != "intratemporal":  # as rl.polish's command line: 0 is no anchor
         raise ValueError(f"polish anchor applies to the intratemporal margin only (0 with margin {margin!r}), got "
                          f"{value['anchor']!r}")

@@ -571,10 +571,12 @@ def test_a_run_polished_on_the_euler_equation_in_training_is_the_commands_polish
     robust = tmp_path / "robust"
     assert polish_main([str(run), "--out", str(robust), "--unpolished", "--margin", "euler", "--rounds", "1",
                         "--steps", "2", "--periods", "5", "--robust", "0.01", "--anchor", "0", "--trust", "0.5",
-                        "--reach", "2"]) == 0
+                        "--reach", "2", "--settle", "2"]) == 0
     assert json.loads((robust / "config.json").read_text())["polished_from"]["robust"] == 0.01
     assert json.loads((robust / "config.json").read_text())["polished_from"]["trust"] == 0.5
     assert json.loads((robust / "config.json").read_text())["polished_from"]["reach"] == 2.0
+    assert json.loads((robust / "config.json").read_text())["polished_from"]["settle"] == 2
+    assert "settle" not in recorded
     assert "anchor" not in json.loads((robust / "config.json").read_text())["polished_from"]  # 0: none, unrecorded
     assert "robust" not in recorded
     for bad in ("open", "0.6,0.7", "0.6,x,0.7"):
@@ -692,6 +694,38 @@ def test_a_guard_undoes_the_round_that_sent_the_states_off_and_stops_a_diverging
                                                                  "round 1 again")
     assert undone[-1].endswith(f"halved to {1e-4 / 2 ** GUARD_HALVINGS:.3e}, round 1 again")
     assert sum(m.startswith("polish round 1/2") for m in messages) == GUARD_HALVINGS + 1  # round 1, then again
+
+
+def test_settle_lowers_the_learning_rate_as_settle_over_the_round_after_round_settle():
+    """``settle`` S: rounds 1 to S take the learning rate and round r after them the rate times S / r, recorded per
+    round; S at least the rounds is the polishing without it, bit for bit (the records' rate aside). A negative or
+    fractional S, or S with ``guard`` (which sets the rate too), is refused, in polish and in a recipe's setting."""
+    exp = make_experiment("ks-het-marked")
+    settings = {**POLISH, "margin": "euler", "rounds": 3, "steps": 5, "learning_rate": 1e-4, "price_impact": 1.0}
+    plain = load_model(Path("validation/policies/ks-het-marked"), exp)
+    plain_records = polish(plain, exp, **settings)
+    late = load_model(Path("validation/policies/ks-het-marked"), exp)
+    late_records = polish(late, exp, settle=3, **settings)
+    assert [r.learning_rate for r in late_records] == [1e-4] * 3
+    assert [r._replace(learning_rate=None) for r in late_records] == plain_records
+    assert all(th.equal(a, b) for a, b in zip(plain.policy.parameters(), late.policy.parameters()))
+    falling = load_model(Path("validation/policies/ks-het-marked"), exp)
+    records = polish(falling, exp, settle=1, **settings)
+    assert [r.learning_rate for r in records] == [1e-4, 1e-4 * min(1.0, 1 / 2), 1e-4 * min(1.0, 1 / 3)]
+    assert records[0]._replace(learning_rate=None) == plain_records[0]  # round 1 at the full rate
+    assert records[1].mean_action_change < plain_records[1].mean_action_change  # smaller steps move the rule less
+    assert not all(th.equal(a, b) for a, b in zip(plain.policy.parameters(), falling.policy.parameters()))
+    for bad in (-1, 1.5):
+        with pytest.raises(ValueError, match="settle must be an integer >= 0"):
+            polish(_small_model(exp), exp, settle=bad, **settings)
+        with pytest.raises(ValueError, match="polish settle must be an integer >= 0"):
+            check_polish("sac", {"rounds": 2, "steps": 3, "learning_rate": 1e-5, "anchor": 0.0, "settle": bad})
+    with pytest.raises(ValueError, match="settle and guard both set the learning rate"):
+        polish(_small_model(exp), exp, settle=1, guard=0.1, **settings)
+    with pytest.raises(ValueError, match="polish settle and guard both set the learning rate"):
+        check_polish("sac", {"rounds": 2, "steps": 3, "learning_rate": 1e-5, "anchor": 0.0, "margin": "euler",
+                             "settle": 1, "guard": 0.1})
+    check_polish("ppo", {"rounds": 2, "steps": 3, "learning_rate": 1e-5, "anchor": 1.0, "settle": 1})  # any margin
 
 
 def test_reach_scales_one_households_capital_in_a_quarter_of_the_states_and_polishing_solves_the_euler_there():

@@ -33,7 +33,9 @@ CASES = {"fixed point": ("general", "ppo", dict(fixed_point=0.5)),
          "robust loss": ("general", "sac", dict(margin="euler", fixed_point=0.5, robust=0.001)),
          # the untrained rule's capital moves faster than the guard allows: rounds 2 and 3 undo their predecessors
          "guarded rounds": ("ks-het-marked", "sac", dict(margin="euler", price_impact=1.0, guard=0.1)),
-         "one household far richer": ("ks-het-marked", "sac", dict(margin="euler", price_impact=1.0, reach=3.0))}
+         "one household far richer": ("ks-het-marked", "sac", dict(margin="euler", price_impact=1.0, reach=3.0)),
+         # the learning rate falling from round 2 on, so the resumed rounds take their own rates
+         "settling steps": ("ks-het-marked", "sac", dict(margin="euler", price_impact=1.0, settle=1))}
 
 
 def _model(name, algo):
