@@ -227,3 +227,15 @@ def test_sac_recipe_meets_the_general_targets(tmp_path):
     (docs/training.md: SAC on general)."""
     failed = _general_failures(_general_rows("sac", tmp_path, 0))
     assert not failed, failed
+
+
+@pytest.mark.parametrize("algo", ["td3", "ddpg"])
+def test_td3_and_ddpg_recipes_meet_the_general_targets(algo, tmp_path):
+    """TD3 and DDPG: each one's ks recipe's training on the types observed O(1) apart (3.2 M agent-steps), then
+    SAC's general polishing but 60 rounds.  Measured (Intel Xeon with AVX-512; 49 to 71 minutes to train at low
+    priority beside four to six other jobs, 36 to polish beside five): seeds 0, 1 and 2 of each pass every judged
+    row (the largest residual 0.046 % for TD3, 0.058 % for DDPG); with 40 rounds TD3's seed 2 failed one
+    intratemporal residual (0.158 %) and DDPG's seed 1 one Euler residual (0.127 %); trained only, seed 0 fails 18
+    (TD3) and 16 (DDPG) rows.  Not yet run as pytest (docs/training.md: TD3 and DDPG on general)."""
+    failed = _general_failures(_general_rows(algo, tmp_path, 0))
+    assert not failed, failed
