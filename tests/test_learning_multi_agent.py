@@ -236,7 +236,7 @@ def test_td3_and_ddpg_recipes_meet_the_general_targets(algo, tmp_path):
     priority beside four to six other jobs, 36 to polish beside five): seeds 0, 1 and 2 of each pass every judged
     row (the largest residual 0.046 % for TD3, 0.058 % for DDPG); with 40 rounds TD3's seed 2 failed one
     intratemporal residual (0.158 %) and DDPG's seed 1 one Euler residual (0.127 %); trained only, seed 0 fails 18
-    (TD3) and 16 (DDPG) rows.  TD3's passed in 33 minutes beside one or two other jobs, its polishing's log that
-    of seed 0 above line for line (docs/training.md: TD3 and DDPG on general)."""
+    (TD3) and 16 (DDPG) rows.  This test passed in 33 (TD3) and 26 (DDPG) minutes beside one or two other jobs,
+    each one's polishing log that of its seed 0 above line for line (docs/training.md: TD3 and DDPG on general)."""
     failed = _general_failures(_general_rows(algo, tmp_path, 0))
     assert not failed, failed
