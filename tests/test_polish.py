@@ -646,20 +646,28 @@ def test_the_euler_margins_own_settings_are_refused_elsewhere_and_below_zero(nam
         check_polish("ppo", {**setting, name: -value})
 
 
+def _polished_without_and_with(exp, settings, **setting):
+    """The shipped ks-het-marked policy polished with ``settings``, and a second copy with ``setting`` added:
+    (the first model, its records, the second, its records)."""
+    plain, other = (load_model(Path("validation/policies/ks-het-marked"), exp) for _ in range(2))
+    return plain, polish(plain, exp, **settings), other, polish(other, exp, **setting, **settings)
+
+
+def _same_weights(a, b) -> bool:
+    return all(th.equal(x, y) for x, y in zip(a.policy.parameters(), b.policy.parameters()))
+
+
 def test_a_trust_region_stops_a_rounds_steps_once_an_action_has_moved_that_far():
     """``trust`` d: each round's steps stop at the first that starts with a mean action on the round's states moved
     by d or more, so the largest move is d plus at most one step's, and the steps taken are recorded; a region
     wider than every move takes every step, the polishing without it bit for bit (``steps_taken`` aside)."""
     exp = make_experiment("ks-het-marked")
     settings = {**POLISH, "margin": "euler", "rounds": 2, "steps": 30, "learning_rate": 1e-4, "price_impact": 1.0}
-    plain = load_model(Path("validation/policies/ks-het-marked"), exp)
-    plain_records = polish(plain, exp, **settings)
+    plain, plain_records, wide, wide_records = _polished_without_and_with(exp, settings, trust=10.0)
     assert all(r.steps_taken is None for r in plain_records)
-    wide = load_model(Path("validation/policies/ks-het-marked"), exp)
-    wide_records = polish(wide, exp, trust=10.0, **settings)
     assert [r.steps_taken for r in wide_records] == [30, 30]
     assert [r._replace(steps_taken=None) for r in wide_records] == plain_records
-    assert all(th.equal(a, b) for a, b in zip(plain.policy.parameters(), wide.policy.parameters()))
+    assert _same_weights(plain, wide)
     # a region a tenth of the plain polishing's first move: the round stops early, its move within it plus a step
     trust = plain_records[0].max_action_change / 10
     tight = polish(load_model(Path("validation/policies/ks-het-marked"), exp), exp, trust=trust, **settings)
@@ -676,13 +684,10 @@ def test_a_guard_undoes_the_round_that_sent_the_states_off_and_stops_a_diverging
     rate, each time, and after :data:`GUARD_HALVINGS` halvings stops with an error saying where the states went."""
     exp = make_experiment("ks-het-marked")
     settings = {**POLISH, "margin": "euler", "rounds": 2, "steps": 5, "learning_rate": 1e-4, "price_impact": 1.0}
-    plain = load_model(Path("validation/policies/ks-het-marked"), exp)
-    plain_records = polish(plain, exp, **settings)
-    wide = load_model(Path("validation/policies/ks-het-marked"), exp)
-    wide_records = polish(wide, exp, guard=100.0, **settings)
+    plain, plain_records, wide, wide_records = _polished_without_and_with(exp, settings, guard=100.0)
     assert [r.learning_rate for r in wide_records] == [1e-4, 1e-4]
     assert [r._replace(learning_rate=None) for r in wide_records] == plain_records
-    assert all(th.equal(a, b) for a, b in zip(plain.policy.parameters(), wide.policy.parameters()))
+    assert _same_weights(plain, wide)
     messages = []
     with pytest.raises(RuntimeError, match=r"polish round 2: its states' mean capital [\d.]+ lies outside the earlier "
                                            r"rounds' [\d.]+ to [\d.]+ widened by 1e-12, and the round before it "
@@ -702,19 +707,16 @@ def test_settle_lowers_the_learning_rate_as_settle_over_the_round_after_round_se
     fractional S, or S with ``guard`` (which sets the rate too), is refused, in polish and in a recipe's setting."""
     exp = make_experiment("ks-het-marked")
     settings = {**POLISH, "margin": "euler", "rounds": 3, "steps": 5, "learning_rate": 1e-4, "price_impact": 1.0}
-    plain = load_model(Path("validation/policies/ks-het-marked"), exp)
-    plain_records = polish(plain, exp, **settings)
-    late = load_model(Path("validation/policies/ks-het-marked"), exp)
-    late_records = polish(late, exp, settle=3, **settings)
+    plain, plain_records, late, late_records = _polished_without_and_with(exp, settings, settle=3)
     assert [r.learning_rate for r in late_records] == [1e-4] * 3
     assert [r._replace(learning_rate=None) for r in late_records] == plain_records
-    assert all(th.equal(a, b) for a, b in zip(plain.policy.parameters(), late.policy.parameters()))
+    assert _same_weights(plain, late)
     falling = load_model(Path("validation/policies/ks-het-marked"), exp)
     records = polish(falling, exp, settle=1, **settings)
     assert [r.learning_rate for r in records] == [1e-4, 1e-4 * min(1.0, 1 / 2), 1e-4 * min(1.0, 1 / 3)]
     assert records[0]._replace(learning_rate=None) == plain_records[0]  # round 1 at the full rate
     assert records[1].mean_action_change < plain_records[1].mean_action_change  # smaller steps move the rule less
-    assert not all(th.equal(a, b) for a, b in zip(plain.policy.parameters(), falling.policy.parameters()))
+    assert not _same_weights(plain, falling)
     for bad in (-1, 1.5):
         with pytest.raises(ValueError, match="settle must be an integer >= 0"):
             polish(_small_model(exp), exp, settle=bad, **settings)
