@@ -90,9 +90,9 @@ own effect on today's lookahead removed, and one clipped surrogate per action, :
 ``antithetic_advantages``: each also without the even part of its own lookahead term, the mirrored action's
 lookahead against the sampled one's; ``fixed_saving_labour``: labour's advantage the lookahead's change along
 labour at unchanged saving, which the intratemporal condition alone sets, :func:`rl.advantages.per_action_advantages`),
-``actor_groups`` (SAC with
+``actor_groups`` (SAC, TD3 or DDPG with
 ``expected_next_value``: observation names whose groups get equal shares of the actor's gradient,
-:meth:`rl.sac.ExpectedNextValueSAC.weigh_actor_by_groups`),
+:meth:`rl.sac.WeighsActorByGroups.weigh_actor_by_groups`),
 ``critic_groups`` (likewise for the critics' regression, :meth:`rl.sac.ExpectedNextValueSAC.weigh_critic_by_groups`),
 ``critic_pessimism`` (SAC with ``expected_next_value``: the weight on the critics' minimum, the rest on their mean,
 :func:`rl.sac.combine_critics`; 1, SB3's, by default), ``critic_per_type`` (SAC: one set of critic networks per
@@ -182,17 +182,20 @@ def hyperparameters(algo: str, preset: str, beta: float, n_steps: Optional[int] 
     if "expected_next_value" in hyper:
         if not isinstance(hyper["expected_next_value"], bool):
             raise ValueError(f"expected_next_value must be true or false, got {hyper['expected_next_value']!r}")
-    for key, owner in (("advantage_groups", "ppo"), ("actor_groups", "sac"), ("critic_groups", "sac")):
+    for key, owners in (("advantage_groups", ("ppo",)), ("actor_groups", ("sac", "td3", "ddpg")),
+                        ("critic_groups", ("sac",))):
         if key not in hyper:
             continue
         groups = hyper[key]
-        if algo != owner:
-            raise ValueError(f"{key} applies to {owner.upper()} only, not {algo}")
+        if algo not in owners:
+            named = " and ".join(", ".join(o.upper() for o in owners).rsplit(", ", 1))
+            raise ValueError(f"{key} applies to {named} only, not {algo}")
         if not isinstance(groups, (list, tuple)) or not groups or not all(isinstance(g, str) for g in groups):
             raise ValueError(f"{key} must be a non-empty list of observation names, got {groups!r}")
     for key in ("actor_groups", "critic_groups"):
         if key in hyper and hyper.get("expected_next_value") is not True:
-            raise ValueError(f"{key} needs expected_next_value: true (rl.sac.ExpectedNextValueSAC carries both)")
+            raise ValueError(f"{key} needs expected_next_value: true (the classes of rl.sac and rl.td3 that "
+                             f"integrate the shocks out carry it)")
     if "critic_pessimism" in hyper:
         _check_owner(hyper, algo, "critic_pessimism", "sac", "rl.sac.ExpectedNextValueSAC carries it")
         value = hyper["critic_pessimism"]

@@ -17,8 +17,8 @@ over the exogenous shocks; Sutton and Barto 2018, section 6.6).  Everything
 else is SB3's SAC (version 2.x: actor, twin critics, automatic temperature,
 Polyak-averaged target critics).
 
-:meth:`ExpectedNextValueSAC.weigh_actor_by_groups` (the ``actor_groups`` setting) also rescales each group's
-share of the actor's loss (groups of households such as kappa type x employment) so that every group's
+:meth:`ExpectedNextValueSAC.weigh_actor_by_groups` (the ``actor_groups`` setting, :class:`WeighsActorByGroups`, which
+TD3 and DDPG share) also rescales each group's share of the actor's loss (groups of households such as kappa type x employment) so that every group's
 action-gradient of Q has the same size in each batch: the off-policy counterpart of PPO's
 :class:`rl.advantages.GroupAdvantageNormalisation`.  :meth:`ExpectedNextValueSAC.weigh_critic_by_groups` (the
 ``critic_groups`` setting) does the same for the critics' regression: each group's temporal-difference errors
@@ -127,12 +127,40 @@ def group_weights(groups: th.Tensor, sizes: th.Tensor) -> th.Tensor:
     return (weights / weights.mean()).reshape(-1, 1)
 
 
-class ExpectedNextValueSAC(SnapshotBehaviour, ExpectsOverShocks, SAC):
+class WeighsActorByGroups:
+    """Mixin of the off-policy algorithms whose actor's loss can be weighted by groups of households
+    (:meth:`weigh_actor_by_groups`, the ``actor_groups`` setting): SAC here, TD3 and DDPG in :mod:`rl.td3`."""
+
+    actor_group_columns: Optional[list] = None
+
+    def weigh_actor_by_groups(self, columns: Optional[list]):
+        """Weight each group's share of the actor loss (groups: the distinct values of the observation
+        ``columns``, see :func:`rl.advantages.group_columns`) by :func:`group_weights`; None: SB3's plain mean.
+        Not saved with the model (set it again after loading, as the expectation)."""
+        self.actor_group_columns = None if columns is None else list(columns)
+        return self
+
+    def _excluded_save_params(self) -> list:
+        return super()._excluded_save_params() + ["actor_group_columns"]
+
+    @staticmethod
+    def _groups(observations: th.Tensor, columns: list) -> th.Tensor:
+        _, groups = th.unique(observations[:, columns], dim=0, return_inverse=True)
+        return groups
+
+    def _actor_weights(self, observations: th.Tensor, actions_pi: th.Tensor, qf_pi: th.Tensor):
+        """Per-sample weights (B, 1) of the actor's loss from the norms of dQ/da; None without groups."""
+        if self.actor_group_columns is None:
+            return None
+        gradient, = th.autograd.grad(qf_pi.sum(), actions_pi, retain_graph=True)
+        return group_weights(self._groups(observations, self.actor_group_columns), gradient.norm(dim=1)).detach()
+
+
+class ExpectedNextValueSAC(SnapshotBehaviour, WeighsActorByGroups, ExpectsOverShocks, SAC):
     """SB3's SAC whose critic target integrates next period's shocks out (module docstring;
     :class:`ExpectsOverShocks`), optionally with the actor's and the critics' losses weighted by groups
     (:meth:`weigh_actor_by_groups`, :meth:`weigh_critic_by_groups`)."""
 
-    actor_group_columns: Optional[list] = None
     critic_group_columns: Optional[list] = None
     critic_pessimism: float = 1.0
 
@@ -145,13 +173,6 @@ class ExpectedNextValueSAC(SnapshotBehaviour, ExpectsOverShocks, SAC):
         self.critic_pessimism = pessimism
         return self
 
-    def weigh_actor_by_groups(self, columns: Optional[list]):
-        """Weight each group's share of the actor loss (groups: the distinct values of the observation
-        ``columns``, see :func:`rl.advantages.group_columns`) by :func:`group_weights`; None: SB3's plain mean.
-        Not saved with the model (set it again after loading, as the expectation)."""
-        self.actor_group_columns = None if columns is None else list(columns)
-        return self
-
     def weigh_critic_by_groups(self, columns: Optional[list]):
         """Weight each critic's squared errors by :func:`group_weights` of its absolute errors (groups as in
         :meth:`weigh_actor_by_groups`), so every group's errors move the critics equally; None: SB3's plain
@@ -160,18 +181,7 @@ class ExpectedNextValueSAC(SnapshotBehaviour, ExpectsOverShocks, SAC):
         return self
 
     def _excluded_save_params(self) -> list:
-        return super()._excluded_save_params() + ["actor_group_columns", "critic_group_columns", "critic_pessimism"]
-
-    @staticmethod
-    def _groups(observations: th.Tensor, columns: list) -> th.Tensor:
-        _, groups = th.unique(observations[:, columns], dim=0, return_inverse=True)
-        return groups
-
-    def _actor_weights(self, observations: th.Tensor, actions_pi: th.Tensor, qf_pi: th.Tensor):
-        if self.actor_group_columns is None:
-            return None
-        gradient, = th.autograd.grad(qf_pi.sum(), actions_pi, retain_graph=True)
-        return group_weights(self._groups(observations, self.actor_group_columns), gradient.norm(dim=1)).detach()
+        return super()._excluded_save_params() + ["critic_group_columns", "critic_pessimism"]
 
     def _critic_loss(self, observations: th.Tensor, current_q_values, target_q_values: th.Tensor) -> th.Tensor:
         if self.critic_group_columns is None:

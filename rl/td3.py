@@ -18,11 +18,12 @@ from stable_baselines3.common.utils import polyak_update
 from torch.nn import functional as F
 
 from rl.behaviour import SnapshotBehaviour
-from rl.sac import ExpectsOverShocks
+from rl.sac import ExpectsOverShocks, WeighsActorByGroups
 
 
-class _ExpectedTargetsTD3(ExpectsOverShocks):
-    """SB3 2.x ``TD3.train`` with the target's bootstrap term from :meth:`_next_q_values`."""
+class _ExpectedTargetsTD3(WeighsActorByGroups, ExpectsOverShocks):
+    """SB3 2.x ``TD3.train`` with the target's bootstrap term from :meth:`_next_q_values` and the actor's loss
+    optionally weighted by groups (:class:`rl.sac.WeighsActorByGroups`)."""
 
     def _next_q_values(self, observations: th.Tensor, next_observations: th.Tensor) -> th.Tensor:
         """min_j Q'_j(o', mu'(o') + eps); its mean over the shocks with the expectation."""
@@ -56,8 +57,10 @@ class _ExpectedTargetsTD3(ExpectsOverShocks):
             self.critic.optimizer.step()
 
             if self._n_updates % self.policy_delay == 0:
-                actor_loss = -self.critic.q1_forward(replay_data.observations,
-                                                     self.actor(replay_data.observations)).mean()
+                actions = self.actor(replay_data.observations)
+                q_values = self.critic.q1_forward(replay_data.observations, actions)
+                weights = self._actor_weights(replay_data.observations, actions, q_values)
+                actor_loss = -(q_values.mean() if weights is None else (weights * q_values).mean())
                 actor_losses.append(actor_loss.item())
                 self.actor.optimizer.zero_grad()
                 actor_loss.backward()
