@@ -388,6 +388,10 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
         log(f"polish round {r}/{rounds}: {what} {record.objective_before:.6e} -> {record.objective_after:.6e}, "
             f"mean |action change| {record.mean_action_change:.2e} (max {record.max_action_change:.2e}){near}; "
             f"mean capital {record.mean_capital:.3f}" + (f"; {taken} steps (trust region)" if taken < steps else ""))
+        if taken and record.max_action_change == 0.0:  # e.g. a squashed actor saturated: its gradient exactly zero
+            bound = float((after[0].abs() >= 1.0).double().mean())
+            log(f"polish round {r}/{rounds}: its {taken} steps moved no action on the round's states ({bound:.0%} of "
+                f"the actions on the box's bound, where a squashed actor has no slope): the polishing is stuck")
         if checkpoint is not None:
             polish_checkpoint.save(checkpoint, settings=settings, policy=policy, optimiser=optimiser,
                                    generators=(rng, still_rng, spread_rng, reach_rng), ending=ending, records=records,

@@ -701,6 +701,28 @@ def test_a_guard_undoes_the_round_that_sent_the_states_off_and_stops_a_diverging
     assert sum(m.startswith("polish round 1/2") for m in messages) == GUARD_HALVINGS + 1  # round 1, then again
 
 
+def test_a_round_that_moves_no_action_says_the_polishing_is_stuck():
+    """An actor whose tanh is saturated on every state (its last layer's output -30: the action -1 exactly in
+    float64, the slope 0) moves no action however it is polished; each such round says so, with the share of the
+    actions on the box's bound.  An actor that moves (the same one untouched) says nothing of the kind."""
+    exp = make_experiment("ks-het-mild")
+    settings = {**POLISH, "margin": "euler", "rounds": 2, "steps": 5, "learning_rate": 1e-4}
+    model = build_model("td3", hyperparameters("td3", "tuned", exp.beta), exp, seed=0)
+    moving, messages = [], []
+    polish(model, exp, **{**settings, "log": moving.append})
+    last = [m for m in model.policy.actor.mu if isinstance(m, th.nn.Linear)][-1]
+    with th.no_grad():
+        last.weight.zero_()
+        last.bias.fill_(-30.0)
+    records = polish(model, exp, **{**settings, "log": messages.append})
+    assert all(r.max_action_change == 0.0 for r in records), records
+    stuck = [m for m in messages if "stuck" in m]
+    assert stuck == [f"polish round {r}/2: its 5 steps moved no action on the round's states (100% of the actions "
+                     f"on the box's bound, where a squashed actor has no slope): the polishing is stuck"
+                     for r in (1, 2)]
+    assert len(moving) == 2 and not [m for m in moving if "stuck" in m]
+
+
 def test_settle_lowers_the_learning_rate_as_settle_over_the_round_after_round_settle():
     """``settle`` S: rounds 1 to S take the learning rate and round r after them the rate times S / r, recorded per
     round; S at least the rounds is the polishing without it, bit for bit (the records' rate aside). A negative or
