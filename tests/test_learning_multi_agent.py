@@ -116,7 +116,9 @@ def test_sac_recipe_meets_the_ks_het_marked_targets(tmp_path):
     AMD EPYC with AVX-512; 22 minutes of one core to train beside two other runs, 21 to polish beside two):
     every row passes, mean K +0.5 %, fractions within 0.0023, gains at most 0.005 %; seeds 1 and 2 too; trained
     only, 9 rows fail (mean K -16 %), and with the PPO recipe's 100 periods of burn-in 10 (mean K +77 %); with
-    40 rounds seeds 1 and 2 miss the middle fraction (docs/training.md: SAC's actor on the Euler equation)."""
+    40 rounds seeds 1 and 2 miss the middle fraction.  This test passed in 34 minutes on an Intel Xeon with AVX-512
+    beside two to five other jobs (1,148 s of training, 845 s of polishing; docs/training.md: SAC's actor on the
+    Euler equation)."""
     failed = _heterogeneous_failures("ks-het-marked", "sac", tmp_path, 0)
     assert not failed, failed
 
