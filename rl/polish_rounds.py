@@ -87,8 +87,8 @@ from rl import core, polish_checkpoint
 from rl.lookahead import check_ar1, check_chain, check_euler, euler_for, lookahead_for, measured_price_impact
 from rl.polish_states import (actor_parameters, bounded_square, double_copy, mean_actions, policy_states,
                               reach_capital, spread_capital, state_values, type_employment_groups)
-from rl.polish_settings import (BURN_IN, FIXED_POINT_MARGINS, GUARD_HALVINGS, MARGINS, MEASURED, OTHER_ALGORITHMS,
-                                check_price_impact, off_policy_refusal)
+from rl.polish_settings import (BURN_IN, FIXED_POINT_MARGINS, GUARD_HALVINGS, MARGINS, MEASURED, NEAR_BOUND,
+                                OTHER_ALGORITHMS, STUCK_CHANGE, check_price_impact, off_policy_refusal)
 
 
 class PolishRecord(NamedTuple):
@@ -388,10 +388,11 @@ def polish(model, experiment: Experiment, *, margin: str = "intratemporal", roun
         log(f"polish round {r}/{rounds}: {what} {record.objective_before:.6e} -> {record.objective_after:.6e}, "
             f"mean |action change| {record.mean_action_change:.2e} (max {record.max_action_change:.2e}){near}; "
             f"mean capital {record.mean_capital:.3f}" + (f"; {taken} steps (trust region)" if taken < steps else ""))
-        if taken and record.max_action_change == 0.0:  # e.g. a squashed actor saturated: its gradient exactly zero
-            bound = float((after[0].abs() >= 1.0).double().mean())
-            log(f"polish round {r}/{rounds}: its {taken} steps moved no action on the round's states ({bound:.0%} of "
-                f"the actions on the box's bound, where a squashed actor has no slope): the polishing is stuck")
+        if taken and record.max_action_change <= STUCK_CHANGE:  # e.g. a squashed actor saturated: no gradient
+            bound = float((after[0].abs() >= 1.0 - NEAR_BOUND).double().mean())
+            log(f"polish round {r}/{rounds}: its {taken} steps moved no action by more than {STUCK_CHANGE:g} on the "
+                f"round's states ({bound:.0%} of the actions within {NEAR_BOUND:g} of the box's bound, where a "
+                f"squashed actor has no slope): the polishing is stuck")
         if checkpoint is not None:
             polish_checkpoint.save(checkpoint, settings=settings, policy=policy, optimiser=optimiser,
                                    generators=(rng, still_rng, spread_rng, reach_rng), ending=ending, records=records,

@@ -61,6 +61,13 @@ with ``carry`` the first round only)."""
 GUARD_HALVINGS = 8
 """How many times ``guard`` may halve a polishing's learning rate before it stops the polishing as diverging."""
 
+STUCK_CHANGE = 1e-12
+"""A round whose largest action change is at most this (action units; double precision's rounding of an action near
+the bound is about 1e-16) moved nothing, and the polishing's log says it is stuck."""
+
+NEAR_BOUND = 1e-9
+"""How close to the box's bound (+-1) an action counts as on it, in the stuck round's message."""
+
 FIXED_POINT_MARGINS = ("intratemporal", "euler")
 """The margins whose loss can weight the deterministic economy's states (``fixed_point``; AR(1) economies)."""
 
