@@ -225,8 +225,9 @@ def test_sac_recipe_meets_the_general_targets(tmp_path):
     Measured (AMD EPYC with AVX-512; 55 to 88 minutes to train beside two to four other runs, 22 to 28 to polish
     beside four): seeds 0, 1 and 2 pass every judged row (seed 0: K -0.0 %, the largest private Euler residual
     0.024 %, the largest intratemporal one 0.040 %); with the squared loss seed 2 failed three intratemporal
-    residuals (up to 0.24 %), with 20 rounds seed 1 one Euler residual (0.152 %); trained only, 10 rows fail
-    (docs/training.md: SAC on general)."""
+    residuals (up to 0.24 %), with 20 rounds seed 1 one Euler residual (0.152 %); trained only, 10 rows fail.
+    This test passed in 66 minutes on an Intel Xeon with AVX-512 beside three to six other jobs (3,083 s of
+    training, 864 s of polishing; docs/training.md: SAC on general)."""
     failed = _general_failures(_general_rows("sac", tmp_path, 0))
     assert not failed, failed
 
