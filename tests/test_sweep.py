@@ -152,8 +152,8 @@ def test_trial_json_round_trips_the_train_config(tmp_path):
     ({"n_agnets": [2]}, "unknown sweep setting(s) 'n_agnets'"),
     ({"recipe": True}, "either 'recipe = true'"),
     ({"recipe": "yes", "presets": None}, "recipe must be true or false"),
-    ({"recipe": True, "presets": None, "algorithms": ["ddpg"], "experiments": ["ks-het-mild"], "n_agents": [4]},
-     "no 'ddpg' recipe for 'ks-het-mild'"),
+    ({"recipe": True, "presets": None, "algorithms": ["ddpg"], "experiments": ["rbc"]},
+     "no 'ddpg' recipe for 'rbc'"),
 ])
 def test_plan_refuses_bad_input_naming_the_parameter(change, message):
     with pytest.raises(ValueError) as info:

@@ -465,8 +465,8 @@ def test_every_yaml_recipe_is_a_valid_run_configuration():
         for algo in table:
             config = TrainConfig(experiment, algo, **recipe(experiment, algo))
             hyperparameters(algo, config.preset, 0.95, config.n_steps, config.hyper_overrides)
-    with pytest.raises(ValueError, match="no 'ddpg' recipe for 'ks-het-mild'"):
-        recipe("ks-het-mild", "ddpg")
+    with pytest.raises(ValueError, match="no 'ddpg' recipe for 'rbc'"):
+        recipe("rbc", "ddpg")
 
 
 def test_recipe_option_starts_from_the_recipe_and_the_command_line_wins():

@@ -189,7 +189,7 @@ def test_bad_evaluation_settings_are_refused_before_training(tmp_path, strict):
     (["ks", "--train", "--eval-every", "0"], ">= 1"),
     (["ks", "--hyper", "gradient_steps=4"], "--hyper changes the recipe of --train"),
     (["ks-het-mild", "--recipe-of", "ks"], "--recipe-of changes the recipe of --train"),
-    (["ks-het-mild", "--train", "--algo", "ddpg"], "or another experiment's with --recipe-of"),
+    (["rbc", "--train", "--algo", "ddpg"], "or another experiment's with --recipe-of"),
     (["ks-het-mild", "--train", "--recipe-of", "ks", "--algo", "a2c"], "no 'a2c' recipe for ks;"),
     (["ks-het-mild", "--train", "--recipe-of", "general"], "its ppo recipe sets overrides of general's economy"),
     (["ks-het-mild", "--train", "--recipe-of", "ks", "--algo", "sac", "--hyper", "critic_pessimism=2"],

@@ -149,8 +149,8 @@ def test_compare_train_recipes_and_algo_choice(capsys):
     with pytest.raises(SystemExit):
         compare(["rbc", "--algo", "sac"])  # --algo only chooses the recipe of --train
     with pytest.raises(SystemExit):
-        compare(["ks-het-mild", "--train", "--algo", "ddpg"])
-    assert "no 'ddpg' recipe for ks-het-mild" in capsys.readouterr().err
+        compare(["rbc", "--train", "--algo", "ddpg"])
+    assert "no 'ddpg' recipe for rbc" in capsys.readouterr().err
 
 
 def test_each_model_gets_its_own_report_directory_and_no_stale_figure(tmp_path, monkeypatch, capsys):
