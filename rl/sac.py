@@ -17,9 +17,9 @@ over the exogenous shocks; Sutton and Barto 2018, section 6.6).  Everything
 else is SB3's SAC (version 2.x: actor, twin critics, automatic temperature,
 Polyak-averaged target critics).
 
-:meth:`ExpectedNextValueSAC.weigh_actor_by_groups` (the ``actor_groups`` setting, :class:`WeighsActorByGroups`, which
-TD3 and DDPG share) also rescales each group's share of the actor's loss (groups of households such as kappa type x employment) so that every group's
-action-gradient of Q has the same size in each batch: the off-policy counterpart of PPO's
+:meth:`ExpectedNextValueSAC.weigh_actor_by_groups` (the ``actor_groups`` setting, :class:`WeighsActorByGroups`,
+which TD3 and DDPG share) also rescales each group's share of the actor's loss (groups of households such as kappa
+type x employment) so that every group's action-gradient of Q has the same size in each batch: the off-policy counterpart of PPO's
 :class:`rl.advantages.GroupAdvantageNormalisation`.  :meth:`ExpectedNextValueSAC.weigh_critic_by_groups` (the
 ``critic_groups`` setting) does the same for the critics' regression: each group's temporal-difference errors
 are scaled by their root mean square in the batch, so a group with large values (and large errors) does not
