@@ -19,11 +19,11 @@ Polyak-averaged target critics).
 
 :meth:`ExpectedNextValueSAC.weigh_actor_by_groups` (the ``actor_groups`` setting, :class:`WeighsActorByGroups`,
 which TD3 and DDPG share) also rescales each group's share of the actor's loss (groups of households such as kappa
-type x employment) so that every group's action-gradient of Q has the same size in each batch: the off-policy counterpart of PPO's
-:class:`rl.advantages.GroupAdvantageNormalisation`.  :meth:`ExpectedNextValueSAC.weigh_critic_by_groups` (the
-``critic_groups`` setting) does the same for the critics' regression: each group's temporal-difference errors
-are scaled by their root mean square in the batch, so a group with large values (and large errors) does not
-set the critics' gradient alone.
+type x employment) so that every group's action-gradient of Q has the same size in each batch: the off-policy
+counterpart of PPO's :class:`rl.advantages.GroupAdvantageNormalisation`.
+:meth:`ExpectedNextValueSAC.weigh_critic_by_groups` (the ``critic_groups`` setting) does the same for the critics'
+regression: each group's temporal-difference errors are scaled by their root mean square in the batch, so a group
+with large values (and large errors) does not set the critics' gradient alone.
 
 :meth:`ExpectedNextValueSAC.set_critic_pessimism` (the ``critic_pessimism`` setting, p in [0, 1]) replaces the
 minimum over the critics, in the target and in the actor's objective alike, by :func:`combine_critics`,
