@@ -587,25 +587,27 @@ def test_critic_group_weights_give_every_group_the_same_error_gradient():
         assert torch.isclose(rms[0], rms[1])
 
 
-@pytest.mark.parametrize("key, method, attribute, refused, owners", [
-    ("actor_groups", "weigh_actor_by_groups", "actor_group_columns", "ppo", "SAC, TD3 and DDPG only"),
-    ("critic_groups", "weigh_critic_by_groups", "critic_group_columns", "td3", "SAC only")])
-def test_sac_group_settings_change_training_and_are_set_again_on_loading(tmp_path, key, method, attribute, refused,
-                                                                         owners):
-    """With actor_groups (critic_groups) the SAC actor (critics) trains differently, its loss reweighted; without,
-    as before; the setting is checked before any work and set on every model the run builds or resumes."""
+@pytest.mark.parametrize("key, method, attribute, algo, refused, owners", [
+    ("actor_groups", "weigh_actor_by_groups", "actor_group_columns", "sac", "ppo", "SAC, TD3 and DDPG only"),
+    ("actor_groups", "weigh_actor_by_groups", "actor_group_columns", "td3", "ppo", "SAC, TD3 and DDPG only"),
+    ("actor_groups", "weigh_actor_by_groups", "actor_group_columns", "ddpg", "ppo", "SAC, TD3 and DDPG only"),
+    ("critic_groups", "weigh_critic_by_groups", "critic_group_columns", "sac", "td3", "SAC only")])
+def test_group_settings_change_training_and_are_set_again_on_loading(tmp_path, key, method, attribute, algo, refused,
+                                                                     owners):
+    """With actor_groups (critic_groups) the actor (SAC's critics) trains differently, its loss reweighted; without,
+    as before (for TD3 and DDPG bit for bit SB3's step: test_off_policy_training_step_is_sb3s_without_the_expectation);
+    the setting is checked before any work, set on every model the run builds or resumes, and not saved."""
     from rl.advantages import group_columns
-    from rl.loading import build_model
-    from rl.sac import ExpectedNextValueSAC
+    from rl.loading import EXPECTED_TARGETS, build_model
     from rl.vec_env import EconomyVecEnv
     exp = make_experiment("ks-het-marked", 6, episode_length=40)
     columns = group_columns(exp, ["capital_productivity", "employed"], key)
     assert columns == [exp.observations.index("capital_productivity"), exp.observations.index("employed")]
 
     def weights(groups):
-        model = ExpectedNextValueSAC("MlpPolicy", EconomyVecEnv(exp, n_economies=2, seed=0), learning_starts=64,
-                                     batch_size=32, gamma=exp.beta, seed=0, device="cpu",
-                                     policy_kwargs={"net_arch": [16, 16]}, gradient_steps=2)
+        model = EXPECTED_TARGETS[algo]("MlpPolicy", EconomyVecEnv(exp, n_economies=2, seed=0), learning_starts=64,
+                                       batch_size=32, gamma=exp.beta, seed=0, device="cpu",
+                                       policy_kwargs={"net_arch": [16, 16]}, gradient_steps=2)
         getattr(model.expect_over_shocks(exp), method)(groups)
         model.learn(400)
         return torch.cat([p.detach().flatten() for p in model.policy.parameters()])
@@ -614,48 +616,21 @@ def test_sac_group_settings_change_training_and_are_set_again_on_loading(tmp_pat
     assert torch.equal(weights(None), plain)
     assert not torch.equal(weights(columns), plain)
 
-    hyper = hyperparameters("sac", "tuned", exp.beta, extra={"expected_next_value": True,
-                                                              key: ["capital_productivity", "employed"]})
-    assert getattr(build_model("sac", hyper, exp, seed=0), attribute) == columns
+    hyper = hyperparameters(algo, "tuned", exp.beta, extra={"expected_next_value": True,
+                                                             key: ["capital_productivity", "employed"]})
+    model = build_model(algo, hyper, exp, seed=0)
+    assert getattr(model, attribute) == columns and attribute in model._excluded_save_params()
     with pytest.raises(ValueError, match=f"{key} applies to {owners}, not {refused}"):
         hyperparameters(refused, "tuned", 0.95, extra={"expected_next_value": True, key: ["employed"]})
     with pytest.raises(ValueError, match="needs expected_next_value"):
-        hyperparameters("sac", "tuned", 0.95, extra={key: ["employed"]})
+        hyperparameters(algo, "tuned", 0.95, extra={key: ["employed"]})
     with pytest.raises(ValueError, match="non-empty list"):
-        hyperparameters("sac", "tuned", 0.95, extra={"expected_next_value": True, key: []})
+        hyperparameters(algo, "tuned", 0.95, extra={"expected_next_value": True, key: []})
     with pytest.raises(ValueError, match=f"{key} entry 'labour_productivity' is not observed"):
-        train(TrainConfig("ks-het-marked", "sac", timesteps=64,
+        train(TrainConfig("ks-het-marked", algo, timesteps=64,
                           hyper_overrides={"expected_next_value": True, key: ["labour_productivity"]}),
               tmp_path / "run")
     assert not (tmp_path / "run").exists()
-
-
-@pytest.mark.parametrize("algo", ["td3", "ddpg"])
-def test_actor_groups_change_td3_and_ddpg_training_and_are_set_again_on_loading(algo):
-    """TD3's and DDPG's actors take the same group weighting as SAC's: with actor_groups they train differently,
-    without it as before (bit for bit SB3's step: test_off_policy_training_step_is_sb3s_without_the_expectation);
-    every model the recipe builds gets the setting."""
-    from rl.advantages import group_columns
-    from rl.loading import EXPECTED_TARGETS, build_model
-    from rl.vec_env import EconomyVecEnv
-    exp = make_experiment("ks-het-marked", 6, episode_length=40)
-    columns = group_columns(exp, ["capital_productivity", "employed"], "actor_groups")
-
-    def weights(groups):
-        model = EXPECTED_TARGETS[algo]("MlpPolicy", EconomyVecEnv(exp, n_economies=2, seed=0), learning_starts=64,
-                                       batch_size=32, gamma=exp.beta, seed=0, device="cpu",
-                                       policy_kwargs={"net_arch": [16, 16]}, gradient_steps=2)
-        model.expect_over_shocks(exp).weigh_actor_by_groups(groups)
-        model.learn(400)
-        return torch.cat([p.detach().flatten() for p in model.policy.parameters()])
-
-    plain = weights(None)
-    assert torch.equal(weights(None), plain)
-    assert not torch.equal(weights(columns), plain)
-    hyper = hyperparameters(algo, "tuned", exp.beta, extra={"expected_next_value": True,
-                                                             "actor_groups": ["capital_productivity", "employed"]})
-    assert build_model(algo, hyper, exp, seed=0).actor_group_columns == columns
-    assert "actor_group_columns" in build_model(algo, hyper, exp, seed=0)._excluded_save_params()
 
 
 def test_critic_pessimism_trains_on_the_combined_critics_and_is_set_again_on_loading(tmp_path):
