@@ -110,11 +110,22 @@ TD3_AVERAGED = TrainConfig("rbc", "td3", 600, seed=3, n_economies=2, preset="tun
 PPO_PER_ACTION = PPO.replace(hyper_overrides={**PPO.hyper_overrides, "expected_next_value": True,
                                               "per_action_advantages": True})
 
+# DDPG with the ks-het-mild recipe's training settings at small scale (critic targets over next period's shocks, the
+# actor's loss weighted by type x employment group, SiLU, decayed learning rate): the group columns and the shock
+# integration are not saved, so a resumed run must set them again
+DDPG_GROUPS = TrainConfig("ks-het-mild", "ddpg", 1200, seed=3, n_agents=6, n_economies=2, preset="tuned",
+                          checkpoint_every=400, overrides={"episode_length": 40},
+                          hyper_overrides={"learning_starts": 100, "batch_size": 32, "gradient_steps": 2,
+                                           "learning_rate_final": 1e-4, "tau": 0.01, "action_noise_std": 0.05,
+                                           "expected_next_value": True,
+                                           "policy_kwargs": {"net_arch": [16, 16], "activation_fn": "silu"},
+                                           "actor_groups": ["capital_productivity", "employed"]})
+
 
 @pytest.mark.parametrize("config", [PPO, SAC, PPO_CRITIC_SILU, TD3_SNAPSHOT, PPO_VALUE_NORMALISED, PPO_AVERAGED,
-                                    PPO_PER_ACTION, TD3_AVERAGED],
+                                    PPO_PER_ACTION, TD3_AVERAGED, DDPG_GROUPS],
                          ids=["ppo", "sac", "ppo-critic-silu", "td3-snapshot", "ppo-value-normalised",
-                              "ppo-averaged", "ppo-per-action", "td3-averaged"])
+                              "ppo-averaged", "ppo-per-action", "td3-averaged", "ddpg-groups"])
 def test_killed_and_resumed_run_ends_with_the_same_weights(tmp_path, config, capsys):
     whole, resumed = tmp_path / "whole", tmp_path / "resumed"
     train(config, whole)
