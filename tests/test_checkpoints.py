@@ -25,6 +25,7 @@ import os
 import random
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -214,27 +215,62 @@ def test_unknown_hyperparameter_is_refused_before_the_directory_exists(tmp_path,
     assert not run.exists()
 
 
+def _newest_step(checkpoints: Path) -> int:
+    latest = latest_checkpoint(checkpoints, log=lambda message: None)
+    return int(latest[0].name.split("_")[1]) if latest else 0
+
+
+def _start_up_and_interval(command: list, env: dict, checkpoints: Path) -> tuple:
+    """Run ``command`` (a whole training run) to its end: the seconds until its first checkpoint interval starts
+    and the median seconds between its checkpoints, both seen from outside as the kills below see them."""
+    started = time.monotonic()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    seen = {}
+    while process.poll() is None:
+        seen.setdefault(_newest_step(checkpoints), time.monotonic() - started)
+        time.sleep(0.005)
+    assert process.returncode == 0
+    times = sorted(t for step, t in seen.items() if step > 0)
+    interval = statistics.median(b - a for a, b in zip(times, times[1:]))
+    return max(times[0] - interval, 0.0), interval
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("algo", ["ppo", "sac"])
 def test_sigkill_at_random_moments_then_resume(tmp_path, algo):
-    """Kill ``python -m rl.train`` with SIGKILL at 20 random moments, resume each time: the end equals a whole run."""
-    args = ["rbc", "--algo", algo, "--timesteps", "3000", "--seed", "1", "--n-economies", "2", "--preset", "tuned",
-            "--set", "episode_length=40", "--checkpoint-every", "100", "--no-progress"]
+    """Kill ``python -m rl.train`` with SIGKILL at 20 random moments, resume each time: the end equals a whole run.
+    The moments are drawn against the run's own pace (start-up and checkpoint interval measured beside the whole
+    run), so that they land in start-up and in training (where checkpoints are being written) on a fast machine as
+    on a slow one: about half of the processes are killed at a uniform moment of their start-up, the others a
+    uniform fraction of an interval after their first new checkpoint. No process gets far past one new checkpoint,
+    so the 20 kills leave the run unfinished (about half of it, measured), and it goes on after each. (Moments drawn
+    in seconds, 2 to 6, were tuned to slower machines: where a whole run trains in 2 s, one kill finished it.)"""
+    timesteps, every = 3000, 100
+    args = ["rbc", "--algo", algo, "--timesteps", str(timesteps), "--seed", "1", "--n-economies", "2", "--preset",
+            "tuned", "--set", "episode_length=40", "--checkpoint-every", str(every), "--no-progress"]
     args += (["--n-steps", "16", "--hyper", "batch_size=16", "--hyper", "n_epochs=2"] if algo == "ppo"
              else ["--hyper", "learning_starts=100", "--hyper", "batch_size=32"])
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-W", "ignore", "-m", "rl.train", *args]
-    subprocess.run([*command, "--out", str(tmp_path / "whole")], env=env, check=True, capture_output=True)
+    command = [sys.executable, "-W", "ignore", "-m", "rl.train", *args, "--out"]
+    start_up, interval = _start_up_and_interval([*command, str(tmp_path / "whole")], env,
+                                                tmp_path / "whole" / "checkpoints")
     run = tmp_path / "killed"
     rng = random.Random(0)
     kills = 0
     first = True
+    reached = []  # the newest complete checkpoint's step when each process starts
     while not (run / "summary.json").exists():
-        extra = [] if first else ["--resume"]
-        process = subprocess.Popen([*command, "--out", str(run), *extra], env=env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT)
+        reached.append(_newest_step(run / "checkpoints"))
+        process = subprocess.Popen([*command, str(run), *([] if first else ["--resume"])], env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         if kills < 20:
-            time.sleep(rng.uniform(2.0, 6.0))  # start-up (imports) takes about 2 s
+            moment = rng.uniform(0.0, 2.0)
+            if moment < 1.0:  # in start-up
+                time.sleep(moment * start_up)
+            else:  # in training or in writing a checkpoint
+                while process.poll() is None and _newest_step(run / "checkpoints") <= reached[-1]:
+                    time.sleep(0.005)
+                time.sleep((moment - 1.0) * interval)
             if process.poll() is None:
                 process.send_signal(signal.SIGKILL)
                 kills += 1
@@ -242,6 +278,7 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, algo):
         assert process.returncode in (0, -signal.SIGKILL), output
         first = first and not (run / "config.json").exists()
     assert kills == 20
+    assert reached[20] > 0  # the killed processes got on with the run, not only with their start-up
     assert _equal(_tensors(tmp_path / "whole" / "model.zip"), _tensors(run / "model.zip"))
     steps = [line.split(",")[0] for line in _curve(run)]
     assert steps == [line.split(",")[0] for line in _curve(tmp_path / "whole")]
