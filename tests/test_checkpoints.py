@@ -217,7 +217,7 @@ def test_unknown_hyperparameter_is_refused_before_the_directory_exists(tmp_path,
 
 def _newest_step(checkpoints: Path) -> int:
     latest = latest_checkpoint(checkpoints, log=lambda message: None)
-    return int(latest[0].name.split("_")[1]) if latest else 0
+    return latest[1]["step"] if latest else 0
 
 
 def _start_up_and_interval(command: list, env: dict, checkpoints: Path) -> tuple:

@@ -704,8 +704,7 @@ def test_a_guard_undoes_the_round_that_sent_the_states_off_and_stops_a_diverging
 def test_a_round_that_moves_no_action_says_the_polishing_is_stuck():
     """An actor whose tanh is saturated on every state (its last layer's output -30: the action -1 exactly in
     float64, the slope 0) moves no action however it is polished; each such round says so, with the share of the
-    actions at the box's bound. An actor that moves (the same one
-    untouched) says nothing of the kind."""
+    actions at the box's bound.  An actor that moves (the same one untouched) says nothing of the kind."""
     exp = make_experiment("ks-het-mild")
     settings = {**POLISH, "margin": "euler", "rounds": 2, "steps": 5, "learning_rate": 1e-4}
     model = build_model("td3", hyperparameters("td3", "tuned", exp.beta), exp, seed=0)
